@@ -1,0 +1,34 @@
+# landwatch: two commands on a new Debian 12 machine, as root:  make demo   and   make test
+SWIFT ?= swift
+BUILD_FLAGS ?= -c release
+BIN = .build/release/landwatch
+
+.PHONY: deps build demo test bench clean
+
+# Installs the system libraries landwatch needs (skipped when they are already there).
+deps:
+	@if ! pkg-config --exists gdal || ! command -v gdal_translate >/dev/null || ! [ -f /usr/include/tiffio.h ] \
+	   || ! [ -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import osgeo' 2>/dev/null || ! [ -x /usr/bin/time ]; then \
+	  echo "make deps: installing GDAL, libtiff and tools with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    libgdal-dev libtiff-dev gdal-bin python3-gdal python3-numpy time pkg-config >/dev/null; \
+	fi
+
+build: deps
+	$(SWIFT) build $(BUILD_FLAGS)
+
+# Runs pipelines/demo.yaml on the real Landsat imagery in testdata/ and prints where the outputs are.
+demo: build
+	$(BIN) run pipelines/demo.yaml --out out/demo
+
+# Builds and runs every test (unit, pipeline-file corpus, real-data checks).
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# Benchmarks against gdal_calc.py and a raw GDAL read/write floor; writes bench/RESULTS.md.
+bench: build
+	bash bench/run.sh
+
+clean:
+	rm -rf .build out bench/work

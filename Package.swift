@@ -1,0 +1,68 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "landwatch",
+    products: [
+        .executable(name: "landwatch", targets: ["landwatch"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // The C API of Debian's GDAL. Only LandwatchGDAL imports it.
+        .systemLibrary(
+            name: "CGDAL",
+            pkgConfig: "gdal",
+            providers: [.apt(["libgdal-dev"])]
+        ),
+        // Safe Swift over GDAL: datasets, bands, windows, errors, creation, warping.
+        .target(
+            name: "LandwatchGDAL",
+            dependencies: ["CGDAL", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Pure Swift on pixel buffers: indices, and later classification, rules, metrics.
+        .target(name: "LandwatchAlgorithms"),
+        // Pipeline files, stage protocol, registry, scheduler, run records.
+        .target(
+            name: "LandwatchPipeline",
+            dependencies: [
+                "LandwatchGDAL", "LandwatchAlgorithms",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Stage types: one algorithm plus its declared options each.
+        .target(
+            name: "LandwatchStages",
+            dependencies: ["LandwatchPipeline", "LandwatchAlgorithms", "LandwatchGDAL"]
+        ),
+        // Argument parsing, logging bootstrap, progress display, exit codes.
+        .target(
+            name: "LandwatchCLI",
+            dependencies: [
+                "LandwatchStages", "LandwatchPipeline", "LandwatchGDAL",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "landwatch", dependencies: ["LandwatchCLI"]),
+        .testTarget(name: "LandwatchGDALTests", dependencies: ["LandwatchGDAL"]),
+        .testTarget(name: "LandwatchAlgorithmsTests", dependencies: ["LandwatchAlgorithms"]),
+        .testTarget(
+            name: "LandwatchPipelineTests",
+            dependencies: ["LandwatchPipeline", "LandwatchStages", "LandwatchGDAL"],
+            resources: [.copy("BadPipelines")]
+        ),
+        .testTarget(
+            name: "LandwatchStagesTests",
+            dependencies: ["LandwatchStages", "LandwatchPipeline", "LandwatchGDAL", "LandwatchAlgorithms"]
+        ),
+        .testTarget(
+            name: "LandwatchCLITests",
+            dependencies: ["LandwatchCLI"]
+        ),
+    ]
+)

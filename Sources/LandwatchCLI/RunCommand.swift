@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import LandwatchPipeline
+import LandwatchStages
+import Logging
+
+/// `landwatch run FILE`: load, check and run a pipeline.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a pipeline file.",
+        discussion: """
+        Every output is written under --out, first under a temporary name (NAME.partial) and renamed when \
+        complete; run.json in --out records the pipeline, its hash, parameters, inputs, versions and per-stage times.
+        """
+    )
+
+    @Argument(help: "The pipeline file (YAML).")
+    var pipeline: String
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a parameter of the file's params.", valueName: "name=value"))
+    var settings: [String] = []
+
+    @Option(name: .long, help: "Output root: every file the run writes goes under it. (default: out/<pipeline name>)")
+    var out: String?
+
+    @Option(name: .long, help: "Memory budget for GDAL's cache and the blocks in flight, e.g. 256M or 2G.")
+    var memory: String = "512M"
+
+    @Option(name: .long, help: "Worker threads for block processing. (default: the number of cores)")
+    var threads: Int?
+
+    @Flag(name: .shortAndLong, help: "Log more (-v: info, -vv: debug).")
+    var verbose: Int
+
+    func validate() throws {
+        _ = try parseOverrides(settings)
+        guard ByteCount.parse(memory) != nil else {
+            throw ValidationError("--memory '\(memory)' is not a size (write for example 256M or 2G)")
+        }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+    }
+
+    func run() throws {
+        LogSetup.bootstrap(verbosity: verbose)
+        SignalCleanup.install()
+        let runner = PipelineRunner(registry: standardRegistry, logger: Logger(label: "landwatch"))
+        let plan: RunPlan
+        let overrides = try parseOverrides(settings)
+        do {
+            plan = try runner.validate(path: pipeline, overrides: overrides)
+        } catch {
+            throw fail(error)
+        }
+        let output = out ?? "out/\(plan.pipeline.name)"
+        let settings = PipelineRunner.Settings(
+            outputDirectory: output, memoryBudget: ByteCount.parse(memory)!,
+            threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let progress = ProgressDisplay(interactive: isatty(STDERR_FILENO) != 0)
+        do {
+            let record = try runner.run(plan, settings: settings, observer: progress)
+            progress.finish()
+            let seconds = (record.finished ?? Date()).timeIntervalSince(record.started)
+            let files = record.outputs + ["run.json"]
+            print("landwatch: \(plan.pipeline.name) finished in \(String(format: "%.2f", seconds)) s; "
+                  + "outputs in \(output): \(files.joined(separator: ", "))")
+        } catch {
+            progress.finish()
+            throw fail(error)
+        }
+    }
+}
+
+/// Parses `name=value` pairs from `--set`.
+func parseOverrides(_ pairs: [String]) throws -> [String: String] {
+    var result: [String: String] = [:]
+    for pair in pairs {
+        guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+            throw ValidationError("--set '\(pair)' must be name=value")
+        }
+        result[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+    }
+    return result
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import LandwatchPipeline
+import LandwatchStages
+import Logging
+
+/// `landwatch validate FILE`: every check a run makes before reading a pixel.
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check a pipeline file without running it: syntax, stages, options, inputs, grids, output paths."
+    )
+
+    @Argument(help: "The pipeline file (YAML).")
+    var pipeline: String
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a parameter of the file's params.", valueName: "name=value"))
+    var settings: [String] = []
+
+    func validate() throws { _ = try parseOverrides(settings) }
+
+    func run() throws {
+        LogSetup.bootstrap(verbosity: 0)
+        let runner = PipelineRunner(registry: standardRegistry, logger: Logger(label: "landwatch"))
+        let overrides = try parseOverrides(settings)
+        do {
+            let plan = try runner.validate(path: pipeline, overrides: overrides)
+            print("\(pipeline): ok: \(plan.pipeline.stages.count) stages, grid \(plan.grid)")
+        } catch {
+            throw fail(error)
+        }
+    }
+}

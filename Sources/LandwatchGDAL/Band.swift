@@ -1,0 +1,127 @@
+import CGDAL
+
+/// One band of a ``Dataset``. Keeps its dataset open while it lives.
+public struct Band {
+    let handle: GDALRasterBandH
+    /// Band number, from 1.
+    public let index: Int
+    /// The dataset the band belongs to.
+    public let dataset: Dataset
+
+    init(handle: GDALRasterBandH, index: Int, dataset: Dataset) {
+        self.handle = handle
+        self.index = index
+        self.dataset = dataset
+    }
+
+    /// The pixel type, or nil for a type landwatch does not handle (complex numbers, Int8, 64-bit integers).
+    public var dataType: DataType? { DataType(gdal: GDALGetRasterDataType(handle)) }
+
+    /// GDAL's name of the pixel type, for messages, whatever it is.
+    public var dataTypeName: String {
+        guard let name = GDALGetDataTypeName(GDALGetRasterDataType(handle)) else { return "unknown" }
+        return String(cString: name)
+    }
+
+    /// The natural block size (tile or strip) of the band.
+    public var blockSize: (width: Int, height: Int) {
+        var w: Int32 = 0, h: Int32 = 0
+        GDALGetBlockSize(handle, &w, &h)
+        return (Int(w), Int(h))
+    }
+
+    /// The nodata value, or nil when the band has none.
+    public var noDataValue: Double? {
+        var has: Int32 = 0
+        let value = GDALGetRasterNoDataValue(handle, &has)
+        return has != 0 ? value : nil
+    }
+
+    /// Sets the nodata value.
+    public func setNoDataValue(_ value: Double) throws(GDALError) {
+        let (status, message) = withGDALErrorState { GDALSetRasterNoDataValue(handle, value) }
+        guard status == CE_None else {
+            throw GDALError(kind: .write, operation: "set nodata \(value) on band \(index) of \(dataset.path)",
+                            gdalMessage: message)
+        }
+    }
+
+    /// The band description (GDAL's per-band label, for example `B4` or `NDVI`).
+    public var bandDescription: String {
+        guard let text = GDALGetDescription(handle) else { return "" }
+        return String(cString: text)
+    }
+
+    public func setDescription(_ text: String) { GDALSetDescription(handle, text) }
+
+    /// Metadata items of the band in a domain (the default domain when nil).
+    public func metadata(domain: String? = nil) -> [String: String] {
+        parseMetadataList(GDALGetMetadata(handle, domain))
+    }
+
+    /// Reads a window into `buffer` as Float32, converting from the band's type.
+    ///
+    /// The buffer holds `window.height` rows of `lineStride` values (`lineStride >= window.width`), so a window
+    /// can be read into the top-left corner of a larger, block-sized buffer.
+    public func read(_ window: Window, into buffer: UnsafeMutableBufferPointer<Float>, lineStride: Int? = nil) throws(GDALError) {
+        try rasterIO(GF_Read, window, UnsafeMutableRawPointer(buffer.baseAddress!), capacity: buffer.count,
+                     type: .float32, lineStride: lineStride ?? window.width)
+    }
+
+    /// Reads a window as Float32 into a new array.
+    public func read(_ window: Window) throws(GDALError) -> [Float] {
+        var values = [Float](repeating: 0, count: window.pixelCount)
+        try values.withUnsafeMutableBufferPointer { (buffer) throws(GDALError) in try read(window, into: buffer) }
+        return values
+    }
+
+    /// Writes a window from a Float32 buffer, converting to the band's type (GDAL rounds and clamps).
+    public func write(_ window: Window, from buffer: UnsafeBufferPointer<Float>, lineStride: Int? = nil) throws(GDALError) {
+        try rasterIO(GF_Write, window, UnsafeMutableRawPointer(mutating: buffer.baseAddress!), capacity: buffer.count,
+                     type: .float32, lineStride: lineStride ?? window.width)
+    }
+
+    /// Reads a window in the given type into raw memory laid out as rows of `lineStride` pixels.
+    public func readRaw(_ window: Window, into pointer: UnsafeMutableRawPointer, byteCapacity: Int,
+                        type: DataType, lineStride: Int) throws(GDALError) {
+        try rasterIO(GF_Read, window, pointer, capacity: byteCapacity / type.byteCount, type: type, lineStride: lineStride)
+    }
+
+    private func rasterIO(_ direction: GDALRWFlag, _ window: Window, _ pointer: UnsafeMutableRawPointer,
+                          capacity: Int, type: DataType, lineStride: Int) throws(GDALError) {
+        let width = dataset.width, height = dataset.height
+        let verb = direction == GF_Read ? "Read" : "Write"
+        guard window.fits(width: width, height: height) else {
+            throw GDALError(kind: .outOfRange,
+                            operation: "\(verb) window out of range on band \(index) of \(dataset.path): requested "
+                                + "\(window) on raster of \(width)x\(height)")
+        }
+        guard lineStride >= window.width, capacity >= (window.height - 1) * lineStride + window.width else {
+            preconditionFailure("buffer of \(capacity) values is too small for window \(window) with stride \(lineStride)")
+        }
+        let (status, message) = withGDALErrorState {
+            GDALRasterIOEx(handle, direction, Int32(window.colOffset), Int32(window.rowOffset),
+                           Int32(window.width), Int32(window.height), pointer,
+                           Int32(window.width), Int32(window.height), type.gdal,
+                           GSpacing(type.byteCount), GSpacing(lineStride * type.byteCount), nil)
+        }
+        guard status == CE_None else {
+            throw GDALError(kind: direction == GF_Read ? .read : .write,
+                            operation: "\(verb) failed on band \(index) of \(dataset.path), window \(window)",
+                            gdalMessage: message)
+        }
+    }
+
+    /// Writes one natural block from a full, padded block buffer of the band's type (GDAL clips edge blocks).
+    ///
+    /// This bypasses GDAL's block cache, so a writer shared by several threads only needs a lock around this call.
+    public func writeBlock(column: Int, row: Int, from pointer: UnsafeMutableRawPointer) throws(GDALError) {
+        let (status, message) = withGDALErrorState {
+            GDALWriteBlock(handle, Int32(column), Int32(row), pointer)
+        }
+        guard status == CE_None else {
+            throw GDALError(kind: .write, operation: "Write failed on band \(index) of \(dataset.path), block (\(column),\(row))",
+                            gdalMessage: message)
+        }
+    }
+}

@@ -1,0 +1,163 @@
+import CGDAL
+import Foundation
+
+/// An open GDAL raster dataset. Closed when the last reference goes away.
+///
+/// GDAL datasets are not thread-safe: use one `Dataset` from one thread at a time, and open the same path again
+/// for each worker thread.
+public final class Dataset {
+    let handle: GDALDatasetH
+    /// The path or URL the dataset was opened from (or created at).
+    public let path: String
+
+    init(handle: GDALDatasetH, path: String) {
+        self.handle = handle
+        self.path = path
+    }
+
+    deinit { GDALClose(handle) }
+
+    /// Opens a raster read-only: any format GDAL reads (GeoTIFF, COG, JP2, VRT, `/vsicurl/…`, `/vsimem/…`).
+    public static func open(_ path: String) throws(GDALError) -> Dataset {
+        try open(path, flags: landwatch_of_raster_readonly())
+    }
+
+    /// Opens a raster for update.
+    public static func openForUpdate(_ path: String) throws(GDALError) -> Dataset {
+        try open(path, flags: landwatch_of_raster_update())
+    }
+
+    private static func open(_ path: String, flags: UInt32) throws(GDALError) -> Dataset {
+        GDALRuntime.ensureRegistered()
+        if !path.hasPrefix("/vsi") && !FileManager.default.fileExists(atPath: path) {
+            throw GDALError(kind: .cannotOpen, operation: "cannot open raster \(path): no such file")
+        }
+        let (handle, message) = withGDALErrorState { GDALOpenEx(path, flags, nil, nil, nil) }
+        guard let handle else {
+            throw GDALError(kind: .cannotOpen, operation: "cannot open raster \(path)",
+                            gdalMessage: message ?? "not a raster format GDAL recognises")
+        }
+        let dataset = Dataset(handle: handle, path: path)
+        guard dataset.bandCount > 0 else {
+            throw GDALError(kind: .cannotOpen, operation: "cannot open raster \(path): it has no raster bands")
+        }
+        return dataset
+    }
+
+    public var width: Int { Int(GDALGetRasterXSize(handle)) }
+    public var height: Int { Int(GDALGetRasterYSize(handle)) }
+    public var bandCount: Int { Int(GDALGetRasterCount(handle)) }
+
+    /// The short name of the driver that read the file, for example `GTiff`.
+    public var driverName: String {
+        guard let driver = GDALGetDatasetDriver(handle), let name = GDALGetDriverShortName(driver) else { return "?" }
+        return String(cString: name)
+    }
+
+    /// The geotransform, or nil when the file has none.
+    public var geoTransform: GeoTransform? {
+        var c = [Double](repeating: 0, count: 6)
+        let status = c.withUnsafeMutableBufferPointer { GDALGetGeoTransform(handle, $0.baseAddress) }
+        guard status == CE_None else { return nil }
+        return GeoTransform(coefficients: c)
+    }
+
+    /// Sets the geotransform.
+    public func setGeoTransform(_ transform: GeoTransform) throws(GDALError) {
+        var c = transform.coefficients
+        let (status, message) = withGDALErrorState {
+            c.withUnsafeMutableBufferPointer { GDALSetGeoTransform(handle, $0.baseAddress) }
+        }
+        guard status == CE_None else {
+            throw GDALError(kind: .write, operation: "set geotransform of \(path)", gdalMessage: message)
+        }
+    }
+
+    /// The CRS as WKT, or an empty string when the file has none.
+    public var crsWKT: String {
+        guard let ref = GDALGetSpatialRef(handle) else { return "" }
+        var out: UnsafeMutablePointer<CChar>? = nil
+        withCStringList(["FORMAT=WKT2_2019"]) { list in _ = OSRExportToWktEx(ref, &out, constList(list)) }
+        defer { if let out { landwatch_cpl_free(out) } }
+        return out.map { String(cString: $0) } ?? ""
+    }
+
+    /// The CRS, or nil when the file has none.
+    public func spatialReference() throws(GDALError) -> SpatialReference? {
+        let wkt = crsWKT
+        return wkt.isEmpty ? nil : try SpatialReference(definition: wkt)
+    }
+
+    /// Sets the CRS from a WKT (or any definition GDAL accepts).
+    public func setCRS(_ definition: String) throws(GDALError) {
+        guard !definition.isEmpty else { return }
+        let srs = try SpatialReference(definition: definition)
+        let (status, message) = withGDALErrorState { GDALSetSpatialRef(handle, srs.handle) }
+        guard status == CE_None else {
+            throw GDALError(kind: .write, operation: "set CRS of \(path)", gdalMessage: message)
+        }
+    }
+
+    /// The pixel grid: size, geotransform (identity when missing) and CRS.
+    public func grid() -> RasterGrid {
+        let wkt = crsWKT
+        var label = ""
+        if !wkt.isEmpty, let srs = try? SpatialReference(definition: wkt) { label = srs.label }
+        return RasterGrid(width: width, height: height,
+                          geoTransform: geoTransform ?? GeoTransform(originX: 0, pixelWidth: 1, originY: 0, pixelHeight: 1),
+                          crsWKT: wkt, crsLabel: label)
+    }
+
+    /// Band `index`, counted from 1 as GDAL does.
+    public func band(_ index: Int) throws(GDALError) -> Band {
+        guard index >= 1 && index <= bandCount else {
+            throw GDALError(kind: .outOfRange,
+                            operation: "band \(index) does not exist in \(path), which has \(bandCount) band\(bandCount == 1 ? "" : "s")")
+        }
+        guard let handle = GDALGetRasterBand(handle, Int32(index)) else {
+            throw GDALError(kind: .other, operation: "get band \(index) of \(path)", gdalMessage: lastGDALErrorMessage())
+        }
+        return Band(handle: handle, index: index, dataset: self)
+    }
+
+    /// Metadata items of a domain (the default domain when nil) as key/value pairs.
+    public func metadata(domain: String? = nil) -> [String: String] {
+        parseMetadataList(GDALGetMetadata(handle, domain))
+    }
+
+    /// Sets one metadata item.
+    public func setMetadataItem(_ key: String, _ value: String, domain: String? = nil) {
+        GDALSetMetadataItem(handle, key, value, domain)
+    }
+
+    /// Writes pending blocks to disk. Errors raised while flushing are thrown.
+    public func flush() throws(GDALError) {
+        let (_, message) = withGDALErrorState { GDALFlushCache(handle) }
+        if let message, CPLGetLastErrorType() == CE_Failure || CPLGetLastErrorType() == CE_Fatal {
+            throw GDALError(kind: .write, operation: "write \(path)", gdalMessage: message)
+        }
+    }
+
+    /// Flushes and closes explicitly, reporting errors that closing raises (a full disk shows up here).
+    /// The object must not be used afterwards.
+    public func close() throws(GDALError) {
+        try flush()
+    }
+}
+
+/// Parses GDAL's `KEY=VALUE` string list.
+func parseMetadataList(_ list: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> [String: String] {
+    guard let list else { return [:] }
+    var result: [String: String] = [:]
+    var index = 0
+    while let entry = list[index] {
+        let text = String(cString: entry)
+        if let equals = text.firstIndex(of: "=") {
+            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        } else if let colon = text.firstIndex(of: ":") {
+            result[String(text[..<colon])] = String(text[text.index(after: colon)...])
+        }
+        index += 1
+    }
+    return result
+}

@@ -1,0 +1,63 @@
+import CGDAL
+import Logging
+import Synchronization
+
+/// Process-wide GDAL set-up: driver registration, block cache size, and routing GDAL's messages to swift-log.
+///
+/// Call ``configure(cacheBytes:threads:)`` once before opening anything; every other entry point of this module
+/// calls ``ensureRegistered()`` itself, so tests that never configure still work.
+public enum GDALRuntime {
+    private static let registered = Mutex(false)
+
+    /// Registers GDAL's drivers and installs the error handler, once per process.
+    public static func ensureRegistered() {
+        registered.withLock { done in
+            guard !done else { return }
+            GDALAllRegister()
+            CPLSetErrorHandler(landwatchGDALErrorHandler)
+            done = true
+        }
+    }
+
+    /// Sizes GDAL's block cache (its default, 5 % of RAM, costs about 1 GB of RSS) and GDAL's own thread pool.
+    ///
+    /// - Parameters:
+    ///   - cacheBytes: bytes GDAL may keep in its block cache, shared by every dataset in the process.
+    ///   - threads: threads GDAL may use for compression and multi-block reads (`GDAL_NUM_THREADS`).
+    public static func configure(cacheBytes: Int, threads: Int) {
+        ensureRegistered()
+        GDALSetCacheMax64(GIntBig(max(cacheBytes, 1 << 20)))
+        CPLSetConfigOption("GDAL_NUM_THREADS", String(max(threads, 1)))
+        // Warped VRTs read their sources through the same cache; keep GDAL from spawning extra warp threads.
+        CPLSetConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR")
+    }
+
+    /// The block cache size currently in force, in bytes.
+    public static var cacheBytes: Int {
+        ensureRegistered()
+        return Int(GDALGetCacheMax64())
+    }
+
+    /// GDAL's release name, for example `3.6.2`.
+    public static var version: String {
+        guard let name = GDALVersionInfo("RELEASE_NAME") else { return "unknown" }
+        return String(cString: name)
+    }
+}
+
+private let gdalLogger = Logger(label: "landwatch.gdal")
+
+/// Forwards GDAL's messages to swift-log. Failures are also captured by the call that raised them and thrown as
+/// ``GDALError``, so they are logged at debug level only; warnings are worth an operator's attention.
+private func landwatchGDALErrorHandler(
+    _ level: CPLErr, _ code: CPLErrorNum, _ message: UnsafePointer<CChar>?
+) {
+    let text = message.map { String(cString: $0) } ?? ""
+    if level == CE_Warning {
+        gdalLogger.warning("GDAL: \(text)")
+    } else if level == CE_Failure || level == CE_Fatal {
+        gdalLogger.debug("GDAL error \(code): \(text)")
+    } else {
+        gdalLogger.trace("GDAL: \(text)")
+    }
+}

@@ -1,0 +1,476 @@
+import Dispatch
+import Foundation
+import LandwatchGDAL
+import Synchronization
+
+/// When each stage ran and what it wrote.
+public struct StageTiming: Sendable, Codable {
+    public var id: String
+    public var uses: String
+    public var started: Date
+    public var finished: Date
+    /// Output files, relative to the output root.
+    public var outputs: [String]
+    /// Stages evaluated in the same fused streaming pass (including this one), or just this one.
+    public var fusedWith: [String]
+}
+
+/// Runs a planned pipeline: fuses chains of pixel-wise stages into streaming passes, evaluates each pass block by
+/// block with blocks in parallel, materialises rasters only for whole-raster stages (or `keep: true`), and runs
+/// independent passes concurrently on Dispatch.
+public final class Executor: Sendable {
+    public let plan: RunPlan
+    public let context: RunContext
+    public let observer: (any RunObserver)?
+
+    public init(plan: RunPlan, context: RunContext, observer: (any RunObserver)? = nil) {
+        self.plan = plan
+        self.context = context
+        self.observer = observer
+    }
+
+    // MARK: - Building the task graph
+
+    /// One sink fed by a pass: a stage of the file, or a raster materialised for a whole-raster stage or `keep`.
+    struct SinkJob: Sendable {
+        enum Target: Sendable {
+            case stage(String)
+            case materialize(path: String, relativePath: String?)
+        }
+        var producer: String
+        var target: Target
+        /// The stage the sink belongs to, for timings and messages.
+        var ownerID: String
+    }
+
+    struct Pass: Sendable {
+        var index: Int
+        /// Streaming nodes in evaluation order.
+        var nodes: [String]
+        var sinks: [SinkJob]
+        /// Whole-raster stages whose outputs this pass reads.
+        var wholeInputs: Set<String>
+    }
+
+    enum Task: Sendable {
+        case pass(Pass)
+        case whole(String)
+    }
+
+    /// Where each whole-raster output or materialised stream lands.
+    private func materializedPath(_ id: String) -> (path: String, relative: String?) {
+        let stage = plan.pipeline.stage(id)!
+        if stage.keep {
+            let relative = "work/\(id).tif"
+            let path = (try? context.outputRoot.resolve(relative).path) ?? context.scratchPath("\(id).tif")
+            return (path, relative)
+        }
+        return (context.scratchPath("\(id).tif"), nil)
+    }
+
+    private func evaluation(_ id: String) -> Evaluation { plan.pipeline.stage(id)!.descriptor.evaluation }
+
+    func buildTasks() -> (tasks: [Task], dependencies: [[Int]]) {
+        let pipeline = plan.pipeline
+        var jobs: [SinkJob] = []
+        for id in pipeline.topologicalOrder {
+            let stage = pipeline.stage(id)!
+            switch stage.descriptor.evaluation {
+            case .sink:
+                if let producer = stage.inputs.first?.stageID { jobs.append(SinkJob(producer: producer, target: .stage(id), ownerID: id)) }
+            case .wholeRaster:
+                for input in stage.inputs where evaluation(input.stageID) != .wholeRaster {
+                    if !jobs.contains(where: { $0.producer == input.stageID && !$0.isStageSink }) {
+                        let target = materializedPath(input.stageID)
+                        jobs.append(SinkJob(producer: input.stageID, target: .materialize(path: target.path, relativePath: target.relative),
+                                            ownerID: input.stageID))
+                    }
+                }
+            case .source, .pixelwise:
+                if stage.keep, !jobs.contains(where: { $0.producer == id && !$0.isStageSink }) {
+                    let target = materializedPath(id)
+                    jobs.append(SinkJob(producer: id, target: .materialize(path: target.path, relativePath: target.relative), ownerID: id))
+                }
+            }
+        }
+
+        // The streaming nodes each job needs, stopping at whole-raster outputs (read back from their files).
+        func upstream(_ id: String, into nodes: inout Set<String>, wholes: inout Set<String>) {
+            guard !nodes.contains(id) else { return }
+            nodes.insert(id)
+            if evaluation(id) == .wholeRaster { wholes.insert(id); return }
+            for input in pipeline.stage(id)!.inputs { upstream(input.stageID, into: &nodes, wholes: &wholes) }
+        }
+        var groups: [(nodes: Set<String>, wholes: Set<String>, jobs: [SinkJob])] = []
+        for job in jobs {
+            var nodes = Set<String>(), wholes = Set<String>()
+            upstream(job.producer, into: &nodes, wholes: &wholes)
+            var merged = (nodes: nodes, wholes: wholes, jobs: [job])
+            // Merge with every group that shares a streaming node: one read of each input block serves all sinks.
+            groups.removeAll { group in
+                let streaming = group.nodes.subtracting(group.wholes)
+                guard !streaming.isDisjoint(with: merged.nodes.subtracting(merged.wholes)) else { return false }
+                merged.nodes.formUnion(group.nodes)
+                merged.wholes.formUnion(group.wholes)
+                merged.jobs = group.jobs + merged.jobs
+                return true
+            }
+            groups.append(merged)
+        }
+
+        var tasks: [Task] = []
+        let order = pipeline.topologicalOrder
+        for (index, group) in groups.enumerated() {
+            tasks.append(.pass(Pass(index: index + 1, nodes: order.filter(group.nodes.contains), sinks: group.jobs,
+                                    wholeInputs: group.wholes)))
+        }
+        for id in order where evaluation(id) == .wholeRaster { tasks.append(.whole(id)) }
+
+        var dependencies = Array(repeating: [Int](), count: tasks.count)
+        func wholeTaskIndex(_ id: String) -> Int? {
+            tasks.firstIndex { if case .whole(let w) = $0 { return w == id } else { return false } }
+        }
+        for (index, task) in tasks.enumerated() {
+            switch task {
+            case .pass(let pass):
+                dependencies[index] = pass.wholeInputs.compactMap(wholeTaskIndex)
+            case .whole(let id):
+                for input in pipeline.stage(id)!.inputs {
+                    if evaluation(input.stageID) == .wholeRaster {
+                        if let dep = wholeTaskIndex(input.stageID) { dependencies[index].append(dep) }
+                    } else if let dep = tasks.firstIndex(where: {
+                        if case .pass(let p) = $0 { return p.sinks.contains { $0.producer == input.stageID && !$0.isStageSink } }
+                        return false
+                    }) {
+                        dependencies[index].append(dep)
+                    }
+                }
+            }
+        }
+        return (tasks, dependencies)
+    }
+
+    // MARK: - Running
+
+    /// Runs every task, independent ones concurrently. On the first failure the others stop at their next block,
+    /// partial outputs are deleted, and the failure is thrown; outputs already completed stay.
+    public func run() throws -> [StageTiming] {
+        let (tasks, dependencies) = buildTasks()
+        let state = SchedulerState(taskCount: tasks.count, dependencies: dependencies)
+        let group = DispatchGroup()
+        let queue = DispatchQueue(label: "landwatch.tasks", attributes: .concurrent)
+        let passCount = tasks.filter { if case .pass = $0 { return true } else { return false } }.count
+
+        @Sendable func launch(_ index: Int) {
+            group.enter()
+            queue.async {
+                defer { group.leave() }
+                if !state.isCancelled {
+                    do {
+                        let timings: [StageTiming]
+                        switch tasks[index] {
+                        case .pass(let pass): timings = try self.runPass(pass, state: state, concurrentPasses: passCount)
+                        case .whole(let id): timings = try self.runWhole(id)
+                        }
+                        state.record(timings)
+                    } catch {
+                        state.fail(error)
+                    }
+                }
+                for next in state.complete(index) { launch(next) }
+            }
+        }
+        for index in state.initiallyReady { launch(index) }
+        group.wait()
+        if let error = state.firstError { throw error }
+        return state.timings.sorted { $0.started < $1.started }
+    }
+
+    private struct StreamNode {
+        enum Role {
+            case read(any BlockSource)
+            case compute(any PixelStage, inputs: [Int])
+        }
+        var id: String
+        var bandNames: [String]
+        var role: Role
+    }
+
+    private func runPass(_ pass: Pass, state: SchedulerState, concurrentPasses: Int) throws -> [StageTiming] {
+        let started = Date()
+        let pipeline = plan.pipeline
+        let grid = plan.grid
+        let blockSize = context.blockSize
+
+        // Sources and computations, in evaluation order.
+        var nodes: [StreamNode] = []
+        for id in pass.nodes {
+            let stage = pipeline.stage(id)!
+            let product = plan.products[id]!
+            do {
+                switch stage.instance {
+                case let whole as any WholeRasterStage:
+                    _ = whole
+                    let path = materializedPath(id).path
+                    let inputs = (0..<product.bandNames.count).map { RasterFileSource.BandInput(path: path, band: $0 + 1) }
+                    let source = try RasterFileSource(bands: inputs, onto: grid, resampling: .nearest, context: context, stageID: id)
+                    nodes.append(StreamNode(id: id, bandNames: product.bandNames, role: .read(source)))
+                case let source as any SourceStage:
+                    nodes.append(StreamNode(id: id, bandNames: product.bandNames,
+                                            role: .read(try source.makeSource(onto: grid, context: context))))
+                case let pixel as any PixelStage:
+                    let inputs = stage.descriptor.inputs.compactMap { port in
+                        stage.inputs.first { $0.port == port.name }.flatMap { ref in pass.nodes.firstIndex(of: ref.stageID) }
+                    }
+                    nodes.append(StreamNode(id: id, bandNames: product.bandNames, role: .compute(pixel, inputs: inputs)))
+                default:
+                    preconditionFailure("stage \(id) cannot stream")
+                }
+            } catch {
+                throw Self.wrap(error, stage: id)
+            }
+        }
+
+        // Sinks.
+        var sinks: [(sink: any BlockSink, node: Int, job: SinkJob)] = []
+        do {
+            for job in pass.sinks {
+                let node = pass.nodes.firstIndex(of: job.producer)!
+                let product = plan.products[job.producer]!
+                let sink: any BlockSink
+                do {
+                    switch job.target {
+                    case .stage(let id):
+                        let stage = pipeline.stage(id)!.instance as! any SinkStage
+                        sink = try stage.makeSink(input: product, grid: grid, context: context)
+                    case .materialize(let path, let relative):
+                        sink = try GeoTIFFSink(target: URL(fileURLWithPath: path), relativePath: relative ?? path, grid: grid,
+                                               bandNames: product.bandNames, dataType: .float32, noData: .nan,
+                                               options: GeoTIFFOptions(compression: .zstd, blockSize: blockSize),
+                                               metadata: ["LANDWATCH_STAGE": job.producer])
+                    }
+                } catch {
+                    throw Self.wrap(error, stage: job.ownerID)
+                }
+                sinks.append((sink, node, job))
+            }
+        } catch {
+            for entry in sinks { entry.sink.abort() }
+            throw error
+        }
+
+        // Memory: each worker holds one block per node and converts one block per sink band.
+        let blockValues = blockSize * blockSize
+        let perWorker = nodes.reduce(0) { $0 + $1.bandNames.count * blockValues * 4 }
+            + sinks.reduce(0) { $0 + plan.products[$1.job.producer]!.bandNames.count * blockValues * 8 }
+        let windows = Window(width: grid.width, height: grid.height).subdivided(tileWidth: blockSize, tileHeight: blockSize)
+        let blockBudget = context.memoryBudget / 2 / max(concurrentPasses, 1)
+        let wanted = min(context.threads, windows.count)
+        let workers = min(wanted, blockBudget / max(perWorker, 1))
+        let stageIDs = pass.nodes.filter { evaluation($0) != .wholeRaster } + pass.sinks.compactMap {
+            if case .stage(let id) = $0.target { return id } else { return nil }
+        }
+        guard workers >= 1 else {
+            for entry in sinks { entry.sink.abort() }
+            throw RunError(.resources, "the memory budget (\(ByteCount.format(context.memoryBudget))) cannot hold one "
+                           + "\(blockSize)x\(blockSize) block of every stage in pass \(pass.index) (\(ByteCount.format(perWorker)) "
+                           + "per worker, with \(concurrentPasses) passes at once); raise --memory", stage: stageIDs.first)
+        }
+        if workers < wanted {
+            context.logger.warning("pass \(pass.index): lowering threads from \(wanted) to \(workers) to stay within the memory budget of \(ByteCount.format(context.memoryBudget))")
+        }
+
+        observer?.passStarted(pass.index, stages: stageIDs, blocks: windows.count)
+        let progress = PassProgress(total: windows.count)
+        let frozenNodes = UncheckedBox(nodes)
+        let frozenSinks = UncheckedBox(sinks)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            let nodes = frozenNodes.value, sinks = frozenSinks.value
+            var current = ""
+            do {
+                var readers: [Int: any BlockReader] = [:]
+                for (index, node) in nodes.enumerated() {
+                    if case .read(let source) = node.role {
+                        current = node.id
+                        readers[index] = try source.makeReader()
+                    }
+                }
+                var blocks = nodes.map { PixelBlock(bandNames: $0.bandNames, blockWidth: blockSize, blockHeight: blockSize) }
+                while !state.isCancelled {
+                    let next = progress.claim()
+                    guard next < windows.count else { break }
+                    let window = windows[next]
+                    for (index, node) in nodes.enumerated() {
+                        current = node.id
+                        switch node.role {
+                        case .read:
+                            try readers[index]!.read(window, into: &blocks[index])
+                        case .compute(let stage, let inputs):
+                            let inputBlocks = inputs.map { blocks[$0] }
+                            blocks[index].window = window
+                            stage.apply(inputs: inputBlocks, into: &blocks[index])
+                        }
+                    }
+                    for entry in sinks {
+                        current = entry.job.ownerID
+                        try entry.sink.write(blocks[entry.node])
+                    }
+                    let done = progress.finish()
+                    self.observer?.passProgress(pass.index, done: done, total: windows.count)
+                }
+            } catch {
+                state.fail(Self.wrap(error, stage: current))
+            }
+        }
+
+        if state.isCancelled {
+            for entry in sinks { entry.sink.abort() }
+            throw state.firstError ?? RunError(.cancelled, "the run was cancelled")
+        }
+        var outputs: [String: [String]] = [:]
+        do {
+            for (position, entry) in sinks.enumerated() {
+                do {
+                    outputs[entry.job.ownerID, default: []] += try entry.sink.finish()
+                } catch {
+                    for later in sinks[(position + 1)...] { later.sink.abort() }
+                    throw Self.wrap(error, stage: entry.job.ownerID)
+                }
+            }
+        }
+        let finished = Date()
+        observer?.passFinished(pass.index, stages: stageIDs, seconds: finished.timeIntervalSince(started))
+        return stageIDs.map { id in
+            StageTiming(id: id, uses: pipeline.stage(id)!.uses, started: started, finished: finished,
+                        outputs: outputs[id] ?? [], fusedWith: stageIDs)
+        }
+    }
+
+    private func runWhole(_ id: String) throws -> [StageTiming] {
+        let started = Date()
+        let stage = plan.pipeline.stage(id)!
+        let whole = stage.instance as! any WholeRasterStage
+        let inputs = stage.descriptor.inputs.compactMap { port -> MaterializedRaster? in
+            guard let ref = stage.inputs.first(where: { $0.port == port.name }) else { return nil }
+            return MaterializedRaster(path: materializedPath(ref.stageID).path, description: plan.products[ref.stageID]!)
+        }
+        let target = materializedPath(id)
+        observer?.passStarted(0, stages: [id], blocks: 0)
+        do {
+            try whole.run(inputs: inputs, output: target.path, grid: plan.grid, context: context)
+        } catch {
+            throw Self.wrap(error, stage: id)
+        }
+        let finished = Date()
+        observer?.passFinished(0, stages: [id], seconds: finished.timeIntervalSince(started))
+        return [StageTiming(id: id, uses: stage.uses, started: started, finished: finished,
+                            outputs: target.relative.map { [$0] } ?? [], fusedWith: [id])]
+    }
+
+    /// Gives every failure a category and the stage it happened in.
+    static func wrap(_ error: Error, stage: String) -> RunError {
+        switch error {
+        case var runError as RunError:
+            if runError.stageID == nil { runError.stageID = stage }
+            return runError
+        case let gdal as GDALError:
+            let category: RunError.Category
+            switch gdal.kind {
+            case .cannotOpen, .outOfRange, .spatialReference: category = .input
+            case .write: category = .io
+            case .read: category = .io
+            case .other: category = .io
+            }
+            return RunError(category, gdal.description, stage: stage)
+        default:
+            return RunError(.internal, "\(error)", stage: stage)
+        }
+    }
+}
+
+extension Executor.SinkJob {
+    var isStageSink: Bool { if case .stage = target { return true } else { return false } }
+}
+
+/// Hands values that are only read across `concurrentPerform`'s worker closures.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// Block counters of one pass: which block a worker takes next, and how many are done.
+final class PassProgress: Sendable {
+    private let next = Atomic<Int>(0)
+    private let done = Atomic<Int>(0)
+    let total: Int
+
+    init(total: Int) { self.total = total }
+
+    func claim() -> Int { next.add(1, ordering: .relaxed).oldValue }
+    func finish() -> Int { done.add(1, ordering: .relaxed).newValue }
+}
+
+/// Which tasks are ready, what failed first, and the timings collected; shared by the task closures.
+final class SchedulerState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var remaining: [Int]
+    private let dependents: [[Int]]
+    private var error: Error?
+    private var collected: [StageTiming] = []
+    private let cancelled = Atomic<Bool>(false)
+    let initiallyReady: [Int]
+
+    init(taskCount: Int, dependencies: [[Int]]) {
+        remaining = dependencies.map(\.count)
+        var dependents = Array(repeating: [Int](), count: taskCount)
+        for (task, deps) in dependencies.enumerated() { for dep in deps { dependents[dep].append(task) } }
+        self.dependents = dependents
+        initiallyReady = (0..<taskCount).filter { dependencies[$0].isEmpty }
+    }
+
+    var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
+    var firstError: Error? { lock.withLock { error } }
+    var timings: [StageTiming] { lock.withLock { collected } }
+
+    func fail(_ error: Error) {
+        lock.withLock { if self.error == nil { self.error = error } }
+        cancelled.store(true, ordering: .relaxed)
+    }
+
+    func record(_ timings: [StageTiming]) { lock.withLock { collected += timings } }
+
+    /// Marks a task done and returns the tasks that became ready.
+    func complete(_ task: Int) -> [Int] {
+        lock.withLock {
+            var ready: [Int] = []
+            for next in dependents[task] {
+                remaining[next] -= 1
+                if remaining[next] == 0 { ready.append(next) }
+            }
+            return ready
+        }
+    }
+}
+
+/// Byte sizes as people write them.
+public enum ByteCount {
+    /// Parses `512M`, `2G`, `256MB`, `1048576` (bytes); nil when it is not a size.
+    public static func parse(_ text: String) -> Int? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).uppercased()
+        let units: [(String, Int)] = [("GB", 1 << 30), ("G", 1 << 30), ("MB", 1 << 20), ("M", 1 << 20),
+                                      ("KB", 1 << 10), ("K", 1 << 10), ("B", 1)]
+        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
+            guard let value = Double(trimmed.dropLast(suffix.count)), value > 0 else { return nil }
+            return Int(value * Double(factor))
+        }
+        guard let value = Int(trimmed), value > 0 else { return nil }
+        return value
+    }
+
+    public static func format(_ bytes: Int) -> String {
+        if bytes >= 1 << 30 { return String(format: "%.1f GB", Double(bytes) / Double(1 << 30)) }
+        if bytes >= 1 << 20 { return String(format: "%.0f MB", Double(bytes) / Double(1 << 20)) }
+        if bytes >= 1 << 10 { return String(format: "%.0f KB", Double(bytes) / Double(1 << 10)) }
+        return "\(bytes) B"
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import LandwatchGDAL
+
+/// Writes a stream of blocks to a tiled, compressed GeoTIFF under a temporary name, renamed when complete.
+///
+/// Worker threads call ``write(_:)`` concurrently; a lock is held only around GDAL's block write.
+public final class GeoTIFFSink: BlockSink, @unchecked Sendable {
+    public let relativePath: String
+    private let output: AtomicOutput
+    private var dataset: Dataset?
+    private let bands: [Band]
+    private let dataType: DataType
+    private let noData: Double
+    private let blockSize: Int
+    private let lock = NSLock()
+    private let scratchPool = ScratchPool()
+
+    /// Creates the file (as `NAME.partial`) on `grid`, one band per name.
+    ///
+    /// - Parameters:
+    ///   - target: absolute path of the finished file.
+    ///   - relativePath: the path as the run reports it.
+    ///   - noData: written where a pixel is NaN; NaN itself for floating-point outputs by default.
+    public init(target: URL, relativePath: String, grid: RasterGrid, bandNames: [String], dataType: DataType,
+                noData: Double, options: GeoTIFFOptions, metadata: [String: String] = [:]) throws {
+        self.relativePath = relativePath
+        self.output = AtomicOutput(target: target)
+        self.dataType = dataType
+        self.noData = noData
+        self.blockSize = options.blockSize
+        do {
+            let dataset = try Dataset.createGeoTIFF(at: output.temporaryPath, grid: grid, bandCount: bandNames.count,
+                                                    dataType: dataType, options: options)
+            var bands: [Band] = []
+            for (index, name) in bandNames.enumerated() {
+                let band = try dataset.band(index + 1)
+                try band.setNoDataValue(noData)
+                band.setDescription(name)
+                bands.append(band)
+            }
+            for (key, value) in metadata.sorted(by: { $0.key < $1.key }) { dataset.setMetadataItem(key, value) }
+            self.dataset = dataset
+            self.bands = bands
+        } catch {
+            output.abort()
+            throw error
+        }
+    }
+
+    public func write(_ block: PixelBlock) throws {
+        precondition(block.stride == blockSize && block.capacityRows == blockSize, "blocks must match the output tiling")
+        let column = block.window.colOffset / blockSize, row = block.window.rowOffset / blockSize
+        for (index, band) in bands.enumerated() {
+            if dataType == .float32 && noData.isNaN {
+                // GDAL only reads the buffer; no copy is needed.
+                try block.bands[index].withUnsafeBytes { raw in
+                    let pointer = UnsafeMutableRawPointer(mutating: raw.baseAddress!)
+                    try lock.withLock { try band.writeBlock(column: column, row: row, from: pointer) }
+                }
+            } else {
+                let scratch = scratchPool.take(bytes: block.capacity * dataType.byteCount)
+                defer { scratchPool.give(scratch) }
+                PixelConversion.convert(block.bands[index], to: dataType, noData: noData, into: scratch)
+                try lock.withLock { try band.writeBlock(column: column, row: row, from: scratch.baseAddress!) }
+            }
+        }
+    }
+
+    public func finish() throws -> [String] {
+        do {
+            try lock.withLock { try dataset?.close() }
+        } catch {
+            abort()
+            throw error
+        }
+        lock.withLock { dataset = nil }
+        try output.commit()
+        return [relativePath]
+    }
+
+    public func abort() {
+        lock.withLock { dataset = nil }
+        output.abort()
+    }
+}
+
+/// Reusable byte buffers for type conversion, so that writing a block allocates nothing in steady state.
+final class ScratchPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [UnsafeMutableRawBufferPointer] = []
+
+    func take(bytes: Int) -> UnsafeMutableRawBufferPointer {
+        if let buffer = lock.withLock({ free.popLast() }), buffer.count >= bytes { return buffer }
+        return UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 16)
+    }
+
+    func give(_ buffer: UnsafeMutableRawBufferPointer) { lock.withLock { free.append(buffer) } }
+
+    deinit { for buffer in free { buffer.deallocate() } }
+}
+
+/// Float32 values (NaN for nodata) to a stored type: rounded, clamped to the type's range, NaN to nodata.
+enum PixelConversion {
+    static func convert(_ values: [Float], to type: DataType, noData: Double, into raw: UnsafeMutableRawBufferPointer) {
+        values.withUnsafeBufferPointer { source in
+            switch type {
+            case .uint8: fill(source, raw, UInt8.self, noData, 0, 255)
+            case .uint16: fill(source, raw, UInt16.self, noData, 0, 65535)
+            case .int16: fill(source, raw, Int16.self, noData, -32768, 32767)
+            case .uint32: fill(source, raw, UInt32.self, noData, 0, 4_294_967_295)
+            case .int32: fill(source, raw, Int32.self, noData, -2_147_483_648, 2_147_483_647)
+            case .float32:
+                let out = raw.bindMemory(to: Float.self)
+                let nd = Float(noData)
+                for i in 0..<source.count { out[i] = source[i].isNaN ? nd : source[i] }
+            case .float64:
+                let out = raw.bindMemory(to: Double.self)
+                for i in 0..<source.count { out[i] = source[i].isNaN ? noData : Double(source[i]) }
+            }
+        }
+    }
+
+    private static func fill<T: BinaryInteger>(_ source: UnsafeBufferPointer<Float>, _ raw: UnsafeMutableRawBufferPointer,
+                                               _: T.Type, _ noData: Double, _ low: Double, _ high: Double) {
+        let out = raw.bindMemory(to: T.self)
+        let nd = T(noData)
+        for i in 0..<source.count {
+            let v = Double(source[i])
+            out[i] = v.isNaN ? nd : T(min(max(v.rounded(), low), high))
+        }
+    }
+}

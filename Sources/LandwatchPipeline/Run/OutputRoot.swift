@@ -1,0 +1,144 @@
+import Foundation
+
+/// The one folder a run may write into. Every output path is resolved under it, symlinks included.
+public struct OutputRoot: Sendable {
+    /// The root, with symlinks resolved.
+    public let url: URL
+
+    /// Creates the folder if needed and checks that it can be written.
+    public init(path: String) throws(RunError) {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw RunError(.outputNotWritable, "output directory \(path) is a file, not a folder")
+            }
+        } else {
+            do {
+                try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } catch {
+                throw RunError(.outputNotWritable, "output directory \(path) cannot be created: \(Self.reason(error))")
+            }
+        }
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL
+        let probe = resolved.appendingPathComponent(".landwatch-write-check-\(getpid())")
+        guard fm.createFile(atPath: probe.path, contents: Data()) else {
+            let detail = access(resolved.path, W_OK) != 0 ? String(cString: strerror(errno)) : "cannot create files there"
+            throw RunError(.outputNotWritable, "output directory \(path) cannot be written: \(detail)")
+        }
+        try? fm.removeItem(at: probe)
+        url = resolved
+    }
+
+    /// The relative path made canonical (no `.`, no `..`), or nil when it is absolute or leaves the root.
+    public static func normalize(_ relative: String) -> String? {
+        guard !relative.isEmpty, !relative.hasPrefix("/"), !relative.hasPrefix("~") else { return nil }
+        var parts: [Substring] = []
+        for part in relative.split(separator: "/", omittingEmptySubsequences: true) {
+            switch part {
+            case ".": continue
+            case "..":
+                guard !parts.isEmpty else { return nil }
+                parts.removeLast()
+            default: parts.append(part)
+            }
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: "/")
+    }
+
+    /// The absolute location of a relative output path; creates its parent folders and refuses any path that
+    /// leaves the root, through `..` or through a symlink.
+    public func resolve(_ relative: String) throws(RunError) -> URL {
+        guard let normalized = Self.normalize(relative) else {
+            throw RunError(.outputNotWritable, "output path '\(relative)' leaves the output root \(url.path)")
+        }
+        let target = url.appendingPathComponent(normalized)
+        let parent = target.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+        } catch {
+            throw RunError(.outputNotWritable, "cannot create folder \(parent.path): \(Self.reason(error))")
+        }
+        let realParent = parent.resolvingSymlinksInPath().standardizedFileURL.path
+        guard realParent == url.path || realParent.hasPrefix(url.path + "/") else {
+            throw RunError(.outputNotWritable, "output path '\(relative)' leaves the output root \(url.path) through a symlink (to \(realParent))")
+        }
+        if let attributes = try? FileManager.default.attributesOfItem(atPath: target.path),
+           attributes[.type] as? FileAttributeType == .typeSymbolicLink {
+            throw RunError(.outputNotWritable, "output path '\(relative)' is a symlink; landwatch does not write through links")
+        }
+        return target
+    }
+
+    /// Writes data to a relative path atomically: a temporary name first, renamed when complete.
+    public func writeAtomically(_ data: Data, to relative: String) throws(RunError) {
+        let target = try resolve(relative)
+        let partial = AtomicOutput(target: target)
+        do {
+            try data.write(to: URL(fileURLWithPath: partial.temporaryPath))
+            try partial.commit()
+        } catch let error as RunError {
+            partial.abort()
+            throw error
+        } catch {
+            partial.abort()
+            throw RunError(.io, "cannot write \(target.path): \(Self.reason(error))")
+        }
+    }
+
+    static func reason(_ error: Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
+        return nsError.localizedDescription
+    }
+}
+
+/// An output file written under a temporary name (`NAME.partial`) and renamed into place when complete,
+/// so that a killed run never leaves a file that looks finished.
+public struct AtomicOutput: Sendable {
+    public let target: URL
+    public let temporaryPath: String
+
+    public init(target: URL) {
+        self.target = target
+        self.temporaryPath = target.path + ".partial"
+        PartialFiles.shared.register(temporaryPath)
+    }
+
+    /// Renames the temporary file onto the target (replacing an older output).
+    public func commit() throws(RunError) {
+        if rename(temporaryPath, target.path) != 0 {
+            let reason = String(cString: strerror(errno))
+            abort()
+            throw RunError(.io, "cannot move \(temporaryPath) to \(target.path): \(reason)")
+        }
+        PartialFiles.shared.unregister(temporaryPath)
+    }
+
+    /// Deletes the temporary file.
+    public func abort() {
+        unlink(temporaryPath)
+        PartialFiles.shared.unregister(temporaryPath)
+    }
+}
+
+/// The partial files of the process, so that a signal handler can delete them when the run is interrupted.
+public final class PartialFiles: @unchecked Sendable {
+    public static let shared = PartialFiles()
+    private let lock = NSLock()
+    private var paths = Set<String>()
+
+    func register(_ path: String) { lock.withLock { _ = paths.insert(path) } }
+    func unregister(_ path: String) { lock.withLock { _ = paths.remove(path) } }
+
+    /// Deletes every registered partial file; called on SIGINT/SIGTERM before exiting.
+    public func removeAll() {
+        lock.withLock {
+            for path in paths { unlink(path) }
+            paths.removeAll()
+        }
+    }
+}

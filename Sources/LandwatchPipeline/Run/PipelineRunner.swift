@@ -1,0 +1,94 @@
+import Foundation
+import LandwatchGDAL
+import Logging
+
+/// Runs a pipeline file end to end: load, check, plan, execute, record.
+public struct PipelineRunner: Sendable {
+    public struct Settings: Sendable {
+        /// Output root; every file the run writes goes under it.
+        public var outputDirectory: String
+        /// Bytes for GDAL's block cache and the blocks in flight together.
+        public var memoryBudget: Int
+        public var threads: Int
+        /// Processing block edge; outputs are tiled the same way.
+        public var blockSize: Int
+
+        public init(outputDirectory: String, memoryBudget: Int = 512 << 20,
+                    threads: Int = ProcessInfo.processInfo.activeProcessorCount, blockSize: Int = 512) {
+            self.outputDirectory = outputDirectory
+            self.memoryBudget = memoryBudget
+            self.threads = threads
+            self.blockSize = blockSize
+        }
+    }
+
+    /// The version recorded in run.json and printed by `landwatch --version`.
+    public static let version = "0.1.0"
+
+    public var registry: StageRegistry
+    public var logger: Logger
+
+    public init(registry: StageRegistry, logger: Logger) {
+        self.registry = registry
+        self.logger = logger
+    }
+
+    /// Loads and fully checks a pipeline (what `landwatch validate` does): opens raster headers, reads no pixels.
+    public func validate(path: String, overrides: [String: String] = [:]) throws(PipelineFileError) -> RunPlan {
+        let pipeline = try PipelineLoader(registry: registry).load(path: path, overrides: overrides)
+        return try RunPlan(pipeline: pipeline)
+    }
+
+    /// Runs a checked plan, writes `run.json`, and returns the record. Throws ``RunError`` after recording a failure.
+    @discardableResult
+    public func run(_ plan: RunPlan, settings: Settings, observer: (any RunObserver)? = nil) throws(RunError) -> RunRecord {
+        let started = Date()
+        let root = try OutputRoot(path: settings.outputDirectory)
+        // GDAL's cache gets a quarter of the budget; blocks in flight get half; the rest is the program itself.
+        GDALRuntime.configure(cacheBytes: settings.memoryBudget / 4, threads: settings.threads)
+        let work = root.url.appendingPathComponent(".landwatch-work-\(getpid())")
+        do {
+            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        } catch {
+            throw RunError(.outputNotWritable, "cannot create the work directory \(work.path): \(OutputRoot.reason(error))")
+        }
+        defer { try? FileManager.default.removeItem(at: work) }
+
+        let context = RunContext(outputRoot: root, workDirectory: work, logger: logger, memoryBudget: settings.memoryBudget,
+                                 threads: max(settings.threads, 1), blockSize: settings.blockSize)
+        var record = RunRecord(
+            landwatchVersion: Self.version, gdalVersion: GDALRuntime.version, pipeline: plan.pipeline.path,
+            pipelineName: plan.pipeline.name, pipelineSHA256: SHA256.hex(plan.pipeline.contents),
+            parameters: plan.pipeline.params, inputs: RunRecord.inputFiles(plan.pipeline.inputFiles),
+            grid: .init(crs: plan.grid.crsLabel, width: plan.grid.width, height: plan.grid.height,
+                        geoTransform: plan.grid.geoTransform.coefficients),
+            memoryBudgetBytes: settings.memoryBudget, threads: context.threads, started: started, finished: nil,
+            status: "running", error: nil, stages: [], outputs: [])
+        logger.info("run \(plan.pipeline.name): grid \(plan.grid), \(context.threads) threads, memory \(ByteCount.format(settings.memoryBudget))")
+
+        var failure: RunError?
+        do {
+            record.stages = try Executor(plan: plan, context: context, observer: observer).run()
+            record.status = "succeeded"
+        } catch let error as RunError {
+            failure = error
+        } catch {
+            failure = RunError(.internal, "\(error)")
+        }
+        record.outputs = record.stages.flatMap(\.outputs).sorted()
+        record.finished = Date()
+        if let failure {
+            record.status = "failed"
+            record.error = failure.description
+        }
+        do {
+            try root.writeAtomically(try record.encoded(), to: "run.json")
+        } catch let error as RunError {
+            throw failure ?? error
+        } catch {
+            throw failure ?? RunError(.io, "cannot encode run.json: \(error)")
+        }
+        if let failure { throw failure }
+        return record
+    }
+}

@@ -1,0 +1,86 @@
+import LandwatchGDAL
+
+/// A pipeline whose products are described and whose run grid is known: what `landwatch validate` checks and
+/// what a run executes. Building it opens raster headers but reads no pixels.
+public struct RunPlan: Sendable {
+    public var pipeline: Pipeline
+    /// What each stage produces, by stage id (sinks have none).
+    public var products: [String: ProductDescription]
+    /// The grid every raster of the run is brought onto.
+    public var grid: RasterGrid
+
+    /// Describes every stage and settles the run grid; problems are reported together, located in the file.
+    public init(pipeline: Pipeline) throws(PipelineFileError) {
+        self.pipeline = pipeline
+        var problems = DiagnosticCollector()
+        var products: [String: ProductDescription] = [:]
+        var failed = Set<String>()
+        for id in pipeline.topologicalOrder {
+            guard let stage = pipeline.stage(id) else { continue }
+            let inputIDs = stage.descriptor.inputs.compactMap { port in stage.inputs.first { $0.port == port.name }?.stageID }
+            if inputIDs.contains(where: failed.contains) { failed.insert(id); continue }
+            let inputs = inputIDs.compactMap { products[$0] }
+            do {
+                switch stage.instance {
+                case let source as any SourceStage:
+                    products[id] = try source.describe()
+                case let pixel as any PixelStage:
+                    products[id] = try pixel.describe(inputs: inputs)
+                case let whole as any WholeRasterStage:
+                    products[id] = try whole.describe(inputs: inputs)
+                case let sink as any SinkStage:
+                    if let input = inputs.first { try sink.check(input: input) }
+                default:
+                    preconditionFailure("stage type \(stage.uses) adopts none of the stage roles")
+                }
+            } catch {
+                failed.insert(id)
+                problems.add(stage.location(of: error.option), stage: id, error.message)
+            }
+        }
+        self.products = products
+        try problems.throwIfAny()
+
+        var grid: RasterGrid?
+        switch pipeline.grid {
+        case .explicit(let crs, let resolution, let extent, let location)?:
+            do { grid = try GridSpec.grid(crs: crs, resolution: resolution, extent: extent) } catch {
+                problems.add(location, stage: nil, "grid: \(error)")
+            }
+        case .like(let stageID, let location)?:
+            grid = products[stageID]?.nativeGrid
+            if grid == nil { problems.add(location, stage: nil, "grid 'like: \(stageID)': the stage has no grid of its own") }
+        case nil:
+            var first: (id: String, grid: RasterGrid, path: String)?
+            for id in pipeline.topologicalOrder {
+                guard let stage = pipeline.stage(id), let native = products[id]?.nativeGrid else { continue }
+                let path = products[id]?.sourcePath ?? id
+                guard let reference = first else {
+                    first = (id, native, path)
+                    continue
+                }
+                let same = (try? native.matches(reference.grid)) ?? false
+                if !same {
+                    problems.add(stage.usesLocation, stage: id,
+                                 "\(path) is on grid \(native), but stage '\(reference.id)' reads \(reference.path) on grid "
+                                    + "\(reference.grid); add 'grid: {like: \(reference.id)}' (or crs, resolution and extent) to warp them onto one grid")
+                }
+            }
+            grid = first?.grid
+            if grid == nil {
+                problems.add(SourceLocation(file: pipeline.path, line: 1, column: 1), stage: nil,
+                             "no stage reads a raster, so the run has no grid: add a read stage or a 'grid' section")
+            }
+        }
+        if let grid, grid.crsWKT.isEmpty {
+            problems.add(SourceLocation(file: pipeline.path, line: 1, column: 1), stage: nil,
+                         "the run grid has no CRS: the input rasters carry none, so outputs could not be placed on a map")
+        }
+        if let grid, !grid.geoTransform.isNorthUp {
+            problems.add(SourceLocation(file: pipeline.path, line: 1, column: 1), stage: nil,
+                         "the run grid is rotated (\(grid.geoTransform)); add a 'grid' section to warp onto a north-up grid")
+        }
+        try problems.throwIfAny()
+        self.grid = grid!
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import LandwatchAlgorithms
+import LandwatchGDAL
+
+/// Streams bands of raster files onto the run grid, block by block, as Float32 with NaN for nodata.
+///
+/// Files on another grid are read through a warped VRT, so GDAL warps each window as it is read.
+/// Every worker thread opens the files again (GDAL handles are not thread-safe).
+public struct RasterFileSource: BlockSource {
+    /// One output band: a band of a file, with the scaling from stored numbers to values.
+    public struct BandInput: Sendable {
+        public var path: String
+        public var band: Int
+        public var scale: Double
+        public var offset: Double
+        /// Stored value meaning "no data" (before scaling); nil takes the file's own.
+        public var noData: Double?
+
+        public init(path: String, band: Int, scale: Double = 1, offset: Double = 0, noData: Double? = nil) {
+            self.path = path
+            self.band = band
+            self.scale = scale
+            self.offset = offset
+            self.noData = noData
+        }
+    }
+
+    public let bands: [BandInput]
+    public var bandCount: Int { bands.count }
+
+    /// Prepares reading `bands` onto `grid`, writing a warped VRT in the work directory for each file on another grid.
+    public init(bands: [BandInput], onto grid: RasterGrid, resampling: Resampling, context: RunContext, stageID: String) throws {
+        var warped: [String: String] = [:]
+        var resolved: [BandInput] = []
+        for (index, input) in bands.enumerated() {
+            var input = input
+            let dataset = try Dataset.open(input.path)
+            let band = try dataset.band(input.band)
+            if input.noData == nil { input.noData = band.noDataValue }
+            if !(try dataset.grid().matches(grid)) {
+                if let vrt = warped[input.path] {
+                    input.path = vrt
+                } else {
+                    let vrt = context.scratchPath("\(stageID)-\(index).vrt")
+                    try dataset.writeWarpedVRT(to: vrt, onto: grid, resampling: resampling, sourceNoData: input.noData)
+                    context.logger.info("\(stageID): warping \(input.path) (\(dataset.grid().crsLabel)) onto the run grid (\(grid.crsLabel)), \(resampling.rawValue)")
+                    warped[input.path] = vrt
+                    input.path = vrt
+                }
+            }
+            resolved.append(input)
+        }
+        self.bands = resolved
+    }
+
+    public func makeReader() throws -> any BlockReader { try Reader(bands: bands) }
+
+    final class Reader: BlockReader {
+        let bands: [BandInput]
+        let handles: [Band]
+
+        init(bands: [BandInput]) throws {
+            self.bands = bands
+            var datasets: [String: Dataset] = [:]
+            var handles: [Band] = []
+            for input in bands {
+                let dataset = try datasets[input.path] ?? Dataset.open(input.path)
+                datasets[input.path] = dataset
+                handles.append(try dataset.band(input.band))
+            }
+            self.handles = handles
+        }
+
+        func read(_ window: Window, into block: inout PixelBlock) throws {
+            block.window = window
+            let stride = block.stride
+            let used = (window.height - 1) * stride + window.width
+            for (index, input) in bands.enumerated() {
+                try block.bands[index].withUnsafeMutableBufferPointer { (buffer) throws in
+                    try handles[index].read(window, into: buffer, lineStride: stride)
+                    Rescale.apply(UnsafeMutableBufferPointer(rebasing: buffer[0..<used]),
+                                  scale: input.scale, offset: input.offset, noData: input.noData)
+                }
+            }
+        }
+    }
+}

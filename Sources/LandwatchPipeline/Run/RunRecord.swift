@@ -1,0 +1,59 @@
+import Foundation
+import LandwatchGDAL
+
+/// What a run did, written to `run.json` in its output directory (for success and for failure).
+public struct RunRecord: Codable, Sendable {
+    public struct InputFile: Codable, Sendable {
+        public var path: String
+        public var bytes: Int
+        public var modified: Date?
+    }
+
+    public struct GridRecord: Codable, Sendable {
+        public var crs: String
+        public var width: Int
+        public var height: Int
+        public var geoTransform: [Double]
+    }
+
+    public var landwatchVersion: String
+    public var gdalVersion: String
+    public var pipeline: String
+    public var pipelineName: String
+    public var pipelineSHA256: String
+    public var parameters: [String: String]
+    public var inputs: [InputFile]
+    public var grid: GridRecord?
+    public var memoryBudgetBytes: Int
+    public var threads: Int
+    public var started: Date
+    public var finished: Date?
+    /// `succeeded` or `failed`.
+    public var status: String
+    public var error: String?
+    public var stages: [StageTiming]
+    /// Every output file, relative to the output directory.
+    public var outputs: [String]
+
+    /// Encodes as pretty, key-sorted JSON with ISO 8601 times.
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return try encoder.encode(self)
+    }
+
+    public static func decode(_ data: Data) throws -> RunRecord {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(RunRecord.self, from: data)
+    }
+
+    static func inputFiles(_ paths: [String]) -> [InputFile] {
+        paths.map { path in
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+            return InputFile(path: path, bytes: (attributes?[.size] as? NSNumber)?.intValue ?? 0,
+                             modified: attributes?[.modificationDate] as? Date)
+        }
+    }
+}

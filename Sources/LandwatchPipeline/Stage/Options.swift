@@ -1,0 +1,147 @@
+/// The type of a stage option, checked when the pipeline file is loaded.
+public enum OptionType: Sendable, Equatable {
+    case string
+    case number
+    case integer
+    case boolean
+    /// One of a fixed set of words.
+    case choice([String])
+    /// A file that must exist, relative to the pipeline file's folder unless absolute.
+    case inputPath
+    /// A file written under the run's output root; never absolute, never leaving the root.
+    case outputPath
+    /// Band names to bands: `{red: 4, nir: 5}` (bands of the stage's `path`) or `{red: b4.tif, nir: b5.tif}`.
+    case bandMap
+
+    /// How the type is named in `landwatch stages` and in messages.
+    public var name: String {
+        switch self {
+        case .string: return "string"
+        case .number: return "number"
+        case .integer: return "integer"
+        case .boolean: return "boolean"
+        case .choice(let words): return words.joined(separator: "|")
+        case .inputPath: return "input path"
+        case .outputPath: return "output path"
+        case .bandMap: return "band map"
+        }
+    }
+}
+
+/// One entry of a band map: a named band taken from a band of the stage's file, or from a file of its own.
+public struct BandMapEntry: Sendable, Equatable {
+    public var name: String
+    /// The band number (from 1) in the stage's `path`, when the entry is a number.
+    public var band: Int?
+    /// A file of its own (its band 1), when the entry is a path; resolved against the pipeline folder.
+    public var path: String?
+    public var location: SourceLocation
+}
+
+/// A checked option value.
+public enum OptionValue: Sendable, Equatable {
+    case string(String)
+    case number(Double)
+    case integer(Int)
+    case boolean(Bool)
+    case path(String)
+    case bandMap([BandMapEntry])
+
+    /// The value as text, for run records and `landwatch stages`.
+    public var text: String {
+        switch self {
+        case .string(let s), .path(let s): return s
+        case .number(let d): return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+        case .integer(let i): return String(i)
+        case .boolean(let b): return String(b)
+        case .bandMap(let entries):
+            return "{" + entries.map { "\($0.name): \($0.path ?? String($0.band ?? 0))" }.joined(separator: ", ") + "}"
+        }
+    }
+}
+
+/// The declaration of one option: name, type, default and help, in one place.
+public struct OptionSpec: Sendable {
+    public var name: String
+    public var type: OptionType
+    /// nil means the option is required.
+    public var defaultValue: OptionValue?
+    /// True when the option may be left out and has no default (the stage decides what absence means).
+    public var optional: Bool
+    /// Allowed range for numbers and integers.
+    public var range: ClosedRange<Double>?
+    /// True when the lower bound of `range` itself is excluded (`> 0` rather than `>= 0`).
+    public var excludesLowerBound: Bool
+    public var help: String
+
+    public init(_ name: String, _ type: OptionType, default defaultValue: OptionValue? = nil, optional: Bool = false,
+                range: ClosedRange<Double>? = nil, excludesLowerBound: Bool = false, help: String) {
+        self.name = name
+        self.type = type
+        self.defaultValue = defaultValue
+        self.optional = optional
+        self.range = range
+        self.excludesLowerBound = excludesLowerBound
+        self.help = help
+    }
+
+    public var isRequired: Bool { defaultValue == nil && !optional }
+}
+
+/// The checked options of one stage, with where each was written.
+public struct StageOptions: Sendable {
+    public private(set) var values: [String: OptionValue]
+    public private(set) var locations: [String: SourceLocation]
+
+    public init(values: [String: OptionValue] = [:], locations: [String: SourceLocation] = [:]) {
+        self.values = values
+        self.locations = locations
+    }
+
+    public subscript(name: String) -> OptionValue? { values[name] }
+
+    public func string(_ name: String) -> String? {
+        switch values[name] {
+        case .string(let s)?, .path(let s)?: return s
+        default: return nil
+        }
+    }
+
+    public func number(_ name: String) -> Double? {
+        switch values[name] {
+        case .number(let d)?: return d
+        case .integer(let i)?: return Double(i)
+        default: return nil
+        }
+    }
+
+    public func integer(_ name: String) -> Int? {
+        if case .integer(let i)? = values[name] { return i }
+        return nil
+    }
+
+    public func boolean(_ name: String) -> Bool? {
+        if case .boolean(let b)? = values[name] { return b }
+        return nil
+    }
+
+    public func bandMap(_ name: String) -> [BandMapEntry]? {
+        if case .bandMap(let entries)? = values[name] { return entries }
+        return nil
+    }
+
+    /// True when the file set the option (rather than its default).
+    public func isSet(_ name: String) -> Bool { locations[name] != nil }
+}
+
+/// A problem with a stage's options or inputs found after type checking; the loader adds file, line and stage.
+public struct StageProblem: Error, Sendable, Equatable {
+    /// The option the problem is about; nil points at the stage itself.
+    public var option: String?
+    public var message: String
+
+    public init(option: String? = nil, _ message: String) {
+        self.option = option
+        self.message = message
+    }
+}

@@ -1,0 +1,62 @@
+import LandwatchGDAL
+
+/// The pixels of one window of the run grid, one Float32 buffer per band, NaN for nodata.
+///
+/// Buffers are block-sized and reused from block to block: a window at the right or bottom edge fills only
+/// its top-left `window.width` x `window.height` corner, rows `stride` values apart.
+public struct PixelBlock: Sendable {
+    public var window: Window
+    /// Values per row in each band buffer (the block width).
+    public let stride: Int
+    /// Rows each buffer can hold (the block height).
+    public let capacityRows: Int
+    public var bands: [[Float]]
+    /// The name of each band, as the producing stage's description gives them.
+    public let bandNames: [String]
+
+    public init(bandNames: [String], blockWidth: Int, blockHeight: Int) {
+        self.window = Window(width: blockWidth, height: blockHeight)
+        self.stride = blockWidth
+        self.capacityRows = blockHeight
+        self.bandNames = bandNames
+        self.bands = Array(repeating: [Float](repeating: .nan, count: blockWidth * blockHeight), count: bandNames.count)
+    }
+
+    /// The position of a named band.
+    public func band(named name: String) -> Int? { bandNames.firstIndex(of: name) }
+
+    /// Values per band that the window uses (the rest of each buffer is padding).
+    public var usedCount: Int { (window.height - 1) * stride + window.width }
+
+    /// Values per band buffer.
+    public var capacity: Int { stride * capacityRows }
+
+    /// The value at a column and row of the window.
+    public func value(band: Int, col: Int, row: Int) -> Float { bands[band][row * stride + col] }
+
+    /// Bytes this block holds.
+    public var byteCount: Int { bands.count * capacity * MemoryLayout<Float>.size }
+}
+
+/// A producer of blocks that can give each worker thread its own reader (and so its own GDAL handles).
+public protocol BlockSource: Sendable {
+    var bandCount: Int { get }
+    /// A reader for one worker thread; never shared between threads.
+    func makeReader() throws -> any BlockReader
+}
+
+/// Reads windows of a source for one worker thread.
+public protocol BlockReader: AnyObject {
+    /// Fills `block` (already sized for `bandCount` bands) with the pixels of `window`.
+    func read(_ window: Window, into block: inout PixelBlock) throws
+}
+
+/// A consumer of blocks shared by the worker threads; implementations serialise their own writes.
+public protocol BlockSink: AnyObject, Sendable {
+    /// Writes one block. Called concurrently from worker threads.
+    func write(_ block: PixelBlock) throws
+    /// Completes the output (flush, rename into place) and returns the paths written, relative to the output root.
+    func finish() throws -> [String]
+    /// Removes partial output after a failure or cancellation.
+    func abort()
+}

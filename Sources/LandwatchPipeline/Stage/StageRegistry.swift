@@ -1,0 +1,24 @@
+/// The stage types a run may use, registered in one explicit list (see `LandwatchStages.standardRegistry`).
+public struct StageRegistry: Sendable {
+    private var types: [String: any StageType.Type] = [:]
+    private var order: [String] = []
+
+    public init() {}
+
+    /// Adds a stage type. Registering the same id twice is a programmer error.
+    public mutating func register(_ type: any StageType.Type) {
+        let id = type.descriptor.id
+        precondition(types[id] == nil, "stage type \(id) registered twice")
+        types[id] = type
+        order.append(id)
+    }
+
+    /// The type registered under `id`.
+    public func type(for id: String) -> (any StageType.Type)? { types[id] }
+
+    /// Every registered type, in registration order.
+    public var all: [any StageType.Type] { order.compactMap { types[$0] } }
+
+    /// Registered ids, sorted, for messages.
+    public var ids: [String] { order.sorted() }
+}

@@ -1,0 +1,132 @@
+import LandwatchGDAL
+
+/// What a stage produces, so that inputs of the wrong kind are refused when the file is loaded.
+public enum ProductKind: String, Sendable, CaseIterable, Codable {
+    /// Multi-band imagery with named bands (reflectance or digital numbers).
+    case scene
+    /// One continuous band, such as an index or a temperature.
+    case index
+    /// One band of class codes.
+    case classes
+    /// One band of 0/1 flags.
+    case mask
+}
+
+/// How a stage is evaluated, which decides what the engine can fuse.
+public enum Evaluation: String, Sendable, Codable {
+    /// Reads data from outside the run (files) and streams it block by block.
+    case source
+    /// Computes each output pixel from the same pixel of its inputs: fused and streamed.
+    case pixelwise
+    /// Consumes a stream block by block (writes a file).
+    case sink
+    /// Needs its inputs whole (sieve, polygonize, training): they are materialised in the work directory first.
+    case wholeRaster = "whole-raster"
+}
+
+/// One input port of a stage type.
+public struct InputPort: Sendable {
+    public var name: String
+    public var kinds: [ProductKind]
+    public var help: String
+
+    public init(_ name: String, kinds: [ProductKind], help: String) {
+        self.name = name
+        self.kinds = kinds
+        self.help = help
+    }
+}
+
+/// Everything a stage type declares about itself, in one place; `landwatch stages` prints it.
+public struct StageDescriptor: Sendable {
+    /// `category.name`, as PDAL's `filters.range`.
+    public var id: String
+    public var summary: String
+    public var options: [OptionSpec]
+    public var inputs: [InputPort]
+    /// What the stage produces for later stages; nil for stages that only write files.
+    public var output: ProductKind?
+    public var evaluation: Evaluation
+
+    public init(id: String, summary: String, evaluation: Evaluation, inputs: [InputPort] = [],
+                output: ProductKind?, options: [OptionSpec]) {
+        self.id = id
+        self.summary = summary
+        self.evaluation = evaluation
+        self.inputs = inputs
+        self.output = output
+        self.options = options
+    }
+}
+
+/// What a stage produces, known before a pixel is read.
+public struct ProductDescription: Sendable {
+    public var kind: ProductKind
+    /// Band names in order, for example `["red", "nir"]` or `["ndvi"]`.
+    public var bandNames: [String]
+    /// The grid the product is on natively (sources), or nil when it follows the run grid.
+    public var nativeGrid: RasterGrid?
+    /// The raster a source reads, named in grid-mismatch messages.
+    public var sourcePath: String?
+
+    public init(kind: ProductKind, bandNames: [String], nativeGrid: RasterGrid? = nil, sourcePath: String? = nil) {
+        self.kind = kind
+        self.bandNames = bandNames
+        self.nativeGrid = nativeGrid
+        self.sourcePath = sourcePath
+    }
+
+    /// The index of a named band.
+    public func band(named name: String) -> Int? { bandNames.firstIndex(of: name) }
+}
+
+/// A stage type: its declaration, and construction from checked options.
+public protocol StageType: Sendable {
+    static var descriptor: StageDescriptor { get }
+    /// Builds the stage from type-checked options; throws for problems between options.
+    init(options: StageOptions) throws(StageProblem)
+}
+
+/// A stage that reads rasters from outside the run.
+public protocol SourceStage: StageType {
+    /// Opens file headers (never pixels) and describes the product on its native grid.
+    func describe() throws(StageProblem) -> ProductDescription
+    /// Prepares reading onto `grid`: rasters on another grid are warped as they are read.
+    func makeSource(onto grid: RasterGrid, context: RunContext) throws -> any BlockSource
+}
+
+/// A stage whose output pixel depends only on the same pixel of its inputs; the engine fuses and streams it.
+public protocol PixelStage: StageType {
+    /// Checks the inputs (in port order) and describes the output.
+    func describe(inputs: [ProductDescription]) throws(StageProblem) -> ProductDescription
+    /// Computes one block. `output` has as many bands as the description says, sized like the inputs.
+    func apply(inputs: [PixelBlock], into output: inout PixelBlock)
+}
+
+/// A stage that consumes a stream, block by block, and writes files under the output root.
+public protocol SinkStage: StageType {
+    /// Checks the input before a run starts.
+    func check(input: ProductDescription) throws(StageProblem)
+    /// Output paths (relative to the output root) the stage will write, checked when the file is loaded.
+    var outputPaths: [String] { get }
+    /// Prepares writing. Called once per run; the sink is shared by the worker threads.
+    func makeSink(input: ProductDescription, grid: RasterGrid, context: RunContext) throws -> any BlockSink
+}
+
+/// A stage that needs its inputs whole; the engine materialises them in the work directory first.
+public protocol WholeRasterStage: StageType {
+    func describe(inputs: [ProductDescription]) throws(StageProblem) -> ProductDescription
+    /// Reads the materialised inputs and writes its whole output to `output` (a GeoTIFF on the run grid).
+    func run(inputs: [MaterializedRaster], output: String, grid: RasterGrid, context: RunContext) throws
+}
+
+/// A raster written whole to the work directory, with what it holds.
+public struct MaterializedRaster: Sendable {
+    public var path: String
+    public var description: ProductDescription
+
+    public init(path: String, description: ProductDescription) {
+        self.path = path
+        self.description = description
+    }
+}

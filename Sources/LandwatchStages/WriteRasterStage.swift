@@ -1,0 +1,76 @@
+import Foundation
+import LandwatchGDAL
+import LandwatchPipeline
+
+/// `write.raster`: a tiled, compressed GeoTIFF under the output root, written block by block.
+public struct WriteRasterStage: SinkStage {
+    public static let descriptor = StageDescriptor(
+        id: "write.raster",
+        summary: "Write a raster as a tiled GeoTIFF (ZSTD level 1 by default) under the output root",
+        evaluation: .sink,
+        inputs: [InputPort("raster", kinds: ProductKind.allCases, help: "any raster product")],
+        output: nil,
+        options: [
+            OptionSpec("path", .outputPath, help: "file to write, relative to the output root (for example ndvi.tif)"),
+            OptionSpec("type", .choice(DataType.allCases.map(\.rawValue)), optional: true,
+                       help: "pixel type (default: Float32 for scenes and indices, Byte for classes and masks)"),
+            OptionSpec("nodata", .number, optional: true,
+                       help: "value written where there is no data (default: NaN for floats, 0 for classes, 255 for masks)"),
+            OptionSpec("compression", .choice(GeoTIFFOptions.Compression.allCases.map { $0.rawValue.lowercased() }),
+                       default: .string("zstd"), help: "codec: zstd is fastest to write at level 1"),
+            OptionSpec("level", .integer, optional: true, range: 1...22,
+                       help: "codec level (default: 1 for zstd, GDAL's default for the others)"),
+        ])
+
+    public let path: String
+    public let type: DataType?
+    public let noData: Double?
+    public let compression: GeoTIFFOptions.Compression
+    public let level: Int?
+
+    public init(options: StageOptions) throws(StageProblem) {
+        path = options.string("path") ?? ""
+        type = options.string("type").flatMap(DataType.init(rawValue:))
+        noData = options.number("nodata")
+        compression = GeoTIFFOptions.Compression(rawValue: (options.string("compression") ?? "zstd").uppercased()) ?? .zstd
+        level = options.integer("level")
+        if let level, compression == .deflate, level > 9 {
+            throw StageProblem(option: "level", "deflate levels run from 1 to 9 (got \(level))")
+        }
+        if level != nil, compression == .none || compression == .lzw {
+            throw StageProblem(option: "level", "\(compression.rawValue.lowercased()) takes no level")
+        }
+        if let type, let noData, !(noData.isNaN && type.isFloatingPoint), !type.valueRange.contains(noData) {
+            throw StageProblem(option: "nodata", "nodata \(OptionValue.number(noData).text) does not fit pixel type \(type.rawValue)")
+        }
+        let lower = path.lowercased()
+        if !(lower.hasSuffix(".tif") || lower.hasSuffix(".tiff")) {
+            throw StageProblem(option: "path", "write.raster writes GeoTIFF: the path must end in .tif or .tiff (found '\(path)')")
+        }
+    }
+
+    public var outputPaths: [String] { [path] }
+
+    /// The pixel type and nodata value for an input kind.
+    func storage(for kind: ProductKind) -> (type: DataType, noData: Double) {
+        let type = self.type ?? ((kind == .classes || kind == .mask) ? .uint8 : .float32)
+        let noData = self.noData ?? (type.isFloatingPoint ? .nan : (kind == .mask ? 255 : 0))
+        return (type, noData)
+    }
+
+    public func check(input: ProductDescription) throws(StageProblem) {
+        let (type, noData) = storage(for: input.kind)
+        if !noData.isNaN, !type.valueRange.contains(noData) {
+            throw StageProblem(option: "nodata", "nodata \(OptionValue.number(noData).text) does not fit pixel type \(type.rawValue)")
+        }
+    }
+
+    public func makeSink(input: ProductDescription, grid: RasterGrid, context: RunContext) throws -> any BlockSink {
+        let (type, noData) = storage(for: input.kind)
+        let target = try context.outputRoot.resolve(path)
+        return try GeoTIFFSink(target: target, relativePath: path, grid: grid, bandNames: input.bandNames, dataType: type,
+                               noData: noData,
+                               options: GeoTIFFOptions(compression: compression, level: level, blockSize: context.blockSize),
+                               metadata: ["LANDWATCH_KIND": input.kind.rawValue])
+    }
+}

@@ -1,0 +1,3 @@
+import LandwatchCLI
+
+LandwatchCommand.main()
