@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(
             name: "LandwatchPipelineTests",
             dependencies: ["LandwatchPipeline", "LandwatchStages", "LandwatchGDAL"],
-            resources: [.copy("BadPipelines")]
+            exclude: ["BadPipelines"]
         ),
         .testTarget(
             name: "LandwatchStagesTests",

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a raster's pixels lie on the ground: size, geotransform and CRS.
 public struct RasterGrid: Sendable, Equatable, CustomStringConvertible {
     public var width: Int
@@ -44,5 +46,7 @@ public struct RasterGrid: Sendable, Equatable, CustomStringConvertible {
 /// Formats a number without a trailing `.0` for whole values.
 func formatNumber(_ value: Double) -> String {
     if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-    return String(value)
+    var text = String(format: "%.4f", value)
+    while text.hasSuffix("0") { text.removeLast() }
+    return text
 }

@@ -53,7 +53,10 @@ public struct ConfigNode: Sendable {
         switch value {
         case .scalar(let text, _): return "'\(text.count > 60 ? String(text.prefix(57)) + "..." : text)'"
         case .mapping: return "a mapping"
-        case .sequence: return "a list"
+        case .sequence(let items):
+            let texts = items.compactMap(\.scalarText)
+            if texts.count == items.count, texts.joined().count < 60 { return "[" + texts.joined(separator: ", ") + "]" }
+            return "a list"
         case .null: return "nothing"
         }
     }

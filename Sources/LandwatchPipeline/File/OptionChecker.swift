@@ -75,13 +75,19 @@ struct OptionChecker {
             }
             return .boolean(flag)
         case .number:
-            guard case .scalar(let text, let quoted) = node.value, !quoted, let value = Double(text), value.isFinite else {
+            if case .scalar(let text, true) = node.value, Double(text) != nil {
+                throw Problem("must be a number (found the quoted text '\(text)'; write it without quotes)")
+            }
+            guard case .scalar(let text, _) = node.value, let value = Double(text), value.isFinite else {
                 throw Problem("must be a number (found \(node.shortDescription))")
             }
             try checkRange(value, spec: spec, text: text)
             return .number(value)
         case .integer:
-            guard case .scalar(let text, let quoted) = node.value, !quoted, let value = Int(text) else {
+            if case .scalar(let text, true) = node.value, Int(text) != nil {
+                throw Problem("must be a whole number (found the quoted text '\(text)'; write it without quotes)")
+            }
+            guard case .scalar(let text, _) = node.value, let value = Int(text) else {
                 throw Problem("must be a whole number (found \(node.shortDescription))")
             }
             try checkRange(Double(value), spec: spec, text: text)

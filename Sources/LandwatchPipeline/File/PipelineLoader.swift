@@ -198,8 +198,10 @@ public struct PipelineLoader: Sendable {
             }
         }
 
-        // options
+        // options; a parameter that could not be substituted would only cause follow-on errors here
+        let before = problems.diagnostics.count
         let withNode = node.entry("with").map { substituter.apply($0.value, stage: label, &problems) }
+        guard problems.diagnostics.count == before else { return nil }
         let checker = OptionChecker(directory: directory)
         let options = checker.check(withNode, specs: descriptor.options, stage: label, stageType: descriptor.id,
                                     fallback: usesEntry.value.location, problems: &problems)
@@ -220,6 +222,11 @@ public struct PipelineLoader: Sendable {
                             problems: inout DiagnosticCollector) -> [StageDeclaration.InputReference] {
         let ports = descriptor.inputs
         var refs: [StageDeclaration.InputReference] = []
+        if ports.isEmpty {
+            if case .null = node.value { return [] }
+            problems.add(node.location, stage: stage, "\(descriptor.id) takes no inputs (found \(node.shortDescription))")
+            return []
+        }
         switch node.value {
         case .sequence(let items):
             if items.count > ports.count {
@@ -247,14 +254,9 @@ public struct PipelineLoader: Sendable {
                 refs.append(.init(port: entry.key, stageID: id, location: entry.value.location))
             }
         case .scalar(let id, _):
-            if let port = ports.first { refs.append(.init(port: port.name, stageID: id, location: node.location)) }
-            else { problems.add(node.location, stage: stage, "\(descriptor.id) takes no inputs (found '\(id)')") }
+            refs.append(.init(port: ports[0].name, stageID: id, location: node.location))
         case .null:
             break
-        }
-        if ports.isEmpty, !refs.isEmpty || node.items?.isEmpty == false {
-            problems.add(node.location, stage: stage, "\(descriptor.id) takes no inputs (found \(node.shortDescription))")
-            return []
         }
         return refs
     }

@@ -331,7 +331,10 @@ public final class Executor: Sendable {
         do {
             for (position, entry) in sinks.enumerated() {
                 do {
-                    outputs[entry.job.ownerID, default: []] += try entry.sink.finish()
+                    let written = try entry.sink.finish()
+                    // Rasters materialised only for a whole-raster stage are scratch, not outputs.
+                    if case .materialize(_, nil) = entry.job.target { continue }
+                    outputs[entry.job.ownerID, default: []] += written
                 } catch {
                     for later in sinks[(position + 1)...] { later.sink.abort() }
                     throw Self.wrap(error, stage: entry.job.ownerID)

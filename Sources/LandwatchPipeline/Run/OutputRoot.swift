@@ -13,12 +13,8 @@ public struct OutputRoot: Sendable {
             guard isDirectory.boolValue else {
                 throw RunError(.outputNotWritable, "output directory \(path) is a file, not a folder")
             }
-        } else {
-            do {
-                try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
-            } catch {
-                throw RunError(.outputNotWritable, "output directory \(path) cannot be created: \(Self.reason(error))")
-            }
+        } else if let reason = Self.makeDirectories(path) {
+            throw RunError(.outputNotWritable, "output directory \(path) cannot be created: \(reason)")
         }
         let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL
         let probe = resolved.appendingPathComponent(".landwatch-write-check-\(getpid())")
@@ -54,10 +50,8 @@ public struct OutputRoot: Sendable {
         }
         let target = url.appendingPathComponent(normalized)
         let parent = target.deletingLastPathComponent()
-        do {
-            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
-        } catch {
-            throw RunError(.outputNotWritable, "cannot create folder \(parent.path): \(Self.reason(error))")
+        if let reason = Self.makeDirectories(parent.path) {
+            throw RunError(.outputNotWritable, "cannot create folder \(parent.path): \(reason)")
         }
         let realParent = parent.resolvingSymlinksInPath().standardizedFileURL.path
         guard realParent == url.path || realParent.hasPrefix(url.path + "/") else {
@@ -84,6 +78,20 @@ public struct OutputRoot: Sendable {
             partial.abort()
             throw RunError(.io, "cannot write \(target.path): \(Self.reason(error))")
         }
+    }
+
+    /// Creates a folder and its parents (`mkdir -p`); returns the system's reason when it cannot.
+    static func makeDirectories(_ path: String) -> String? {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, 0o755) != 0 && errno != EEXIST { return String(cString: strerror(errno)) }
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return String(cString: strerror(ENOTDIR))
+        }
+        return nil
     }
 
     static func reason(_ error: Error) -> String {

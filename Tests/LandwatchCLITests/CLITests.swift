@@ -1,0 +1,142 @@
+import Foundation
+import LandwatchCLI
+import XCTest
+
+/// Runs the built `landwatch` binary as an operator (or cron) would, and checks output and exit codes.
+final class CLITests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The `landwatch` executable built beside the test bundle.
+    static let binary: URL = {
+        var directory = Bundle(for: CLITests.self).bundleURL
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent("landwatch")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return root.appendingPathComponent(".build/debug/landwatch")
+    }()
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    func landwatch(_ arguments: [String], in directory: URL = root) throws -> Result {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    var work: URL!
+
+    override func setUpWithError() throws {
+        work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
+
+    func testDemoRunsAndSaysWhereItsOutputsAre() throws {
+        let out = work.appendingPathComponent("demo").path
+        let result = try landwatch(["run", "pipelines/demo.yaml", "--out", out, "--memory", "256M"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("outputs in \(out): ndvi.tif, nlcd-on-scene-grid.tif, run.json"), result.stdout)
+        XCTAssertTrue(result.stderr.contains("pass 1: scene -> ndvi -> write-ndvi"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("100%"), "plain progress lines when not on a terminal: \(result.stderr)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/ndvi.tif"))
+    }
+
+    func testValidateReportsEveryProblemAndExits65() throws {
+        let result = try landwatch(["validate", "missing-and-mistyped-options.yaml"],
+                                   in: Self.root.appendingPathComponent("Tests/LandwatchPipelineTests/BadPipelines"))
+        XCTAssertEqual(result.status, 65)
+        let lines = result.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 6, result.stderr)
+        XCTAssertEqual(lines.first, "missing-and-mistyped-options.yaml:7:14: scene: option 'scale' must be a number (found the quoted text '0.00002'; write it without quotes)")
+        XCTAssertEqual(lines.last, "landwatch: 5 problems in the pipeline file")
+        XCTAssertEqual(result.stdout, "")
+    }
+
+    func testValidateAcceptsTheDemo() throws {
+        let result = try landwatch(["validate", "pipelines/demo.yaml"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stdout, "pipelines/demo.yaml: ok: 5 stages, grid EPSG:32612 1128x1428 px of 30 x 30, extent [301905, 4111245, 335745, 4154085]\n")
+    }
+
+    func testMissingPipelineFile() throws {
+        let result = try landwatch(["run", "nowhere.yaml"])
+        XCTAssertEqual(result.status, 65)
+        XCTAssertTrue(result.stderr.hasPrefix("nowhere.yaml:1:1: pipeline: cannot read the pipeline file (no such file)\n"), result.stderr)
+    }
+
+    func testOutputDirectoryThatCannotBeWrittenExits73WithNothingWritten() throws {
+        let blocker = work.appendingPathComponent("a-file")
+        FileManager.default.createFile(atPath: blocker.path, contents: Data())
+        let result = try landwatch(["run", "pipelines/demo.yaml", "--out", blocker.path + "/out"])
+        XCTAssertEqual(result.status, 73)
+        XCTAssertEqual(result.stderr, "landwatch: run failed: output directory \(blocker.path)/out cannot be created: Not a directory\n")
+    }
+
+    func testBadUsageExits64WithTheUsageLine() throws {
+        let result = try landwatch(["run", "pipelines/demo.yaml", "--memory", "lots"])
+        XCTAssertEqual(result.status, 64)
+        XCTAssertTrue(result.stderr.contains("--memory 'lots' is not a size (write for example 256M or 2G)"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("Usage: landwatch run"), result.stderr)
+        let set = try landwatch(["run", "pipelines/demo.yaml", "--set", "novalue"])
+        XCTAssertEqual(set.status, 64)
+        XCTAssertTrue(set.stderr.contains("--set 'novalue' must be name=value"), set.stderr)
+    }
+
+    func testInfoDescribesARasterAndRefusesANonRaster() throws {
+        let result = try landwatch(["info", "testdata/zion-landsat8/landsat_b4.tif"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stdout, """
+            testdata/zion-landsat8/landsat_b4.tif
+              driver: GTiff
+              size: 1128 x 1428 pixels, 1 band
+              crs: EPSG:32612 (WGS 84 / UTM zone 12N)
+              pixel size: 30.0 x 30.0
+              extent: 301905.0, 4111245.0, 335745.0, 4154085.0
+              band 1: UInt16, block 1128 x 3, nodata 65535.0
+
+            """)
+        let bad = try landwatch(["info", "testdata/README.md"])
+        XCTAssertEqual(bad.status, 66)
+        XCTAssertTrue(bad.stderr.hasPrefix("landwatch: cannot open raster testdata/README.md - caused by:"), bad.stderr)
+    }
+
+    func testStagesListsEveryRegisteredTypeWithItsOptions() throws {
+        let text = try landwatch(["stages"])
+        XCTAssertEqual(text.status, 0)
+        for id in ["read.scene", "index.ndvi", "write.raster"] { XCTAssertTrue(text.stdout.contains(id + "  ("), id) }
+        XCTAssertTrue(text.stdout.contains("- scale: number = 1"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("- path: output path (required)"), text.stdout)
+        let json = try landwatch(["stages", "--json"])
+        let entries = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+        XCTAssertEqual(entries?.map { $0["id"] as? String }, ["read.scene", "index.ndvi", "write.raster"])
+        let write = entries?.last?["options"] as? [[String: Any]]
+        XCTAssertEqual(write?.first { $0["name"] as? String == "compression" }?["default"] as? String, "zstd")
+    }
+
+    func testHelpNamesTheSubcommandsAndExitCodes() throws {
+        let help = LandwatchCommand.helpMessage()
+        for word in ["run", "validate", "stages", "info", "65 invalid pipeline file", "73 the output directory cannot be written"] {
+            XCTAssertTrue(help.contains(word), "help lacks '\(word)': \(help)")
+        }
+        let runHelp = try landwatch(["run", "--help"])
+        XCTAssertTrue(runHelp.stdout.contains("--memory <memory>"), runHelp.stdout)
+        XCTAssertTrue(runHelp.stdout.contains("--set <name=value>"), runHelp.stdout)
+    }
+}
