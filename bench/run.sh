@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# make bench: landwatch NDVI against gdal_calc.py and a raw GDAL read/write floor, on one machine in one run.
+# Writes bench/RESULTS.md. Inputs are generated once in bench/work/ from the real Zion Landsat 8 bands.
+set -euo pipefail
+cd "$(dirname "$0")"
+mkdir -p work
+ROOT=$(cd .. && pwd)
+ZION=$ROOT/testdata/zion-landsat8
+export GDAL_CACHEMAX=64
+
+make_input() {  # make_input SIZE NAME COMPRESS
+  local size=$1 name=$2 compress=$3
+  [ -f "work/$name" ] && return
+  echo "bench: generating work/$name (${size}x${size}, 4 bands UInt16, 512x512 tiles, $compress) from the Zion bands"
+  for b in 2 3 4 5; do
+    gdalwarp -q -overwrite -ts "$size" "$size" -r bilinear -srcnodata 65535 -dstnodata 65535 -of VRT \
+      "$ZION/landsat_b$b.tif" "work/big_b$b.vrt"
+  done
+  gdalbuildvrt -q -separate -overwrite work/big.vrt work/big_b2.vrt work/big_b3.vrt work/big_b4.vrt work/big_b5.vrt
+  gdal_translate -q -of GTiff -co TILED=YES -co BLOCKXSIZE=512 -co BLOCKYSIZE=512 -co INTERLEAVE=BAND -co BIGTIFF=YES \
+    -co COMPRESS="$compress" work/big.vrt "work/$name.tmp"
+  mv "work/$name.tmp" "work/$name"
+}
+
+make_input 10980 input.tif NONE
+make_input 10980 input-deflate.tif DEFLATE
+make_input 21960 input-4x.tif NONE
+
+echo "bench: building the floor program"
+gcc -O2 -o work/floor floor.c $(pkg-config --cflags --libs gdal) -lpthread
+
+LANDWATCH=$ROOT/.build/release/landwatch
+exec /usr/bin/python3 bench.py "$LANDWATCH"
