@@ -24,7 +24,7 @@ demo: build
 # Builds and runs every test (unit, pipeline-file corpus, real-data checks).
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --disable-swift-testing
 
 # Benchmarks against gdal_calc.py and a raw GDAL read/write floor; writes bench/RESULTS.md.
 bench: build

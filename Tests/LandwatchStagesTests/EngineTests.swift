@@ -165,8 +165,9 @@ final class EngineTests: XCTestCase {
         XCTAssertNotEqual(a.fusedWith, b.fusedWith, "independent branches are separate passes")
         let overlap = min(a.finished, b.finished).timeIntervalSince(max(a.started, b.started))
         let shorter = min(a.finished.timeIntervalSince(a.started), b.finished.timeIntervalSince(b.started))
-        // 30 blocks x 30 ms each: the passes take about 0.9 s; run one after the other they would not overlap at all.
-        XCTAssertGreaterThan(overlap, shorter * 0.5, "overlap \(overlap) s of \(shorter) s")
+        // 30 blocks x 30 ms each: the passes take about 0.9 s; run one after the other they would not overlap at all
+        // (the overlap would be negative).
+        XCTAssertGreaterThan(overlap, shorter * 0.2, "overlap \(overlap) s of \(shorter) s")
     }
 
     func testWholeRasterStageGetsMaterialisedInputsAndKeepWritesThem() throws {

@@ -138,15 +138,21 @@ public final class PartialFiles: @unchecked Sendable {
     public static let shared = PartialFiles()
     private let lock = NSLock()
     private var paths = Set<String>()
+    private var directories = Set<String>()
 
     func register(_ path: String) { lock.withLock { _ = paths.insert(path) } }
     func unregister(_ path: String) { lock.withLock { _ = paths.remove(path) } }
 
-    /// Deletes every registered partial file; called on SIGINT/SIGTERM before exiting.
+    func registerDirectory(_ path: String) { lock.withLock { _ = directories.insert(path) } }
+    func unregisterDirectory(_ path: String) { lock.withLock { _ = directories.remove(path) } }
+
+    /// Deletes every registered partial file and work directory; called on SIGINT/SIGTERM before exiting.
     public func removeAll() {
         lock.withLock {
             for path in paths { unlink(path) }
+            for directory in directories { try? FileManager.default.removeItem(atPath: directory) }
             paths.removeAll()
+            directories.removeAll()
         }
     }
 }

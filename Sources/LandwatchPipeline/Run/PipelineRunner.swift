@@ -52,7 +52,11 @@ public struct PipelineRunner: Sendable {
         } catch {
             throw RunError(.outputNotWritable, "cannot create the work directory \(work.path): \(OutputRoot.reason(error))")
         }
-        defer { try? FileManager.default.removeItem(at: work) }
+        PartialFiles.shared.registerDirectory(work.path)
+        defer {
+            try? FileManager.default.removeItem(at: work)
+            PartialFiles.shared.unregisterDirectory(work.path)
+        }
 
         let context = RunContext(outputRoot: root, workDirectory: work, logger: logger, memoryBudget: settings.memoryBudget,
                                  threads: max(settings.threads, 1), blockSize: settings.blockSize)
