@@ -31,6 +31,47 @@ public enum SpectralIndex {
     }
 }
 
+extension SpectralIndex {
+    /// Bare soil index `((SWIR1 + Red) − (NIR + Blue)) / ((SWIR1 + Red) + (NIR + Blue))`; NaN where undefined.
+    /// - Complexity: O(n).
+    public static func bareSoil(swir1: UnsafeBufferPointer<Float>, red: UnsafeBufferPointer<Float>,
+                                nir: UnsafeBufferPointer<Float>, blue: UnsafeBufferPointer<Float>,
+                                into output: UnsafeMutableBufferPointer<Float>) {
+        for i in 0..<output.count {
+            let a = Double(swir1[i]) + Double(red[i]), b = Double(nir[i]) + Double(blue[i])
+            output[i] = finite((a - b) / (a + b), denominator: a + b)
+        }
+    }
+
+    /// Soil-adjusted vegetation index `(1 + L)(NIR − Red) / (NIR + Red + L)`, L = 0.5 by default.
+    /// - Complexity: O(n).
+    public static func soilAdjusted(nir: UnsafeBufferPointer<Float>, red: UnsafeBufferPointer<Float>, l: Double,
+                                    into output: UnsafeMutableBufferPointer<Float>) {
+        for i in 0..<output.count {
+            let n = Double(nir[i]), r = Double(red[i])
+            let denominator = n + r + l
+            output[i] = finite((1 + l) * (n - r) / denominator, denominator: denominator)
+        }
+    }
+
+    /// Enhanced vegetation index `G(NIR − Red) / (NIR + C1·Red − C2·Blue + L)`, G = 2.5, C1 = 6, C2 = 7.5, L = 1.
+    /// - Complexity: O(n).
+    public static func enhancedVegetation(nir: UnsafeBufferPointer<Float>, red: UnsafeBufferPointer<Float>,
+                                          blue: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) {
+        for i in 0..<output.count {
+            let n = Double(nir[i]), r = Double(red[i]), b = Double(blue[i])
+            let denominator = n + 6 * r - 7.5 * b + 1
+            output[i] = finite(2.5 * (n - r) / denominator, denominator: denominator)
+        }
+    }
+
+    /// NaN when the denominator is zero or the value is not finite (a NaN input propagates to here).
+    @inline(__always)
+    static func finite(_ value: Double, denominator: Double) -> Float {
+        (denominator == 0 || !value.isFinite) ? .nan : Float(value)
+    }
+}
+
 /// Turns stored digital numbers into physical values: `value = dn · scale + offset`, nodata to NaN.
 public enum Rescale {
     /// Applies scale and offset in place; pixels equal to `noData`, and non-finite pixels, become NaN.

@@ -4,7 +4,13 @@ import LandwatchPipeline
 public let standardRegistry: StageRegistry = {
     var registry = StageRegistry()
     registry.register(ReadSceneStage.self)
-    registry.register(NDVIStage.self)
+    registry.register(SpectralIndexStage<NDVI>.self)
+    registry.register(SpectralIndexStage<NDWI>.self)
+    registry.register(SpectralIndexStage<MNDWI>.self)
+    registry.register(SpectralIndexStage<NDBI>.self)
+    registry.register(SpectralIndexStage<BSI>.self)
+    registry.register(SpectralIndexStage<SAVI>.self)
+    registry.register(SpectralIndexStage<EVI>.self)
     registry.register(WriteRasterStage.self)
     return registry
 }()

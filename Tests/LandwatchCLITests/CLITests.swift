@@ -125,7 +125,8 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(text.stdout.contains("- path: output path (required)"), text.stdout)
         let json = try landwatch(["stages", "--json"])
         let entries = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
-        XCTAssertEqual(entries?.map { $0["id"] as? String }, ["read.scene", "index.ndvi", "write.raster"])
+        XCTAssertEqual(entries?.map { $0["id"] as? String }, ["read.scene", "index.ndvi", "index.ndwi", "index.mndwi", "index.ndbi",
+                                                              "index.bsi", "index.savi", "index.evi", "write.raster"])
         let write = entries?.last?["options"] as? [[String: Any]]
         XCTAssertEqual(write?.first { $0["name"] as? String == "compression" }?["default"] as? String, "zstd")
     }
