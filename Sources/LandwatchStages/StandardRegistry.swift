@@ -4,6 +4,7 @@ import LandwatchPipeline
 public let standardRegistry: StageRegistry = {
     var registry = StageRegistry()
     registry.register(ReadSceneStage.self)
+    registry.register(ReadVectorStage.self)
     registry.register(SpectralIndexStage<NDVI>.self)
     registry.register(SpectralIndexStage<NDWI>.self)
     registry.register(SpectralIndexStage<MNDWI>.self)

@@ -120,12 +120,12 @@ final class CLITests: XCTestCase {
     func testStagesListsEveryRegisteredTypeWithItsOptions() throws {
         let text = try landwatch(["stages"])
         XCTAssertEqual(text.status, 0)
-        for id in ["read.scene", "index.ndvi", "write.raster"] { XCTAssertTrue(text.stdout.contains(id + "  ("), id) }
+        for id in ["read.scene", "read.vector", "index.ndvi", "write.raster"] { XCTAssertTrue(text.stdout.contains(id + "  ("), id) }
         XCTAssertTrue(text.stdout.contains("- scale: number = 1"), text.stdout)
         XCTAssertTrue(text.stdout.contains("- path: output path (required)"), text.stdout)
         let json = try landwatch(["stages", "--json"])
         let entries = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
-        XCTAssertEqual(entries?.map { $0["id"] as? String }, ["read.scene", "index.ndvi", "index.ndwi", "index.mndwi", "index.ndbi",
+        XCTAssertEqual(entries?.map { $0["id"] as? String }, ["read.scene", "read.vector", "index.ndvi", "index.ndwi", "index.mndwi", "index.ndbi",
                                                               "index.bsi", "index.savi", "index.evi", "write.raster"])
         let write = entries?.last?["options"] as? [[String: Any]]
         XCTAssertEqual(write?.first { $0["name"] as? String == "compression" }?["default"] as? String, "zstd")
