@@ -52,7 +52,7 @@ final class CLITests: XCTestCase {
         let out = work.appendingPathComponent("demo").path
         let result = try landwatch(["run", "pipelines/demo.yaml", "--out", out, "--memory", "256M"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertTrue(result.stdout.contains("outputs in \(out): ndvi.tif, nlcd-on-scene-grid.tif, run.json"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("outputs in \(out): ndvi.tif, nlcd-on-scene-grid.tif, park-boundary.tif, run.json"), result.stdout)
         XCTAssertTrue(result.stderr.contains("pass 1: scene -> ndvi -> write-ndvi"), result.stderr)
         XCTAssertTrue(result.stderr.contains("100%"), "plain progress lines when not on a terminal: \(result.stderr)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/ndvi.tif"))
@@ -72,7 +72,7 @@ final class CLITests: XCTestCase {
     func testValidateAcceptsTheDemo() throws {
         let result = try landwatch(["validate", "pipelines/demo.yaml"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertEqual(result.stdout, "pipelines/demo.yaml: ok: 5 stages, grid EPSG:32612 1128x1428 px of 30 x 30, extent [301905, 4111245, 335745, 4154085]\n")
+        XCTAssertEqual(result.stdout, "pipelines/demo.yaml: ok: 7 stages, grid EPSG:32612 1128x1428 px of 30 x 30, extent [301905, 4111245, 335745, 4154085]\n")
     }
 
     func testMissingPipelineFile() throws {
