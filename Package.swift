@@ -62,7 +62,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LandwatchCLITests",
-            dependencies: ["LandwatchCLI"]
+            dependencies: ["LandwatchCLI", "LandwatchStages"]
         ),
     ]
 )

@@ -11,7 +11,7 @@ import sys
 LANDWATCH = sys.argv[1]
 WORK = os.path.abspath("work")
 CO = ["TILED=YES", "BLOCKXSIZE=512", "BLOCKYSIZE=512", "COMPRESS=ZSTD", "ZSTD_LEVEL=1", "BIGTIFF=IF_SAFER"]
-RUNS = 3
+RUNS = 5
 
 
 def timed(command):
@@ -57,7 +57,7 @@ def measure(label, command, pixels, runs=RUNS):
 def main():
     env_threads = os.environ.get("GDAL_NUM_THREADS")
     pixels = 10980 * 10980
-    print("bench: NDVI, 10980 x 10980 x 4 bands UInt16, median of 3 after a warm-up run")
+    print("bench: NDVI, 10980 x 10980 x 4 bands UInt16, median of 5 after a warm-up run")
     rows = {}
     rows["lw"] = measure("landwatch run (2 threads, --memory 256M)", landwatch("input.tif", 2, "lw"), pixels)
     rows["lw1"] = measure("landwatch run (1 thread, --memory 256M)", landwatch("input.tif", 1, "lw1"), pixels)
@@ -104,7 +104,7 @@ def main():
         "",
         "NDVI of a 10980 × 10980, 4-band UInt16 GeoTIFF (512 × 512 tiles, band-interleaved; the real Zion Landsat 8 "
         "bands enlarged), output one Float32 band with TILED=YES, 512 × 512 blocks, ZSTD level 1. Wall time is the "
-        "median of 3 runs after a warm-up run (4× case: one run); peak RSS from GNU time -v. landwatch runs with "
+        "median of 5 runs after a warm-up run (4× case: one run); peak RSS from GNU time -v. landwatch runs with "
         "`--memory 256M`; the floor and gdal_calc.py with GDAL_CACHEMAX=64.",
         "",
         "| case | wall (s) | MPix/s | peak RSS (MB) |",

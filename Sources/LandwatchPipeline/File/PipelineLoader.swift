@@ -169,7 +169,7 @@ public struct PipelineLoader: Sendable {
         guard let stageType = registry.type(for: uses) else {
             var message = "unknown stage type '\(uses)'"
             if let suggestion = Self.closest(to: uses, in: registry.ids) { message += " (did you mean '\(suggestion)'?)" }
-            else { message += " (known: \(registry.ids.joined(separator: ", ")))" }
+            else { message += " ('landwatch stages' lists the known types)" }
             problems.add(usesEntry.value.location, stage: label, message)
             return nil
         }

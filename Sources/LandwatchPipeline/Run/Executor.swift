@@ -13,6 +13,8 @@ public struct StageTiming: Sendable, Codable {
     public var outputs: [String]
     /// Stages evaluated in the same fused streaming pass (including this one), or just this one.
     public var fusedWith: [String]
+    /// Pixel counts the stage reported (for example `masked`), summed over the run.
+    public var counts: [String: Int]? = nil
 }
 
 /// Runs a planned pipeline: fuses chains of pixel-wise stages into streaming passes, evaluates each pass block by
@@ -284,6 +286,7 @@ public final class Executor: Sendable {
         let progress = PassProgress(total: windows.count)
         let frozenNodes = UncheckedBox(nodes)
         let frozenSinks = UncheckedBox(sinks)
+        let tallies = Tallies()
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             let nodes = frozenNodes.value, sinks = frozenSinks.value
             var current = ""
@@ -296,6 +299,8 @@ public final class Executor: Sendable {
                     }
                 }
                 var blocks = nodes.map { PixelBlock(bandNames: $0.bandNames, blockWidth: blockSize, blockHeight: blockSize) }
+                var counts: [String: [String: Int]] = [:]
+                defer { tallies.merge(counts) }
                 while !state.isCancelled {
                     let next = progress.claim()
                     guard next < windows.count else { break }
@@ -309,6 +314,9 @@ public final class Executor: Sendable {
                             let inputBlocks = inputs.map { blocks[$0] }
                             blocks[index].window = window
                             stage.apply(inputs: inputBlocks, into: &blocks[index])
+                            for (name, count) in stage.tally(inputs: inputBlocks, output: blocks[index]) {
+                                counts[node.id, default: [:]][name, default: 0] += count
+                            }
                         }
                     }
                     for entry in sinks {
@@ -343,9 +351,10 @@ public final class Executor: Sendable {
         }
         let finished = Date()
         observer?.passFinished(pass.index, stages: stageIDs, seconds: finished.timeIntervalSince(started))
+        let counts = tallies.totals
         return stageIDs.map { id in
             StageTiming(id: id, uses: pipeline.stage(id)!.uses, started: started, finished: finished,
-                        outputs: outputs[id] ?? [], fusedWith: stageIDs)
+                        outputs: outputs[id] ?? [], fusedWith: stageIDs, counts: counts[id])
         }
     }
 
@@ -399,6 +408,22 @@ extension Executor.SinkJob {
 struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+/// Pixel counts reported by stages, merged from the workers of one pass.
+final class Tallies: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [String: [String: Int]] = [:]
+
+    func merge(_ counts: [String: [String: Int]]) {
+        lock.withLock {
+            for (stage, named) in counts {
+                for (name, count) in named { values[stage, default: [:]][name, default: 0] += count }
+            }
+        }
+    }
+
+    var totals: [String: [String: Int]] { lock.withLock { values } }
 }
 
 /// Block counters of one pass: which block a worker takes next, and how many are done.

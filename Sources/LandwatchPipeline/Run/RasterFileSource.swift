@@ -42,7 +42,8 @@ public struct RasterFileSource: BlockSource {
                     input.path = vrt
                 } else {
                     let vrt = context.scratchPath("\(stageID)-\(index).vrt")
-                    try dataset.writeWarpedVRT(to: vrt, onto: grid, resampling: resampling, sourceNoData: input.noData)
+                    try dataset.writeWarpedVRT(to: vrt, onto: grid, resampling: resampling,
+                                               sourceNoData: input.noData.flatMap { $0.isNaN ? nil : $0 })
                     context.logger.info("\(stageID): warping \(input.path) (\(dataset.grid().crsLabel)) onto the run grid (\(grid.crsLabel)), \(resampling.rawValue)")
                     warped[input.path] = vrt
                     input.path = vrt

@@ -101,6 +101,13 @@ public protocol PixelStage: StageType {
     func describe(inputs: [ProductDescription]) throws(StageProblem) -> ProductDescription
     /// Computes one block. `output` has as many bands as the description says, sized like the inputs.
     func apply(inputs: [PixelBlock], into output: inout PixelBlock)
+    /// Pixel counts worth recording in run.json for one computed block (for example pixels masked as cloud);
+    /// the engine sums them over the run. Empty by default.
+    func tally(inputs: [PixelBlock], output: PixelBlock) -> [String: Int]
+}
+
+extension PixelStage {
+    public func tally(inputs: [PixelBlock], output: PixelBlock) -> [String: Int] { [:] }
 }
 
 /// A stage that consumes a stream, block by block, and writes files under the output root.

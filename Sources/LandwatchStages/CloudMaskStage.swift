@@ -1,0 +1,166 @@
+import Foundation
+import LandwatchAlgorithms
+import LandwatchGDAL
+import LandwatchPipeline
+
+/// `mask.clouds`: a Landsat quality band turned into a cloud mask (1 masked, 0 clear, nodata for fill), with the
+/// bit layout read from the product's MTL (pre-collection BQA, Collection 1 BQA or Collection 2 QA_PIXEL).
+public struct CloudMaskStage: SourceStage {
+    public static let descriptor = StageDescriptor(
+        id: "mask.clouds",
+        summary: "Cloud mask from a Landsat quality band, its bit layout read from the MTL",
+        evaluation: .source,
+        output: .mask,
+        options: [
+            OptionSpec("mtl", .inputPath, optional: true,
+                       help: "the product's MTL file: gives the quality layout and, unless 'qa' is set, the quality band's file"),
+            OptionSpec("qa", .inputPath, optional: true, help: "the quality band (BQA or QA_PIXEL), when not found from the MTL"),
+            OptionSpec("layout", .choice(["auto"] + LandsatQALayout.allCases.map(\.rawValue)), default: .string("auto"),
+                       help: "quality bit layout; auto reads it from the MTL (COLLECTION_NUMBER)"),
+            OptionSpec("flags", .string, default: .string("cloud,shadow,cirrus"),
+                       help: "conditions to mask, comma-separated: " + LandsatQAFlag.allCases.map(\.rawValue).joined(separator: ", ")),
+            OptionSpec("confidence", .choice(["low", "medium", "high"]), default: .string("high"),
+                       help: "lowest two-bit confidence that masks a pixel"),
+        ])
+
+    public let qaPath: String
+    public let mask: LandsatQualityMask
+
+    public init(options: StageOptions) throws(StageProblem) {
+        var product: LandsatProduct?
+        if let mtlPath = options.string("mtl") {
+            do { product = try LandsatProduct(mtl: MTLFile(path: mtlPath)) } catch {
+                throw StageProblem(option: "mtl", error.description)
+            }
+        }
+        let layoutName = options.string("layout") ?? "auto"
+        let layout: LandsatQALayout
+        if layoutName == "auto" {
+            guard let product else {
+                throw StageProblem(option: "layout", "layout 'auto' reads the quality layout from the MTL: give 'mtl', or name the layout")
+            }
+            layout = product.qualityLayout
+        } else {
+            layout = LandsatQALayout(rawValue: layoutName)!
+        }
+        if let qa = options.string("qa") {
+            qaPath = qa
+        } else if let product, let mtlPath = options.string("mtl") {
+            do {
+                qaPath = try product.file(band: "QA", directory: URL(fileURLWithPath: mtlPath).deletingLastPathComponent())
+            } catch {
+                throw StageProblem(option: "mtl", error.description)
+            }
+        } else {
+            throw StageProblem(option: "qa", "give the quality band ('qa') or the MTL it is named in ('mtl')")
+        }
+        var flags = Set<LandsatQAFlag>()
+        for word in (options.string("flags") ?? "").split(separator: ",") {
+            let name = word.trimmingCharacters(in: .whitespaces)
+            guard let flag = LandsatQAFlag(rawValue: name) else {
+                throw StageProblem(option: "flags", "unknown flag '\(name)' (known: \(LandsatQAFlag.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            flags.insert(flag)
+        }
+        if flags.isEmpty { throw StageProblem(option: "flags", "name at least one flag to mask") }
+        mask = LandsatQualityMask(layout: layout, flags: flags,
+                                  minimumConfidence: QAConfidence(name: options.string("confidence") ?? "high") ?? .high)
+    }
+
+    public func describe() throws(StageProblem) -> ProductDescription {
+        let dataset: Dataset
+        do { dataset = try Dataset.open(qaPath) } catch { throw StageProblem(option: "qa", error.description) }
+        let band: Band
+        do { band = try dataset.band(1) } catch { throw StageProblem(option: "qa", error.description) }
+        guard band.dataType == .uint16 || band.dataType == .int16 || band.dataType == .uint8 else {
+            throw StageProblem(option: "qa", "\(qaPath) is \(band.dataTypeName); a Landsat quality band holds 16-bit integers")
+        }
+        return ProductDescription(kind: .mask, bandNames: ["clouds"], nativeGrid: dataset.grid(), sourcePath: qaPath)
+    }
+
+    public func makeSource(onto grid: RasterGrid, context: RunContext) throws -> any BlockSource {
+        for flag in mask.unsupportedFlags.sorted(by: { $0.rawValue < $1.rawValue }) {
+            context.logger.warning("mask.clouds: the \(mask.layout.rawValue) quality layout has no \(flag.rawValue) flag; it is not masked")
+        }
+        // Quality words are bit fields: never interpolate them, and take no nodata (fill is bit 0).
+        let inner = try RasterFileSource(bands: [.init(path: qaPath, band: 1, noData: .nan)], onto: grid,
+                                         resampling: .nearest, context: context, stageID: "qa-\(UUID().uuidString.prefix(8))")
+        return QualitySource(inner: inner, mask: mask, table: mask.makeTable())
+    }
+
+    /// Reads quality words and turns them into mask values through a 65536-entry table.
+    struct QualitySource: BlockSource {
+        let inner: RasterFileSource
+        let mask: LandsatQualityMask
+        let table: [Float]
+        var bandCount: Int { 1 }
+        func makeReader() throws -> any BlockReader { Reader(inner: try inner.makeReader(), mask: mask, table: table) }
+    }
+
+    final class Reader: BlockReader {
+        let inner: any BlockReader
+        let mask: LandsatQualityMask
+        let table: [Float]
+        init(inner: any BlockReader, mask: LandsatQualityMask, table: [Float]) {
+            self.inner = inner
+            self.mask = mask
+            self.table = table
+        }
+        func read(_ window: Window, into block: inout PixelBlock) throws {
+            try inner.read(window, into: &block)
+            let used = block.usedCount
+            block.bands[0].withUnsafeMutableBufferPointer { values in
+                let region = UnsafeMutableBufferPointer(rebasing: values[0..<used])
+                mask.classify(UnsafeBufferPointer(region), into: region, table: table)
+            }
+        }
+    }
+}
+
+/// `mask.apply`: sets a scene's pixels to nodata where a mask is 1 (or is nodata), and counts them in run.json.
+public struct ApplyMaskStage: PixelStage {
+    public static let descriptor = StageDescriptor(
+        id: "mask.apply",
+        summary: "Make a scene's pixels nodata where a mask flags them (clouds); counts them in run.json",
+        evaluation: .pixelwise,
+        inputs: [InputPort("scene", kinds: [.scene], help: "imagery to mask"),
+                 InputPort("mask", kinds: [.mask], help: "1 = masked, 0 = clear, nodata = fill")],
+        output: .scene,
+        options: [])
+
+    public init(options: StageOptions) throws(StageProblem) {}
+
+    public func describe(inputs: [ProductDescription]) throws(StageProblem) -> ProductDescription {
+        ProductDescription(kind: .scene, bandNames: inputs[0].bandNames)
+    }
+
+    public func apply(inputs: [PixelBlock], into output: inout PixelBlock) {
+        let scene = inputs[0], mask = inputs[1]
+        let used = scene.usedCount
+        mask.bands[0].withUnsafeBufferPointer { flags in
+            for band in scene.bands.indices {
+                scene.bands[band].withUnsafeBufferPointer { source in
+                    output.bands[band].withUnsafeMutableBufferPointer { out in
+                        for i in 0..<used { out[i] = flags[i] == 0 ? source[i] : .nan }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Counts the window's pixels: `masked` (flagged by the mask), `fill` (mask nodata), `clear`.
+    public func tally(inputs: [PixelBlock], output: PixelBlock) -> [String: Int] {
+        let mask = inputs[1]
+        var masked = 0, fill = 0, clear = 0
+        mask.bands[0].withUnsafeBufferPointer { flags in
+            for row in 0..<mask.window.height {
+                let start = row * mask.stride
+                for i in start..<start + mask.window.width {
+                    let value = flags[i]
+                    if value.isNaN { fill += 1 } else if value == 0 { clear += 1 } else { masked += 1 }
+                }
+            }
+        }
+        return ["masked": masked, "fill": fill, "clear": clear]
+    }
+}
