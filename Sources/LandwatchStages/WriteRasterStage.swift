@@ -58,14 +58,15 @@ public struct WriteRasterStage: SinkStage {
         return (type, noData)
     }
 
-    public func check(input: ProductDescription) throws(StageProblem) {
-        let (type, noData) = storage(for: input.kind)
+    public func check(inputs: [ProductDescription]) throws(StageProblem) {
+        let (type, noData) = storage(for: inputs[0].kind)
         if !noData.isNaN, !type.valueRange.contains(noData) {
             throw StageProblem(option: "nodata", "nodata \(OptionValue.number(noData).text) does not fit pixel type \(type.rawValue)")
         }
     }
 
-    public func makeSink(input: ProductDescription, grid: RasterGrid, context: RunContext) throws -> any BlockSink {
+    public func makeSink(inputs: [ProductDescription], grid: RasterGrid, context: RunContext) throws -> any BlockSink {
+        let input = inputs[0]
         let (type, noData) = storage(for: input.kind)
         let target = try context.outputRoot.resolve(path)
         return try GeoTIFFSink(target: target, relativePath: path, grid: grid, bandNames: input.bandNames, dataType: type,

@@ -101,6 +101,21 @@ struct OptionChecker {
                 throw Problem("must be a relative path that stays inside the output root (found '\(text)')")
             }
             return .path(text)
+        case .codeMap:
+            guard let entries = node.entries, !entries.isEmpty else {
+                throw Problem("must map codes to codes, for example {1: 4, 8: 4} (found \(node.shortDescription))")
+            }
+            var map: [Int: Int] = [:]
+            for entry in entries {
+                guard let key = Int(entry.key) else {
+                    throw Problem("key '\(entry.key)' is not a whole number", at: entry.keyLocation)
+                }
+                guard let value = entry.value.scalarText.flatMap({ Int($0) }) else {
+                    throw Problem("code \(key) must map to a whole number (found \(entry.value.shortDescription))", at: entry.value.location)
+                }
+                map[key] = value
+            }
+            return .codeMap(map)
         case .bandMap:
             guard let entries = node.entries, !entries.isEmpty else {
                 throw Problem("must map band names to band numbers or files, for example {red: 4, nir: 5} (found \(node.shortDescription))")

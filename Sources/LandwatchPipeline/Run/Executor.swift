@@ -39,7 +39,8 @@ public final class Executor: Sendable {
             case stage(String)
             case materialize(path: String, relativePath: String?)
         }
-        var producer: String
+        /// The streamed stages the sink reads, in its port order.
+        var producers: [String]
         var target: Target
         /// The stage the sink belongs to, for timings and messages.
         var ownerID: String
@@ -79,19 +80,20 @@ public final class Executor: Sendable {
             let stage = pipeline.stage(id)!
             switch stage.descriptor.evaluation {
             case .sink:
-                if let producer = stage.inputs.first?.stageID { jobs.append(SinkJob(producer: producer, target: .stage(id), ownerID: id)) }
+                let producers = stage.descriptor.inputs.compactMap { port in stage.inputs.first { $0.port == port.name }?.stageID }
+                jobs.append(SinkJob(producers: producers, target: .stage(id), ownerID: id))
             case .wholeRaster:
                 for input in stage.inputs where evaluation(input.stageID) != .wholeRaster {
-                    if !jobs.contains(where: { $0.producer == input.stageID && !$0.isStageSink }) {
+                    if !jobs.contains(where: { $0.producers == [input.stageID] && !$0.isStageSink }) {
                         let target = materializedPath(input.stageID)
-                        jobs.append(SinkJob(producer: input.stageID, target: .materialize(path: target.path, relativePath: target.relative),
+                        jobs.append(SinkJob(producers: [input.stageID], target: .materialize(path: target.path, relativePath: target.relative),
                                             ownerID: input.stageID))
                     }
                 }
             case .source, .pixelwise:
-                if stage.keep, !jobs.contains(where: { $0.producer == id && !$0.isStageSink }) {
+                if stage.keep, !jobs.contains(where: { $0.producers == [id] && !$0.isStageSink }) {
                     let target = materializedPath(id)
-                    jobs.append(SinkJob(producer: id, target: .materialize(path: target.path, relativePath: target.relative), ownerID: id))
+                    jobs.append(SinkJob(producers: [id], target: .materialize(path: target.path, relativePath: target.relative), ownerID: id))
                 }
             }
         }
@@ -106,7 +108,7 @@ public final class Executor: Sendable {
         var groups: [(nodes: Set<String>, wholes: Set<String>, jobs: [SinkJob])] = []
         for job in jobs {
             var nodes = Set<String>(), wholes = Set<String>()
-            upstream(job.producer, into: &nodes, wholes: &wholes)
+            for producer in job.producers { upstream(producer, into: &nodes, wholes: &wholes) }
             var merged = (nodes: nodes, wholes: wholes, jobs: [job])
             // Merge with every group that shares a streaming node: one read of each input block serves all sinks.
             groups.removeAll { group in
@@ -141,7 +143,7 @@ public final class Executor: Sendable {
                     if evaluation(input.stageID) == .wholeRaster {
                         if let dep = wholeTaskIndex(input.stageID) { dependencies[index].append(dep) }
                     } else if let dep = tasks.firstIndex(where: {
-                        if case .pass(let p) = $0 { return p.sinks.contains { $0.producer == input.stageID && !$0.isStageSink } }
+                        if case .pass(let p) = $0 { return p.sinks.contains { $0.producers == [input.stageID] && !$0.isStageSink } }
                         return false
                     }) {
                         dependencies[index].append(dep)
@@ -234,27 +236,28 @@ public final class Executor: Sendable {
         }
 
         // Sinks.
-        var sinks: [(sink: any BlockSink, node: Int, job: SinkJob)] = []
+        var sinks: [(sink: any BlockSink, nodes: [Int], job: SinkJob)] = []
         do {
             for job in pass.sinks {
-                let node = pass.nodes.firstIndex(of: job.producer)!
-                let product = plan.products[job.producer]!
+                let inputNodes = job.producers.map { pass.nodes.firstIndex(of: $0)! }
+                let products = job.producers.map { plan.products[$0]! }
+                let product = products[0]
                 let sink: any BlockSink
                 do {
                     switch job.target {
                     case .stage(let id):
                         let stage = pipeline.stage(id)!.instance as! any SinkStage
-                        sink = try stage.makeSink(input: product, grid: grid, context: context)
+                        sink = try stage.makeSink(inputs: products, grid: grid, context: context)
                     case .materialize(let path, let relative):
                         sink = try GeoTIFFSink(target: URL(fileURLWithPath: path), relativePath: relative ?? path, grid: grid,
                                                bandNames: product.bandNames, dataType: .float32, noData: .nan,
                                                options: GeoTIFFOptions(compression: .zstd, blockSize: blockSize),
-                                               metadata: ["LANDWATCH_STAGE": job.producer])
+                                               metadata: ["LANDWATCH_STAGE": job.ownerID])
                     }
                 } catch {
                     throw Self.wrap(error, stage: job.ownerID)
                 }
-                sinks.append((sink, node, job))
+                sinks.append((sink, inputNodes, job))
             }
         } catch {
             for entry in sinks { entry.sink.abort() }
@@ -264,7 +267,7 @@ public final class Executor: Sendable {
         // Memory: each worker holds one block per node and converts one block per sink band.
         let blockValues = blockSize * blockSize
         let perWorker = nodes.reduce(0) { $0 + $1.bandNames.count * blockValues * 4 }
-            + sinks.reduce(0) { $0 + plan.products[$1.job.producer]!.bandNames.count * blockValues * 8 }
+            + sinks.reduce(0) { $0 + plan.products[$1.job.producers[0]]!.bandNames.count * blockValues * 8 }
         let windows = Window(width: grid.width, height: grid.height).subdivided(tileWidth: blockSize, tileHeight: blockSize)
         let blockBudget = context.memoryBudget / 2 / max(concurrentPasses, 1)
         let wanted = min(context.threads, windows.count)
@@ -321,7 +324,7 @@ public final class Executor: Sendable {
                     }
                     for entry in sinks {
                         current = entry.job.ownerID
-                        try entry.sink.write(blocks[entry.node])
+                        try entry.sink.write(entry.nodes.map { blocks[$0] })
                     }
                     let done = progress.finish()
                     self.observer?.passProgress(pass.index, done: done, total: windows.count)

@@ -47,7 +47,8 @@ public final class GeoTIFFSink: BlockSink, @unchecked Sendable {
         }
     }
 
-    public func write(_ block: PixelBlock) throws {
+    public func write(_ blocks: [PixelBlock]) throws {
+        let block = blocks[0]
         precondition(block.stride == blockSize && block.capacityRows == blockSize, "blocks must match the output tiling")
         let column = block.window.colOffset / blockSize, row = block.window.rowOffset / blockSize
         for (index, band) in bands.enumerated() {

@@ -29,7 +29,7 @@ public struct RunPlan: Sendable {
                 case let whole as any WholeRasterStage:
                     products[id] = try whole.describe(inputs: inputs)
                 case let sink as any SinkStage:
-                    if let input = inputs.first { try sink.check(input: input) }
+                    try sink.check(inputs: inputs)
                 default:
                     preconditionFailure("stage type \(stage.uses) adopts none of the stage roles")
                 }

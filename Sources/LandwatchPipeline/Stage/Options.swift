@@ -12,6 +12,8 @@ public enum OptionType: Sendable, Equatable {
     case outputPath
     /// Band names to bands: `{red: 4, nir: 5}` (bands of the stage's `path`) or `{red: b4.tif, nir: b5.tif}`.
     case bandMap
+    /// Whole numbers to whole numbers, such as class codes of one legend to another: `{1: 4, 8: 4, 2: 5}`.
+    case codeMap
 
     /// How the type is named in `landwatch stages` and in messages.
     public var name: String {
@@ -24,6 +26,7 @@ public enum OptionType: Sendable, Equatable {
         case .inputPath: return "input path"
         case .outputPath: return "output path"
         case .bandMap: return "band map"
+        case .codeMap: return "code map"
         }
     }
 }
@@ -46,6 +49,7 @@ public enum OptionValue: Sendable, Equatable {
     case boolean(Bool)
     case path(String)
     case bandMap([BandMapEntry])
+    case codeMap([Int: Int])
 
     /// The value as text, for run records and `landwatch stages`.
     public var text: String {
@@ -56,6 +60,8 @@ public enum OptionValue: Sendable, Equatable {
         case .boolean(let b): return String(b)
         case .bandMap(let entries):
             return "{" + entries.map { "\($0.name): \($0.path ?? String($0.band ?? 0))" }.joined(separator: ", ") + "}"
+        case .codeMap(let map):
+            return "{" + map.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
         }
     }
 }
@@ -127,6 +133,11 @@ public struct StageOptions: Sendable {
 
     public func bandMap(_ name: String) -> [BandMapEntry]? {
         if case .bandMap(let entries)? = values[name] { return entries }
+        return nil
+    }
+
+    public func codeMap(_ name: String) -> [Int: Int]? {
+        if case .codeMap(let map)? = values[name] { return map }
         return nil
     }
 

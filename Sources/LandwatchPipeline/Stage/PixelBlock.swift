@@ -53,8 +53,8 @@ public protocol BlockReader: AnyObject {
 
 /// A consumer of blocks shared by the worker threads; implementations serialise their own writes.
 public protocol BlockSink: AnyObject, Sendable {
-    /// Writes one block. Called concurrently from worker threads.
-    func write(_ block: PixelBlock) throws
+    /// Writes one block: the same window of each input, in port order. Called concurrently from worker threads.
+    func write(_ blocks: [PixelBlock]) throws
     /// Completes the output (flush, rename into place) and returns the paths written, relative to the output root.
     func finish() throws -> [String]
     /// Removes partial output after a failure or cancellation.

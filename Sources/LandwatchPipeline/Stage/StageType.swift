@@ -112,12 +112,12 @@ extension PixelStage {
 
 /// A stage that consumes a stream, block by block, and writes files under the output root.
 public protocol SinkStage: StageType {
-    /// Checks the input before a run starts.
-    func check(input: ProductDescription) throws(StageProblem)
+    /// Checks the inputs (in port order) before a run starts.
+    func check(inputs: [ProductDescription]) throws(StageProblem)
     /// Output paths (relative to the output root) the stage will write, checked when the file is loaded.
     var outputPaths: [String] { get }
     /// Prepares writing. Called once per run; the sink is shared by the worker threads.
-    func makeSink(input: ProductDescription, grid: RasterGrid, context: RunContext) throws -> any BlockSink
+    func makeSink(inputs: [ProductDescription], grid: RasterGrid, context: RunContext) throws -> any BlockSink
 }
 
 /// A stage that needs its inputs whole; the engine materialises them in the work directory first.
