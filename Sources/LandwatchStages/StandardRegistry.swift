@@ -15,6 +15,7 @@ public let standardRegistry: StageRegistry = {
     registry.register(SpectralIndexStage<BSI>.self)
     registry.register(SpectralIndexStage<SAVI>.self)
     registry.register(SpectralIndexStage<EVI>.self)
+    registry.register(RuleClassifierStage.self)
     registry.register(AccuracyStage.self)
     registry.register(WriteRasterStage.self)
     return registry

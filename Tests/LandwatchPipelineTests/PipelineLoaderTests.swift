@@ -129,3 +129,15 @@ final class SHA256Tests: XCTestCase {
                        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 }
+
+/// Every pipeline users copy from pipelines/ must load and plan (its inputs exist, its options are right).
+final class ShippedPipelinesTests: XCTestCase {
+    func testEveryShippedPipelineValidates() throws {
+        let folder = PipelineLoaderTests.root.appendingPathComponent("pipelines")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".yaml") }
+        XCTAssertGreaterThanOrEqual(files.count, 3)
+        for file in files {
+            XCTAssertNoThrow(try RunPlan(pipeline: PipelineLoader(registry: standardRegistry).load(path: folder.appendingPathComponent(file).path)), file)
+        }
+    }
+}

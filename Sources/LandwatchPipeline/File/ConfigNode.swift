@@ -4,8 +4,8 @@ import Yams
 /// A node of a parsed pipeline file, with where it stands in the file.
 ///
 /// The pipeline model reads these instead of Yams' types, so that every later message can name a line and column.
-public struct ConfigNode: Sendable {
-    public enum Value: Sendable {
+public struct ConfigNode: Sendable, Equatable {
+    public enum Value: Sendable, Equatable {
         /// A scalar; `quoted` is true for `'…'` and `"…"`, which are always strings.
         case scalar(String, quoted: Bool)
         case mapping([Entry])
@@ -13,7 +13,7 @@ public struct ConfigNode: Sendable {
         case null
     }
 
-    public struct Entry: Sendable {
+    public struct Entry: Sendable, Equatable {
         public var key: String
         public var keyLocation: SourceLocation
         public var value: ConfigNode

@@ -101,6 +101,8 @@ struct OptionChecker {
                 throw Problem("must be a relative path that stays inside the output root (found '\(text)')")
             }
             return .path(text)
+        case .structured:
+            return .node(node)
         case .codeMap:
             guard let entries = node.entries, !entries.isEmpty else {
                 throw Problem("must map codes to codes, for example {1: 4, 8: 4} (found \(node.shortDescription))")

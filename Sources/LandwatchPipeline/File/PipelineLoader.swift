@@ -210,7 +210,7 @@ public struct PipelineLoader: Sendable {
         do {
             instance = try stageType.init(options: options)
         } catch {
-            problems.add(options.locations[error.option ?? ""] ?? usesEntry.value.location, stage: label, error.message)
+            problems.add(error.location ?? options.locations[error.option ?? ""] ?? usesEntry.value.location, stage: label, error.message)
             return nil
         }
         guard let id else { return nil }

@@ -35,7 +35,7 @@ public struct RunPlan: Sendable {
                 }
             } catch {
                 failed.insert(id)
-                problems.add(stage.location(of: error.option), stage: id, error.message)
+                problems.add(error.location ?? stage.location(of: error.option), stage: id, error.message)
             }
         }
         self.products = products

@@ -14,6 +14,8 @@ public enum OptionType: Sendable, Equatable {
     case bandMap
     /// Whole numbers to whole numbers, such as class codes of one legend to another: `{1: 4, 8: 4, 2: 5}`.
     case codeMap
+    /// A structure the stage reads itself (a list of rules, say); `shape` describes it for `landwatch stages`.
+    case structured(shape: String)
 
     /// How the type is named in `landwatch stages` and in messages.
     public var name: String {
@@ -27,6 +29,7 @@ public enum OptionType: Sendable, Equatable {
         case .outputPath: return "output path"
         case .bandMap: return "band map"
         case .codeMap: return "code map"
+        case .structured(let shape): return shape
         }
     }
 }
@@ -50,6 +53,7 @@ public enum OptionValue: Sendable, Equatable {
     case path(String)
     case bandMap([BandMapEntry])
     case codeMap([Int: Int])
+    case node(ConfigNode)
 
     /// The value as text, for run records and `landwatch stages`.
     public var text: String {
@@ -60,6 +64,8 @@ public enum OptionValue: Sendable, Equatable {
         case .boolean(let b): return String(b)
         case .bandMap(let entries):
             return "{" + entries.map { "\($0.name): \($0.path ?? String($0.band ?? 0))" }.joined(separator: ", ") + "}"
+        case .node(let node):
+            return node.shortDescription
         case .codeMap(let map):
             return "{" + map.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
         }
@@ -136,6 +142,11 @@ public struct StageOptions: Sendable {
         return nil
     }
 
+    public func node(_ name: String) -> ConfigNode? {
+        if case .node(let node)? = values[name] { return node }
+        return nil
+    }
+
     public func codeMap(_ name: String) -> [Int: Int]? {
         if case .codeMap(let map)? = values[name] { return map }
         return nil
@@ -150,9 +161,12 @@ public struct StageProblem: Error, Sendable, Equatable {
     /// The option the problem is about; nil points at the stage itself.
     public var option: String?
     public var message: String
+    /// A place inside the option's value, when the problem is there (a rule in a list of rules).
+    public var location: SourceLocation?
 
-    public init(option: String? = nil, _ message: String) {
+    public init(option: String? = nil, _ message: String, at location: SourceLocation? = nil) {
         self.option = option
         self.message = message
+        self.location = location
     }
 }
