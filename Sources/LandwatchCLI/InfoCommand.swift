@@ -49,6 +49,12 @@ public enum RasterInfo {
             if let noData = band.noDataValue { line += ", nodata \(noData)" }
             if !band.bandDescription.isEmpty { line += ", \"\(band.bandDescription)\"" }
             out += line + "\n"
+            let categories = band.categories
+            if !categories.isEmpty {
+                out += "    classes: " + categories.map { c in
+                    "\(c.value) \(c.name.isEmpty ? "-" : c.name) #" + [c.red, c.green, c.blue].map { String(format: "%02x", $0) }.joined()
+                }.joined(separator: ", ") + "\n"
+            }
         }
         return out
     }

@@ -125,3 +125,66 @@ public struct Band {
         }
     }
 }
+
+extension Band {
+    /// A class of a categorical raster: its value, name and display colour.
+    public struct Category: Sendable, Equatable {
+        public var value: Int
+        public var name: String
+        public var red: UInt8, green: UInt8, blue: UInt8
+
+        public init(value: Int, name: String, red: UInt8, green: UInt8, blue: UInt8) {
+            self.value = value
+            self.name = name
+            self.red = red
+            self.green = green
+            self.blue = blue
+        }
+    }
+
+    /// Writes a colour table and category names, so that QGIS and ArcGIS show the classes in their colours and
+    /// with their names (Byte and UInt16 GeoTIFFs). Values without a category are transparent black.
+    public func setCategories(_ categories: [Category]) throws(GDALError) {
+        guard let maxValue = categories.map(\.value).max(), maxValue >= 0, maxValue < 65536 else { return }
+        guard let table = GDALCreateColorTable(GPI_RGB) else {
+            throw GDALError(kind: .other, operation: "create a colour table")
+        }
+        defer { GDALDestroyColorTable(table) }
+        var names = [String](repeating: "", count: maxValue + 1)
+        for value in 0...maxValue {
+            var entry = GDALColorEntry(c1: 0, c2: 0, c3: 0, c4: 0)
+            if let category = categories.first(where: { $0.value == value }) {
+                entry = GDALColorEntry(c1: Int16(category.red), c2: Int16(category.green), c3: Int16(category.blue), c4: 255)
+                names[value] = category.name
+            }
+            GDALSetColorEntry(table, Int32(value), &entry)
+        }
+        let (status, message) = withGDALErrorState { GDALSetRasterColorTable(handle, table) }
+        guard status == CE_None else {
+            throw GDALError(kind: .write, operation: "set the colour table of band \(index) of \(dataset.path)", gdalMessage: message)
+        }
+        withCStringList(names) { list in _ = GDALSetRasterCategoryNames(handle, list) }
+    }
+
+    /// The colour table as categories (value and colour; names from the category list), empty when there is none.
+    public var categories: [Category] {
+        guard let table = GDALGetRasterColorTable(handle) else { return [] }
+        let names = GDALGetRasterCategoryNames(handle)
+        var result: [Category] = []
+        var nameList: [String] = []
+        if let names {
+            var i = 0
+            while let item = names[i] { nameList.append(String(cString: item)); i += 1 }
+        }
+        for value in 0..<Int(GDALGetColorEntryCount(table)) {
+            guard let entry = GDALGetColorEntry(table, Int32(value)) else { continue }
+            let name = value < nameList.count ? nameList[value] : ""
+            // Formats that store no alpha (GeoTIFF) return every entry opaque: a category has a name or a colour.
+            let colored = entry.pointee.c4 != 0 && (entry.pointee.c1 != 0 || entry.pointee.c2 != 0 || entry.pointee.c3 != 0)
+            guard !name.isEmpty || colored else { continue }
+            result.append(Category(value: value, name: name, red: UInt8(entry.pointee.c1), green: UInt8(entry.pointee.c2),
+                                   blue: UInt8(entry.pointee.c3)))
+        }
+        return result
+    }
+}

@@ -28,8 +28,6 @@ public enum GDALRuntime {
         ensureRegistered()
         GDALSetCacheMax64(GIntBig(max(cacheBytes, 1 << 20)))
         CPLSetConfigOption("GDAL_NUM_THREADS", String(max(threads, 1)))
-        // Warped VRTs read their sources through the same cache; keep GDAL from spawning extra warp threads.
-        CPLSetConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR")
     }
 
     /// The block cache size currently in force, in bytes.

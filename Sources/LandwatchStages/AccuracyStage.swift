@@ -23,8 +23,10 @@ public struct AccuracyStage: SinkStage {
 
     public let path: String
     public let referenceMap: [Int: Int]?
+    public let legend: Legend
 
     public init(options: StageOptions) throws(StageProblem) {
+        legend = options.legend
         path = options.string("path") ?? "accuracy"
         referenceMap = options.codeMap("reference_map")
     }
@@ -82,7 +84,7 @@ public struct AccuracyStage: SinkStage {
             guard matrix.total > 0 else {
                 throw RunError(.io, "no pixel has both a class and a reference class: nothing to assess")
             }
-            let report = AccuracyReport(matrix: matrix, legend: .standard)
+            let report = AccuracyReport(matrix: matrix, legend: stage.legend)
             try root.writeAtomically(report.json(), to: "\(stage.path).json")
             try root.writeAtomically(Data(report.csv().utf8), to: "\(stage.path).csv")
             try root.writeAtomically(Data(report.markdown().utf8), to: "\(stage.path).md")

@@ -43,7 +43,7 @@ public struct RuleClassifierStage: PixelStage {
     public let isDefault: Bool
 
     public init(options: StageOptions) throws(StageProblem) {
-        let legend = Legend.standard
+        let legend = options.legend
         guard let fallback = legend.code(for: options.string("default") ?? "0") else {
             throw StageProblem(option: "default", "unknown class '\(options.string("default") ?? "")' (legend: "
                                + legend.classes.map(\.name).joined(separator: ", ") + ", or a code)")

@@ -1,4 +1,5 @@
 import Foundation
+import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
 
@@ -27,8 +28,10 @@ public struct WriteRasterStage: SinkStage {
     public let noData: Double?
     public let compression: GeoTIFFOptions.Compression
     public let level: Int?
+    public let legend: Legend
 
     public init(options: StageOptions) throws(StageProblem) {
+        legend = options.legend
         path = options.string("path") ?? ""
         type = options.string("type").flatMap(DataType.init(rawValue:))
         noData = options.number("nodata")
@@ -72,6 +75,20 @@ public struct WriteRasterStage: SinkStage {
         return try GeoTIFFSink(target: target, relativePath: path, grid: grid, bandNames: input.bandNames, dataType: type,
                                noData: noData,
                                options: GeoTIFFOptions(compression: compression, level: level, blockSize: context.blockSize),
-                               metadata: ["LANDWATCH_KIND": input.kind.rawValue])
+                               metadata: ["LANDWATCH_KIND": input.kind.rawValue],
+                               categories: input.kind == .classes ? legend.categories : [])
+    }
+}
+
+extension Legend {
+    /// The legend as a GeoTIFF colour table with category names (English and Chinese).
+    var categories: [Band.Category] {
+        classes.compactMap { item in
+            let hex = item.color.dropFirst()
+            guard hex.count == 6, let rgb = UInt32(hex, radix: 16) else { return nil }
+            let name = item.nameZH == item.name ? item.name : "\(item.name) \(item.nameZH)"
+            return Band.Category(value: item.code, name: name, red: UInt8(rgb >> 16 & 0xff), green: UInt8(rgb >> 8 & 0xff),
+                                 blue: UInt8(rgb & 0xff))
+        }
     }
 }

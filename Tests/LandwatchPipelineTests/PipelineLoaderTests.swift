@@ -141,3 +141,51 @@ final class ShippedPipelinesTests: XCTestCase {
         }
     }
 }
+
+final class LegendTests: XCTestCase {
+    let stages = """
+        stages:
+          - id: scene
+            uses: read.scene
+            with: {bands: {red: testdata/zion-landsat8/landsat_b4.tif, nir: testdata/zion-landsat8/landsat_b5.tif}}
+          - id: lc
+            uses: classify.rules
+            inputs: [scene]
+            with:
+              rules: [{class: 绿地, when: {ndvi: "> 0.3"}}, {class: other, when: {ndvi: "<= 0.3"}}]
+        """
+
+    func testACustomLegendNamesTheClassesRulesUse() throws {
+        let text = """
+            version: 1
+            legend:
+              - {code: 1, name: green, name_zh: 绿地, color: "#00aa00"}
+              - {code: 9, name: other, color: "#888888"}
+
+            """ + stages
+        let pipeline = try PipelineLoader(registry: standardRegistry).load(text: text, path: "l.yaml", directory: PipelineLoaderTests.root)
+        XCTAssertEqual(pipeline.legend.classes.map(\.code), [1, 9])
+        XCTAssertEqual(pipeline.legend.class(code: 9)?.nameZH, "other")
+        XCTAssertEqual(pipeline.stage("lc")?.options.legend, pipeline.legend)
+    }
+
+    func testBadLegendsAreRefusedWithTheirPlace() {
+        let text = """
+            version: 1
+            legend:
+              - {code: 0, name: nothing}
+              - {code: 3, name: a, color: green}
+              - {code: 3, name: a}
+
+            """ + stages
+        XCTAssertThrowsError(try PipelineLoader(registry: standardRegistry).load(text: text, path: "l.yaml", directory: PipelineLoaderTests.root)) { error in
+            XCTAssertEqual("\(error)", """
+                l.yaml:3:12: pipeline: a legend class needs a code from 1 to 255 (0 is nodata) (found '0')
+                l.yaml:4:31: pipeline: legend colour must be #RRGGBB (found 'green')
+                l.yaml:5:12: pipeline: legend code 3 is used twice
+                l.yaml:5:21: pipeline: legend name 'a' is used twice
+                l.yaml:14:23: lc: unknown class '绿地' (legend: cropland, forest, grassland, water, built-up, bare, or a code)
+                """)
+        }
+    }
+}

@@ -219,7 +219,9 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(names, ["run.json"])
         let record = try RunRecord.decode(Data(contentsOf: work.appendingPathComponent("out/run.json")))
         XCTAssertEqual(record.status, "failed")
-        XCTAssertEqual(record.error, "stage 'red': simulated read failure at (0,512) of size 512x512")
+        // Which failing block a worker reaches first depends on scheduling; every one is below row 512.
+        XCTAssertTrue(record.error?.hasPrefix("stage 'red': simulated read failure at (") ?? false, record.error ?? "nil")
+        XCTAssertTrue(record.error?.hasSuffix(",512) of size 512x512") ?? false, record.error ?? "nil")
     }
 
     func testAMemoryBudgetTooSmallForOneBlockIsRefused() throws {

@@ -40,6 +40,11 @@ final class LandCoverTests: XCTestCase {
         XCTAssertEqual(reported, Double(agree) / Double(total), accuracy: 1e-4)
         // What the default rules reach on this arid scene (reported in the issue note): about 0.57.
         XCTAssertGreaterThan(reported, 0.5)
+        // The class raster carries the legend: QGIS shows the classes in their colours, with their names.
+        let categories = try classes.band(1).categories
+        XCTAssertEqual(categories.map(\.value), [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(categories[1].name, "forest 林地")
+        XCTAssertEqual([categories[1].red, categories[1].green, categories[1].blue], [0x2d, 0x7f, 0x3b])
         let markdown = try String(contentsOf: work.appendingPathComponent("accuracy.md"), encoding: .utf8)
         XCTAssertTrue(markdown.contains("| forest (2) |"), markdown)
     }

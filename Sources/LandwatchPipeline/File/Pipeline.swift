@@ -1,4 +1,5 @@
 import Foundation
+import LandwatchAlgorithms
 import LandwatchGDAL
 
 /// A loaded and checked pipeline file.
@@ -15,6 +16,8 @@ public struct Pipeline: Sendable {
     /// Parameters after `--set` overrides.
     public var params: [String: String]
     public var grid: GridSpec?
+    /// The class legend: codes, names, Chinese names, colours.
+    public var legend: Legend
     public var stages: [StageDeclaration]
 
     /// The stage with an id.

@@ -1,4 +1,5 @@
 import Foundation
+import LandwatchAlgorithms
 import LandwatchGDAL
 
 /// Reads a pipeline file and checks everything that can be checked without reading a pixel.
@@ -10,7 +11,7 @@ public struct PipelineLoader: Sendable {
 
     public init(registry: StageRegistry) { self.registry = registry }
 
-    static let topLevelKeys = ["version", "name", "description", "params", "grid", "stages"]
+    static let topLevelKeys = ["version", "name", "description", "params", "grid", "legend", "stages"]
     static let stageKeys = ["id", "uses", "inputs", "with", "keep", "description"]
 
     /// Loads a file from disk. `overrides` are `--set name=value` pairs.
@@ -91,6 +92,11 @@ public struct PipelineLoader: Sendable {
             ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         let description = root.entry("description").flatMap { substituter.apply($0.value, stage: nil, &problems).scalarText } ?? ""
 
+        var legend = Legend.standard
+        if let entry = root.entry("legend") {
+            legend = loadLegend(substituter.apply(entry.value, stage: nil, &problems), problems: &problems) ?? legend
+        }
+
         // stages
         var declarations: [StageDeclaration] = []
         var seenIDs: [String: SourceLocation] = [:]
@@ -99,7 +105,7 @@ public struct PipelineLoader: Sendable {
             if let items = entry.value.items {
                 if items.isEmpty { problems.add(entry.value.location, stage: nil, "stages is empty: a pipeline needs at least one stage") }
                 for item in items {
-                    if let declaration = loadStage(item, directory: directory, substituter: substituter,
+                    if let declaration = loadStage(item, directory: directory, substituter: substituter, legend: legend,
                                                    seenIDs: &seenIDs, problems: &problems) {
                         for ref in declaration.inputs { pendingInputs.append((declarations.count, ref)) }
                         declarations.append(declaration)
@@ -124,12 +130,12 @@ public struct PipelineLoader: Sendable {
         try problems.throwIfAny()
         let contents = Data(text.utf8)
         return Pipeline(path: path, directory: directory, contents: contents, version: version, name: name,
-                        description: description, params: params, grid: grid, stages: declarations)
+                        description: description, params: params, grid: grid, legend: legend, stages: declarations)
     }
 
     // MARK: - Stages
 
-    private func loadStage(_ node: ConfigNode, directory: URL, substituter: ParameterSubstitution,
+    private func loadStage(_ node: ConfigNode, directory: URL, substituter: ParameterSubstitution, legend: Legend,
                            seenIDs: inout [String: SourceLocation], problems: inout DiagnosticCollector) -> StageDeclaration? {
         guard let entries = node.entries else {
             problems.add(node.location, stage: nil, "a stage must be a mapping with id, uses, inputs and with (found \(node.shortDescription))")
@@ -203,9 +209,10 @@ public struct PipelineLoader: Sendable {
         let withNode = node.entry("with").map { substituter.apply($0.value, stage: label, &problems) }
         guard problems.diagnostics.count == before else { return nil }
         let checker = OptionChecker(directory: directory)
-        let options = checker.check(withNode, specs: descriptor.options, stage: label, stageType: descriptor.id,
+        let checked = checker.check(withNode, specs: descriptor.options, stage: label, stageType: descriptor.id,
                                     fallback: usesEntry.value.location, problems: &problems)
-        guard let options else { return nil }
+        guard var options = checked else { return nil }
+        options.legend = legend
         let instance: any StageType
         do {
             instance = try stageType.init(options: options)
@@ -331,6 +338,47 @@ public struct PipelineLoader: Sendable {
                 seen[normalized] = declaration.id
             }
         }
+    }
+
+    // MARK: - Legend
+
+    private func loadLegend(_ node: ConfigNode, problems: inout DiagnosticCollector) -> Legend? {
+        guard let items = node.items, !items.isEmpty else {
+            problems.add(node.location, stage: nil, "legend must be a list of classes {code, name, name_zh, color} (found \(node.shortDescription))")
+            return nil
+        }
+        var classes: [LegendClass] = []
+        let before = problems.diagnostics.count
+        for item in items {
+            guard item.entries != nil else {
+                problems.add(item.location, stage: nil, "a legend class is a mapping {code, name, name_zh, color} (found \(item.shortDescription))")
+                continue
+            }
+            for entry in item.entries! where !["code", "name", "name_zh", "color"].contains(entry.key) {
+                problems.add(entry.keyLocation, stage: nil, "unknown key '\(entry.key)' in a legend class (it has code, name, name_zh, color)")
+            }
+            guard let codeText = item.entry("code")?.value.scalarText, let code = Int(codeText), (1...255).contains(code) else {
+                problems.add(item.entry("code")?.value.location ?? item.location, stage: nil,
+                             "a legend class needs a code from 1 to 255 (0 is nodata) (found \(item.entry("code")?.value.shortDescription ?? "none"))")
+                continue
+            }
+            guard let name = item.entry("name")?.value.scalarText, !name.isEmpty else {
+                problems.add(item.location, stage: nil, "legend class \(code) needs a name")
+                continue
+            }
+            let color = item.entry("color")?.value.scalarText ?? "#808080"
+            if !(color.count == 7 && color.hasPrefix("#") && color.dropFirst().allSatisfy(\.isHexDigit)) {
+                problems.add(item.entry("color")!.value.location, stage: nil, "legend colour must be #RRGGBB (found '\(color)')")
+            }
+            if classes.contains(where: { $0.code == code }) {
+                problems.add(item.entry("code")!.value.location, stage: nil, "legend code \(code) is used twice")
+            }
+            if classes.contains(where: { $0.name == name }) {
+                problems.add(item.entry("name")!.value.location, stage: nil, "legend name '\(name)' is used twice")
+            }
+            classes.append(LegendClass(code: code, name: name, nameZH: item.entry("name_zh")?.value.scalarText ?? name, color: color))
+        }
+        return problems.diagnostics.count == before ? Legend(classes: classes) : nil
     }
 
     // MARK: - Grid

@@ -8,7 +8,8 @@ public final class GeoTIFFSink: BlockSink, @unchecked Sendable {
     public let relativePath: String
     private let output: AtomicOutput
     private var dataset: Dataset?
-    private let bands: [Band]
+    /// Each band keeps its dataset open: both are released together, before the rename.
+    private var bands: [Band]
     private let dataType: DataType
     private let noData: Double
     private let blockSize: Int
@@ -22,7 +23,8 @@ public final class GeoTIFFSink: BlockSink, @unchecked Sendable {
     ///   - relativePath: the path as the run reports it.
     ///   - noData: written where a pixel is NaN; NaN itself for floating-point outputs by default.
     public init(target: URL, relativePath: String, grid: RasterGrid, bandNames: [String], dataType: DataType,
-                noData: Double, options: GeoTIFFOptions, metadata: [String: String] = [:]) throws {
+                noData: Double, options: GeoTIFFOptions, metadata: [String: String] = [:],
+                categories: [Band.Category] = []) throws {
         self.relativePath = relativePath
         self.output = AtomicOutput(target: target)
         self.dataType = dataType
@@ -36,6 +38,7 @@ public final class GeoTIFFSink: BlockSink, @unchecked Sendable {
                 let band = try dataset.band(index + 1)
                 try band.setNoDataValue(noData)
                 band.setDescription(name)
+                if !categories.isEmpty, dataType == .uint8 || dataType == .uint16 { try band.setCategories(categories) }
                 bands.append(band)
             }
             for (key, value) in metadata.sorted(by: { $0.key < $1.key }) { dataset.setMetadataItem(key, value) }
@@ -51,6 +54,7 @@ public final class GeoTIFFSink: BlockSink, @unchecked Sendable {
         let block = blocks[0]
         precondition(block.stride == blockSize && block.capacityRows == blockSize, "blocks must match the output tiling")
         let column = block.window.colOffset / blockSize, row = block.window.rowOffset / blockSize
+        let bands = lock.withLock { self.bands }
         for (index, band) in bands.enumerated() {
             if dataType == .float32 && noData.isNaN {
                 // GDAL only reads the buffer; no copy is needed.
@@ -74,13 +78,20 @@ public final class GeoTIFFSink: BlockSink, @unchecked Sendable {
             abort()
             throw error
         }
-        lock.withLock { dataset = nil }
+        // Closing (the last reference going away) writes GDAL's side file; it must happen before the rename.
+        lock.withLock {
+            bands = []
+            dataset = nil
+        }
         try output.commit()
         return [relativePath]
     }
 
     public func abort() {
-        lock.withLock { dataset = nil }
+        lock.withLock {
+            bands = []
+            dataset = nil
+        }
         output.abort()
     }
 }

@@ -116,8 +116,15 @@ public struct AtomicOutput: Sendable {
         PartialFiles.shared.register(temporaryPath)
     }
 
-    /// Renames the temporary file onto the target (replacing an older output).
+    /// Renames the temporary file onto the target (replacing an older output), with GDAL's `.aux.xml` side file
+    /// (category names, statistics) when there is one.
     public func commit() throws(RunError) {
+        let sidecar = temporaryPath + ".aux.xml"
+        if FileManager.default.fileExists(atPath: sidecar) {
+            _ = rename(sidecar, target.path + ".aux.xml")
+        } else {
+            unlink(target.path + ".aux.xml")  // a stale side file of an older output would describe the wrong data
+        }
         if rename(temporaryPath, target.path) != 0 {
             let reason = String(cString: strerror(errno))
             abort()
@@ -129,6 +136,7 @@ public struct AtomicOutput: Sendable {
     /// Deletes the temporary file.
     public func abort() {
         unlink(temporaryPath)
+        unlink(temporaryPath + ".aux.xml")
         PartialFiles.shared.unregister(temporaryPath)
     }
 }

@@ -1,3 +1,5 @@
+import LandwatchAlgorithms
+
 /// The type of a stage option, checked when the pipeline file is loaded.
 public enum OptionType: Sendable, Equatable {
     case string
@@ -100,14 +102,17 @@ public struct OptionSpec: Sendable {
     public var isRequired: Bool { defaultValue == nil && !optional }
 }
 
-/// The checked options of one stage, with where each was written.
+/// The checked options of one stage, with where each was written, and the pipeline's class legend.
 public struct StageOptions: Sendable {
     public private(set) var values: [String: OptionValue]
     public private(set) var locations: [String: SourceLocation]
+    /// The pipeline file's `legend` (the six-class default when the file has none).
+    public var legend: Legend
 
-    public init(values: [String: OptionValue] = [:], locations: [String: SourceLocation] = [:]) {
+    public init(values: [String: OptionValue] = [:], locations: [String: SourceLocation] = [:], legend: Legend = .standard) {
         self.values = values
         self.locations = locations
+        self.legend = legend
     }
 
     public subscript(name: String) -> OptionValue? { values[name] }
