@@ -143,3 +143,69 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(runHelp.stdout.contains("--set <name=value>"), runHelp.stdout)
     }
 }
+
+/// What a cron job's kill does to a run: nothing that looks finished is left behind.
+final class InterruptTests: XCTestCase {
+    func testSIGINTMidRunRemovesPartialOutputsAndExits130() throws {
+        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-int-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        // Sixteen copies of the Zion NIR band, 4 x 4 (4512 x 5712), read back through a VRT mosaic, written
+        // with DEFLATE at its slowest level: long enough to interrupt.
+        let band = CLITests.root.appendingPathComponent("testdata/zion-landsat8/landsat_b5.tif").path
+        var tiles = ""
+        for row in 0..<4 {
+            for col in 0..<4 {
+                let offset = (col * 1128, row * 1428)
+                tiles += """
+                <SimpleSource><SourceFilename>\(band)</SourceFilename><SourceBand>1</SourceBand>
+                <SrcRect xOff="0" yOff="0" xSize="1128" ySize="1428"/><DstRect xOff="\(offset.0)" yOff="\(offset.1)" xSize="1128" ySize="1428"/></SimpleSource>
+                """
+            }
+        }
+        let vrt = """
+            <VRTDataset rasterXSize="4512" rasterYSize="5712">
+              <SRS>EPSG:32612</SRS><GeoTransform>301905, 30, 0, 4154085, 0, -30</GeoTransform>
+              <VRTRasterBand dataType="UInt16" band="1">\(tiles)</VRTRasterBand>
+            </VRTDataset>
+            """
+        try vrt.write(to: work.appendingPathComponent("big.vrt"), atomically: true, encoding: .utf8)
+        try """
+            version: 1
+            stages:
+              - id: scene
+                uses: read.scene
+                with: {bands: {red: big.vrt, nir: big.vrt}}
+              - id: ndvi
+                uses: index.ndvi
+                inputs: [scene]
+              - id: out
+                uses: write.raster
+                inputs: [ndvi]
+                with: {path: ndvi.tif, compression: deflate, level: 9}
+            """.write(to: work.appendingPathComponent("big.yaml"), atomically: true, encoding: .utf8)
+
+        let process = Process()
+        process.executableURL = CLITests.binary
+        process.arguments = ["run", "big.yaml", "--out", "out", "--threads", "1"]
+        process.currentDirectoryURL = work
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        // Wait until the output file is being written, then interrupt.
+        let partial = work.appendingPathComponent("out/ndvi.tif.partial").path
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: partial) && Date() < deadline && process.isRunning { usleep(20_000) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: partial), "the run never started writing")
+        usleep(200_000)
+        XCTAssertTrue(process.isRunning, "the run finished before it could be interrupted")
+        process.interrupt()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 130)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(stderr.contains("interrupted; partial outputs removed"), stderr)
+        let left = try FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("out").path)
+        XCTAssertEqual(left, [], "nothing may be left that looks like output")
+    }
+}
