@@ -7,24 +7,13 @@ import Logging
 import XCTest
 
 /// Runs pipelines end to end on the real Zion Landsat 8 scene.
-final class EngineTests: XCTestCase {
+final class EngineTests: PipelineTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     /// The shared data set when it is beside the repository (CI), else the identical copy in testdata/.
     static let zion: URL = {
         let shared = root.deletingLastPathComponent().appendingPathComponent("shared/data/zion-landsat8")
         return FileManager.default.fileExists(atPath: shared.path) ? shared : root.appendingPathComponent("testdata/zion-landsat8")
     }()
-
-    var work: URL!
-
-    override func setUpWithError() throws {
-        work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-engine-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: work)
-    }
 
     static let ndviPipeline = """
         version: 1
@@ -47,22 +36,6 @@ final class EngineTests: XCTestCase {
             inputs: [ndvi]
             with: {path: ndvi.tif}
         """
-
-    @discardableResult
-    func run(_ text: String, memory: Int = 256 << 20, threads: Int = 2, blockSize: Int = 512,
-             registry: StageRegistry = testRegistry) throws -> RunRecord {
-        let file = work.appendingPathComponent("pipeline.yaml")
-        try text.write(to: file, atomically: true, encoding: .utf8)
-        let runner = PipelineRunner(registry: registry, logger: Logger(label: "test"))
-        let plan = try runner.validate(path: file.path)
-        return try runner.run(plan, settings: .init(outputDirectory: work.appendingPathComponent("out").path,
-                                                    memoryBudget: memory, threads: threads, blockSize: blockSize))
-    }
-
-    func readWhole(_ path: String) throws -> [Float] {
-        let dataset = try Dataset.open(path)
-        return try dataset.band(1).read(Window(width: dataset.width, height: dataset.height))
-    }
 
     func testNDVIOnRealZionSceneMatchesAnIndependentComputation() throws {
         let record = try run(Self.ndviPipeline)

@@ -6,26 +6,9 @@ import Logging
 import XCTest
 
 /// `read.landsat`, `mask.clouds` and `mask.apply` on real Landsat products.
-final class LandsatStagesTests: XCTestCase {
+final class LandsatStagesTests: PipelineTestCase {
     static let mobile = EngineTests.root.deletingLastPathComponent().appendingPathComponent("shared/data/mobile-landsat8")
     static let marburg = EngineTests.root.appendingPathComponent("testdata/marburg-landsat")
-    var work: URL!
-
-    override func setUpWithError() throws {
-        work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-landsat-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
-
-    func run(_ text: String, overrides: [String: String] = [:], out: String = "out") throws -> RunRecord {
-        let file = work.appendingPathComponent("p.yaml")
-        try text.write(to: file, atomically: true, encoding: .utf8)
-        let runner = PipelineRunner(registry: standardRegistry, logger: Logger(label: "test"))
-        return try runner.run(try runner.validate(path: file.path, overrides: overrides),
-                              settings: .init(outputDirectory: work.appendingPathComponent(out).path, threads: 2))
-    }
-
     /// The pre-collection Mobile scene: about a third of the pixels are high-confidence cirrus under the layout its
     /// MTL implies, and almost none when its BQA is read with the Collection-1 layout.
     func testCirrusShareDependsOnTheLayoutReadFromTheMTL() throws {

@@ -6,30 +6,8 @@ import Logging
 import XCTest
 
 /// `read.vector` on real polygons: reprojected and rasterised onto the run grid.
-final class VectorStageTests: XCTestCase {
+final class VectorStageTests: PipelineTestCase {
     static let testdata = EngineTests.root.appendingPathComponent("testdata")
-    var work: URL!
-
-    override func setUpWithError() throws {
-        work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-vector-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
-
-    func run(_ text: String) throws -> RunRecord {
-        let file = work.appendingPathComponent("p.yaml")
-        try text.write(to: file, atomically: true, encoding: .utf8)
-        let runner = PipelineRunner(registry: standardRegistry, logger: Logger(label: "test"))
-        return try runner.run(try runner.validate(path: file.path),
-                              settings: .init(outputDirectory: work.appendingPathComponent("out").path, threads: 2))
-    }
-
-    func readWhole(_ path: String) throws -> [Float] {
-        let dataset = try Dataset.open(path)
-        return try dataset.band(1).read(Window(width: dataset.width, height: dataset.height))
-    }
-
     func testLandUsePolygonsReproduceTheirReferenceRaster() throws {
         let dir = Self.testdata.appendingPathComponent("slovenia-sentinel2").path
         try run("""
