@@ -7,11 +7,12 @@ BIN = .build/release/landwatch
 
 # Installs the system libraries landwatch needs (skipped when they are already there).
 deps:
-	@if ! pkg-config --exists gdal || ! command -v gdal_translate >/dev/null || ! [ -f /usr/include/tiffio.h ] \
-	   || ! [ -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import osgeo' 2>/dev/null || ! [ -x /usr/bin/time ]; then \
-	  echo "make deps: installing GDAL, libtiff and tools with apt-get"; \
+	@if ! pkg-config --exists gdal || ! pkg-config --exists xgboost || ! command -v gdal_translate >/dev/null \
+	   || ! [ -f /usr/include/tiffio.h ] || ! [ -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import osgeo' 2>/dev/null \
+	   || ! [ -x /usr/bin/time ]; then \
+	  echo "make deps: installing GDAL, XGBoost, libtiff and tools with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    libgdal-dev libtiff-dev gdal-bin python3-gdal python3-numpy time pkg-config >/dev/null; \
+	    libgdal-dev libtiff-dev gdal-bin python3-gdal python3-numpy libxgboost-dev python3-xgboost time pkg-config >/dev/null; \
 	fi
 
 build: deps

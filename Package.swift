@@ -18,6 +18,14 @@ let package = Package(
             pkgConfig: "gdal",
             providers: [.apt(["libgdal-dev"])]
         ),
+        // XGBoost's C API (Debian's libxgboost-dev). Only LandwatchXGBoost imports it.
+        .systemLibrary(
+            name: "CXGBoost",
+            pkgConfig: "xgboost",
+            providers: [.apt(["libxgboost-dev"])]
+        ),
+        // Gradient-boosted trees for land-cover classification: train, save, load, predict.
+        .target(name: "LandwatchXGBoost", dependencies: ["CXGBoost"]),
         // Safe Swift over GDAL: datasets, bands, windows, errors, creation, warping.
         .target(
             name: "LandwatchGDAL",
@@ -37,7 +45,7 @@ let package = Package(
         // Stage types: one algorithm plus its declared options each.
         .target(
             name: "LandwatchStages",
-            dependencies: ["LandwatchPipeline", "LandwatchAlgorithms", "LandwatchGDAL"]
+            dependencies: ["LandwatchPipeline", "LandwatchAlgorithms", "LandwatchGDAL", "LandwatchXGBoost"]
         ),
         // Argument parsing, logging bootstrap, progress display, exit codes.
         .target(

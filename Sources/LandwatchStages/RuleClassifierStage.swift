@@ -3,12 +3,7 @@ import LandwatchPipeline
 
 /// `classify.rules`: land cover from an ordered decision list over bands and indices, thresholds in the file.
 public struct RuleClassifierStage: PixelStage {
-    /// Indices the rules may name, computed from the scene's bands by name, with the bands each needs.
-    static let indexBands: [String: [String]] = [
-        "ndvi": ["nir", "red"], "ndwi": ["green", "nir"], "mndwi": ["green", "swir1"], "ndbi": ["swir1", "nir"],
-        "bsi": ["swir1", "red", "nir", "blue"], "savi": ["nir", "red"], "evi": ["nir", "red", "blue"],
-        "brightness": ["blue", "green", "red"],
-    ]
+    static var indexBands: [String: [String]] { Features.indexBands }
 
     /// The rules used when the file gives none, written as a file would. Rules naming an index whose bands the
     /// scene lacks (the SWIR ones on a 4-band scene) are left out. Cropland is not separable from other vegetation
@@ -92,24 +87,15 @@ public struct RuleClassifierStage: PixelStage {
     /// The rules that can run on a scene with these bands (all of them, unless they are the defaults).
     func classifier(for bands: [String]) -> RuleClassifier {
         let usable = rules.filter { rule in
-            !isDefault || rule.conditions.allSatisfy { condition in
-                bands.contains(condition.variable) || (Self.indexBands[condition.variable]?.allSatisfy(bands.contains) ?? false)
-            }
+            !isDefault || rule.conditions.allSatisfy { Features.isAvailable($0.variable, in: bands) }
         }
         return RuleClassifier(rules: usable, fallback: fallback)
     }
 
     public func describe(inputs: [ProductDescription]) throws(StageProblem) -> ProductDescription {
         let bands = inputs[0].bandNames
-        for variable in classifier(for: bands).variables where !bands.contains(variable) {
-            guard let needed = Self.indexBands[variable] else {
-                throw StageProblem(option: "rules", "variable '\(variable)' is neither a band of the scene (\(bands.joined(separator: ", "))) nor an index ("
-                                   + Self.indexBands.keys.sorted().joined(separator: ", ") + ")")
-            }
-            let missing = needed.filter { !bands.contains($0) }
-            if !missing.isEmpty {
-                throw StageProblem(option: "rules", "\(variable) needs band\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", ")), which the scene lacks (its bands: \(bands.joined(separator: ", ")))")
-            }
+        for variable in classifier(for: bands).variables {
+            if let problem = Features.problem(with: variable, bands: bands) { throw StageProblem(option: "rules", problem) }
         }
         return ProductDescription(kind: .classes, bandNames: ["class"])
     }
@@ -118,45 +104,11 @@ public struct RuleClassifierStage: PixelStage {
         let scene = inputs[0]
         let used = scene.usedCount
         let classifier = classifier(for: scene.bandNames)
-        var values: [[Float]] = []
-        for variable in classifier.variables {
-            if let band = scene.band(named: variable) {
-                values.append(Array(scene.bands[band][0..<used]))
-            } else {
-                values.append(Self.compute(variable, scene, used))
-            }
-        }
+        let values = classifier.variables.map { Features.values($0, scene, used) }
         output.bands[0].withUnsafeMutableBufferPointer { out in
-            Self.withBuffers(values) { buffers in
+            Features.withBuffers(values) { buffers in
                 classifier.classify(buffers, count: used, into: out)
             }
         }
-    }
-
-    /// An index over the used part of a block.
-    static func compute(_ index: String, _ scene: PixelBlock, _ used: Int) -> [Float] {
-        var out = [Float](repeating: .nan, count: used)
-        let bands = indexBands[index]!.map { Array(scene.bands[scene.band(named: $0)!][0..<used]) }
-        withBuffers(bands) { b in
-            out.withUnsafeMutableBufferPointer { o in
-                switch index {
-                case "ndvi", "ndwi", "mndwi", "ndbi": SpectralIndex.normalizedDifference(b[0], b[1], into: o)
-                case "bsi": SpectralIndex.bareSoil(swir1: b[0], red: b[1], nir: b[2], blue: b[3], into: o)
-                case "savi": SpectralIndex.soilAdjusted(nir: b[0], red: b[1], l: 0.5, into: o)
-                case "evi": SpectralIndex.enhancedVegetation(nir: b[0], red: b[1], blue: b[2], into: o)
-                case "brightness": for i in 0..<used { o[i] = (b[0][i] + b[1][i] + b[2][i]) / 3 }
-                default: preconditionFailure("unknown index \(index)")
-                }
-            }
-        }
-        return out
-    }
-
-    static func withBuffers(_ arrays: [[Float]], _ body: ([UnsafeBufferPointer<Float>]) -> Void) {
-        func nest(_ index: Int, _ collected: [UnsafeBufferPointer<Float>]) {
-            if index == arrays.count { body(collected); return }
-            arrays[index].withUnsafeBufferPointer { nest(index + 1, collected + [$0]) }
-        }
-        nest(0, [])
     }
 }

@@ -9,7 +9,7 @@ public struct WriteRasterStage: SinkStage {
         id: "write.raster",
         summary: "Write a raster as a tiled GeoTIFF (ZSTD level 1 by default) under the output root",
         evaluation: .sink,
-        inputs: [InputPort("raster", kinds: ProductKind.allCases, help: "any raster product")],
+        inputs: [InputPort("raster", kinds: ProductKind.rasters, help: "any raster product")],
         output: nil,
         options: [
             OptionSpec("path", .outputPath, help: "file to write, relative to the output root (for example ndvi.tif)"),

@@ -7,7 +7,7 @@ import LandwatchStages
 struct SlowCopyStage: PixelStage {
     static let descriptor = StageDescriptor(
         id: "test.slow", summary: "copies band 1, sleeping per block", evaluation: .pixelwise,
-        inputs: [InputPort("raster", kinds: ProductKind.allCases, help: "any raster")], output: .index,
+        inputs: [InputPort("raster", kinds: ProductKind.rasters, help: "any raster")], output: .index,
         options: [OptionSpec("milliseconds", .integer, default: .integer(30), help: "sleep per block")])
     let milliseconds: Int
     init(options: StageOptions) throws(StageProblem) { milliseconds = options.integer("milliseconds") ?? 30 }

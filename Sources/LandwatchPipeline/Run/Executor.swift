@@ -53,6 +53,8 @@ public final class Executor: Sendable {
         var sinks: [SinkJob]
         /// Whole-raster stages whose outputs this pass reads.
         var wholeInputs: Set<String>
+        /// Sink stages whose products (models) this pass's stages use: the pass waits for them.
+        var sinkInputs: Set<String>
     }
 
     enum Task: Sendable {
@@ -99,23 +101,36 @@ public final class Executor: Sendable {
         }
 
         // The streaming nodes each job needs, stopping at whole-raster outputs (read back from their files).
-        func upstream(_ id: String, into nodes: inout Set<String>, wholes: inout Set<String>) {
+        // Inputs produced by sinks (models) are not streamed: the pass waits for the sink's pass instead.
+        func upstream(_ id: String, into nodes: inout Set<String>, wholes: inout Set<String>, sinks: inout Set<String>) {
             guard !nodes.contains(id) else { return }
             nodes.insert(id)
             if evaluation(id) == .wholeRaster { wholes.insert(id); return }
-            for input in pipeline.stage(id)!.inputs { upstream(input.stageID, into: &nodes, wholes: &wholes) }
+            for input in pipeline.stage(id)!.inputs {
+                if evaluation(input.stageID) == .sink { sinks.insert(input.stageID) } else {
+                    upstream(input.stageID, into: &nodes, wholes: &wholes, sinks: &sinks)
+                }
+            }
         }
-        var groups: [(nodes: Set<String>, wholes: Set<String>, jobs: [SinkJob])] = []
+        var groups: [(nodes: Set<String>, wholes: Set<String>, sinks: Set<String>, jobs: [SinkJob])] = []
         for job in jobs {
-            var nodes = Set<String>(), wholes = Set<String>()
-            for producer in job.producers { upstream(producer, into: &nodes, wholes: &wholes) }
-            var merged = (nodes: nodes, wholes: wholes, jobs: [job])
+            var nodes = Set<String>(), wholes = Set<String>(), sinkInputs = Set<String>()
+            for producer in job.producers { upstream(producer, into: &nodes, wholes: &wholes, sinks: &sinkInputs) }
+            var merged = (nodes: nodes, wholes: wholes, sinks: sinkInputs, jobs: [job])
             // Merge with every group that shares a streaming node: one read of each input block serves all sinks.
+            func sinkIDs(_ jobs: [SinkJob]) -> Set<String> {
+                Set(jobs.compactMap { if case .stage(let id) = $0.target { return id } else { return nil } })
+            }
             groups.removeAll { group in
                 let streaming = group.nodes.subtracting(group.wholes)
                 guard !streaming.isDisjoint(with: merged.nodes.subtracting(merged.wholes)) else { return false }
+                // A pass that uses a model cannot also be the pass that trains it: it must run after.
+                guard group.sinks.isDisjoint(with: sinkIDs(merged.jobs)), merged.sinks.isDisjoint(with: sinkIDs(group.jobs)) else {
+                    return false
+                }
                 merged.nodes.formUnion(group.nodes)
                 merged.wholes.formUnion(group.wholes)
+                merged.sinks.formUnion(group.sinks)
                 merged.jobs = group.jobs + merged.jobs
                 return true
             }
@@ -126,7 +141,7 @@ public final class Executor: Sendable {
         let order = pipeline.topologicalOrder
         for (index, group) in groups.enumerated() {
             tasks.append(.pass(Pass(index: index + 1, nodes: order.filter(group.nodes.contains), sinks: group.jobs,
-                                    wholeInputs: group.wholes)))
+                                    wholeInputs: group.wholes, sinkInputs: group.sinks)))
         }
         for id in order where evaluation(id) == .wholeRaster { tasks.append(.whole(id)) }
 
@@ -138,6 +153,14 @@ public final class Executor: Sendable {
             switch task {
             case .pass(let pass):
                 dependencies[index] = pass.wholeInputs.compactMap(wholeTaskIndex)
+                for sinkID in pass.sinkInputs {
+                    if let producer = tasks.firstIndex(where: {
+                        if case .pass(let p) = $0 { return p.sinks.contains { if case .stage(sinkID) = $0.target { return true } else { return false } } }
+                        return false
+                    }) {
+                        dependencies[index].append(producer)
+                    }
+                }
             case .whole(let id):
                 for input in pipeline.stage(id)!.inputs {
                     if evaluation(input.stageID) == .wholeRaster {
@@ -160,6 +183,9 @@ public final class Executor: Sendable {
     /// partial outputs are deleted, and the failure is thrown; outputs already completed stay.
     public func run() throws -> [StageTiming] {
         let (tasks, dependencies) = buildTasks()
+        guard Self.isAcyclic(dependencies) else {
+            throw RunError(.internal, "the stages' passes depend on each other in a circle; this is a bug in landwatch's scheduler")
+        }
         let state = SchedulerState(taskCount: tasks.count, dependencies: dependencies)
         let group = DispatchGroup()
         let queue = DispatchQueue(label: "landwatch.tasks", attributes: .concurrent)
@@ -193,7 +219,8 @@ public final class Executor: Sendable {
     private struct StreamNode {
         enum Role {
             case read(any BlockSource)
-            case compute(any PixelStage, inputs: [Int])
+            /// `descriptions` describes every input port (models included), for per-worker set-up.
+            case compute(any PixelStage, inputs: [Int], descriptions: [ProductDescription])
         }
         var id: String
         var bandNames: [String]
@@ -226,7 +253,11 @@ public final class Executor: Sendable {
                     let inputs = stage.descriptor.inputs.compactMap { port in
                         stage.inputs.first { $0.port == port.name }.flatMap { ref in pass.nodes.firstIndex(of: ref.stageID) }
                     }
-                    nodes.append(StreamNode(id: id, bandNames: product.bandNames, role: .compute(pixel, inputs: inputs)))
+                    let descriptions = stage.descriptor.inputs.compactMap { port in
+                        stage.inputs.first { $0.port == port.name }.flatMap { plan.products[$0.stageID] }
+                    }
+                    nodes.append(StreamNode(id: id, bandNames: product.bandNames,
+                                            role: .compute(pixel, inputs: inputs, descriptions: descriptions)))
                 default:
                     preconditionFailure("stage \(id) cannot stream")
                 }
@@ -295,10 +326,14 @@ public final class Executor: Sendable {
             var current = ""
             do {
                 var readers: [Int: any BlockReader] = [:]
+                var workers: [Int: any PixelWorker] = [:]
                 for (index, node) in nodes.enumerated() {
-                    if case .read(let source) = node.role {
-                        current = node.id
+                    current = node.id
+                    switch node.role {
+                    case .read(let source):
                         readers[index] = try source.makeReader()
+                    case .compute(let stage, _, let descriptions):
+                        workers[index] = try stage.makeWorker(inputs: descriptions, context: self.context)
                     }
                 }
                 var blocks = nodes.map { PixelBlock(bandNames: $0.bandNames, blockWidth: blockSize, blockHeight: blockSize) }
@@ -313,10 +348,14 @@ public final class Executor: Sendable {
                         switch node.role {
                         case .read:
                             try readers[index]!.read(window, into: &blocks[index])
-                        case .compute(let stage, let inputs):
+                        case .compute(let stage, let inputs, _):
                             let inputBlocks = inputs.map { blocks[$0] }
                             blocks[index].window = window
-                            stage.apply(inputs: inputBlocks, into: &blocks[index])
+                            if let worker = workers[index] {
+                                try worker.apply(inputs: inputBlocks, into: &blocks[index])
+                            } else {
+                                stage.apply(inputs: inputBlocks, into: &blocks[index])
+                            }
                             for (name, count) in stage.tally(inputs: inputBlocks, output: blocks[index]) {
                                 counts[node.id, default: [:]][name, default: 0] += count
                             }
@@ -380,6 +419,17 @@ public final class Executor: Sendable {
         observer?.passFinished(0, stages: [id], seconds: finished.timeIntervalSince(started))
         return [StageTiming(id: id, uses: stage.uses, started: started, finished: finished,
                             outputs: target.relative.map { [$0] } ?? [], fusedWith: [id])]
+    }
+
+    /// True when the task graph has no cycle (every task can run once its dependencies have).
+    static func isAcyclic(_ dependencies: [[Int]]) -> Bool {
+        let remaining = dependencies.map { Set($0) }
+        var done = Set<Int>()
+        while done.count < dependencies.count {
+            guard let next = remaining.indices.first(where: { !done.contains($0) && remaining[$0].isSubset(of: done) }) else { return false }
+            done.insert(next)
+        }
+        return true
     }
 
     /// Gives every failure a category and the stage it happened in.

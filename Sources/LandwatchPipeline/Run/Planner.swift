@@ -30,6 +30,7 @@ public struct RunPlan: Sendable {
                     products[id] = try whole.describe(inputs: inputs)
                 case let sink as any SinkStage:
                     try sink.check(inputs: inputs)
+                    products[id] = sink.describeOutput(inputs: inputs)
                 default:
                     preconditionFailure("stage type \(stage.uses) adopts none of the stage roles")
                 }

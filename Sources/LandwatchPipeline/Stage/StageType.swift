@@ -10,6 +10,11 @@ public enum ProductKind: String, Sendable, CaseIterable, Codable {
     case classes
     /// One band of 0/1 flags.
     case mask
+    /// A trained model file (not a raster): its consumers wait for the stage that writes it.
+    case model
+
+    /// The kinds that are rasters, which stream block by block.
+    public static let rasters: [ProductKind] = [.scene, .index, .classes, .mask]
 }
 
 /// How a stage is evaluated, which decides what the engine can fuse.
@@ -101,6 +106,9 @@ public protocol PixelStage: StageType {
     func describe(inputs: [ProductDescription]) throws(StageProblem) -> ProductDescription
     /// Computes one block. `output` has as many bands as the description says, sized like the inputs.
     func apply(inputs: [PixelBlock], into output: inout PixelBlock)
+    /// A computation with state of its own for one worker thread (a loaded model, say), or nil to use ``apply``.
+    /// `inputs` describes every input port, models included; inputs that are not rasters are not streamed.
+    func makeWorker(inputs: [ProductDescription], context: RunContext) throws -> (any PixelWorker)?
     /// Pixel counts worth recording in run.json for one computed block (for example pixels masked as cloud);
     /// the engine sums them over the run. Empty by default.
     func tally(inputs: [PixelBlock], output: PixelBlock) -> [String: Int]
@@ -108,6 +116,13 @@ public protocol PixelStage: StageType {
 
 extension PixelStage {
     public func tally(inputs: [PixelBlock], output: PixelBlock) -> [String: Int] { [:] }
+    public func makeWorker(inputs: [ProductDescription], context: RunContext) throws -> (any PixelWorker)? { nil }
+}
+
+/// One worker thread's computation of a pixel stage; never shared between threads.
+public protocol PixelWorker: AnyObject {
+    /// Computes one block from the streamed (raster) inputs, in port order.
+    func apply(inputs: [PixelBlock], into output: inout PixelBlock) throws
 }
 
 /// A stage that consumes a stream, block by block, and writes files under the output root.
@@ -118,6 +133,12 @@ public protocol SinkStage: StageType {
     var outputPaths: [String] { get }
     /// Prepares writing. Called once per run; the sink is shared by the worker threads.
     func makeSink(inputs: [ProductDescription], grid: RasterGrid, context: RunContext) throws -> any BlockSink
+    /// What the sink produces for later stages (a model file), when its type declares an output.
+    func describeOutput(inputs: [ProductDescription]) -> ProductDescription?
+}
+
+extension SinkStage {
+    public func describeOutput(inputs: [ProductDescription]) -> ProductDescription? { nil }
 }
 
 /// A stage that needs its inputs whole; the engine materialises them in the work directory first.
