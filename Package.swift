@@ -66,7 +66,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LandwatchStagesTests",
-            dependencies: ["LandwatchStages", "LandwatchPipeline", "LandwatchGDAL", "LandwatchAlgorithms"]
+            dependencies: ["LandwatchStages", "LandwatchPipeline", "LandwatchGDAL", "LandwatchAlgorithms", "LandwatchXGBoost"]
         ),
         .testTarget(
             name: "LandwatchCLITests",

@@ -17,18 +17,22 @@ public struct AccuracyStage: SinkStage {
         options: [
             OptionSpec("path", .outputPath, default: .path("accuracy"),
                        help: "output name without extension: writes NAME.json, NAME.csv and NAME.md under the output root"),
+            OptionSpec("holdout_block", .integer, optional: true, range: 1...100_000,
+                       help: "assess only the checkerboard cells classify.train held out with this holdout_block (its validation half)"),
             OptionSpec("reference_map", .codeMap, optional: true,
                        help: "reference codes onto legend codes, for example NLCD {1: 4, 2: 5, 3: 6, 4: 2, 5: 3, 6: 3, 7: 1, 8: 4}; unmapped codes are left out"),
         ])
 
     public let path: String
     public let referenceMap: [Int: Int]?
+    public let holdoutBlock: Int?
     public let legend: Legend
 
     public init(options: StageOptions) throws(StageProblem) {
         legend = options.legend
         path = options.string("path") ?? "accuracy"
         referenceMap = options.codeMap("reference_map")
+        holdoutBlock = options.integer("holdout_block")
     }
 
     public var outputPaths: [String] { ["json", "csv", "md"].map { "\(path).\($0)" } }
@@ -62,6 +66,10 @@ public struct AccuracyStage: SinkStage {
                     for row in 0..<classes.window.height {
                         let start = row * classes.stride
                         for i in start..<start + classes.window.width {
+                            if let cell = stage.holdoutBlock {
+                                let x = classes.window.colOffset + (i - start), y = classes.window.rowOffset + row
+                                if ((x / cell) + (y / cell)) % 2 == 0 { continue }  // a training cell
+                            }
                             let p = predicted[i], r = truth[i]
                             guard p.isFinite, r.isFinite, p > 0, r > 0, p < 65536, r < 65536 else { continue }
                             var code = Int(r)

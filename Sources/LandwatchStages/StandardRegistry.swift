@@ -15,7 +15,10 @@ public let standardRegistry: StageRegistry = {
     registry.register(SpectralIndexStage<BSI>.self)
     registry.register(SpectralIndexStage<SAVI>.self)
     registry.register(SpectralIndexStage<EVI>.self)
+    registry.register(StackStage.self)
     registry.register(RuleClassifierStage.self)
+    registry.register(TrainModelStage.self)
+    registry.register(ApplyModelStage.self)
     registry.register(AccuracyStage.self)
     registry.register(WriteRasterStage.self)
     return registry

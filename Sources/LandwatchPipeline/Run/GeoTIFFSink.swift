@@ -38,7 +38,8 @@ public final class GeoTIFFSink: BlockSink, @unchecked Sendable {
                 let band = try dataset.band(index + 1)
                 try band.setNoDataValue(noData)
                 band.setDescription(name)
-                if !categories.isEmpty, dataType == .uint8 || dataType == .uint16 { try band.setCategories(categories) }
+                // The legend colours the class band (the first); other bands (confidence) stay plain.
+                if index == 0, !categories.isEmpty, dataType == .uint8 || dataType == .uint16 { try band.setCategories(categories) }
                 bands.append(band)
             }
             for (key, value) in metadata.sorted(by: { $0.key < $1.key }) { dataset.setMetadataItem(key, value) }

@@ -110,9 +110,16 @@ public struct AtomicOutput: Sendable {
     public let target: URL
     public let temporaryPath: String
 
-    public init(target: URL) {
+    /// - Parameter keepingExtension: name the temporary file `NAME.partial.EXT` instead of `NAME.EXT.partial`, for
+    ///   writers that choose their format by extension (XGBoost's `.json`).
+    public init(target: URL, keepingExtension: Bool = false) {
         self.target = target
-        self.temporaryPath = target.path + ".partial"
+        let ext = target.pathExtension
+        if keepingExtension, !ext.isEmpty {
+            temporaryPath = target.deletingPathExtension().path + ".partial." + ext
+        } else {
+            temporaryPath = target.path + ".partial"
+        }
         PartialFiles.shared.register(temporaryPath)
     }
 

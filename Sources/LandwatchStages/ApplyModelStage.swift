@@ -1,0 +1,97 @@
+import Foundation
+import LandwatchAlgorithms
+import LandwatchGDAL
+import LandwatchPipeline
+import LandwatchXGBoost
+
+/// `classify.model`: applies a trained model block by block; writes the class and the model's confidence
+/// (top-class probability, in percent) as two bands.
+public struct ApplyModelStage: PixelStage {
+    public static let descriptor = StageDescriptor(
+        id: "classify.model",
+        summary: "Classify a scene with a trained model, block by block: class and confidence (top-class probability, %)",
+        evaluation: .pixelwise,
+        inputs: [InputPort("scene", kinds: [.scene], help: "imagery with the model's feature bands"),
+                 InputPort("model", kinds: [.model], help: "a classify.train stage of this pipeline")],
+        output: .classes,
+        options: [])
+
+    public init(options: StageOptions) throws(StageProblem) {}
+
+    public func describe(inputs: [ProductDescription]) throws(StageProblem) -> ProductDescription {
+        for feature in inputs[1].bandNames {
+            if let problem = Features.problem(with: feature, bands: inputs[0].bandNames) {
+                throw StageProblem("the model's feature \(problem)")
+            }
+        }
+        return ProductDescription(kind: .classes, bandNames: ["class", "confidence"])
+    }
+
+    public func apply(inputs: [PixelBlock], into output: inout PixelBlock) {
+        preconditionFailure("classify.model runs through its per-worker model (makeWorker)")
+    }
+
+    public func makeWorker(inputs: [ProductDescription], context: RunContext) throws -> (any PixelWorker)? {
+        guard let relative = inputs[1].sourcePath else { throw RunError(.internal, "the model input has no file") }
+        let path = context.outputRoot.url.appendingPathComponent(relative).path
+        let metadataPath = ModelMetadata.path(for: path)
+        let metadata: ModelMetadata
+        do {
+            metadata = try JSONDecoder().decode(ModelMetadata.self, from: Data(contentsOf: URL(fileURLWithPath: metadataPath)))
+        } catch {
+            throw RunError(.input, "cannot read the model description \(metadataPath): \(error.localizedDescription)")
+        }
+        for feature in metadata.features {
+            if let problem = Features.problem(with: feature, bands: inputs[0].bandNames) {
+                throw RunError(.input, "model \(path) was trained on other features: \(problem)")
+            }
+        }
+        return Worker(booster: try Booster.load(from: path, threads: 1), metadata: metadata)
+    }
+
+    final class Worker: PixelWorker {
+        let booster: Booster
+        let metadata: ModelMetadata
+
+        init(booster: Booster, metadata: ModelMetadata) {
+            self.booster = booster
+            self.metadata = metadata
+        }
+
+        func apply(inputs: [PixelBlock], into output: inout PixelBlock) throws {
+            let scene = inputs[0]
+            let used = scene.usedCount
+            let columns = metadata.features.map { Features.values($0, scene, used) }
+            var rows: [Int] = []
+            var values: [Float] = []
+            rows.reserveCapacity(used)
+            values.reserveCapacity(used * columns.count)
+            for row in 0..<scene.window.height {
+                for i in (row * scene.stride)..<(row * scene.stride + scene.window.width) {
+                    if columns.allSatisfy({ $0[i].isFinite }) {
+                        rows.append(i)
+                        for column in columns { values.append(column[i]) }
+                    }
+                }
+            }
+            for band in 0..<2 {
+                output.bands[band].withUnsafeMutableBufferPointer { out in
+                    for i in 0..<used { out[i] = .nan }
+                }
+            }
+            guard !rows.isEmpty else { return }
+            let probabilities = try booster.predictProbabilities(features: values, rows: rows.count, columns: columns.count)
+            let classCount = metadata.classes.count
+            for (n, i) in rows.enumerated() {
+                var best = 0
+                var bestScore: Float = -1
+                for c in 0..<classCount where probabilities[n * classCount + c] > bestScore {
+                    best = c
+                    bestScore = probabilities[n * classCount + c]
+                }
+                output.bands[0][i] = Float(metadata.classes[best])
+                output.bands[1][i] = (bestScore * 100).rounded()
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import LandwatchAlgorithms
+import LandwatchGDAL
+import LandwatchPipeline
+import LandwatchStages
+import LandwatchXGBoost
+import XCTest
+
+/// `classify.train` and `classify.model` on the real Zion scene against NLCD 2011.
+final class ModelStagesTests: PipelineTestCase {
+    static let zion = EngineTests.root.appendingPathComponent("testdata/zion-landsat8").path
+
+    func pipeline(minSamples: Int = 50) -> String {
+        """
+        version: 1
+        grid: {like: scene}
+        stages:
+          - id: scene
+            uses: read.scene
+            with:
+              bands: {blue: "\(Self.zion)/landsat_b2.tif", green: "\(Self.zion)/landsat_b3.tif", red: "\(Self.zion)/landsat_b4.tif", nir: "\(Self.zion)/landsat_b5.tif"}
+              scale: 2.0e-5
+              offset: -0.1
+              nodata: 65535
+          - id: nlcd
+            uses: read.scene
+            with: {bands: {class: "\(Self.zion)/nlcd.tif"}, resampling: nearest}
+          - id: train
+            uses: classify.train
+            inputs: {scene: scene, reference: nlcd}
+            with:
+              features: blue,green,red,nir,ndvi,ndwi
+              reference_map: {1: 4, 8: 4, 2: 5, 3: 6, 4: 2, 5: 3, 6: 3, 7: 1}
+              samples_per_class: 2000
+              min_samples: \(minSamples)
+              rounds: 15
+          - id: landcover
+            uses: classify.model
+            inputs: {scene: scene, model: train}
+          - id: out
+            uses: write.raster
+            inputs: [landcover]
+            with: {path: landcover.tif}
+        """
+    }
+
+    func testBlockwiseApplicationEqualsTheWholeArray() throws {
+        let record = try run(pipeline(), blockSize: 256)
+        XCTAssertEqual(record.outputs, ["landcover.tif", "model.json", "model.json.meta.json", "model.validation.csv",
+                                        "model.validation.json", "model.validation.md"])
+        // The model stage ran after the training pass finished.
+        let train = record.stages.first { $0.id == "train" }!, apply = record.stages.first { $0.id == "landcover" }!
+        XCTAssertGreaterThanOrEqual(apply.started, train.finished)
+
+        // Whole arrays: the same features computed for every pixel at once, one prediction call.
+        let window = Window(width: 1128, height: 1428)
+        func band(_ name: String) throws -> [Float] {
+            var values = try Dataset.open("\(Self.zion)/landsat_\(name).tif").band(1).read(window)
+            values.withUnsafeMutableBufferPointer { Rescale.apply($0, scale: 2.0e-5, offset: -0.1, noData: 65535) }
+            return values
+        }
+        let blue = try band("b2"), green = try band("b3"), red = try band("b4"), nir = try band("b5")
+        let ndvi = SpectralIndex.normalizedDifference(nir, red), ndwi = SpectralIndex.normalizedDifference(green, nir)
+        let columns = [blue, green, red, nir, ndvi, ndwi]
+        let rows = (0..<window.pixelCount).filter { i in columns.allSatisfy { $0[i].isFinite } }
+        let features = rows.flatMap { i in columns.map { $0[i] } }
+        let booster = try Booster.load(from: work.appendingPathComponent("out/model.json").path, threads: 2)
+        let probabilities = try booster.predictProbabilities(features: features, rows: rows.count, columns: 6)
+        let metadata = try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("out/model.json.meta.json"))) as! [String: Any]
+        let classes = metadata["classes"] as! [Int]
+        XCTAssertEqual(metadata["features"] as? [String], ["blue", "green", "red", "nir", "ndvi", "ndwi"])
+
+        let output = try Dataset.open(work.appendingPathComponent("out/landcover.tif").path)
+        let blockwise = try output.band(1).read(window)
+        let confidence = try output.band(2).read(window)
+        var mismatches = 0
+        for (n, i) in rows.enumerated() {
+            let scores = probabilities[(n * classes.count)..<((n + 1) * classes.count)]
+            let best = scores.indices.max { scores[$0] < scores[$1] }! - n * classes.count
+            if Float(classes[best]) != blockwise[i] { mismatches += 1 }
+            XCTAssertEqual(confidence[i], (scores.max()! * 100).rounded(), accuracy: 0.5)
+        }
+        XCTAssertEqual(mismatches, 0)
+        // Pixels without features (nodata) are nodata in the class band (0 in the Byte GeoTIFF).
+        XCTAssertEqual(blockwise.filter { $0 == 0 }.count, window.pixelCount - rows.count)
+    }
+
+    func testClassesWithTooFewSamplesAreReportedNotTrained() throws {
+        try run(pipeline(minSamples: 6000))
+        let metadata = try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("out/model.json.meta.json"))) as! [String: Any]
+        let untrained = metadata["untrained"] as! [String: Int]
+        // Cropland (9626 pixels in all) and water (8506) are rare in Zion: their training halves hold fewer than 6000
+        // pixels, so they are left out and named; built-up (19473) is trained.
+        XCTAssertEqual(Set(untrained.keys), ["cropland", "water"], "\(untrained)")
+        XCTAssertTrue(untrained.values.allSatisfy { $0 > 3000 && $0 < 6000 }, "\(untrained)")
+        let classes = metadata["classes"] as! [Int]
+        for name in untrained.keys { XCTAssertFalse(classes.contains(Legend.standard.code(for: name)!)) }
+        let report = try String(contentsOf: work.appendingPathComponent("out/model.validation.md"), encoding: .utf8)
+        XCTAssertTrue(report.contains("Not trained (fewer than 6000 training pixels): cropland ("), report)
+    }
+}
