@@ -4,6 +4,7 @@ import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchStages
 import LandwatchXGBoost
+import Logging
 import XCTest
 
 /// `classify.train` and `classify.model` on the real Zion scene against NLCD 2011.
@@ -97,5 +98,19 @@ final class ModelStagesTests: PipelineTestCase {
         for name in untrained.keys { XCTAssertFalse(classes.contains(Legend.standard.code(for: name)!)) }
         let report = try String(contentsOf: work.appendingPathComponent("out/model.validation.md"), encoding: .utf8)
         XCTAssertTrue(report.contains("Not trained (fewer than 6000 training pixels): cropland ("), report)
+    }
+
+    /// The shipped Sentinel-2 series pipeline: four dates as features, 20-pixel hold-out cells, the rare class named.
+    func testSentinel2SeriesPipeline() throws {
+        let runner = PipelineRunner(registry: standardRegistry, logger: Logger(label: "test"))
+        let path = EngineTests.root.appendingPathComponent("pipelines/landcover-sentinel2.yaml").path
+        try runner.run(try runner.validate(path: path), settings: .init(outputDirectory: work.appendingPathComponent("s2").path, threads: 2))
+        let metadata = try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("s2/model.json.meta.json"))) as! [String: Any]
+        XCTAssertEqual(metadata["untrained"] as? [String: Int], ["cropland": 10])
+        XCTAssertEqual((metadata["features"] as? [String])?.count, 20)
+        let accuracy = try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("s2/accuracy.json"))) as! [String: Any]
+        // Held-out cells only: about half of the 9935 labelled pixels.
+        XCTAssertEqual(Double(accuracy["pixels"] as! Int), 4790, accuracy: 100)
+        XCTAssertGreaterThan(accuracy["overall_accuracy"] as! Double, 0.85)
     }
 }
