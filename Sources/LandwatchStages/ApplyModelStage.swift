@@ -12,16 +12,40 @@ public struct ApplyModelStage: PixelStage {
         summary: "Classify a scene with a trained model, block by block: class and confidence (top-class probability, %)",
         evaluation: .pixelwise,
         inputs: [InputPort("scene", kinds: [.scene], help: "imagery with the model's feature bands"),
-                 InputPort("model", kinds: [.model], help: "a classify.train stage of this pipeline")],
+                 InputPort("model", kinds: [.model], help: "a classify.train stage of this pipeline", optional: true)],
         output: .classes,
-        options: [])
+        options: [
+            OptionSpec("path", .inputPath, optional: true,
+                       help: "a model file written by an earlier run (its NAME.meta.json beside it), instead of the model input"),
+        ])
 
-    public init(options: StageOptions) throws(StageProblem) {}
+    /// A model file from an earlier run, with its description.
+    let saved: (path: String, metadata: ModelMetadata)?
+
+    public init(options: StageOptions) throws(StageProblem) {
+        guard let path = options.string("path") else {
+            saved = nil
+            return
+        }
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: ModelMetadata.path(for: path)))
+            saved = (path, try JSONDecoder().decode(ModelMetadata.self, from: data))
+        } catch {
+            throw StageProblem(option: "path", "cannot read the model description \(ModelMetadata.path(for: path)) (\(error.localizedDescription)); a model is saved by classify.train with it")
+        }
+    }
 
     public func describe(inputs: [ProductDescription]) throws(StageProblem) -> ProductDescription {
-        for feature in inputs[1].bandNames {
+        let features: [String]
+        switch (inputs.count > 1 ? inputs[1] : nil, saved) {
+        case (nil, nil): throw StageProblem("give the model: the input 'model' (a classify.train stage) or the option 'path'")
+        case (_?, _?): throw StageProblem(option: "path", "give the model once: the input 'model' or the option 'path', not both")
+        case (let model?, nil): features = model.bandNames
+        case (nil, let saved?): features = saved.metadata.features
+        }
+        for feature in features {
             if let problem = Features.problem(with: feature, bands: inputs[0].bandNames) {
-                throw StageProblem("the model's feature \(problem)")
+                throw StageProblem(option: saved == nil ? nil : "path", "the model's feature \(problem)")
             }
         }
         return ProductDescription(kind: .classes, bandNames: ["class", "confidence"])
@@ -32,8 +56,13 @@ public struct ApplyModelStage: PixelStage {
     }
 
     public func makeWorker(inputs: [ProductDescription], context: RunContext) throws -> (any PixelWorker)? {
-        guard let relative = inputs[1].sourcePath else { throw RunError(.internal, "the model input has no file") }
-        let path = context.outputRoot.url.appendingPathComponent(relative).path
+        let path: String
+        if let saved {
+            path = saved.path
+        } else {
+            guard inputs.count > 1, let relative = inputs[1].sourcePath else { throw RunError(.internal, "the model input has no file") }
+            path = context.outputRoot.url.appendingPathComponent(relative).path
+        }
         let metadataPath = ModelMetadata.path(for: path)
         let metadata: ModelMetadata
         do {

@@ -84,6 +84,32 @@ final class ModelStagesTests: PipelineTestCase {
         XCTAssertEqual(mismatches, 0)
         // Pixels without features (nodata) are nodata in the class band (0 in the Byte GeoTIFF).
         XCTAssertEqual(blockwise.filter { $0 == 0 }.count, window.pixelCount - rows.count)
+
+        // A later run applies the saved model by its path and gets the same classes.
+        let model = work.appendingPathComponent("out/model.json").path
+        let later = pipeline().components(separatedBy: "\n  - id: train")[0] + """
+
+              - id: landcover
+                uses: classify.model
+                inputs: {scene: scene}
+                with: {path: "\(model)"}
+              - id: out
+                uses: write.raster
+                inputs: [landcover]
+                with: {path: landcover.tif}
+            """
+        try run(later, out: "later")
+        XCTAssertEqual(try readWhole(work.appendingPathComponent("later/landcover.tif").path), blockwise)
+    }
+
+    func testTheModelIsGivenOnce() throws {
+        let text = pipeline().replacingOccurrences(of: "inputs: {scene: scene, model: train}", with: "inputs: {scene: scene}")
+        let plan = { (text: String) throws -> RunPlan in
+            try RunPlan(pipeline: PipelineLoader(registry: standardRegistry).load(text: text, path: "m.yaml", directory: self.work))
+        }
+        XCTAssertThrowsError(try plan(text)) { error in
+            XCTAssertEqual("\(error)", "m.yaml:24:11: landcover: give the model: the input 'model' (a classify.train stage) or the option 'path'")
+        }
     }
 
     func testClassesWithTooFewSamplesAreReportedNotTrained() throws {

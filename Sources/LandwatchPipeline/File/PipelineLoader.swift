@@ -188,7 +188,7 @@ public struct PipelineLoader: Sendable {
             inputs = loadInputs(value, descriptor: descriptor, stage: label, problems: &problems)
         }
         let connected = Set(inputs.map(\.port))
-        for port in descriptor.inputs where !connected.contains(port.name) {
+        for port in descriptor.inputs where !connected.contains(port.name) && !port.optional {
             problems.add(node.entry("inputs")?.value.location ?? usesEntry.value.location, stage: label,
                          "missing input '\(port.name)' (\(port.help); \(descriptor.id) takes \(Self.describePorts(descriptor)))")
         }

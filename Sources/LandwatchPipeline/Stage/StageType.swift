@@ -34,11 +34,14 @@ public struct InputPort: Sendable {
     public var name: String
     public var kinds: [ProductKind]
     public var help: String
+    /// An optional port may be left unconnected; the stage then gets fewer inputs (its own option stands in).
+    public var optional: Bool
 
-    public init(_ name: String, kinds: [ProductKind], help: String) {
+    public init(_ name: String, kinds: [ProductKind], help: String, optional: Bool = false) {
         self.name = name
         self.kinds = kinds
         self.help = help
+        self.optional = optional
     }
 }
 
