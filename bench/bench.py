@@ -44,8 +44,24 @@ def floor(input_name, threads, out):
     return [f"{WORK}/floor", f"{WORK}/{input_name}", "3", "4", f"{WORK}/{out}", str(threads)]
 
 
-def measure(label, command, pixels, runs=RUNS):
-    timed(command)  # warm the page cache and the binary
+def class_agreement(a_path, b_path):
+    """Share of pixels where two class rasters agree, read block by block."""
+    from osgeo import gdal
+    a_ds, b_ds = gdal.Open(a_path), gdal.Open(b_path)  # keep the datasets alive while their bands are read
+    a, b = a_ds.GetRasterBand(1), b_ds.GetRasterBand(1)
+    same = total = 0
+    for y in range(0, a.YSize, 1024):
+        rows = min(1024, a.YSize - y)
+        x = a.ReadAsArray(0, y, a.XSize, rows)
+        z = b.ReadAsArray(0, y, b.XSize, rows)
+        same += int((x == z).sum())
+        total += x.size
+    return same / total
+
+
+def measure(label, command, pixels, runs=RUNS, warm=True):
+    if warm:
+        timed(command)  # warm the page cache and the binary
     samples = [timed(command) for _ in range(runs)]
     wall = statistics.median(s[0] for s in samples)
     rss = max(s[1] for s in samples)
@@ -76,6 +92,21 @@ def main():
     rows["lw4"] = measure("landwatch run, 4x the pixels (21960 x 21960)", landwatch("input-4x.tif", 2, "lw4"),
                           4 * pixels, runs=1)
 
+    # Classification with a trained model: landwatch (blocks, one booster per worker) against XGBoost's Python
+    # package on whole arrays, same model, same pixels. One run each: they take minutes.
+    print("bench: land cover with a trained XGBoost model (20 rounds, 6 features), 10980 x 10980")
+    model_dir = f"{WORK}/model"
+    subprocess.run([LANDWATCH, "run", "train.yaml", "--out", model_dir], check=True, capture_output=True)
+    rows["lw_model"] = measure("landwatch classify.model (2 threads, --memory 256M)",
+                               [LANDWATCH, "run", "classify.yaml", "--set", f"input={WORK}/input.tif",
+                                "--set", f"model={model_dir}/model.json", "--out", f"{WORK}/lw_model", "--memory", "256M",
+                                "--threads", "2"], pixels, runs=1, warm=False)
+    rows["py_model"] = measure("xgboost Python package, whole arrays (nthread 2)",
+                               ["/usr/bin/python3", "xgboost_peer.py", f"{WORK}/input.tif", f"{model_dir}/model.json",
+                                f"{model_dir}/model.json.meta.json", f"{WORK}/py_model.tif"], pixels, runs=1, warm=False)
+    agreement = class_agreement(f"{WORK}/lw_model/landcover.tif", f"{WORK}/py_model.tif")
+    print(f"  class agreement landwatch vs Python: {agreement:.6f}")
+
     lw, fl, calc = rows["lw"], rows["floor"], rows["calc"]
     ratios = [
         ("landwatch / floor (uncompressed input), target <= 1.3", lw["wall"] / fl["wall"]),
@@ -85,6 +116,9 @@ def main():
         ("gdal_calc.py / landwatch (DEFLATE input)", rows["calc_d"]["wall"] / rows["lw_d"]["wall"]),
         ("landwatch 1 thread / 2 threads", rows["lw1"]["wall"] / lw["wall"]),
         ("landwatch peak RSS at 4x pixels / at 1x", rows["lw4"]["rss"] / lw["rss"]),
+        ("XGBoost Python / landwatch, model classification (wall)", rows["py_model"]["wall"] / rows["lw_model"]["wall"]),
+        ("XGBoost Python / landwatch, model classification (peak RSS)", rows["py_model"]["rss"] / rows["lw_model"]["rss"]),
+        ("share of pixels with the same class, landwatch vs XGBoost Python", agreement),
     ]
     print("bench: ratios")
     for label, value in ratios:
