@@ -12,7 +12,7 @@ public struct ReadLandsatStage: SourceStage {
         evaluation: .source,
         output: .scene,
         options: [
-            OptionSpec("mtl", .inputPath, help: "the product's MTL file (text); band files are found beside it"),
+            OptionSpec("mtl", .inputPath, help: "the product's MTL file (text or JSON); band files are found beside it; Level-2 products give surface reflectance"),
             OptionSpec("bands", .string, default: .string("blue,green,red,nir,swir1,swir2"),
                        help: "bands to read by name, comma-separated (coastal, blue, green, red, nir, swir1, swir2, cirrus ...)"),
             OptionSpec("values", .choice(["reflectance", "dn"]), default: .string("reflectance"),

@@ -62,6 +62,44 @@ final class LandsatMetadataTests: XCTestCase {
         }
     }
 
+    /// A Collection-2 Level-2 MTL names REFLECTANCE_MULT_BAND_n twice: surface reflectance, then Level 1.
+    func testCollection2Level2UsesTheSurfaceReflectanceGroup() throws {
+        let text = """
+            GROUP = LANDSAT_METADATA_FILE
+              GROUP = PRODUCT_CONTENTS
+                COLLECTION_NUMBER = 02
+                PROCESSING_LEVEL = "L2SP"
+                FILE_NAME_BAND_4 = "LC08_L2SP_195025_20130707_20200912_02_T1_SR_B4.TIF"
+                FILE_NAME_QUALITY_L1_PIXEL = "LC08_L2SP_195025_20130707_20200912_02_T1_QA_PIXEL.TIF"
+              END_GROUP = PRODUCT_CONTENTS
+              GROUP = IMAGE_ATTRIBUTES
+                SPACECRAFT_ID = "LANDSAT_8"
+                DATE_ACQUIRED = 2013-07-07
+                SUN_ELEVATION = 58.99675180
+              END_GROUP = IMAGE_ATTRIBUTES
+              GROUP = LEVEL2_SURFACE_REFLECTANCE_PARAMETERS
+                REFLECTANCE_MULT_BAND_4 = 2.75E-05
+                REFLECTANCE_ADD_BAND_4 = -0.2
+              END_GROUP = LEVEL2_SURFACE_REFLECTANCE_PARAMETERS
+              GROUP = LEVEL1_RADIOMETRIC_RESCALING
+                REFLECTANCE_MULT_BAND_4 = 2.0000E-05
+                REFLECTANCE_ADD_BAND_4 = -0.100000
+              END_GROUP = LEVEL1_RADIOMETRIC_RESCALING
+            END_GROUP = LANDSAT_METADATA_FILE
+            END
+            """
+        let product = try LandsatProduct(mtl: MTLFile(text: text, file: "LC08_L2SP_MTL.txt"))
+        XCTAssertTrue(product.isLevel2)
+        XCTAssertEqual(product.qualityLayout, .collection2)
+        let scaling = try product.reflectanceScaling(band: "4", sunCorrected: true)
+        XCTAssertEqual(scaling.scale, 2.75e-5, "surface reflectance, no sun correction")
+        XCTAssertEqual(scaling.offset, -0.2)
+        XCTAssertEqual(product.mtl.value("REFLECTANCE_MULT_BAND_4", group: "LEVEL1_RADIOMETRIC_RESCALING"), "2.0000E-05")
+        // A Level-1 product of Collection 2 reads its own group.
+        let level1 = try LandsatProduct(mtl: MTLFile(text: text.replacingOccurrences(of: "L2SP", with: "L1TP"), file: "x_MTL.txt"))
+        XCTAssertEqual(try level1.reflectanceScaling(band: "4", sunCorrected: false).scale, 2.0e-5)
+    }
+
     func testCollection2JSONMetadata() throws {
         let json = """
             {"LANDSAT_METADATA_FILE": {"IMAGE_ATTRIBUTES": {"SPACECRAFT_ID": "LANDSAT_9", "DATE_ACQUIRED": "2022-06-01",

@@ -10,6 +10,11 @@ public struct LandsatProduct: Sendable {
     /// The acquisition date as written (`2015-08-04`).
     public let acquisitionDate: String
     public let sunElevation: Double?
+    /// `L1TP`, `L1GT`, `L2SP`, `L2SR`, … (`L1T` in pre-collection products).
+    public let processingLevel: String
+
+    /// True for Level-2 products: their reflective bands are surface reflectance.
+    public var isLevel2: Bool { processingLevel.hasPrefix("L2") }
 
     public init(mtl: MTLFile) throws(MTLError) {
         self.mtl = mtl
@@ -28,6 +33,7 @@ public struct LandsatProduct: Sendable {
         guard let date = mtl["DATE_ACQUIRED"] else { throw MTLError(file: mtl.file, line: nil, "no DATE_ACQUIRED") }
         acquisitionDate = date
         sunElevation = mtl["SUN_ELEVATION"].flatMap(Double.init)
+        processingLevel = mtl["PROCESSING_LEVEL"] ?? mtl["DATA_TYPE"] ?? "L1"
     }
 
     /// The quality-band layout the product's processing uses.
@@ -53,11 +59,14 @@ public struct LandsatProduct: Sendable {
         }
     }
 
-    /// Stored number to top-of-atmosphere reflectance: `ρ = (M·DN + A) / sin(sun elevation)` when `sunCorrected`.
+    /// Stored number to reflectance. Level 1: top-of-atmosphere, `ρ = (M·DN + A) / sin(sun elevation)` when
+    /// `sunCorrected`. Level 2: surface reflectance with the Level-2 group's own M and A (the MTL also repeats the
+    /// Level-1 constants under the same names); no sun correction, it is already applied.
     public func reflectanceScaling(band: String, sunCorrected: Bool) throws(MTLError) -> (scale: Double, offset: Double) {
-        let mult = try mtl.number("REFLECTANCE_MULT_BAND_\(band)", purpose: "the reflectance scale of band \(band)")
-        let add = try mtl.number("REFLECTANCE_ADD_BAND_\(band)", purpose: "the reflectance offset of band \(band)")
-        guard sunCorrected else { return (mult, add) }
+        let group: String? = isLevel2 ? "LEVEL2_SURFACE_REFLECTANCE_PARAMETERS" : (mtl.groups["LEVEL1_RADIOMETRIC_RESCALING"] != nil ? "LEVEL1_RADIOMETRIC_RESCALING" : nil)
+        let mult = try mtl.number("REFLECTANCE_MULT_BAND_\(band)", purpose: "the reflectance scale of band \(band)", group: group)
+        let add = try mtl.number("REFLECTANCE_ADD_BAND_\(band)", purpose: "the reflectance offset of band \(band)", group: group)
+        guard sunCorrected, !isLevel2 else { return (mult, add) }
         guard let elevation = sunElevation, elevation > 0, elevation <= 90 else {
             throw MTLError(file: mtl.file, line: mtl.lines["SUN_ELEVATION"],
                            "SUN_ELEVATION is missing or not in (0, 90] (needed for the sun-angle correction)")
@@ -73,7 +82,7 @@ public struct LandsatProduct: Sendable {
         let key = band == "QA" ? (collection == 2 ? "FILE_NAME_QUALITY_L1_PIXEL" : "FILE_NAME_BAND_QUALITY") : "FILE_NAME_BAND_\(band)"
         if let name = mtl[key] { candidates.append(name) }
         let prefix = mtl.file.range(of: "MTL", options: .backwards).map { String(mtl.file[..<$0.lowerBound]) } ?? ""
-        let suffix = band == "QA" ? (collection == 2 ? "QA_PIXEL" : "BQA") : "B\(band)"
+        let suffix = band == "QA" ? (collection == 2 ? "QA_PIXEL" : "BQA") : (isLevel2 ? "SR_B\(band)" : "B\(band)")
         candidates += [prefix + suffix + ".TIF", prefix + suffix + ".tif"]
         for name in candidates {
             let path = directory.appendingPathComponent(name).path

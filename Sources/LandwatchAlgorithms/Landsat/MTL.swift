@@ -21,6 +21,10 @@ public struct MTLFile: Sendable {
     public let file: String
     public private(set) var values: [String: String] = [:]
     public private(set) var lines: [String: Int] = [:]
+    /// Values by innermost group, for keys that products repeat in several groups (a Collection-2 Level-2 MTL has
+    /// REFLECTANCE_MULT_BAND_n for Level 1 and for surface reflectance).
+    public private(set) var groups: [String: [String: String]] = [:]
+    public private(set) var groupLines: [String: [String: Int]] = [:]
 
     /// Parses MTL text; `file` names it in messages.
     public init(text: String, file: String) throws(MTLError) {
@@ -49,6 +53,7 @@ public struct MTLFile: Sendable {
     private mutating func parseText(_ text: String) throws(MTLError) {
         var lineNumber = 0
         var depth = 0
+        var stack: [String] = []
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
             let line = rawLine.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
@@ -61,10 +66,11 @@ public struct MTLFile: Sendable {
             guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
                 throw MTLError(file: file, line: lineNumber, "'\(key.prefix(60))' is not an MTL key")
             }
-            if key == "GROUP" { depth += 1; continue }
+            if key == "GROUP" { depth += 1; stack.append(value); continue }
             if key == "END_GROUP" {
                 depth -= 1
                 if depth < 0 { throw MTLError(file: file, line: lineNumber, "END_GROUP without GROUP") }
+                stack.removeLast()
                 continue
             }
             if value.hasPrefix("\"") {
@@ -75,6 +81,10 @@ public struct MTLFile: Sendable {
             }
             values[key] = value
             lines[key] = lineNumber
+            if let group = stack.last {
+                groups[group, default: [:]][key] = value
+                groupLines[group, default: [:]][key] = lineNumber
+            }
         }
         if depth != 0 { throw MTLError(file: file, line: nil, "\(depth) GROUP\(depth == 1 ? "" : "s") not closed by END_GROUP") }
     }
@@ -86,29 +96,41 @@ public struct MTLFile: Sendable {
         } catch {
             throw MTLError(file: file, line: nil, "not valid JSON: \(error.localizedDescription)")
         }
-        func walk(_ node: Any) {
+        func walk(_ node: Any, group: String?) {
             guard let dictionary = node as? [String: Any] else { return }
             for (key, value) in dictionary {
+                var text: String?
                 switch value {
-                case let nested as [String: Any]: walk(nested)
-                case let string as String: values[key] = string
-                case let number as NSNumber: values[key] = number.stringValue
+                case let nested as [String: Any]: walk(nested, group: key)
+                case let string as String: text = string
+                case let number as NSNumber: text = number.stringValue
                 default: break
+                }
+                if let text {
+                    values[key] = text
+                    if let group { groups[group, default: [:]][key] = text }
                 }
             }
         }
-        walk(object)
+        walk(object, group: nil)
     }
 
     public subscript(key: String) -> String? { values[key] }
 
+    /// A value of one group, or of the whole file when `group` is nil.
+    public func value(_ key: String, group: String?) -> String? {
+        guard let group else { return values[key] }
+        return groups[group]?[key]
+    }
+
     /// A number, or a located error saying it is missing or not a number.
-    public func number(_ key: String, purpose: String) throws(MTLError) -> Double {
-        guard let text = values[key] else {
-            throw MTLError(file: file, line: nil, "no \(key) (\(purpose))")
+    public func number(_ key: String, purpose: String, group: String? = nil) throws(MTLError) -> Double {
+        guard let text = value(key, group: group) else {
+            throw MTLError(file: file, line: nil, "no \(key)\(group.map { " in group \($0)" } ?? "") (\(purpose))")
         }
         guard let value = Double(text), value.isFinite else {
-            throw MTLError(file: file, line: lines[key], "\(key) is not a number (found '\(text.prefix(40))')")
+            let line = group.flatMap { groupLines[$0]?[key] } ?? lines[key]
+            throw MTLError(file: file, line: line, "\(key) is not a number (found '\(text.prefix(40))')")
         }
         return value
     }
