@@ -1,14 +1,16 @@
-import LandwatchAlgorithms
 import LandwatchPipeline
 
 /// Per-pixel features by name: a band of the scene, or an index computed from its bands by their names.
 enum Features {
-    /// The indices a feature list or a rule may name, with the bands each needs.
-    static let indexBands: [String: [String]] = [
-        "ndvi": ["nir", "red"], "ndwi": ["green", "nir"], "mndwi": ["green", "swir1"], "ndbi": ["swir1", "nir"],
-        "bsi": ["swir1", "red", "nir", "blue"], "savi": ["nir", "red"], "evi": ["nir", "red", "blue"],
-        "brightness": ["blue", "green", "red"],
+    /// The index stages' formulas, by the name a feature list or a rule uses for them.
+    static let formulas: [String: any IndexFormula.Type] = [
+        "ndvi": NDVI.self, "ndwi": NDWI.self, "mndwi": MNDWI.self, "ndbi": NDBI.self,
+        "bsi": BSI.self, "savi": SAVI.self, "evi": EVI.self,
     ]
+
+    /// The indices a feature list or a rule may name, with the bands each needs (by their usual names).
+    static let indexBands: [String: [String]] = formulas.mapValues { $0.bands.map(\.defaultName) }
+        .merging(["brightness": ["blue", "green", "red"]]) { first, _ in first }
 
     /// True when the scene can provide the feature.
     static func isAvailable(_ name: String, in bands: [String]) -> Bool {
@@ -30,20 +32,28 @@ enum Features {
     static func values(_ name: String, _ block: PixelBlock, _ used: Int) -> [Float] {
         if let band = block.band(named: name) { return Array(block.bands[band][0..<used]) }
         var out = [Float](repeating: .nan, count: used)
-        let bands = indexBands[name]!.map { Array(block.bands[block.band(named: $0)!][0..<used]) }
-        withBuffers(bands) { b in
+        let positions = indexBands[name]!.map { block.band(named: $0)! }
+        withBands(block, positions, count: used) { b in
             out.withUnsafeMutableBufferPointer { o in
-                switch name {
-                case "ndvi", "ndwi", "mndwi", "ndbi": SpectralIndex.normalizedDifference(b[0], b[1], into: o)
-                case "bsi": SpectralIndex.bareSoil(swir1: b[0], red: b[1], nir: b[2], blue: b[3], into: o)
-                case "savi": SpectralIndex.soilAdjusted(nir: b[0], red: b[1], l: 0.5, into: o)
-                case "evi": SpectralIndex.enhancedVegetation(nir: b[0], red: b[1], blue: b[2], into: o)
-                case "brightness": for i in 0..<used { o[i] = (b[0][i] + b[1][i] + b[2][i]) / 3 }
-                default: preconditionFailure("unknown index \(name)")
+                if let formula = formulas[name] {
+                    formula.compute(b, parameters: StageOptions(), into: o)  // the formula's default parameters
+                } else {
+                    for i in 0..<used { o[i] = (b[0][i] + b[1][i] + b[2][i]) / 3 }  // brightness
                 }
             }
         }
         return out
+    }
+
+    /// Calls `body` with read-only views of bands of a block, limited to its first `count` values (no copies).
+    static func withBands(_ block: PixelBlock, _ positions: [Int], count: Int, _ body: ([UnsafeBufferPointer<Float>]) -> Void) {
+        func nest(_ index: Int, _ collected: [UnsafeBufferPointer<Float>]) {
+            if index == positions.count { body(collected); return }
+            block.bands[positions[index]].withUnsafeBufferPointer { buffer in
+                nest(index + 1, collected + [UnsafeBufferPointer(rebasing: buffer[0..<count])])
+            }
+        }
+        nest(0, [])
     }
 
     /// Calls `body` with read-only views of the arrays.

@@ -72,22 +72,10 @@ public struct SpectralIndexStage<Formula: IndexFormula>: PixelStage {
             return index
         }
         output.bands[0].withUnsafeMutableBufferPointer { out in
-            withBuffers(scene, positions, used) { buffers in
+            Features.withBands(scene, positions, count: used) { buffers in
                 Formula.compute(buffers, parameters: options, into: UnsafeMutableBufferPointer(rebasing: out[0..<used]))
             }
         }
-    }
-
-    /// Calls `body` with read-only views of the given bands, limited to the used part of the block.
-    private func withBuffers(_ block: PixelBlock, _ positions: [Int], _ used: Int,
-                             _ body: ([UnsafeBufferPointer<Float>]) -> Void) {
-        func nest(_ index: Int, _ collected: [UnsafeBufferPointer<Float>]) {
-            if index == positions.count { body(collected); return }
-            block.bands[positions[index]].withUnsafeBufferPointer { buffer in
-                nest(index + 1, collected + [UnsafeBufferPointer(rebasing: buffer[0..<used])])
-            }
-        }
-        nest(0, [])
     }
 }
 
