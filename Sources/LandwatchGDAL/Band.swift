@@ -87,6 +87,13 @@ public struct Band {
         try rasterIO(GF_Read, window, pointer, capacity: byteCapacity / type.byteCount, type: type, lineStride: lineStride)
     }
 
+    /// Writes a window from raw values of `type` (UInt32 labels, say), converting to the band's type.
+    public func writeRaw(_ window: Window, from pointer: UnsafeRawPointer, byteCapacity: Int,
+                         type: DataType, lineStride: Int) throws(GDALError) {
+        try rasterIO(GF_Write, window, UnsafeMutableRawPointer(mutating: pointer), capacity: byteCapacity / type.byteCount,
+                     type: type, lineStride: lineStride)
+    }
+
     private func rasterIO(_ direction: GDALRWFlag, _ window: Window, _ pointer: UnsafeMutableRawPointer,
                           capacity: Int, type: DataType, lineStride: Int) throws(GDALError) {
         let width = dataset.width, height = dataset.height

@@ -4,7 +4,8 @@ import CGDAL
 public final class SpatialReference {
     let handle: OGRSpatialReferenceH
 
-    private init(handle: OGRSpatialReferenceH) {
+    /// Takes ownership of a spatial reference handle.
+    init(adopting handle: OGRSpatialReferenceH) {
         self.handle = handle
         // Longitude first for geographic systems, as GIS software and GeoJSON expect.
         OSRSetAxisMappingStrategy(handle, OAMS_TRADITIONAL_GIS_ORDER)
@@ -25,7 +26,7 @@ public final class SpatialReference {
             OSRDestroySpatialReference(handle)
             throw GDALError(kind: .spatialReference, operation: "unknown CRS '\(definition)'", gdalMessage: message)
         }
-        self.init(handle: handle)
+        self.init(adopting: handle)
     }
 
     /// The CRS as WKT2 (2019), which keeps datum and axis information intact.

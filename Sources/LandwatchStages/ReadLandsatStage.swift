@@ -76,7 +76,8 @@ public struct ReadLandsatStage: SourceStage {
             }
             if reference == nil { reference = (input.path, grid) }
         }
-        return ProductDescription(kind: .scene, bandNames: names, nativeGrid: reference?.grid, sourcePath: reference?.path)
+        return ProductDescription(kind: .scene, bandNames: names, nativeGrid: reference?.grid, sourcePath: reference?.path,
+                                  date: product.acquisitionDate)
     }
 
     public func makeSource(onto grid: RasterGrid, context: RunContext) throws -> any BlockSource {

@@ -19,6 +19,8 @@ public struct ReadSceneStage: SourceStage {
             OptionSpec("nodata", .number, optional: true, help: "stored number meaning no data (default: the file's own nodata)"),
             OptionSpec("resampling", .choice(Resampling.allCases.map(\.rawValue)), default: .string("bilinear"),
                        help: "how pixels are sampled when the raster is warped onto the run grid"),
+            OptionSpec("date", .string, optional: true,
+                       help: "acquisition date (YYYY-MM-DD), carried into violation lists and reports"),
         ])
 
     public let path: String?
@@ -27,8 +29,13 @@ public struct ReadSceneStage: SourceStage {
     public let offset: Double
     public let noData: Double?
     public let resampling: Resampling
+    public let date: String?
 
     public init(options: StageOptions) throws(StageProblem) {
+        date = options.string("date")
+        if let date, !ReadSceneStage.isDate(date) {
+            throw StageProblem(option: "date", "'\(date)' is not a date written YYYY-MM-DD")
+        }
         path = options.string("path")
         bands = options.bandMap("bands") ?? []
         scale = options.number("scale") ?? 1
@@ -81,7 +88,14 @@ public struct ReadSceneStage: SourceStage {
             }
         }
         return ProductDescription(kind: .scene, bandNames: bands.map(\.name), nativeGrid: reference?.grid,
-                                  sourcePath: path ?? reference?.path)
+                                  sourcePath: path ?? reference?.path, date: date)
+    }
+
+    /// True for `YYYY-MM-DD` with a plausible month and day.
+    static func isDate(_ text: String) -> Bool {
+        let parts = text.split(separator: "-")
+        guard parts.count == 3, parts[0].count == 4, let month = Int(parts[1]), let day = Int(parts[2]), Int(parts[0]) != nil else { return false }
+        return (1...12).contains(month) && (1...31).contains(day)
     }
 
     public func makeSource(onto grid: RasterGrid, context: RunContext) throws -> any BlockSource {

@@ -6,6 +6,7 @@ public let standardRegistry: StageRegistry = {
     registry.register(ReadSceneStage.self)
     registry.register(ReadVectorStage.self)
     registry.register(ReadLandsatStage.self)
+    registry.register(ReadPlanStage.self)
     registry.register(CloudMaskStage.self)
     registry.register(ApplyMaskStage.self)
     registry.register(SpectralIndexStage<NDVI>.self)
@@ -20,6 +21,8 @@ public let standardRegistry: StageRegistry = {
     registry.register(TrainModelStage.self)
     registry.register(ApplyModelStage.self)
     registry.register(AccuracyStage.self)
+    registry.register(ComplianceDiffStage.self)
     registry.register(WriteRasterStage.self)
+    registry.register(WriteViolationsStage.self)
     return registry
 }()

@@ -328,8 +328,11 @@ public struct PipelineLoader: Sendable {
     private func checkOutputPaths(_ declarations: [StageDeclaration], problems: inout DiagnosticCollector) {
         var seen: [String: String] = [:]
         for declaration in declarations {
-            guard let sink = declaration.instance as? any SinkStage else { continue }
-            for path in sink.outputPaths {
+            let paths: [String]
+            if let sink = declaration.instance as? any SinkStage { paths = sink.outputPaths }
+            else if let sink = declaration.instance as? any WholeSinkStage { paths = sink.outputPaths }
+            else { continue }
+            for path in paths {
                 let normalized = OutputRoot.normalize(path) ?? path
                 if let other = seen[normalized] {
                     problems.add(declaration.location(of: "path"), stage: declaration.id,

@@ -403,13 +403,26 @@ public final class Executor: Sendable {
     private func runWhole(_ id: String) throws -> [StageTiming] {
         let started = Date()
         let stage = plan.pipeline.stage(id)!
-        let whole = stage.instance as! any WholeRasterStage
         let inputs = stage.descriptor.inputs.compactMap { port -> MaterializedRaster? in
             guard let ref = stage.inputs.first(where: { $0.port == port.name }) else { return nil }
-            return MaterializedRaster(path: materializedPath(ref.stageID).path, description: plan.products[ref.stageID]!)
+            var description = plan.products[ref.stageID]!
+            description.port = ref.port
+            return MaterializedRaster(path: materializedPath(ref.stageID).path, description: description)
         }
-        let target = materializedPath(id)
         observer?.passStarted(0, stages: [id], blocks: 0)
+        if let sink = stage.instance as? any WholeSinkStage {
+            let written: [String]
+            do {
+                written = try sink.run(inputs: inputs, grid: plan.grid, context: context)
+            } catch {
+                throw Self.wrap(error, stage: id)
+            }
+            let finished = Date()
+            observer?.passFinished(0, stages: [id], seconds: finished.timeIntervalSince(started))
+            return [StageTiming(id: id, uses: stage.uses, started: started, finished: finished, outputs: written, fusedWith: [id])]
+        }
+        let whole = stage.instance as! any WholeRasterStage
+        let target = materializedPath(id)
         do {
             try whole.run(inputs: inputs, output: target.path, grid: plan.grid, context: context)
         } catch {

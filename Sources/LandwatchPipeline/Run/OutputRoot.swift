@@ -171,3 +171,56 @@ public final class PartialFiles: @unchecked Sendable {
         }
     }
 }
+
+/// An output folder written under a temporary name (`NAME.partial`) and moved into place when every file in it is
+/// complete, replacing an older folder of the same name only then.
+public struct AtomicDirectory: Sendable {
+    public let target: URL
+    public let temporary: URL
+
+    /// Creates the temporary folder (emptied if a killed run left one).
+    public init(target: URL) throws(RunError) {
+        self.target = target
+        temporary = URL(fileURLWithPath: target.path + ".partial")
+        try? FileManager.default.removeItem(at: temporary)
+        if let reason = OutputRoot.makeDirectories(temporary.path) {
+            throw RunError(.outputNotWritable, "cannot create folder \(temporary.path): \(reason)")
+        }
+        PartialFiles.shared.registerDirectory(temporary.path)
+    }
+
+    /// A path inside the temporary folder (creating its subfolders).
+    public func path(_ relative: String) throws(RunError) -> String {
+        let url = temporary.appendingPathComponent(relative)
+        if let reason = OutputRoot.makeDirectories(url.deletingLastPathComponent().path) {
+            throw RunError(.outputNotWritable, "cannot create folder \(url.deletingLastPathComponent().path): \(reason)")
+        }
+        return url.path
+    }
+
+    /// Moves the folder into place; an older folder is removed only after the new one is complete.
+    public func commit() throws(RunError) {
+        let old = URL(fileURLWithPath: target.path + ".old")
+        try? FileManager.default.removeItem(at: old)
+        let hadOld = FileManager.default.fileExists(atPath: target.path)
+        if hadOld, rename(target.path, old.path) != 0 {
+            let reason = String(cString: strerror(errno))
+            abort()
+            throw RunError(.io, "cannot move the older \(target.path) aside: \(reason)")
+        }
+        if rename(temporary.path, target.path) != 0 {
+            let reason = String(cString: strerror(errno))
+            if hadOld { _ = rename(old.path, target.path) }
+            abort()
+            throw RunError(.io, "cannot move \(temporary.path) to \(target.path): \(reason)")
+        }
+        PartialFiles.shared.unregisterDirectory(temporary.path)
+        if hadOld { try? FileManager.default.removeItem(at: old) }
+    }
+
+    /// Deletes the temporary folder.
+    public func abort() {
+        try? FileManager.default.removeItem(at: temporary)
+        PartialFiles.shared.unregisterDirectory(temporary.path)
+    }
+}

@@ -17,17 +17,24 @@ public struct RunPlan: Sendable {
         var failed = Set<String>()
         for id in pipeline.topologicalOrder {
             guard let stage = pipeline.stage(id) else { continue }
-            let inputIDs = stage.descriptor.inputs.compactMap { port in stage.inputs.first { $0.port == port.name }?.stageID }
+            let connected = stage.descriptor.inputs.compactMap { port in stage.inputs.first { $0.port == port.name } }
+            let inputIDs = connected.map(\.stageID)
             if inputIDs.contains(where: failed.contains) { failed.insert(id); continue }
-            let inputs = inputIDs.compactMap { products[$0] }
+            let inputs = connected.compactMap { ref -> ProductDescription? in
+                guard var product = products[ref.stageID] else { return nil }
+                product.port = ref.port
+                return product
+            }
             do {
                 switch stage.instance {
                 case let source as any SourceStage:
                     products[id] = try source.describe()
                 case let pixel as any PixelStage:
-                    products[id] = try pixel.describe(inputs: inputs)
+                    products[id] = Self.inheritingDate(try pixel.describe(inputs: inputs), from: inputs)
                 case let whole as any WholeRasterStage:
-                    products[id] = try whole.describe(inputs: inputs)
+                    products[id] = Self.inheritingDate(try whole.describe(inputs: inputs), from: inputs)
+                case let wholeSink as any WholeSinkStage:
+                    try wholeSink.check(inputs: inputs)
                 case let sink as any SinkStage:
                     try sink.check(inputs: inputs)
                     products[id] = sink.describeOutput(inputs: inputs)
@@ -83,5 +90,14 @@ public struct RunPlan: Sendable {
         }
         try problems.throwIfAny()
         self.grid = grid!
+    }
+
+    /// A product computed from imagery of one date carries that date (an index of a scene, a classification).
+    static func inheritingDate(_ product: ProductDescription, from inputs: [ProductDescription]) -> ProductDescription {
+        guard product.date == nil else { return product }
+        let dates = Set(inputs.filter { ProductKind.rasters.contains($0.kind) && $0.kind != .plan }.compactMap(\.date))
+        var dated = product
+        if dates.count == 1 { dated.date = dates.first }
+        return dated
     }
 }

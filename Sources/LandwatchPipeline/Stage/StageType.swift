@@ -1,3 +1,4 @@
+import LandwatchAlgorithms
 import LandwatchGDAL
 
 /// What a stage produces, so that inputs of the wrong kind are refused when the file is loaded.
@@ -12,9 +13,15 @@ public enum ProductKind: String, Sendable, CaseIterable, Codable {
     case mask
     /// A trained model file (not a raster): its consumers wait for the stage that writes it.
     case model
+    /// One layer of the approved plan on the run grid: the number of the feature covering each pixel (0 outside),
+    /// or a legend class for the land-use survey; the features' ids and names travel in `featureTable`.
+    case plan
+    /// Change between two dates checked against the plan: a bit per rule broken, the classes before and after,
+    /// the confidence, and the plan features under each changed pixel.
+    case change
 
     /// The kinds that are rasters, which stream block by block.
-    public static let rasters: [ProductKind] = [.scene, .index, .classes, .mask]
+    public static let rasters: [ProductKind] = [.scene, .index, .classes, .mask, .plan, .change]
 }
 
 /// How a stage is evaluated, which decides what the engine can fuse.
@@ -76,12 +83,22 @@ public struct ProductDescription: Sendable {
     public var nativeGrid: RasterGrid?
     /// The raster a source reads, named in grid-mismatch messages.
     public var sourcePath: String?
+    /// When the imagery behind the product was acquired (`YYYY-MM-DD`), when known; pixel stages inherit it.
+    public var date: String?
+    /// For plan layers and change products: the features behind the feature numbers of each band, by band name.
+    public var featureTables: [String: FeatureTable] = [:]
+    /// The input port this description was handed to (set by the engine for stages with optional ports).
+    public var port: String?
+    /// For change products: the rules whose bits the `rules` band holds, and the dates compared.
+    public var compliance: ComplianceDescription?
 
-    public init(kind: ProductKind, bandNames: [String], nativeGrid: RasterGrid? = nil, sourcePath: String? = nil) {
+    public init(kind: ProductKind, bandNames: [String], nativeGrid: RasterGrid? = nil, sourcePath: String? = nil,
+                date: String? = nil) {
         self.kind = kind
         self.bandNames = bandNames
         self.nativeGrid = nativeGrid
         self.sourcePath = sourcePath
+        self.date = date
     }
 
     /// The index of a named band.
@@ -149,6 +166,53 @@ public protocol WholeRasterStage: StageType {
     func describe(inputs: [ProductDescription]) throws(StageProblem) -> ProductDescription
     /// Reads the materialised inputs and writes its whole output to `output` (a GeoTIFF on the run grid).
     func run(inputs: [MaterializedRaster], output: String, grid: RasterGrid, context: RunContext) throws
+}
+
+/// A stage that needs its inputs whole and writes files, not a raster (patches, violation lists, reports).
+public protocol WholeSinkStage: StageType {
+    /// Checks the inputs (in port order) before a run starts.
+    func check(inputs: [ProductDescription]) throws(StageProblem)
+    /// Output paths (relative to the output root) the stage will write, checked when the file is loaded.
+    var outputPaths: [String] { get }
+    /// Reads the materialised inputs and writes its files; returns the paths written, relative to the output root.
+    func run(inputs: [MaterializedRaster], grid: RasterGrid, context: RunContext) throws -> [String]
+}
+
+/// The features of one plan layer, in the order of the numbers burned into its raster (feature 1 first).
+public struct FeatureTable: Sendable {
+    public struct Feature: Sendable, Equatable {
+        /// The id the bureau gave it (an id field), or the FID.
+        public var id: String
+        public var name: String
+        /// The use or land-use code, when the layer has one.
+        public var code: String
+        /// For zoning: whether the planned use allows construction.
+        public var allowsConstruction: Bool
+        public init(id: String, name: String, code: String, allowsConstruction: Bool = true) {
+            self.id = id
+            self.name = name
+            self.code = code
+            self.allowsConstruction = allowsConstruction
+        }
+    }
+    /// The plan role (`redline`, `zones`, …).
+    public var role: String
+    public var path: String
+    /// The layer's own CRS, as WKT (violation lists are also written in it).
+    public var crsWKT: String
+    public var features: [Feature]
+
+    public init(role: String, path: String, crsWKT: String, features: [Feature]) {
+        self.role = role
+        self.path = path
+        self.crsWKT = crsWKT
+        self.features = features
+    }
+
+    /// The feature burned as `number` (1-based), or nil for 0 and numbers out of range.
+    public func feature(number: Int) -> Feature? {
+        number >= 1 && number <= features.count ? features[number - 1] : nil
+    }
 }
 
 /// A raster written whole to the work directory, with what it holds.

@@ -1,0 +1,185 @@
+/// Finds 8-connected patches of changed pixels row by row (two-pass connected-component labelling with
+/// union-find) and sums what each patch needs for its entry in a violation list.
+///
+/// Only two rows of labels are held; statistics are kept per provisional label and folded into the patch's root
+/// at the end, so memory grows with the number of changed regions, not with the scene.
+public final class PatchLabeler {
+    public let width: Int
+    public let ruleCount: Int
+    /// Class code → slot in the class histograms (codes the legend does not know go to slot 0).
+    private let slots: [Int]
+    public let slotCount: Int
+    public let planLayerCount: Int
+
+    private var parent: [UInt32] = [0]
+    private var counts: [Int32] = [0]
+    private var ruleCounts: [Int32]
+    private var boxes: [Int32] = [0, 0, 0, 0]
+    private var confidenceSums: [Float] = [0]
+    private var beforeHistogram: [Int32]
+    private var afterHistogram: [Int32]
+    private var planFeatures: [[UInt32: Set<Int32>]]
+    private var previous: [UInt32]
+    private var current: [UInt32]
+
+    /// `classCodes` are the legend's codes; `planLayerCount` the number of plan bands whose features are listed.
+    public init(width: Int, ruleCount: Int, classCodes: [Int], planLayerCount: Int) {
+        self.width = width
+        self.ruleCount = ruleCount
+        var slots = [Int](repeating: 0, count: 256)
+        for (index, code) in classCodes.enumerated() where (0..<256).contains(code) { slots[code] = index + 1 }
+        self.slots = slots
+        slotCount = classCodes.count + 1
+        self.planLayerCount = planLayerCount
+        ruleCounts = [Int32](repeating: 0, count: ruleCount)
+        beforeHistogram = [Int32](repeating: 0, count: classCodes.count + 1)
+        afterHistogram = beforeHistogram
+        planFeatures = Array(repeating: [:], count: planLayerCount)
+        previous = [UInt32](repeating: 0, count: width)
+        current = previous
+    }
+
+    /// Provisional labels made so far (label 0 is the background).
+    public var provisionalCount: Int { parent.count - 1 }
+
+    private func newLabel(column: Int, row: Int) -> UInt32 {
+        let label = UInt32(parent.count)
+        parent.append(label)
+        counts.append(0)
+        ruleCounts.append(contentsOf: repeatElement(0, count: ruleCount))
+        boxes.append(contentsOf: [Int32(column), Int32(row), Int32(column), Int32(row)])
+        confidenceSums.append(0)
+        beforeHistogram.append(contentsOf: repeatElement(0, count: slotCount))
+        afterHistogram.append(contentsOf: repeatElement(0, count: slotCount))
+        return label
+    }
+
+    /// The root of a label's set, compressing the path.
+    public func root(_ label: UInt32) -> UInt32 {
+        var root = label
+        while parent[Int(root)] != root { root = parent[Int(root)] }
+        var node = label
+        while parent[Int(node)] != root {
+            let next = parent[Int(node)]
+            parent[Int(node)] = root
+            node = next
+        }
+        return root
+    }
+
+    private func union(_ a: UInt32, _ b: UInt32) -> UInt32 {
+        let ra = root(a), rb = root(b)
+        if ra == rb { return ra }
+        let (low, high) = ra < rb ? (ra, rb) : (rb, ra)
+        parent[Int(high)] = low
+        return low
+    }
+
+    /// One row of the change raster. `bits` are the rule bits of each pixel (0: no change); `plan` holds, per plan
+    /// layer, the feature number under each pixel. Returns the provisional labels of the row (0: no change).
+    public func addRow(_ row: Int, bits: UnsafeBufferPointer<UInt32>, before: UnsafeBufferPointer<Float>,
+                       after: UnsafeBufferPointer<Float>, confidence: UnsafeBufferPointer<Float>?,
+                       plan: [UnsafeBufferPointer<Float>]) -> [UInt32] {
+        precondition(bits.count >= width && plan.count == planLayerCount)
+        for x in 0..<width {
+            let mask = bits[x]
+            guard mask != 0 else { current[x] = 0; continue }
+            var label: UInt32 = 0
+            let west = x > 0 ? current[x - 1] : 0
+            let northWest = x > 0 ? previous[x - 1] : 0
+            let north = previous[x]
+            let northEast = x + 1 < width ? previous[x + 1] : 0
+            if west != 0 { label = root(west) }
+            if northWest != 0 { label = label == 0 ? root(northWest) : union(label, northWest) }
+            if north != 0 { label = label == 0 ? root(north) : union(label, north) }
+            if northEast != 0 { label = label == 0 ? root(northEast) : union(label, northEast) }
+            if label == 0 { label = newLabel(column: x, row: row) }
+            current[x] = label
+            let index = Int(label)
+            counts[index] += 1
+            for rule in 0..<ruleCount where mask & (1 << UInt32(rule)) != 0 { ruleCounts[index * ruleCount + rule] += 1 }
+            let box = index * 4
+            boxes[box] = min(boxes[box], Int32(x))
+            boxes[box + 1] = min(boxes[box + 1], Int32(row))
+            boxes[box + 2] = max(boxes[box + 2], Int32(x))
+            boxes[box + 3] = max(boxes[box + 3], Int32(row))
+            if let confidence, confidence[x].isFinite { confidenceSums[index] += confidence[x] } else { confidenceSums[index] += 100 }
+            beforeHistogram[index * slotCount + slot(before[x])] += 1
+            afterHistogram[index * slotCount + slot(after[x])] += 1
+            for layer in 0..<planLayerCount {
+                let number = plan[layer][x]
+                if number.isFinite, number >= 1 { planFeatures[layer][label, default: []].insert(Int32(number)) }
+            }
+        }
+        let labels = current
+        swap(&previous, &current)
+        return labels
+    }
+
+    @inline(__always)
+    private func slot(_ value: Float) -> Int {
+        guard value.isFinite, value >= 0, value < 256 else { return 0 }
+        return slots[Int(value)]
+    }
+
+    /// What one patch holds.
+    public struct Patch: Sendable, Equatable {
+        /// The root label (provisional labels map to it through ``PatchLabeler/root(_:)``).
+        public var label: UInt32
+        public var pixelCount: Int
+        /// Pixels breaking each rule, by rule index.
+        public var ruleCounts: [Int]
+        /// Pixel bounding box: first and last column and row.
+        public var minColumn: Int, minRow: Int, maxColumn: Int, maxRow: Int
+        public var meanConfidence: Double
+        /// Pixels per class code before and after.
+        public var before: [Int: Int]
+        public var after: [Int: Int]
+        /// Feature numbers touched, per plan layer.
+        public var planFeatures: [[Int]]
+
+        /// The most frequent class before / after.
+        public var majorityBefore: Int { before.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? 0 }
+        public var majorityAfter: Int { after.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? 0 }
+    }
+
+    /// Folds every provisional label into its root and returns the patches, in order of their first pixel.
+    /// `classCodes` must be the codes given at initialisation.
+    public func patches(classCodes: [Int]) -> [Patch] {
+        var byRoot: [UInt32: Int] = [:]
+        var result: [Patch] = []
+        for label in 1..<UInt32(parent.count) {
+            let r = root(label)
+            let index = Int(label)
+            let position: Int
+            if let existing = byRoot[r] { position = existing } else {
+                position = result.count
+                byRoot[r] = position
+                result.append(Patch(label: r, pixelCount: 0, ruleCounts: Array(repeating: 0, count: ruleCount),
+                                    minColumn: Int.max, minRow: Int.max, maxColumn: Int.min, maxRow: Int.min,
+                                    meanConfidence: 0, before: [:], after: [:], planFeatures: Array(repeating: [], count: planLayerCount)))
+            }
+            result[position].pixelCount += Int(counts[index])
+            for rule in 0..<ruleCount { result[position].ruleCounts[rule] += Int(ruleCounts[index * ruleCount + rule]) }
+            result[position].minColumn = min(result[position].minColumn, Int(boxes[index * 4]))
+            result[position].minRow = min(result[position].minRow, Int(boxes[index * 4 + 1]))
+            result[position].maxColumn = max(result[position].maxColumn, Int(boxes[index * 4 + 2]))
+            result[position].maxRow = max(result[position].maxRow, Int(boxes[index * 4 + 3]))
+            result[position].meanConfidence += Double(confidenceSums[index])
+            for slot in 0..<slotCount {
+                let code = slot == 0 ? 0 : classCodes[slot - 1]
+                let b = Int(beforeHistogram[index * slotCount + slot]), a = Int(afterHistogram[index * slotCount + slot])
+                if b > 0 { result[position].before[code, default: 0] += b }
+                if a > 0 { result[position].after[code, default: 0] += a }
+            }
+            for layer in 0..<planLayerCount {
+                if let numbers = planFeatures[layer][label] { result[position].planFeatures[layer] += numbers.map(Int.init) }
+            }
+        }
+        for index in result.indices {
+            result[index].meanConfidence /= Double(max(result[index].pixelCount, 1))
+            result[index].planFeatures = result[index].planFeatures.map { Array(Set($0)).sorted() }
+        }
+        return result
+    }
+}

@@ -1,0 +1,278 @@
+import CGDAL
+import Foundation
+
+/// One feature of a vector layer: its id, the attributes asked for (as text) and its geometry in the target CRS.
+public struct VectorFeature: Sendable {
+    public var fid: Int
+    public var attributes: [String: String]
+    public var geometry: Geometry
+}
+
+/// What happened to the features that could not be used as they were.
+public struct FeatureReadReport: Sendable {
+    /// Features whose geometry was invalid (self-intersecting, say) and was repaired, by FID.
+    public var repaired: [Int] = []
+    /// Features left out, by FID, with why.
+    public var skipped: [(fid: Int, reason: String)] = []
+    /// Features in the layer.
+    public var total = 0
+}
+
+extension VectorDataset {
+    /// The CRS of a layer (first layer when `name` is nil), or nil when it has none.
+    public func spatialReference(layer name: String?) throws(GDALError) -> SpatialReference? {
+        let layer = try layerHandle(name)
+        guard let srs = OGR_L_GetSpatialRef(layer) else { return nil }
+        return SpatialReference.copying(srs)
+    }
+
+    func layerHandle(_ name: String?) throws(GDALError) -> OGRLayerH {
+        let layerName = name ?? layerNames[0]
+        guard let layer = GDALDatasetGetLayerByName(handle, layerName) else {
+            throw GDALError(kind: .outOfRange,
+                            operation: "layer '\(layerName)' does not exist in \(path) (its layers: \(layerNames.joined(separator: ", ")))")
+        }
+        return layer
+    }
+
+    /// Reads every feature of a layer with the named attributes, its geometry transformed into `target`.
+    ///
+    /// `sourceCRS` stands in for a layer without a CRS of its own. Invalid geometries are repaired (GEOS
+    /// MakeValid); features without an areal geometry, or whose geometry cannot be repaired or transformed, are
+    /// skipped. Both are listed in the report, so that the caller can name them.
+    public func readAreas(layer name: String?, fields: [String], sourceCRS: SpatialReference?, target: SpatialReference)
+        throws(GDALError) -> (features: [VectorFeature], report: FeatureReadReport)
+    {
+        let layer = try layerHandle(name)
+        let layerSRS = OGR_L_GetSpatialRef(layer).flatMap { SpatialReference.copying($0) }
+        guard let source = sourceCRS ?? layerSRS else {
+            throw GDALError(kind: .spatialReference, operation: "layer '\(name ?? layerNames[0])' of \(path) has no CRS")
+        }
+        let transformation = try CoordinateTransformation(from: source, to: target)
+        let definition = OGR_L_GetLayerDefn(layer)
+        var fieldIndexes: [(String, Int32)] = []
+        for field in fields {
+            let index = OGR_FD_GetFieldIndex(definition, field)
+            guard index >= 0 else {
+                throw GDALError(kind: .outOfRange, operation: "field '\(field)' does not exist in layer '\(name ?? layerNames[0])' of \(path)")
+            }
+            fieldIndexes.append((field, index))
+        }
+        var features: [VectorFeature] = []
+        var report = FeatureReadReport()
+        OGR_L_ResetReading(layer)
+        while let feature = OGR_L_GetNextFeature(layer) {
+            defer { OGR_F_Destroy(feature) }
+            report.total += 1
+            let fid = Int(OGR_F_GetFID(feature))
+            guard let reference = OGR_F_GetGeometryRef(feature), OGR_G_IsEmpty(reference) == 0 else {
+                report.skipped.append((fid, "it has no geometry"))
+                continue
+            }
+            var geometry = Geometry(owning: OGR_G_Clone(reference))
+            if !geometry.isValid {
+                guard let repaired = geometry.madeValid()?.arealPart(), repaired.isValid else {
+                    report.skipped.append((fid, "its geometry is invalid and could not be repaired"))
+                    continue
+                }
+                geometry = repaired
+                report.repaired.append(fid)
+            }
+            guard geometry.isAreal else {
+                report.skipped.append((fid, "it is a \(geometry.typeName), not a polygon"))
+                continue
+            }
+            let transformed: Geometry
+            do { transformed = try geometry.transformed(by: transformation) } catch {
+                report.skipped.append((fid, "it cannot be transformed to \(target.label)"))
+                continue
+            }
+            var attributes: [String: String] = [:]
+            for (field, index) in fieldIndexes where OGR_F_IsFieldSetAndNotNull(feature, index) != 0 {
+                attributes[field] = String(cString: OGR_F_GetFieldAsString(feature, index))
+            }
+            features.append(VectorFeature(fid: fid, attributes: attributes, geometry: transformed))
+        }
+        return (features, report)
+    }
+}
+
+extension Dataset {
+    /// Burns geometries (in the dataset's CRS) into band 1, each with its own value; later ones win where they
+    /// overlap. GDAL rasterises in chunks, so memory does not grow with the raster.
+    public func burn(_ geometries: [Geometry], values: [Double], allTouched: Bool) throws(GDALError) {
+        precondition(geometries.count == values.count, "one burn value per geometry")
+        guard !geometries.isEmpty else { return }
+        var handles: [OGRGeometryH?] = geometries.map { $0.handle }
+        var burnValues = values
+        var bands: [Int32] = [1]
+        let options = allTouched ? ["ALL_TOUCHED=TRUE"] : []
+        let (status, message) = withGDALErrorState {
+            withCStringList(options) { list in
+                GDALRasterizeGeometries(handle, 1, &bands, Int32(handles.count), &handles, nil, nil, &burnValues, list, nil, nil)
+            }
+        }
+        withExtendedLifetime(geometries) {}
+        guard status == CE_None else {
+            throw GDALError(kind: .write, operation: "cannot rasterise \(geometries.count) polygons into \(path)", gdalMessage: message)
+        }
+    }
+}
+
+extension Band {
+    /// Turns the connected regions of equal non-zero value into polygons (GDAL's polygonize), in the dataset's
+    /// CRS, with the value of each. `eightConnected` joins pixels that touch at a corner.
+    public func polygonize(eightConnected: Bool) throws(GDALError) -> [(value: Int, geometry: Geometry)] {
+        guard let driver = OGRGetDriverByName("Memory"),
+              let source = OGR_Dr_CreateDataSource(driver, "polygons", nil) else {
+            throw GDALError(kind: .other, operation: "GDAL's Memory vector driver is not available")
+        }
+        defer { OGR_DS_Destroy(source) }
+        let srs = try dataset.spatialReference()
+        guard let layer = OGR_DS_CreateLayer(source, "polygons", srs?.handle, wkbPolygon, nil) else {
+            throw GDALError(kind: .other, operation: "cannot create an in-memory layer")
+        }
+        let field = OGR_Fld_Create("value", OFTInteger64)
+        OGR_L_CreateField(layer, field, 1)
+        OGR_Fld_Destroy(field)
+        let options = eightConnected ? ["8CONNECTED=8"] : []
+        let (status, message) = withGDALErrorState {
+            withCStringList(options) { list in GDALPolygonize(handle, handle, layer, 0, list, nil, nil) }
+        }
+        guard status == CE_None else {
+            throw GDALError(kind: .other, operation: "cannot polygonise band \(index) of \(dataset.path)", gdalMessage: message)
+        }
+        var result: [(Int, Geometry)] = []
+        OGR_L_ResetReading(layer)
+        while let feature = OGR_L_GetNextFeature(layer) {
+            defer { OGR_F_Destroy(feature) }
+            guard let geometry = OGR_F_GetGeometryRef(feature) else { continue }
+            result.append((Int(OGR_F_GetFieldAsInteger64(feature, 0)), Geometry(owning: OGR_G_Clone(geometry))))
+        }
+        return result
+    }
+}
+
+/// Writes a vector file (GeoJSON, GeoPackage, KML, …) through OGR: one layer of features with typed fields.
+public final class VectorWriter {
+    public enum FieldType: Sendable { case string, integer, real }
+    public enum Value: Sendable {
+        case string(String)
+        case integer(Int)
+        case real(Double)
+        case null
+    }
+
+    private let dataset: GDALDatasetH
+    private let layer: OGRLayerH
+    private let fieldIndexes: [String: Int32]
+    public let path: String
+    private var closed = false
+
+    /// Creates `path` with `driver` (`GeoJSON`, `GPKG`, `KML`, `LIBKML`), one layer in `crs`.
+    public init(path: String, driver driverName: String, layer layerName: String, crs: SpatialReference,
+                geometry: GeometryKind, fields: [(String, FieldType)],
+                datasetOptions: [String] = [], layerOptions: [String] = []) throws(GDALError) {
+        GDALRuntime.ensureRegistered()
+        guard let driver = GDALGetDriverByName(driverName) else {
+            throw GDALError(kind: .other, operation: "GDAL driver \(driverName) is not available")
+        }
+        let (created, message) = withGDALErrorState {
+            withCStringList(datasetOptions) { list in GDALCreate(driver, path, 0, 0, 0, GDT_Unknown, list) }
+        }
+        guard let created else { throw GDALError(kind: .write, operation: "cannot create \(path)", gdalMessage: message) }
+        let (layer, layerMessage) = withGDALErrorState {
+            withCStringList(layerOptions) { list in
+                GDALDatasetCreateLayer(created, layerName, crs.handle, geometry == .polygon ? wkbMultiPolygon : wkbPoint, list)
+            }
+        }
+        guard let layer else {
+            GDALClose(created)
+            throw GDALError(kind: .write, operation: "cannot create layer \(layerName) in \(path)", gdalMessage: layerMessage)
+        }
+        var indexes: [String: Int32] = [:]
+        for (index, (name, type)) in fields.enumerated() {
+            let ogrType: OGRFieldType = switch type {
+            case .string: OFTString
+            case .integer: OFTInteger64
+            case .real: OFTReal
+            }
+            let field = OGR_Fld_Create(name, ogrType)
+            OGR_L_CreateField(layer, field, 1)
+            OGR_Fld_Destroy(field)
+            indexes[name] = Int32(index)
+        }
+        self.dataset = created
+        self.layer = layer
+        self.fieldIndexes = indexes
+        self.path = path
+        _ = OGR_L_StartTransaction(layer)
+    }
+
+    public enum GeometryKind: Sendable { case polygon, point }
+
+    deinit { if !closed { GDALClose(dataset) } }
+
+    /// Adds one feature; polygons are stored as multipolygons so every feature of the layer has one type.
+    public func add(_ geometry: Geometry, values: [String: Value]) throws(GDALError) {
+        let feature = OGR_F_Create(OGR_L_GetLayerDefn(layer))!
+        defer { OGR_F_Destroy(feature) }
+        for (name, value) in values {
+            guard let index = fieldIndexes[name] else { continue }
+            switch value {
+            case .string(let text): OGR_F_SetFieldString(feature, index, text)
+            case .integer(let number): OGR_F_SetFieldInteger64(feature, index, Int64(number))
+            case .real(let number): OGR_F_SetFieldDouble(feature, index, number)
+            case .null: OGR_F_SetFieldNull(feature, index)
+            }
+        }
+        let flat = OGR_GT_Flatten(OGR_G_GetGeometryType(geometry.handle))
+        let stored = flat == wkbPolygon ? OGR_G_ForceToMultiPolygon(OGR_G_Clone(geometry.handle)) : OGR_G_Clone(geometry.handle)
+        OGR_F_SetGeometryDirectly(feature, stored)
+        let (status, message) = withGDALErrorState { OGR_L_CreateFeature(layer, feature) }
+        guard status == OGRERR_NONE else {
+            throw GDALError(kind: .write, operation: "cannot write a feature to \(path)", gdalMessage: message)
+        }
+    }
+
+    /// Commits and closes the file; it is complete only after this returns.
+    public func close() throws(GDALError) {
+        guard !closed else { return }
+        closed = true
+        _ = OGR_L_CommitTransaction(layer)
+        let (_, message) = withGDALErrorState { GDALClose(dataset) }
+        guard CPLGetLastErrorType().rawValue < CE_Failure.rawValue else { throw GDALError(kind: .write, operation: "cannot complete \(path)", gdalMessage: message) }
+    }
+}
+
+extension VectorDataset {
+    /// The FID and the named attributes (as text) of every feature of a layer, in reading order; geometries are
+    /// not read.
+    public func attributes(layer name: String?, fields: [String]) throws(GDALError) -> [(fid: Int, values: [String: String])] {
+        let layer = try layerHandle(name)
+        let definition = OGR_L_GetLayerDefn(layer)
+        var indexes: [(String, Int32)] = []
+        for field in fields {
+            let index = OGR_FD_GetFieldIndex(definition, field)
+            guard index >= 0 else {
+                throw GDALError(kind: .outOfRange, operation: "field '\(field)' does not exist in layer '\(name ?? layerNames[0])' of \(path)")
+            }
+            indexes.append((field, index))
+        }
+        withCStringList(["OGR_GEOMETRY"]) { list in
+            _ = OGR_L_SetIgnoredFields(layer, UnsafeMutableRawPointer(list)?.assumingMemoryBound(to: UnsafePointer<CChar>?.self))
+        }
+        defer { _ = OGR_L_SetIgnoredFields(layer, nil) }
+        var result: [(Int, [String: String])] = []
+        OGR_L_ResetReading(layer)
+        while let feature = OGR_L_GetNextFeature(layer) {
+            defer { OGR_F_Destroy(feature) }
+            var values: [String: String] = [:]
+            for (field, index) in indexes where OGR_F_IsFieldSetAndNotNull(feature, index) != 0 {
+                values[field] = String(cString: OGR_F_GetFieldAsString(feature, index))
+            }
+            result.append((Int(OGR_F_GetFID(feature)), values))
+        }
+        return result
+    }
+}

@@ -1,0 +1,313 @@
+import Dispatch
+import Foundation
+import LandwatchAlgorithms
+import LandwatchGDAL
+import LandwatchPipeline
+
+/// `compliance.diff`: change between two dates checked against the plan, pixel by pixel.
+///
+/// A pixel is a change only where both dates have a class (clouds and nodata never change), both classifications
+/// are confident enough, the index changed enough (when asked), and the new class is absent from the 3 x 3
+/// neighbourhood of the before map (so that a one-pixel misregistration does not outline every field). Each
+/// change is tested against the rules; the output holds a bit per rule broken, the classes, the confidence and
+/// the plan features under the pixel. Tiles are processed in parallel, each read with a halo for the neighbourhood.
+public struct ComplianceDiffStage: WholeRasterStage {
+    static let planPorts = ["redline", "basic_farmland", "urban_boundary", "zoning", "approvals", "zones"]
+    static let planKinds: [ProductKind] = [.plan, .mask, .classes]
+
+    public static let descriptor = StageDescriptor(
+        id: "compliance.diff",
+        summary: "Change between two dates against the approved plan: a bit per violated rule for every changed pixel",
+        evaluation: .wholeRaster,
+        inputs: [
+            InputPort("after", kinds: [.classes], help: "classification of the new image (class, and confidence from classify.model)"),
+            InputPort("before", kinds: [.classes], help: "classification of the earlier image of the same season", optional: true),
+            InputPort("landuse", kinds: [.plan, .classes], help: "land-use survey (read.plan role landuse): the legal before state", optional: true),
+            InputPort("redline", kinds: planKinds, help: "ecological protection red line", optional: true),
+            InputPort("basic_farmland", kinds: planKinds, help: "permanent basic farmland", optional: true),
+            InputPort("urban_boundary", kinds: planKinds, help: "urban development boundary", optional: true),
+            InputPort("zoning", kinds: planKinds, help: "planned use per polygon (read.plan role zoning)", optional: true),
+            InputPort("approvals", kinds: planKinds, help: "approved construction, temporary-use and facility-agriculture land", optional: true),
+            InputPort("zones", kinds: planKinds, help: "districts or planning units, named in the violation list", optional: true),
+            InputPort("before_index", kinds: [.index], help: "an index of the earlier image, for min_index_change", optional: true),
+            InputPort("after_index", kinds: [.index], help: "the same index of the new image", optional: true),
+        ],
+        output: .change,
+        options: [
+            OptionSpec("rules", .structured(shape: "{rule: {code, name, name_zh, severity, min_area, min_pixels, exempt_if_approved, enabled}}"),
+                       optional: true,
+                       help: "changes to the default rules, by rule: " + ChangeRule.defaults.map {
+                           "\($0.kind.rawValue) (\($0.code), \($0.severity.name), \(Int($0.minArea)) m²)"
+                       }.joined(separator: ", ")),
+            OptionSpec("compare_with", .choice(["before", "landuse"]), optional: true,
+                       help: "what 'before' is: the earlier classification or the land-use survey (default: 'before' when connected)"),
+            OptionSpec("min_confidence", .number, default: .number(50), range: 0...100,
+                       help: "both classifications must be at least this confident (%) for a change to count"),
+            OptionSpec("min_index_change", .number, optional: true, range: 0...2,
+                       help: "count a change only where |after_index - before_index| is at least this"),
+            OptionSpec("neighbourhood", .integer, default: .integer(3), range: 1...7,
+                       help: "window in which the before map must not already show the new class (1 = off, 3 = 3x3)"),
+            OptionSpec("min_pixels", .integer, default: .integer(4), range: 1...1_000_000,
+                       help: "smallest patch in pixels for every rule (a rule's own min_pixels overrides it)"),
+        ])
+
+    public let ruleSet: ChangeRuleSet
+    public let compareWith: String?
+    public let minConfidence: Float
+    public let minIndexChange: Float?
+    public let radius: Int
+    public let settings: [(String, String)]
+
+    public init(options: StageOptions) throws(StageProblem) {
+        let legend = options.legend
+        let classes = ComplianceClasses(cropland: legend.code(for: "cropland") ?? 0, forest: legend.code(for: "forest") ?? 0,
+                                        water: legend.code(for: "water") ?? 0, builtUp: legend.code(for: "built-up") ?? 0,
+                                        bare: legend.code(for: "bare") ?? 0)
+        let minPixels = options.integer("min_pixels") ?? 4
+        var rules = ChangeRule.defaults.map { rule -> ChangeRule in
+            var copy = rule
+            copy.minPixels = minPixels
+            return copy
+        }
+        if let node = options.node("rules") {
+            guard let entries = node.entries else {
+                throw StageProblem(option: "rules", "must map rule names to settings, e.g. {unapproved_construction: {min_area: 300}} (found \(node.shortDescription))")
+            }
+            for entry in entries {
+                guard let kind = ChangeRule.Kind(rawValue: entry.key), let index = rules.firstIndex(where: { $0.kind == kind }) else {
+                    throw StageProblem(option: "rules", "unknown rule '\(entry.key)' (rules: " + ChangeRule.Kind.allCases.map(\.rawValue).joined(separator: ", ") + ")",
+                                       at: entry.keyLocation)
+                }
+                guard let settings = entry.value.entries else {
+                    throw StageProblem(option: "rules", "rule '\(entry.key)' takes a mapping {code, name, name_zh, severity, min_area, min_pixels, exempt_if_approved, enabled} (found \(entry.value.shortDescription))",
+                                       at: entry.value.location)
+                }
+                var rule = rules[index]
+                var enabled = true
+                for setting in settings {
+                    let text = setting.value.scalarText ?? ""
+                    func bad(_ wanted: String) -> StageProblem {
+                        StageProblem(option: "rules", "rule '\(entry.key)': '\(setting.key)' must be \(wanted) (found \(setting.value.shortDescription))",
+                                     at: setting.value.location)
+                    }
+                    switch setting.key {
+                    case "code": guard !text.isEmpty else { throw bad("a short code") }; rule.code = text
+                    case "name": guard !text.isEmpty else { throw bad("text") }; rule.name = text
+                    case "name_zh": guard !text.isEmpty else { throw bad("text") }; rule.nameZH = text
+                    case "severity": guard let severity = Severity(name: text) else { throw bad("low, medium or high") }; rule.severity = severity
+                    case "min_area": guard let area = Double(text), area >= 0 else { throw bad("an area in m² (0 or more)") }; rule.minArea = area
+                    case "min_pixels": guard let pixels = Int(text), pixels >= 1 else { throw bad("a whole number of pixels (1 or more)") }; rule.minPixels = pixels
+                    case "exempt_if_approved": guard let flag = Bool(text) else { throw bad("true or false") }; rule.exemptIfApproved = flag
+                    case "enabled": guard let flag = Bool(text) else { throw bad("true or false") }; enabled = flag
+                    default:
+                        throw StageProblem(option: "rules", "rule '\(entry.key)': unknown setting '\(setting.key)' (settings: code, name, name_zh, severity, min_area, min_pixels, exempt_if_approved, enabled)",
+                                           at: setting.keyLocation)
+                    }
+                }
+                rules[index] = rule
+                if !enabled { rules.remove(at: index) }
+            }
+        }
+        guard !rules.isEmpty else { throw StageProblem(option: "rules", "every rule is disabled: nothing would be reported") }
+        ruleSet = ChangeRuleSet(rules: rules, classes: classes)
+        compareWith = options.string("compare_with")
+        minConfidence = Float(options.number("min_confidence") ?? 50)
+        minIndexChange = options.number("min_index_change").map(Float.init)
+        let window = options.integer("neighbourhood") ?? 3
+        guard window % 2 == 1 else { throw StageProblem(option: "neighbourhood", "must be odd (1, 3, 5 or 7), found \(window)") }
+        radius = window / 2
+        settings = [("min_confidence", "\(Int(minConfidence)) %"), ("neighbourhood", "\(window) x \(window)"),
+                    ("min_pixels", "\(minPixels)")] + (minIndexChange.map { [("min_index_change", "\($0)")] } ?? [])
+    }
+
+    func input(_ port: String, in inputs: [ProductDescription]) -> ProductDescription? { inputs.first { $0.port == port } }
+
+    /// The port the before map comes from.
+    func beforePort(_ ports: Set<String>) -> String? {
+        if let compareWith { return ports.contains(compareWith) ? compareWith : nil }
+        return ports.contains("before") ? "before" : ports.contains("landuse") ? "landuse" : nil
+    }
+
+    public func describe(inputs: [ProductDescription]) throws(StageProblem) -> ProductDescription {
+        let ports = Set(inputs.compactMap(\.port))
+        guard let beforePort = beforePort(ports) else {
+            if let compareWith {
+                throw StageProblem(option: "compare_with", "compare_with: \(compareWith), but no stage is connected to input '\(compareWith)'")
+            }
+            throw StageProblem("connect 'before' (a classification of the earlier image) or 'landuse' (the land-use survey): "
+                               + "there is nothing to compare the new image with")
+        }
+        if minIndexChange != nil, !(ports.contains("before_index") && ports.contains("after_index")) {
+            throw StageProblem(option: "min_index_change", "min_index_change needs both inputs before_index and after_index")
+        }
+        for product in inputs where product.kind == .plan {
+            let role = product.featureTables.keys.first ?? ""
+            if let port = product.port, port != role, !(port == "landuse" && role == "landuse") {
+                throw StageProblem("input '\(port)' is connected to a plan layer of role '\(role)': connect it to input '\(role)', or give the layer role \(port)")
+            }
+        }
+        let planBands = Self.planPorts.filter(ports.contains)
+        var product = ProductDescription(kind: .change, bandNames: ["rules", "before", "after", "confidence"] + planBands,
+                                         date: input("after", in: inputs)?.date)
+        for port in planBands {
+            if let table = input(port, in: inputs)?.featureTables.values.first { product.featureTables[port] = table }
+        }
+        let before = input(beforePort, in: inputs)
+        product.compliance = ComplianceDescription(
+            ruleSet: ruleSet, beforeDate: beforePort == "before" ? before?.date : nil, afterDate: input("after", in: inputs)?.date,
+            beforeSource: beforePort == "before" ? "classification" : "land-use survey", settings: settings)
+        return product
+    }
+
+    public func run(inputs: [MaterializedRaster], output: String, grid: RasterGrid, context: RunContext) throws {
+        let ports = Set(inputs.compactMap(\.description.port))
+        let beforePort = beforePort(ports)!
+        @Sendable func raster(_ port: String) -> MaterializedRaster? { inputs.first { $0.description.port == port } }
+        let planBands = Self.planPorts.filter(ports.contains)
+        let zoningTable = raster("zoning")?.description.featureTables.values.first
+        let nonConstruction: [Bool] = [false] + (zoningTable?.features.map { !$0.allowsConstruction } ?? [])
+        let bandCount = 4 + planBands.count
+        let target = try Dataset.createGeoTIFF(at: output, grid: grid, bandCount: bandCount, dataType: .float32,
+                                               options: GeoTIFFOptions(compression: .zstd, blockSize: context.blockSize))
+        for (index, name) in (["rules", "before", "after", "confidence"] + planBands).enumerated() {
+            try target.band(index + 1).setDescription(name)
+        }
+        let outputLock = NSLock()
+        let tiles = Window(width: grid.width, height: grid.height).subdivided(tileWidth: context.blockSize, tileHeight: context.blockSize)
+        let tileValues = (context.blockSize + 2 * radius) * (context.blockSize + 2 * radius)
+        let perWorker = tileValues * 4 * (6 + planBands.count + 2) * 2
+        let workers = max(1, min(context.threads, tiles.count, context.memoryBudget / 2 / max(perWorker, 1)))
+        let next = Counter()
+        let failure = FirstError()
+        let ruleSet = self.ruleSet
+        let radius = self.radius, minConfidence = self.minConfidence, minIndexChange = self.minIndexChange
+        let targetBox = UncheckedSendable(target)
+
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            do {
+                // One GDAL handle per worker and input.
+                func open(_ port: String, band: Int = 1) throws -> Band? {
+                    guard let input = raster(port) else { return nil }
+                    return try Dataset.open(input.path).band(band)
+                }
+                func confidenceBand(_ port: String) throws -> Band? {
+                    guard let input = raster(port), let index = input.description.band(named: "confidence") else { return nil }
+                    return try Dataset.open(input.path).band(index + 1)
+                }
+                let beforeBand = try open(beforePort)!, afterBand = try open("after")!
+                let beforeConfidence = beforePort == "before" ? try confidenceBand("before") : nil
+                let afterConfidence = try confidenceBand("after")
+                let planBandHandles = try planBands.map { try open($0)! }
+                let beforeIndex = minIndexChange == nil ? nil : try open("before_index")
+                let afterIndex = minIndexChange == nil ? nil : try open("after_index")
+                let redline = planBands.firstIndex(of: "redline"), farmland = planBands.firstIndex(of: "basic_farmland")
+                let urban = planBands.firstIndex(of: "urban_boundary"), zoning = planBands.firstIndex(of: "zoning")
+                let approvals = planBands.firstIndex(of: "approvals")
+
+                while failure.error == nil {
+                    let tileIndex = next.next()
+                    guard tileIndex < tiles.count else { break }
+                    let tile = tiles[tileIndex]
+                    let halo = Window(colOffset: max(tile.colOffset - radius, 0), rowOffset: max(tile.rowOffset - radius, 0),
+                                      width: min(tile.colOffset + tile.width + radius, grid.width) - max(tile.colOffset - radius, 0),
+                                      height: min(tile.rowOffset + tile.height + radius, grid.height) - max(tile.rowOffset - radius, 0))
+                    let beforeHalo = try beforeBand.read(halo)
+                    let after = try afterBand.read(tile)
+                    let beforeConf = try beforeConfidence?.read(tile)
+                    let afterConf = try afterConfidence?.read(tile)
+                    let plan = try planBandHandles.map { try $0.read(tile) }
+                    let indexBefore = try beforeIndex?.read(tile), indexAfter = try afterIndex?.read(tile)
+                    let count = tile.pixelCount
+                    var outputs = [[Float]](repeating: [Float](repeating: 0, count: count), count: bandCount)
+                    for row in 0..<tile.height {
+                        let haloRow = tile.rowOffset + row - halo.rowOffset
+                        for col in 0..<tile.width {
+                            let i = row * tile.width + col
+                            let haloCol = tile.colOffset + col - halo.colOffset
+                            let beforeValue = beforeHalo[haloRow * halo.width + haloCol]
+                            let afterValue = after[i]
+                            let b = beforeValue.isFinite ? Int(beforeValue) : 0
+                            let a = afterValue.isFinite ? Int(afterValue) : 0
+                            outputs[1][i] = Float(b)
+                            outputs[2][i] = Float(a)
+                            let confidence = min(beforeConf.map { $0[i].isFinite ? $0[i] : 0 } ?? 100,
+                                                 afterConf.map { $0[i].isFinite ? $0[i] : 0 } ?? 100)
+                            outputs[3][i] = confidence
+                            guard b > 0, a > 0, a != b, confidence >= minConfidence else { continue }
+                            if let minIndexChange, let indexBefore, let indexAfter {
+                                let change = abs(indexAfter[i] - indexBefore[i])
+                                guard change.isFinite, change >= minIndexChange else { continue }
+                            }
+                            if radius > 0 {
+                                var seen = false
+                                let r0 = max(haloRow - radius, 0), r1 = min(haloRow + radius, halo.height - 1)
+                                let c0 = max(haloCol - radius, 0), c1 = min(haloCol + radius, halo.width - 1)
+                                search: for r in r0...r1 {
+                                    for c in c0...c1 where beforeHalo[r * halo.width + c] == afterValue {
+                                        seen = true
+                                        break search
+                                    }
+                                }
+                                if seen { continue }
+                            }
+                            func inside(_ band: Int?) -> Bool { band.map { plan[$0][i].isFinite && plan[$0][i] > 0 } ?? false }
+                            var pixelPlan = PlanAtPixel(redline: inside(redline), basicFarmland: inside(farmland),
+                                                        insideUrbanBoundary: urban.map { _ in inside(urban) }, approved: inside(approvals))
+                            if let zoning {
+                                let number = plan[zoning][i]
+                                if number.isFinite, number >= 1, Int(number) < nonConstruction.count {
+                                    pixelPlan.zonedNonConstruction = nonConstruction[Int(number)]
+                                }
+                            }
+                            let bits = ruleSet.bits(before: b, after: a, plan: pixelPlan)
+                            guard bits != 0 else { continue }
+                            outputs[0][i] = Float(bits)
+                            for layer in plan.indices {
+                                let value = plan[layer][i]
+                                outputs[4 + layer][i] = value.isFinite ? value : 0
+                            }
+                        }
+                    }
+                    outputLock.lock()
+                    defer { outputLock.unlock() }
+                    for band in 0..<bandCount {
+                        try Self.write(outputs[band], to: targetBox.value.band(band + 1), window: tile)
+                    }
+                }
+            } catch {
+                failure.set(error)
+            }
+        }
+        if let error = failure.error { throw error }
+        try target.close()
+    }
+
+    static func write(_ values: [Float], to band: Band, window: Window) throws {
+        var failure: (any Error)?
+        values.withUnsafeBufferPointer { buffer in
+            do { try band.write(window, from: buffer) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+}
+
+/// A shared tile counter.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int { lock.withLock { defer { value += 1 }; return value } }
+}
+
+/// The first error of several worker threads.
+final class FirstError: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Error?
+    var error: Error? { lock.withLock { stored } }
+    func set(_ error: Error) { lock.withLock { if stored == nil { stored = error } } }
+}
+
+/// Hands a value that is used under a lock to `concurrentPerform`'s closures.
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -1,0 +1,250 @@
+import Foundation
+import LandwatchAlgorithms
+import LandwatchGDAL
+import LandwatchPipeline
+
+/// `read.plan`: one layer of the approved plan (red line, basic farmland, urban boundary, zoning, approvals,
+/// land-use survey, reporting zones), reprojected and rasterised onto the run grid.
+///
+/// Each pixel holds the number of the feature covering it (1 for the first feature read, 0 outside), so later
+/// stages can name the polygons a patch touches; the `landuse` role holds the legend class of the survey code.
+public struct ReadPlanStage: SourceStage {
+    public enum Role: String, CaseIterable, Sendable {
+        case redline, basicFarmland = "basic_farmland", urbanBoundary = "urban_boundary", zoning, approvals, landuse, zones
+    }
+
+    /// GB/T 21010-2017 first-level codes onto the default legend (DOMAIN.md); longer codes match by prefix.
+    /// 02 (garden land: orchards, tea) counts as forest, tree cover being what imagery sees there.
+    public static let defaultLandUseCodes: [(String, String)] = [
+        ("01", "cropland"), ("02", "forest"), ("03", "forest"), ("04", "grassland"), ("05", "built-up"), ("06", "built-up"),
+        ("07", "built-up"), ("08", "built-up"), ("09", "built-up"), ("10", "built-up"), ("11", "water"), ("12", "bare"),
+    ]
+
+    /// Planned uses that allow construction (first-level codes of the 2023 land- and sea-use classification for
+    /// planning: residential 07, public services 08, commercial 09, industrial and mining 10, storage 11,
+    /// transport 12, utilities 13, special 15); longer codes match by prefix.
+    public static let defaultConstructionCodes = ["07", "08", "09", "10", "11", "12", "13", "15"]
+
+    public static let descriptor = StageDescriptor(
+        id: "read.plan",
+        summary: "Read one layer of the approved plan (any OGR vector in any CRS, or a raster) onto the run grid",
+        evaluation: .source,
+        output: .plan,
+        options: [
+            OptionSpec("role", .choice(Role.allCases.map(\.rawValue)), help: "what the layer is in the plan"),
+            OptionSpec("path", .inputPath, help: "GeoPackage, GeoJSON, Shapefile, File Geodatabase, … or a GeoTIFF (non-zero inside)"),
+            OptionSpec("layer", .string, optional: true, help: "layer name (default: the first layer)"),
+            OptionSpec("encoding", .string, optional: true, help: "text encoding of a Shapefile's attributes, for example GBK"),
+            OptionSpec("crs", .string, optional: true,
+                       help: "CRS of a layer that carries none (a Shapefile without .prj), for example EPSG:4490 or EPSG:4527"),
+            OptionSpec("id_field", .string, optional: true, help: "attribute with the feature's id (default: the FID)"),
+            OptionSpec("name_field", .string, optional: true, help: "attribute with the feature's name"),
+            OptionSpec("code_field", .string, optional: true,
+                       help: "attribute with the use code: the planned use (zoning) or the GB/T 21010 code (landuse); required for those"),
+            OptionSpec("codes", .structured(shape: "{code: class}"), optional: true,
+                       help: "landuse: GB/T 21010 code (or its prefix) to legend class; default: "
+                           + defaultLandUseCodes.map { "\($0.0): \($0.1)" }.joined(separator: ", ")),
+            OptionSpec("construction_codes", .structured(shape: "[code, …]"), optional: true,
+                       help: "zoning: planned-use codes (or prefixes) that allow construction; default: "
+                           + defaultConstructionCodes.joined(separator: ", ")),
+            OptionSpec("all_touched", .boolean, default: .boolean(false),
+                       help: "burn every pixel a polygon touches, not only those whose centre it covers"),
+            OptionSpec("allow_outside", .boolean, default: .boolean(false),
+                       help: "accept a layer with no feature over the image (otherwise an error: usually a wrong CRS)"),
+        ])
+
+    public let role: Role
+    public let path: String
+    public let layer: String?
+    public let encoding: String?
+    public let crs: String?
+    public let idField: String?
+    public let nameField: String?
+    public let codeField: String?
+    public let landUseCodes: [(prefix: String, code: Int)]
+    public let constructionCodes: [String]
+    public let allTouched: Bool
+    public let allowOutside: Bool
+
+    public init(options: StageOptions) throws(StageProblem) {
+        role = Role(rawValue: options.string("role") ?? "") ?? .zones
+        path = options.string("path") ?? ""
+        layer = options.string("layer")
+        encoding = options.string("encoding")
+        crs = options.string("crs")
+        idField = options.string("id_field")
+        nameField = options.string("name_field")
+        codeField = options.string("code_field")
+        allTouched = options.boolean("all_touched") ?? false
+        allowOutside = options.boolean("allow_outside") ?? false
+        if (role == .zoning || role == .landuse), codeField == nil, !Self.isRaster(path) {
+            throw StageProblem(option: "code_field", "a \(role.rawValue) layer needs 'code_field': the attribute holding the "
+                               + (role == .zoning ? "planned use" : "GB/T 21010 land-use code"))
+        }
+        if options.isSet("codes"), role != .landuse {
+            throw StageProblem(option: "codes", "'codes' maps land-use survey codes: it applies to role landuse only")
+        }
+        if options.isSet("construction_codes"), role != .zoning {
+            throw StageProblem(option: "construction_codes", "'construction_codes' applies to role zoning only")
+        }
+        var pairs: [(String, Int)] = []
+        if let node = options.node("codes") {
+            guard let entries = node.entries, !entries.isEmpty else {
+                throw StageProblem(option: "codes", "must map land-use codes to classes, e.g. {'01': cropland} (found \(node.shortDescription))")
+            }
+            for entry in entries {
+                guard let name = entry.value.scalarText, let code = options.legend.code(for: name), code > 0 else {
+                    throw StageProblem(option: "codes", "code '\(entry.key)' maps to '\(entry.value.scalarText ?? entry.value.shortDescription)', "
+                                       + "which is not a class of the legend (" + options.legend.classes.map(\.name).joined(separator: ", ") + ")",
+                                       at: entry.value.location)
+                }
+                pairs.append((entry.key, code))
+            }
+        } else if role == .landuse {
+            for (prefix, name) in Self.defaultLandUseCodes {
+                if let code = options.legend.code(for: name) { pairs.append((prefix, code)) }
+            }
+        }
+        // Longest prefix first, so that 0101 can differ from 01.
+        landUseCodes = pairs.sorted { $0.0.count > $1.0.count }.map { (prefix: $0.0, code: $0.1) }
+        if let node = options.node("construction_codes") {
+            guard let items = node.items, items.allSatisfy({ $0.scalarText != nil }) else {
+                throw StageProblem(option: "construction_codes", "must be a list of codes, e.g. ['07', '09'] (found \(node.shortDescription))")
+            }
+            constructionCodes = items.compactMap(\.scalarText)
+        } else {
+            constructionCodes = Self.defaultConstructionCodes
+        }
+        if let crs {
+            do { _ = try SpatialReference(definition: crs) } catch { throw StageProblem(option: "crs", error.description) }
+        }
+    }
+
+    static func isRaster(_ path: String) -> Bool {
+        let lower = path.lowercased()
+        return lower.hasSuffix(".tif") || lower.hasSuffix(".tiff") || lower.hasSuffix(".vrt") || lower.hasSuffix(".img")
+    }
+
+    /// The legend class of a land-use code, by longest prefix.
+    func landUseClass(_ code: String) -> Int? {
+        landUseCodes.first { code.hasPrefix($0.prefix) }?.code
+    }
+
+    /// The features in reading order, with the FID of each, as the burn numbers will count them.
+    func featureTable() throws(StageProblem) -> (table: FeatureTable, fids: [Int]) {
+        let dataset: VectorDataset
+        let info: VectorDataset.LayerInfo
+        do {
+            dataset = try VectorDataset.open(path, encoding: encoding)
+            info = try dataset.layer(layer)
+        } catch {
+            throw StageProblem(option: error.kind == .outOfRange ? "layer" : "path", error.description)
+        }
+        for (option, field) in [("id_field", idField), ("name_field", nameField), ("code_field", codeField)] {
+            if let field, !info.fieldNames.contains(field) {
+                throw StageProblem(option: option, "field '\(field)' does not exist in layer '\(info.name)' of \(path) "
+                                   + "(its fields: \(info.fieldNames.isEmpty ? "none" : info.fieldNames.joined(separator: ", ")))")
+            }
+        }
+        var crsWKT = info.crsWKT
+        if let crs {
+            crsWKT = (try? SpatialReference(definition: crs).wkt) ?? ""
+        } else if crsWKT.isEmpty {
+            throw StageProblem(option: "path", "layer '\(info.name)' of \(path) has no CRS (a Shapefile without its .prj?); "
+                               + "give it with 'crs', for example crs: EPSG:4490")
+        }
+        let rows: [(fid: Int, values: [String: String])]
+        do { rows = try dataset.attributes(layer: layer, fields: [idField, nameField, codeField].compactMap { $0 }) } catch {
+            throw StageProblem(option: "path", error.description)
+        }
+        guard !rows.isEmpty else {
+            throw StageProblem(option: "path", "plan layer '\(role.rawValue)' (\(path), layer '\(info.name)') has no features")
+        }
+        var features: [FeatureTable.Feature] = []
+        for row in rows {
+            let code = codeField.flatMap { row.values[$0] } ?? ""
+            if role == .landuse, landUseClass(code) == nil {
+                throw StageProblem(option: "codes", "land-use code '\(code)' of feature \(row.fid) in \(path) maps to no class "
+                                   + "(mapped: \(landUseCodes.map(\.prefix).sorted().joined(separator: ", "))); add it to 'codes'")
+            }
+            features.append(FeatureTable.Feature(
+                id: idField.flatMap { row.values[$0] } ?? String(row.fid), name: nameField.flatMap { row.values[$0] } ?? "",
+                code: code, allowsConstruction: role != .zoning || constructionCodes.contains { code.hasPrefix($0) }))
+        }
+        return (FeatureTable(role: role.rawValue, path: path, crsWKT: crsWKT, features: features), rows.map(\.fid))
+    }
+
+    public func describe() throws(StageProblem) -> ProductDescription {
+        if Self.isRaster(path) {
+            let dataset: Dataset
+            do { dataset = try Dataset.open(path) } catch { throw StageProblem(option: "path", error.description) }
+            var product = ProductDescription(kind: .plan, bandNames: [role.rawValue], nativeGrid: nil, sourcePath: path)
+            product.featureTables[role.rawValue] = FeatureTable(role: role.rawValue, path: path, crsWKT: dataset.crsWKT, features: [])
+            return product
+        }
+        let (table, _) = try featureTable()
+        var product = ProductDescription(kind: .plan, bandNames: [role.rawValue], nativeGrid: nil, sourcePath: path)
+        product.featureTables[role.rawValue] = table
+        return product
+    }
+
+    public func makeSource(onto grid: RasterGrid, context: RunContext) throws -> any BlockSource {
+        let name = "plan-\(role.rawValue)-\(UUID().uuidString.prefix(8))"
+        if Self.isRaster(path) {
+            return try RasterFileSource(bands: [.init(path: path, band: 1)], onto: grid, resampling: .nearest,
+                                        context: context, stageID: name)
+        }
+        let (table, fids) = try featureTable()
+        let dataset = try VectorDataset.open(path, encoding: encoding)
+        let target = try SpatialReference(definition: grid.crsWKT)
+        let source = try crs.map { definition throws(GDALError) in try SpatialReference(definition: definition) }
+        let (features, report) = try dataset.readAreas(layer: layer, fields: [], sourceCRS: source, target: target)
+        if !report.repaired.isEmpty {
+            let message = "plan layer '\(role.rawValue)' (\(path)): repaired the invalid geometry of feature"
+                + (report.repaired.count == 1 ? " " : "s ") + Self.list(report.repaired)
+            context.logger.warning("\(message)")
+        }
+        for skipped in report.skipped {
+            context.logger.warning("plan layer '\(role.rawValue)' (\(path)): skipped feature \(skipped.fid): \(skipped.reason)")
+        }
+        guard !features.isEmpty else {
+            throw RunError(.input, "plan layer '\(role.rawValue)' (\(path)) has no usable polygon (\(report.total) features, all skipped)")
+        }
+        let numbers = Dictionary(fids.enumerated().map { ($1, $0 + 1) }, uniquingKeysWith: { first, _ in first })
+        // Only features that reach the grid are burned; none reaching it usually means a wrong CRS.
+        let extent = grid.extent
+        let inside = features.filter { feature in
+            let box = feature.geometry.envelope
+            return box.maxX > extent.minX && box.minX < extent.maxX && box.maxY > extent.minY && box.minY < extent.maxY
+        }
+        if inside.isEmpty && !allowOutside {
+            let union = features.map(\.geometry.envelope).reduce((Double.infinity, Double.infinity, -Double.infinity, -Double.infinity)) {
+                (min($0.0, $1.minX), min($0.1, $1.minY), max($0.2, $1.maxX), max($0.3, $1.maxY))
+            }
+            throw RunError(.input, "plan layer '\(role.rawValue)' (\(path)) does not overlap the image: its \(features.count) features lie in "
+                           + Self.box(union) + " and the run grid covers " + Self.box((extent.minX, extent.minY, extent.maxX, extent.maxY))
+                           + " (\(grid.crsLabel)); check the layer's CRS" + (crs == nil ? "" : " ('crs: \(crs!)')")
+                           + ", or set allow_outside: true")
+        }
+        let values: [Double] = inside.map { feature in
+            let number = numbers[feature.fid] ?? 0
+            if role == .landuse { return Double(landUseClass(table.feature(number: number)?.code ?? "") ?? 0) }
+            return Double(number)
+        }
+        let raster = context.scratchPath(name + ".tif")
+        let output = try Dataset.createGeoTIFF(at: raster, grid: grid, bandCount: 1, dataType: .float32,
+                                               options: GeoTIFFOptions(compression: .zstd))
+        try output.burn(inside.map(\.geometry), values: values, allTouched: allTouched)
+        try output.close()
+        return try RasterFileSource(bands: [.init(path: raster, band: 1)], onto: grid, resampling: .nearest,
+                                    context: context, stageID: name)
+    }
+
+    static func list(_ fids: [Int]) -> String {
+        fids.prefix(20).map(String.init).joined(separator: ", ") + (fids.count > 20 ? " and \(fids.count - 20) more" : "")
+    }
+
+    static func box(_ box: (Double, Double, Double, Double)) -> String {
+        String(format: "x %.1f..%.1f, y %.1f..%.1f", box.0, box.2, box.1, box.3)
+    }
+}

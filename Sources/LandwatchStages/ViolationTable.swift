@@ -1,0 +1,261 @@
+import Foundation
+import LandwatchAlgorithms
+import LandwatchGDAL
+import LandwatchPipeline
+
+/// The rows of a violation list, and the files made of them: one row per patch, in the list's order.
+struct ViolationTable {
+    let violations: [WriteViolationsStage.Violation]
+    let compliance: ComplianceDescription
+    let legend: Legend
+    let gcj02: Bool
+    let planRoles: [String]
+    let planCRS: String
+
+    /// Column names and types, in order; every format uses the same.
+    var columns: [(String, VectorWriter.FieldType)] {
+        var columns: [(String, VectorWriter.FieldType)] = [
+            ("rank", .integer), ("id", .string), ("severity", .string), ("severity_zh", .string), ("rules", .string),
+            ("rule_names", .string), ("rule_names_zh", .string), ("area_m2", .real), ("area_mu", .real), ("pixels", .integer),
+            ("lon", .real), ("lat", .real),
+        ]
+        if gcj02 { columns += [("gcj02_lon", .real), ("gcj02_lat", .real)] }
+        columns += [("plan_x", .real), ("plan_y", .real), ("plan_crs", .string),
+                    ("west", .real), ("south", .real), ("east", .real), ("north", .real),
+                    ("before_class", .string), ("before_class_zh", .string), ("after_class", .string), ("after_class_zh", .string),
+                    ("confidence", .real)]
+        columns += planRoles.map { ($0, .string) }
+        columns += [("before_date", .string), ("after_date", .string), ("chip_before", .string), ("chip_after", .string)]
+        return columns
+    }
+
+    func values(_ v: WriteViolationsStage.Violation) -> [String: VectorWriter.Value] {
+        let box = v.wgs84.envelope
+        let beforeClass = legend.class(code: v.patch.majorityBefore), afterClass = legend.class(code: v.patch.majorityAfter)
+        var values: [String: VectorWriter.Value] = [
+            "rank": .integer(v.number), "id": .string(v.id), "severity": .string(v.severity.name), "severity_zh": .string(v.severity.nameZH),
+            "rules": .string(v.rules.map(\.code).joined(separator: ";")),
+            "rule_names": .string(v.rules.map(\.name).joined(separator: "; ")),
+            "rule_names_zh": .string(v.rules.map(\.nameZH).joined(separator: "；")),
+            "area_m2": .real((v.areaM2 * 10).rounded() / 10), "area_mu": .real((v.areaM2 / Navigation.squareMetresPerMu * 100).rounded() / 100),
+            "pixels": .integer(v.patch.pixelCount),
+            "lon": .real(Self.round(v.point.lon, 7)), "lat": .real(Self.round(v.point.lat, 7)),
+            "plan_x": .real(Self.round(v.planPoint.x, 3)), "plan_y": .real(Self.round(v.planPoint.y, 3)), "plan_crs": .string(planCRS),
+            "west": .real(Self.round(box.minX, 7)), "south": .real(Self.round(box.minY, 7)),
+            "east": .real(Self.round(box.maxX, 7)), "north": .real(Self.round(box.maxY, 7)),
+            "before_class": .string(beforeClass?.name ?? (compliance.beforeSource == "land-use survey" ? "unmapped" : "none")),
+            "before_class_zh": .string(beforeClass?.nameZH ?? ""),
+            "after_class": .string(afterClass?.name ?? ""), "after_class_zh": .string(afterClass?.nameZH ?? ""),
+            "confidence": .real((v.patch.meanConfidence * 10).rounded() / 10),
+            "before_date": compliance.beforeDate.map { .string($0) } ?? .string(compliance.beforeSource),
+            "after_date": compliance.afterDate.map { .string($0) } ?? .null,
+            "chip_before": v.chips.map { .string($0.before) } ?? .null, "chip_after": v.chips.map { .string($0.after) } ?? .null,
+        ]
+        if let gcj = v.gcj {
+            values["gcj02_lon"] = .real(Self.round(gcj.lon, 7))
+            values["gcj02_lat"] = .real(Self.round(gcj.lat, 7))
+        }
+        for (role, features) in v.plan {
+            values[role] = .string(features.map { $0.name.isEmpty ? $0.id : "\($0.id) \($0.name)" }.joined(separator: "; "))
+        }
+        return values
+    }
+
+    static func round(_ value: Double, _ digits: Int) -> Double {
+        let factor = pow(10.0, Double(digits))
+        return (value * factor).rounded() / factor
+    }
+
+    static func text(_ value: VectorWriter.Value?) -> String {
+        switch value {
+        case .string(let s)?: return s
+        case .integer(let i)?: return String(i)
+        case .real(let d)?: return d == d.rounded() && abs(d) < 1e15 ? String(format: "%.1f", d) : String(d)
+        case .null?, nil: return ""
+        }
+    }
+
+    /// RFC 4180 quoting.
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// UTF-8 with a byte-order mark, so that Excel shows the Chinese columns; CRLF line ends as Excel writes them.
+    func csv() -> String {
+        let names = columns.map(\.0)
+        var lines = [names.joined(separator: ",")]
+        for v in violations {
+            let row = values(v)
+            lines.append(names.map { Self.csvField(Self.text(row[$0])) }.joined(separator: ","))
+        }
+        return "\u{FEFF}" + lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    func writeVector(to path: String, driver: String, crs: SpatialReference,
+                     geometry: KeyPath<WriteViolationsStage.Violation, Geometry>,
+                     datasetOptions: [String] = [], layerOptions: [String] = []) throws {
+        var fields = columns
+        if driver == "KML" { fields.append(("description", .string)) }
+        let writer = try VectorWriter(path: path, driver: driver, layer: "violations", crs: crs, geometry: .polygon, fields: fields,
+                                      datasetOptions: datasetOptions, layerOptions: layerOptions)
+        for v in violations {
+            var row = values(v)
+            if driver == "KML" {
+                row["description"] = .string("\(v.severity.name) (\(v.severity.nameZH)): " + v.rules.map { "\($0.code) \($0.name) \($0.nameZH)" }.joined(separator: "; ")
+                                             + String(format: "; %.0f m² (%.2f mu); ", v.areaM2, v.areaM2 / Navigation.squareMetresPerMu)
+                                             + "\(Self.text(row["before_class"])) → \(Self.text(row["after_class"])); "
+                                             + String(format: "navigate to %.6f, %.6f", v.point.lat, v.point.lon))
+            }
+            try writer.add(v[keyPath: geometry], values: row)
+        }
+        try writer.close()
+    }
+
+    /// Count and area per rule (a patch breaking two rules counts under each), and the total of patches.
+    func summaryRows() -> [(rule: ChangeRule?, count: Int, area: Double)] {
+        var rows: [(ChangeRule?, Int, Double)] = compliance.ruleSet.rules.map { rule in
+            let matching = violations.filter { $0.rules.contains { $0.kind == rule.kind } }
+            return (rule, matching.count, matching.reduce(0) { $0 + $1.areaM2 })
+        }
+        rows.append((nil, violations.count, violations.reduce(0) { $0 + $1.areaM2 }))
+        return rows
+    }
+
+    func summaryCSV() -> String {
+        var lines = ["rule,name,name_zh,severity,patches,area_m2,area_mu"]
+        for row in summaryRows() {
+            let fields = [row.rule?.code ?? "total", row.rule?.name ?? "all patches", row.rule?.nameZH ?? "全部图斑",
+                          row.rule?.severity.name ?? "", String(row.count), String(format: "%.1f", row.area),
+                          String(format: "%.2f", row.area / Navigation.squareMetresPerMu)]
+            lines.append(fields.map(Self.csvField).joined(separator: ","))
+        }
+        return "\u{FEFF}" + lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    func summaryJSON(pixelArea: Double, patchesFound: Int) throws -> Data {
+        struct Rule: Encodable {
+            var code: String, name: String, name_zh: String, severity: String, min_area_m2: Double, min_pixels: Int
+            var exempt_if_approved: Bool, patches: Int, area_m2: Double, area_mu: Double
+        }
+        struct Summary: Encodable {
+            var before: String?, after: String?, before_source: String, pixel_area_m2: Double
+            var patches_of_change: Int, violations: Int, area_m2: Double, area_mu: Double
+            var rules: [Rule]
+            var settings: [String: String]
+        }
+        let rows = summaryRows()
+        let rules = rows.compactMap { row -> Rule? in
+            guard let rule = row.rule else { return nil }
+            return Rule(code: rule.code, name: rule.name, name_zh: rule.nameZH, severity: rule.severity.name, min_area_m2: rule.minArea,
+                        min_pixels: rule.minPixels, exempt_if_approved: rule.exemptIfApproved, patches: row.count,
+                        area_m2: Self.round(row.area, 1), area_mu: Self.round(row.area / Navigation.squareMetresPerMu, 2))
+        }
+        let total = rows.last!.area
+        let summary = Summary(before: compliance.beforeDate, after: compliance.afterDate, before_source: compliance.beforeSource,
+                              pixel_area_m2: pixelArea, patches_of_change: patchesFound, violations: violations.count,
+                              area_m2: Self.round(total, 1), area_mu: Self.round(total / Navigation.squareMetresPerMu, 2), rules: rules,
+                              settings: Dictionary(compliance.settings, uniquingKeysWith: { first, _ in first }))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(summary)
+    }
+}
+
+/// Before/after true-colour PNG chips of a patch, the patch outlined in yellow.
+struct ChipMaker {
+    let before: (dataset: Dataset, bands: [Int])
+    let after: (dataset: Dataset, bands: [Int])
+    let grid: RasterGrid
+    let minimumSize: Int
+
+    init(before: MaterializedRaster, after: MaterializedRaster, grid: RasterGrid, labels: String?, minimumSize: Int) throws {
+        func open(_ raster: MaterializedRaster) throws -> (Dataset, [Int]) {
+            (try Dataset.open(raster.path), ["red", "green", "blue"].map { raster.description.band(named: $0)! + 1 })
+        }
+        self.before = try open(before)
+        self.after = try open(after)
+        self.grid = grid
+        self.minimumSize = minimumSize
+    }
+
+    func write(patch: PatchLabeler.Patch, outline: Geometry, beforePath: String, afterPath: String) throws {
+        // A square window around the patch, at least minimumSize pixels, with a margin.
+        let width = patch.maxColumn - patch.minColumn + 1, height = patch.maxRow - patch.minRow + 1
+        let edge = min(max(minimumSize, max(width, height) + 8), max(grid.width, grid.height))
+        let centerX = (patch.minColumn + patch.maxColumn) / 2, centerY = (patch.minRow + patch.maxRow) / 2
+        let x0 = max(0, min(centerX - edge / 2, grid.width - edge)), y0 = max(0, min(centerY - edge / 2, grid.height - edge))
+        let window = Window(colOffset: x0, rowOffset: y0, width: min(edge, grid.width - x0), height: min(edge, grid.height - y0))
+        let scale = max(1, min(8, 320 / max(window.width, window.height)))
+        // Pixels inside the patch outline, from its polygon (exact for polygonised pixels: test pixel centres).
+        let inside = Self.rasterize(outline, window: window, transform: grid.geoTransform)
+        for (image, path) in [(before, beforePath), (after, afterPath)] {
+            let rgb = try image.bands.map { try image.dataset.band($0).read(window) }
+            let (low, high) = Self.stretch(rgb.flatMap { $0 })
+            let outWidth = window.width * scale, outHeight = window.height * scale
+            var channels = [[Float]](repeating: [Float](repeating: 0, count: outWidth * outHeight), count: 3)
+            for y in 0..<outHeight {
+                let sy = y / scale
+                for x in 0..<outWidth {
+                    let sx = x / scale
+                    let source = sy * window.width + sx
+                    let isInside = inside[source]
+                    var onEdge = false
+                    if isInside {
+                        let left = x % scale == 0 && (sx == 0 || !inside[source - 1])
+                        let right = x % scale == scale - 1 && (sx == window.width - 1 || !inside[source + 1])
+                        let top = y % scale == 0 && (sy == 0 || !inside[source - window.width])
+                        let bottom = y % scale == scale - 1 && (sy == window.height - 1 || !inside[source + window.width])
+                        onEdge = left || right || top || bottom
+                    }
+                    for c in 0..<3 {
+                        let value: Float
+                        if onEdge { value = c == 2 ? 0 : 255 } else {
+                            let v = rgb[c][source]
+                            value = v.isFinite ? max(0, min(255, (v - low) / max(high - low, 1e-6) * 255)) : 0
+                        }
+                        channels[c][y * outWidth + x] = value
+                    }
+                }
+            }
+            let memory = try Dataset.createInMemory(width: outWidth, height: outHeight, bandCount: 3, dataType: .uint8)
+            for c in 0..<3 {
+                try channels[c].withUnsafeBufferPointer { buffer in
+                    try memory.band(c + 1).write(Window(width: outWidth, height: outHeight), from: buffer)
+                }
+            }
+            try memory.copy(to: path, driver: "PNG").close()
+            unlink(path + ".aux.xml")
+        }
+    }
+
+    /// 2nd and 98th percentiles of the finite values.
+    static func stretch(_ values: [Float]) -> (Float, Float) {
+        let finite = values.filter(\.isFinite).sorted()
+        guard !finite.isEmpty else { return (0, 1) }
+        return (finite[Int(Double(finite.count - 1) * 0.02)], finite[Int(Double(finite.count - 1) * 0.98)])
+    }
+
+    /// Which pixel centres of the window lie inside the polygon (even-odd over every ring).
+    static func rasterize(_ geometry: Geometry, window: Window, transform: GeoTransform) -> [Bool] {
+        var inside = [Bool](repeating: false, count: window.pixelCount)
+        let rings = geometry.allRings
+        for row in 0..<window.height {
+            let y = transform.originY + (Double(window.rowOffset + row) + 0.5) * transform.pixelHeight
+            for col in 0..<window.width {
+                let x = transform.originX + (Double(window.colOffset + col) + 0.5) * transform.pixelWidth
+                var crossings = 0
+                for ring in rings where ring.count > 2 {
+                    var j = ring.count - 1
+                    for i in 0..<ring.count {
+                        let (xi, yi) = ring[i], (xj, yj) = ring[j]
+                        if (yi > y) != (yj > y), x < (xj - xi) * (y - yi) / (yj - yi) + xi { crossings += 1 }
+                        j = i
+                    }
+                }
+                inside[row * window.width + col] = crossings % 2 == 1
+            }
+        }
+        return inside
+    }
+}

@@ -1,0 +1,317 @@
+import Foundation
+import LandwatchAlgorithms
+import LandwatchGDAL
+import LandwatchPipeline
+
+/// `write.violations`: patches of change for enforcement teams.
+///
+/// The change raster of `compliance.diff` is read in strips of rows and labelled into 8-connected patches (only
+/// two rows of labels in memory); a patch keeps the rules for which it reaches that rule's minimum size, and is
+/// dropped when it reaches none. The kept patches are burned into a label raster and vectorised with GDAL's
+/// polygonize; each gets a stable id from its location, a navigation point inside it (point-on-surface) and the
+/// plan features it touches. Everything is written into a folder that replaces the older one only when complete.
+public struct WriteViolationsStage: WholeSinkStage {
+    public static let formats = ["geojson", "csv", "gpkg", "kml"]
+
+    public static let descriptor = StageDescriptor(
+        id: "write.violations",
+        summary: "Violation list for enforcement teams: patches as GeoJSON, CSV (Excel), GeoPackage and KML, with image chips",
+        evaluation: .wholeRaster,
+        inputs: [
+            InputPort("changes", kinds: [.change], help: "the output of compliance.diff"),
+            InputPort("before_image", kinds: [.scene], help: "the earlier image (bands red, green, blue) for before/after chips", optional: true),
+            InputPort("after_image", kinds: [.scene], help: "the new image (bands red, green, blue)", optional: true),
+        ],
+        output: nil,
+        options: [
+            OptionSpec("path", .outputPath, default: .path("violations"), help: "folder for the list, under the output root"),
+            OptionSpec("formats", .structured(shape: "[geojson|csv|gpkg|kml, …]"), optional: true,
+                       help: "files to write (default: all of " + formats.joined(separator: ", ") + "); summary files are always written"),
+            OptionSpec("gcj02", .boolean, default: .boolean(false),
+                       help: "add the navigation point in GCJ-02, the datum of Chinese map apps (Amap, Tencent)"),
+            OptionSpec("chips", .integer, default: .integer(100), range: 0...100_000,
+                       help: "before/after PNG chips for at most this many patches, gravest first (0 = none)"),
+            OptionSpec("chip_size", .integer, default: .integer(40), range: 8...1000,
+                       help: "smallest chip edge in pixels of the run grid (larger patches get larger chips)"),
+        ])
+
+    public let path: String
+    public let formats: [String]
+    public let gcj02: Bool
+    public let chipLimit: Int
+    public let chipSize: Int
+    public let legend: Legend
+
+    public init(options: StageOptions) throws(StageProblem) {
+        path = options.string("path") ?? "violations"
+        gcj02 = options.boolean("gcj02") ?? false
+        chipLimit = options.integer("chips") ?? 100
+        chipSize = options.integer("chip_size") ?? 40
+        legend = options.legend
+        if let node = options.node("formats") {
+            guard let items = node.items, !items.isEmpty else {
+                throw StageProblem(option: "formats", "must be a list such as [geojson, csv] (found \(node.shortDescription))")
+            }
+            var formats: [String] = []
+            for item in items {
+                guard let text = item.scalarText?.lowercased(), Self.formats.contains(text) else {
+                    throw StageProblem(option: "formats", "unknown format \(item.shortDescription) (formats: \(Self.formats.joined(separator: ", ")))",
+                                       at: item.location)
+                }
+                formats.append(text)
+            }
+            self.formats = formats
+        } else {
+            formats = Self.formats
+        }
+    }
+
+    public var outputPaths: [String] {
+        formats.map { "\(path)/violations.\($0)" } + ["\(path)/summary.csv", "\(path)/summary.json"]
+    }
+
+    public func check(inputs: [ProductDescription]) throws(StageProblem) {
+        let images = inputs.filter { $0.port == "before_image" || $0.port == "after_image" }
+        if images.count == 1 {
+            throw StageProblem("connect both before_image and after_image for chips, or neither")
+        }
+        for image in images {
+            let missing = ["red", "green", "blue"].filter { image.band(named: $0) == nil }
+            if !missing.isEmpty {
+                throw StageProblem("input '\(image.port ?? "")' has no band \(missing.joined(separator: ", ")) for true-colour chips (its bands: \(image.bandNames.joined(separator: ", ")))")
+            }
+        }
+        guard let change = inputs.first(where: { $0.port == "changes" }), change.compliance != nil else {
+            throw StageProblem("input 'changes' must come from compliance.diff")
+        }
+    }
+
+    // MARK: - Running
+
+    public func run(inputs: [MaterializedRaster], grid: RasterGrid, context: RunContext) throws -> [String] {
+        guard let change = inputs.first(where: { $0.description.port == "changes" }), let compliance = change.description.compliance else {
+            throw RunError(.internal, "write.violations ran without a change input")
+        }
+        let folder = try AtomicDirectory(target: context.outputRoot.resolve(path))
+        do {
+            let written = try write(change: change, compliance: compliance, images: inputs, grid: grid, folder: folder, context: context)
+            try folder.commit()
+            return written
+        } catch {
+            folder.abort()
+            throw error
+        }
+    }
+
+    struct Violation {
+        var number: Int
+        var id: String
+        var patch: PatchLabeler.Patch
+        var rules: [ChangeRule]
+        var severity: Severity
+        var geometry: Geometry
+        var wgs84: Geometry
+        var planGeometry: Geometry
+        var point: (lon: Double, lat: Double)
+        var gcj: (lon: Double, lat: Double)?
+        var planPoint: (x: Double, y: Double)
+        var areaM2: Double
+        var plan: [(role: String, features: [FeatureTable.Feature])]
+        var chips: (before: String, after: String)?
+    }
+
+    private func write(change: MaterializedRaster, compliance: ComplianceDescription, images: [MaterializedRaster],
+                       grid: RasterGrid, folder: AtomicDirectory, context: RunContext) throws -> [String] {
+        let logger = context.logger
+        let dataset = try Dataset.open(change.path)
+        let planRoles = Array(change.description.bandNames.dropFirst(4))
+        let gridSRS = try SpatialReference(definition: grid.crsWKT)
+        guard !gridSRS.isGeographic else {
+            throw RunError(.input, "the run grid is in longitude/latitude (\(grid.crsLabel)); patch areas need a projected grid in metres: set 'grid: {crs: …}' to a projected CRS")
+        }
+        let pixelArea = abs(grid.geoTransform.pixelWidth * grid.geoTransform.pixelHeight)
+        let ruleSet = compliance.ruleSet
+        let kinds = ChangeRule.Kind.allCases
+        for rule in ruleSet.rules where rule.minArea > 0 && rule.minArea < pixelArea {
+            logger.warning("rule \(rule.code): min_area \(Int(rule.minArea)) m² is under one pixel (\(Int(pixelArea)) m²); its minimum of \(rule.minPixels) pixels decides")
+        }
+
+        // 1. Label patches strip by strip; provisional labels go to a scratch raster.
+        let classCodes = legend.classes.map(\.code)
+        let labeler = PatchLabeler(width: grid.width, ruleCount: kinds.count, classCodes: classCodes, planLayerCount: planRoles.count)
+        let provisionalPath = context.scratchPath("patches-provisional-\(UUID().uuidString.prefix(8)).tif")
+        let provisional = try Dataset.createGeoTIFF(at: provisionalPath, grid: grid, bandCount: 1, dataType: .uint32,
+                                                    options: GeoTIFFOptions(compression: .zstd, blockSize: context.blockSize))
+        let bandCount = dataset.bandCount
+        let stripRows = max(1, min(256, context.memoryBudget / 4 / max(grid.width * (bandCount + 2) * 4, 1)))
+        var row0 = 0
+        while row0 < grid.height {
+            let rows = min(stripRows, grid.height - row0)
+            let window = Window(colOffset: 0, rowOffset: row0, width: grid.width, height: rows)
+            let values = try (1...bandCount).map { try dataset.band($0).read(window) }
+            var labels = [UInt32](repeating: 0, count: window.pixelCount)
+            var bits = [UInt32](repeating: 0, count: grid.width)
+            for r in 0..<rows {
+                let start = r * grid.width
+                var any = false
+                for x in 0..<grid.width {
+                    let v = values[0][start + x]
+                    bits[x] = v.isFinite && v > 0 ? UInt32(v) : 0
+                    if bits[x] != 0 { any = true }
+                }
+                let rowLabels: [UInt32]
+                if any || labeler.provisionalCount > 0 {
+                    rowLabels = bits.withUnsafeBufferPointer { bitBuffer in
+                        values[1].withUnsafeBufferPointer { before in
+                            values[2].withUnsafeBufferPointer { after in
+                                values[3].withUnsafeBufferPointer { confidence in
+                                    let slice = { (buffer: UnsafeBufferPointer<Float>) in
+                                        UnsafeBufferPointer(rebasing: buffer[start..<(start + grid.width)])
+                                    }
+                                    let plan = (0..<planRoles.count).map { layer in
+                                        values[4 + layer].withUnsafeBufferPointer { UnsafeBufferPointer(rebasing: $0[start..<(start + grid.width)]) }
+                                    }
+                                    return labeler.addRow(row0 + r, bits: bitBuffer, before: slice(before), after: slice(after),
+                                                          confidence: slice(confidence), plan: plan)
+                                }
+                            }
+                        }
+                    }
+                } else {
+                    rowLabels = [UInt32](repeating: 0, count: grid.width)
+                }
+                labels.replaceSubrange(start..<(start + grid.width), with: rowLabels)
+            }
+            try labels.withUnsafeBytes { raw in
+                try provisional.band(1).writeRaw(window, from: raw.baseAddress!, byteCapacity: raw.count, type: .uint32, lineStride: grid.width)
+            }
+            row0 += rows
+        }
+        try provisional.close()
+
+        // 2. Which patches reach a rule's minimum, gravest and largest first.
+        let patches = labeler.patches(classCodes: classCodes)
+        var kept: [(patch: PatchLabeler.Patch, rules: [ChangeRule], severity: Severity)] = []
+        for patch in patches {
+            let rules = ruleSet.rules.filter { rule in
+                let index = kinds.firstIndex(of: rule.kind)!
+                let minimum = max(rule.minPixels, Int((rule.minArea / pixelArea).rounded(.up)))
+                return patch.ruleCounts[index] >= minimum
+            }
+            guard let severity = rules.map(\.severity).max() else { continue }
+            kept.append((patch, rules, severity))
+        }
+        kept.sort { ($0.severity, $0.patch.pixelCount, -$0.patch.minRow, -$0.patch.minColumn)
+            > ($1.severity, $1.patch.pixelCount, -$1.patch.minRow, -$1.patch.minColumn) }
+        logger.info("\(patches.count) patches of change, \(kept.count) reach a rule's minimum size")
+        var numbers: [UInt32: UInt32] = [:]
+        for (index, entry) in kept.enumerated() { numbers[entry.patch.label] = UInt32(index + 1) }
+
+        // 3. The kept patches as a label raster, vectorised by GDAL.
+        var geometries: [Int: [Geometry]] = [:]
+        if !kept.isEmpty {
+            let finalPath = context.scratchPath("patches-\(UUID().uuidString.prefix(8)).tif")
+            let final = try Dataset.createGeoTIFF(at: finalPath, grid: grid, bandCount: 1, dataType: .uint32,
+                                                  options: GeoTIFFOptions(compression: .zstd, blockSize: context.blockSize))
+            let source = try Dataset.open(provisionalPath)
+            row0 = 0
+            while row0 < grid.height {
+                let rows = min(stripRows, grid.height - row0)
+                let window = Window(colOffset: 0, rowOffset: row0, width: grid.width, height: rows)
+                var labels = [UInt32](repeating: 0, count: window.pixelCount)
+                try labels.withUnsafeMutableBytes { raw in
+                    try source.band(1).readRaw(window, into: raw.baseAddress!, byteCapacity: raw.count, type: .uint32, lineStride: grid.width)
+                }
+                for i in labels.indices where labels[i] != 0 { labels[i] = numbers[labeler.root(labels[i])] ?? 0 }
+                try labels.withUnsafeBytes { raw in
+                    try final.band(1).writeRaw(window, from: raw.baseAddress!, byteCapacity: raw.count, type: .uint32, lineStride: grid.width)
+                }
+                row0 += rows
+            }
+            try final.flush()
+            for (value, geometry) in try final.band(1).polygonize(eightConnected: true) {
+                geometries[value, default: []].append(geometry)
+            }
+            try final.close()
+            try? FileManager.default.removeItem(atPath: finalPath)
+        }
+        try? FileManager.default.removeItem(atPath: provisionalPath)
+
+        // 4. Attributes of each patch.
+        let wgs84 = SpatialReference.wgs84()
+        let toWGS84 = try CoordinateTransformation(from: gridSRS, to: wgs84)
+        let planCRSWKT = planRoles.compactMap { change.description.featureTables[$0]?.crsWKT }.first { !$0.isEmpty } ?? grid.crsWKT
+        let planSRS = try SpatialReference(definition: planCRSWKT)
+        let toPlan = try CoordinateTransformation(from: gridSRS, to: planSRS)
+        var violations: [Violation] = []
+        var usedIDs = Set<String>()
+        for (index, entry) in kept.enumerated() {
+            let number = index + 1
+            guard let parts = geometries[number], !parts.isEmpty else {
+                throw RunError(.internal, "patch \(number) has no polygon after polygonize; this is a bug in landwatch")
+            }
+            let geometry = parts.count == 1 ? parts[0] : Geometry.multiPolygon(parts)
+            guard let inside = geometry.pointOnSurface() else {
+                throw RunError(.internal, "patch \(number) has no point on its surface; this is a bug in landwatch")
+            }
+            let point = try toWGS84.transform(x: inside.x, y: inside.y)
+            let planPoint = try toPlan.transform(x: inside.x, y: inside.y)
+            var id = "LW-" + Navigation.geohash(longitude: point.x, latitude: point.y, precision: 9)
+            var suffix = 2
+            while usedIDs.contains(id) { id = "LW-" + Navigation.geohash(longitude: point.x, latitude: point.y, precision: 9) + "-\(suffix)"; suffix += 1 }
+            usedIDs.insert(id)
+            var plan: [(String, [FeatureTable.Feature])] = []
+            for (layer, role) in planRoles.enumerated() {
+                let table = change.description.featureTables[role]
+                let features = entry.patch.planFeatures[layer].map { number in
+                    table?.feature(number: number) ?? FeatureTable.Feature(id: String(number), name: "", code: "")
+                }
+                plan.append((role, features))
+            }
+            violations.append(Violation(
+                number: number, id: id, patch: entry.patch, rules: entry.rules, severity: entry.severity, geometry: geometry,
+                wgs84: try geometry.transformed(by: toWGS84), planGeometry: try geometry.transformed(by: toPlan),
+                point: (point.x, point.y), gcj: gcj02 ? { let g = Navigation.gcj02(longitude: point.x, latitude: point.y); return (g.longitude, g.latitude) }() : nil,
+                planPoint: (planPoint.x, planPoint.y), areaM2: Double(entry.patch.pixelCount) * pixelArea, plan: plan, chips: nil))
+        }
+
+        // 5. Chips, then the files.
+        var written: [String] = []
+        let before = images.first { $0.description.port == "before_image" }, after = images.first { $0.description.port == "after_image" }
+        if let before, let after, chipLimit > 0, !violations.isEmpty {
+            let chips = try ChipMaker(before: before, after: after, grid: grid, labels: nil, minimumSize: chipSize)
+            for index in violations.indices.prefix(chipLimit) {
+                let v = violations[index]
+                let names = (before: "chips/\(v.id)-before.png", after: "chips/\(v.id)-after.png")
+                try chips.write(patch: v.patch, outline: v.geometry, beforePath: folder.path(names.before), afterPath: folder.path(names.after))
+                violations[index].chips = names
+                written += [names.before, names.after]
+            }
+        }
+        let table = ViolationTable(violations: violations, compliance: compliance, legend: legend, gcj02: gcj02,
+                                   planRoles: planRoles, planCRS: planSRS.label)
+        if formats.contains("csv") {
+            try table.csv().write(toFile: folder.path("violations.csv"), atomically: false, encoding: .utf8)
+            written.append("violations.csv")
+        }
+        if formats.contains("geojson") {
+            try table.writeVector(to: folder.path("violations.geojson"), driver: "GeoJSON", crs: wgs84, geometry: \.wgs84,
+                                  layerOptions: ["RFC7946=YES", "WRITE_NAME=NO"])
+            written.append("violations.geojson")
+        }
+        if formats.contains("gpkg") {
+            try table.writeVector(to: folder.path("violations.gpkg"), driver: "GPKG", crs: planSRS, geometry: \.planGeometry)
+            written.append("violations.gpkg")
+        }
+        if formats.contains("kml") {
+            try table.writeVector(to: folder.path("violations.kml"), driver: "KML", crs: wgs84, geometry: \.wgs84,
+                                  datasetOptions: ["NameField=id", "DescriptionField=description"])
+            written.append("violations.kml")
+        }
+        try table.summaryCSV().write(toFile: folder.path("summary.csv"), atomically: false, encoding: .utf8)
+        try table.summaryJSON(pixelArea: pixelArea, patchesFound: patches.count).write(to: URL(fileURLWithPath: folder.path("summary.json")))
+        written += ["summary.csv", "summary.json"]
+        logger.info("\(violations.count) violations written to \(path)/")
+        return written.map { "\(path)/\($0)" }
+    }
+}
