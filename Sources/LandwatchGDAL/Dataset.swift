@@ -15,7 +15,10 @@ public final class Dataset {
         self.path = path
     }
 
-    deinit { GDALClose(handle) }
+    /// Set by ``close()``; the handle is then gone.
+    private var isClosed = false
+
+    deinit { if !isClosed { GDALClose(handle) } }
 
     /// Opens a raster read-only: any format GDAL reads (GeoTIFF, COG, JP2, VRT, `/vsicurl/…`, `/vsimem/…`).
     public static func open(_ path: String) throws(GDALError) -> Dataset {
@@ -141,7 +144,15 @@ public final class Dataset {
     /// Flushes and closes explicitly, reporting errors that closing raises (a full disk shows up here).
     /// The object must not be used afterwards.
     public func close() throws(GDALError) {
+        guard !isClosed else { return }
         try flush()
+        isClosed = true
+        // Closing writes what flushing leaves (a new GeoTIFF's directory, side files): readers opening the
+        // path afterwards see the complete file.
+        let (_, message) = withGDALErrorState { GDALClose(handle) }
+        if let message, CPLGetLastErrorType() == CE_Failure || CPLGetLastErrorType() == CE_Fatal {
+            throw GDALError(kind: .write, operation: "close \(path)", gdalMessage: message)
+        }
     }
 }
 

@@ -200,7 +200,13 @@ public final class VectorWriter {
             let field = OGR_Fld_Create(name, ogrType)
             OGR_L_CreateField(layer, field, 1)
             OGR_Fld_Destroy(field)
-            indexes[name] = Int32(index)
+            _ = index
+        }
+        // Drivers may add fields of their own (KML's Name and Description): look each one up by name.
+        let definition = OGR_L_GetLayerDefn(layer)
+        for (name, _) in fields {
+            let index = OGR_FD_GetFieldIndex(definition, name)
+            if index >= 0 { indexes[name] = index }
         }
         self.dataset = created
         self.layer = layer

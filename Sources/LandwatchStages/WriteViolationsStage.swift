@@ -132,8 +132,10 @@ public struct WriteViolationsStage: WholeSinkStage {
         let pixelArea = abs(grid.geoTransform.pixelWidth * grid.geoTransform.pixelHeight)
         let ruleSet = compliance.ruleSet
         let kinds = ChangeRule.Kind.allCases
-        for rule in ruleSet.rules where rule.minArea > 0 && rule.minArea < pixelArea {
-            logger.warning("rule \(rule.code): min_area \(Int(rule.minArea)) m² is under one pixel (\(Int(pixelArea)) m²); its minimum of \(rule.minPixels) pixels decides")
+        let underOnePixel = ruleSet.rules.filter { $0.minArea > 0 && $0.minArea < pixelArea }
+        if !underOnePixel.isEmpty {
+            let list = underOnePixel.map { "\($0.code) \(Int($0.minArea)) m²" }.joined(separator: ", ")
+            logger.warning("min_area under one pixel (\(Int(pixelArea)) m²) for \(list): the minimum pixel count decides")
         }
 
         // 1. Label patches strip by strip; provisional labels go to a scratch raster.

@@ -129,7 +129,7 @@ final class CLITests: XCTestCase {
         // The list is the registry's own, in registration order.
         XCTAssertEqual(entries?.compactMap { $0["id"] as? String }, standardRegistry.all.map { $0.descriptor.id })
         XCTAssertGreaterThanOrEqual(entries?.count ?? 0, 13)
-        let write = entries?.last?["options"] as? [[String: Any]]
+        let write = entries?.first { $0["id"] as? String == "write.raster" }?["options"] as? [[String: Any]]
         XCTAssertEqual(write?.first { $0["name"] as? String == "compression" }?["default"] as? String, "zstd")
     }
 

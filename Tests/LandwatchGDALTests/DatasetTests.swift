@@ -159,3 +159,24 @@ final class WindowTests: XCTestCase {
         XCTAssertFalse(GeoTIFFOptions(compression: .deflate).creationOptions.contains { $0.hasPrefix("ZSTD_LEVEL") })
     }
 }
+
+final class RawIOTests: XCTestCase {
+    func testUInt32LabelsRoundTripThroughAFileAboveFloatPrecision() throws {
+        let path = NSTemporaryDirectory() + "labels-\(UUID().uuidString).tif"
+        defer { unlink(path) }
+        let grid = RasterGrid(width: 41, height: 41, geoTransform: GeoTransform(originX: 0, pixelWidth: 30, rowRotation: 0, originY: 0, colRotation: 0, pixelHeight: -30),
+                              crsWKT: try SpatialReference(definition: "EPSG:32632").wkt, crsLabel: "EPSG:32632")
+        var labels = [UInt32](repeating: 0, count: 41 * 41)
+        for index in labels.indices where index % 7 != 0 { labels[index] = UInt32(16_777_217 + index) }
+        let dataset = try Dataset.createGeoTIFF(at: path, grid: grid, bandCount: 1, dataType: .uint32, options: GeoTIFFOptions(compression: .zstd))
+        try labels.withUnsafeBytes { raw in
+            try dataset.band(1).writeRaw(Window(width: 41, height: 41), from: raw.baseAddress!, byteCapacity: raw.count, type: .uint32, lineStride: 41)
+        }
+        try dataset.close()
+        var back = [UInt32](repeating: 1, count: labels.count)
+        try back.withUnsafeMutableBytes { raw in
+            try Dataset.open(path).band(1).readRaw(Window(width: 41, height: 41), into: raw.baseAddress!, byteCapacity: raw.count, type: .uint32, lineStride: 41)
+        }
+        XCTAssertEqual(back, labels)
+    }
+}

@@ -296,7 +296,9 @@ public final class Executor: Sendable {
         }
 
         // Memory: each worker holds one block per node and converts one block per sink band.
-        let blockValues = blockSize * blockSize
+        // A grid smaller than a block needs buffers only as large as the grid.
+        let bufferWidth = min(blockSize, grid.width), bufferHeight = min(blockSize, grid.height)
+        let blockValues = bufferWidth * bufferHeight
         let perWorker = nodes.reduce(0) { $0 + $1.bandNames.count * blockValues * 4 }
             + sinks.reduce(0) { $0 + plan.products[$1.job.producers[0]]!.bandNames.count * blockValues * 8 }
         let windows = Window(width: grid.width, height: grid.height).subdivided(tileWidth: blockSize, tileHeight: blockSize)
@@ -336,7 +338,7 @@ public final class Executor: Sendable {
                         workers[index] = try stage.makeWorker(inputs: descriptions, context: self.context)
                     }
                 }
-                var blocks = nodes.map { PixelBlock(bandNames: $0.bandNames, blockWidth: blockSize, blockHeight: blockSize) }
+                var blocks = nodes.map { PixelBlock(bandNames: $0.bandNames, blockWidth: bufferWidth, blockHeight: bufferHeight) }
                 var counts: [String: [String: Int]] = [:]
                 defer { tallies.merge(counts) }
                 while !state.isCancelled {

@@ -53,7 +53,20 @@ public final class GeoTIFFSink: BlockSink, @unchecked Sendable {
 
     public func write(_ blocks: [PixelBlock]) throws {
         let block = blocks[0]
-        precondition(block.stride == blockSize && block.capacityRows == blockSize, "blocks must match the output tiling")
+        guard block.stride == blockSize && block.capacityRows == blockSize else {
+            // Blocks smaller than a tile (a grid smaller than one block): write the window through RasterIO.
+            let bands = lock.withLock { self.bands }
+            for (index, band) in bands.enumerated() {
+                let scratch = scratchPool.take(bytes: block.capacity * dataType.byteCount)
+                defer { scratchPool.give(scratch) }
+                PixelConversion.convert(block.bands[index], to: dataType, noData: noData, into: scratch)
+                try lock.withLock {
+                    try band.writeRaw(block.window, from: scratch.baseAddress!, byteCapacity: scratch.count, type: dataType,
+                                      lineStride: block.stride)
+                }
+            }
+            return
+        }
         let column = block.window.colOffset / blockSize, row = block.window.rowOffset / blockSize
         let bands = lock.withLock { self.bands }
         for (index, band) in bands.enumerated() {

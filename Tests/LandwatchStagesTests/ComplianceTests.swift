@@ -1,0 +1,192 @@
+import Foundation
+import LandwatchGDAL
+import LandwatchPipeline
+import XCTest
+
+/// Plan compliance on real imagery: changes planted into the Landsat 8 scene of 2013 (truth in
+/// testdata/plan/planted.json), the real 2001 -> 2013 pair, and the scene against a disturbed copy of itself.
+final class ComplianceTests: PipelineTestCase {
+    static let marburg = EngineTests.root.appendingPathComponent("testdata/marburg-landsat")
+    static let l8 = "LC08_L1TP_195025_20130707_20170503_01_T1"
+    static let l7MTL = marburg.appendingPathComponent("LE07_L1TP_195025_20010730_20170204_01_T1_MTL.txt").path
+    static let pipeline = EngineTests.root.appendingPathComponent("pipelines/nightly-enforcement.yaml")
+
+    struct Planted: Decodable {
+        struct Patch: Decodable {
+            var name: String
+            var rows: [Int]
+            var cols: [Int]
+            var rules: [String]
+            var severity: String?
+            var zone: String?
+        }
+        struct Pixel: Decodable { var row: Int, col: Int }
+        var source_pixel: Pixel
+        var patches: [Patch]
+    }
+
+    /// Copies the 2013 scene into `folder`, passing every reflective band through `edit` (band number, pixels).
+    func copyScene(to folder: URL, edit: (Int, inout [Float], Int) -> Void) throws -> String {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for suffix in ["MTL.txt", "BQA.TIF"] {
+            try FileManager.default.copyItem(at: Self.marburg.appendingPathComponent("\(Self.l8)_\(suffix)"),
+                                            to: folder.appendingPathComponent("\(Self.l8)_\(suffix)"))
+        }
+        for band in 2...7 {
+            let source = try Dataset.open(Self.marburg.appendingPathComponent("\(Self.l8)_B\(band).TIF").path)
+            let target = folder.appendingPathComponent("\(Self.l8)_B\(band).TIF").path
+            try source.copy(to: target, driver: "GTiff").close()
+            let copy = try Dataset.openForUpdate(target)
+            let window = Window(width: copy.width, height: copy.height)
+            var pixels = try copy.band(1).read(window)
+            edit(band, &pixels, copy.width)
+            try pixels.withUnsafeBufferPointer { try copy.band(1).write(window, from: $0) }
+            try copy.close()
+        }
+        return folder.appendingPathComponent("\(Self.l8)_MTL.txt").path
+    }
+
+    func runEnforcement(after: String, before: String = ComplianceTests.l7MTL) throws -> [[String: Any]] {
+        let text = try String(contentsOf: Self.pipeline, encoding: .utf8)
+        try run(text, overrides: ["before": before, "after": after,
+                                  "plan": EngineTests.root.appendingPathComponent("testdata/plan").path])
+        let data = try Data(contentsOf: work.appendingPathComponent("out/violations/violations.geojson"))
+        let json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        return json["features"] as! [[String: Any]]
+    }
+
+    /// The WGS84 longitude and latitude of a pixel centre of the Marburg grid.
+    func lonLat(row: Double, col: Double) throws -> (Double, Double) {
+        let transform = try CoordinateTransformation(from: SpatialReference(definition: "EPSG:32632"), to: .wgs84())
+        let point = try transform.transform(x: 483285 + 30 * (col + 0.5), y: 5628525 - 30 * (row + 0.5))
+        return (point.x, point.y)
+    }
+
+    func feature(containing point: (Double, Double), in features: [[String: Any]]) -> [String: Any]? {
+        features.first { feature in
+            let p = feature["properties"] as! [String: Any]
+            return (p["west"] as! Double) <= point.0 && point.0 <= (p["east"] as! Double)
+                && (p["south"] as! Double) <= point.1 && point.1 <= (p["north"] as! Double)
+        }
+    }
+
+    func testPlantedConstructionIsFoundWithEveryRuleItBreaks() throws {
+        let truth = try JSONDecoder().decode(Planted.self, from: Data(contentsOf: EngineTests.root.appendingPathComponent("testdata/plan/planted.json")))
+        let mtl = try copyScene(to: work.appendingPathComponent("planted")) { _, pixels, width in
+            let roof = pixels[truth.source_pixel.row * width + truth.source_pixel.col]
+            for patch in truth.patches {
+                for row in patch.rows[0]..<patch.rows[1] { for col in patch.cols[0]..<patch.cols[1] { pixels[row * width + col] = roof } }
+            }
+        }
+        let features = try runEnforcement(after: mtl)
+        for patch in truth.patches {
+            let centre = try lonLat(row: Double(patch.rows[0] + patch.rows[1] - 1) / 2, col: Double(patch.cols[0] + patch.cols[1] - 1) / 2)
+            let found = feature(containing: centre, in: features)
+            if patch.rules.isEmpty {
+                XCTAssertNil(found, "\(patch.name): must not be reported, found \(found?["properties"] ?? "")")
+                continue
+            }
+            guard let found, let properties = found["properties"] as? [String: Any] else {
+                XCTFail("\(patch.name): not found among \(features.count) patches"); continue
+            }
+            XCTAssertEqual(Set((properties["rules"] as! String).split(separator: ";").map(String.init)), Set(patch.rules), patch.name)
+            XCTAssertEqual(properties["severity"] as? String, patch.severity, patch.name)
+            let pixels = (patch.rows[1] - patch.rows[0]) * (patch.cols[1] - patch.cols[0])
+            XCTAssertEqual(properties["pixels"] as? Int, pixels, patch.name)
+            XCTAssertEqual(properties["area_m2"] as? Double, Double(pixels * 900), patch.name)
+            XCTAssertEqual(properties["area_mu"] as! Double, Double(pixels * 900) / 666.6667, accuracy: 0.01, patch.name)
+            XCTAssertTrue((properties["zones"] as! String).contains(patch.zone!), "\(patch.name): zones \(properties["zones"]!)")
+            XCTAssertEqual(properties["after_class"] as? String, "built-up")
+            XCTAssertEqual(properties["before_date"] as? String, "2001-07-30")
+            XCTAssertEqual(properties["after_date"] as? String, "2013-07-07")
+            // The navigation point lies inside the patch: within its bounding box, and inside the planted pixels.
+            let lon = properties["lon"] as! Double, lat = properties["lat"] as! Double
+            XCTAssertTrue((properties["west"] as! Double) <= lon && lon <= (properties["east"] as! Double), patch.name)
+            XCTAssertTrue((properties["south"] as! Double) <= lat && lat <= (properties["north"] as! Double), patch.name)
+            // Chips exist and are PNG.
+            let chip = work.appendingPathComponent("out/violations").appendingPathComponent(properties["chip_after"] as! String)
+            XCTAssertEqual(try Data(contentsOf: chip).prefix(4), Data([0x89, 0x50, 0x4E, 0x47]), patch.name)
+        }
+        // Nothing else: the real 2001 -> 2013 change of this grid reaches no minimum (see testRealPairGivesAShortList).
+        XCTAssertEqual(features.count, truth.patches.filter { !$0.rules.isEmpty }.count)
+        let ranks = features.map { ($0["properties"] as! [String: Any])["rank"] as! Int }
+        XCTAssertEqual(ranks, Array(1...features.count))
+        let severities = features.map { ($0["properties"] as! [String: Any])["severity"] as! String }
+        XCTAssertEqual(severities.firstIndex(of: "medium"), severities.count - 1, "sorted by severity: \(severities)")
+        try checkFormats(count: features.count)
+    }
+
+    /// GeoJSON per RFC 7946 (lon/lat, exterior rings counter-clockwise), GeoPackage and KML readable by GDAL, CSV
+    /// with a byte-order mark that Python's csv module reads.
+    func checkFormats(count: Int) throws {
+        let folder = work.appendingPathComponent("out/violations")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("violations.geojson"))) as! [String: Any]
+        XCTAssertNil(json["crs"], "RFC 7946 GeoJSON carries no crs member")
+        for feature in json["features"] as! [[String: Any]] {
+            let geometry = feature["geometry"] as! [String: Any]
+            let polygons: [[[[Double]]]]
+            switch geometry["type"] as? String {
+            case "Polygon": polygons = [geometry["coordinates"] as! [[[Double]]]]
+            case "MultiPolygon": polygons = geometry["coordinates"] as! [[[[Double]]]]
+            default: XCTFail("not a polygon: \(geometry["type"] ?? "")"); continue
+            }
+            for polygon in polygons {
+                for (index, ring) in polygon.enumerated() {
+                    XCTAssertTrue(ring.allSatisfy { (8.5...9.0).contains($0[0]) && (50.5...51.0).contains($0[1]) }, "lon, lat order near Marburg")
+                    var area = 0.0
+                    for i in 0..<(ring.count - 1) { area += ring[i][0] * ring[i + 1][1] - ring[i + 1][0] * ring[i][1] }
+                    if index == 0 { XCTAssertGreaterThan(area, 0, "exterior ring counter-clockwise") } else { XCTAssertLessThan(area, 0, "holes clockwise") }
+                }
+            }
+        }
+        let gpkg = try VectorDataset.open(folder.appendingPathComponent("violations.gpkg").path)
+        XCTAssertEqual(try gpkg.layer(nil).featureCount, count)
+        XCTAssertTrue(try gpkg.layer(nil).crsWKT.contains("4490"), "the GeoPackage is in the plan's CRS (the red line's CGCS2000)")
+        let kml = try VectorDataset.open(folder.appendingPathComponent("violations.kml").path)
+        XCTAssertEqual(try kml.layer(nil).featureCount, count)
+        let csv = try Data(contentsOf: folder.appendingPathComponent("violations.csv"))
+        XCTAssertEqual(Array(csv.prefix(3)), [0xEF, 0xBB, 0xBF])
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            process.arguments = ["-c", "import csv,sys; rows=list(csv.DictReader(open(sys.argv[1], encoding='utf-8-sig'))); "
+                                 + "assert all(r['id'].startswith('LW-') and float(r['lon']) > 8 for r in rows); print(len(rows))",
+                                 folder.appendingPathComponent("violations.csv").path]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0)
+            XCTAssertEqual(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), String(count))
+        }
+    }
+
+    func testRealPairGivesAShortList() throws {
+        let features = try runEnforcement(after: Self.marburg.appendingPathComponent("\(Self.l8)_MTL.txt").path)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("out/violations/summary.json"))) as! [String: Any]
+        // 41 x 41 pixels of 30 m (1.5 km²): a handful of changed regions, none of 4 pixels.
+        XCTAssertLessThanOrEqual(features.count, 2)
+        XCTAssertEqual(summary["violations"] as? Int, features.count)
+        XCTAssertGreaterThan(summary["patches_of_change"] as! Int, 0, "the pair does change a little")
+    }
+
+    func testSceneAgainstADisturbedCopyOfItselfGivesAnEmptyList() throws {
+        // Gain of 6 %, noise of about 1 %, a one-pixel shift east, and a cloud (fill) over a corner.
+        var generator = SystemRandomNumberGenerator()
+        let mtl = try copyScene(to: work.appendingPathComponent("disturbed")) { _, pixels, width in
+            let height = pixels.count / width
+            var shifted = pixels
+            for row in 0..<height {
+                for col in 0..<width {
+                    let source = pixels[row * width + max(col - 1, 0)]
+                    let noise = Float.random(in: -0.01...0.01, using: &generator)
+                    shifted[row * width + col] = (source * 1.06 * (1 + noise)).rounded()
+                    if row < 12 && col > 28 { shifted[row * width + col] = 0 }
+                }
+            }
+            pixels = shifted
+        }
+        let features = try runEnforcement(after: mtl, before: Self.marburg.appendingPathComponent("\(Self.l8)_MTL.txt").path)
+        XCTAssertEqual(features.count, 0, "\(features.map { $0["properties"]! })")
+    }
+}
