@@ -42,7 +42,7 @@ public struct ReadPlanStage: SourceStage {
             OptionSpec("code_field", .string, optional: true,
                        help: "attribute with the use code: the planned use (zoning) or the GB/T 21010 code (landuse); required for those"),
             OptionSpec("codes", .structured(shape: "{code: class}"), optional: true,
-                       help: "landuse: GB/T 21010 code (or its prefix) to legend class; default: "
+                       help: "landuse: GB/T 21010 code (or its prefix) to legend class, or none (never compared); default: "
                            + defaultLandUseCodes.map { "\($0.0): \($0.1)" }.joined(separator: ", ")),
             OptionSpec("construction_codes", .structured(shape: "[code, …]"), optional: true,
                        help: "zoning: planned-use codes (or prefixes) that allow construction; default: "
@@ -93,9 +93,11 @@ public struct ReadPlanStage: SourceStage {
                 throw StageProblem(option: "codes", "must map land-use codes to classes, e.g. {'01': cropland} (found \(node.shortDescription))")
             }
             for entry in entries {
-                guard let name = entry.value.scalarText, let code = options.legend.code(for: name), code > 0 else {
+                let name = entry.value.scalarText ?? ""
+                guard let code = name == "none" ? 0 : options.legend.code(for: name), code >= 0 else {
                     throw StageProblem(option: "codes", "code '\(entry.key)' maps to '\(entry.value.scalarText ?? entry.value.shortDescription)', "
-                                       + "which is not a class of the legend (" + options.legend.classes.map(\.name).joined(separator: ", ") + ")",
+                                       + "which is not a class of the legend (" + options.legend.classes.map(\.name).joined(separator: ", ")
+                                       + ", or none for land that is never compared)",
                                        at: entry.value.location)
                 }
                 pairs.append((entry.key, code))

@@ -190,3 +190,151 @@ final class ComplianceTests: PipelineTestCase {
         XCTAssertEqual(features.count, 0, "\(features.map { $0["properties"]! })")
     }
 }
+
+/// The Sentinel-2 series over Slovenia: a trained model classifies both dates; before is the earlier date or the
+/// land-use registry's polygons.
+final class SentinelComplianceTests: PipelineTestCase {
+    static let data = EngineTests.root.appendingPathComponent("testdata/slovenia-sentinel2")
+
+    struct Truth: Decodable {
+        struct Area: Decodable { var rows: [Int], cols: [Int] }
+        struct Patch: Decodable { var name: String, rows: [Int], cols: [Int], rules: [String], severity: String? }
+        var source_pixel: ComplianceTests.Planted.Pixel
+        var redline: Area
+        var approvals: Area
+        var patches: [Patch]
+    }
+
+    func plant(_ truth: Truth) throws -> String {
+        let path = work.appendingPathComponent("S2L1C_20150830_planted.tif").path
+        try Dataset.open(Self.data.appendingPathComponent("S2L1C_20150830_13band.tif").path).copy(to: path, driver: "GTiff").close()
+        let copy = try Dataset.openForUpdate(path)
+        let window = Window(width: copy.width, height: copy.height)
+        for band in 1...copy.bandCount {
+            var pixels = try copy.band(band).read(window)
+            let roof = pixels[truth.source_pixel.row * copy.width + truth.source_pixel.col]
+            for patch in truth.patches {
+                for row in patch.rows[0]..<patch.rows[1] { for col in patch.cols[0]..<patch.cols[1] { pixels[row * copy.width + col] = roof } }
+            }
+            try pixels.withUnsafeBufferPointer { try copy.band(band).write(window, from: $0) }
+        }
+        try copy.close()
+        return path
+    }
+
+    /// A rectangle of pixels of the Sentinel-2 grid as a one-feature layer in `crs`.
+    func layer(_ area: Truth.Area, crs: String, name: String) throws -> String {
+        let grid = try Dataset.open(Self.data.appendingPathComponent("S2L1C_20150830_13band.tif").path).grid()
+        let t = grid.geoTransform
+        let x0 = t.originX + t.pixelWidth * Double(area.cols[0]), x1 = t.originX + t.pixelWidth * Double(area.cols[1])
+        let y0 = t.originY + t.pixelHeight * Double(area.rows[1]), y1 = t.originY + t.pixelHeight * Double(area.rows[0])
+        let target = try SpatialReference(definition: crs)
+        let transform = try CoordinateTransformation(from: SpatialReference(definition: "EPSG:32633"), to: target)
+        let corners = try [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)].map { try transform.transform(x: $0.0, y: $0.1) }
+        let path = work.appendingPathComponent(name).path
+        let writer = try VectorWriter(path: path, driver: "GeoJSON", layer: name, crs: target, geometry: .polygon, fields: [("name", .string)])
+        try writer.add(Geometry(wkt: "POLYGON ((" + corners.map { "\($0.x) \($0.y)" }.joined(separator: ", ") + "))"), values: ["name": .string(name)])
+        try writer.close()
+        return path
+    }
+
+    func pipeline(after: String, compareWith: String, redline: String, approvals: String) -> String {
+        let d = Self.data.path
+        return """
+            version: 1
+            grid: {like: before-scene}
+            stages:
+              - id: before-scene
+                uses: read.scene
+                with: {path: "\(d)/S2L1C_20150711_13band.tif", bands: {blue: 2, green: 3, red: 4, nir: 8, swir1: 12}, date: 2015-07-11}
+              - id: after-scene
+                uses: read.scene
+                with: {path: "\(after)", bands: {blue: 2, green: 3, red: 4, nir: 8, swir1: 12}, date: 2015-08-30}
+              - id: reference
+                uses: read.scene
+                with: {bands: {lulc: "\(d)/LULC_reference.tif"}, resampling: nearest}
+              - id: train
+                uses: classify.train
+                inputs: {scene: before-scene, reference: reference}
+                with: {features: "blue,green,red,nir,swir1", reference_map: {1: 1, 2: 2, 3: 3, 4: 3, 8: 5}, holdout_block: 20, min_samples: 5}
+              - {id: before, uses: classify.model, inputs: {scene: before-scene, model: train}}
+              - {id: after, uses: classify.model, inputs: {scene: after-scene, model: train}}
+              - id: landuse
+                uses: read.plan
+                with: {role: landuse, path: "\(d)/landuse_polygons.gpkg", id_field: RABA_ID, name_field: LULC_NAME, code_field: LULC_ID,
+                       codes: {"0": none, "1": cropland, "2": forest, "3": grassland, "4": grassland, "8": built-up}}
+              - {id: redline, uses: read.plan, with: {role: redline, path: "\(redline)", name_field: name}}
+              - {id: approvals, uses: read.plan, with: {role: approvals, path: "\(approvals)", name_field: name}}
+              - id: changes
+                uses: compliance.diff
+                inputs: {before: before, after: after, landuse: landuse, redline: redline, approvals: approvals}
+                with: {compare_with: \(compareWith), min_confidence: 70}
+              - id: violations
+                uses: write.violations
+                inputs: {changes: changes, before_image: before-scene, after_image: after-scene}
+                with: {formats: [geojson, csv]}
+            """
+    }
+
+    func features() throws -> [[String: Any]] {
+        let data = try Data(contentsOf: work.appendingPathComponent("out/violations/violations.geojson"))
+        return (try JSONSerialization.jsonObject(with: data) as! [String: Any])["features"] as! [[String: Any]]
+    }
+
+    func centre(_ rows: [Int], _ cols: [Int]) throws -> (Double, Double) {
+        let t = try Dataset.open(Self.data.appendingPathComponent("S2L1C_20150830_13band.tif").path).grid().geoTransform
+        let x = t.originX + t.pixelWidth * (Double(cols[0] + cols[1]) / 2), y = t.originY + t.pixelHeight * (Double(rows[0] + rows[1]) / 2)
+        let point = try CoordinateTransformation(from: SpatialReference(definition: "EPSG:32633"), to: .wgs84()).transform(x: x, y: y)
+        return (point.x, point.y)
+    }
+
+    func check(_ truth: Truth, against features: [[String: Any]], file: StaticString = #filePath, line: UInt = #line) throws {
+        for patch in truth.patches {
+            let point = try centre(patch.rows, patch.cols)
+            let found = features.first { feature in
+                let p = feature["properties"] as! [String: Any]
+                return (p["west"] as! Double) <= point.0 && point.0 <= (p["east"] as! Double)
+                    && (p["south"] as! Double) <= point.1 && point.1 <= (p["north"] as! Double)
+            }
+            guard !patch.rules.isEmpty else {
+                XCTAssertNil(found, "\(patch.name) must not be reported", file: file, line: line)
+                continue
+            }
+            guard let properties = found?["properties"] as? [String: Any] else {
+                XCTFail("\(patch.name): not found among \(features.count) patches", file: file, line: line); continue
+            }
+            XCTAssertEqual(Set((properties["rules"] as! String).split(separator: ";").map(String.init)), Set(patch.rules), patch.name, file: file, line: line)
+            XCTAssertEqual(properties["severity"] as? String, patch.severity, patch.name, file: file, line: line)
+            XCTAssertGreaterThanOrEqual(properties["pixels"] as! Int, (patch.rows[1] - patch.rows[0]) * (patch.cols[1] - patch.cols[0]), patch.name,
+                                        file: file, line: line)
+        }
+    }
+
+    func testPlantedChangesAgainstTheEarlierDateAndAgainstTheLandUseRegistry() throws {
+        let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: EngineTests.root.appendingPathComponent("testdata/plan/planted-slovenia.json")))
+        let after = try plant(truth)
+        let redline = try layer(truth.redline, crs: "EPSG:4490", name: "redline.geojson")
+        let approvals = try layer(truth.approvals, crs: "EPSG:32633", name: "approvals.geojson")
+        try run(pipeline(after: after, compareWith: "before", redline: redline, approvals: approvals))
+        let byImage = try features()
+        try check(truth, against: byImage)
+        XCTAssertEqual((byImage.first!["properties"] as! [String: Any])["before_date"] as? String, "2015-07-11")
+        // The registry as the legal before state: the same planted patches, plus whatever the registry and the
+        // classification disagree on.
+        try run(pipeline(after: after, compareWith: "landuse", redline: redline, approvals: approvals), out: "out")
+        let byRegistry = try features()
+        try check(truth, against: byRegistry)
+        XCTAssertEqual((byRegistry.first!["properties"] as! [String: Any])["before_date"] as? String, "land-use survey")
+    }
+
+    func testTwoRealDatesOfOneSeasonGiveAShortList() throws {
+        let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: EngineTests.root.appendingPathComponent("testdata/plan/planted-slovenia.json")))
+        let redline = try layer(truth.redline, crs: "EPSG:4490", name: "redline.geojson")
+        let approvals = try layer(truth.approvals, crs: "EPSG:32633", name: "approvals.geojson")
+        try run(pipeline(after: Self.data.appendingPathComponent("S2L1C_20150830_13band.tif").path, compareWith: "before",
+                         redline: redline, approvals: approvals))
+        // 1 km² of forest and a village edge, seven weeks apart: a few patches at most.
+        let found = try features()
+        XCTAssertLessThanOrEqual(found.count, 5, "\(found.map { $0["properties"]! })")
+    }
+}
