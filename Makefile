@@ -18,9 +18,11 @@ deps:
 build: deps
 	$(SWIFT) build $(BUILD_FLAGS)
 
-# Runs pipelines/demo.yaml on the real Landsat imagery in testdata/ and prints where the outputs are.
+# Runs pipelines/demo.yaml and pipelines/nightly-enforcement.yaml on the real imagery in testdata/ and prints
+# where the outputs are.
 demo: build
 	$(BIN) run pipelines/demo.yaml --out out/demo
+	$(BIN) run pipelines/nightly-enforcement.yaml --out out/enforcement
 
 # Builds and runs every test (unit, pipeline-file corpus, real-data checks).
 test: deps

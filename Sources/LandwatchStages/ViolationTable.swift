@@ -191,7 +191,9 @@ struct ChipMaker {
         let inside = Self.rasterize(outline, window: window, transform: grid.geoTransform)
         for (image, path) in [(before, beforePath), (after, afterPath)] {
             let rgb = try image.bands.map { try image.dataset.band($0).read(window) }
-            let (low, high) = Self.stretch(rgb.flatMap { $0 })
+            // Each band stretched between its own 2nd and 98th percentile: haze (blue-heavy top-of-atmosphere
+            // reflectance) would otherwise tint the chip.
+            let ranges = rgb.map(Self.stretch)
             let outWidth = window.width * scale, outHeight = window.height * scale
             var channels = [[Float]](repeating: [Float](repeating: 0, count: outWidth * outHeight), count: 3)
             for y in 0..<outHeight {
@@ -212,6 +214,7 @@ struct ChipMaker {
                         let value: Float
                         if onEdge { value = c == 2 ? 0 : 255 } else {
                             let v = rgb[c][source]
+                            let (low, high) = ranges[c]
                             value = v.isFinite ? max(0, min(255, (v - low) / max(high - low, 1e-6) * 255)) : 0
                         }
                         channels[c][y * outWidth + x] = value
