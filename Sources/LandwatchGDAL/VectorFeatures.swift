@@ -99,14 +99,16 @@ extension VectorDataset {
 
 extension Dataset {
     /// Burns geometries (in the dataset's CRS) into band 1, each with its own value; later ones win where they
-    /// overlap. GDAL rasterises in chunks, so memory does not grow with the raster.
-    public func burn(_ geometries: [Geometry], values: [Double], allTouched: Bool) throws(GDALError) {
+    /// overlap. GDAL rasterises in chunks of rows holding at most `chunkBytes` (GDAL would otherwise size them by
+    /// its whole block cache, once per concurrent call), so memory does not grow with the raster.
+    public func burn(_ geometries: [Geometry], values: [Double], allTouched: Bool, chunkBytes: Int = 16 << 20) throws(GDALError) {
         precondition(geometries.count == values.count, "one burn value per geometry")
         guard !geometries.isEmpty else { return }
         var handles: [OGRGeometryH?] = geometries.map { $0.handle }
         var burnValues = values
         var bands: [Int32] = [1]
-        let options = allTouched ? ["ALL_TOUCHED=TRUE"] : []
+        let rowBytes = width * 8  // GDAL burns into a Float64 buffer
+        let options = (allTouched ? ["ALL_TOUCHED=TRUE"] : []) + ["CHUNKYSIZE=\(max(1, chunkBytes / max(rowBytes, 1)))"]
         let (status, message) = withGDALErrorState {
             withCStringList(options) { list in
                 GDALRasterizeGeometries(handle, 1, &bands, Int32(handles.count), &handles, nil, nil, &burnValues, list, nil, nil)

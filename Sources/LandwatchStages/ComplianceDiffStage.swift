@@ -10,7 +10,7 @@ import LandwatchPipeline
 /// are confident enough, the index changed enough (when asked), and the new class is absent from the 3 x 3
 /// neighbourhood of the before map (so that a one-pixel misregistration does not outline every field). Each
 /// change is tested against the rules; the output holds a bit per rule broken, the classes, the confidence and
-/// the plan features under the pixel. Tiles are processed in parallel, each read with a halo for the neighbourhood.
+/// the plan features under the pixel, at changed pixels only (0 elsewhere). Tiles are processed in parallel, each read with a halo for the neighbourhood.
 public struct ComplianceDiffStage: WholeRasterStage {
     static let planPorts = ["redline", "basic_farmland", "urban_boundary", "zoning", "approvals", "zones"]
     static let planKinds: [ProductKind] = [.plan, .mask, .classes]
@@ -228,11 +228,8 @@ public struct ComplianceDiffStage: WholeRasterStage {
                             let afterValue = after[i]
                             let b = beforeValue.isFinite ? Int(beforeValue) : 0
                             let a = afterValue.isFinite ? Int(afterValue) : 0
-                            outputs[1][i] = Float(b)
-                            outputs[2][i] = Float(a)
                             let confidence = min(beforeConf.map { $0[i].isFinite ? $0[i] : 0 } ?? 100,
                                                  afterConf.map { $0[i].isFinite ? $0[i] : 0 } ?? 100)
-                            outputs[3][i] = confidence
                             guard b > 0, a > 0, a != b, confidence >= minConfidence else { continue }
                             if let minIndexChange, let indexBefore, let indexAfter {
                                 let change = abs(indexAfter[i] - indexBefore[i])
@@ -261,7 +258,11 @@ public struct ComplianceDiffStage: WholeRasterStage {
                             }
                             let bits = ruleSet.bits(before: b, after: a, plan: pixelPlan)
                             guard bits != 0 else { continue }
+                            // Only changed pixels carry values: the raster stays sparse, small and quick to read.
                             outputs[0][i] = Float(bits)
+                            outputs[1][i] = Float(b)
+                            outputs[2][i] = Float(a)
+                            outputs[3][i] = confidence
                             for layer in plan.indices {
                                 let value = plan[layer][i]
                                 outputs[4 + layer][i] = value.isFinite ? value : 0

@@ -35,6 +35,9 @@ public struct WriteViolationsStage: WholeSinkStage {
                        help: "smallest chip edge in pixels of the run grid (larger patches get larger chips)"),
         ])
 
+    /// Patches whose bounding box holds more pixels than this are polygonised from a whole-grid label raster.
+    static let boxPolygonizeLimit = 4096 * 4096
+
     public let path: String
     public let formats: [String]
     public let gcj02: Bool
@@ -138,59 +141,49 @@ public struct WriteViolationsStage: WholeSinkStage {
             logger.warning("min_area under one pixel (\(Int(pixelArea)) m²) for \(list): the minimum pixel count decides")
         }
 
-        // 1. Label patches strip by strip; provisional labels go to a scratch raster.
+        let started = Date()
+        // 1. Label patches strip by strip; their pixels are kept as runs of labels.
         let classCodes = legend.classes.map(\.code)
         let labeler = PatchLabeler(width: grid.width, ruleCount: kinds.count, classCodes: classCodes, planLayerCount: planRoles.count)
-        let provisionalPath = context.scratchPath("patches-provisional-\(UUID().uuidString.prefix(8)).tif")
-        let provisional = try Dataset.createGeoTIFF(at: provisionalPath, grid: grid, bandCount: 1, dataType: .uint32,
-                                                    options: GeoTIFFOptions(compression: .zstd, blockSize: context.blockSize))
         let bandCount = dataset.bandCount
-        let stripRows = max(1, min(256, context.memoryBudget / 4 / max(grid.width * (bandCount + 2) * 4, 1)))
+        let stripRows = max(1, min(256, context.memoryBudget / 8 / max(grid.width * (bandCount + 1) * 4, 1)))
+        let buffers = (0..<bandCount).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: stripRows * grid.width) }
+        defer { buffers.forEach { $0.deallocate() } }
+        let bits = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: grid.width)
+        defer { bits.deallocate() }
+        let bands = try (1...bandCount).map { try dataset.band($0) }
         var row0 = 0
         while row0 < grid.height {
             let rows = min(stripRows, grid.height - row0)
             let window = Window(colOffset: 0, rowOffset: row0, width: grid.width, height: rows)
-            let values = try (1...bandCount).map { try dataset.band($0).read(window) }
-            var labels = [UInt32](repeating: 0, count: window.pixelCount)
-            var bits = [UInt32](repeating: 0, count: grid.width)
+            try bands[0].read(window, into: buffers[0])
+            // Other bands are read only when the strip has a change.
+            var stripHasChange = false
+            for i in 0..<window.pixelCount where buffers[0][i] > 0 { stripHasChange = true; break }
+            if !stripHasChange {
+                labeler.addEmptyRow()
+                row0 += rows
+                continue
+            }
+            for band in 1..<bandCount { try bands[band].read(window, into: buffers[band]) }
             for r in 0..<rows {
                 let start = r * grid.width
                 var any = false
                 for x in 0..<grid.width {
-                    let v = values[0][start + x]
+                    let v = buffers[0][start + x]
                     bits[x] = v.isFinite && v > 0 ? UInt32(v) : 0
                     if bits[x] != 0 { any = true }
                 }
-                let rowLabels: [UInt32]
-                if any || labeler.provisionalCount > 0 {
-                    rowLabels = bits.withUnsafeBufferPointer { bitBuffer in
-                        values[1].withUnsafeBufferPointer { before in
-                            values[2].withUnsafeBufferPointer { after in
-                                values[3].withUnsafeBufferPointer { confidence in
-                                    let slice = { (buffer: UnsafeBufferPointer<Float>) in
-                                        UnsafeBufferPointer(rebasing: buffer[start..<(start + grid.width)])
-                                    }
-                                    let plan = (0..<planRoles.count).map { layer in
-                                        values[4 + layer].withUnsafeBufferPointer { UnsafeBufferPointer(rebasing: $0[start..<(start + grid.width)]) }
-                                    }
-                                    return labeler.addRow(row0 + r, bits: bitBuffer, before: slice(before), after: slice(after),
-                                                          confidence: slice(confidence), plan: plan)
-                                }
-                            }
-                        }
-                    }
-                } else {
-                    rowLabels = [UInt32](repeating: 0, count: grid.width)
+                guard any else { labeler.addEmptyRow(); continue }
+                func row(_ band: Int) -> UnsafeBufferPointer<Float> {
+                    UnsafeBufferPointer(rebasing: buffers[band][start..<(start + grid.width)])
                 }
-                labels.replaceSubrange(start..<(start + grid.width), with: rowLabels)
-            }
-            try labels.withUnsafeBytes { raw in
-                try provisional.band(1).writeRaw(window, from: raw.baseAddress!, byteCapacity: raw.count, type: .uint32, lineStride: grid.width)
+                labeler.addRow(row0 + r, bits: UnsafeBufferPointer(bits), before: row(1), after: row(2), confidence: row(3),
+                               plan: (0..<planRoles.count).map { row(4 + $0) })
             }
             row0 += rows
         }
-        try provisional.close()
-
+        logger.debug("write.violations: step 2 at \(Date().timeIntervalSince(started)) s")
         // 2. Which patches reach a rule's minimum, gravest and largest first.
         let patches = labeler.patches(classCodes: classCodes)
         var kept: [(patch: PatchLabeler.Patch, rules: [ChangeRule], severity: Severity)] = []
@@ -209,22 +202,49 @@ public struct WriteViolationsStage: WholeSinkStage {
         var numbers: [UInt32: UInt32] = [:]
         for (index, entry) in kept.enumerated() { numbers[entry.patch.label] = UInt32(index + 1) }
 
-        // 3. The kept patches as a label raster, vectorised by GDAL.
+        logger.debug("write.violations: step 3 at \(Date().timeIntervalSince(started)) s")
+        // 3. The kept patches vectorised by GDAL: each patch's mask is rebuilt from its runs, over its bounding box
+        //    (or, for a patch too large for that, over strips of a whole-grid label raster).
         var geometries: [Int: [Geometry]] = [:]
-        if !kept.isEmpty {
+        let runs = labeler.runsByRoot()
+        let largestBox = kept.map { ($0.patch.maxColumn - $0.patch.minColumn + 1) * ($0.patch.maxRow - $0.patch.minRow + 1) }.max() ?? 0
+        if !kept.isEmpty && largestBox <= Self.boxPolygonizeLimit {
+            for (index, entry) in kept.enumerated() {
+                let patch = entry.patch
+                let window = Window(colOffset: patch.minColumn, rowOffset: patch.minRow,
+                                    width: patch.maxColumn - patch.minColumn + 1, height: patch.maxRow - patch.minRow + 1)
+                var mask = [Float](repeating: 0, count: window.pixelCount)
+                for run in runs[patch.label] ?? [] {
+                    let base = (Int(run.row) - window.rowOffset) * window.width - window.colOffset
+                    for x in Int(run.start)..<Int(run.end) { mask[base + x] = 1 }
+                }
+                let memory = try Dataset.createInMemory(width: window.width, height: window.height, bandCount: 1, dataType: .uint8)
+                var transform = grid.geoTransform
+                transform.originX += Double(window.colOffset) * transform.pixelWidth
+                transform.originY += Double(window.rowOffset) * transform.pixelHeight
+                try memory.setGeoTransform(transform)
+                try memory.setCRS(grid.crsWKT)
+                try mask.withUnsafeBufferPointer { try memory.band(1).write(Window(width: window.width, height: window.height), from: $0) }
+                geometries[index + 1] = try memory.band(1).polygonize(eightConnected: true).map(\.geometry)
+            }
+        } else if !kept.isEmpty {
             let finalPath = context.scratchPath("patches-\(UUID().uuidString.prefix(8)).tif")
             let final = try Dataset.createGeoTIFF(at: finalPath, grid: grid, bandCount: 1, dataType: .uint32,
                                                   options: GeoTIFFOptions(compression: .zstd, blockSize: context.blockSize))
-            let source = try Dataset.open(provisionalPath)
+            let sortedRuns = runs.flatMap { root, list in list.map { ($0, numbers[root] ?? 0) } }.filter { $0.1 != 0 }
+                .sorted { $0.0.row < $1.0.row }
+            var cursor = 0
             row0 = 0
             while row0 < grid.height {
                 let rows = min(stripRows, grid.height - row0)
                 let window = Window(colOffset: 0, rowOffset: row0, width: grid.width, height: rows)
                 var labels = [UInt32](repeating: 0, count: window.pixelCount)
-                try labels.withUnsafeMutableBytes { raw in
-                    try source.band(1).readRaw(window, into: raw.baseAddress!, byteCapacity: raw.count, type: .uint32, lineStride: grid.width)
+                while cursor < sortedRuns.count, Int(sortedRuns[cursor].0.row) < row0 + rows {
+                    let (run, number) = sortedRuns[cursor]
+                    let base = (Int(run.row) - row0) * grid.width
+                    for x in Int(run.start)..<Int(run.end) { labels[base + x] = number }
+                    cursor += 1
                 }
-                for i in labels.indices where labels[i] != 0 { labels[i] = numbers[labeler.root(labels[i])] ?? 0 }
                 try labels.withUnsafeBytes { raw in
                     try final.band(1).writeRaw(window, from: raw.baseAddress!, byteCapacity: raw.count, type: .uint32, lineStride: grid.width)
                 }
@@ -237,8 +257,7 @@ public struct WriteViolationsStage: WholeSinkStage {
             try final.close()
             try? FileManager.default.removeItem(atPath: finalPath)
         }
-        try? FileManager.default.removeItem(atPath: provisionalPath)
-
+        logger.debug("write.violations: step 4 at \(Date().timeIntervalSince(started)) s")
         // 4. Attributes of each patch.
         let wgs84 = SpatialReference.wgs84()
         let toWGS84 = try CoordinateTransformation(from: gridSRS, to: wgs84)
@@ -277,6 +296,7 @@ public struct WriteViolationsStage: WholeSinkStage {
                 planPoint: (planPoint.x, planPoint.y), areaM2: Double(entry.patch.pixelCount) * pixelArea, plan: plan, chips: nil))
         }
 
+        logger.debug("write.violations: step 5 at \(Date().timeIntervalSince(started)) s")
         // 5. Chips, then the files.
         var written: [String] = []
         let before = images.first { $0.description.port == "before_image" }, after = images.first { $0.description.port == "after_image" }

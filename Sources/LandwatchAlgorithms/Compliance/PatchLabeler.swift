@@ -21,6 +21,17 @@ public final class PatchLabeler {
     private var planFeatures: [[UInt32: Set<Int32>]]
     private var previous: [UInt32]
     private var current: [UInt32]
+    private var previousIsEmpty = true
+    /// Runs of equal provisional labels, row by row: the patches' pixels, kept instead of a label raster.
+    public private(set) var runs: [Run] = []
+
+    /// Pixels `start..<end` of `row` carry provisional label `label`.
+    public struct Run: Sendable, Equatable {
+        public var row: Int32
+        public var start: Int32
+        public var end: Int32
+        public var label: UInt32
+    }
 
     /// `classCodes` are the legend's codes; `planLayerCount` the number of plan bands whose features are listed.
     public init(width: Int, ruleCount: Int, classCodes: [Int], planLayerCount: Int) {
@@ -75,15 +86,46 @@ public final class PatchLabeler {
         return low
     }
 
+    /// A row without any change.
+    public func addEmptyRow() {
+        if !previousIsEmpty {
+            previous.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            previousIsEmpty = true
+        }
+    }
+
     /// One row of the change raster. `bits` are the rule bits of each pixel (0: no change); `plan` holds, per plan
-    /// layer, the feature number under each pixel. Returns the provisional labels of the row (0: no change).
+    /// layer, the feature number under each pixel. The row's pixels are recorded as runs of provisional labels.
     public func addRow(_ row: Int, bits: UnsafeBufferPointer<UInt32>, before: UnsafeBufferPointer<Float>,
                        after: UnsafeBufferPointer<Float>, confidence: UnsafeBufferPointer<Float>?,
-                       plan: [UnsafeBufferPointer<Float>]) -> [UInt32] {
+                       plan: [UnsafeBufferPointer<Float>]) {
         precondition(bits.count >= width && plan.count == planLayerCount)
+        // Work on local copies (moved out, so not copied): class properties would be checked for exclusive
+        // access on every pixel.
+        var current = self.current, previous = self.previous
+        self.current = []
+        self.previous = []
+        defer {
+            self.current = previous
+            self.previous = current
+        }
+        var runStart = -1
+        var runLabel: UInt32 = 0
+        var any = false
+        var lastFeature = [(label: UInt32, number: Float)](repeating: (0, 0), count: planLayerCount)
+        current.withUnsafeMutableBufferPointer { current in
+        previous.withUnsafeMutableBufferPointer { previous in
         for x in 0..<width {
             let mask = bits[x]
-            guard mask != 0 else { current[x] = 0; continue }
+            guard mask != 0 else {
+                current[x] = 0
+                if runStart >= 0 {
+                    runs.append(Run(row: Int32(row), start: Int32(runStart), end: Int32(x), label: runLabel))
+                    runStart = -1
+                }
+                continue
+            }
+            any = true
             var label: UInt32 = 0
             let west = x > 0 ? current[x - 1] : 0
             let northWest = x > 0 ? previous[x - 1] : 0
@@ -95,6 +137,11 @@ public final class PatchLabeler {
             if northEast != 0 { label = label == 0 ? root(northEast) : union(label, northEast) }
             if label == 0 { label = newLabel(column: x, row: row) }
             current[x] = label
+            if runStart >= 0 && runLabel != label {
+                runs.append(Run(row: Int32(row), start: Int32(runStart), end: Int32(x), label: runLabel))
+                runStart = -1
+            }
+            if runStart < 0 { runStart = x; runLabel = label }
             let index = Int(label)
             counts[index] += 1
             for rule in 0..<ruleCount where mask & (1 << UInt32(rule)) != 0 { ruleCounts[index * ruleCount + rule] += 1 }
@@ -108,12 +155,22 @@ public final class PatchLabeler {
             afterHistogram[index * slotCount + slot(after[x])] += 1
             for layer in 0..<planLayerCount {
                 let number = plan[layer][x]
-                if number.isFinite, number >= 1 { planFeatures[layer][label, default: []].insert(Int32(number)) }
+                guard number.isFinite, number >= 1, lastFeature[layer] != (label, number) else { continue }
+                lastFeature[layer] = (label, number)
+                planFeatures[layer][label, default: []].insert(Int32(number))
             }
         }
-        let labels = current
-        swap(&previous, &current)
-        return labels
+        }
+        }
+        if runStart >= 0 { runs.append(Run(row: Int32(row), start: Int32(runStart), end: Int32(width), label: runLabel)) }
+        previousIsEmpty = !any
+    }
+
+    /// The runs of each patch, by root label.
+    public func runsByRoot() -> [UInt32: [Run]] {
+        var grouped: [UInt32: [Run]] = [:]
+        for run in runs { grouped[root(run.label), default: []].append(run) }
+        return grouped
     }
 
     @inline(__always)
