@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make bench: landwatch NDVI against gdal_calc.py and a raw GDAL read/write floor, on one machine in one run.
+# make bench: landwatch against its peers on one machine in one run: NDVI (gdal_calc.py, a raw GDAL floor), model
+# classification (XGBoost's Python package), the enforcement chain (GDAL's command-line tools).
 # Writes bench/RESULTS.md. Inputs are generated once in bench/work/ from the real Zion Landsat 8 bands.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -25,6 +26,7 @@ make_input() {  # make_input SIZE NAME COMPRESS
 make_input 10980 input.tif NONE
 make_input 10980 input-deflate.tif DEFLATE
 make_input 21960 input-4x.tif NONE
+/usr/bin/python3 enforcement/make_inputs.py   # work/after.tif (planted construction) and work/plan/
 
 echo "bench: building the floor program"
 gcc -O2 -o work/floor floor.c $(pkg-config --cflags --libs gdal) -lpthread
