@@ -223,9 +223,10 @@ public struct ReadPlanStage: SourceStage {
             let union = features.map(\.geometry.envelope).reduce((Double.infinity, Double.infinity, -Double.infinity, -Double.infinity)) {
                 (min($0.0, $1.minX), min($0.1, $1.minY), max($0.2, $1.maxX), max($0.3, $1.maxY))
             }
-            throw RunError(.input, "plan layer '\(role.rawValue)' (\(path)) does not overlap the image: its \(features.count) features lie in "
-                           + Self.box(union) + " and the run grid covers " + Self.box((extent.minX, extent.minY, extent.maxX, extent.maxY))
-                           + " (\(grid.crsLabel)); check the layer's CRS" + (crs == nil ? "" : " ('crs: \(crs!)')")
+            throw RunError(.input, "plan layer '\(role.rawValue)' (\(path)) does not overlap the image: reprojected to \(grid.crsLabel), its "
+                           + (features.count == 1 ? "feature lies in " : "\(features.count) features lie in ") + Self.box(union)
+                           + ", the run grid covers " + Self.box((extent.minX, extent.minY, extent.maxX, extent.maxY))
+                           + "; check the layer's CRS" + (crs == nil ? "" : " ('crs: \(crs!)')")
                            + ", or set allow_outside: true")
         }
         let values: [Double] = inside.map { feature in

@@ -338,3 +338,41 @@ final class SentinelComplianceTests: PipelineTestCase {
         XCTAssertLessThanOrEqual(found.count, 5, "\(found.map { $0["properties"]! })")
     }
 }
+
+extension ComplianceTests {
+    func testIndexChangeThresholdKeepsOnlyChangesThatMovedTheIndex() throws {
+        let truth = try JSONDecoder().decode(Planted.self, from: Data(contentsOf: EngineTests.root.appendingPathComponent("testdata/plan/planted.json")))
+        let mtl = try copyScene(to: work.appendingPathComponent("planted")) { _, pixels, width in
+            let roof = pixels[truth.source_pixel.row * width + truth.source_pixel.col]
+            for patch in truth.patches {
+                for row in patch.rows[0]..<patch.rows[1] { for col in patch.cols[0]..<patch.cols[1] { pixels[row * width + col] = roof } }
+            }
+        }
+        func count(minimum: Double) throws -> Int {
+            try run("""
+                version: 1
+                grid: {like: a}
+                stages:
+                  - {id: b, uses: read.landsat, with: {mtl: "\(Self.l7MTL)", bands: "blue,green,red,nir,swir1,swir2"}}
+                  - {id: a, uses: read.landsat, with: {mtl: "\(mtl)", bands: "blue,green,red,nir,swir1,swir2"}}
+                  - {id: cb, uses: classify.rules, inputs: [b]}
+                  - {id: ca, uses: classify.rules, inputs: [a]}
+                  - {id: nb, uses: index.ndvi, inputs: [b]}
+                  - {id: na, uses: index.ndvi, inputs: [a]}
+                  - id: changes
+                    uses: compliance.diff
+                    inputs: {before: cb, after: ca, before_index: nb, after_index: na}
+                    with: {min_index_change: \(minimum)}
+                  - {id: v, uses: write.violations, inputs: {changes: changes}, with: {formats: [csv]}}
+                """, out: "out-\(minimum)")
+            let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("out-\(minimum)/violations/summary.json"))) as! [String: Any]
+            return summary["violations"] as! Int
+        }
+        // Roofs bring top-of-atmosphere NDVI to 0.24 from 0.31-0.71 before: at 0.05 every planted patch of 4+
+        // pixels counts (no approvals layer here); at 0.4 only the patch on the densest forest (0.68-0.71 before,
+        // the one planted inside the approval) keeps 4 pixels; nothing moves NDVI by 1.5.
+        XCTAssertEqual(try count(minimum: 0.05), truth.patches.filter { $0.rules.count > 0 }.count + 1)
+        XCTAssertEqual(try count(minimum: 0.4), 1)
+        XCTAssertEqual(try count(minimum: 1.5), 0)
+    }
+}
