@@ -52,6 +52,7 @@ public struct ComplianceDiffStage: WholeRasterStage {
         ])
 
     public let ruleSet: ChangeRuleSet
+    public let legendCodes: [Int]
     public let compareWith: String?
     public let minConfidence: Float
     public let minIndexChange: Float?
@@ -110,6 +111,7 @@ public struct ComplianceDiffStage: WholeRasterStage {
         }
         guard !rules.isEmpty else { throw StageProblem(option: "rules", "every rule is disabled: nothing would be reported") }
         ruleSet = ChangeRuleSet(rules: rules, classes: classes)
+        legendCodes = legend.classes.map(\.code)
         compareWith = options.string("compare_with")
         minConfidence = Float(options.number("min_confidence") ?? 50)
         minIndexChange = options.number("min_index_change").map(Float.init)
@@ -182,6 +184,8 @@ public struct ComplianceDiffStage: WholeRasterStage {
         let ruleSet = self.ruleSet
         let radius = self.radius, minConfidence = self.minConfidence, minIndexChange = self.minIndexChange
         let targetBox = UncheckedSendable(target)
+        let classCodes = legendCodes
+        let pieces = TilePieces()
 
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             do {
@@ -269,6 +273,12 @@ public struct ComplianceDiffStage: WholeRasterStage {
                             }
                         }
                     }
+                    // The tile's patches of change, labelled here in parallel and joined across tiles afterwards.
+                    let labeler = PatchLabeler(width: tile.width, ruleCount: ChangeRule.Kind.allCases.count, classCodes: classCodes,
+                                               planLayerCount: planBands.count, columnOffset: tile.colOffset)
+                    Self.label(outputs, tile: tile, into: labeler)
+                    pieces.add(columns: tile.colOffset..<(tile.colOffset + tile.width), rows: tile.rowOffset..<(tile.rowOffset + tile.height),
+                               pieces: PatchMerger.pieces(of: labeler, classCodes: classCodes))
                     outputLock.lock()
                     defer { outputLock.unlock() }
                     for band in 0..<bandCount {
@@ -281,6 +291,38 @@ public struct ComplianceDiffStage: WholeRasterStage {
         }
         if let error = failure.error { throw error }
         try target.close()
+        // The patches, for write.violations: labelling them here, tile by tile on every worker, spares it a
+        // sequential pass over the whole raster.
+        let merged = PatchMerger.mergeTiles(pieces.all)
+        let data = try JSONEncoder().encode(merged)
+        try data.write(to: URL(fileURLWithPath: Self.patchesPath(output)))
+    }
+
+    /// Where the patches of a change raster are kept, beside it.
+    public static func patchesPath(_ raster: String) -> String { raster + ".patches.json" }
+
+    /// Runs a labeller over one tile of outputs (rules, before, after, confidence, plan layers).
+    static func label(_ outputs: [[Float]], tile: Window, into labeler: PatchLabeler) {
+        var bits = [UInt32](repeating: 0, count: tile.width)
+        for row in 0..<tile.height {
+            let start = row * tile.width
+            var any = false
+            for x in 0..<tile.width {
+                let v = outputs[0][start + x]
+                bits[x] = v > 0 ? UInt32(v) : 0
+                if bits[x] != 0 { any = true }
+            }
+            guard any else { labeler.addEmptyRow(); continue }
+            var slices: [UnsafeBufferPointer<Float>] = []
+            // The arrays are not changed while their row slices are in use.
+            for band in outputs.indices {
+                slices.append(outputs[band].withUnsafeBufferPointer { UnsafeBufferPointer(rebasing: $0[start..<(start + tile.width)]) })
+            }
+            bits.withUnsafeBufferPointer { bitRow in
+                labeler.addRow(tile.rowOffset + row, bits: bitRow, before: slices[1], after: slices[2], confidence: slices[3],
+                               plan: Array(slices[4...]))
+            }
+        }
     }
 
     static func write(_ values: [Float], to band: Band, window: Window) throws {
@@ -290,6 +332,17 @@ public struct ComplianceDiffStage: WholeRasterStage {
         }
         if let failure { throw failure }
     }
+}
+
+/// Patch pieces found in tiles by several workers.
+final class TilePieces: @unchecked Sendable {
+    private let lock = NSLock()
+    private var tiles: [(columns: Range<Int>, rows: Range<Int>, pieces: [LabelledPatch])] = []
+    func add(columns: Range<Int>, rows: Range<Int>, pieces: [LabelledPatch]) {
+        guard !pieces.isEmpty else { return }
+        lock.withLock { tiles.append((columns, rows, pieces)) }
+    }
+    var all: [(columns: Range<Int>, rows: Range<Int>, pieces: [LabelledPatch])] { lock.withLock { tiles } }
 }
 
 /// A shared tile counter.

@@ -196,6 +196,22 @@ public struct ReadPlanStage: SourceStage {
             return try RasterFileSource(bands: [.init(path: path, band: 1)], onto: grid, resampling: .nearest,
                                         context: context, stageID: name)
         }
+        let raster = context.scratchPath(name + ".tif")
+        try rasterize(onto: grid, at: raster, dataType: .uint32, context: context)
+        return try RasterFileSource(bands: [.init(path: raster, band: 1)], onto: grid, resampling: .nearest,
+                                    context: context, stageID: name)
+    }
+
+    /// A vector layer used only by whole-raster stages is burned straight into the file they read.
+    public func materialize(onto grid: RasterGrid, at path: String, context: RunContext) throws -> Bool {
+        guard !Self.isRaster(self.path) else { return false }
+        try rasterize(onto: grid, at: path, dataType: .float32, context: context)
+        return true
+    }
+
+    /// Reprojects the layer's polygons onto the grid and burns their feature numbers (or land-use classes) into a
+    /// new tiled GeoTIFF at `raster`.
+    func rasterize(onto grid: RasterGrid, at raster: String, dataType: DataType, context: RunContext) throws {
         let (table, fids) = try featureTable()
         let dataset = try VectorDataset.open(path, encoding: encoding)
         let target = try SpatialReference(definition: grid.crsWKT)
@@ -234,13 +250,10 @@ public struct ReadPlanStage: SourceStage {
             if role == .landuse { return Double(landUseClass(table.feature(number: number)?.code ?? "") ?? 0) }
             return Double(number)
         }
-        let raster = context.scratchPath(name + ".tif")
-        let output = try Dataset.createGeoTIFF(at: raster, grid: grid, bandCount: 1, dataType: .float32,
-                                               options: GeoTIFFOptions(compression: .zstd))
+        let output = try Dataset.createGeoTIFF(at: raster, grid: grid, bandCount: 1, dataType: dataType,
+                                               options: GeoTIFFOptions(compression: .zstd, blockSize: context.blockSize))
         try output.burn(inside.map(\.geometry), values: values, allTouched: allTouched)
         try output.close()
-        return try RasterFileSource(bands: [.init(path: raster, band: 1)], onto: grid, resampling: .nearest,
-                                    context: context, stageID: name)
     }
 
     static func list(_ fids: [Int]) -> String {

@@ -142,50 +142,19 @@ public struct WriteViolationsStage: WholeSinkStage {
         }
 
         let started = Date()
-        // 1. Label patches strip by strip; their pixels are kept as runs of labels.
+        // 1. The patches compliance.diff labelled, tile by tile, as it found the changes.
         let classCodes = legend.classes.map(\.code)
-        let labeler = PatchLabeler(width: grid.width, ruleCount: kinds.count, classCodes: classCodes, planLayerCount: planRoles.count)
-        let bandCount = dataset.bandCount
-        let stripRows = max(1, min(256, context.memoryBudget / 8 / max(grid.width * (bandCount + 1) * 4, 1)))
-        let buffers = (0..<bandCount).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: stripRows * grid.width) }
-        defer { buffers.forEach { $0.deallocate() } }
-        let bits = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: grid.width)
-        defer { bits.deallocate() }
-        let bands = try (1...bandCount).map { try dataset.band($0) }
-        var row0 = 0
-        while row0 < grid.height {
-            let rows = min(stripRows, grid.height - row0)
-            let window = Window(colOffset: 0, rowOffset: row0, width: grid.width, height: rows)
-            try bands[0].read(window, into: buffers[0])
-            // Other bands are read only when the strip has a change.
-            var stripHasChange = false
-            for i in 0..<window.pixelCount where buffers[0][i] > 0 { stripHasChange = true; break }
-            if !stripHasChange {
-                labeler.addEmptyRow()
-                row0 += rows
-                continue
-            }
-            for band in 1..<bandCount { try bands[band].read(window, into: buffers[band]) }
-            for r in 0..<rows {
-                let start = r * grid.width
-                var any = false
-                for x in 0..<grid.width {
-                    let v = buffers[0][start + x]
-                    bits[x] = v.isFinite && v > 0 ? UInt32(v) : 0
-                    if bits[x] != 0 { any = true }
-                }
-                guard any else { labeler.addEmptyRow(); continue }
-                func row(_ band: Int) -> UnsafeBufferPointer<Float> {
-                    UnsafeBufferPointer(rebasing: buffers[band][start..<(start + grid.width)])
-                }
-                labeler.addRow(row0 + r, bits: UnsafeBufferPointer(bits), before: row(1), after: row(2), confidence: row(3),
-                               plan: (0..<planRoles.count).map { row(4 + $0) })
-            }
-            row0 += rows
+        let labelled: [LabelledPatch]
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: ComplianceDiffStage.patchesPath(change.path)))
+            labelled = try JSONDecoder().decode([LabelledPatch].self, from: data)
+        } catch {
+            throw RunError(.internal, "cannot read the patches compliance.diff wrote (\(error)); this is a bug in landwatch")
         }
+        let runs = Dictionary(uniqueKeysWithValues: labelled.map { ($0.patch.label, $0.runs) })
         logger.debug("write.violations: step 2 at \(Date().timeIntervalSince(started)) s")
         // 2. Which patches reach a rule's minimum, gravest and largest first.
-        let patches = labeler.patches(classCodes: classCodes)
+        let patches = labelled.map(\.patch)
         var kept: [(patch: PatchLabeler.Patch, rules: [ChangeRule], severity: Severity)] = []
         for patch in patches {
             let rules = ruleSet.rules.filter { rule in
@@ -206,7 +175,6 @@ public struct WriteViolationsStage: WholeSinkStage {
         // 3. The kept patches vectorised by GDAL: each patch's mask is rebuilt from its runs, over its bounding box
         //    (or, for a patch too large for that, over strips of a whole-grid label raster).
         var geometries: [Int: [Geometry]] = [:]
-        let runs = labeler.runsByRoot()
         let largestBox = kept.map { ($0.patch.maxColumn - $0.patch.minColumn + 1) * ($0.patch.maxRow - $0.patch.minRow + 1) }.max() ?? 0
         if !kept.isEmpty && largestBox <= Self.boxPolygonizeLimit {
             for (index, entry) in kept.enumerated() {
@@ -234,7 +202,8 @@ public struct WriteViolationsStage: WholeSinkStage {
             let sortedRuns = runs.flatMap { root, list in list.map { ($0, numbers[root] ?? 0) } }.filter { $0.1 != 0 }
                 .sorted { $0.0.row < $1.0.row }
             var cursor = 0
-            row0 = 0
+            var row0 = 0
+            let stripRows = max(1, min(512, context.memoryBudget / 8 / max(grid.width * 4, 1)))
             while row0 < grid.height {
                 let rows = min(stripRows, grid.height - row0)
                 let window = Window(colOffset: 0, rowOffset: row0, width: grid.width, height: rows)

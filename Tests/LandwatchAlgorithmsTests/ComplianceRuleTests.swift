@@ -132,3 +132,50 @@ final class NavigationTests: XCTestCase {
         XCTAssertEqual(Navigation.geohash(longitude: 10.40744, latitude: 57.64911, precision: 11), "u4pruydqqvj")
     }
 }
+
+final class PatchMergerTests: XCTestCase {
+    /// Labels a picture of 0/1 in tiles of `tile` x `tile` pixels, each tile on its own, then joins the pieces.
+    func merged(_ rows: [String], tile: Int) -> [LabelledPatch] {
+        let width = rows[0].count, height = rows.count
+        let pixels = rows.map { $0.map { UInt32(String($0))! } }
+        var tiles: [(columns: Range<Int>, rows: Range<Int>, pieces: [LabelledPatch])] = []
+        for y0 in stride(from: 0, to: height, by: tile) {
+            for x0 in stride(from: 0, to: width, by: tile) {
+                let w = min(tile, width - x0), h = min(tile, height - y0)
+                let labeler = PatchLabeler(width: w, ruleCount: 1, classCodes: [1, 5], planLayerCount: 0, columnOffset: x0)
+                for y in y0..<(y0 + h) {
+                    let bits = Array(pixels[y][x0..<(x0 + w)])
+                    let before = [Float](repeating: 1, count: w), after = [Float](repeating: 5, count: w)
+                    bits.withUnsafeBufferPointer { b in before.withUnsafeBufferPointer { bf in after.withUnsafeBufferPointer { af in
+                        labeler.addRow(y, bits: b, before: bf, after: af, confidence: nil, plan: [])
+                    } } }
+                }
+                tiles.append((x0..<(x0 + w), y0..<(y0 + h), PatchMerger.pieces(of: labeler, classCodes: [1, 5])))
+            }
+        }
+        return PatchMerger.mergeTiles(tiles)
+    }
+
+    func testPiecesJoinAcrossTileEdgesAndCorners() {
+        let picture = [
+            "100001",
+            "110011",
+            "011110",  // a V crossing the tile edge at column 3 and the row edge at row 3
+            "000100",
+            "001000",  // touches row 3's pixel only at a corner, across the 3 x 3 tile corner
+            "000000",
+        ]
+        let patches = merged(picture, tile: 3)
+        XCTAssertEqual(patches.count, 1, "\(patches.map(\.patch.pixelCount))")
+        XCTAssertEqual(patches.first?.patch.pixelCount, 12)
+        XCTAssertEqual(patches.first.map { [$0.patch.minColumn, $0.patch.minRow, $0.patch.maxColumn, $0.patch.maxRow] }, [0, 0, 5, 4])
+        XCTAssertEqual(patches.first?.runs.reduce(0) { $0 + Int($1.end - $1.start) }, 12)
+        // The same picture labelled whole gives the same patch.
+        XCTAssertEqual(merged(picture, tile: 6).first?.patch.pixelCount, 12)
+    }
+
+    func testSeparatePatchesStaySeparate() {
+        let patches = merged(["110011", "000000", "011000"], tile: 2)
+        XCTAssertEqual(patches.map(\.patch.pixelCount).sorted(), [2, 2, 2])
+    }
+}

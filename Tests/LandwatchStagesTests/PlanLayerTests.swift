@@ -130,3 +130,39 @@ final class PlanLayerTests: PipelineTestCase {
         XCTAssertTrue(problem("{role: zones, path: \"\(noCRS)\", crs: \"EPSG:99999\"}").contains("unknown CRS 'EPSG:99999'"))
     }
 }
+
+extension PlanLayerTests {
+    func testRasterPlanLayerIsWarpedOntoTheGridWithNearestNeighbour() throws {
+        let grid = try makeGrid()
+        // A red line delivered as a raster at 20 m in CGCS2000 / 3-degree Gauss-Krüger (EPSG:4547).
+        let vector = try writeRectangle(rows: 20..<60, cols: 20..<60, crs: "EPSG:4547", driver: "GPKG", name: "redline-source.gpkg")
+        let raster = work.appendingPathComponent("redline.tif").path
+        let extent = try VectorDataset.open(vector).spatialReference(layer: nil)
+        XCTAssertNotNil(extent)
+        let gk = try SpatialReference(definition: "EPSG:4547")
+        let transform = try CoordinateTransformation(from: SpatialReference(definition: utm), to: gk)
+        let corner = try transform.transform(x: origin.x, y: origin.y)
+        let rasterGrid = RasterGrid(width: 60, height: 60,
+                                    geoTransform: GeoTransform(originX: corner.x - 100, pixelWidth: 20, rowRotation: 0, originY: corner.y + 100, colRotation: 0, pixelHeight: -20),
+                                    crsWKT: gk.wkt, crsLabel: "EPSG:4547")
+        let dataset = try Dataset.createGeoTIFF(at: raster, grid: rasterGrid, bandCount: 1, dataType: .uint8, options: GeoTIFFOptions())
+        try VectorDataset.open(vector).readAreas(layer: nil, fields: [], sourceCRS: nil, target: gk).features.forEach { feature in
+            try dataset.burn([feature.geometry], values: [1], allTouched: false)
+        }
+        try dataset.close()
+        try run("""
+            version: 1
+            stages:
+              - {id: grid, uses: read.scene, with: {bands: {b: "\(grid)"}}}
+              - {id: redline, uses: read.plan, with: {role: redline, path: "\(raster)"}}
+              - {id: w, uses: write.raster, inputs: [redline], with: {path: redline.tif, type: Byte}}
+            """)
+        let pixels = try readWhole(work.appendingPathComponent("out/redline.tif").path)
+        // Inside and outside, away from the 20 m raster's stair-stepped edge.
+        XCTAssertEqual(pixels[40 * 100 + 40], 1)
+        XCTAssertEqual(pixels[22 * 100 + 22], 1)
+        XCTAssertEqual(pixels[10 * 100 + 10], 0)
+        XCTAssertEqual(pixels[80 * 100 + 80], 0)
+        XCTAssertEqual(Set(pixels), [0, 1], "nearest neighbour: no fractions")
+    }
+}

@@ -10,6 +10,8 @@ public final class PatchLabeler {
     private let slots: [Int]
     public let slotCount: Int
     public let planLayerCount: Int
+    /// Added to every column recorded (boxes, runs), when the rows given are a window of a wider grid.
+    public let columnOffset: Int
 
     private var parent: [UInt32] = [0]
     private var counts: [Int32] = [0]
@@ -26,7 +28,7 @@ public final class PatchLabeler {
     public private(set) var runs: [Run] = []
 
     /// Pixels `start..<end` of `row` carry provisional label `label`.
-    public struct Run: Sendable, Equatable {
+    public struct Run: Sendable, Equatable, Codable {
         public var row: Int32
         public var start: Int32
         public var end: Int32
@@ -34,8 +36,9 @@ public final class PatchLabeler {
     }
 
     /// `classCodes` are the legend's codes; `planLayerCount` the number of plan bands whose features are listed.
-    public init(width: Int, ruleCount: Int, classCodes: [Int], planLayerCount: Int) {
+    public init(width: Int, ruleCount: Int, classCodes: [Int], planLayerCount: Int, columnOffset: Int = 0) {
         self.width = width
+        self.columnOffset = columnOffset
         self.ruleCount = ruleCount
         var slots = [Int](repeating: 0, count: 256)
         for (index, code) in classCodes.enumerated() where (0..<256).contains(code) { slots[code] = index + 1 }
@@ -120,7 +123,7 @@ public final class PatchLabeler {
             guard mask != 0 else {
                 current[x] = 0
                 if runStart >= 0 {
-                    runs.append(Run(row: Int32(row), start: Int32(runStart), end: Int32(x), label: runLabel))
+                    runs.append(Run(row: Int32(row), start: Int32(runStart + columnOffset), end: Int32(x + columnOffset), label: runLabel))
                     runStart = -1
                 }
                 continue
@@ -135,10 +138,10 @@ public final class PatchLabeler {
             if northWest != 0 { label = label == 0 ? root(northWest) : union(label, northWest) }
             if north != 0 { label = label == 0 ? root(north) : union(label, north) }
             if northEast != 0 { label = label == 0 ? root(northEast) : union(label, northEast) }
-            if label == 0 { label = newLabel(column: x, row: row) }
+            if label == 0 { label = newLabel(column: x + columnOffset, row: row) }
             current[x] = label
             if runStart >= 0 && runLabel != label {
-                runs.append(Run(row: Int32(row), start: Int32(runStart), end: Int32(x), label: runLabel))
+                runs.append(Run(row: Int32(row), start: Int32(runStart + columnOffset), end: Int32(x + columnOffset), label: runLabel))
                 runStart = -1
             }
             if runStart < 0 { runStart = x; runLabel = label }
@@ -146,9 +149,10 @@ public final class PatchLabeler {
             counts[index] += 1
             for rule in 0..<ruleCount where mask & (1 << UInt32(rule)) != 0 { ruleCounts[index * ruleCount + rule] += 1 }
             let box = index * 4
-            boxes[box] = min(boxes[box], Int32(x))
+            let column = Int32(x + columnOffset)
+            boxes[box] = min(boxes[box], column)
             boxes[box + 1] = min(boxes[box + 1], Int32(row))
-            boxes[box + 2] = max(boxes[box + 2], Int32(x))
+            boxes[box + 2] = max(boxes[box + 2], column)
             boxes[box + 3] = max(boxes[box + 3], Int32(row))
             if let confidence, confidence[x].isFinite { confidenceSums[index] += confidence[x] } else { confidenceSums[index] += 100 }
             beforeHistogram[index * slotCount + slot(before[x])] += 1
@@ -162,7 +166,9 @@ public final class PatchLabeler {
         }
         }
         }
-        if runStart >= 0 { runs.append(Run(row: Int32(row), start: Int32(runStart), end: Int32(width), label: runLabel)) }
+        if runStart >= 0 {
+            runs.append(Run(row: Int32(row), start: Int32(runStart + columnOffset), end: Int32(width + columnOffset), label: runLabel))
+        }
         previousIsEmpty = !any
     }
 
@@ -180,7 +186,7 @@ public final class PatchLabeler {
     }
 
     /// What one patch holds.
-    public struct Patch: Sendable, Equatable {
+    public struct Patch: Sendable, Equatable, Codable {
         /// The root label (provisional labels map to it through ``PatchLabeler/root(_:)``).
         public var label: UInt32
         public var pixelCount: Int
@@ -238,5 +244,108 @@ public final class PatchLabeler {
             result[index].planFeatures = result[index].planFeatures.map { Array(Set($0)).sorted() }
         }
         return result
+    }
+}
+
+extension PatchLabeler.Patch {
+    /// Adds another part of the same patch (labelled in another band of rows).
+    public mutating func absorb(_ other: PatchLabeler.Patch) {
+        let total = pixelCount + other.pixelCount
+        meanConfidence = total > 0 ? (meanConfidence * Double(pixelCount) + other.meanConfidence * Double(other.pixelCount)) / Double(total) : 0
+        pixelCount = total
+        for index in ruleCounts.indices { ruleCounts[index] += other.ruleCounts[index] }
+        minColumn = min(minColumn, other.minColumn)
+        minRow = min(minRow, other.minRow)
+        maxColumn = max(maxColumn, other.maxColumn)
+        maxRow = max(maxRow, other.maxRow)
+        for (code, count) in other.before { before[code, default: 0] += count }
+        for (code, count) in other.after { after[code, default: 0] += count }
+        for layer in planFeatures.indices { planFeatures[layer] = Array(Set(planFeatures[layer] + other.planFeatures[layer])).sorted() }
+    }
+}
+
+/// A patch with its pixels, as runs of rows.
+public struct LabelledPatch: Sendable, Codable {
+    public var patch: PatchLabeler.Patch
+    public var runs: [PatchLabeler.Run]
+
+    public init(patch: PatchLabeler.Patch, runs: [PatchLabeler.Run]) {
+        self.patch = patch
+        self.runs = runs
+    }
+}
+
+/// Joins patches labelled separately, tile by tile, into whole patches.
+public enum PatchMerger {}
+
+extension PatchMerger {
+    /// The patches a labeller found in one tile, with their runs (in grid columns).
+    public static func pieces(of labeler: PatchLabeler, classCodes: [Int]) -> [LabelledPatch] {
+        let runs = labeler.runsByRoot()
+        return labeler.patches(classCodes: classCodes).map { LabelledPatch(patch: $0, runs: runs[$0.label] ?? []) }
+    }
+
+    /// Joins pieces labelled tile by tile (each tile on its own thread): pieces whose pixels touch across a tile
+    /// border, 8-connected, become one patch. `tiles[i]` is the window (columns, rows) the i-th list was found in.
+    public static func mergeTiles(_ tiles: [(columns: Range<Int>, rows: Range<Int>, pieces: [LabelledPatch])]) -> [LabelledPatch] {
+        var pieces: [LabelledPatch] = []
+        // Runs that touch their tile's border: only they can touch another tile's piece.
+        var border: [Int: [(start: Int, end: Int, piece: Int)]] = [:]  // by row
+        for tile in tiles {
+            for piece in tile.pieces {
+                let index = pieces.count
+                pieces.append(piece)
+                for run in piece.runs {
+                    let row = Int(run.row)
+                    if row == tile.rows.lowerBound || row == tile.rows.upperBound - 1
+                        || Int(run.start) == tile.columns.lowerBound || Int(run.end) == tile.columns.upperBound {
+                        border[row, default: []].append((Int(run.start), Int(run.end), index))
+                    }
+                }
+            }
+        }
+        var parent = Array(pieces.indices)
+        func find(_ x: Int) -> Int {
+            var r = x
+            while parent[r] != r { r = parent[r] }
+            var n = x
+            while parent[n] != r { let next = parent[n]; parent[n] = r; n = next }
+            return r
+        }
+        func union(_ a: Int, _ b: Int) {
+            let ra = find(a), rb = find(b)
+            if ra != rb { parent[max(ra, rb)] = min(ra, rb) }
+        }
+        var sorted: [Int: [(start: Int, end: Int, piece: Int)]] = [:]
+        for (row, runs) in border { sorted[row] = runs.sorted { $0.start < $1.start } }
+        for (row, runs) in sorted {
+            // The same row: runs of different tiles that meet at a tile's left or right edge.
+            for i in 1..<max(runs.count, 1) where runs[i - 1].end == runs[i].start { union(runs[i - 1].piece, runs[i].piece) }
+            // The next row: runs that overlap or touch at a corner.
+            guard let below = sorted[row + 1] else { continue }
+            var first = 0
+            for a in runs {
+                while first < below.count && below[first].end < a.start { first += 1 }
+                var j = first
+                while j < below.count && below[j].start <= a.end {
+                    union(a.piece, below[j].piece)
+                    j += 1
+                }
+            }
+        }
+        var merged: [Int: LabelledPatch] = [:]
+        for index in pieces.indices {
+            let root = find(index)
+            if var existing = merged[root] {
+                existing.patch.absorb(pieces[index].patch)
+                existing.runs += pieces[index].runs
+                merged[root] = existing
+            } else {
+                var piece = pieces[index]
+                piece.patch.label = UInt32(root)
+                merged[root] = piece
+            }
+        }
+        return merged.keys.sorted().map { merged[$0]! }
     }
 }

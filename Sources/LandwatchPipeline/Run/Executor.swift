@@ -230,6 +230,19 @@ public final class Executor: Sendable {
     private func runPass(_ pass: Pass, state: SchedulerState, concurrentPasses: Int) throws -> [StageTiming] {
         let started = Date()
         let pipeline = plan.pipeline
+        // A source read only to be materialised for whole-raster stages may write its file directly.
+        if pass.nodes.count == 1, pass.sinks.count == 1, case .materialize(let path, nil) = pass.sinks[0].target,
+           let source = pipeline.stage(pass.nodes[0])!.instance as? any SourceStage {
+            let id = pass.nodes[0]
+            observer?.passStarted(pass.index, stages: [id], blocks: 0)
+            let done: Bool
+            do { done = try source.materialize(onto: plan.grid, at: path, context: context) } catch { throw Self.wrap(error, stage: id) }
+            if done {
+                let finished = Date()
+                observer?.passFinished(pass.index, stages: [id], seconds: finished.timeIntervalSince(started))
+                return [StageTiming(id: id, uses: pipeline.stage(id)!.uses, started: started, finished: finished, outputs: [], fusedWith: [id])]
+            }
+        }
         let grid = plan.grid
         let blockSize = context.blockSize
 
@@ -253,8 +266,10 @@ public final class Executor: Sendable {
                     let inputs = stage.descriptor.inputs.compactMap { port in
                         stage.inputs.first { $0.port == port.name }.flatMap { ref in pass.nodes.firstIndex(of: ref.stageID) }
                     }
-                    let descriptions = stage.descriptor.inputs.compactMap { port in
-                        stage.inputs.first { $0.port == port.name }.flatMap { plan.products[$0.stageID] }
+                    let descriptions = stage.descriptor.inputs.compactMap { port -> ProductDescription? in
+                        guard let ref = stage.inputs.first(where: { $0.port == port.name }), var product = plan.products[ref.stageID] else { return nil }
+                        product.port = ref.port
+                        return product
                     }
                     nodes.append(StreamNode(id: id, bandNames: product.bandNames,
                                             role: .compute(pixel, inputs: inputs, descriptions: descriptions)))
@@ -277,11 +292,20 @@ public final class Executor: Sendable {
                 do {
                     switch job.target {
                     case .stage(let id):
-                        let stage = pipeline.stage(id)!.instance as! any SinkStage
-                        sink = try stage.makeSink(inputs: products, grid: grid, context: context)
+                        let declaration = pipeline.stage(id)!
+                        let stage = declaration.instance as! any SinkStage
+                        // Each description carries the port it feeds, for sinks with optional ports.
+                        let ports = declaration.descriptor.inputs.compactMap { port in declaration.inputs.first { $0.port == port.name }?.port }
+                        let described = zip(products, ports).map { product, port -> ProductDescription in
+                            var copy = product
+                            copy.port = port
+                            return copy
+                        }
+                        sink = try stage.makeSink(inputs: described, grid: grid, context: context)
                     case .materialize(let path, let relative):
+                        let (dataType, noData) = Self.materializedType(product.kind)
                         sink = try GeoTIFFSink(target: URL(fileURLWithPath: path), relativePath: relative ?? path, grid: grid,
-                                               bandNames: product.bandNames, dataType: .float32, noData: .nan,
+                                               bandNames: product.bandNames, dataType: dataType, noData: noData,
                                                options: GeoTIFFOptions(compression: .zstd, blockSize: blockSize),
                                                metadata: ["LANDWATCH_STAGE": job.ownerID])
                     }
@@ -434,6 +458,14 @@ public final class Executor: Sendable {
         observer?.passFinished(0, stages: [id], seconds: finished.timeIntervalSince(started))
         return [StageTiming(id: id, uses: stage.uses, started: started, finished: finished,
                             outputs: target.relative.map { [$0] } ?? [], fusedWith: [id])]
+    }
+
+    /// The storage type of a materialised product.
+    static func materializedType(_ kind: ProductKind) -> (DataType, Double) {
+        switch kind {
+        // Integer storage was measured slower (the conversion costs more than the smaller files save).
+        default: return (.float32, .nan)
+        }
     }
 
     /// True when the task graph has no cycle (every task can run once its dependencies have).

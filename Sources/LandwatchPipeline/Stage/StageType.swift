@@ -118,6 +118,13 @@ public protocol SourceStage: StageType {
     func describe() throws(StageProblem) -> ProductDescription
     /// Prepares reading onto `grid`: rasters on another grid are warped as they are read.
     func makeSource(onto grid: RasterGrid, context: RunContext) throws -> any BlockSource
+    /// Writes the whole product onto `grid` as a Float32 GeoTIFF at `path` (NaN or 0 where empty), when the stage can
+    /// do so more cheaply than being streamed into one; returns false to be streamed. Default: false.
+    func materialize(onto grid: RasterGrid, at path: String, context: RunContext) throws -> Bool
+}
+
+extension SourceStage {
+    public func materialize(onto grid: RasterGrid, at path: String, context: RunContext) throws -> Bool { false }
 }
 
 /// A stage whose output pixel depends only on the same pixel of its inputs; the engine fuses and streams it.
