@@ -56,7 +56,7 @@ if not os.path.exists(AFTER):
     out = None
     os.rename(AFTER + ".tmp", AFTER)
 
-if not os.path.exists(os.path.join(PLAN, "approvals.geojson")):
+if not os.path.exists(os.path.join(PLAN, "approvals.gpkg")):
     os.makedirs(PLAN, exist_ok=True)
     utm = osr.SpatialReference(); utm.ImportFromWkt(src.GetProjection())
 
