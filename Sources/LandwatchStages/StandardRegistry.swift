@@ -22,6 +22,10 @@ public let standardRegistry: StageRegistry = {
     registry.register(ApplyModelStage.self)
     registry.register(AccuracyStage.self)
     registry.register(ComplianceDiffStage.self)
+    registry.register(ThermalLSTStage.self)
+    registry.register(ZonalStatisticsStage.self)
+    registry.register(GreenCoverageStage.self)
+    registry.register(DevelopmentIntensityStage.self)
     registry.register(WriteRasterStage.self)
     registry.register(WriteViolationsStage.self)
     return registry

@@ -1,0 +1,186 @@
+import Foundation
+import LandwatchAlgorithms
+import LandwatchGDAL
+import LandwatchPipeline
+import XCTest
+
+/// Environmental metrics on the real Marburg scenes and the example districts of testdata/plan.
+final class MetricsTests: PipelineTestCase {
+    static let marburg = EngineTests.root.appendingPathComponent("testdata/marburg-landsat")
+    static let l8 = marburg.appendingPathComponent("LC08_L1TP_195025_20130707_20170503_01_T1_MTL.txt").path
+    static let l7 = marburg.appendingPathComponent("LE07_L1TP_195025_20010730_20170204_01_T1_MTL.txt").path
+    static let plan = EngineTests.root.appendingPathComponent("testdata/plan").path
+
+    func json(_ path: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent(path))) as! [String: Any]
+    }
+
+    /// The scene, its classes, NDVI and the districts, with the metric stages given.
+    func pipeline(_ extra: String, mtl: String = MetricsTests.l8) -> String {
+        """
+        version: 1
+        grid: {like: scene}
+        stages:
+          - {id: scene, uses: read.landsat, with: {mtl: "\(mtl)", bands: "blue,green,red,nir,swir1,swir2"}}
+          - {id: classes, uses: classify.rules, inputs: [scene]}
+          - {id: ndvi, uses: index.ndvi, inputs: [scene]}
+          - {id: zones, uses: read.plan, with: {role: zones, path: "\(Self.plan)/zones.gpkg", id_field: code, name_field: name}}
+          - {id: redline, uses: read.plan, with: {role: redline, path: "\(Self.plan)/redline.geojson"}}
+          - {id: w-classes, uses: write.raster, inputs: [classes], with: {path: classes.tif, type: Byte}}
+          - {id: w-ndvi, uses: write.raster, inputs: [ndvi], with: {path: ndvi.tif}}
+          - {id: w-zones, uses: write.raster, inputs: [zones], with: {path: zones.tif, type: Byte}}
+        \(extra)
+        """
+    }
+
+    func testZonalStatisticsMatchTheRastersTheyWereComputedFrom() throws {
+        try run(pipeline("""
+              - {id: zonal, uses: metrics.zonal, inputs: {zones: zones, classes: classes, values: ndvi}}
+            """))
+        let classes = try readWhole(work.appendingPathComponent("out/classes.tif").path)
+        let ndvi = try readWhole(work.appendingPathComponent("out/ndvi.tif").path)
+        let zones = try readWhole(work.appendingPathComponent("out/zones.tif").path)
+        let result = try json("out/zonal.json")
+        let rows = result["zones"] as! [[String: Any]]
+        XCTAssertEqual(rows.map { $0["name"] as! String }, ["城西区", "城东区"])
+        for (number, row) in zip([1, 2], rows) {
+            let inZone = zones.indices.filter { zones[$0] == Float(number) }
+            XCTAssertEqual(row["pixels"] as? Int, inZone.count)
+            let values = inZone.map { Double(ndvi[$0]) }.filter(\.isFinite)
+            let mean = values.reduce(0, +) / Double(values.count)
+            let statistics = (row["values"] as! [String: Any])["ndvi"] as! [String: Any]
+            XCTAssertEqual(statistics["mean"] as! Double, mean, accuracy: 1e-4)
+            XCTAssertEqual(statistics["max"] as! Double, values.max()!, accuracy: 1e-4)
+            let forest = inZone.filter { classes[$0] == 2 }.count
+            XCTAssertEqual((row["class_km2"] as! [String: Any])["forest"] as! Double, Double(forest) * 900 / 1e6, accuracy: 1e-4)
+        }
+        XCTAssertEqual(rows.reduce(0) { $0 + ($1["pixels"] as! Int) }, 41 * 41, "the two districts tile the scene")
+        let csv = try Data(contentsOf: work.appendingPathComponent("out/zonal.csv"))
+        XCTAssertEqual(Array(csv.prefix(3)), [0xEF, 0xBB, 0xBF])
+    }
+
+    func testGreenCoverageAndItsChangeAgainstABaselineRun() throws {
+        try run(pipeline("""
+              - {id: green, uses: metrics.green, inputs: {zones: zones, classes: classes}}
+            """, mtl: Self.l7), out: "out2001")
+        let classes = try readWhole(work.appendingPathComponent("out2001/classes.tif").path)
+        let zones = try readWhole(work.appendingPathComponent("out2001/zones.tif").path)
+        let rows2001 = try json("out2001/green.json")["zones"] as! [[String: Any]]
+        for (number, row) in zip([1, 2], rows2001) {
+            let observed = zones.indices.filter { zones[$0] == Float(number) && classes[$0] > 0 }
+            let vegetated = observed.filter { [1, 2, 3].contains(Int(classes[$0])) }.count
+            XCTAssertEqual(row["green_coverage"] as! Double, Double(vegetated) / Double(observed.count), accuracy: 1e-6)
+        }
+        let baseline = work.appendingPathComponent("out2001/green.json").path
+        try run(pipeline("""
+              - {id: green, uses: metrics.green, inputs: {zones: zones, classes: classes}, with: {baseline: "\(baseline)"}}
+            """), out: "out2013")
+        let rows2013 = try json("out2013/green.json")["zones"] as! [[String: Any]]
+        for (before, after) in zip(rows2001, rows2013) {
+            let expected = ((after["green_coverage"] as! Double) - (before["green_coverage"] as! Double)) * 100
+            XCTAssertEqual(after["change_percentage_points"] as! Double, expected, accuracy: 1e-2)
+        }
+    }
+
+    func testDevelopmentIntensityLevelsPerZone() throws {
+        try run(pipeline("""
+              - id: intensity
+                uses: metrics.intensity
+                inputs: {zones: zones, classes: classes, redline: redline}
+                with: {warning: 0.05, limit: 0.5, per_zone: {"330103": {warning: 0.0, limit: 0.001}}}
+            """))
+        let classes = try readWhole(work.appendingPathComponent("out/classes.tif").path)
+        let zones = try readWhole(work.appendingPathComponent("out/zones.tif").path)
+        let rows = try json("out/intensity.json")["zones"] as! [[String: Any]]
+        for (number, row) in zip([1, 2], rows) {
+            let observed = zones.indices.filter { zones[$0] == Float(number) && classes[$0] > 0 }
+            let built = observed.filter { classes[$0] == 5 }.count
+            XCTAssertEqual(row["intensity"] as! Double, Double(built) / Double(observed.count), accuracy: 1e-6)
+        }
+        XCTAssertEqual(rows[1]["level"] as? String, "exceeded", "the east district's own limit of 0.1 %")
+        XCTAssertEqual(rows[1]["limit"] as? Double, 0.001)
+        XCTAssertNotNil(rows[0]["eco_occupation"])
+    }
+
+    func testLandSurfaceTemperatureFromEachThermalSensor() throws {
+        // Landsat 8 band 10 and Landsat 7 band 6 (low gain) over Marburg in July, Landsat 5 band 6 in Kenya.
+        let kenya = EngineTests.root.appendingPathComponent("testdata/marburg-landsat/kenya-pair/LT05/LT05_L1TP_167055_20000309_20161214_01_T1_MTL.txt").path
+        for (mtl, tir, range) in [(Self.l8, "tir1", 10.0...45.0), (Self.l7, "tir", 10.0...45.0), (kenya, "tir", 10.0...60.0)] {
+            try run("""
+                version: 1
+                grid: {like: thermal}
+                stages:
+                  - {id: scene, uses: read.landsat, with: {mtl: "\(mtl)", bands: "red,nir"}}
+                  - {id: thermal, uses: read.landsat, with: {mtl: "\(mtl)", bands: \(tir), values: dn}}
+                  - {id: ndvi, uses: index.ndvi, inputs: [scene]}
+                  - {id: lst, uses: thermal.lst, inputs: {thermal: thermal, ndvi: ndvi}, with: {mtl: "\(mtl)"}}
+                  - {id: w, uses: write.raster, inputs: [lst], with: {path: lst.tif}}
+                  - {id: w2, uses: write.raster, inputs: [thermal], with: {path: dn.tif}}
+                  - {id: w3, uses: write.raster, inputs: [ndvi], with: {path: ndvi.tif}}
+                """, out: "out-\(tir)-\(mtl.hashValue)")
+            let folder = work.appendingPathComponent("out-\(tir)-\(mtl.hashValue)")
+            let lst = try readWhole(folder.appendingPathComponent("lst.tif").path)
+            let dn = try readWhole(folder.appendingPathComponent("dn.tif").path)
+            let ndvi = try readWhole(folder.appendingPathComponent("ndvi.tif").path)
+            let finite = lst.filter(\.isFinite)
+            XCTAssertGreaterThan(finite.count, lst.count / 2)
+            let mean = Double(finite.reduce(0, +)) / Double(finite.count)
+            XCTAssertTrue(range.contains(mean), "\(mtl): mean LST \(mean) °C")
+            // One pixel recomputed by hand from the MTL's constants (DOMAIN.md's formulas).
+            let product = try LandsatProduct(mtl: MTLFile(path: mtl))
+            let calibration = try product.thermalCalibration()
+            guard case .radiance(let m, let a, let k1, let k2) = calibration.kind else { return XCTFail("Level-1 expected") }
+            let i = lst.indices.first { lst[$0].isFinite && ndvi[$0] > 0.2 && ndvi[$0] < 0.5 }!
+            let radiance = m * Double(dn[i]) + a
+            let bt = k2 / log(k1 / radiance + 1)
+            let pv = pow((Double(ndvi[i]) - 0.2) / 0.3, 2)
+            let epsilon = 0.004 * pv + 0.986
+            let expected = bt / (1 + (calibration.wavelength * bt / 14388) * log(epsilon)) - 273.15
+            XCTAssertEqual(Double(lst[i]), expected, accuracy: 0.01, mtl)
+        }
+    }
+
+    func testSwappedThermalConstantsAreRefused() throws {
+        let text = try String(contentsOfFile: Self.l8, encoding: .utf8)
+            .replacingOccurrences(of: "K1_CONSTANT_BAND_10 = 774.8853", with: "K1_CONSTANT_BAND_10 = 1321.0789")
+            .replacingOccurrences(of: "K2_CONSTANT_BAND_10 = 1321.0789", with: "K2_CONSTANT_BAND_10 = 774.8853")
+        let mtl = work.appendingPathComponent("swapped_MTL.txt")
+        try text.write(to: mtl, atomically: true, encoding: .utf8)
+        let product = try LandsatProduct(mtl: MTLFile(path: mtl.path))
+        XCTAssertThrowsError(try product.thermalCalibration()) { error in
+            XCTAssertTrue("\(error)".contains("are they swapped?"), "\(error)")
+        }
+    }
+}
+
+final class ThermalFormulaTests: XCTestCase {
+    func testBrightnessTemperatureAvoidsTheKnownMistakes() {
+        let calibration = ThermalCalibration(kind: .radiance(multiply: 1, add: 0, k1: 774.8853, k2: 1321.0789), wavelength: 10.895, band: "10")
+        // L = 10 W/(m² sr µm): BT = 1321.0789 / ln(774.8853 / 10 + 1) = 302.8 K.
+        let bt = calibration.brightnessTemperature(dn: 10)!
+        XCTAssertEqual(bt, 1321.0789 / log(77.48853 + 1), accuracy: 1e-9)
+        XCTAssertEqual(bt, 302.79, accuracy: 0.01)
+        XCTAssertNotEqual(bt, 1321.0789 / log1p(77.48853 + 1), accuracy: 0.5, "log1p(K1/L + 1) adds 1 twice")
+        XCTAssertNil(calibration.brightnessTemperature(dn: 0), "0 is fill")
+    }
+
+    func testEmissivityThresholds() {
+        let model = EmissivityModel()
+        XCTAssertEqual(model.emissivity(ndvi: 0.1), 0.973)
+        XCTAssertEqual(model.emissivity(ndvi: 0.6), 0.99)
+        XCTAssertEqual(model.emissivity(ndvi: 0.35), 0.004 * 0.25 + 0.986, accuracy: 1e-12)
+    }
+
+    func testLevel2SurfaceTemperatureIsScaledOnly() {
+        let calibration = ThermalCalibration(kind: .surfaceTemperature(scale: 0.00341802, offset: 149.0), wavelength: 10.895, band: "ST_B10")
+        XCTAssertEqual(calibration.surfaceTemperature(dn: 44000, ndvi: nil, isWater: false, emissivity: EmissivityModel())!,
+                       0.00341802 * 44000 + 149.0 - 273.15, accuracy: 1e-9)
+        XCTAssertNil(calibration.surfaceTemperature(dn: 0, ndvi: nil, isWater: false, emissivity: EmissivityModel()))
+    }
+
+    func testPearsonCorrelation() {
+        XCTAssertEqual(ZonalTable.correlation([(1, 2), (2, 4), (3, 6)])!, 1, accuracy: 1e-12)
+        XCTAssertEqual(ZonalTable.correlation([(1, 3), (2, 2), (3, 1)])!, -1, accuracy: 1e-12)
+        XCTAssertNil(ZonalTable.correlation([(1, 1), (2, 2)]))
+    }
+}
