@@ -284,3 +284,19 @@ extension VectorDataset {
         return result
     }
 }
+
+extension Band {
+    /// Writes into `target` the distance, in the grid's georeferenced units, from each pixel to the nearest pixel of
+    /// this band whose value is in `values` (GDAL's proximity algorithm); pixels farther than `maxDistance` get
+    /// `noData`.
+    public func proximity(into target: Band, values: [Int], maxDistance: Double, noData: Double) throws(GDALError) {
+        let options = ["VALUES=" + values.map(String.init).joined(separator: ","), "DISTUNITS=GEO",
+                       "MAXDIST=\(maxDistance)", "NODATA=\(noData)"]
+        let (status, message) = withGDALErrorState {
+            withCStringList(options) { list in GDALComputeProximity(handle, target.handle, list, nil, nil) }
+        }
+        guard status == CE_None else {
+            throw GDALError(kind: .other, operation: "cannot compute distances from band \(index) of \(dataset.path)", gdalMessage: message)
+        }
+    }
+}

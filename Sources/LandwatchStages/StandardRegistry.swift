@@ -26,6 +26,7 @@ public let standardRegistry: StageRegistry = {
     registry.register(ZonalStatisticsStage.self)
     registry.register(GreenCoverageStage.self)
     registry.register(DevelopmentIntensityStage.self)
+    registry.register(HeatIslandStage.self)
     registry.register(WriteRasterStage.self)
     registry.register(WriteViolationsStage.self)
     return registry

@@ -184,3 +184,65 @@ final class ThermalFormulaTests: XCTestCase {
         XCTAssertNil(ZonalTable.correlation([(1, 1), (2, 2)]))
     }
 }
+
+extension MetricsTests {
+    func heatIslandPipeline(thermal: Bool) -> String {
+        let mtl = Self.l8
+        return """
+            version: 1
+            grid: {like: scene}
+            stages:
+              - {id: scene, uses: read.landsat, with: {mtl: "\(mtl)", bands: "blue,green,red,nir,swir1,swir2"}}
+              - {id: classes, uses: classify.rules, inputs: [scene]}
+              - {id: zones, uses: read.plan, with: {role: zones, path: "\(Self.plan)/zones.gpkg", id_field: code, name_field: name}}
+              - {id: w-classes, uses: write.raster, inputs: [classes], with: {path: classes.tif, type: Byte}}
+            """ + (thermal ? """
+
+              - {id: thermal, uses: read.landsat, with: {mtl: "\(mtl)", bands: tir1, values: dn}}
+              - {id: ndvi, uses: index.ndvi, inputs: [scene]}
+              - {id: lst, uses: thermal.lst, inputs: {thermal: thermal, ndvi: ndvi, water: classes}, with: {mtl: "\(mtl)"}}
+              - {id: w-lst, uses: write.raster, inputs: [lst], with: {path: lst.tif}}
+              - {id: heat, uses: metrics.heat_island, inputs: {classes: classes, lst: lst, zones: zones}, with: {ring_width: 150}}
+            """ : """
+
+              - {id: heat, uses: metrics.heat_island, inputs: {classes: classes, zones: zones}, with: {ring_width: 150}}
+            """)
+    }
+
+    func testHeatIslandFromTheThermalBand() throws {
+        try run(heatIslandPipeline(thermal: true))
+        let result = try json("out/heat_island.json")
+        XCTAssertEqual(result["is_proxy"] as? Bool, false)
+        let classes = try readWhole(work.appendingPathComponent("out/classes.tif").path)
+        let lst = try readWhole(work.appendingPathComponent("out/lst.tif").path)
+        // The scene's urban mean is the mean LST of its built-up pixels; SUHI is urban minus rural ring.
+        let scene = result["scene"] as! [String: Any]
+        let built = lst.indices.filter { classes[$0] == 5 && lst[$0].isFinite }.map { Double(lst[$0]) }
+        XCTAssertEqual(scene["urban_mean_lst_c"] as! Double, built.reduce(0, +) / Double(built.count), accuracy: 1e-3)
+        XCTAssertEqual(scene["suhi_c"] as! Double, (scene["urban_mean_lst_c"] as! Double) - (scene["rural_ring_mean_lst_c"] as! Double), accuracy: 2e-3)
+        let ring = scene["rural_ring_pixels"] as! Int
+        XCTAssertGreaterThan(ring, 0)
+        XCTAssertLessThan(ring, lst.count - built.count, "the ring is a band around the built-up pixels, not the rest of the scene")
+        // Hot spots: LST above the scene mean plus 2 standard deviations.
+        let values = lst.filter(\.isFinite).map(Double.init)
+        let mean = values.reduce(0, +) / Double(values.count)
+        let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
+        let hotspots = try readWhole(work.appendingPathComponent("out/heat_island_hotspots.tif").path)
+        XCTAssertEqual(hotspots.filter { $0 == 1 }.count, values.filter { $0 > mean + 2 * std }.count)
+        XCTAssertEqual((result["zones"] as! [[String: Any]]).count, 2)
+        XCTAssertNotNil(result["green_lst_correlation_note"], "two zones are too few for a correlation, and it says so")
+    }
+
+    func testWithoutAThermalBandTheHeatIslandIsAProxyAndSaysSo() throws {
+        try run(heatIslandPipeline(thermal: false))
+        let result = try json("out/heat_island.json")
+        XCTAssertEqual(result["is_proxy"] as? Bool, true)
+        XCTAssertTrue((result["kind"] as! String).contains("not a temperature"))
+        let zones = result["zones"] as! [[String: Any]]
+        XCTAssertNil(zones[0]["suhi_c"])
+        XCTAssertNotNil(zones[0]["heat_island_proxy"])
+        let csv = String(decoding: try Data(contentsOf: work.appendingPathComponent("out/heat_island.csv")), as: UTF8.self)
+        XCTAssertTrue(csv.contains("proxy") && csv.contains("PROXY") && !csv.contains("°C") && !csv.contains("lst"), csv)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work.appendingPathComponent("out/heat_island_hotspots.tif").path))
+    }
+}
