@@ -126,17 +126,52 @@ final class MetricsTests: PipelineTestCase {
             XCTAssertGreaterThan(finite.count, lst.count / 2)
             let mean = Double(finite.reduce(0, +)) / Double(finite.count)
             XCTAssertTrue(range.contains(mean), "\(mtl): mean LST \(mean) °C")
-            // One pixel recomputed by hand from the MTL's constants (DOMAIN.md's formulas).
+            // Three pixels recomputed by hand from the MTL's constants (DOMAIN.md's formulas): bare or built
+            // (NDVI < 0.2), mixed, vegetated (NDVI > 0.5) where the scene has them. The two known mistakes of
+            // public code (K1 and K2 swapped; log1p(K1/L + 1)) give other numbers, which the last lines show.
             let product = try LandsatProduct(mtl: MTLFile(path: mtl))
             let calibration = try product.thermalCalibration()
             guard case .radiance(let m, let a, let k1, let k2) = calibration.kind else { return XCTFail("Level-1 expected") }
-            let i = lst.indices.first { lst[$0].isFinite && ndvi[$0] > 0.2 && ndvi[$0] < 0.5 }!
-            let radiance = m * Double(dn[i]) + a
-            let bt = k2 / log(k1 / radiance + 1)
-            let pv = pow((Double(ndvi[i]) - 0.2) / 0.3, 2)
-            let epsilon = 0.004 * pv + 0.986
-            let expected = bt / (1 + (calibration.wavelength * bt / 14388) * log(epsilon)) - 273.15
-            XCTAssertEqual(Double(lst[i]), expected, accuracy: 0.01, mtl)
+            let kinds: [(String, (Float) -> Bool)] = [("bare", { $0 < 0.2 }), ("mixed", { $0 >= 0.2 && $0 <= 0.5 }), ("vegetated", { $0 > 0.5 })]
+            var checked = 0
+            for (kind, test) in kinds {
+                guard let i = lst.indices.first(where: { lst[$0].isFinite && test(ndvi[$0]) }) else { continue }
+                let radiance = m * Double(dn[i]) + a
+                let bt = k2 / log(k1 / radiance + 1)
+                let v = Double(ndvi[i])
+                let pv = pow(min(max((v - 0.2) / 0.3, 0), 1), 2)
+                let epsilon = v < 0.2 ? 0.973 : v > 0.5 ? 0.99 : 0.004 * pv + 0.986
+                let expected = bt / (1 + (calibration.wavelength * bt / 14388) * log(epsilon)) - 273.15
+                XCTAssertEqual(Double(lst[i]), expected, accuracy: 0.01, "\(mtl): \(kind) pixel \(i)")
+                let swapped = k1 / log(k2 / radiance + 1), doubled = k2 / log1p(k1 / radiance + 1)
+                XCTAssertGreaterThan(abs(swapped - bt), 1, "K1/K2 swapped would be caught")
+                XCTAssertGreaterThan(abs(doubled - bt), 0.05, "log1p(K1/L + 1) would be caught")
+                checked += 1
+            }
+            XCTAssertGreaterThanOrEqual(checked, 2, "\(mtl): pixels of at least two kinds")
+        }
+    }
+
+    func testThermalBadInputs() throws {
+        // A product whose MTL lacks K1/K2, a scene asked for a thermal band it does not have, a missing name field.
+        let text = try String(contentsOfFile: Self.l8, encoding: .utf8).split(separator: "\n")
+            .filter { !$0.contains("K1_CONSTANT_BAND_10") }.joined(separator: "\n")
+        let mtl = work.appendingPathComponent("LC08_L1TP_195025_20130707_20170503_01_T1_MTL.txt")
+        try text.write(to: mtl, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try LandsatProduct(mtl: MTLFile(path: mtl.path)).thermalCalibration()) { error in
+            XCTAssertTrue("\(error)".contains("no K1_CONSTANT_BAND_10"), "\(error)")
+        }
+        XCTAssertThrowsError(try run("""
+            version: 1
+            stages:
+              - {id: t, uses: read.landsat, with: {mtl: "\(Self.l8)", bands: tir, values: dn}}
+            """)) { error in
+            XCTAssertTrue("\(error)".contains("LANDSAT_8 has no band 'tir'"), "\(error)")
+        }
+        XCTAssertThrowsError(try run(pipeline("""
+              - {id: z, uses: read.plan, with: {role: zones, path: "\(Self.plan)/zones.gpkg", name_field: district}}
+            """))) { error in
+            XCTAssertTrue("\(error)".contains("field 'district' does not exist in layer 'zones'"), "\(error)")
         }
     }
 
