@@ -1,10 +1,9 @@
 import CGDAL
 import Foundation
 
-/// One feature of a vector layer: its id, the attributes asked for (as text) and its geometry in the target CRS.
+/// One feature of a vector layer: its id and its geometry in the target CRS (attributes: ``VectorDataset/attributes(layer:fields:)``).
 public struct VectorFeature: Sendable {
     public var fid: Int
-    public var attributes: [String: String]
     public var geometry: Geometry
 }
 
@@ -35,12 +34,12 @@ extension VectorDataset {
         return layer
     }
 
-    /// Reads every feature of a layer with the named attributes, its geometry transformed into `target`.
+    /// Reads the polygons of every feature of a layer, transformed into `target`.
     ///
     /// `sourceCRS` stands in for a layer without a CRS of its own. Invalid geometries are repaired (GEOS
     /// MakeValid); features without an areal geometry, or whose geometry cannot be repaired or transformed, are
     /// skipped. Both are listed in the report, so that the caller can name them.
-    public func readAreas(layer name: String?, fields: [String], sourceCRS: SpatialReference?, target: SpatialReference)
+    public func readAreas(layer name: String?, sourceCRS: SpatialReference?, target: SpatialReference)
         throws(GDALError) -> (features: [VectorFeature], report: FeatureReadReport)
     {
         let layer = try layerHandle(name)
@@ -49,15 +48,6 @@ extension VectorDataset {
             throw GDALError(kind: .spatialReference, operation: "layer '\(name ?? layerNames[0])' of \(path) has no CRS")
         }
         let transformation = try CoordinateTransformation(from: source, to: target)
-        let definition = OGR_L_GetLayerDefn(layer)
-        var fieldIndexes: [(String, Int32)] = []
-        for field in fields {
-            let index = OGR_FD_GetFieldIndex(definition, field)
-            guard index >= 0 else {
-                throw GDALError(kind: .outOfRange, operation: "field '\(field)' does not exist in layer '\(name ?? layerNames[0])' of \(path)")
-            }
-            fieldIndexes.append((field, index))
-        }
         var features: [VectorFeature] = []
         var report = FeatureReadReport()
         OGR_L_ResetReading(layer)
@@ -87,11 +77,7 @@ extension VectorDataset {
                 report.skipped.append((fid, "it cannot be transformed to \(target.label)"))
                 continue
             }
-            var attributes: [String: String] = [:]
-            for (field, index) in fieldIndexes where OGR_F_IsFieldSetAndNotNull(feature, index) != 0 {
-                attributes[field] = String(cString: OGR_F_GetFieldAsString(feature, index))
-            }
-            features.append(VectorFeature(fid: fid, attributes: attributes, geometry: transformed))
+            features.append(VectorFeature(fid: fid, geometry: transformed))
         }
         return (features, report)
     }

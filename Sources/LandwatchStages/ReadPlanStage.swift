@@ -216,7 +216,7 @@ public struct ReadPlanStage: SourceStage {
         let dataset = try VectorDataset.open(path, encoding: encoding)
         let target = try SpatialReference(definition: grid.crsWKT)
         let source = try crs.map { definition throws(GDALError) in try SpatialReference(definition: definition) }
-        let (features, report) = try dataset.readAreas(layer: layer, fields: [], sourceCRS: source, target: target)
+        let (features, report) = try dataset.readAreas(layer: layer, sourceCRS: source, target: target)
         if !report.repaired.isEmpty {
             let message = "plan layer '\(role.rawValue)' (\(path)): repaired the invalid geometry of feature"
                 + (report.repaired.count == 1 ? " " : "s ") + Self.list(report.repaired)

@@ -146,7 +146,7 @@ extension PlanLayerTests {
                                     geoTransform: GeoTransform(originX: corner.x - 100, pixelWidth: 20, rowRotation: 0, originY: corner.y + 100, colRotation: 0, pixelHeight: -20),
                                     crsWKT: gk.wkt, crsLabel: "EPSG:4547")
         let dataset = try Dataset.createGeoTIFF(at: raster, grid: rasterGrid, bandCount: 1, dataType: .uint8, options: GeoTIFFOptions())
-        try VectorDataset.open(vector).readAreas(layer: nil, fields: [], sourceCRS: nil, target: gk).features.forEach { feature in
+        try VectorDataset.open(vector).readAreas(layer: nil, sourceCRS: nil, target: gk).features.forEach { feature in
             try dataset.burn([feature.geometry], values: [1], allTouched: false)
         }
         try dataset.close()
