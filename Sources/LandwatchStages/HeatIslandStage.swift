@@ -73,7 +73,7 @@ public struct HeatIslandStage: WholeSinkStage {
 
     struct Zone {
         var urban = ValueStatistics(), rural = ValueStatistics(), all = ValueStatistics()
-        var observed = 0, urbanPixels = 0, green = 0
+        var pixels = 0, observed = 0, urbanPixels = 0, green = 0
     }
 
     public func run(inputs: [MaterializedRaster], grid: RasterGrid, context: RunContext) throws -> [String] {
@@ -120,8 +120,10 @@ public struct HeatIslandStage: WholeSinkStage {
             for i in c.indices {
                 let zone = z.map { $0[i].isFinite && $0[i] >= 1 ? Int($0[i]) : 0 } ?? 0
                 if zones != nil && zone == 0 { continue }
-                guard c[i].isFinite, c[i] > 0 else { continue }
                 var entry = perZone[zone] ?? Zone()
+                entry.pixels += 1
+                scene.pixels += 1
+                guard c[i].isFinite, c[i] > 0 else { perZone[zone] = entry; continue }
                 let urbanPixel = isUrban(c[i], b?[i])
                 entry.observed += 1
                 scene.observed += 1
@@ -182,7 +184,7 @@ public struct HeatIslandStage: WholeSinkStage {
         // 4. The report: a temperature difference, or a proxy labelled as one.
         let isProxy = lst == nil
         let kind = isProxy ? "proxy: built-up share of the observed area (no thermal band; not a temperature)" : "surface temperature (°C)"
-        var header = ["zone", "name", "observed_km2", "urban_km2", "green_coverage_percent"]
+        var header = ["zone", "name", "observed_km2", "cloud_or_nodata_share", "urban_km2", "green_coverage_percent"]
         header += isProxy ? ["heat_island_proxy_built_up_percent"]
             : ["urban_mean_lst_c", "rural_ring_mean_lst_c", "suhi_c", "zone_mean_lst_c", "rural_ring_km2"]
         var rowsOut = [header]
@@ -190,9 +192,11 @@ public struct HeatIslandStage: WholeSinkStage {
         var pairs: [(Double, Double)] = []
         func describe(_ id: String, _ name: String, _ entry: Zone) -> ([String], [String: Any]) {
             let green = entry.observed > 0 ? Double(entry.green) / Double(entry.observed) : nil
-            var row = [id, name, csvNumber(Double(entry.observed) * pixelArea / 1e6), csvNumber(Double(entry.urbanPixels) * pixelArea / 1e6),
-                       csvNumber(green.map { $0 * 100 }, 2)]
+            let cloud = entry.pixels > 0 ? 1 - Double(entry.observed) / Double(entry.pixels) : nil
+            var row = [id, name, csvNumber(Double(entry.observed) * pixelArea / 1e6), csvNumber(cloud),
+                       csvNumber(Double(entry.urbanPixels) * pixelArea / 1e6), csvNumber(green.map { $0 * 100 }, 2)]
             var object: [String: Any] = ["zone": id, "name": name, "observed_km2": jsonNumber(Double(entry.observed) * pixelArea / 1e6),
+                                         "cloud_or_nodata_share": jsonNumber(cloud),
                                          "urban_km2": jsonNumber(Double(entry.urbanPixels) * pixelArea / 1e6), "green_coverage": jsonNumber(green, 6)]
             if isProxy {
                 let share = entry.observed > 0 ? Double(entry.urbanPixels) / Double(entry.observed) : nil

@@ -49,6 +49,11 @@ struct ZoneNaming {
 
     func id(_ zone: Int) -> String { table?.feature(number: zone)?.id ?? String(zone) }
     func name(_ zone: Int) -> String { table?.feature(number: zone)?.name ?? "" }
+    /// The share of the zone's polygon the image covers (its pixels' area over its own area), when known.
+    func coveredShare(_ zone: Int, pixels: Int) -> Double? {
+        guard let area = table?.feature(number: zone)?.area, area > 0 else { return nil }
+        return min(Double(pixels) * pixelArea / area, 1)
+    }
 }
 
 /// Calls `body(index, zone)` for every pixel of the block's window that lies in a zone (zone number >= 1).
@@ -98,7 +103,7 @@ public struct ZonalStatisticsStage: SinkStage {
         evaluation: .sink,
         inputs: [
             InputPort("zones", kinds: [.plan], help: "districts or planning units (read.plan role zones)"),
-            InputPort("classes", kinds: [.classes], help: "land cover (pixels without a class count as cloud or nodata)", optional: true),
+            InputPort("classes", kinds: [.classes, .scene], help: "land cover (pixels without a class count as cloud or nodata); a one-band raster of legend codes will do", optional: true),
             InputPort("values", kinds: [.index, .scene], help: "value rasters: each band gets mean, min, max and std per zone", optional: true),
         ],
         output: nil,
@@ -144,7 +149,7 @@ public struct ZonalStatisticsStage: SinkStage {
             }
         }, report: { table in
             let zones = table.zones.keys.sorted()
-            var header = ["zone", "name", "pixels", "area_km2"]
+            var header = ["zone", "name", "pixels", "area_km2", "covered_share"]
             if ports(inputs).contains("classes") {
                 header += ["classified_share", "cloud_or_nodata_share"] + legend.classes.map { "\($0.name)_km2" }
             }
@@ -153,9 +158,10 @@ public struct ZonalStatisticsStage: SinkStage {
             var objects: [[String: Any]] = []
             for zone in zones {
                 let s = table.zones[zone]!
-                var row = [naming.id(zone), naming.name(zone), String(s.pixels), csvNumber(Double(s.pixels) * naming.pixelArea / 1e6)]
+                let covered = naming.coveredShare(zone, pixels: s.pixels)
+                var row = [naming.id(zone), naming.name(zone), String(s.pixels), csvNumber(Double(s.pixels) * naming.pixelArea / 1e6), csvNumber(covered)]
                 var object: [String: Any] = ["zone": naming.id(zone), "name": naming.name(zone), "pixels": s.pixels,
-                                             "area_km2": jsonNumber(Double(s.pixels) * naming.pixelArea / 1e6)]
+                                             "area_km2": jsonNumber(Double(s.pixels) * naming.pixelArea / 1e6), "covered_share": jsonNumber(covered)]
                 if ports(inputs).contains("classes") {
                     let share = Double(s.classified) / Double(max(s.pixels, 1))
                     row += [csvNumber(share), csvNumber(1 - share)]
@@ -202,7 +208,7 @@ public struct GreenCoverageStage: SinkStage {
         evaluation: .sink,
         inputs: [
             InputPort("zones", kinds: [.plan], help: "districts or planning units (read.plan role zones)"),
-            InputPort("classes", kinds: [.classes], help: "land cover", optional: true),
+            InputPort("classes", kinds: [.classes, .scene], help: "land cover (a one-band raster of legend codes will do)", optional: true),
             InputPort("ndvi", kinds: [.index], help: "NDVI", optional: true),
         ],
         output: nil,
@@ -298,7 +304,7 @@ public struct GreenCoverageStage: SinkStage {
                 table[zone] = s
             }
         }, report: { table in
-            var rows = [["zone", "name", "area_km2", "observed_share", "green_km2", "green_coverage_percent",
+            var rows = [["zone", "name", "area_km2", "covered_share", "observed_share", "green_km2", "green_coverage_percent",
                          "baseline_percent", "change_percentage_points"]]
             var objects: [[String: Any]] = []
             var total = (valid: 0, vegetated: 0)
@@ -311,10 +317,11 @@ public struct GreenCoverageStage: SinkStage {
                 let id = naming.id(zone)
                 let before = baseline[id]
                 let change = coverage.flatMap { c in before.map { (c - $0) * 100 } }
-                rows.append([id, naming.name(zone), csvNumber(Double(s.pixels) * naming.pixelArea / 1e6),
+                rows.append([id, naming.name(zone), csvNumber(Double(s.pixels) * naming.pixelArea / 1e6), csvNumber(naming.coveredShare(zone, pixels: s.pixels)),
                              csvNumber(Double(s.classified) / Double(max(s.pixels, 1))), csvNumber(Double(vegetated) * naming.pixelArea / 1e6),
                              csvNumber(coverage.map { $0 * 100 }, 2), csvNumber(before.map { $0 * 100 }, 2), csvNumber(change, 2)])
                 objects.append(["zone": id, "name": naming.name(zone), "area_km2": jsonNumber(Double(s.pixels) * naming.pixelArea / 1e6),
+                                "covered_share": jsonNumber(naming.coveredShare(zone, pixels: s.pixels)),
                                 "observed_share": jsonNumber(Double(s.classified) / Double(max(s.pixels, 1))),
                                 "green_coverage": jsonNumber(coverage, 6), "baseline_coverage": jsonNumber(before, 6),
                                 "change_percentage_points": jsonNumber(change, 3)])
@@ -340,7 +347,7 @@ public struct DevelopmentIntensityStage: SinkStage {
         evaluation: .sink,
         inputs: [
             InputPort("zones", kinds: [.plan], help: "districts or planning units (read.plan role zones)"),
-            InputPort("classes", kinds: [.classes], help: "land cover with a built-up class"),
+            InputPort("classes", kinds: [.classes, .scene], help: "land cover with a built-up class (a one-band raster of legend codes will do)"),
             InputPort("redline", kinds: [.plan, .mask], help: "ecological protection red line", optional: true),
         ],
         output: nil,
@@ -442,7 +449,7 @@ public struct DevelopmentIntensityStage: SinkStage {
                 table[zone] = s
             }
         }, report: { table in
-            var rows = [["zone", "name", "area_km2", "observed_share", "built_up_km2", "intensity_percent", "warning_percent",
+            var rows = [["zone", "name", "area_km2", "covered_share", "observed_share", "built_up_km2", "intensity_percent", "warning_percent",
                          "limit_percent", "level"] + (hasRedline ? ["redline_km2", "redline_built_up_km2", "eco_occupation_percent", "eco_level"] : [])]
             var objects: [[String: Any]] = []
             var totals = (redline: 0, built: 0)
@@ -456,11 +463,12 @@ public struct DevelopmentIntensityStage: SinkStage {
                 totals.redline += redlinePixels
                 totals.built += redlineBuilt
                 let occupation: Double? = redlinePixels > 0 ? Double(redlineBuilt) / Double(redlinePixels) : nil
-                var row = [id, naming.name(zone), csvNumber(Double(s.pixels) * naming.pixelArea / 1e6),
+                var row = [id, naming.name(zone), csvNumber(Double(s.pixels) * naming.pixelArea / 1e6), csvNumber(naming.coveredShare(zone, pixels: s.pixels)),
                            csvNumber(Double(s.classified) / Double(max(s.pixels, 1))), csvNumber(Double(built) * naming.pixelArea / 1e6),
                            csvNumber(intensity.map { $0 * 100 }, 2), csvNumber(zoneLevels.warning * 100, 2), csvNumber(zoneLevels.limit * 100, 2),
                            zoneLevels.level(intensity, eco: false)]
                 var object: [String: Any] = ["zone": id, "name": naming.name(zone), "area_km2": jsonNumber(Double(s.pixels) * naming.pixelArea / 1e6),
+                                             "covered_share": jsonNumber(naming.coveredShare(zone, pixels: s.pixels)),
                                              "observed_share": jsonNumber(Double(s.classified) / Double(max(s.pixels, 1))),
                                              "intensity": jsonNumber(intensity, 6), "warning": zoneLevels.warning, "limit": zoneLevels.limit,
                                              "level": zoneLevels.level(intensity, eco: false)]

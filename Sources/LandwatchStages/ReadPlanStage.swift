@@ -162,6 +162,19 @@ public struct ReadPlanStage: SourceStage {
         guard !rows.isEmpty else {
             throw StageProblem(option: "path", "plan layer '\(role.rawValue)' (\(path), layer '\(info.name)') has no features")
         }
+        // Zones report the share of their area the image covers: their areas, on an equal-area projection.
+        var areas: [Int: Double] = [:]
+        if role == .zones {
+            do {
+                let equalArea = try SpatialReference(definition: "+proj=cea +datum=WGS84 +units=m")
+                let source = try crs.map { definition throws(GDALError) in try SpatialReference(definition: definition) }
+                for feature in try dataset.readAreas(layer: layer, sourceCRS: source, target: equalArea).features {
+                    areas[feature.fid, default: 0] += feature.geometry.area
+                }
+            } catch {
+                throw StageProblem(option: "path", error.description)
+            }
+        }
         var features: [FeatureTable.Feature] = []
         for row in rows {
             let code = codeField.flatMap { row.values[$0] } ?? ""
@@ -171,7 +184,8 @@ public struct ReadPlanStage: SourceStage {
             }
             features.append(FeatureTable.Feature(
                 id: idField.flatMap { row.values[$0] } ?? String(row.fid), name: nameField.flatMap { row.values[$0] } ?? "",
-                code: code, allowsConstruction: role != .zoning || constructionCodes.contains { code.hasPrefix($0) }))
+                code: code, allowsConstruction: role != .zoning || constructionCodes.contains { code.hasPrefix($0) },
+                area: areas[row.fid]))
         }
         return (FeatureTable(role: role.rawValue, path: path, crsWKT: crsWKT, features: features), rows.map(\.fid))
     }

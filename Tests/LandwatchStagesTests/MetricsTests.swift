@@ -281,3 +281,62 @@ extension MetricsTests {
         XCTAssertFalse(FileManager.default.fileExists(atPath: work.appendingPathComponent("out/heat_island_hotspots.tif").path))
     }
 }
+
+/// Green coverage and development intensity on a synthetic land-cover map and zones with known answers.
+final class SyntheticZoneTests: PipelineTestCase {
+    let utm = "EPSG:32650"
+    let origin = (x: 195_000.0, y: 2_496_000.0)
+
+    func testKnownAnswersExactlyAndTheCoveredShareOfAZonePartlyOffTheImage() throws {
+        // Left half: built-up in the top 20 rows, forest below. Right half: water in the top 10 rows, cloud
+        // (no class) in the next 20, grassland below.
+        let grid = RasterGrid(width: 100, height: 100,
+                              geoTransform: GeoTransform(originX: origin.x, pixelWidth: 10, rowRotation: 0, originY: origin.y, colRotation: 0, pixelHeight: -10),
+                              crsWKT: try SpatialReference(definition: utm).wkt, crsLabel: utm)
+        let classesPath = work.appendingPathComponent("classes.tif").path
+        let dataset = try Dataset.createGeoTIFF(at: classesPath, grid: grid, bandCount: 1, dataType: .uint8, options: GeoTIFFOptions())
+        var classes = [Float](repeating: 0, count: 100 * 100)
+        for row in 0..<100 {
+            for col in 0..<100 {
+                classes[row * 100 + col] = col < 50 ? (row < 20 ? 5 : 2) : (row < 10 ? 4 : row < 30 ? 0 : 3)
+            }
+        }
+        try classes.withUnsafeBufferPointer { try dataset.band(1).write(Window(width: 100, height: 100), from: $0) }
+        try dataset.band(1).setNoDataValue(0)
+        try dataset.close()
+        // Zone A covers the left half; zone B the right half and as much again east of the image.
+        let zones = work.appendingPathComponent("zones.gpkg").path
+        let writer = try VectorWriter(path: zones, driver: "GPKG", layer: "zones", crs: SpatialReference(definition: utm), geometry: .polygon,
+                                      fields: [("code", .string), ("name", .string)])
+        func rectangle(_ c0: Int, _ c1: Int) throws -> Geometry {
+            let x0 = origin.x + Double(c0) * 10, x1 = origin.x + Double(c1) * 10, y0 = origin.y - 1000, y1 = origin.y
+            return try Geometry(wkt: "POLYGON ((\(x0) \(y0), \(x1) \(y0), \(x1) \(y1), \(x0) \(y1), \(x0) \(y0)))")
+        }
+        try writer.add(rectangle(0, 50), values: ["code": .string("A"), "name": .string("west")])
+        try writer.add(rectangle(50, 150), values: ["code": .string("B"), "name": .string("east, half off the image")])
+        try writer.close()
+        // The bureau's own land-cover map, read as it is (a one-band raster of legend codes, 0 = no class).
+        try run("""
+            version: 1
+            stages:
+              - {id: classes, uses: read.scene, with: {bands: {class: "\(classesPath)"}, resampling: nearest, nodata: 0}}
+              - {id: zones, uses: read.plan, with: {role: zones, path: "\(zones)", id_field: code, name_field: name}}
+              - {id: green, uses: metrics.green, inputs: {zones: zones, classes: classes}}
+              - {id: intensity, uses: metrics.intensity, inputs: {zones: zones, classes: classes}}
+            """)
+        let green = (try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("out/green.json"))) as! [String: Any])["zones"] as! [[String: Any]]
+        let intensity = (try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("out/intensity.json"))) as! [String: Any])["zones"] as! [[String: Any]]
+        XCTAssertEqual(green.map { $0["zone"] as! String }, ["A", "B"])
+        // A: 5000 pixels, 1000 built-up, 4000 forest. B (on the image): 5000 pixels, 1000 without a class, 500 water, 3500 grass.
+        XCTAssertEqual(green[0]["green_coverage"] as? Double, 0.8)
+        XCTAssertEqual(green[1]["green_coverage"] as? Double, 0.875)
+        XCTAssertEqual(green[1]["observed_share"] as? Double, 0.8)
+        XCTAssertEqual(intensity[0]["intensity"] as? Double, 0.2)
+        XCTAssertEqual(intensity[1]["intensity"] as? Double, 0)
+        XCTAssertEqual(intensity[0]["level"] as? String, "ok")
+        // The image covers all of A and half of B (UTM's scale factor here makes pixel areas 0.15 % large).
+        XCTAssertEqual(green[0]["covered_share"] as! Double, 1, accuracy: 0.005)
+        XCTAssertEqual(green[1]["covered_share"] as! Double, 0.5, accuracy: 0.005)
+        XCTAssertEqual(intensity[1]["covered_share"] as! Double, 0.5, accuracy: 0.005)
+    }
+}

@@ -195,11 +195,14 @@ public struct FeatureTable: Sendable {
         public var code: String
         /// For zoning: whether the planned use allows construction.
         public var allowsConstruction: Bool
-        public init(id: String, name: String, code: String, allowsConstruction: Bool = true) {
+        /// The polygon's area in m² (on an equal-area projection), for zones: the share of it the image covers.
+        public var area: Double?
+        public init(id: String, name: String, code: String, allowsConstruction: Bool = true, area: Double? = nil) {
             self.id = id
             self.name = name
             self.code = code
             self.allowsConstruction = allowsConstruction
+            self.area = area
         }
     }
     /// The plan role (`redline`, `zones`, …).
