@@ -340,3 +340,52 @@ final class SyntheticZoneTests: PipelineTestCase {
         XCTAssertEqual(intensity[1]["covered_share"] as! Double, 0.5, accuracy: 0.005)
     }
 }
+
+/// The Mobile, Alabama scene (pre-collection Landsat 8, a third of it cirrus): heat island per quarter of the scene.
+final class MobileHeatIslandTests: PipelineTestCase {
+    func testBuiltUpIsWarmerThanItsRuralRingAndCloudSharesAreReported() throws {
+        let mobile = LandsatStagesTests.mobile
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: mobile.path), "../shared/data is not beside the checkout")
+        let mtl = mobile.appendingPathComponent("l8_MTL.txt").path
+        // Four zones: the quarters of the scene, in WGS 84 lon/lat.
+        let grid = try Dataset.open(mobile.appendingPathComponent("l8_B4.tif").path).grid()
+        let zones = work.appendingPathComponent("quarters.geojson").path
+        let toWGS84 = try CoordinateTransformation(from: SpatialReference(definition: grid.crsWKT), to: .wgs84())
+        let writer = try VectorWriter(path: zones, driver: "GeoJSON", layer: "quarters", crs: .wgs84(), geometry: .polygon,
+                                      fields: [("code", .string)])
+        let t = grid.geoTransform
+        for (index, (c0, r0)) in [(0, 0), (1, 0), (0, 1), (1, 1)].enumerated() {
+            let x0 = t.originX + Double(c0 * grid.width / 2) * t.pixelWidth, x1 = t.originX + Double((c0 + 1) * grid.width / 2) * t.pixelWidth
+            let y0 = t.originY + Double(r0 * grid.height / 2) * t.pixelHeight, y1 = t.originY + Double((r0 + 1) * grid.height / 2) * t.pixelHeight
+            let corners = try [(x0, y0), (x0, y1), (x1, y1), (x1, y0), (x0, y0)].map { try toWGS84.transform(x: $0.0, y: $0.1) }
+            try writer.add(Geometry(wkt: "POLYGON ((" + corners.map { "\($0.x) \($0.y)" }.joined(separator: ", ") + "))"),
+                           values: ["code": .string("Q\(index + 1)")])
+        }
+        try writer.close()
+        try run("""
+            version: 1
+            grid: {like: scene}
+            stages:
+              - {id: scene, uses: read.landsat, with: {mtl: "\(mtl)", bands: "blue,green,red,nir,swir1,swir2"}}
+              - {id: clouds, uses: mask.clouds, with: {mtl: "\(mtl)", flags: "cloud,cirrus", confidence: medium}}
+              - {id: clear, uses: mask.apply, inputs: {scene: scene, mask: clouds}}
+              - {id: classes, uses: classify.rules, inputs: [clear]}
+              - {id: ndvi, uses: index.ndvi, inputs: [clear]}
+              - {id: thermal, uses: read.landsat, with: {mtl: "\(mtl)", bands: tir1, values: dn}}
+              - {id: lst, uses: thermal.lst, inputs: {thermal: thermal, ndvi: ndvi, water: classes}, with: {mtl: "\(mtl)"}}
+              - {id: zones, uses: read.plan, with: {role: zones, path: "\(zones)", id_field: code}}
+              - {id: heat, uses: metrics.heat_island, inputs: {classes: classes, lst: lst, zones: zones}, with: {ring_width: 1000}}
+              - {id: zonal, uses: metrics.zonal, inputs: {zones: zones, classes: classes, values: lst}}
+            """)
+        let result = try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("out/heat_island.json"))) as! [String: Any]
+        let scene = result["scene"] as! [String: Any]
+        XCTAssertGreaterThan(scene["suhi_c"] as! Double, 0, "built-up land is warmer than its rural ring: \(scene)")
+        let quarters = result["zones"] as! [[String: Any]]
+        XCTAssertEqual(quarters.count, 4)
+        let clouds = quarters.map { $0["cloud_or_nodata_share"] as! Double }
+        XCTAssertTrue(clouds.contains { $0 > 0.05 }, "a third of the scene is cirrus: \(clouds)")
+        XCTAssertTrue(result["green_lst_correlation"] is Double, "four zones give a correlation")
+        let zonal = try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("out/zonal.json"))) as! [String: Any]
+        XCTAssertEqual((zonal["zones"] as! [[String: Any]]).count, 4)
+    }
+}
