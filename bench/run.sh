@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: landwatch against its peers on one machine in one run: NDVI (gdal_calc.py, a raw GDAL floor), model
-# classification (XGBoost's Python package), the enforcement chain (GDAL's command-line tools).
+# classification (XGBoost's Python package), the enforcement chain (GDAL's command-line tools), zonal statistics
+# (a numpy bincount script).
 # Writes bench/RESULTS.md. Inputs are generated once in bench/work/ from the real Zion Landsat 8 bands.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -27,6 +28,7 @@ make_input 10980 input.tif NONE
 make_input 10980 input-deflate.tif DEFLATE
 make_input 21960 input-4x.tif NONE
 /usr/bin/python3 enforcement/make_inputs.py   # work/after.tif (planted construction) and work/plan/
+/usr/bin/python3 metrics/make_zones.py         # work/zones.gpkg: 1000 planning units
 
 echo "bench: building the floor program"
 gcc -O2 -o work/floor floor.c $(pkg-config --cflags --libs gdal) -lpthread

@@ -56,19 +56,30 @@ struct ZoneNaming {
     }
 }
 
-/// Calls `body(index, zone)` for every pixel of the block's window that lies in a zone (zone number >= 1).
+/// Calls `body(index, statistics)` for every pixel of the block's window that lies in a zone (zone number >= 1),
+/// with that zone's statistics to add to. A zone's entry is fetched from the table only when the zone changes along
+/// the rows (a few times a row), not per pixel.
 @inline(__always)
-func forEachZonePixel(_ zones: PixelBlock, _ body: (Int, Int) -> Void) {
+func forEachZonePixel(_ zones: PixelBlock, table: inout ZonalTable, _ body: (Int, inout ZoneStatistics) -> Void) {
+    var currentZone = 0
+    var current = ZoneStatistics(valueCount: table.valueCount)
     zones.bands[0].withUnsafeBufferPointer { zone in
         for row in 0..<zones.window.height {
             let start = row * zones.stride
             for i in start..<(start + zones.window.width) {
                 let z = zone[i]
                 guard z.isFinite, z >= 1 else { continue }
-                body(i, Int(z))
+                let number = Int(z)
+                if number != currentZone {
+                    if currentZone != 0 { table[currentZone] = current }
+                    currentZone = number
+                    current = table[number]
+                }
+                body(i, &current)
             }
         }
     }
+    if currentZone != 0 { table[currentZone] = current }
 }
 
 /// Text for CSV: numbers with fixed decimals, empty for unknown.
@@ -130,8 +141,7 @@ public struct ZonalStatisticsStage: SinkStage {
         return ZonalSink(inputs: inputs, valueCount: valueNames.count, accumulate: { blocks, ports, table in
             let zones = blocks[ports["zones"]!]
             let classes = ports["classes"].map { blocks[$0] }, values = ports["values"].map { blocks[$0] }
-            forEachZonePixel(zones) { i, zone in
-                var statistics = table[zone]
+            forEachZonePixel(zones, table: &table) { i, statistics in
                 statistics.pixels += 1
                 if let classes {
                     let c = classes.bands[0][i]
@@ -145,7 +155,6 @@ public struct ZonalStatisticsStage: SinkStage {
                         statistics.values[band].add(Double(values.bands[band][i]))
                     }
                 }
-                table[zone] = statistics
             }
         }, report: { table in
             let zones = table.zones.keys.sorted()
@@ -286,8 +295,7 @@ public struct GreenCoverageStage: SinkStage {
         let baseline = try self.baseline.map(Self.baselineCoverage) ?? [:]
         return ZonalSink(inputs: inputs, valueCount: 0, accumulate: { blocks, ports, table in
             let classes = ports["classes"].map { blocks[$0] }, ndvi = ports["ndvi"].map { blocks[$0] }
-            forEachZonePixel(blocks[ports["zones"]!]) { i, zone in
-                var s = table[zone]
+            forEachZonePixel(blocks[ports["zones"]!], table: &table) { i, s in
                 s.pixels += 1
                 let c = classes?.bands[0][i] ?? .nan, v = ndvi?.bands[0][i] ?? .nan
                 let hasClass = c.isFinite && c > 0, hasNDVI = v.isFinite
@@ -301,7 +309,6 @@ public struct GreenCoverageStage: SinkStage {
                 }
                 if valid { s.classified += 1 }
                 if vegetated { s.flags["vegetated", default: 0] += 1 }
-                table[zone] = s
             }
         }, report: { table in
             var rows = [["zone", "name", "area_km2", "covered_share", "observed_share", "green_km2", "green_coverage_percent",
@@ -433,8 +440,7 @@ public struct DevelopmentIntensityStage: SinkStage {
         }
         return ZonalSink(inputs: inputs, valueCount: 0, accumulate: { blocks, ports, table in
             let classes = blocks[ports["classes"]!], redline = ports["redline"].map { blocks[$0] }
-            forEachZonePixel(blocks[ports["zones"]!]) { i, zone in
-                var s = table[zone]
+            forEachZonePixel(blocks[ports["zones"]!], table: &table) { i, s in
                 s.pixels += 1
                 let c = classes.bands[0][i]
                 let inRedline = redline.map { $0.bands[0][i].isFinite && $0.bands[0][i] > 0 } ?? false
@@ -446,7 +452,6 @@ public struct DevelopmentIntensityStage: SinkStage {
                         if c == builtUp { s.flags["redline_built", default: 0] += 1 }
                     }
                 }
-                table[zone] = s
             }
         }, report: { table in
             var rows = [["zone", "name", "area_km2", "covered_share", "observed_share", "built_up_km2", "intensity_percent", "warning_percent",
