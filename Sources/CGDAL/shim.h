@@ -11,12 +11,22 @@
 #include <ogr_srs_api.h>
 #include <gdalwarper.h>
 #include <gdal_utils.h>
+#if defined(__GLIBC__) || defined(__linux__)
+#include <malloc.h>
+#endif
 
 // Function-like macros and variadic functions do not import into Swift: wrap them here.
 
 static inline int landwatch_gdal_version_num(void) { return GDAL_VERSION_NUM; }
 
 static inline void landwatch_cpl_free(void *p) { CPLFree(p); }
+
+/// Returns free heap pages to the system (glibc); a no-op where malloc_trim does not exist.
+static inline void landwatch_release_free_memory(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}
 
 static inline void landwatch_cpl_error(CPLErr level, int code, const char *message) {
     CPLError(level, code, "%s", message);

@@ -70,6 +70,11 @@ public struct ZonalTable: Sendable {
         set { zones[zone] = newValue }
     }
 
+    /// Removes a zone's statistics from the table and returns them (empty if it had none), to be changed and put back.
+    public mutating func take(_ zone: Int) -> ZoneStatistics {
+        zones.removeValue(forKey: zone) ?? ZoneStatistics(valueCount: valueCount)
+    }
+
     public mutating func merge(_ other: ZonalTable) {
         for (zone, statistics) in other.zones {
             if zones[zone] == nil { zones[zone] = statistics } else { zones[zone]!.merge(statistics) }

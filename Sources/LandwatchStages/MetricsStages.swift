@@ -73,7 +73,8 @@ func forEachZonePixel(_ zones: PixelBlock, table: inout ZonalTable, _ body: (Int
                 if number != currentZone {
                     if currentZone != 0 { table[currentZone] = current }
                     currentZone = number
-                    current = table[number]
+                    // Taken out of the table, so that adding to it does not copy its dictionaries.
+                    current = table.take(number)
                 }
                 body(i, &current)
             }

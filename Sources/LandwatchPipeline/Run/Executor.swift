@@ -392,6 +392,9 @@ public final class Executor: Sendable {
                         try entry.sink.write(entry.nodes.map { blocks[$0] })
                     }
                     let done = progress.finish()
+                    // Freed block buffers stay in the allocator's arenas: the resident size of a zonal pass crept up
+                    // with the scene (221 MB at 1x, 452 MB at 4x, live heap flat at 37 MB) until handed back.
+                    if done % 32 == 0 { GDALRuntime.releaseFreeMemory() }
                     self.observer?.passProgress(pass.index, done: done, total: windows.count)
                 }
             } catch {
