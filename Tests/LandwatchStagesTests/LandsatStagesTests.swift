@@ -7,12 +7,15 @@ import XCTest
 
 /// `read.landsat`, `mask.clouds` and `mask.apply` on real Landsat products.
 final class LandsatStagesTests: PipelineTestCase {
-    static let mobile = EngineTests.root.deletingLastPathComponent().appendingPathComponent("shared/data/mobile-landsat8")
+    /// The shared real data: `LANDWATCH_SHARED_DATA` when set, else `../shared/data` beside the checkout.
+    static let sharedData = ProcessInfo.processInfo.environment["LANDWATCH_SHARED_DATA"].map { URL(fileURLWithPath: $0) }
+        ?? EngineTests.root.deletingLastPathComponent().appendingPathComponent("shared/data")
+    static let mobile = sharedData.appendingPathComponent("mobile-landsat8")
     static let marburg = EngineTests.root.appendingPathComponent("testdata/marburg-landsat")
     /// The pre-collection Mobile scene: about a third of the pixels are high-confidence cirrus under the layout its
     /// MTL implies, and almost none when its BQA is read with the Collection-1 layout.
     func testCirrusShareDependsOnTheLayoutReadFromTheMTL() throws {
-        try XCTSkipUnless(FileManager.default.fileExists(atPath: Self.mobile.path), "../shared/data is not beside the checkout")
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: Self.mobile.path), "../shared/data is not beside the checkout (set LANDWATCH_SHARED_DATA)")
         let text = """
             version: 1
             params: {layout: auto}

@@ -345,7 +345,7 @@ final class SyntheticZoneTests: PipelineTestCase {
 final class MobileHeatIslandTests: PipelineTestCase {
     func testBuiltUpIsWarmerThanItsRuralRingAndCloudSharesAreReported() throws {
         let mobile = LandsatStagesTests.mobile
-        try XCTSkipUnless(FileManager.default.fileExists(atPath: mobile.path), "../shared/data is not beside the checkout")
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: mobile.path), "../shared/data is not beside the checkout (set LANDWATCH_SHARED_DATA)")
         let mtl = mobile.appendingPathComponent("l8_MTL.txt").path
         // Four zones: the quarters of the scene, in WGS 84 lon/lat.
         let grid = try Dataset.open(mobile.appendingPathComponent("l8_B4.tif").path).grid()
