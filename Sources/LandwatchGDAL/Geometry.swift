@@ -32,8 +32,6 @@ public final class Geometry: @unchecked Sendable {
         self.init(owning: point)
     }
 
-    public func clone() -> Geometry { Geometry(owning: OGR_G_Clone(handle)) }
-
     public var isEmpty: Bool { OGR_G_IsEmpty(handle) != 0 }
     public var isValid: Bool { OGR_G_IsValid(handle) != 0 }
     /// The OGR type name, for example `Polygon`.
@@ -98,17 +96,6 @@ public final class Geometry: @unchecked Sendable {
         var envelope = OGREnvelope()
         OGR_G_GetEnvelope(handle, &envelope)
         return (envelope.MinX, envelope.MinY, envelope.MaxX, envelope.MaxY)
-    }
-
-    /// True when the two geometries share any point.
-    public func intersects(_ other: Geometry) -> Bool { OGR_G_Intersects(handle, other.handle) != 0 }
-
-    /// Well-known text.
-    public var wkt: String {
-        var out: UnsafeMutablePointer<CChar>? = nil
-        guard OGR_G_ExportToWkt(handle, &out) == OGRERR_NONE, let out else { return "" }
-        defer { landwatch_cpl_free(out) }
-        return String(cString: out)
     }
 
     /// Every ring of the polygons (exteriors and holes), as lists of (x, y); for point-in-polygon tests.

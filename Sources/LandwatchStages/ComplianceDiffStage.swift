@@ -207,6 +207,9 @@ public struct ComplianceDiffStage: WholeRasterStage {
                 let redline = planBands.firstIndex(of: "redline"), farmland = planBands.firstIndex(of: "basic_farmland")
                 let urban = planBands.firstIndex(of: "urban_boundary"), zoning = planBands.firstIndex(of: "zoning")
                 let approvals = planBands.firstIndex(of: "approvals")
+                // The output bands of a tile, allocated once per worker and cleared for each tile.
+                let outputs = (0..<bandCount).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: context.blockSize * context.blockSize) }
+                defer { outputs.forEach { $0.deallocate() } }
 
                 while failure.error == nil {
                     let tileIndex = next.next()
@@ -222,7 +225,7 @@ public struct ComplianceDiffStage: WholeRasterStage {
                     let plan = try planBandHandles.map { try $0.read(tile) }
                     let indexBefore = try beforeIndex?.read(tile), indexAfter = try afterIndex?.read(tile)
                     let count = tile.pixelCount
-                    var outputs = [[Float]](repeating: [Float](repeating: 0, count: count), count: bandCount)
+                    for band in outputs { band.update(repeating: 0) }
                     for row in 0..<tile.height {
                         let haloRow = tile.rowOffset + row - halo.rowOffset
                         for col in 0..<tile.width {
@@ -282,7 +285,7 @@ public struct ComplianceDiffStage: WholeRasterStage {
                     outputLock.lock()
                     defer { outputLock.unlock() }
                     for band in 0..<bandCount {
-                        try Self.write(outputs[band], to: targetBox.value.band(band + 1), window: tile)
+                        try targetBox.value.band(band + 1).write(tile, from: UnsafeBufferPointer(rebasing: outputs[band][0..<count]))
                     }
                 }
             } catch {
@@ -301,8 +304,8 @@ public struct ComplianceDiffStage: WholeRasterStage {
     /// Where the patches of a change raster are kept, beside it.
     public static func patchesPath(_ raster: String) -> String { raster + ".patches.json" }
 
-    /// Runs a labeller over one tile of outputs (rules, before, after, confidence, plan layers).
-    static func label(_ outputs: [[Float]], tile: Window, into labeler: PatchLabeler) {
+    /// Runs a labeller over one tile of outputs (rules, before, after, confidence, plan layers), row by row.
+    static func label(_ outputs: [UnsafeMutableBufferPointer<Float>], tile: Window, into labeler: PatchLabeler) {
         var bits = [UInt32](repeating: 0, count: tile.width)
         for row in 0..<tile.height {
             let start = row * tile.width
@@ -313,24 +316,12 @@ public struct ComplianceDiffStage: WholeRasterStage {
                 if bits[x] != 0 { any = true }
             }
             guard any else { labeler.addEmptyRow(); continue }
-            var slices: [UnsafeBufferPointer<Float>] = []
-            // The arrays are not changed while their row slices are in use.
-            for band in outputs.indices {
-                slices.append(outputs[band].withUnsafeBufferPointer { UnsafeBufferPointer(rebasing: $0[start..<(start + tile.width)]) })
-            }
+            let slices = outputs.map { UnsafeBufferPointer(rebasing: $0[start..<(start + tile.width)]) }
             bits.withUnsafeBufferPointer { bitRow in
                 labeler.addRow(tile.rowOffset + row, bits: bitRow, before: slices[1], after: slices[2], confidence: slices[3],
                                plan: Array(slices[4...]))
             }
         }
-    }
-
-    static func write(_ values: [Float], to band: Band, window: Window) throws {
-        var failure: (any Error)?
-        values.withUnsafeBufferPointer { buffer in
-            do { try band.write(window, from: buffer) } catch { failure = error }
-        }
-        if let failure { throw failure }
     }
 }
 

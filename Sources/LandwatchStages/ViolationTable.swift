@@ -169,7 +169,7 @@ struct ChipMaker {
     let grid: RasterGrid
     let minimumSize: Int
 
-    init(before: MaterializedRaster, after: MaterializedRaster, grid: RasterGrid, labels: String?, minimumSize: Int) throws {
+    init(before: MaterializedRaster, after: MaterializedRaster, grid: RasterGrid, minimumSize: Int) throws {
         func open(_ raster: MaterializedRaster) throws -> (Dataset, [Int]) {
             (try Dataset.open(raster.path), ["red", "green", "blue"].map { raster.description.band(named: $0)! + 1 })
         }

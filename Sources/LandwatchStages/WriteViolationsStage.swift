@@ -126,7 +126,6 @@ public struct WriteViolationsStage: WholeSinkStage {
     private func write(change: MaterializedRaster, compliance: ComplianceDescription, images: [MaterializedRaster],
                        grid: RasterGrid, folder: AtomicDirectory, context: RunContext) throws -> [String] {
         let logger = context.logger
-        let dataset = try Dataset.open(change.path)
         let planRoles = Array(change.description.bandNames.dropFirst(4))
         let gridSRS = try SpatialReference(definition: grid.crsWKT)
         guard !gridSRS.isGeographic else {
@@ -143,7 +142,6 @@ public struct WriteViolationsStage: WholeSinkStage {
 
         let started = Date()
         // 1. The patches compliance.diff labelled, tile by tile, as it found the changes.
-        let classCodes = legend.classes.map(\.code)
         let labelled: [LabelledPatch]
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: ComplianceDiffStage.patchesPath(change.path)))
@@ -270,7 +268,7 @@ public struct WriteViolationsStage: WholeSinkStage {
         var written: [String] = []
         let before = images.first { $0.description.port == "before_image" }, after = images.first { $0.description.port == "after_image" }
         if let before, let after, chipLimit > 0, !violations.isEmpty {
-            let chips = try ChipMaker(before: before, after: after, grid: grid, labels: nil, minimumSize: chipSize)
+            let chips = try ChipMaker(before: before, after: after, grid: grid, minimumSize: chipSize)
             for index in violations.indices.prefix(chipLimit) {
                 let v = violations[index]
                 let names = (before: "chips/\(v.id)-before.png", after: "chips/\(v.id)-after.png")
