@@ -75,6 +75,25 @@ public struct Band {
         return values
     }
 
+    /// The whole band read at a reduced size (nearest neighbour; GDAL uses overviews when the file has them), as
+    /// Float32: a quick look at a large scene (its cloud share, say) without holding it at full size.
+    public func readOverview(maxSide: Int) throws(GDALError) -> (values: [Float], width: Int, height: Int) {
+        let width = dataset.width, height = dataset.height
+        let factor = max(1, (max(width, height) + maxSide - 1) / maxSide)
+        let outWidth = max(1, width / factor), outHeight = max(1, height / factor)
+        var values = [Float](repeating: .nan, count: outWidth * outHeight)
+        let (status, message) = values.withUnsafeMutableBytes { buffer in
+            withGDALErrorState {
+                GDALRasterIOEx(handle, GF_Read, 0, 0, Int32(width), Int32(height), buffer.baseAddress,
+                               Int32(outWidth), Int32(outHeight), GDT_Float32, 4, GSpacing(outWidth * 4), nil)
+            }
+        }
+        guard status == CE_None else {
+            throw GDALError(kind: .read, operation: "Read failed on band \(index) of \(dataset.path) (overview)", gdalMessage: message)
+        }
+        return (values, outWidth, outHeight)
+    }
+
     /// Writes a window from a Float32 buffer, converting to the band's type (GDAL rounds and clamps).
     public func write(_ window: Window, from buffer: UnsafeBufferPointer<Float>, lineStride: Int? = nil) throws(GDALError) {
         try rasterIO(GF_Write, window, UnsafeMutableRawPointer(mutating: buffer.baseAddress!), capacity: buffer.count,

@@ -65,6 +65,35 @@ enum Features {
         nest(0, [])
     }
 
+    /// A feature list with its patterns expanded: an entry with `*` stands for every band of the scene whose name it
+    /// matches (`*` alone: every band; `nir_*`: every date of nir), in the scene's band order. Entries named more than
+    /// once count once.
+    static func expand(_ entries: [String], bands: [String]) throws(StageProblem) -> [String] {
+        var out: [String] = []
+        for entry in entries {
+            let matched = entry.contains("*") ? bands.filter { matches($0, pattern: entry) } : [entry]
+            if matched.isEmpty {
+                throw StageProblem(option: "features", "'\(entry)' matches no band of the scene (its bands: \(bands.joined(separator: ", ")))")
+            }
+            for name in matched where !out.contains(name) { out.append(name) }
+        }
+        return out
+    }
+
+    /// True when `name` matches `pattern`, where `*` stands for any run of characters.
+    static func matches(_ name: String, pattern: String) -> Bool {
+        let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count > 1 else { return name == pattern }
+        var rest = Substring(name)
+        guard rest.hasPrefix(parts[0]) else { return false }
+        rest = rest.dropFirst(parts[0].count)
+        for part in parts.dropFirst().dropLast() where !part.isEmpty {
+            guard let range = rest.range(of: part) else { return false }
+            rest = rest[range.upperBound...]
+        }
+        return rest.hasSuffix(parts.last!)
+    }
+
     /// Parses a comma-separated feature list.
     static func parse(_ text: String) -> [String] {
         text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

@@ -79,12 +79,17 @@ public struct TrainModelStage: SinkStage {
         if Set(features).count != features.count { throw StageProblem(option: "features", "a feature is named twice") }
     }
 
+    /// The features with their patterns (`nir_*`, `*`) expanded over the scene's bands.
+    func resolvedFeatures(bands: [String]) throws(StageProblem) -> [String] {
+        try Features.expand(features, bands: bands)
+    }
+
     private var base: String { model.hasSuffix(".json") ? String(model.dropLast(5)) : model }
     private var reportPaths: [String] { ["json", "csv", "md"].map { "\(base).validation.\($0)" } }
     public var outputPaths: [String] { [model, ModelMetadata.path(for: model)] + reportPaths }
 
     public func check(inputs: [ProductDescription]) throws(StageProblem) {
-        for feature in features {
+        for feature in try resolvedFeatures(bands: inputs[0].bandNames) {
             if let problem = Features.problem(with: feature, bands: inputs[0].bandNames) { throw StageProblem(option: "features", problem) }
         }
         if inputs[1].bandNames.count != 1 {
@@ -94,11 +99,11 @@ public struct TrainModelStage: SinkStage {
 
     /// The model, described by its features (so that a consumer can check its scene provides them) and its path.
     public func describeOutput(inputs: [ProductDescription]) -> ProductDescription? {
-        ProductDescription(kind: .model, bandNames: features, sourcePath: model)
+        ProductDescription(kind: .model, bandNames: (try? resolvedFeatures(bands: inputs[0].bandNames)) ?? features, sourcePath: model)
     }
 
     public func makeSink(inputs: [ProductDescription], grid: RasterGrid, context: RunContext) throws -> any BlockSink {
-        Sink(stage: self, gridWidth: grid.width, context: context)
+        Sink(stage: self, features: try resolvedFeatures(bands: inputs[0].bandNames), gridWidth: grid.width, context: context)
     }
 
     /// A sample kept by bottom-k sampling: the `k` pixels with the smallest position hash are a uniform random
@@ -137,6 +142,8 @@ public struct TrainModelStage: SinkStage {
 
     final class Sink: BlockSink, @unchecked Sendable {
         let stage: TrainModelStage
+        /// The features, patterns expanded.
+        let features: [String]
         let gridWidth: Int
         let context: RunContext
         private let lock = NSLock()
@@ -144,8 +151,9 @@ public struct TrainModelStage: SinkStage {
         private var trainingCounts: [Int: Int] = [:]
         private var validation: BottomK
 
-        init(stage: TrainModelStage, gridWidth: Int, context: RunContext) {
+        init(stage: TrainModelStage, features: [String], gridWidth: Int, context: RunContext) {
             self.stage = stage
+            self.features = features
             self.gridWidth = gridWidth
             self.context = context
             validation = BottomK(k: stage.validationSamples)
@@ -154,7 +162,7 @@ public struct TrainModelStage: SinkStage {
         func write(_ blocks: [PixelBlock]) throws {
             let scene = blocks[0], reference = blocks[1]
             let used = scene.usedCount
-            let columns = stage.features.map { Features.values($0, scene, used) }
+            let columns = features.map { Features.values($0, scene, used) }
             var local: [(train: Bool, sample: Sample)] = []
             let window = scene.window
             // Pixels whose hash is above a reservoir's current threshold can never be kept: skip them early.
@@ -216,7 +224,7 @@ public struct TrainModelStage: SinkStage {
             guard classes.count >= 2 else {
                 throw RunError(.io, "classify.train: only \(classes.count) class\(classes.count == 1 ? "" : "es") with at least \(stage.minSamples) training pixels; a model needs two")
             }
-            let columns = stage.features.count
+            let columns = features.count
             // Each class is sampled evenly; weights (pixels of the class per sample)^α give it back its share of the
             // scene (α = 1, balance: none), leave classes equal (α = 0, full) or meet between (α = 0.5, sqrt).
             let alpha = stage.balance == "none" ? 1.0 : (stage.balance == "full" ? 0.0 : 0.5)
@@ -260,7 +268,7 @@ public struct TrainModelStage: SinkStage {
                 modelOutput.abort()
                 throw error
             }
-            let metadata = ModelMetadata(features: stage.features, classes: classes, legend: stage.legend,
+            let metadata = ModelMetadata(features: features, classes: classes, legend: stage.legend,
                                          xgboostVersion: Booster.version, untrained: untrained)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -112,6 +112,25 @@ public final class Executor: Sendable {
                 }
             }
         }
+        // Everything that must be written before the whole-raster stages can run: the streams they read (materialised
+        // by a pass), the sinks upstream of them (models), and the same for the whole-raster stages upstream.
+        func prerequisites(of wholes: Set<String>) -> Set<String> {
+            var found = Set<String>(), visited = Set<String>()
+            func visit(_ id: String) {
+                guard visited.insert(id).inserted else { return }
+                for input in pipeline.stage(id)!.inputs {
+                    switch evaluation(input.stageID) {
+                    case .wholeRaster: visit(input.stageID)
+                    case .sink: found.insert(input.stageID)
+                    case .source, .pixelwise:
+                        if evaluation(id) == .wholeRaster { found.insert(input.stageID) }
+                        visit(input.stageID)
+                    }
+                }
+            }
+            wholes.forEach(visit)
+            return found
+        }
         var groups: [(nodes: Set<String>, wholes: Set<String>, sinks: Set<String>, jobs: [SinkJob])] = []
         for job in jobs {
             var nodes = Set<String>(), wholes = Set<String>(), sinkInputs = Set<String>()
@@ -124,10 +143,13 @@ public final class Executor: Sendable {
             groups.removeAll { group in
                 let streaming = group.nodes.subtracting(group.wholes)
                 guard !streaming.isDisjoint(with: merged.nodes.subtracting(merged.wholes)) else { return false }
-                // A pass that uses a model cannot also be the pass that trains it: it must run after.
+                // A pass that uses a model cannot also be the pass that trains it: it must run after. Nor can a pass
+                // materialise what a whole-raster stage it reads from needs, however far upstream.
                 guard group.sinks.isDisjoint(with: sinkIDs(merged.jobs)), merged.sinks.isDisjoint(with: sinkIDs(group.jobs)) else {
                     return false
                 }
+                let needed = prerequisites(of: group.wholes.union(merged.wholes))
+                guard needed.isDisjoint(with: (group.jobs + merged.jobs).map(\.ownerID)) else { return false }
                 merged.nodes.formUnion(group.nodes)
                 merged.wholes.formUnion(group.wholes)
                 merged.sinks.formUnion(group.sinks)
@@ -189,7 +211,7 @@ public final class Executor: Sendable {
         let state = SchedulerState(taskCount: tasks.count, dependencies: dependencies)
         let group = DispatchGroup()
         let queue = DispatchQueue(label: "landwatch.tasks", attributes: .concurrent)
-        let passCount = tasks.filter { if case .pass = $0 { return true } else { return false } }.count
+        let concurrency = Self.concurrentPasses(tasks: tasks, dependencies: dependencies)
 
         @Sendable func launch(_ index: Int) {
             group.enter()
@@ -199,7 +221,7 @@ public final class Executor: Sendable {
                     do {
                         let timings: [StageTiming]
                         switch tasks[index] {
-                        case .pass(let pass): timings = try self.runPass(pass, state: state, concurrentPasses: passCount)
+                        case .pass(let pass): timings = try self.runPass(pass, state: state, concurrentPasses: concurrency[index])
                         case .whole(let id): timings = try self.runWhole(id)
                         }
                         state.record(timings)
@@ -468,6 +490,24 @@ public final class Executor: Sendable {
         switch kind {
         // Integer storage was measured slower (the conversion costs more than the smaller files save).
         default: return (.float32, .nan)
+        }
+    }
+
+    /// For each task, how many passes may stream at the same time as it (itself included): the passes that neither
+    /// wait for it nor are waited for by it. They share the memory budget; passes in a chain never meet.
+    static func concurrentPasses(tasks: [Task], dependencies: [[Int]]) -> [Int] {
+        var ancestors = dependencies.map { Set($0) }
+        var changed = true
+        while changed {
+            changed = false
+            for index in ancestors.indices {
+                let grown = ancestors[index].reduce(into: ancestors[index]) { $0.formUnion(ancestors[$1]) }
+                if grown.count != ancestors[index].count { ancestors[index] = grown; changed = true }
+            }
+        }
+        let passes = tasks.indices.filter { if case .pass = tasks[$0] { return true } else { return false } }
+        return tasks.indices.map { index in
+            passes.filter { $0 == index || (!ancestors[index].contains($0) && !ancestors[$0].contains(index)) }.count
         }
     }
 
