@@ -4,11 +4,12 @@ import LandwatchGDAL
 import LandwatchPipeline
 
 /// `mask.clouds`: a Landsat quality band turned into a cloud mask (1 masked, 0 clear, nodata for fill), with the
-/// bit layout read from the product's MTL (pre-collection BQA, Collection 1 BQA or Collection 2 QA_PIXEL).
+/// bit layout read from the product's MTL (pre-collection BQA, Collection 1 BQA or Collection 2 QA_PIXEL); or the
+/// scene classification (SCL) of a Sentinel-2 L2A product, by class.
 public struct CloudMaskStage: SourceStage {
     public static let descriptor = StageDescriptor(
         id: "mask.clouds",
-        summary: "Cloud mask from a Landsat quality band, its bit layout read from the MTL",
+        summary: "Cloud mask from a Landsat quality band (bit layout read from the MTL) or a Sentinel-2 L2A scene classification",
         evaluation: .source,
         output: .mask,
         options: [
@@ -21,12 +22,42 @@ public struct CloudMaskStage: SourceStage {
                        help: "conditions to mask, comma-separated: " + LandsatQAFlag.allCases.map(\.rawValue).joined(separator: ", ")),
             OptionSpec("confidence", .choice(["low", "medium", "high"]), default: .string("high"),
                        help: "lowest two-bit confidence that masks a pixel"),
+            OptionSpec("safe", .inputPath, optional: true,
+                       help: "Sentinel-2 L2A: the SAFE product (folder or MTD_MSIL2A.xml) whose SCL band is the mask"),
+            OptionSpec("scl", .inputPath, optional: true, help: "Sentinel-2 L2A: a scene classification raster (SCL), when not taken from 'safe'"),
+            OptionSpec("scl_classes", .string, default: .string("3,8,9,10"),
+                       help: "SCL classes to mask: 3 cloud shadow, 8 cloud medium probability, 9 cloud high probability, 10 thin cirrus, 11 snow"),
         ])
 
     public let qaPath: String
     public let mask: LandsatQualityMask
+    /// Sentinel-2 SCL classes to mask, when the mask comes from a scene classification (qaPath is then the SCL).
+    public let sclClasses: Set<Int>?
 
     public init(options: StageOptions) throws(StageProblem) {
+        if options.string("safe") != nil || options.string("scl") != nil {
+            if let safe = options.string("safe") {
+                let product = try Sentinel2Product(path: safe)
+                guard product.level == .l2a else {
+                    throw StageProblem(option: "safe", "\(product.metadataPath) is a Level-1C product, which has no scene classification (SCL); use read.series' spectral test or an L2A product")
+                }
+                do { qaPath = try product.file(for: "SCL") } catch { throw StageProblem(option: "safe", error.message) }
+            } else {
+                qaPath = options.string("scl")!
+            }
+            var classes = Set<Int>()
+            for word in Features.parse(options.string("scl_classes") ?? "") {
+                guard let code = Int(word), (1...11).contains(code) else {
+                    throw StageProblem(option: "scl_classes", "'\(word)' is not a scene classification class (1 to 11)")
+                }
+                classes.insert(code)
+            }
+            if classes.isEmpty { throw StageProblem(option: "scl_classes", "name at least one class to mask") }
+            sclClasses = classes
+            mask = LandsatQualityMask(layout: .collection2, flags: [.cloud], minimumConfidence: .high)
+            return
+        }
+        sclClasses = nil
         var product: LandsatProduct?
         if let mtlPath = options.string("mtl") {
             do { product = try LandsatProduct(mtl: MTLFile(path: mtlPath)) } catch {
@@ -73,12 +104,21 @@ public struct CloudMaskStage: SourceStage {
         let band: Band
         do { band = try dataset.band(1) } catch { throw StageProblem(option: "qa", error.description) }
         guard band.dataType == .uint16 || band.dataType == .int16 || band.dataType == .uint8 else {
-            throw StageProblem(option: "qa", "\(qaPath) is \(band.dataTypeName); a Landsat quality band holds 16-bit integers")
+            throw StageProblem(option: sclClasses == nil ? "qa" : "scl", "\(qaPath) is \(band.dataTypeName); a Landsat quality band holds 16-bit integers")
         }
         return ProductDescription(kind: .mask, bandNames: ["clouds"], nativeGrid: dataset.grid(), sourcePath: qaPath)
     }
 
     public func makeSource(onto grid: RasterGrid, context: RunContext) throws -> any BlockSource {
+        if let sclClasses {
+            // Classes are labels: nearest neighbour only (the 20 m SCL onto a 10 m grid). 0 is no data.
+            let inner = try RasterFileSource(bands: [.init(path: qaPath, band: 1, noData: .nan)], onto: grid,
+                                             resampling: .nearest, context: context, stageID: "scl-\(UUID().uuidString.prefix(8))")
+            var table = [Float](repeating: 0, count: 65536)
+            table[0] = .nan
+            for code in sclClasses { table[code] = 1 }
+            return QualitySource(inner: inner, mask: mask, table: table)
+        }
         for flag in mask.unsupportedFlags.sorted(by: { $0.rawValue < $1.rawValue }) {
             context.logger.warning("mask.clouds: the \(mask.layout.rawValue) quality layout has no \(flag.rawValue) flag; it is not masked")
         }

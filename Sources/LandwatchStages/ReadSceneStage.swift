@@ -11,11 +11,24 @@ public struct ReadSceneStage: SourceStage {
         output: .scene,
         options: [
             OptionSpec("path", .inputPath, optional: true,
-                       help: "multi-band raster whose bands the band map numbers (leave out when every band has its own file)"),
-            OptionSpec("bands", .bandMap,
-                       help: "band names to band numbers of 'path' ({red: 4, nir: 5}) or to files ({red: b4.tif})"),
-            OptionSpec("scale", .number, default: .number(1), help: "value = stored number x scale + offset (Landsat C1 L1: 2.0e-5)"),
-            OptionSpec("offset", .number, default: .number(0), help: "value = stored number x scale + offset (Landsat C1 L1: -0.1)"),
+                       help: "multi-band raster whose bands the band map numbers (leave out when every band has its own file); with sensor sentinel2-*: a SAFE folder or its MTD xml"),
+            OptionSpec("sensor", .choice(SensorPreset.all.map(\.id)), optional: true,
+                       help: "the product's sensor: band order, wavelengths and scaling come from its preset (landwatch stages --json lists them)"),
+            OptionSpec("band_names", .string, default: .string("blue,green,red,nir,swir1,swir2"),
+                       help: "with 'sensor': the bands to read, by name (those the sensor lacks are skipped)"),
+            OptionSpec("bands", .bandMap, optional: true,
+                       help: "band names to band numbers of 'path' ({red: 4, nir: 5}) or to files ({red: b4.tif}); with 'sensor' it overrides the preset's band order"),
+            OptionSpec("scale", .number, optional: true,
+                       help: "value = stored number x scale + offset (default 1, or the sensor's: Landsat C1/C2 L1 2.0e-5, C2 L2 2.75e-5, Sentinel-2 1e-4; Float rasters are taken as reflectance already)"),
+            OptionSpec("offset", .number, optional: true,
+                       help: "value = stored number x scale + offset (default 0, or the sensor's: Landsat L1 -0.1, C2 L2 -0.2; Sentinel-2 SAFE: from the metadata)"),
+            OptionSpec("gains", .string, optional: true,
+                       help: "Gaofen: the year's calibration gains, one per band of the sensor in its order (radiance = DN x gain + bias)"),
+            OptionSpec("biases", .string, optional: true, help: "Gaofen: calibration biases, one per band (default 0)"),
+            OptionSpec("esun", .string, optional: true,
+                       help: "Gaofen: exo-atmospheric solar irradiance (W/m2/um), one per band: with it values are TOA reflectance, without it radiance"),
+            OptionSpec("sun_elevation", .number, optional: true, range: 0...90, excludesLowerBound: true,
+                       help: "Gaofen: sun elevation in degrees (default: from the product XML beside the image, SolarZenith)"),
             OptionSpec("nodata", .number, optional: true, help: "stored number meaning no data (default: the file's own nodata)"),
             OptionSpec("resampling", .choice(Resampling.allCases.map(\.rawValue)), default: .string("bilinear"),
                        help: "how pixels are sampled when the raster is warped onto the run grid"),
@@ -31,17 +44,72 @@ public struct ReadSceneStage: SourceStage {
     public let resampling: Resampling
     public let date: String?
 
+    public let sensor: SensorPreset?
+    /// The SAFE product, when `path` is one.
+    public let sentinel2: Sentinel2Product?
+    /// Per band of `bands`: the calibration that turns its stored numbers into values, when the sensor dictates it.
+    let calibration: [(scale: Double, offset: Double)]?
+    /// True when `scale` and `offset` come from the file rather than a preset.
+    let scalingIsExplicit: Bool
+
     public init(options: StageOptions) throws(StageProblem) {
-        date = options.string("date")
+        var date = options.string("date")
         if let date, !ReadSceneStage.isDate(date) {
             throw StageProblem(option: "date", "'\(date)' is not a date written YYYY-MM-DD")
         }
         path = options.string("path")
-        bands = options.bandMap("bands") ?? []
-        scale = options.number("scale") ?? 1
-        offset = options.number("offset") ?? 0
+        let sensor = options.string("sensor").flatMap(SensorPreset.named)
+        self.sensor = sensor
+        scalingIsExplicit = options.isSet("scale") || options.isSet("offset")
+        scale = options.number("scale") ?? sensor?.scale ?? 1
+        offset = options.number("offset") ?? sensor?.offset ?? 0
         noData = options.number("nodata")
         resampling = Resampling(rawValue: options.string("resampling") ?? "bilinear") ?? .bilinear
+        var bands = options.bandMap("bands") ?? []
+        var sentinel2: Sentinel2Product?
+        var calibration: [(scale: Double, offset: Double)]?
+        if let sensor {
+            let filesGiven = !bands.isEmpty && bands.allSatisfy { $0.path != nil }
+            guard let path = path ?? (filesGiven ? bands[0].path : nil) else {
+                throw StageProblem(option: "path", "sensor \(sensor.id) reads one product: give its 'path' (or a file per band in 'bands')")
+            }
+            let wanted = Features.parse(options.string("band_names") ?? "")
+            var isDirectory: ObjCBool = false
+            let isFolder = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+            if sensor.isSentinel2 && (isFolder || path.lowercased().hasSuffix(".xml")) {
+                let product = try Sentinel2Product(path: path)
+                let expected: Sentinel2Product.Level = sensor.id == "sentinel2-l2a" ? .l2a : .l1c
+                if product.level != expected {
+                    throw StageProblem(option: "sensor", "sensor \(sensor.id) does not match \(product.metadataPath), a \(product.level.rawValue) product")
+                }
+                sentinel2 = product
+                if date == nil { date = product.date }
+                if bands.isEmpty {
+                    var entries: [BandMapEntry] = []
+                    var scalings: [(scale: Double, offset: Double)] = []
+                    for name in wanted {
+                        guard let id = SensorPreset.msi.first(where: { $0.name == name })?.id, sensor.band(named: name) != nil else { continue }
+                        entries.append(BandMapEntry(name: name, band: 1, path: try product.file(for: id), location: options.locations["band_names"] ?? SourceLocation(file: "", line: 0, column: 0)))
+                        scalings.append(product.scaling(for: id))
+                    }
+                    bands = entries
+                    calibration = scalingIsExplicit ? nil : scalings
+                }
+            } else if bands.isEmpty {
+                let location = options.locations["band_names"] ?? SourceLocation(file: "", line: 0, column: 0)
+                bands = wanted.compactMap { name in sensor.band(named: name).map { BandMapEntry(name: name, band: $0.number, path: nil, location: location) } }
+            }
+            if bands.isEmpty {
+                throw StageProblem(option: "band_names", "none of \(wanted.joined(separator: ", ")) is a band of \(sensor.id) (its bands: \(sensor.bands.map(\.name).joined(separator: ", ")))")
+            }
+            if sensor.isGaofen {
+                calibration = try Self.gaofenCalibration(options: options, sensor: sensor, bands: bands, path: path, date: &date)
+            }
+        }
+        self.date = date
+        self.bands = bands
+        self.sentinel2 = sentinel2
+        self.calibration = calibration
         if path == nil, let numbered = bands.first(where: { $0.band != nil }) {
             throw StageProblem(option: "bands",
                                "band '\(numbered.name)' is band number \(numbered.band!), which needs 'path' (the multi-band raster it is a band of)")
@@ -52,14 +120,95 @@ public struct ReadSceneStage: SourceStage {
         }
     }
 
-    /// Where each named band is read from.
+    /// Where each named band is read from, and how its stored numbers become values.
     var bandInputs: [RasterFileSource.BandInput] {
-        bands.map { entry in
-            RasterFileSource.BandInput(path: entry.path ?? path!, band: entry.band ?? 1, scale: scale, offset: offset, noData: noData)
+        bands.enumerated().map { index, entry in
+            let path = entry.path ?? self.path!
+            var (scale, offset) = calibration?[index] ?? (self.scale, self.offset)
+            // A preset's integer scaling does not apply to a Float export, which holds reflectance already.
+            if calibration == nil, sensor != nil, !scalingIsExplicit, sensor?.values != .digitalNumbers, Self.holdsFloats(path, band: entry.band ?? 1) {
+                (scale, offset) = (1, 0)
+            }
+            // The preset's nodata (0) is for integer products; a Float export keeps its own.
+            let presetNoData = Self.holdsFloats(path, band: entry.band ?? 1) ? nil : sensor?.noData
+            return RasterFileSource.BandInput(path: path, band: entry.band ?? 1, scale: scale, offset: offset, noData: noData ?? presetNoData)
         }
     }
 
+    /// True when band `band` of `path` is Float32 or Float64.
+    static func holdsFloats(_ path: String, band: Int) -> Bool {
+        guard let dataset = try? Dataset.open(path), let handle = try? dataset.band(band) else { return false }
+        return handle.dataType == .float32 || handle.dataType == .float64
+    }
+
+    /// Gaofen digital numbers to radiance (gain, bias) or, with `esun`, to TOA reflectance
+    /// ρ = π (DN x gain + bias) d² / (ESUN sin(sun elevation)), per band of the sensor.
+    static func gaofenCalibration(options: StageOptions, sensor: SensorPreset, bands: [BandMapEntry], path: String,
+                                  date: inout String?) throws(StageProblem) -> [(scale: Double, offset: Double)] {
+        func numbers(_ name: String) throws(StageProblem) -> [Double]? {
+            guard let text = options.string(name) else { return nil }
+            var values: [Double] = []
+            for word in Features.parse(text) {
+                guard let value = Double(word) else { throw StageProblem(option: name, "'\(word)' is not a number") }
+                values.append(value)
+            }
+            guard values.count == sensor.bands.count else {
+                throw StageProblem(option: name, "give \(sensor.bands.count) values, one per band of \(sensor.id) (\(sensor.bands.map(\.name).joined(separator: ", "))); \(values.count) given")
+            }
+            return values
+        }
+        guard let gains = try numbers("gains") else {
+            throw StageProblem(option: "gains", "\(sensor.id) delivers digital numbers: give the year's calibration gains (published yearly by CRESDA), one per band: \(sensor.bands.map(\.name).joined(separator: ", "))")
+        }
+        let biases = try numbers("biases") ?? Array(repeating: 0, count: gains.count)
+        let esun = try numbers("esun")
+        var factor = 1.0
+        if let esun {
+            _ = esun
+            let product = GaofenMetadata(imagePath: path)
+            guard let elevation = options.number("sun_elevation") ?? product?.sunElevation else {
+                throw StageProblem(option: "sun_elevation", "TOA reflectance needs the sun elevation: give 'sun_elevation' (no product XML with SolarZenith beside \(path))")
+            }
+            if date == nil { date = product?.date }
+            guard let day = date.flatMap(Self.dayOfYear) else {
+                throw StageProblem(option: "date", "TOA reflectance needs the acquisition date for the Earth-Sun distance: give 'date' (no product XML with a date beside \(path))")
+            }
+            let distance = 1 - 0.01672 * cos(0.9856 * Double(day - 4) * .pi / 180)
+            factor = Double.pi * distance * distance / sin(elevation * .pi / 180)
+        }
+        var calibration: [(scale: Double, offset: Double)] = []
+        for entry in bands {
+            // A band of the stack by its number; a band in a file of its own by its name.
+            guard let index = (entry.path == nil ? sensor.bands.firstIndex { $0.number == entry.band } : nil)
+                ?? sensor.bands.firstIndex(where: { $0.name == entry.name }) else {
+                throw StageProblem(option: "bands", "band '\(entry.name)' is not a band of \(sensor.id) (\(sensor.bands.map(\.name).joined(separator: ", "))), so it has no gain", at: entry.location)
+            }
+            let k = esun.map { factor / $0[index] } ?? 1
+            calibration.append((gains[index] * k, biases[index] * k))
+        }
+        return calibration
+    }
+
+    /// Day of the year (1 = January 1st) of a YYYY-MM-DD date.
+    static func dayOfYear(_ date: String) -> Int? {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        guard let parsed = formatter.date(from: date) else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar.ordinality(of: .day, in: .year, for: parsed)
+    }
+
     public func describe() throws(StageProblem) -> ProductDescription {
+        if let sensor, sentinel2 == nil, let path, bands.allSatisfy({ $0.path == nil }) {
+            let dataset: Dataset
+            do { dataset = try Dataset.open(path) } catch { throw StageProblem(option: "path", error.description) }
+            if dataset.bandCount != sensor.bands.count {
+                throw StageProblem(option: "sensor",
+                                   "sensor \(sensor.id) delivers \(sensor.bands.count) band\(sensor.bands.count == 1 ? "" : "s") (\(sensor.bands.map(\.name).joined(separator: ", "))), but \(path) has \(dataset.bandCount)")
+            }
+        }
         var reference: (path: String, grid: RasterGrid)?
         for (entry, input) in zip(bands, bandInputs) {
             let option = entry.path == nil ? "path" : "bands"
@@ -77,15 +226,15 @@ public struct ReadSceneStage: SourceStage {
                 throw StageProblem(option: option, "band \(input.band) of \(input.path) has pixel type \(band.dataTypeName), which landwatch does not read")
             }
             let grid = dataset.grid()
-            if let reference {
+            // The bands of a SAFE product come at 10, 20 and 60 m: the run grid warps them onto the first band's.
+            if let reference, sentinel2 == nil {
                 let same = (try? grid.matches(reference.grid)) ?? false
                 if !same {
                     throw StageProblem(option: "bands",
                                        "band '\(entry.name)' (\(input.path)) is on grid \(grid), but \(reference.path) is on grid \(reference.grid); the bands of one scene must share a grid")
                 }
-            } else {
-                reference = (input.path, grid)
             }
+            if reference == nil { reference = (input.path, grid) }
         }
         return ProductDescription(kind: .scene, bandNames: bands.map(\.name), nativeGrid: reference?.grid,
                                   sourcePath: path ?? reference?.path, date: date)
@@ -101,5 +250,25 @@ public struct ReadSceneStage: SourceStage {
     public func makeSource(onto grid: RasterGrid, context: RunContext) throws -> any BlockSource {
         try RasterFileSource(bands: bandInputs, onto: grid, resampling: resampling, context: context,
                              stageID: "read-\(UUID().uuidString.prefix(8))")
+    }
+}
+
+/// What landwatch reads from a Gaofen delivery's XML beside the image (GF1_WFV1_..._L1A0001234567.xml): sun
+/// elevation from SolarZenith and the date from CenterTime, ReceiveTime or ImagingStartTime.
+struct GaofenMetadata {
+    var sunElevation: Double?
+    var date: String?
+
+    init?(imagePath: String) {
+        let url = URL(fileURLWithPath: imagePath)
+        let xml = url.deletingPathExtension().appendingPathExtension("xml")
+        guard let text = try? String(contentsOf: xml, encoding: .utf8) else { return nil }
+        func value(_ tag: String) -> String? {
+            guard let start = text.range(of: "<\(tag)>"), let end = text[start.upperBound...].range(of: "</\(tag)>") else { return nil }
+            return String(text[start.upperBound..<end.lowerBound]).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        sunElevation = value("SolarZenith").flatMap(Double.init).map { 90 - $0 }
+        date = ["CenterTime", "ReceiveTime", "ImagingStartTime"].lazy.compactMap(value).first.map { String($0.prefix(10)) }
+        if let date, !ReadSceneStage.isDate(date) { self.date = nil }
     }
 }

@@ -44,6 +44,13 @@ public struct BandMapEntry: Sendable, Equatable {
     /// A file of its own (its band 1), when the entry is a path; resolved against the pipeline folder.
     public var path: String?
     public var location: SourceLocation
+
+    public init(name: String, band: Int?, path: String?, location: SourceLocation) {
+        self.name = name
+        self.band = band
+        self.path = path
+        self.location = location
+    }
 }
 
 /// A checked option value.
