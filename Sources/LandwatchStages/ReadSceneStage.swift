@@ -27,6 +27,8 @@ public struct ReadSceneStage: SourceStage {
             OptionSpec("biases", .string, optional: true, help: "Gaofen: calibration biases, one per band (default 0)"),
             OptionSpec("esun", .string, optional: true,
                        help: "Gaofen: exo-atmospheric solar irradiance (W/m2/um), one per band: with it values are TOA reflectance, without it radiance"),
+            OptionSpec("dem", .inputPath, optional: true,
+                       help: "a raster placed only by RPCs (Gaofen Level-1A) is orthorectified with GDAL's RPC transformer; this DEM (heights above the ellipsoid) gives the terrain"),
             OptionSpec("sun_elevation", .number, optional: true, range: 0...90, excludesLowerBound: true,
                        help: "Gaofen: sun elevation in degrees (default: from the product XML beside the image, SolarZenith)"),
             OptionSpec("nodata", .number, optional: true, help: "stored number meaning no data (default: the file's own nodata)"),
@@ -45,6 +47,8 @@ public struct ReadSceneStage: SourceStage {
     public let date: String?
 
     public let sensor: SensorPreset?
+    /// The DEM for orthorectifying an RPC-only raster.
+    public let dem: String?
     /// The SAFE product, when `path` is one.
     public let sentinel2: Sentinel2Product?
     /// Per band of `bands`: the calibration that turns its stored numbers into values, when the sensor dictates it.
@@ -58,6 +62,7 @@ public struct ReadSceneStage: SourceStage {
             throw StageProblem(option: "date", "'\(date)' is not a date written YYYY-MM-DD")
         }
         path = options.string("path")
+        dem = options.string("dem")
         let sensor = options.string("sensor").flatMap(SensorPreset.named)
         self.sensor = sensor
         scalingIsExplicit = options.isSet("scale") || options.isSet("offset")
@@ -131,7 +136,9 @@ public struct ReadSceneStage: SourceStage {
             }
             // The preset's nodata (0) is for integer products; a Float export keeps its own.
             let presetNoData = Self.holdsFloats(path, band: entry.band ?? 1) ? nil : sensor?.noData
-            return RasterFileSource.BandInput(path: path, band: entry.band ?? 1, scale: scale, offset: offset, noData: noData ?? presetNoData)
+            var input = RasterFileSource.BandInput(path: path, band: entry.band ?? 1, scale: scale, offset: offset, noData: noData ?? presetNoData)
+            input.rpcDEM = dem
+            return input
         }
     }
 
@@ -225,7 +232,11 @@ public struct ReadSceneStage: SourceStage {
             guard band.dataType != nil else {
                 throw StageProblem(option: option, "band \(input.band) of \(input.path) has pixel type \(band.dataTypeName), which landwatch does not read")
             }
-            let grid = dataset.grid()
+            var grid = dataset.grid()
+            if dataset.usesRPC {
+                // Level-1A: no map grid of its own; the one GDAL suggests for orthorectifying it (UTM of its centre).
+                do { grid = try dataset.suggestedRPCGrid(rpcDEM: dem) } catch { throw StageProblem(option: option, error.description) }
+            }
             // The bands of a SAFE product come at 10, 20 and 60 m: the run grid warps them onto the first band's.
             if let reference, sentinel2 == nil {
                 let same = (try? grid.matches(reference.grid)) ?? false

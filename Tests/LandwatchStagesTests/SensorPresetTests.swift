@@ -145,4 +145,53 @@ final class SensorPresetTests: PipelineTestCase {
             XCTAssertTrue("\(error)".contains("scene: TOA reflectance needs the sun elevation: give 'sun_elevation'"), "\(error)")
         }
     }
+
+    static let gaofen = EngineTests.root.appendingPathComponent("testdata/gaofen-rpc").path
+    static let level1A = "\(gaofen)/GF2_PMS1_W113.0_N37.2_20150818_L1A0000000001-MSS1.tiff"
+
+    /// A Level-1A image placed only by RPCs is orthorectified by GDAL's RPC transformer: onto the grid of the same
+    /// pixels' geographic original it gives them back; without a grid, onto the UTM zone of its centre.
+    func testGaofenLevel1AIsOrthorectifiedByItsRPCs() throws {
+        let text = """
+            version: 1
+            grid: {like: reference}
+            stages:
+              - id: reference
+                uses: read.scene
+                with: {path: "\(Self.gaofen)/reference_geographic.tif", bands: {nir: 4}}
+              - id: scene
+                uses: read.scene
+                with: {sensor: gf2-pms, path: "\(Self.level1A)", gains: "1,1,1,1", band_names: "nir", resampling: nearest}
+              - id: out
+                uses: write.raster
+                inputs: [scene]
+                with: {path: ortho.tif}
+            """
+        try run(text)
+        let ortho = try whole(work.appendingPathComponent("out/ortho.tif").path, band: 1)
+        let reference = try whole("\(Self.gaofen)/reference_geographic.tif", band: 4)
+        let valid = reference.indices.filter { reference[$0] > 0 }
+        XCTAssertGreaterThan(valid.count, 35000)
+        let same = valid.filter { ortho[$0] == reference[$0] }.count
+        XCTAssertGreaterThan(Double(same) / Double(valid.count), 0.99, "\(same) of \(valid.count) pixels equal")
+
+        // No grid: the suggested UTM grid (zone 12 north for 113° W), at about 30 m.
+        try run(reading("{sensor: gf2-pms, path: \"\(Self.level1A)\", gains: \"1,1,1,1\", band_names: \"red,nir\"}"), out: "utm")
+        let utm = try Dataset.open(work.appendingPathComponent("utm/scene.tif").path)
+        XCTAssertEqual(try utm.spatialReference()?.epsgCode, 32612)
+        XCTAssertEqual(utm.geoTransform!.pixelWidth, 30, accuracy: 6)
+        XCTAssertGreaterThan(try utm.band(2).read(Window(width: utm.width, height: utm.height)).filter { $0 > 5000 }.count, 30000)
+    }
+
+    /// The product XML beside the image gives the sun elevation (90 - SolarZenith) and the date for reflectance.
+    func testGaofenReflectanceTakesTheSunFromTheProductXML() throws {
+        try run(reading("{sensor: gf2-pms, path: \"\(Self.level1A)\", gains: \"0.2,0.2,0.2,0.2\", esun: \"1,1,1,1000\", band_names: \"nir\", resampling: nearest}"))
+        let out = try Dataset.open(work.appendingPathComponent("out/scene.tif").path)
+        let values = try out.band(1).read(Window(width: out.width, height: out.height)).filter { !$0.isNaN }
+        // 18 August (day 230): d = 1.0121 AU; sun elevation 59.5 degrees; NIR digital numbers of Zion ~ 10000-30000.
+        let d = 1 - 0.01672 * cos(0.9856 * Double(230 - 4) * .pi / 180)
+        let k = Double.pi * d * d / (1000 * sin(59.5 * Double.pi / 180)) * 0.2
+        let dn = try whole(Self.level1A, band: 4).filter { $0 > 0 }
+        XCTAssertEqual(Double(values.max()!), Double(dn.max()!) * k, accuracy: 1e-4)
+    }
 }

@@ -15,6 +15,8 @@ public struct RasterFileSource: BlockSource {
         public var offset: Double
         /// Stored value meaning "no data" (before scaling); nil takes the file's own.
         public var noData: Double?
+        /// A DEM for orthorectifying a raster placed by RPCs only (Gaofen Level-1A).
+        public var rpcDEM: String?
 
         public init(path: String, band: Int, scale: Double = 1, offset: Double = 0, noData: Double? = nil) {
             self.path = path
@@ -37,14 +39,18 @@ public struct RasterFileSource: BlockSource {
             let dataset = try Dataset.open(input.path)
             let band = try dataset.band(input.band)
             if input.noData == nil { input.noData = band.noDataValue }
-            if !(try dataset.grid().matches(grid)) {
+            if try dataset.usesRPC || !dataset.grid().matches(grid) {
                 if let vrt = warped[input.path] {
                     input.path = vrt
                 } else {
                     let vrt = context.scratchPath("\(stageID)-\(index).vrt")
                     try dataset.writeWarpedVRT(to: vrt, onto: grid, resampling: resampling,
-                                               sourceNoData: input.noData.flatMap { $0.isNaN ? nil : $0 })
-                    context.logger.info("\(stageID): warping \(input.path) (\(dataset.grid().crsLabel)) onto the run grid (\(grid.crsLabel)), \(resampling.rawValue)")
+                                               sourceNoData: input.noData.flatMap { $0.isNaN ? nil : $0 }, rpcDEM: input.rpcDEM)
+                    if dataset.usesRPC {
+                        context.logger.info("\(stageID): orthorectifying \(input.path) by its RPCs onto the run grid (\(grid.crsLabel)), \(input.rpcDEM.map { "DEM \($0)" } ?? "no DEM: heights 0"), \(resampling.rawValue)")
+                    } else {
+                        context.logger.info("\(stageID): warping \(input.path) (\(dataset.grid().crsLabel)) onto the run grid (\(grid.crsLabel)), \(resampling.rawValue)")
+                    }
                     warped[input.path] = vrt
                     input.path = vrt
                 }
