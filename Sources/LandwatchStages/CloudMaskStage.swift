@@ -33,13 +33,20 @@ public struct CloudMaskStage: SourceStage {
     public let mask: LandsatQualityMask
     /// Sentinel-2 SCL classes to mask, when the mask comes from a scene classification (qaPath is then the SCL).
     public let sclClasses: Set<Int>?
+    /// True when the mask is a Sentinel-2 L1C MSK_CLASSI file (band 1 opaque clouds, band 2 cirrus).
+    public let classiMask: Bool
 
     public init(options: StageOptions) throws(StageProblem) {
         if options.string("safe") != nil || options.string("scl") != nil {
             if let safe = options.string("safe") {
                 let product = try Sentinel2Product(path: safe)
-                guard product.level == .l2a else {
-                    throw StageProblem(option: "safe", "\(product.metadataPath) is a Level-1C product, which has no scene classification (SCL); use read.series' spectral test or an L2A product")
+                if product.level == .l1c {
+                    // Level-1C from baseline 04.00: the raster cloud mask MSK_CLASSI_B00 (opaque clouds, cirrus, snow).
+                    qaPath = try product.classificationMask()
+                    sclClasses = nil
+                    classiMask = true
+                    mask = LandsatQualityMask(layout: .collection2, flags: [.cloud], minimumConfidence: .high)
+                    return
                 }
                 do { qaPath = try product.file(for: "SCL") } catch { throw StageProblem(option: "safe", error.message) }
             } else {
@@ -54,10 +61,12 @@ public struct CloudMaskStage: SourceStage {
             }
             if classes.isEmpty { throw StageProblem(option: "scl_classes", "name at least one class to mask") }
             sclClasses = classes
+            classiMask = false
             mask = LandsatQualityMask(layout: .collection2, flags: [.cloud], minimumConfidence: .high)
             return
         }
         sclClasses = nil
+        classiMask = false
         var product: LandsatProduct?
         if let mtlPath = options.string("mtl") {
             do { product = try LandsatProduct(mtl: MTLFile(path: mtlPath)) } catch {
@@ -110,6 +119,11 @@ public struct CloudMaskStage: SourceStage {
     }
 
     public func makeSource(onto grid: RasterGrid, context: RunContext) throws -> any BlockSource {
+        if classiMask {
+            let inner = try RasterFileSource(bands: [.init(path: qaPath, band: 1, noData: .nan), .init(path: qaPath, band: 2, noData: .nan)],
+                                             onto: grid, resampling: .nearest, context: context, stageID: "classi-\(UUID().uuidString.prefix(8))")
+            return ClassiSource(inner: inner)
+        }
         if let sclClasses {
             // Classes are labels: nearest neighbour only (the 20 m SCL onto a 10 m grid). 0 is no data.
             let inner = try RasterFileSource(bands: [.init(path: qaPath, band: 1, noData: .nan)], onto: grid,
@@ -126,6 +140,29 @@ public struct CloudMaskStage: SourceStage {
         let inner = try RasterFileSource(bands: [.init(path: qaPath, band: 1, noData: .nan)], onto: grid,
                                          resampling: .nearest, context: context, stageID: "qa-\(UUID().uuidString.prefix(8))")
         return QualitySource(inner: inner, mask: mask, table: mask.makeTable())
+    }
+
+    /// Sentinel-2 L1C MSK_CLASSI: masked where band 1 (opaque clouds) or band 2 (cirrus) is set.
+    struct ClassiSource: BlockSource {
+        let inner: RasterFileSource
+        var bandCount: Int { 1 }
+        func makeReader() throws -> any BlockReader { ClassiReader(inner: try inner.makeReader()) }
+    }
+
+    final class ClassiReader: BlockReader {
+        let inner: any BlockReader
+        var both: PixelBlock?
+        init(inner: any BlockReader) { self.inner = inner }
+        func read(_ window: Window, into block: inout PixelBlock) throws {
+            var pair = both ?? PixelBlock(bandNames: ["opaque", "cirrus"], blockWidth: block.stride, blockHeight: block.capacityRows)
+            try inner.read(window, into: &pair)
+            block.window = window
+            for i in 0..<block.usedCount {
+                let opaque = pair.bands[0][i], cirrus = pair.bands[1][i]
+                block.bands[0][i] = opaque.isNaN ? .nan : (opaque != 0 || cirrus != 0 ? 1 : 0)
+            }
+            both = pair
+        }
     }
 
     /// Reads quality words and turns them into mask values through a 65536-entry table.

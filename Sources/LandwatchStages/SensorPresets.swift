@@ -205,6 +205,17 @@ public struct Sentinel2Product: Sendable {
         return path
     }
 
+    /// The Level-1C raster cloud mask (GRANULE/*/QI_DATA/MSK_CLASSI_B00.jp2, processing baseline 04.00 on).
+    public func classificationMask() throws(StageProblem) -> String {
+        let granules = URL(fileURLWithPath: metadataPath).deletingLastPathComponent().appendingPathComponent("GRANULE")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: granules.path)) ?? []
+        for name in names.sorted() {
+            let path = granules.appendingPathComponent(name).appendingPathComponent("QI_DATA/MSK_CLASSI_B00.jp2").path
+            if FileManager.default.fileExists(atPath: path) { return path }
+        }
+        throw StageProblem(option: "safe", "\(granules.path) holds no QI_DATA/MSK_CLASSI_B00.jp2 (processing baseline \(baseline)); before baseline 04.00 Level-1C cloud masks are GML vectors: read them with read.vector and mask.apply, or use read.series' spectral cloud test")
+    }
+
     /// Reflectance = (DN + offset) / quantification, as scale and offset on the stored number.
     public func scaling(for id: String) -> (scale: Double, offset: Double) {
         (1 / quantification, (offsets[id] ?? 0) / quantification)

@@ -103,7 +103,8 @@ public struct TrainModelStage: SinkStage {
     }
 
     public func makeSink(inputs: [ProductDescription], grid: RasterGrid, context: RunContext) throws -> any BlockSink {
-        Sink(stage: self, features: try resolvedFeatures(bands: inputs[0].bandNames), gridWidth: grid.width, context: context)
+        Sink(stage: self, features: try resolvedFeatures(bands: inputs[0].bandNames), referencePath: inputs[1].sourcePath,
+             gridWidth: grid.width, context: context)
     }
 
     /// A sample kept by bottom-k sampling: the `k` pixels with the smallest position hash are a uniform random
@@ -144,6 +145,8 @@ public struct TrainModelStage: SinkStage {
         let stage: TrainModelStage
         /// The features, patterns expanded.
         let features: [String]
+        /// Where the reference classes come from, for messages.
+        let referencePath: String?
         let gridWidth: Int
         let context: RunContext
         private let lock = NSLock()
@@ -151,9 +154,10 @@ public struct TrainModelStage: SinkStage {
         private var trainingCounts: [Int: Int] = [:]
         private var validation: BottomK
 
-        init(stage: TrainModelStage, features: [String], gridWidth: Int, context: RunContext) {
+        init(stage: TrainModelStage, features: [String], referencePath: String?, gridWidth: Int, context: RunContext) {
             self.stage = stage
             self.features = features
+            self.referencePath = referencePath
             self.gridWidth = gridWidth
             self.context = context
             validation = BottomK(k: stage.validationSamples)
@@ -212,6 +216,9 @@ public struct TrainModelStage: SinkStage {
             var untrained: [String: Int] = [:]
             var classes: [Int] = []
             let available = lock.withLock { trainingCounts }
+            if training.isEmpty && validation.samples.isEmpty {
+                throw RunError(.input, "classify.train: no reference sample falls on the image with valid features (\(referencePath ?? "the reference"): every pixel under the scene is background, nodata or unmapped); check that the samples overlap the scene and that reference_map names their classes")
+            }
             for code in training.keys.sorted() {
                 let pixels = available[code] ?? 0
                 if pixels < stage.minSamples {

@@ -88,6 +88,42 @@ final class SensorPresetTests: PipelineTestCase {
         XCTAssertEqual(read[i], blue[i], accuracy: 0.5e-4 + 1e-6)
     }
 
+    /// Level-1C at baseline 04.00: the raster cloud mask MSK_CLASSI_B00 (opaque clouds, cirrus).
+    func testLevel1CCloudMaskFromMSKCLASSI() throws {
+        let text = """
+            version: 1
+            grid: {like: scene}
+            stages:
+              - id: scene
+                uses: read.scene
+                with: {sensor: sentinel2-l1c, path: "\(Self.l1c)", band_names: "blue"}
+              - id: clouds
+                uses: mask.clouds
+                with: {safe: "\(Self.l1c)"}
+              - id: clear
+                uses: mask.apply
+                inputs: {scene: scene, mask: clouds}
+              - id: out
+                uses: write.raster
+                inputs: [clear]
+                with: {path: clear.tif}
+            """
+        let record = try run(text)
+        let blue = try whole(Self.stack, band: 2)
+        var cells = Set<Int>()
+        for i in blue.indices where Double(blue[i]) > 0.2 { cells.insert((i / 100 / 2) * 50 + (i % 100) / 2) }
+        let expected = blue.indices.filter { cells.contains(($0 / 100 / 2) * 50 + ($0 % 100) / 2) }.count
+        XCTAssertEqual(record.stages.first { $0.id == "clear" }?.counts?["masked"], expected)
+        // Without the mask file, the message says what to do instead.
+        let copy = work.appendingPathComponent("old.SAFE")
+        try FileManager.default.copyItem(atPath: Self.l1c, toPath: copy.path)
+        let granule = try FileManager.default.contentsOfDirectory(atPath: copy.appendingPathComponent("GRANULE").path)[0]
+        try FileManager.default.removeItem(at: copy.appendingPathComponent("GRANULE/\(granule)/QI_DATA"))
+        XCTAssertThrowsError(try run(text.replacingOccurrences(of: "safe: \"\(Self.l1c)\"", with: "safe: \"\(copy.path)\""), out: "old")) { error in
+            XCTAssertTrue("\(error)".contains("clouds: \(copy.path)/GRANULE holds no QI_DATA/MSK_CLASSI_B00.jp2 (processing baseline 04.00)"), "\(error)")
+        }
+    }
+
     func testAMissingOffsetAtBaseline4IsNamed() throws {
         let copy = work.appendingPathComponent("copy.SAFE")
         try FileManager.default.copyItem(atPath: Self.l1c, toPath: copy.path)

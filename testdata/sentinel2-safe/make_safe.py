@@ -66,6 +66,19 @@ for name, index in band_index.items():
     else:
         write_jp2(os.path.join(l1c, relative + ".jp2"), digital_numbers(values, 1000), gt)
     files.append(f"            <IMAGE_FILE>{relative}</IMAGE_FILE>")
+# Baseline 04.00 L1C cloud mask: QI_DATA/MSK_CLASSI_B00.jp2, band 1 opaque clouds, band 2 cirrus, band 3 snow
+# (60 m in real products; 20 m here): opaque cloud where blue reflectance exceeds 0.2.
+classi = np.zeros((3,) + at20m(reflectance[1]).shape, dtype=np.uint16)
+classi[0] = (at20m((reflectance[1] > 0.2).astype(np.float64)) > 0).astype(np.uint16)
+mask_path = os.path.join(l1c, f"GRANULE/L1C_{tile}_A000734_{stamp}/QI_DATA/MSK_CLASSI_B00.jp2")
+os.makedirs(os.path.dirname(mask_path), exist_ok=True)
+mem = gdal.GetDriverByName("MEM").Create("", classi.shape[2], classi.shape[1], 3, gdal.GDT_Byte)
+mem.SetGeoTransform(transform20)
+mem.SetProjection(wkt)
+for b in range(3):
+    mem.GetRasterBand(b + 1).WriteArray(classi[b])
+gdal.GetDriverByName("JP2OpenJPEG").CreateCopy(mask_path, mem, options=["REVERSIBLE=YES", "QUALITY=100"])
+
 with open(os.path.join(l1c, "MTD_MSIL1C.xml"), "w") as f:
     f.write(f"""<?xml version="1.0" encoding="UTF-8"?>
 <n1:Level-1C_User_Product xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-1C.xsd">
