@@ -81,7 +81,7 @@ public struct ReadSceneStage: SourceStage {
             let wanted = Features.parse(options.string("band_names") ?? "")
             var isDirectory: ObjCBool = false
             let isFolder = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
-            if sensor.isSentinel2 && (isFolder || path.lowercased().hasSuffix(".xml")) {
+            if sensor.isSentinel2 && (isFolder || path.lowercased().hasSuffix(".xml") || path.lowercased().hasSuffix(".zip")) {
                 let product = try Sentinel2Product(path: path)
                 let expected: Sentinel2Product.Level = sensor.id == "sentinel2-l2a" ? .l2a : .l1c
                 if product.level != expected {

@@ -1,4 +1,5 @@
 import Foundation
+import LandwatchGDAL
 import LandwatchPipeline
 
 /// What landwatch knows about a sensor's delivered product: band order, central wavelengths and the scaling from
@@ -118,26 +119,30 @@ public struct Sentinel2Product: Sendable {
     /// Acquisition date, YYYY-MM-DD.
     public var date: String
 
-    /// Reads a SAFE folder or its MTD_MSIL1C.xml / MTD_MSIL2A.xml.
+    /// Reads a SAFE folder, its MTD_MSIL1C.xml / MTD_MSIL2A.xml, or the product's zip as delivered (read in place
+    /// through GDAL's /vsizip/).
     public init(path: String) throws(StageProblem) {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        guard FileManager.default.fileExists(atPath: path) else {
             throw StageProblem(option: "path", "\(path) does not exist")
         }
         let metadataPath: String
-        if isDirectory.boolValue {
-            let candidates = ["MTD_MSIL2A.xml", "MTD_MSIL1C.xml"].map { URL(fileURLWithPath: path).appendingPathComponent($0).path }
-            guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-                throw StageProblem(option: "path", "\(path) is a folder without MTD_MSIL1C.xml or MTD_MSIL2A.xml: not a Sentinel-2 SAFE product")
-            }
-            metadataPath = found
-        } else {
+        if path.lowercased().hasSuffix(".xml") {
             metadataPath = path
+        } else {
+            let root = path.lowercased().hasSuffix(".zip") ? VirtualFiles.zipRoot(path) : path
+            // In a zip the SAFE folder is one level down; in a folder the MTD sits at the top.
+            let found = VirtualFiles.listRecursively(root)
+                .filter { $0.hasSuffix("MTD_MSIL2A.xml") || $0.hasSuffix("MTD_MSIL1C.xml") }
+                .min { $0.count < $1.count }
+            guard let found else {
+                throw StageProblem(option: "path", "\(path) holds no MTD_MSIL1C.xml or MTD_MSIL2A.xml: not a Sentinel-2 SAFE product")
+            }
+            metadataPath = root + "/" + found
         }
         self.metadataPath = metadataPath
         let text: String
-        do { text = try String(contentsOfFile: metadataPath, encoding: .utf8) } catch {
-            throw StageProblem(option: "path", "cannot read \(metadataPath): \(error.localizedDescription)")
+        do { text = String(decoding: try VirtualFiles.read(metadataPath), as: UTF8.self) } catch {
+            throw StageProblem(option: "path", "cannot read \(metadataPath): \(error)")
         }
         func value(_ tag: String) -> String? {
             guard let start = text.range(of: "<\(tag)"), let close = text[start.upperBound...].range(of: ">"),
@@ -188,6 +193,11 @@ public struct Sentinel2Product: Sendable {
         if imageFiles.isEmpty { throw missing("IMAGE_FILE entries") }
     }
 
+    /// The SAFE folder the MTD sits in (inside /vsizip/ for a zip).
+    var folder: String {
+        String(metadataPath[..<(metadataPath.lastIndex(of: "/") ?? metadataPath.startIndex)])
+    }
+
     /// The file of a band id (`B04`, `SCL`) at its finest resolution.
     public func file(for id: String) throws(StageProblem) -> String {
         // L1C: .../T33TWM_20220101T100021_B04; L2A: .../T33TWM_20220101T100021_B04_10m.
@@ -198,8 +208,8 @@ public struct Sentinel2Product: Sendable {
         guard let best = matching.min(by: { resolution($0) < resolution($1) }) else {
             throw StageProblem(option: "path", "\(metadataPath) names no image file for band \(id)")
         }
-        let path = URL(fileURLWithPath: metadataPath).deletingLastPathComponent().appendingPathComponent(best + ".jp2").path
-        guard FileManager.default.fileExists(atPath: path) else {
+        let path = folder + "/" + best + ".jp2"
+        guard VirtualFiles.exists(path) else {
             throw StageProblem(option: "path", "\(path), band \(id) of the product, is missing")
         }
         return path
@@ -207,13 +217,11 @@ public struct Sentinel2Product: Sendable {
 
     /// The Level-1C raster cloud mask (GRANULE/*/QI_DATA/MSK_CLASSI_B00.jp2, processing baseline 04.00 on).
     public func classificationMask() throws(StageProblem) -> String {
-        let granules = URL(fileURLWithPath: metadataPath).deletingLastPathComponent().appendingPathComponent("GRANULE")
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: granules.path)) ?? []
-        for name in names.sorted() {
-            let path = granules.appendingPathComponent(name).appendingPathComponent("QI_DATA/MSK_CLASSI_B00.jp2").path
-            if FileManager.default.fileExists(atPath: path) { return path }
+        let granules = folder + "/GRANULE"
+        if let found = VirtualFiles.listRecursively(granules).sorted().first(where: { $0.hasSuffix("QI_DATA/MSK_CLASSI_B00.jp2") }) {
+            return granules + "/" + found
         }
-        throw StageProblem(option: "safe", "\(granules.path) holds no QI_DATA/MSK_CLASSI_B00.jp2 (processing baseline \(baseline)); before baseline 04.00 Level-1C cloud masks are GML vectors: read them with read.vector and mask.apply, or use read.series' spectral cloud test")
+        throw StageProblem(option: "safe", "\(granules) holds no QI_DATA/MSK_CLASSI_B00.jp2 (processing baseline \(baseline)); before baseline 04.00 Level-1C cloud masks are GML vectors: read them with read.vector and mask.apply, or use read.series' spectral cloud test")
     }
 
     /// Reflectance = (DN + offset) / quantification, as scale and offset on the stored number.

@@ -50,6 +50,30 @@ final class SensorPresetTests: PipelineTestCase {
         XCTAssertEqual(record.stages.first { $0.id == "scene" }.map { _ in true }, true)
     }
 
+    /// The zip as delivered reads in place (GDAL's /vsizip/), with the same values as the unpacked folder.
+    func testAZippedProductReadsLikeItsFolder() throws {
+        let zip = String(Self.l1c.dropLast(5)) + ".zip"
+        try run(reading("{sensor: sentinel2-l1c, path: \"\(zip)\", band_names: \"red,swir1\"}"), out: "zip")
+        try run(reading("{sensor: sentinel2-l1c, path: \"\(Self.l1c)\", band_names: \"red,swir1\"}"), out: "folder")
+        for band in 1...2 {
+            XCTAssertEqual(try whole(work.appendingPathComponent("zip/scene.tif").path, band: band),
+                           try whole(work.appendingPathComponent("folder/scene.tif").path, band: band))
+        }
+        let text = """
+            version: 1
+            stages:
+              - id: clouds
+                uses: mask.clouds
+                with: {safe: "\(zip)"}
+              - id: out
+                uses: write.raster
+                inputs: [clouds]
+                with: {path: clouds.tif}
+            """
+        try run(text, out: "mask")
+        XCTAssertEqual(try whole(work.appendingPathComponent("mask/clouds.tif").path, band: 1).filter { $0 == 1 }.count, 34)
+    }
+
     func testLevel2ASAFEAndItsSceneClassificationMask() throws {
         let text = """
             version: 1

@@ -4,6 +4,7 @@
 
 - S2A_MSIL1C_20150731T100006_N0400_..._.SAFE: Level-1C at processing baseline 04.00, so digital numbers are
   reflectance x 10000 + 1000 and the MTD gives RADIO_ADD_OFFSET -1000 (B02, B03, B04, B08 at 10 m; B11, B12 at 20 m).
+- S2A_MSIL1C_..._.zip: the same Level-1C product zipped, as the hub delivers it.
 - S2A_MSIL2A_20150731T100006_N0208_..._.SAFE: Level-2A layout at baseline 02.08 (no offset) with R10m/R20m folders and
   a 20 m scene classification (SCL): 9 (cloud, high probability) where blue reflectance exceeds 0.2, else 4.
   The reflectance is the L1C's (this is a layout fixture, not an atmospheric correction).
@@ -149,5 +150,14 @@ with open(os.path.join(l2a, "MTD_MSIL2A.xml"), "w") as f:
   </n1:General_Info>
 </n1:Level-2A_User_Product>
 """)
+# The L1C product also as delivered by the Copernicus hub: one zip holding the SAFE folder.
+import zipfile
+zipped = l1c[:-5] + ".zip"
+with zipfile.ZipFile(zipped, "w", zipfile.ZIP_STORED) as archive:
+    for folder, _, names in sorted(os.walk(l1c)):
+        for name in sorted(names):
+            full = os.path.join(folder, name)
+            archive.write(full, os.path.relpath(full, here))
 print(l1c)
 print(l2a)
+print(zipped)
