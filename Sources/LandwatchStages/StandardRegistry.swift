@@ -31,5 +31,6 @@ public let standardRegistry: StageRegistry = {
     registry.register(HeatIslandStage.self)
     registry.register(WriteRasterStage.self)
     registry.register(WriteViolationsStage.self)
+    registry.register(HTMLReportStage.self)
     return registry
 }()

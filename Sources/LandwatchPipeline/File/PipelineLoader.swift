@@ -331,6 +331,7 @@ public struct PipelineLoader: Sendable {
             let paths: [String]
             if let sink = declaration.instance as? any SinkStage { paths = sink.outputPaths }
             else if let sink = declaration.instance as? any WholeSinkStage { paths = sink.outputPaths }
+            else if let report = declaration.instance as? any ReportStage { paths = report.outputPaths }
             else { continue }
             for path in paths {
                 let normalized = OutputRoot.normalize(path) ?? path

@@ -92,6 +92,8 @@ public final class Executor: Sendable {
                                             ownerID: input.stageID))
                     }
                 }
+            case .report:
+                break  // run by the runner once the passes are done
             case .source, .pixelwise:
                 if stage.keep, !jobs.contains(where: { $0.producers == [id] && !$0.isStageSink }) {
                     let target = materializedPath(id)
@@ -122,6 +124,7 @@ public final class Executor: Sendable {
                     switch evaluation(input.stageID) {
                     case .wholeRaster: visit(input.stageID)
                     case .sink: found.insert(input.stageID)
+                    case .report: break
                     case .source, .pixelwise:
                         if evaluation(id) == .wholeRaster { found.insert(input.stageID) }
                         visit(input.stageID)

@@ -73,6 +73,14 @@ public struct PipelineRunner: Sendable {
         var failure: RunError?
         do {
             record.stages = try Executor(plan: plan, context: context, observer: observer).run()
+            // Reports last, from the record of everything else.
+            for id in plan.pipeline.topologicalOrder {
+                guard let declaration = plan.pipeline.stage(id), let report = declaration.instance as? any ReportStage else { continue }
+                let started = Date()
+                let written = try report.run(record: record, pipeline: plan.pipeline, context: context)
+                record.stages.append(StageTiming(id: id, uses: declaration.uses, started: started, finished: Date(),
+                                                 outputs: written, fusedWith: [id]))
+            }
             record.status = "succeeded"
         } catch let error as RunError {
             failure = error

@@ -33,6 +33,8 @@ public struct RunPlan: Sendable {
                     products[id] = Self.inheritingDate(try pixel.describe(inputs: inputs), from: inputs)
                 case let whole as any WholeRasterStage:
                     products[id] = Self.inheritingDate(try whole.describe(inputs: inputs), from: inputs)
+                case is any ReportStage:
+                    break
                 case let wholeSink as any WholeSinkStage:
                     try wholeSink.check(inputs: inputs)
                 case let sink as any SinkStage:

@@ -34,6 +34,8 @@ public enum Evaluation: String, Sendable, Codable {
     case sink
     /// Needs its inputs whole (sieve, polygonize, training): they are materialised in the work directory first.
     case wholeRaster = "whole-raster"
+    /// Runs once every other stage has finished, from the run record and the files the run wrote (reports).
+    case report
 }
 
 /// One input port of a stage type.
@@ -234,4 +236,12 @@ public struct MaterializedRaster: Sendable {
         self.path = path
         self.description = description
     }
+}
+
+/// A stage that runs after all the others, from what they recorded and wrote: a report.
+public protocol ReportStage: StageType {
+    /// Files it writes, relative to the output root (a folder counts as one path).
+    var outputPaths: [String] { get }
+    /// Writes the report; `record` holds every stage that ran, with its outputs. Returns the files written.
+    func run(record: RunRecord, pipeline: Pipeline, context: RunContext) throws -> [String]
 }

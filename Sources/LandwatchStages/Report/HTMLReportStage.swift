@@ -1,0 +1,508 @@
+import Foundation
+import LandwatchAlgorithms
+import LandwatchGDAL
+import LandwatchPipeline
+
+/// `report.html`: one self-contained report folder (index.html with inline CSS and images beside it, report.md with
+/// the same content for email, summary.json), written after every other stage from the run record and the files the
+/// run wrote. Each section appears when its stage ran, and says so when it did not.
+public struct HTMLReportStage: ReportStage {
+    public static let descriptor = StageDescriptor(
+        id: "report.html",
+        summary: "Write an HTML and Markdown report (maps, charts, tables) of everything the run produced",
+        evaluation: .report,
+        output: nil,
+        options: [
+            OptionSpec("path", .string, default: .string("report"), help: "report folder, under the output directory"),
+            OptionSpec("language", .choice(ReportLanguage.allCases.map(\.rawValue)), default: .string("en"),
+                       help: "labels in English (en) or Chinese (zh)"),
+            OptionSpec("title", .string, optional: true, help: "the report's title (default: the pipeline's name)"),
+            OptionSpec("top_patches", .integer, default: .integer(10), range: 1...1000, help: "patches listed per rule"),
+        ])
+
+    public let path: String
+    let language: ReportLanguage
+    public let title: String?
+    public let topPatches: Int
+
+    public init(options: StageOptions) throws(StageProblem) {
+        path = options.string("path") ?? "report"
+        language = ReportLanguage(rawValue: options.string("language") ?? "en") ?? .en
+        title = options.string("title")
+        topPatches = options.integer("top_patches") ?? 10
+    }
+
+    public var outputPaths: [String] { [path] }
+
+    public func run(record: RunRecord, pipeline: Pipeline, context: RunContext) throws -> [String] {
+        let folder = try AtomicDirectory(target: try context.outputRoot.resolve(path))
+        do {
+            var builder = ReportBuilder(stage: self, record: record, pipeline: pipeline, context: context, folder: folder)
+            let document = try builder.build()
+            try Data(document.html().utf8).write(to: URL(fileURLWithPath: try folder.path("index.html")))
+            try Data(document.markdown().utf8).write(to: URL(fileURLWithPath: try folder.path("report.md")))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            try encoder.encode(builder.summary).write(to: URL(fileURLWithPath: try folder.path("summary.json")))
+            try folder.commit()
+            let written = ["index.html", "report.md", "summary.json"] + builder.files
+            context.logger.info("report.html: \(path)/index.html (\(document.sections.count) sections)")
+            return written.map { "\(path)/\($0)" }
+        } catch {
+            folder.abort()
+            throw error
+        }
+    }
+}
+
+
+
+
+/// What summary.json holds: the figures of each section, for programs.
+struct ReportSummary: Encodable {
+    var pipeline: String
+    var status: String
+    var language: String
+    var sections: [String] = []
+    var classAreasKm2: [String: [String: Double]] = [:]
+    var violations: Int?
+    var violationAreaM2: Double?
+    var greenCoverage: Double?
+    var heatIslandIsProxy: Bool?
+    var overallAccuracy: Double?
+    var kappa: Double?
+}
+
+struct ReportBuilder {
+    let stage: HTMLReportStage
+    let record: RunRecord
+    let pipeline: Pipeline
+    let context: RunContext
+    let folder: AtomicDirectory
+    var files: [String] = []
+    var summary: ReportSummary
+    var t: ReportLanguage { stage.language }
+
+    init(stage: HTMLReportStage, record: RunRecord, pipeline: Pipeline, context: RunContext, folder: AtomicDirectory) {
+        self.stage = stage
+        self.record = record
+        self.pipeline = pipeline
+        self.context = context
+        self.folder = folder
+        summary = ReportSummary(pipeline: record.pipelineName, status: record.status, language: stage.language.rawValue)
+    }
+
+    // MARK: Looking things up in the run
+
+    /// Stages of the file that ran, with a given type.
+    func ran(_ uses: String) -> [StageDeclaration] {
+        let ids = Set(record.stages.map(\.id))
+        return pipeline.topologicalOrder.compactMap { pipeline.stage($0) }.filter { $0.uses == uses && ids.contains($0.id) }
+    }
+
+    func ran(prefix: String) -> [StageDeclaration] {
+        let ids = Set(record.stages.map(\.id))
+        return pipeline.topologicalOrder.compactMap { pipeline.stage($0) }.filter { $0.uses.hasPrefix(prefix) && ids.contains($0.id) }
+    }
+
+    func outputs(of id: String) -> [String] { record.stages.first { $0.id == id }?.outputs ?? [] }
+
+    /// The raster a write.raster stage wrote of stage `id`, relative to the output root.
+    func writtenRaster(of id: String) -> String? {
+        for writer in ran("write.raster") where writer.inputs.contains(where: { $0.stageID == id }) {
+            if let file = outputs(of: writer.id).first(where: { $0.hasSuffix(".tif") }) { return file }
+        }
+        return nil
+    }
+
+    func absolute(_ relative: String) -> String { context.outputRoot.url.appendingPathComponent(relative).path }
+
+    /// A link from the report folder to an output of the run.
+    func link(_ relative: String) -> String {
+        String(repeating: "../", count: stage.path.split(separator: "/").count) + relative
+    }
+
+    func json(_ relative: String) -> [String: Any]? {
+        guard let data = FileManager.default.contents(atPath: absolute(relative)) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    }
+
+    static func number(_ value: Any?) -> Double? {
+        switch value {
+        case let d as Double: return d
+        case let i as Int: return Double(i)
+        case let n as NSNumber: return n.doubleValue
+        default: return nil
+        }
+    }
+
+    static func fmt(_ value: Double?, _ digits: Int = 1) -> String {
+        guard let value, value.isFinite else { return "–" }
+        return String(format: "%.\(digits)f", value)
+    }
+
+    mutating func saveImage(_ quicklook: Quicklook, name: String) throws -> String {
+        let relative = "images/\(name).png"
+        try quicklook.writePNG(to: try folder.path(relative))
+        files.append(relative)
+        return relative
+    }
+
+    mutating func saveChart(_ svg: String, name: String) throws -> String {
+        let relative = "charts/\(name).svg"
+        try Data(svg.utf8).write(to: URL(fileURLWithPath: try folder.path(relative)))
+        files.append(relative)
+        return relative
+    }
+
+    var legend: Legend { pipeline.legend }
+
+    func className(_ code: Int) -> String {
+        guard let item = legend.class(code: code) else { return "\(code)" }
+        return t == .zh ? "\(item.nameZH) (\(code))" : "\(item.name) (\(code))"
+    }
+
+    // MARK: Building
+
+    mutating func build() throws -> ReportDocument {
+        let title = stage.title ?? "\(t("report")): \(record.pipelineName)"
+        let formatter = ISO8601DateFormatter()
+        var document = ReportDocument(language: t, title: title,
+                                      subtitle: "\(record.pipelineName) · \(formatter.string(from: record.started)) · landwatch \(record.landwatchVersion)")
+        var sections: [ReportDocument.Section] = []
+        var reported = false
+        if let section = try landCover() { sections.append(section); reported = true }
+        if let section = try changeMatrix() { sections.append(section); reported = true }
+        if let section = try violations() { sections.append(section); reported = true }
+        if let section = try green() { sections.append(section); reported = true }
+        if let section = try intensity() { sections.append(section); reported = true }
+        if let section = try heatIsland() { sections.append(section); reported = true }
+        if let section = accuracy() { sections.append(section); reported = true }
+        if !reported {
+            sections.append(.init(id: "nothing", title: t("nothing"), blocks: [.paragraph(t("nothing.text"))]))
+        }
+        sections.insert(runSection(), at: 0)
+        sections.append(rulesSection())
+        document.sections = sections
+        summary.sections = sections.map(\.id)
+        return document
+    }
+
+    func runSection() -> ReportDocument.Section {
+        var section = ReportDocument.Section(id: "run", title: t("run"))
+        let formatter = ISO8601DateFormatter()
+        section.blocks.append(.table(.init(header: [t("option"), t("value")], rows: [
+            [t("pipeline"), record.pipelineName], [t("file"), record.pipeline], [t("sha"), record.pipelineSHA256],
+            [t("versions"), "landwatch \(record.landwatchVersion), GDAL \(record.gdalVersion)"],
+            [t("grid"), record.grid.map { "\($0.crs), \($0.width) × \($0.height) px" } ?? "–"],
+            [t("started"), formatter.string(from: record.started)],
+            [t("finished"), formatter.string(from: record.finished ?? Date())],
+        ])))
+        if !record.inputs.isEmpty {
+            section.blocks.append(.table(.init(header: [t("inputs"), t("bytes")], rows: record.inputs.map { [$0.path, String($0.bytes)] },
+                                               numeric: [1])))
+        }
+        let rows = record.stages.map { timing -> [String] in
+            let counts = (timing.counts ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            return [timing.id, timing.uses, Self.fmt(timing.finished.timeIntervalSince(timing.started), 2), counts]
+        }
+        section.blocks.append(.table(.init(header: [t("stage"), t("type"), t("seconds"), t("counts")], rows: rows, numeric: [2])))
+        return section
+    }
+
+    mutating func landCover() throws -> ReportDocument.Section? {
+        let classifiers = ran("classify.rules") + ran("classify.model")
+        guard !classifiers.isEmpty else { return nil }
+        var section = ReportDocument.Section(id: "landcover", title: t("landcover"))
+        for classifier in classifiers {
+            guard let raster = writtenRaster(of: classifier.id) else {
+                section.blocks.append(.note("\(classifier.id): \(t("change.unavailable"))"))
+                continue
+            }
+            var quicklook = try Quicklook.classes(path: absolute(raster), legend: legend)
+            quicklook.drawNorthArrow()
+            quicklook.drawScaleBar()
+            let image = try saveImage(quicklook, name: "landcover-\(classifier.id)")
+            let counts = try Self.classCounts(absolute(raster))
+            let pixelArea = Self.pixelArea(absolute(raster))
+            let total = counts.values.reduce(0, +)
+            var rows: [[String]] = []
+            var areas: [String: Double] = [:]
+            for (code, count) in counts.sorted(by: { $0.key < $1.key }) {
+                let km2 = Double(count) * pixelArea / 1e6
+                areas[legend.name(of: code)] = km2
+                rows.append([className(code), String(count), Self.fmt(km2, 3), Self.fmt(km2 * 1500, 0),
+                             Self.fmt(Double(count) / Double(max(total, 1)) * 100, 1) + " %"])
+            }
+            summary.classAreasKm2[classifier.id] = areas
+            section.blocks.append(.figure(.init(file: image, caption: "\(t("map.landcover")): \(classifier.id) (\(raster))",
+                                                legend: legend.classes.map { ($0.color, className($0.code)) },
+                                                width: quicklook.width, height: quicklook.height)))
+            section.blocks.append(.table(.init(header: [t("class"), t("pixels"), t("area.km2"), t("area.mu"), t("share")], rows: rows,
+                                               numeric: [1, 2, 3, 4])))
+        }
+        return section
+    }
+
+    /// Pixels per class code over the whole raster, read by strips (bounded memory).
+    static func classCounts(_ path: String) throws -> [Int: Int] {
+        let dataset = try Dataset.open(path)
+        let band = try dataset.band(1)
+        var counts: [Int: Int] = [:]
+        var row = 0
+        while row < dataset.height {
+            let rows = min(256, dataset.height - row)
+            for v in try band.read(Window(colOffset: 0, rowOffset: row, width: dataset.width, height: rows)) where v.isFinite && v > 0 {
+                counts[Int(v), default: 0] += 1
+            }
+            row += rows
+        }
+        return counts
+    }
+
+    static func pixelArea(_ path: String) -> Double {
+        guard let dataset = try? Dataset.open(path), let g = dataset.geoTransform else { return 0 }
+        return abs(g.pixelWidth * g.pixelHeight)
+    }
+
+    mutating func changeMatrix() throws -> ReportDocument.Section? {
+        guard let diff = ran("compliance.diff").first else { return nil }
+        var section = ReportDocument.Section(id: "change", title: t("change"))
+        guard let before = diff.inputs.first(where: { $0.port == "before" || $0.port == "landuse" }).flatMap({ writtenRaster(of: $0.stageID) }),
+              let after = diff.inputs.first(where: { $0.port == "after" }).flatMap({ writtenRaster(of: $0.stageID) }) else {
+            section.blocks.append(.note(t("change.unavailable")))
+            return section
+        }
+        let a = try Dataset.open(absolute(before)), b = try Dataset.open(absolute(after))
+        guard a.width == b.width, a.height == b.height else {
+            section.blocks.append(.note(t("change.unavailable")))
+            return section
+        }
+        var matrix: [Int: [Int: Int]] = [:]
+        var row = 0
+        while row < a.height {
+            let rows = min(256, a.height - row)
+            let window = Window(colOffset: 0, rowOffset: row, width: a.width, height: rows)
+            let x = try a.band(1).read(window), y = try b.band(1).read(window)
+            for i in x.indices where x[i].isFinite && y[i].isFinite && x[i] > 0 && y[i] > 0 {
+                matrix[Int(x[i]), default: [:]][Int(y[i]), default: 0] += 1
+            }
+            row += rows
+        }
+        let codes = Set(matrix.keys).union(matrix.values.flatMap(\.keys)).sorted()
+        let km2 = Self.pixelArea(absolute(after)) / 1e6
+        let rows = codes.map { from in [className(from)] + codes.map { to in Self.fmt(Double(matrix[from]?[to] ?? 0) * km2, 3) } }
+        section.blocks.append(.paragraph("\(t("before")): \(before) · \(t("after")): \(after) · \(t("area.km2"))"))
+        section.blocks.append(.table(.init(header: [t("from.to")] + codes.map(className), rows: rows, numeric: Set(1...max(codes.count, 1)))))
+        return section
+    }
+
+    mutating func violations() throws -> ReportDocument.Section? {
+        guard let writer = ran("write.violations").first else { return nil }
+        var section = ReportDocument.Section(id: "violations", title: t("violations"))
+        let files = outputs(of: writer.id)
+        guard let summaryFile = files.first(where: { $0.hasSuffix("summary.json") }), let summaryJSON = json(summaryFile) else {
+            section.blocks.append(.note(t("not.run")))
+            return section
+        }
+        let count = (summaryJSON["violations"] as? Int) ?? 0
+        summary.violations = count
+        summary.violationAreaM2 = Self.number(summaryJSON["area_m2"])
+        let rules = (summaryJSON["rules"] as? [[String: Any]]) ?? []
+        section.blocks.append(.table(.init(
+            header: [t("rule"), t("severity"), t("patches"), t("area.m2"), t("area.mu")],
+            rows: rules.map { rule in
+                [(rule["code"] as? String ?? "") + " " + (t == .zh ? rule["name_zh"] as? String ?? "" : rule["name"] as? String ?? ""),
+                 rule["severity"] as? String ?? "", String(rule["patches"] as? Int ?? 0),
+                 Self.fmt(Self.number(rule["area_m2"]), 0), Self.fmt(Self.number(rule["area_mu"]), 2)]
+            }, numeric: [2, 3, 4])))
+        var features: [[String: Any]] = []
+        if let geojson = files.first(where: { $0.hasSuffix(".geojson") }),
+           let data = FileManager.default.contents(atPath: absolute(geojson)),
+           let collection = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
+            features = (collection["features"] as? [[String: Any]]) ?? []
+        }
+        if count == 0 || features.isEmpty {
+            section.blocks.append(.paragraph(t("none.found")))
+        } else {
+            // The largest patches of each rule.
+            var rows: [[String]] = []
+            for rule in rules {
+                guard let code = rule["code"] as? String else { continue }
+                let matching = features.compactMap { $0["properties"] as? [String: Any] }
+                    .filter { (($0["rules"] as? String) ?? "").split(separator: ";").contains(Substring(code)) }
+                    .sorted { (Self.number($0["area_m2"]) ?? 0) > (Self.number($1["area_m2"]) ?? 0) }
+                    .prefix(stage.topPatches)
+                for p in matching {
+                    rows.append([code, String(p["rank"] as? Int ?? 0), p["id"] as? String ?? "",
+                                 Self.fmt(Self.number(p["area_m2"]), 0),
+                                 "\(Self.fmt(Self.number(p["lon"]), 6)), \(Self.fmt(Self.number(p["lat"]), 6))",
+                                 "\(p[t == .zh ? "before_class_zh" : "before_class"] as? String ?? "") → \(p[t == .zh ? "after_class_zh" : "after_class"] as? String ?? "")"])
+                }
+            }
+            section.blocks.append(.paragraph(t("top")))
+            section.blocks.append(.table(.init(header: [t("rule"), t("rank"), t("id"), t("area.m2"), t("location"), t("classes.change")],
+                                               rows: rows, numeric: [1, 3])))
+        }
+        // Map: patches outlined over the after classification.
+        if let diff = ran("compliance.diff").first,
+           let after = diff.inputs.first(where: { $0.port == "after" }).flatMap({ writtenRaster(of: $0.stageID) }) {
+            var quicklook = try Quicklook.classes(path: absolute(after), legend: legend)
+            if !features.isEmpty, let crs = try Dataset.open(absolute(after)).spatialReference() {
+                let transformation = try CoordinateTransformation(from: SpatialReference(definition: "EPSG:4326"), to: crs)
+                for feature in features {
+                    guard let geometry = feature["geometry"] as? [String: Any] else { continue }
+                    for ring in Self.rings(geometry) {
+                        let projected = ring.compactMap { try? transformation.transform(x: $0.0, y: $0.1) }.map { ($0.x, $0.y) }
+                        quicklook.outline([projected], (0, 0, 0))
+                    }
+                }
+            }
+            quicklook.drawNorthArrow()
+            quicklook.drawScaleBar()
+            let image = try saveImage(quicklook, name: "violations")
+            section.blocks.append(.figure(.init(file: image, caption: t("map.violations"),
+                                                legend: legend.classes.map { ($0.color, className($0.code)) },
+                                                width: quicklook.width, height: quicklook.height)))
+        }
+        section.blocks.append(.paragraph(t("files")))
+        section.blocks.append(.links(files.filter { !$0.contains("/chips/") }.map { ($0, link($0)) }))
+        return section
+    }
+
+    /// The rings of a GeoJSON Polygon or MultiPolygon, as (longitude, latitude).
+    static func rings(_ geometry: [String: Any]) -> [[(Double, Double)]] {
+        func ring(_ value: Any) -> [(Double, Double)] {
+            ((value as? [[Any]]) ?? []).compactMap { point in
+                guard point.count >= 2, let x = number(point[0]), let y = number(point[1]) else { return nil }
+                return (x, y)
+            }
+        }
+        switch geometry["type"] as? String {
+        case "Polygon": return ((geometry["coordinates"] as? [Any]) ?? []).map(ring)
+        case "MultiPolygon": return ((geometry["coordinates"] as? [[Any]]) ?? []).flatMap { $0.map(ring) }
+        default: return []
+        }
+    }
+
+    func zoneName(_ zone: [String: Any]) -> String {
+        let name = zone["name"] as? String ?? ""
+        let code = zone["zone"] as? String ?? ""
+        return name.isEmpty ? code : (code == "scene" ? t("scene") : name)
+    }
+
+    mutating func green() throws -> ReportDocument.Section? {
+        guard let stage = ran("metrics.green").first else { return nil }
+        var section = ReportDocument.Section(id: "green", title: t("green"))
+        guard let file = outputs(of: stage.id).first(where: { $0.hasSuffix(".json") }), let data = json(file) else { return section }
+        let zones = (data["zones"] as? [[String: Any]]) ?? []
+        summary.greenCoverage = Self.number(data["green_coverage_all_zones"])
+        let values = zones.map { (Self.number($0["green_coverage"]) ?? .nan) * 100 }
+        let chart = try saveChart(SVGChart.bars(title: t("chart.green"), labels: zones.map(zoneName), values: values, unit: "%", maximum: 100),
+                                  name: "green")
+        section.blocks.append(.figure(.init(file: chart, caption: t("chart.green"), width: 760, height: 70 + 26 * max(zones.count, 1))))
+        section.blocks.append(.table(.init(
+            header: [t("zone"), t("coverage"), t("baseline"), t("change.pp"), t("area.km2")],
+            rows: zones.map { z in
+                [zoneName(z), Self.fmt((Self.number(z["green_coverage"]) ?? .nan) * 100), Self.fmt(Self.number(z["baseline_coverage"]).map { $0 * 100 }),
+                 Self.fmt(Self.number(z["change_percentage_points"])), Self.fmt(Self.number(z["area_km2"]), 3)]
+            }, numeric: [1, 2, 3, 4])))
+        return section
+    }
+
+    mutating func intensity() throws -> ReportDocument.Section? {
+        guard let stage = ran("metrics.intensity").first else { return nil }
+        var section = ReportDocument.Section(id: "intensity", title: t("intensity"))
+        guard let file = outputs(of: stage.id).first(where: { $0.hasSuffix(".json") }), let data = json(file) else { return section }
+        let zones = (data["zones"] as? [[String: Any]]) ?? []
+        var highlights: [Int: String] = [:]
+        var colours: [String] = []
+        for (index, zone) in zones.enumerated() {
+            let level = zone["level"] as? String ?? "ok", eco = zone["eco_level"] as? String ?? "ok"
+            if level == "over" || eco == "over" { highlights[index] = "over"; colours.append("#c0392b") }
+            else if level == "warning" || eco == "warning" { highlights[index] = "warning"; colours.append("#e6a700") }
+            else { colours.append("#5b7083") }
+        }
+        let limit = zones.compactMap { Self.number($0["limit"]) }.first
+        let chart = try saveChart(SVGChart.bars(title: t("chart.intensity"), labels: zones.map(zoneName),
+                                                values: zones.map { (Self.number($0["intensity"]) ?? .nan) * 100 }, unit: "%",
+                                                colors: colours, reference: limit.map { ($0 * 100, t("limit")) }),
+                                  name: "intensity")
+        section.blocks.append(.figure(.init(file: chart, caption: t("chart.intensity"), width: 760, height: 70 + 26 * max(zones.count, 1))))
+        section.blocks.append(.table(.init(
+            header: [t("zone"), t("intensity.value"), t("warning"), t("limit"), t("level"), t("eco")],
+            rows: zones.map { z in
+                [zoneName(z), Self.fmt((Self.number(z["intensity"]) ?? .nan) * 100), Self.fmt(Self.number(z["warning"]).map { $0 * 100 }),
+                 Self.fmt(Self.number(z["limit"]).map { $0 * 100 }), "\(z["level"] as? String ?? "") / \(z["eco_level"] as? String ?? "")",
+                 Self.fmt(Self.number(z["eco_occupation"]).map { $0 * 100 }, 2)]
+            }, highlights: highlights, numeric: [1, 2, 3, 5])))
+        return section
+    }
+
+    mutating func heatIsland() throws -> ReportDocument.Section? {
+        guard let stage = ran("metrics.heat_island").first else { return nil }
+        var section = ReportDocument.Section(id: "heat", title: t("heat"))
+        guard let file = outputs(of: stage.id).first(where: { $0.hasSuffix(".json") }), let data = json(file) else { return section }
+        let proxy = data["is_proxy"] as? Bool ?? false
+        summary.heatIslandIsProxy = proxy
+        if proxy { section.blocks.append(.note(t("proxy"))) }
+        if !proxy, let lstInput = stage.inputs.first(where: { $0.port == "lst" }), let raster = writtenRaster(of: lstInput.stageID) {
+            var (quicklook, low, high) = try Quicklook.ramp(path: absolute(raster))
+            quicklook.drawNorthArrow()
+            quicklook.drawScaleBar()
+            let image = try saveImage(quicklook, name: "lst")
+            section.blocks.append(.figure(.init(file: image, caption: "\(t("map.lst")) (°C), \(t("legend.ramp"))",
+                                                legend: [0, 0.25, 0.5, 0.75, 1].map { f in
+                                                    let c = Quicklook.rampColour(f)
+                                                    return (String(format: "#%02x%02x%02x", c.0, c.1, c.2),
+                                                            Self.fmt(Double(low) + f * Double(high - low)) + " °C")
+                                                }, width: quicklook.width, height: quicklook.height)))
+        }
+        var zones = (data["zones"] as? [[String: Any]]) ?? []
+        if let scene = data["scene"] as? [String: Any] { zones.append(scene) }
+        section.blocks.append(.table(.init(
+            header: [t("zone"), proxy ? t("suhi") + " (proxy)" : t("urban.lst"), t("rural.lst"), t("suhi"), t("coverage")],
+            rows: zones.map { z in
+                [zoneName(z), Self.fmt(Self.number(z["urban_mean_lst_c"]), 2), Self.fmt(Self.number(z["rural_ring_mean_lst_c"]), 2),
+                 Self.fmt(Self.number(z["suhi_c"] ?? z["proxy_index"]), 2), Self.fmt((Self.number(z["green_coverage"]) ?? .nan) * 100)]
+            }, numeric: [1, 2, 3, 4])))
+        if let threshold = Self.number(data["hotspot_threshold_c"]), let area = Self.number(data["hotspot_km2"]) {
+            section.blocks.append(.paragraph("\(t("hotspots")): > \(Self.fmt(threshold, 2)) °C, \(Self.fmt(area, 4)) km²"))
+        }
+        return section
+    }
+
+    mutating func accuracy() -> ReportDocument.Section? {
+        guard let stage = ran("assess.accuracy").first else { return nil }
+        var section = ReportDocument.Section(id: "accuracy", title: t("accuracy"))
+        guard let file = outputs(of: stage.id).first(where: { $0.hasSuffix(".json") }), let data = json(file) else { return section }
+        summary.overallAccuracy = Self.number(data["overall_accuracy"])
+        summary.kappa = Self.number(data["kappa"])
+        section.blocks.append(.paragraph("\(t("overall")) \(Self.fmt((summary.overallAccuracy ?? .nan) * 100)) %, \(t("kappa")) \(Self.fmt(summary.kappa, 3)), \(t("pixels")) \(data["pixels"] as? Int ?? 0)"))
+        let classes = (data["classes"] as? [[String: Any]]) ?? []
+        section.blocks.append(.table(.init(
+            header: [t("class"), t("pixels"), t("producer"), t("user"), t("f1")],
+            rows: classes.map { c in
+                [className(c["code"] as? Int ?? 0), String(c["reference_pixels"] as? Int ?? 0),
+                 Self.fmt(Self.number(c["producers_accuracy"]).map { $0 * 100 }), Self.fmt(Self.number(c["users_accuracy"]).map { $0 * 100 }),
+                 Self.fmt(Self.number(c["f1"]), 3)]
+            }, numeric: [1, 2, 3, 4])))
+        return section
+    }
+
+    func rulesSection() -> ReportDocument.Section {
+        var section = ReportDocument.Section(id: "rules", title: t("rules"))
+        let interesting = ["classify.", "compliance.", "metrics.", "mask.", "thermal.", "write.violations"]
+        var rows: [[String]] = []
+        for id in pipeline.topologicalOrder {
+            guard let declaration = pipeline.stage(id), interesting.contains(where: { declaration.uses.hasPrefix($0) }) else { continue }
+            for (name, value) in declaration.options.values.sorted(by: { $0.key < $1.key }) {
+                rows.append(["\(id) (\(declaration.uses))", name, value.text])
+            }
+        }
+        if !rows.isEmpty { section.blocks.append(.table(.init(header: [t("stage"), t("option"), t("value")], rows: rows))) }
+        let text = String(decoding: pipeline.contents, as: UTF8.self)
+        section.blocks.append(.preformatted(summary: t("pipeline.text"), text: text))
+        return section
+    }
+}

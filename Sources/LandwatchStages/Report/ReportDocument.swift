@@ -1,0 +1,175 @@
+import Foundation
+
+/// The content of a report, independent of its format: sections of paragraphs, tables, figures and links, rendered
+/// the same into HTML (for the browser) and Markdown (for email).
+struct ReportDocument {
+    struct Table {
+        var header: [String]
+        var rows: [[String]]
+        /// Rows to highlight (zones over a limit), by index, with a CSS class: `warning` or `over`.
+        var highlights: [Int: String] = [:]
+        /// Columns holding numbers, right-aligned.
+        var numeric: Set<Int> = []
+    }
+
+    struct Figure {
+        /// Path relative to the report folder.
+        var file: String
+        var caption: String
+        /// Colour swatches beside the image: (colour #rrggbb, label).
+        var legend: [(color: String, label: String)] = []
+        var width: Int
+        var height: Int
+    }
+
+    enum Block {
+        case paragraph(String)
+        case note(String)
+        case table(Table)
+        case figure(Figure)
+        case links([(label: String, href: String)])
+        case preformatted(summary: String, text: String)
+    }
+
+    struct Section {
+        var id: String
+        var title: String
+        var blocks: [Block] = []
+    }
+
+    var language: ReportLanguage
+    var title: String
+    var subtitle: String
+    var sections: [Section] = []
+
+    // MARK: HTML
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.count)
+        for c in text {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+
+    static let css = """
+        body { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", \
+        "Noto Sans", "DejaVu Sans", sans-serif; margin: 0 auto; max-width: 1180px; padding: 24px; color: #1d2327; line-height: 1.5; }
+        h1 { font-size: 1.7em; margin-bottom: 0.2em; }
+        h2 { border-bottom: 2px solid #2c6e49; padding-bottom: 4px; margin-top: 2em; }
+        .subtitle { color: #555; margin-top: 0; }
+        table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
+        th, td { border: 1px solid #ccd; padding: 4px 8px; text-align: left; vertical-align: top; }
+        th { background: #eef2f0; }
+        td.num { text-align: right; font-variant-numeric: tabular-nums; }
+        tr.warning td { background: #fff4d6; }
+        tr.over td { background: #fbd9d6; font-weight: bold; }
+        figure { margin: 1em 0; display: flex; gap: 18px; align-items: flex-start; flex-wrap: wrap; }
+        figure img { border: 1px solid #99a; max-width: 100%; height: auto; }
+        figcaption { font-size: 0.9em; color: #333; max-width: 360px; }
+        ul.legend { list-style: none; padding: 0; margin: 0.5em 0 0 0; }
+        ul.legend li { margin: 2px 0; }
+        span.swatch { display: inline-block; width: 14px; height: 14px; border: 1px solid #555; margin-right: 6px; vertical-align: -2px; }
+        p.note { background: #f3f3f3; border-left: 4px solid #999; padding: 6px 10px; }
+        pre { background: #f6f8fa; padding: 10px; overflow-x: auto; font-size: 0.85em; }
+        nav ul { columns: 2; }
+        """
+
+    func html() -> String {
+        var h = """
+            <!DOCTYPE html>
+            <html lang="\(language.htmlCode)">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(Self.escape(title))</title>
+            <style>
+            \(Self.css)
+            </style>
+            </head>
+            <body>
+            <h1>\(Self.escape(title))</h1>
+            <p class="subtitle">\(Self.escape(subtitle))</p>
+            <nav>
+            <ul>
+
+            """
+        for section in sections { h += "<li><a href=\"#\(section.id)\">\(Self.escape(section.title))</a></li>\n" }
+        h += "</ul>\n</nav>\n"
+        for section in sections {
+            h += "<section id=\"\(section.id)\">\n<h2>\(Self.escape(section.title))</h2>\n"
+            for block in section.blocks {
+                switch block {
+                case .paragraph(let text):
+                    h += "<p>\(Self.escape(text))</p>\n"
+                case .note(let text):
+                    h += "<p class=\"note\">\(Self.escape(text))</p>\n"
+                case .table(let table):
+                    h += "<table>\n<thead><tr>" + table.header.map { "<th>\(Self.escape($0))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+                    for (index, row) in table.rows.enumerated() {
+                        let css = table.highlights[index].map { " class=\"\($0)\"" } ?? ""
+                        h += "<tr\(css)>" + row.enumerated().map { column, cell in
+                            table.numeric.contains(column) ? "<td class=\"num\">\(Self.escape(cell))</td>" : "<td>\(Self.escape(cell))</td>"
+                        }.joined() + "</tr>\n"
+                    }
+                    h += "</tbody>\n</table>\n"
+                case .figure(let figure):
+                    h += "<figure>\n<img src=\"\(Self.escape(figure.file))\" width=\"\(figure.width)\" height=\"\(figure.height)\" alt=\"\(Self.escape(figure.caption))\">\n"
+                    h += "<figcaption>\(Self.escape(figure.caption))"
+                    if !figure.legend.isEmpty {
+                        h += "\n<ul class=\"legend\">\n" + figure.legend.map {
+                            "<li><span class=\"swatch\" style=\"background: \($0.color)\">&#160;</span>\(Self.escape($0.label))</li>"
+                        }.joined(separator: "\n") + "\n</ul>\n"
+                    }
+                    h += "</figcaption>\n</figure>\n"
+                case .links(let links):
+                    h += "<ul>\n" + links.map { "<li><a href=\"\(Self.escape($0.href))\">\(Self.escape($0.label))</a></li>" }.joined(separator: "\n") + "\n</ul>\n"
+                case .preformatted(let summary, let text):
+                    h += "<details>\n<summary>\(Self.escape(summary))</summary>\n<pre>\(Self.escape(text))</pre>\n</details>\n"
+                }
+            }
+            h += "</section>\n"
+        }
+        h += "</body>\n</html>\n"
+        return h
+    }
+
+    // MARK: Markdown
+
+    static func cell(_ text: String) -> String {
+        text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+    }
+
+    func markdown() -> String {
+        var m = "# \(title)\n\n\(subtitle)\n"
+        for section in sections {
+            m += "\n## \(section.title)\n"
+            for block in section.blocks {
+                switch block {
+                case .paragraph(let text): m += "\n\(text)\n"
+                case .note(let text): m += "\n> \(text)\n"
+                case .table(let table):
+                    m += "\n| " + table.header.map(Self.cell).joined(separator: " | ") + " |\n"
+                    m += "| " + table.header.indices.map { table.numeric.contains($0) ? "---:" : "---" }.joined(separator: " | ") + " |\n"
+                    for (index, row) in table.rows.enumerated() {
+                        let marked = table.highlights[index] == nil ? row : row.enumerated().map { $0 == 0 ? "**\($1)**" : $1 }
+                        m += "| " + marked.map(Self.cell).joined(separator: " | ") + " |\n"
+                    }
+                case .figure(let figure):
+                    m += "\n![\(figure.caption)](\(figure.file))\n"
+                    if !figure.legend.isEmpty { m += "\n" + figure.legend.map { "- \($0.color) \($0.label)" }.joined(separator: "\n") + "\n" }
+                case .links(let links): m += "\n" + links.map { "- [\($0.label)](\($0.href))" }.joined(separator: "\n") + "\n"
+                case .preformatted(let summary, let text): m += "\n\(summary):\n\n```\n\(text)\n```\n"
+                }
+            }
+        }
+        return m
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+import LandwatchAlgorithms
+import LandwatchGDAL
+
+/// PNG quicklooks for reports: a raster reduced to at most `maxSide` pixels a side (GDAL's reduced read: bounded
+/// memory whatever the scene), coloured by the legend or a colour ramp, with a north arrow and a scale bar.
+struct Quicklook {
+    var width: Int
+    var height: Int
+    /// RGB, row by row.
+    var pixels: [UInt8]
+    /// Ground metres per quicklook pixel (0 when the CRS is not projected in metres).
+    var metresPerPixel: Double
+    /// Map coordinates to quicklook pixel.
+    var transform: GeoTransform
+
+    /// A class raster coloured by the legend; codes without a class, and nodata, are light grey.
+    static func classes(path: String, legend: Legend, maxSide: Int = 720) throws -> Quicklook {
+        let (values, dataset, w, h) = try reduced(path, maxSide: maxSide)
+        var colours: [Int: (UInt8, UInt8, UInt8)] = [:]
+        for item in legend.classes { colours[item.code] = rgb(item.color) }
+        var pixels = [UInt8](repeating: 0, count: w * h * 3)
+        for i in 0..<(w * h) {
+            let v = values[i]
+            let c = v.isFinite ? colours[Int(v)] ?? (230, 230, 230) : (230, 230, 230)
+            pixels[i * 3] = c.0; pixels[i * 3 + 1] = c.1; pixels[i * 3 + 2] = c.2
+        }
+        return make(dataset: dataset, width: w, height: h, pixels: pixels)
+    }
+
+    /// A continuous raster (temperature) on a blue-yellow-red ramp between its 2nd and 98th percentiles.
+    static func ramp(path: String, maxSide: Int = 720) throws -> (Quicklook, low: Float, high: Float) {
+        let (values, dataset, w, h) = try reduced(path, maxSide: maxSide)
+        let finite = values.filter(\.isFinite).sorted()
+        let low = finite.isEmpty ? 0 : finite[Int(Double(finite.count - 1) * 0.02)]
+        let high = finite.isEmpty ? 1 : finite[Int(Double(finite.count - 1) * 0.98)]
+        var pixels = [UInt8](repeating: 230, count: w * h * 3)
+        for i in 0..<(w * h) where values[i].isFinite {
+            let t = Double(max(0, min(1, (values[i] - low) / max(high - low, 1e-6))))
+            let c = rampColour(t)
+            pixels[i * 3] = c.0; pixels[i * 3 + 1] = c.1; pixels[i * 3 + 2] = c.2
+        }
+        return (make(dataset: dataset, width: w, height: h, pixels: pixels), low, high)
+    }
+
+    /// Blue (cool) through pale yellow to red (hot).
+    static func rampColour(_ t: Double) -> (UInt8, UInt8, UInt8) {
+        let stops: [(Double, Double, Double)] = [(49, 54, 149), (116, 173, 209), (255, 255, 191), (244, 109, 67), (165, 0, 38)]
+        let x = t * Double(stops.count - 1)
+        let i = min(Int(x), stops.count - 2), f = x - Double(i)
+        let a = stops[i], b = stops[i + 1]
+        return (UInt8(a.0 + (b.0 - a.0) * f), UInt8(a.1 + (b.1 - a.1) * f), UInt8(a.2 + (b.2 - a.2) * f))
+    }
+
+    static func rgb(_ hex: String) -> (UInt8, UInt8, UInt8) {
+        let digits = hex.hasPrefix("#") ? String(hex.dropFirst()) : hex
+        guard digits.count == 6, let value = UInt32(digits, radix: 16) else { return (128, 128, 128) }
+        return (UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF))
+    }
+
+    private static func reduced(_ path: String, maxSide: Int) throws -> ([Float], Dataset, Int, Int) {
+        let dataset = try Dataset.open(path)
+        let read = try dataset.band(1).readOverview(maxSide: maxSide)
+        return (read.values, dataset, read.width, read.height)
+    }
+
+    private static func make(dataset: Dataset, width: Int, height: Int, pixels: [UInt8]) -> Quicklook {
+        // Small scenes are enlarged (whole pixels repeated) so that the map, arrow and scale bar stay legible.
+        let factor = max(1, 400 / max(width, height))
+        if factor > 1 {
+            let w = width * factor, h = height * factor
+            var large = [UInt8](repeating: 0, count: w * h * 3)
+            for y in 0..<h {
+                for x in 0..<w {
+                    let source = ((y / factor) * width + x / factor) * 3, target = (y * w + x) * 3
+                    large[target] = pixels[source]; large[target + 1] = pixels[source + 1]; large[target + 2] = pixels[source + 2]
+                }
+            }
+            return make(dataset: dataset, width: w, height: h, pixels: large)
+        }
+        let g = dataset.geoTransform ?? GeoTransform(originX: 0, pixelWidth: 1, originY: 0, pixelHeight: -1)
+        let sx = Double(dataset.width) / Double(width), sy = Double(dataset.height) / Double(height)
+        let transform = GeoTransform(originX: g.originX, pixelWidth: g.pixelWidth * sx, originY: g.originY, pixelHeight: g.pixelHeight * sy)
+        let projected = (try? dataset.spatialReference()).flatMap { $0 }.map { !$0.isGeographic } ?? false
+        return Quicklook(width: width, height: height, pixels: pixels,
+                         metresPerPixel: projected ? abs(transform.pixelWidth) : 0, transform: transform)
+    }
+
+    mutating func set(_ x: Int, _ y: Int, _ c: (UInt8, UInt8, UInt8)) {
+        guard x >= 0, y >= 0, x < width, y < height else { return }
+        let i = (y * width + x) * 3
+        pixels[i] = c.0; pixels[i + 1] = c.1; pixels[i + 2] = c.2
+    }
+
+    mutating func fill(x: Int, y: Int, w: Int, h: Int, _ c: (UInt8, UInt8, UInt8)) {
+        for yy in y..<(y + h) { for xx in x..<(x + w) { set(xx, yy, c) } }
+    }
+
+    mutating func line(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int, _ c: (UInt8, UInt8, UInt8), thickness: Int = 1) {
+        var x = x0, y = y0
+        let dx = abs(x1 - x0), dy = -abs(y1 - y0), sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1
+        var err = dx + dy
+        while true {
+            for t in 0..<thickness { set(x + t, y, c); set(x, y + t, c) }
+            if x == x1 && y == y1 { break }
+            let e2 = 2 * err
+            if e2 >= dy { err += dy; x += sx }
+            if e2 <= dx { err += dx; y += sy }
+        }
+    }
+
+    /// Draws text in a 5 x 7 pixel font (digits, a few letters), scaled by `scale`.
+    mutating func text(_ string: String, x: Int, y: Int, scale: Int = 2, _ c: (UInt8, UInt8, UInt8)) {
+        var cx = x
+        for character in string {
+            if let rows = Self.glyphs[character] {
+                for (row, bits) in rows.enumerated() {
+                    for column in 0..<5 where bits & (1 << (4 - column)) != 0 {
+                        fill(x: cx + column * scale, y: y + row * scale, w: scale, h: scale, c)
+                    }
+                }
+            }
+            cx += 6 * scale
+        }
+    }
+
+    static func textWidth(_ string: String, scale: Int = 2) -> Int { string.count * 6 * scale - scale }
+
+    static let glyphs: [Character: [UInt8]] = [
+        "0": [0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E], "1": [0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E],
+        "2": [0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F], "3": [0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E],
+        "4": [0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02], "5": [0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E],
+        "6": [0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E], "7": [0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08],
+        "8": [0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E], "9": [0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C],
+        ".": [0, 0, 0, 0, 0, 0x0C, 0x0C], " ": [0, 0, 0, 0, 0, 0, 0],
+        "k": [0x10, 0x10, 0x12, 0x14, 0x18, 0x14, 0x12], "m": [0, 0, 0x1A, 0x15, 0x15, 0x11, 0x11],
+        "N": [0x11, 0x19, 0x15, 0x13, 0x11, 0x11, 0x11],
+    ]
+
+    /// A north arrow in the top-right corner (the grid is north-up: the planner refuses rotated grids).
+    mutating func drawNorthArrow() {
+        let size = max(18, min(width, height) / 14)
+        let cx = width - size - 10, top = 10
+        fill(x: cx - size / 2 - 6, y: top - 4, w: size + 12, h: size * 2 + 22, (255, 255, 255))
+        for row in 0..<size {
+            let half = row * size / (2 * size)
+            for dx in -half...half { set(cx + dx, top + row, dx <= 0 ? (20, 20, 20) : (120, 120, 120)) }
+        }
+        line(cx, top + size, cx, top + size * 2 - 4, (20, 20, 20), thickness: 2)
+        text("N", x: cx - 5, y: top + size * 2, scale: 2, (20, 20, 20))
+    }
+
+    /// A scale bar in the bottom-left corner with a round length (1, 2 or 5 x 10^k metres).
+    mutating func drawScaleBar() {
+        guard metresPerPixel > 0 else { return }
+        let target = Double(width) / 4 * metresPerPixel
+        let power = pow(10, floor(log10(target)))
+        let length = [5.0, 2.0, 1.0].map { $0 * power }.first { $0 <= target } ?? power
+        let pixels = Int((length / metresPerPixel).rounded())
+        let label = length >= 1000 ? "\(Self.format(length / 1000)) km" : "\(Int(length)) m"
+        let x = 12, y = height - 30
+        fill(x: x - 6, y: y - 22, w: max(pixels, Self.textWidth(label)) + 14, h: 40, (255, 255, 255))
+        fill(x: x, y: y, w: pixels / 2, h: 6, (20, 20, 20))
+        fill(x: x + pixels / 2, y: y, w: pixels - pixels / 2, h: 6, (255, 255, 255))
+        line(x, y, x + pixels, y, (20, 20, 20)); line(x, y + 6, x + pixels, y + 6, (20, 20, 20))
+        line(x, y, x, y + 6, (20, 20, 20)); line(x + pixels, y, x + pixels, y + 6, (20, 20, 20))
+        text(label, x: x, y: y - 18, scale: 2, (20, 20, 20))
+    }
+
+    static func format(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
+    }
+
+    /// Outlines a polygon given in map coordinates of the raster's CRS.
+    mutating func outline(_ rings: [[(Double, Double)]], _ c: (UInt8, UInt8, UInt8)) {
+        for ring in rings where ring.count > 1 {
+            let points = ring.map { p in
+                (Int(((p.0 - transform.originX) / transform.pixelWidth).rounded()),
+                 Int(((p.1 - transform.originY) / transform.pixelHeight).rounded()))
+            }
+            for i in 1..<points.count { line(points[i - 1].0, points[i - 1].1, points[i].0, points[i].1, c, thickness: 2) }
+        }
+    }
+
+    /// Writes the quicklook as PNG through GDAL.
+    func writePNG(to path: String) throws {
+        let memory = try Dataset.createInMemory(width: width, height: height, bandCount: 3, dataType: .uint8)
+        for c in 0..<3 {
+            var channel = [Float](repeating: 0, count: width * height)
+            for i in 0..<(width * height) { channel[i] = Float(pixels[i * 3 + c]) }
+            try channel.withUnsafeBufferPointer { buffer in
+                try memory.band(c + 1).write(Window(width: width, height: height), from: buffer)
+            }
+        }
+        try memory.copy(to: path, driver: "PNG").close()
+        unlink(path + ".aux.xml")
+    }
+}
+
+/// Horizontal bar charts as SVG, written by the program (no script needed to read them).
+enum SVGChart {
+    /// One bar per label; `reference` draws a dashed line (a limit) when given.
+    static func bars(title: String, labels: [String], values: [Double], unit: String, maximum: Double? = nil,
+                     colors: [String]? = nil, reference: (value: Double, label: String)? = nil) -> String {
+        let rowHeight = 26, left = 170, right = 90, topMargin = 40, width = 760
+        let height = topMargin + rowHeight * max(labels.count, 1) + 30
+        let top = Double(topMargin)
+        let scaleMax = max(maximum ?? (values.max() ?? 1), reference?.value ?? 0, 1e-9)
+        let plot = Double(width - left - right)
+        var svg = """
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" \
+            font-family="Noto Sans CJK SC, Noto Sans, DejaVu Sans, sans-serif" font-size="13">
+            <rect width="\(width)" height="\(height)" fill="#ffffff"/>
+            <text x="10" y="22" font-size="15" font-weight="bold">\(ReportDocument.escape(title))</text>
+
+            """
+        for (i, label) in labels.enumerated() {
+            let y = top + Double(i * rowHeight)
+            let value = values[i]
+            let w = value.isFinite ? max(0, value / scaleMax * plot) : 0
+            let colour = colors?[i] ?? "#2c6e49"
+            svg += "<text x=\"\(left - 8)\" y=\"\(y + 17)\" text-anchor=\"end\">\(ReportDocument.escape(label))</text>\n"
+            svg += "<rect x=\"\(left)\" y=\"\(y + 4)\" width=\(String(format: "\"%.1f\"", w)) height=\"18\" fill=\"\(colour)\"/>\n"
+            let text = value.isFinite ? String(format: "%.1f", value) + " " + unit : "–"
+            svg += "<text x=\(String(format: "\"%.1f\"", Double(left) + w + 6)) y=\"\(y + 17)\">\(ReportDocument.escape(text))</text>\n"
+        }
+        if let reference {
+            let x = Double(left) + reference.value / scaleMax * plot
+            svg += String(format: "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%d\" stroke=\"#c0392b\" stroke-dasharray=\"5,4\"/>\n", x, top, x, height - 24)
+            svg += String(format: "<text x=\"%.1f\" y=\"%d\" fill=\"#c0392b\" text-anchor=\"middle\">", x, height - 8) + ReportDocument.escape(reference.label) + "</text>\n"
+        }
+        svg += "</svg>\n"
+        return svg
+    }
+}
