@@ -9,20 +9,23 @@ BIN = .build/release/landwatch
 deps:
 	@if ! pkg-config --exists gdal || ! pkg-config --exists xgboost || ! command -v gdal_translate >/dev/null \
 	   || ! [ -f /usr/include/tiffio.h ] || ! [ -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import osgeo' 2>/dev/null \
-	   || ! [ -x /usr/bin/time ]; then \
+	   || ! [ -x /usr/bin/time ] || ! command -v chromium >/dev/null || ! command -v tidy >/dev/null \
+	   || ! [ -d /usr/share/fonts/opentype/noto ]; then \
 	  echo "make deps: installing GDAL, XGBoost, libtiff and tools with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    libgdal-dev libtiff-dev gdal-bin python3-gdal python3-numpy libxgboost-dev python3-xgboost time pkg-config >/dev/null; \
+	    libgdal-dev libtiff-dev gdal-bin python3-gdal python3-numpy libxgboost-dev python3-xgboost time pkg-config \
+	    chromium fonts-noto-cjk tidy >/dev/null; \
 	fi
 
 build: deps
 	$(SWIFT) build $(BUILD_FLAGS)
 
-# Runs pipelines/demo.yaml and pipelines/nightly-enforcement.yaml on the real imagery in testdata/ and prints
-# where the outputs are.
+# Runs pipelines/demo.yaml, nightly-enforcement.yaml and demo-report.yaml (every report section) on the real
+# imagery in testdata/ and prints where the outputs are.
 demo: build
 	$(BIN) run pipelines/demo.yaml --out out/demo
 	$(BIN) run pipelines/nightly-enforcement.yaml --out out/enforcement
+	$(BIN) run pipelines/demo-report.yaml --out out/demo-report
 
 # Builds and runs every test (unit, pipeline-file corpus, real-data checks).
 test: deps

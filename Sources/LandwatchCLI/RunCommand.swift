@@ -64,6 +64,9 @@ struct RunCommand: ParsableCommand {
             let files = record.outputs + ["run.json"]
             print("landwatch: \(plan.pipeline.name) finished in \(String(format: "%.2f", seconds)) s; "
                   + "outputs in \(output): \(files.joined(separator: ", "))")
+            for report in record.outputs where report.hasSuffix("/index.html") {
+                print("landwatch: report: \(URL(fileURLWithPath: output).appendingPathComponent(report).path)")
+            }
         } catch {
             progress.finish()
             throw fail(error)

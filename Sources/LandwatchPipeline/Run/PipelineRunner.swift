@@ -77,7 +77,7 @@ public struct PipelineRunner: Sendable {
             for id in plan.pipeline.topologicalOrder {
                 guard let declaration = plan.pipeline.stage(id), let report = declaration.instance as? any ReportStage else { continue }
                 let started = Date()
-                let written = try report.run(record: record, pipeline: plan.pipeline, context: context)
+                let written = try report.run(record: record, plan: plan, context: context)
                 record.stages.append(StageTiming(id: id, uses: declaration.uses, started: started, finished: Date(),
                                                  outputs: written, fusedWith: [id]))
             }

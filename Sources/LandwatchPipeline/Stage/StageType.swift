@@ -242,6 +242,7 @@ public struct MaterializedRaster: Sendable {
 public protocol ReportStage: StageType {
     /// Files it writes, relative to the output root (a folder counts as one path).
     var outputPaths: [String] { get }
-    /// Writes the report; `record` holds every stage that ran, with its outputs. Returns the files written.
-    func run(record: RunRecord, pipeline: Pipeline, context: RunContext) throws -> [String]
+    /// Writes the report; `record` holds every stage that ran, with its outputs, and `plan` what each stage's product
+    /// is (dates, bands, sources). Returns the files written.
+    func run(record: RunRecord, plan: RunPlan, context: RunContext) throws -> [String]
 }

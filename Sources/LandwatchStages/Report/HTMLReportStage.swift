@@ -34,10 +34,10 @@ public struct HTMLReportStage: ReportStage {
 
     public var outputPaths: [String] { [path] }
 
-    public func run(record: RunRecord, pipeline: Pipeline, context: RunContext) throws -> [String] {
+    public func run(record: RunRecord, plan: RunPlan, context: RunContext) throws -> [String] {
         let folder = try AtomicDirectory(target: try context.outputRoot.resolve(path))
         do {
-            var builder = ReportBuilder(stage: self, record: record, pipeline: pipeline, context: context, folder: folder)
+            var builder = ReportBuilder(stage: self, record: record, plan: plan, context: context, folder: folder)
             let document = try builder.build()
             try Data(document.html().utf8).write(to: URL(fileURLWithPath: try folder.path("index.html")))
             try Data(document.markdown().utf8).write(to: URL(fileURLWithPath: try folder.path("report.md")))
@@ -76,17 +76,18 @@ struct ReportSummary: Encodable {
 struct ReportBuilder {
     let stage: HTMLReportStage
     let record: RunRecord
-    let pipeline: Pipeline
+    let plan: RunPlan
+    var pipeline: Pipeline { plan.pipeline }
     let context: RunContext
     let folder: AtomicDirectory
     var files: [String] = []
     var summary: ReportSummary
     var t: ReportLanguage { stage.language }
 
-    init(stage: HTMLReportStage, record: RunRecord, pipeline: Pipeline, context: RunContext, folder: AtomicDirectory) {
+    init(stage: HTMLReportStage, record: RunRecord, plan: RunPlan, context: RunContext, folder: AtomicDirectory) {
         self.stage = stage
         self.record = record
-        self.pipeline = pipeline
+        self.plan = plan
         self.context = context
         self.folder = folder
         summary = ReportSummary(pipeline: record.pipelineName, status: record.status, language: stage.language.rawValue)
@@ -201,6 +202,27 @@ struct ReportBuilder {
         if !record.inputs.isEmpty {
             section.blocks.append(.table(.init(header: [t("inputs"), t("bytes")], rows: record.inputs.map { [$0.path, String($0.bytes)] },
                                                numeric: [1])))
+        }
+        // The imagery: sensor, date, and the share of its pixels masked as cloud.
+        var scenes: [[String]] = []
+        for id in pipeline.topologicalOrder {
+            guard let declaration = pipeline.stage(id), ["read.scene", "read.landsat", "read.series"].contains(declaration.uses),
+                  let product = plan.products[id] else { continue }
+            let sensor = declaration.options.string("sensor")
+                ?? declaration.options.string("mtl").map { URL(fileURLWithPath: $0).lastPathComponent.components(separatedBy: "_").prefix(1).joined() }
+                ?? "–"
+            var cloud = "–"
+            for masking in pipeline.topologicalOrder.compactMap({ pipeline.stage($0) }) where masking.uses == "mask.apply"
+                && masking.inputs.contains(where: { $0.port == "scene" && $0.stageID == id }) {
+                if let counts = record.stages.first(where: { $0.id == masking.id })?.counts,
+                   let masked = counts["masked"], let clear = counts["clear"], masked + clear > 0 {
+                    cloud = Self.fmt(Double(masked) / Double(masked + clear) * 100) + " %"
+                }
+            }
+            scenes.append([id, sensor, product.date ?? "–", product.bandNames.joined(separator: ", "), cloud, product.sourcePath ?? "–"])
+        }
+        if !scenes.isEmpty {
+            section.blocks.append(.table(.init(header: [t("stage"), t("sensor"), t("date"), t("bands"), t("cloud"), t("file")], rows: scenes)))
         }
         let rows = record.stages.map { timing -> [String] in
             let counts = (timing.counts ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")

@@ -34,6 +34,7 @@ enum ReportLanguage: String, CaseIterable {
         "pipeline.text": "The pipeline file as run", "scene": "Whole scene", "hotspots": "Hot spots",
         "none.found": "No violation was found.", "legend.ramp": "Colour ramp from cool (blue) to hot (red)",
         "before": "Before", "after": "After", "total": "Total",
+        "sensor": "Sensor", "date": "Date", "bands": "Bands", "cloud": "Cloud share",
     ]
 
     static let chinese: [String: String] = [
@@ -60,5 +61,6 @@ enum ReportLanguage: String, CaseIterable {
         "pipeline.text": "运行时的流程文件", "scene": "全景", "hotspots": "高温热点",
         "none.found": "未发现违法违规图斑。", "legend.ramp": "色带由低温（蓝）到高温（红）",
         "before": "前期", "after": "后期", "total": "合计",
+        "sensor": "传感器", "date": "日期", "bands": "波段", "cloud": "云覆盖率",
     ]
 }
