@@ -74,69 +74,60 @@ final class SensorPresetTests: PipelineTestCase {
         XCTAssertEqual(try whole(work.appendingPathComponent("mask/clouds.tif").path, band: 1).filter { $0 == 1 }.count, 34)
     }
 
-    func testLevel2ASAFEAndItsSceneClassificationMask() throws {
-        let text = """
-            version: 1
-            grid: {like: scene}
-            stages:
-              - id: scene
-                uses: read.scene
-                with: {sensor: sentinel2-l2a, path: "\(Self.l2a)", band_names: "blue,red,nir"}
-              - id: clouds
-                uses: mask.clouds
-                with: {safe: "\(Self.l2a)"}
-              - id: clear
-                uses: mask.apply
-                inputs: {scene: scene, mask: clouds}
-              - id: out
-                uses: write.raster
-                inputs: [clear]
-                with: {path: clear.tif}
-            """
-        let record = try run(text)
-        let masked = record.stages.first { $0.id == "clear" }?.counts?["masked"] ?? -1
-        // Every 10 m pixel whose 20 m SCL cell is cloud (9): the 2 x 2 cells holding a pixel with blue above 0.2.
+    /// A SAFE product read by its preset, masked by its own cloud mask, written.
+    func maskedProduct(_ product: String, sensor: String) -> String {
+        """
+        version: 1
+        grid: {like: scene}
+        stages:
+          - id: scene
+            uses: read.scene
+            with: {sensor: \(sensor), path: "\(product)", band_names: "blue,red,nir"}
+          - id: clouds
+            uses: mask.clouds
+            with: {safe: "\(product)"}
+          - id: clear
+            uses: mask.apply
+            inputs: {scene: scene, mask: clouds}
+          - id: out
+            uses: write.raster
+            inputs: [clear]
+            with: {path: clear.tif}
+        """
+    }
+
+    /// The fixtures' cloud: every 10 m pixel whose 20 m cell holds a pixel with blue above 0.2 (compared in double
+    /// precision, as the fixture script does: a Float of exactly 0.2f, 0.2000000030, is cloud).
+    func cloudCells() throws -> (blue: [Float], cloudy: (Int) -> Bool) {
         let blue = try whole(Self.stack, band: 2)
         var cells = Set<Int>()
-        // The fixture compared in double precision: a Float of exactly 0.2f (0.2000000030) is cloud.
         for i in blue.indices where Double(blue[i]) > 0.2 { cells.insert((i / 100 / 2) * 50 + (i % 100) / 2) }
-        let expected = blue.indices.filter { cells.contains(($0 / 100 / 2) * 50 + ($0 % 100) / 2) }.count
+        return (blue, { cells.contains(($0 / 100 / 2) * 50 + ($0 % 100) / 2) })
+    }
+
+    func testLevel2ASAFEAndItsSceneClassificationMask() throws {
+        let record = try run(maskedProduct(Self.l2a, sensor: "sentinel2-l2a"))
+        let masked = record.stages.first { $0.id == "clear" }?.counts?["masked"] ?? -1
+        // SCL class 9 (cloud, high probability) in the cloudy 20 m cells.
+        let (blue, cloudy) = try cloudCells()
+        let expected = blue.indices.filter(cloudy).count
         // The source has a few pixels without data (NaN, stored as DN 0 in the product): nodata as well.
-        let empty = blue.indices.filter { blue[$0].isNaN && !cells.contains(($0 / 100 / 2) * 50 + ($0 % 100) / 2) }.count
+        let empty = blue.indices.filter { blue[$0].isNaN && !cloudy($0) }.count
         XCTAssertGreaterThan(expected, 100)
         XCTAssertEqual(masked, expected + empty)
         let read = try whole(work.appendingPathComponent("out/clear.tif").path, band: 1)
         XCTAssertEqual(read.filter(\.isNaN).count, expected + empty)
         // Baseline 02.08: no offset.
-        let i = blue.indices.first { !cells.contains(($0 / 100 / 2) * 50 + ($0 % 100) / 2) }!
+        let i = blue.indices.first { !cloudy($0) }!
         XCTAssertEqual(read[i], blue[i], accuracy: 0.5e-4 + 1e-6)
     }
 
     /// Level-1C at baseline 04.00: the raster cloud mask MSK_CLASSI_B00 (opaque clouds, cirrus).
     func testLevel1CCloudMaskFromMSKCLASSI() throws {
-        let text = """
-            version: 1
-            grid: {like: scene}
-            stages:
-              - id: scene
-                uses: read.scene
-                with: {sensor: sentinel2-l1c, path: "\(Self.l1c)", band_names: "blue"}
-              - id: clouds
-                uses: mask.clouds
-                with: {safe: "\(Self.l1c)"}
-              - id: clear
-                uses: mask.apply
-                inputs: {scene: scene, mask: clouds}
-              - id: out
-                uses: write.raster
-                inputs: [clear]
-                with: {path: clear.tif}
-            """
+        let text = maskedProduct(Self.l1c, sensor: "sentinel2-l1c")
         let record = try run(text)
-        let blue = try whole(Self.stack, band: 2)
-        var cells = Set<Int>()
-        for i in blue.indices where Double(blue[i]) > 0.2 { cells.insert((i / 100 / 2) * 50 + (i % 100) / 2) }
-        let expected = blue.indices.filter { cells.contains(($0 / 100 / 2) * 50 + ($0 % 100) / 2) }.count
+        let (blue, cloudy) = try cloudCells()
+        let expected = blue.indices.filter(cloudy).count
         XCTAssertEqual(record.stages.first { $0.id == "clear" }?.counts?["masked"], expected)
         // Without the mask file, the message says what to do instead.
         let copy = work.appendingPathComponent("old.SAFE")

@@ -51,6 +51,33 @@ def digital_numbers(values, offset):
     return np.clip(np.round(values * 10000 + offset), 1, 65535).astype(np.uint16)
 
 
+def write_mtd(product, level, baseline, files, characteristics):
+    """The product's MTD_MSIL1C.xml / MTD_MSIL2A.xml with the fields landwatch reads."""
+    with open(os.path.join(product, f"MTD_MSIL{level}.xml"), "w") as f:
+        f.write(f"""<?xml version="1.0" encoding="UTF-8"?>
+<n1:Level-{level}_User_Product xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-{level}.xsd">
+  <n1:General_Info>
+    <Product_Info>
+      <PRODUCT_START_TIME>2015-07-31T10:00:06.027Z</PRODUCT_START_TIME>
+      <PROCESSING_LEVEL>Level-{level}</PROCESSING_LEVEL>
+      <PRODUCT_TYPE>S2MSI{level}</PRODUCT_TYPE>
+      <PROCESSING_BASELINE>{baseline}</PROCESSING_BASELINE>
+      <Product_Organisation>
+        <Granule_List>
+          <Granule granuleIdentifier="L{level}_{tile}_A000734_{stamp}" imageFormat="JPEG2000">
+{chr(10).join(files)}
+          </Granule>
+        </Granule_List>
+      </Product_Organisation>
+    </Product_Info>
+    <Product_Image_Characteristics>
+      {characteristics}
+    </Product_Image_Characteristics>
+  </n1:General_Info>
+</n1:Level-{level}_User_Product>
+""")
+
+
 transform20 = (gt[0], 2 * gt[1], 0.0, gt[3], 0.0, 2 * gt[5])  # the 10 m grid is 9.995 m in this crop
 offsets_xml = "\n".join(f'          <RADIO_ADD_OFFSET band_id="{i}">-1000</RADIO_ADD_OFFSET>' for i in range(13))
 
@@ -80,32 +107,10 @@ for b in range(3):
     mem.GetRasterBand(b + 1).WriteArray(classi[b])
 gdal.GetDriverByName("JP2OpenJPEG").CreateCopy(mask_path, mem, options=["REVERSIBLE=YES", "QUALITY=100"])
 
-with open(os.path.join(l1c, "MTD_MSIL1C.xml"), "w") as f:
-    f.write(f"""<?xml version="1.0" encoding="UTF-8"?>
-<n1:Level-1C_User_Product xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-1C.xsd">
-  <n1:General_Info>
-    <Product_Info>
-      <PRODUCT_START_TIME>2015-07-31T10:00:06.027Z</PRODUCT_START_TIME>
-      <PROCESSING_LEVEL>Level-1C</PROCESSING_LEVEL>
-      <PRODUCT_TYPE>S2MSI1C</PRODUCT_TYPE>
-      <PROCESSING_BASELINE>04.00</PROCESSING_BASELINE>
-      <Product_Organisation>
-        <Granule_List>
-          <Granule granuleIdentifier="L1C_{tile}_A000734_{stamp}" imageFormat="JPEG2000">
-{chr(10).join(files)}
-          </Granule>
-        </Granule_List>
-      </Product_Organisation>
-    </Product_Info>
-    <Product_Image_Characteristics>
-      <QUANTIFICATION_VALUE unit="none">10000</QUANTIFICATION_VALUE>
+write_mtd(l1c, "1C", "04.00", files, f"""<QUANTIFICATION_VALUE unit="none">10000</QUANTIFICATION_VALUE>
       <Radiometric_Offset_List>
 {offsets_xml}
-      </Radiometric_Offset_List>
-    </Product_Image_Characteristics>
-  </n1:General_Info>
-</n1:Level-1C_User_Product>
-""")
+      </Radiometric_Offset_List>""")
 
 # Level-2A layout, baseline 02.08, with SCL.
 l2a = os.path.join(here, f"S2A_MSIL2A_{stamp}_N0208_R122_{tile}_20180101T000000.SAFE")
@@ -125,31 +130,10 @@ scl = np.where(at20m((reflectance[1] > 0.2).astype(np.float64)) > 0, 9, 4).astyp
 relative = f"{granule}/R20m/{tile}_{stamp}_SCL_20m"
 write_jp2(os.path.join(l2a, relative + ".jp2"), scl, transform20)
 files.append(f"            <IMAGE_FILE>{relative}</IMAGE_FILE>")
-with open(os.path.join(l2a, "MTD_MSIL2A.xml"), "w") as f:
-    f.write(f"""<?xml version="1.0" encoding="UTF-8"?>
-<n1:Level-2A_User_Product xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-2A.xsd">
-  <n1:General_Info>
-    <Product_Info>
-      <PRODUCT_START_TIME>2015-07-31T10:00:06.027Z</PRODUCT_START_TIME>
-      <PROCESSING_LEVEL>Level-2A</PROCESSING_LEVEL>
-      <PRODUCT_TYPE>S2MSI2A</PRODUCT_TYPE>
-      <PROCESSING_BASELINE>02.08</PROCESSING_BASELINE>
-      <Product_Organisation>
-        <Granule_List>
-          <Granule granuleIdentifier="L2A_{tile}_A000734_{stamp}" imageFormat="JPEG2000">
-{chr(10).join(files)}
-          </Granule>
-        </Granule_List>
-      </Product_Organisation>
-    </Product_Info>
-    <Product_Image_Characteristics>
-      <QUANTIFICATION_VALUES_LIST>
+write_mtd(l2a, "2A", "02.08", files, """<QUANTIFICATION_VALUES_LIST>
         <BOA_QUANTIFICATION_VALUE unit="none">10000</BOA_QUANTIFICATION_VALUE>
-      </QUANTIFICATION_VALUES_LIST>
-    </Product_Image_Characteristics>
-  </n1:General_Info>
-</n1:Level-2A_User_Product>
-""")
+      </QUANTIFICATION_VALUES_LIST>""")
+
 # The L1C product also as delivered by the Copernicus hub: one zip holding the SAFE folder.
 import zipfile
 zipped = l1c[:-5] + ".zip"
