@@ -10,6 +10,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // The C API of Debian's GDAL. Only LandwatchGDAL imports it.
@@ -47,6 +48,11 @@ let package = Package(
             name: "LandwatchStages",
             dependencies: ["LandwatchPipeline", "LandwatchAlgorithms", "LandwatchGDAL", "LandwatchXGBoost"]
         ),
+        // The registry of scenes, runs and violations (SQLite through GRDB), and tracking violations across nights.
+        .target(
+            name: "LandwatchRegistry",
+            dependencies: ["LandwatchGDAL", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         // Argument parsing, logging bootstrap, progress display, exit codes.
         .target(
             name: "LandwatchCLI",
@@ -68,6 +74,7 @@ let package = Package(
             name: "LandwatchStagesTests",
             dependencies: ["LandwatchStages", "LandwatchPipeline", "LandwatchGDAL", "LandwatchAlgorithms", "LandwatchXGBoost"]
         ),
+        .testTarget(name: "LandwatchRegistryTests", dependencies: ["LandwatchRegistry", "LandwatchGDAL"]),
         .testTarget(
             name: "LandwatchCLITests",
             dependencies: ["LandwatchCLI", "LandwatchStages"]

@@ -24,6 +24,29 @@ public final class Geometry: @unchecked Sendable {
         self.init(owning: created)
     }
 
+    /// Parses a GeoJSON geometry object (`{"type": "Polygon", "coordinates": ...}`).
+    public convenience init(geoJSON: String) throws(GDALError) {
+        GDALRuntime.ensureRegistered()
+        guard let created = OGR_G_CreateGeometryFromJson(geoJSON) else {
+            throw GDALError(kind: .other, operation: "cannot parse the GeoJSON geometry '\(geoJSON.prefix(60))'")
+        }
+        self.init(owning: created)
+    }
+
+    /// The geometry as well-known text.
+    public var wkt: String {
+        var text: UnsafeMutablePointer<CChar>? = nil
+        guard OGR_G_ExportToWkt(handle, &text) == OGRERR_NONE, let text else { return "" }
+        defer { VSIFree(text) }
+        return String(cString: text)
+    }
+
+    /// The part both geometries cover (nil when they do not meet or GEOS refuses).
+    public func intersection(_ other: Geometry) -> Geometry? {
+        guard OGR_G_Intersects(handle, other.handle) != 0, let result = OGR_G_Intersection(handle, other.handle) else { return nil }
+        return Geometry(owning: result)
+    }
+
     /// A point.
     public convenience init(x: Double, y: Double) {
         GDALRuntime.ensureRegistered()

@@ -1,0 +1,97 @@
+import Foundation
+import GRDB
+import LandwatchGDAL
+
+/// Why the registry could not be used.
+public struct RegistryError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The registry of scenes, runs and violations: one SQLite file (GRDB), created on first use and migrated forward;
+/// a file written by a newer landwatch is refused, never migrated down.
+public final class Registry: Sendable {
+    public let path: String
+    let database: DatabaseQueue
+
+    /// The migrations this landwatch knows, oldest first.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "scene") { t in
+                t.primaryKey("id", .text)
+                t.column("sensor", .text).notNull()
+                t.column("date", .text).notNull()
+                t.column("footprint_wkt", .text)
+                t.column("cloud_share", .double)
+                t.column("content_hash", .text).notNull().unique()
+                t.column("path", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("failure_reason", .text)
+                t.column("recorded_at", .datetime).notNull()
+            }
+            try db.create(table: "run") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("scene_id", .text).notNull().references("scene")
+                t.column("baseline", .text)
+                t.column("started", .datetime).notNull()
+                t.column("finished", .datetime)
+                t.column("pipeline_sha256", .text).notNull()
+                t.column("versions", .text).notNull()
+                t.column("exit_status", .text).notNull()
+                t.column("outputs", .text)
+            }
+            try db.create(table: "violation") { t in
+                t.primaryKey("id", .text)
+                t.column("geometry_wkt", .text).notNull()
+                t.column("min_lon", .double).notNull()
+                t.column("min_lat", .double).notNull()
+                t.column("max_lon", .double).notNull()
+                t.column("max_lat", .double).notNull()
+                t.column("rules", .text).notNull()
+                t.column("area_m2", .double).notNull()
+                t.column("first_seen", .text).notNull()
+                t.column("last_seen", .text).notNull()
+                t.column("first_scene", .text).notNull()
+                t.column("last_scene", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("dismissed_by", .text)
+                t.column("dismissed_reason", .text)
+                t.column("dismissed_at", .datetime)
+            }
+            try db.create(index: "violation_box", on: "violation", columns: ["min_lon", "max_lon", "min_lat", "max_lat"])
+        }
+        return migrator
+    }
+
+    /// Opens (creating and migrating when needed) the registry at `path`.
+    public init(path: String) throws(RegistryError) {
+        self.path = path
+        if let handle = FileHandle(forReadingAtPath: path) {
+            let header = (try? handle.read(upToCount: 16)) ?? Data()
+            try? handle.close()
+            if !header.isEmpty && header != Data("SQLite format 3\0".utf8) {
+                throw RegistryError("\(path) is not a landwatch registry: it is not an SQLite database")
+            }
+        }
+        do {
+            database = try DatabaseQueue(path: path)
+        } catch {
+            throw RegistryError("cannot open the registry \(path): \(error)")
+        }
+        let migrator = Self.migrator
+        do {
+            let superseded = try database.read { db in try migrator.hasBeenSuperseded(db) }
+            if superseded {
+                let applied = (try? database.read { db in try migrator.appliedIdentifiers(db) }) ?? []
+                throw RegistryError("\(path) was written by a newer landwatch (schema \(applied.sorted().last ?? "?"); this one knows up to \(migrator.migrations.last ?? "?")): refusing to migrate it down; use the newer landwatch")
+            }
+            try migrator.migrate(database)
+        } catch let error as RegistryError {
+            throw error
+        } catch {
+            throw RegistryError("cannot prepare the registry \(path): \(error)")
+        }
+    }
+}
