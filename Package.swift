@@ -53,11 +53,16 @@ let package = Package(
             name: "LandwatchRegistry",
             dependencies: ["LandwatchGDAL", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // Nightly operations: the inbox, baselines, runs per scene, the registry updated per scene.
+        .target(
+            name: "LandwatchNightly",
+            dependencies: ["LandwatchPipeline", "LandwatchRegistry", "LandwatchGDAL", .product(name: "Logging", package: "swift-log")]
+        ),
         // Argument parsing, logging bootstrap, progress display, exit codes.
         .target(
             name: "LandwatchCLI",
             dependencies: [
-                "LandwatchStages", "LandwatchPipeline", "LandwatchGDAL",
+                "LandwatchStages", "LandwatchPipeline", "LandwatchGDAL", "LandwatchNightly", "LandwatchRegistry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -77,7 +82,7 @@ let package = Package(
         .testTarget(name: "LandwatchRegistryTests", dependencies: ["LandwatchRegistry", "LandwatchGDAL"]),
         .testTarget(
             name: "LandwatchCLITests",
-            dependencies: ["LandwatchCLI", "LandwatchStages"]
+            dependencies: ["LandwatchCLI", "LandwatchStages", "LandwatchGDAL", "LandwatchRegistry"]
         ),
     ]
 )

@@ -33,6 +33,13 @@ public final class Geometry: @unchecked Sendable {
         self.init(owning: created)
     }
 
+    /// The geometry as a GeoJSON geometry object.
+    public var geoJSON: String {
+        guard let text = OGR_G_ExportToJson(handle) else { return "null" }
+        defer { VSIFree(text) }
+        return String(cString: text)
+    }
+
     /// The geometry as well-known text.
     public var wkt: String {
         var text: UnsafeMutablePointer<CChar>? = nil

@@ -25,8 +25,13 @@ final class CLITests: XCTestCase {
     }
 
     func landwatch(_ arguments: [String], in directory: URL = root) throws -> Result {
+        try Self.landwatch(arguments, in: directory)
+    }
+
+    /// Runs the binary with `arguments` in `directory` and waits for it.
+    static func landwatch(_ arguments: [String], in directory: URL = root) throws -> Result {
         let process = Process()
-        process.executableURL = Self.binary
+        process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = directory
         let out = Pipe(), err = Pipe()

@@ -1,0 +1,108 @@
+import Foundation
+import LandwatchGDAL
+import LandwatchPipeline
+
+/// One delivery found in the inbox.
+public struct Delivery: Sendable {
+    public var id: String
+    /// The raster the pipeline reads.
+    public var path: String
+    public var sensor: String
+    public var date: String
+    public var contentHash: String
+    /// Footprint in WGS84 (longitude, latitude), as WKT.
+    public var footprintWKT: String?
+    /// Why it cannot be processed, when it cannot (corrupt file, bad sidecar).
+    public var problem: String?
+}
+
+/// Finds deliveries in the inbox. Today: a GeoTIFF with a small JSON sidecar of the same name giving sensor and date
+/// (`{"sensor": "landsat8-c2-l2", "date": "2024-07-17"}`). Landsat Collection 2 folders and tar files, Sentinel-2
+/// SAFE folders and zips and Gaofen deliveries are not read by the inbox yet: they are reported as skipped.
+public enum Inbox {
+    public static func scan(_ folder: String) throws(RunError) -> (deliveries: [Delivery], skipped: [String]) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw RunError(.input, "the inbox \(folder) does not exist or is not a folder")
+        }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+        var deliveries: [Delivery] = [], skipped: [String] = []
+        for name in names where !name.hasPrefix(".") {
+            let path = URL(fileURLWithPath: folder).appendingPathComponent(name).path
+            let lower = name.lowercased()
+            if lower.hasSuffix(".tif") || lower.hasSuffix(".tiff") {
+                deliveries.append(geoTIFF(path))
+            } else if lower.hasSuffix(".json") {
+                let base = String(path.dropLast(5))
+                if !FileManager.default.fileExists(atPath: base + ".tif") && !FileManager.default.fileExists(atPath: base + ".tiff") {
+                    skipped.append("\(path): a sidecar without its GeoTIFF")
+                }
+            } else {
+                skipped.append("\(path): not a delivery landwatch's inbox reads yet (a GeoTIFF with a JSON sidecar)")
+            }
+        }
+        return (deliveries, skipped)
+    }
+
+    /// A GeoTIFF and its sidecar; problems are kept on the delivery, so that the scene is recorded as failed.
+    static func geoTIFF(_ path: String) -> Delivery {
+        let hash = contentHash(path)
+        var delivery = Delivery(id: "", path: path, sensor: "unknown", date: "unknown", contentHash: hash)
+        let sidecar = URL(fileURLWithPath: path).deletingPathExtension().appendingPathExtension("json").path
+        func finish(_ problem: String?) -> Delivery {
+            delivery.problem = problem
+            delivery.id = "\(delivery.sensor)-\(delivery.date)-\(hash.prefix(8))"
+            return delivery
+        }
+        guard let data = FileManager.default.contents(atPath: sidecar) else {
+            return finish("\(path): no sidecar \(sidecar) giving sensor and date")
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            return finish("\(sidecar): not a JSON object")
+        }
+        guard let sensor = object["sensor"] as? String, !sensor.isEmpty else { return finish("\(sidecar): no \"sensor\"") }
+        delivery.sensor = sensor
+        guard let date = object["date"] as? String else { return finish("\(sidecar): no \"date\"") }
+        guard isDate(date) else { return finish("\(sidecar): date '\(date)' is not a date written YYYY-MM-DD") }
+        delivery.date = date
+        do {
+            let dataset = try Dataset.open(path)
+            delivery.footprintWKT = try footprint(dataset)
+        } catch {
+            return finish("\(path): \(error)")
+        }
+        return finish(nil)
+    }
+
+    static func isDate(_ text: String) -> Bool {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.isLenient = false
+        return text.count == 10 && formatter.date(from: text) != nil
+    }
+
+    /// SHA-256 of the file's bytes, read in chunks.
+    static func contentHash(_ path: String) -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return "unreadable-\(path)" }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update([UInt8](chunk)) }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The raster's extent as a WGS84 polygon.
+    static func footprint(_ dataset: Dataset) throws -> String {
+        guard let transform = dataset.geoTransform, let crs = try dataset.spatialReference() else {
+            throw RunError(.input, "the raster has no georeferencing")
+        }
+        let toDegrees = try CoordinateTransformation(from: crs, to: .wgs84())
+        let w = Double(dataset.width), h = Double(dataset.height)
+        let corners = [(0.0, 0.0), (w, 0), (w, h), (0, h), (0, 0)].map { c, r in
+            (transform.originX + c * transform.pixelWidth + r * transform.rowRotation,
+             transform.originY + c * transform.colRotation + r * transform.pixelHeight)
+        }
+        let points = try corners.map { try toDegrees.transform(x: $0.0, y: $0.1) }
+        return "POLYGON ((" + points.map { "\($0.x) \($0.y)" }.joined(separator: ",") + "))"
+    }
+}

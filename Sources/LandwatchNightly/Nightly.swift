@@ -1,0 +1,194 @@
+import Foundation
+import LandwatchGDAL
+import LandwatchPipeline
+import LandwatchRegistry
+import Logging
+
+/// How a nightly run ended, for the exit code.
+public enum NightlyResult: Sendable, Equatable {
+    case nothingToDo
+    case allDone
+    case someFailed
+}
+
+/// What a night did: the summary line's figures.
+public struct NightlySummary: Sendable, Equatable {
+    public var scenesNew = 0
+    public var scenesDone = 0
+    public var scenesFailed = 0
+    public var violationsNew = 0
+    public var violationsPersisting = 0
+    public var violationsResolved = 0
+    public var result: NightlyResult = .nothingToDo
+
+    public var line: String {
+        "nightly: scenes new \(scenesNew), done \(scenesDone), failed \(scenesFailed); violations new \(violationsNew), persisting \(violationsPersisting), resolved \(violationsResolved)"
+    }
+}
+
+/// Another nightly run holds the lock.
+public struct NightlyLocked: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// `landwatch nightly`: new deliveries in the inbox, each run through the pipeline against its baseline, everything
+/// recorded in the registry, under a lock so that two runs never overlap.
+public struct Nightly {
+    public var inbox: String
+    public var pipelinePath: String
+    public var out: String
+    public var database: String
+    public var settings: PipelineRunner.Settings
+    public var registry: StageRegistry
+    public var logger: Logger
+
+    public init(inbox: String, pipelinePath: String, out: String, database: String?, threads: Int, memoryBudget: Int,
+                registry: StageRegistry, logger: Logger) {
+        self.inbox = inbox
+        self.pipelinePath = pipelinePath
+        self.out = out
+        self.database = database ?? URL(fileURLWithPath: out).appendingPathComponent("registry.sqlite").path
+        settings = PipelineRunner.Settings(outputDirectory: out, memoryBudget: memoryBudget, threads: threads)
+        self.registry = registry
+        self.logger = logger
+    }
+
+    /// Takes the lock on `out/nightly.lock`; throws `NightlyLocked` at once when another run holds it.
+    public static func lock(_ out: String) throws -> Int32 {
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let path = URL(fileURLWithPath: out).appendingPathComponent("nightly.lock").path
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw RunError(.outputNotWritable, "cannot open the lock \(path): \(String(cString: strerror(errno)))") }
+        if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            close(descriptor)
+            throw NightlyLocked(description: "another nightly run holds \(path); this one exits without touching anything")
+        }
+        return descriptor
+    }
+
+    public func run() throws -> NightlySummary {
+        let lock = try Self.lock(out)
+        defer { close(lock) }
+        let (deliveries, skipped) = try Inbox.scan(inbox)
+        for line in skipped { logger.warning("nightly: skipped \(line)") }
+        let registry: Registry
+        do { registry = try Registry(path: database) } catch { throw RunError(.input, error.description) }
+        // Validate the pipeline once, before any scene.
+        let runner = PipelineRunner(registry: self.registry, logger: logger)
+        let declared = try runner.validate(path: pipelinePath).pipeline.params
+        let baselineDays = Int(declared["baseline_days"] ?? "") ?? 365
+        let window = Int(declared["season_window"] ?? "") ?? 45
+
+        var summary = NightlySummary()
+        var fresh: [Delivery] = []
+        for delivery in deliveries where !(try registry.hasScene(contentHash: delivery.contentHash)) { fresh.append(delivery) }
+        summary.scenesNew = fresh.count
+        if fresh.isEmpty {
+            logger.info("nightly: nothing new in \(inbox)")
+            return summary
+        }
+        for delivery in fresh.sorted(by: { ($0.date, $0.id) < ($1.date, $1.id) }) {
+            if let problem = delivery.problem {
+                try registry.recordFailure(SceneRecord(id: delivery.id, sensor: delivery.sensor, date: delivery.date, footprintWKT: nil,
+                                                       cloudShare: nil, contentHash: delivery.contentHash, path: delivery.path,
+                                                       status: "failed", failureReason: problem))
+                logger.error("nightly: scene \(delivery.id) failed: \(problem)")
+                summary.scenesFailed += 1
+                continue
+            }
+            let scene = SceneRecord(id: delivery.id, sensor: delivery.sensor, date: delivery.date, footprintWKT: delivery.footprintWKT,
+                                    cloudShare: nil, contentHash: delivery.contentHash, path: delivery.path, status: "done")
+            guard let baseline = try Self.baseline(for: delivery, in: registry.scenes(), days: baselineDays, window: window) else {
+                // The first scene over a place: the baseline of later nights.
+                _ = try registry.record(scene: scene, detections: [])
+                logger.info("nightly: scene \(delivery.id) recorded as a baseline (no earlier scene over its footprint within \(window) days of \(baselineDays) days before)")
+                summary.scenesDone += 1
+                continue
+            }
+            do {
+                let folder = try process(delivery, baseline: baseline, runner: runner, declared: declared)
+                let detections = try Self.detections(in: folder)
+                let outcome = try registry.record(scene: scene, detections: detections)
+                summary.scenesDone += 1
+                summary.violationsNew += outcome.new.count
+                summary.violationsPersisting += outcome.persisting.count
+                summary.violationsResolved += outcome.resolved.count
+                logger.info("nightly: scene \(delivery.id) against \(baseline.id): \(outcome.new.count) new, \(outcome.persisting.count) persisting, \(outcome.resolved.count) resolved")
+            } catch {
+                var failed = scene
+                failed.status = "failed"
+                failed.failure_reason = "\(error)"
+                try registry.recordFailure(failed)
+                logger.error("nightly: scene \(delivery.id) failed: \(error)")
+                summary.scenesFailed += 1
+            }
+        }
+        summary.result = summary.scenesFailed > 0 ? .someFailed : .allDone
+        return summary
+    }
+
+    /// The processed scene over the same footprint closest to `days` before, within `window` days of it.
+    static func baseline(for delivery: Delivery, in scenes: [SceneRecord], days: Int, window: Int) throws -> SceneRecord? {
+        guard let wkt = delivery.footprintWKT, let date = day(delivery.date) else { return nil }
+        let footprint = try Geometry(wkt: wkt)
+        let target = date - days
+        var best: (scene: SceneRecord, distance: Int)?
+        for scene in scenes where scene.status == "done" && scene.date < delivery.date {
+            guard let other = scene.footprint_wkt.flatMap({ try? Geometry(wkt: $0) }), let common = footprint.intersection(other),
+                  common.area >= 0.5 * min(footprint.area, other.area), let when = day(scene.date) else { continue }
+            let distance = abs(when - target)
+            if distance <= window, distance < (best?.distance ?? .max) { best = (scene, distance) }
+        }
+        return best?.scene
+    }
+
+    /// Days since 1970 of a YYYY-MM-DD date.
+    static func day(_ text: String) -> Int? {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.date(from: text).map { Int($0.timeIntervalSince1970 / 86400) }
+    }
+
+    /// Runs the pipeline for one pair into `out/scenes/ID`, published whole: written under `ID.partial` and renamed.
+    /// A folder already published for the scene (a rerun after a crash between publishing and recording) is reused.
+    func process(_ delivery: Delivery, baseline: SceneRecord, runner: PipelineRunner, declared: [String: String]) throws -> URL {
+        let scenes = URL(fileURLWithPath: out).appendingPathComponent("scenes")
+        let target = scenes.appendingPathComponent(delivery.id)
+        if FileManager.default.fileExists(atPath: target.appendingPathComponent("run.json").path) {
+            logger.info("nightly: scene \(delivery.id): outputs already published, reused")
+            return target
+        }
+        let partial = scenes.appendingPathComponent(delivery.id + ".partial")
+        try? FileManager.default.removeItem(at: partial)
+        var overrides: [String: String] = [:]
+        let values = ["before": baseline.path, "after": delivery.path, "before_date": baseline.date, "after_date": delivery.date]
+        for (name, value) in values where declared[name] != nil { overrides[name] = value }
+        let plan = try runner.validate(path: pipelinePath, overrides: overrides)
+        var settings = self.settings
+        settings.outputDirectory = partial.path
+        _ = try runner.run(plan, settings: settings)
+        guard rename(partial.path, target.path) == 0 else {
+            throw RunError(.io, "cannot publish \(partial.path) as \(target.path): \(String(cString: strerror(errno)))")
+        }
+        return target
+    }
+
+    /// The patches of the night's violations.geojson (anywhere under the scene's folder).
+    static func detections(in folder: URL) throws -> [Detection] {
+        guard let enumerator = FileManager.default.enumerator(atPath: folder.path) else { return [] }
+        for case let relative as String in enumerator where relative.hasSuffix("violations.geojson") {
+            let data = try Data(contentsOf: folder.appendingPathComponent(relative))
+            guard let collection = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw RunError(.io, "\(relative) is not a GeoJSON object")
+            }
+            return try ((collection["features"] as? [[String: Any]]) ?? []).map { feature in
+                let geometry = try JSONSerialization.data(withJSONObject: feature["geometry"] ?? [:])
+                let properties = feature["properties"] as? [String: Any] ?? [:]
+                return Detection(geoJSON: String(decoding: geometry, as: UTF8.self), rules: properties["rules"] as? String ?? "",
+                                 areaM2: (properties["area_m2"] as? NSNumber)?.doubleValue ?? 0)
+            }
+        }
+        return []
+    }
+}

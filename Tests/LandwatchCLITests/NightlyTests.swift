@@ -1,0 +1,133 @@
+import Foundation
+import LandwatchGDAL
+import LandwatchRegistry
+import XCTest
+
+/// `landwatch nightly` as cron runs it: three nights over the real Marburg scene with a planted construction inside
+/// the red line (testdata/nightly/make_pair.py), the lock, a corrupt delivery, the exports.
+final class NightlyTests: XCTestCase {
+    var work: URL!
+    var inbox: URL { work.appendingPathComponent("inbox") }
+    var out: URL { work.appendingPathComponent("out") }
+    var pipeline: URL!
+
+    override func setUpWithError() throws {
+        work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-nightly-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+        // The shipped pipeline with nights 16 days apart: the baseline is the scene closest to 32 days before.
+        let shipped = CLITests.root.appendingPathComponent("pipelines/nightly-inbox.yaml")
+        let text = try String(contentsOf: shipped, encoding: .utf8)
+            .replacingOccurrences(of: "baseline_days: \"365\"", with: "baseline_days: \"32\"")
+            .replacingOccurrences(of: "season_window: \"45\"", with: "season_window: \"17\"")
+            .replacingOccurrences(of: "../testdata/", with: CLITests.root.appendingPathComponent("testdata").path + "/")
+        pipeline = work.appendingPathComponent("nightly.yaml")
+        try text.write(to: pipeline, atomically: true, encoding: .utf8)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
+
+    /// Puts a delivery in the inbox: a copy of a fixture (re-encoded when `distinct`, so that its content differs).
+    func deliver(_ fixture: String, as name: String, date: String, distinct: Bool = false) throws {
+        let source = CLITests.root.appendingPathComponent("testdata/nightly/\(fixture)").path
+        let target = inbox.appendingPathComponent("\(name).tif").path
+        if distinct {
+            try Dataset.open(source).copy(to: target, driver: "GTiff").close()
+            unlink(target + ".aux.xml")
+        } else {
+            try FileManager.default.copyItem(atPath: source, toPath: target)
+        }
+        try "{\"sensor\": \"landsat8-toa\", \"date\": \"\(date)\"}".write(toFile: inbox.appendingPathComponent("\(name).json").path,
+                                                                         atomically: true, encoding: .utf8)
+    }
+
+    func nightly() throws -> CLITests.Result {
+        try CLITests.landwatch(["nightly", "--inbox", inbox.path, "--pipeline", pipeline.path, "--out", out.path, "--threads", "2"])
+    }
+
+    func testThreeNightsNewThenPersistingAndDismissedNeverReturns() throws {
+        try deliver("before.tif", as: "night1", date: "2024-06-30")
+        var result = try nightly()
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("recorded as a baseline"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("nightly: scenes new 1, done 1, failed 0; violations new 0"), result.stderr)
+
+        // Nothing new: exit 1, nothing touched.
+        result = try nightly()
+        XCTAssertEqual(result.status, 1, result.stderr)
+
+        try deliver("after.tif", as: "night2", date: "2024-07-16")
+        result = try nightly()
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("violations new 1, persisting 0, resolved 0"), result.stderr)
+        let registry = try Registry(path: out.appendingPathComponent("registry.sqlite").path)
+        let new = try registry.violations(status: "new")
+        XCTAssertEqual(new.count, 1)
+        XCTAssertEqual(new[0].area_m2, 14400, accuracy: 1, "the planted 4 x 4 pixels of 900 m²")
+        XCTAssertTrue(new[0].rules.contains("UC-P"), new[0].rules)
+
+        // The enforcement team's list of tonight: one line.
+        let export = try CLITests.landwatch(["violations", "export", "--db", out.appendingPathComponent("registry.sqlite").path,
+                                               "--status", "new", "--since", "2024-07-16", "--format", "csv"])
+        XCTAssertEqual(export.status, 0, export.stderr)
+        XCTAssertEqual(export.stdout.split(separator: "\n").count, 2, export.stdout)
+        XCTAssertTrue(export.stdout.contains(new[0].id))
+
+        try deliver("after.tif", as: "night3", date: "2024-08-01", distinct: true)
+        result = try nightly()
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("violations new 0, persisting 1, resolved 0"), result.stderr)
+        XCTAssertEqual(try registry.violations(status: "persisting").map(\.id), [new[0].id])
+
+        let dismiss = try CLITests.landwatch(["violations", "dismiss", new[0].id, "--db", out.appendingPathComponent("registry.sqlite").path,
+                                                "--reason", "field check: approved forestry building", "--by", "inspector Wang"])
+        XCTAssertEqual(dismiss.status, 0, dismiss.stderr)
+        // Night 4: the patch again (the same pixels, other bytes: a trailing byte gives another content hash).
+        try deliver("after.tif", as: "night4", date: "2024-08-02", distinct: true)
+        let night4 = inbox.appendingPathComponent("night4.tif")
+        try (Data(contentsOf: night4) + Data([0])).write(to: night4)
+        result = try nightly()
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("violations new 0"), result.stderr)
+        XCTAssertEqual(try registry.violations(status: "new"), [])
+        XCTAssertEqual(try registry.violations().count, 1, "no duplicate")
+        // Published scene folders are whole; no partial folder is left.
+        let scenes = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("scenes").path)
+        XCTAssertFalse(scenes.contains { $0.hasSuffix(".partial") }, "\(scenes)")
+        XCTAssertEqual(scenes.count, 3)
+    }
+
+    func testASecondRunWhileOneHoldsTheLockExits75TouchingNothing() throws {
+        try deliver("before.tif", as: "night1", date: "2024-06-30")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let lock = open(out.appendingPathComponent("nightly.lock").path, O_RDWR | O_CREAT, 0o644)
+        XCTAssertEqual(flock(lock, LOCK_EX | LOCK_NB), 0)
+        defer { close(lock) }
+        let result = try nightly()
+        XCTAssertEqual(result.status, 75, result.stderr)
+        XCTAssertTrue(result.stderr.contains("another nightly run holds \(out.path)/nightly.lock; this one exits without touching anything"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("registry.sqlite").path))
+    }
+
+    func testACorruptDeliveryIsRecordedAndTheOthersGoOn() throws {
+        try deliver("before.tif", as: "night1", date: "2024-06-30")
+        try deliver("after.tif", as: "night2", date: "2024-07-16")
+        try Data("not a tiff".utf8).write(to: inbox.appendingPathComponent("broken.tif"))
+        try Data("{\"sensor\": \"landsat8-toa\", \"date\": \"2024-07-16\"}".utf8).write(to: inbox.appendingPathComponent("broken.json"))
+        try deliver("before.tif", as: "baddate", date: "2024-13-40", distinct: true)
+        let result = try nightly()
+        XCTAssertEqual(result.status, 2, result.stderr)
+        XCTAssertTrue(result.stderr.contains("scenes new 4, done 2, failed 2; violations new 1"), result.stderr)
+        let scenes = try Registry(path: out.appendingPathComponent("registry.sqlite").path).scenes()
+        let failed = scenes.filter { $0.status == "failed" }
+        XCTAssertEqual(failed.count, 2)
+        XCTAssertTrue(failed.contains { ($0.failure_reason ?? "").contains("baddate.json: date '2024-13-40' is not a date written YYYY-MM-DD") }, "\(failed)")
+        XCTAssertTrue(failed.contains { ($0.failure_reason ?? "").contains("broken.tif") }, "\(failed)")
+    }
+
+    func testAnInboxThatDoesNotExistIsOneLine() throws {
+        try FileManager.default.removeItem(at: inbox)
+        let result = try nightly()
+        XCTAssertEqual(result.status, 66, result.stderr)
+        XCTAssertTrue(result.stderr.contains("landwatch: the inbox \(inbox.path) does not exist or is not a folder"), result.stderr)
+    }
+}
