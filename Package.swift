@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "LandwatchRegistryTests", dependencies: ["LandwatchRegistry", "LandwatchGDAL"]),
         .testTarget(
             name: "LandwatchCLITests",
-            dependencies: ["LandwatchCLI", "LandwatchStages", "LandwatchGDAL", "LandwatchRegistry"]
+            dependencies: ["LandwatchCLI", "LandwatchStages", "LandwatchGDAL", "LandwatchRegistry", "LandwatchPipeline"]
         ),
     ]
 )

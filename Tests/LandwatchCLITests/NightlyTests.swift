@@ -1,5 +1,6 @@
 import Foundation
 import LandwatchGDAL
+import LandwatchPipeline
 import LandwatchRegistry
 import XCTest
 
@@ -129,5 +130,65 @@ final class NightlyTests: XCTestCase {
         let result = try nightly()
         XCTAssertEqual(result.status, 66, result.stderr)
         XCTAssertTrue(result.stderr.contains("landwatch: the inbox \(inbox.path) does not exist or is not a folder"), result.stderr)
+    }
+
+    /// What a finished night leaves: the registry's scenes and violations, the published scene folders and the
+    /// violation lists in them (run.json holds times, so it is left out).
+    func snapshot(_ out: URL) throws -> [String] {
+        let registry = try Registry(path: out.appendingPathComponent("registry.sqlite").path)
+        var lines = try registry.scenes().map { "scene \($0.id) \($0.status) \($0.failure_reason ?? "")" }
+        lines += try registry.violations().map { "violation \($0.id) \($0.status) \($0.first_seen) \($0.last_seen) \($0.area_m2) \($0.rules)" }
+        let scenes = out.appendingPathComponent("scenes")
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: scenes.path))?.sorted() ?? [] {
+            lines.append("folder \(name)")
+            let list = scenes.appendingPathComponent(name).appendingPathComponent("violations/violations.geojson")
+            if let data = FileManager.default.contents(atPath: list.path) { lines.append("list \(name) \(SHA.hex(data))") }
+        }
+        return lines
+    }
+
+    /// SIGKILL at 20 moments spread over a run of three scenes, then a rerun: the registry and the published outputs
+    /// end as after an uninterrupted run, with no duplicate and no partial folder.
+    func testKilledAtAnyMomentARerunEndsAsAnUninterruptedRun() throws {
+        try deliver("before.tif", as: "night1", date: "2024-06-30")
+        try deliver("after.tif", as: "night2", date: "2024-07-16")
+        try deliver("after.tif", as: "night3", date: "2024-08-01", distinct: true)
+        let reference = work.appendingPathComponent("reference")
+        let started = Date()
+        let result = try CLITests.landwatch(["nightly", "--inbox", inbox.path, "--pipeline", pipeline.path, "--out", reference.path, "--threads", "2"])
+        let duration = Date().timeIntervalSince(started)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let expected = try snapshot(reference)
+        XCTAssertTrue(expected.contains { $0.hasPrefix("violation ") && $0.contains(" persisting ") }, "\(expected)")
+
+        var killedMidway = 0
+        for k in 1...20 {
+            let out = work.appendingPathComponent("killed-\(k)")
+            let process = Process()
+            process.executableURL = CLITests.binary
+            process.arguments = ["nightly", "--inbox", inbox.path, "--pipeline", pipeline.path, "--out", out.path, "--threads", "2"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(useconds_t(duration * Double(k) / 21 * 1_000_000))
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                killedMidway += 1
+            }
+            process.waitUntilExit()
+            let rerun = try CLITests.landwatch(["nightly", "--inbox", inbox.path, "--pipeline", pipeline.path, "--out", out.path, "--threads", "2"])
+            XCTAssertTrue([0, 1].contains(rerun.status), "kill \(k): \(rerun.stderr)")
+            XCTAssertEqual(try snapshot(out), expected, "killed after \(k)/21 of the run")
+        }
+        XCTAssertGreaterThanOrEqual(killedMidway, 15, "most kills must land while the run is going on")
+    }
+}
+
+/// SHA-256 of test outputs, through the pipeline module's implementation.
+enum SHA {
+    static func hex(_ data: Data) -> String {
+        var hasher = LandwatchPipeline.SHA256()
+        hasher.update([UInt8](data))
+        return LandwatchPipeline.SHA256.hex(hasher.finalize())
     }
 }
