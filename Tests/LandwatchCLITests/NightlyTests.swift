@@ -109,6 +109,30 @@ final class NightlyTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("registry.sqlite").path))
     }
 
+    /// Two runs started together: one works, the other exits 75 at once.
+    func testTwoRunsStartedTogetherOneWorksTheOtherExits75() throws {
+        try deliver("before.tif", as: "night1", date: "2024-06-30")
+        try deliver("after.tif", as: "night2", date: "2024-07-16")
+        let runs = (0..<2).map { _ -> (Process, Pipe) in
+            let process = Process()
+            process.executableURL = CLITests.binary
+            process.arguments = ["nightly", "--inbox", inbox.path, "--pipeline", pipeline.path, "--out", out.path, "--threads", "2"]
+            let errors = Pipe()
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = errors
+            return (process, errors)
+        }
+        for (process, _) in runs { try process.run() }
+        var statuses: [Int32] = []
+        for (process, errors) in runs {
+            _ = errors.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            statuses.append(process.terminationStatus)
+        }
+        XCTAssertEqual(statuses.sorted(), [0, 75])
+        XCTAssertEqual(try Registry(path: out.appendingPathComponent("registry.sqlite").path).violations(status: "new").count, 1)
+    }
+
     func testACorruptDeliveryIsRecordedAndTheOthersGoOn() throws {
         try deliver("before.tif", as: "night1", date: "2024-06-30")
         try deliver("after.tif", as: "night2", date: "2024-07-16")
