@@ -244,6 +244,7 @@ struct ReportBuilder {
             var quicklook = try Quicklook.classes(path: absolute(raster), legend: legend)
             quicklook.drawNorthArrow()
             quicklook.drawScaleBar()
+            quicklook.drawLegend(legend.classes.map { ($0.color, $0.code) })
             let image = try saveImage(quicklook, name: "landcover-\(classifier.id)")
             let counts = try Self.classCounts(absolute(raster))
             let pixelArea = Self.pixelArea(absolute(raster))
@@ -382,6 +383,7 @@ struct ReportBuilder {
             }
             quicklook.drawNorthArrow()
             quicklook.drawScaleBar()
+            quicklook.drawLegend(legend.classes.map { ($0.color, $0.code) })
             let image = try saveImage(quicklook, name: "violations")
             section.blocks.append(.figure(.init(file: image, caption: t("map.violations"),
                                                 legend: legend.classes.map { ($0.color, className($0.code)) },

@@ -167,6 +167,22 @@ struct Quicklook {
         text(label, x: x, y: y - 18, scale: 2, (20, 20, 20))
     }
 
+    /// A legend box in the bottom-right corner: one swatch per class with its code (names are beside the map, in the
+    /// report's language).
+    mutating func drawLegend(_ entries: [(color: String, code: Int)]) {
+        guard !entries.isEmpty else { return }
+        let rowHeight = 18, boxWidth = 58
+        let boxHeight = entries.count * rowHeight + 8
+        let x = width - boxWidth - 8, y = height - boxHeight - 8
+        fill(x: x, y: y, w: boxWidth, h: boxHeight, (255, 255, 255))
+        for (index, entry) in entries.enumerated() {
+            let top = y + 4 + index * rowHeight
+            fill(x: x + 5, y: top + 1, w: 14, h: 14, (40, 40, 40))
+            fill(x: x + 6, y: top + 2, w: 12, h: 12, Self.rgb(entry.color))
+            text(String(entry.code), x: x + 26, y: top + 1, scale: 2, (20, 20, 20))
+        }
+    }
+
     static func format(_ value: Double) -> String {
         value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
     }
