@@ -108,7 +108,11 @@ public struct Nightly {
             do {
                 let folder = try process(delivery, baseline: baseline, runner: runner, declared: declared)
                 let detections = try Self.detections(in: folder)
-                let outcome = try registry.record(scene: scene, detections: detections)
+                let run = try RunRecord.decode(Data(contentsOf: folder.appendingPathComponent("run.json")))
+                let entry = RunEntry(sceneID: scene.id, baseline: baseline.id, started: run.started, finished: run.finished,
+                                     pipelineSHA256: run.pipelineSHA256, versions: "landwatch \(run.landwatchVersion), GDAL \(run.gdalVersion)",
+                                     exitStatus: run.status, outputs: run.outputs)
+                let outcome = try registry.record(scene: scene, detections: detections, run: entry)
                 summary.scenesDone += 1
                 summary.violationsNew += outcome.new.count
                 summary.violationsPersisting += outcome.persisting.count

@@ -47,6 +47,32 @@ public struct SceneRecord: Sendable, Codable, FetchableRecord, PersistableRecord
     }
 }
 
+/// One pipeline run for a scene, as recorded with it.
+public struct RunEntry: Sendable, Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "run"
+    public var id: Int64?
+    public var scene_id: String
+    public var baseline: String?
+    public var started: Date
+    public var finished: Date?
+    public var pipeline_sha256: String
+    public var versions: String
+    public var exit_status: String
+    public var outputs: String?
+
+    public init(sceneID: String, baseline: String?, started: Date, finished: Date?, pipelineSHA256: String, versions: String,
+                exitStatus: String, outputs: [String]) {
+        scene_id = sceneID
+        self.baseline = baseline
+        self.started = started
+        self.finished = finished
+        pipeline_sha256 = pipelineSHA256
+        self.versions = versions
+        exit_status = exitStatus
+        self.outputs = outputs.joined(separator: "\n")
+    }
+}
+
 /// A violation as tracked across nights.
 public struct ViolationRecord: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "violation"
@@ -83,6 +109,10 @@ extension Registry {
         try database.read { db in try SceneRecord.filter(Column("content_hash") == contentHash).fetchCount(db) > 0 }
     }
 
+    public func runs() throws -> [RunEntry] {
+        try database.read { db in try RunEntry.order(Column("scene_id")).fetchAll(db) }
+    }
+
     public func scenes() throws -> [SceneRecord] {
         try database.read { db in try SceneRecord.order(Column("date"), Column("id")).fetchAll(db) }
     }
@@ -95,11 +125,16 @@ extension Registry {
     /// Records a processed scene and its detections in one transaction: a patch overlapping a tracked violation (by
     /// area: the overlap covers at least `overlap` of the smaller of the two) is that violation, persisting; others
     /// are new; tracked violations inside the scene's footprint that were not detected again are resolved.
-    public func record(scene: SceneRecord, detections: [Detection], overlap: Double = 0.25) throws -> NightOutcome {
+    public func record(scene: SceneRecord, detections: [Detection], run: RunEntry? = nil, overlap: Double = 0.25) throws -> NightOutcome {
         let footprint = try scene.footprint_wkt.map { try Geometry(wkt: $0) }
         return try database.write { db -> NightOutcome in
             var outcome = NightOutcome()
             try scene.save(db)
+            if let run {
+                // A rerun of the same scene replaces its run row.
+                try RunEntry.filter(Column("scene_id") == scene.id).deleteAll(db)
+                try run.insert(db)
+            }
             var matched = Set<String>()
             for detection in detections {
                 let geometry = try Geometry(geoJSON: detection.geoJSON)

@@ -78,6 +78,10 @@ final class NightlyTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stderr.contains("violations new 0, persisting 1, resolved 0"), result.stderr)
         XCTAssertEqual(try registry.violations(status: "persisting").map(\.id), [new[0].id])
+        // One run row per compared scene: night 2 and night 3, both against night 1.
+        let runs = try registry.runs()
+        XCTAssertEqual(runs.count, 2)
+        XCTAssertTrue(runs.allSatisfy { $0.exit_status == "succeeded" && $0.baseline?.contains("2024-06-30") == true }, "\(runs)")
 
         let dismiss = try CLITests.landwatch(["violations", "dismiss", new[0].id, "--db", out.appendingPathComponent("registry.sqlite").path,
                                                 "--reason", "field check: approved forestry building", "--by", "inspector Wang"])
