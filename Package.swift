@@ -56,7 +56,8 @@ let package = Package(
         // Nightly operations: the inbox, baselines, runs per scene, the registry updated per scene.
         .target(
             name: "LandwatchNightly",
-            dependencies: ["LandwatchPipeline", "LandwatchRegistry", "LandwatchGDAL", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["LandwatchPipeline", "LandwatchRegistry", "LandwatchGDAL", "LandwatchAlgorithms",
+                           .product(name: "Logging", package: "swift-log")]
         ),
         // Argument parsing, logging bootstrap, progress display, exit codes.
         .target(

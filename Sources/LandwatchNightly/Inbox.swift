@@ -1,4 +1,5 @@
 import Foundation
+import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
 
@@ -16,9 +17,10 @@ public struct Delivery: Sendable {
     public var problem: String?
 }
 
-/// Finds deliveries in the inbox. Today: a GeoTIFF with a small JSON sidecar of the same name giving sensor and date
-/// (`{"sensor": "landsat8-c2-l2", "date": "2024-07-17"}`). Landsat Collection 2 folders and tar files, Sentinel-2
-/// SAFE folders and zips and Gaofen deliveries are not read by the inbox yet: they are reported as skipped.
+/// Finds deliveries in the inbox: a GeoTIFF with a small JSON sidecar of the same name giving sensor and date
+/// (`{"sensor": "landsat8-c2-l2", "date": "2024-07-17"}`), or a Landsat product folder (its MTL, text or JSON, gives
+/// sensor and date; the pipeline gets the MTL's path). Landsat tar files, Sentinel-2 SAFE folders and zips and
+/// Gaofen deliveries are not read by the inbox yet: they are reported as skipped.
 public enum Inbox {
     public static func scan(_ folder: String) throws(RunError) -> (deliveries: [Delivery], skipped: [String]) {
         var isDirectory: ObjCBool = false
@@ -30,7 +32,15 @@ public enum Inbox {
         for name in names where !name.hasPrefix(".") {
             let path = URL(fileURLWithPath: folder).appendingPathComponent(name).path
             let lower = name.lowercased()
-            if lower.hasSuffix(".tif") || lower.hasSuffix(".tiff") {
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+                let files = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+                if let mtl = files.first(where: { $0.hasSuffix("_MTL.txt") || $0.hasSuffix("_MTL.json") }) {
+                    deliveries.append(landsatFolder(path, mtl: URL(fileURLWithPath: path).appendingPathComponent(mtl).path, files: files))
+                } else {
+                    skipped.append("\(path): a folder without a Landsat MTL file (SAFE folders are not read by the inbox yet)")
+                }
+            } else if lower.hasSuffix(".tif") || lower.hasSuffix(".tiff") {
                 deliveries.append(geoTIFF(path))
             } else if lower.hasSuffix(".json") {
                 let base = String(path.dropLast(5))
@@ -72,6 +82,29 @@ public enum Inbox {
             return finish("\(path): \(error)")
         }
         return finish(nil)
+    }
+
+    /// A Landsat product folder: sensor, collection, level and date from its MTL; the content hash covers every file.
+    static func landsatFolder(_ folder: String, mtl: String, files: [String]) -> Delivery {
+        var hasher = SHA256()
+        for name in files {
+            hasher.update(Array(name.utf8))
+            hasher.update(Array(contentHash(URL(fileURLWithPath: folder).appendingPathComponent(name).path).utf8))
+        }
+        let hash = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        var delivery = Delivery(id: "", path: mtl, sensor: "landsat", date: "unknown", contentHash: hash)
+        do {
+            let product = try LandsatProduct(mtl: MTLFile(path: mtl))
+            let number = product.spacecraft.filter(\.isNumber)
+            delivery.sensor = "landsat\(number)-c\(product.collection.map(String.init) ?? "pre")-\(product.isLevel2 ? "l2" : "l1")"
+            delivery.date = product.acquisitionDate
+            let red = try product.file(band: product.bandNumbers["red"] ?? "4", directory: URL(fileURLWithPath: folder))
+            delivery.footprintWKT = try footprint(Dataset.open(red))
+        } catch {
+            delivery.problem = "\(error)"
+        }
+        delivery.id = "\(delivery.sensor)-\(delivery.date)-\(hash.prefix(8))"
+        return delivery
     }
 
     static func isDate(_ text: String) -> Bool {

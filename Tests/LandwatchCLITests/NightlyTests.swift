@@ -214,9 +214,41 @@ final class NightlyTests: XCTestCase {
 
 /// SHA-256 of test outputs, through the pipeline module's implementation.
 enum SHA {
-    static func hex(_ data: Data) -> String {
-        var hasher = LandwatchPipeline.SHA256()
-        hasher.update([UInt8](data))
-        return LandwatchPipeline.SHA256.hex(hasher.finalize())
+    static func hex(_ data: Data) -> String { LandwatchPipeline.SHA256.hex([UInt8](data)) }
+}
+
+/// Landsat product folders in the inbox, run through the shipped enforcement pipeline (MTL paths as before/after).
+final class NightlyLandsatTests: XCTestCase {
+    func testLandsatFoldersAreReadThroughTheirMTL() throws {
+        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-nightly-landsat-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let source = CLITests.root.appendingPathComponent("testdata/marburg-landsat")
+        let inbox = work.appendingPathComponent("inbox")
+        for prefix in ["LE07_L1TP_195025_20010730_20170204_01_T1", "LC08_L1TP_195025_20130707_20170503_01_T1"] {
+            let folder = inbox.appendingPathComponent(prefix)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            for name in try FileManager.default.contentsOfDirectory(atPath: source.path) where name.hasPrefix(prefix) {
+                try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+            }
+        }
+        // The shipped pipeline, with the 12 years between the two dates as the baseline distance.
+        let text = try String(contentsOf: CLITests.root.appendingPathComponent("pipelines/nightly-enforcement.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "  plan: ../testdata/plan\n", with: "  plan: ../testdata/plan\n  baseline_days: \"4360\"\n")
+        let pipeline = CLITests.root.appendingPathComponent("pipelines/.test-\(UUID().uuidString).yaml")
+        try text.write(to: pipeline, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: pipeline) }
+        let out = work.appendingPathComponent("out")
+        let result = try CLITests.landwatch(["nightly", "--inbox", inbox.path, "--pipeline", pipeline.path, "--out", out.path, "--threads", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("nightly: scenes new 2, done 2, failed 0"), result.stderr)
+        let registry = try Registry(path: out.appendingPathComponent("registry.sqlite").path)
+        XCTAssertEqual(try registry.scenes().map(\.sensor), ["landsat7-c1-l1", "landsat8-c1-l1"])
+        XCTAssertEqual(try registry.scenes().map(\.date), ["2001-07-30", "2013-07-07"])
+        let runs = try registry.runs()
+        XCTAssertEqual(runs.count, 1)
+        let run = try XCTUnwrap(runs.first)
+        XCTAssertEqual(run.exit_status, "succeeded")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("scenes").appendingPathComponent(run.scene_id)
+            .appendingPathComponent("violations/summary.json").path))
     }
 }
