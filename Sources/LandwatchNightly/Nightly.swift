@@ -118,6 +118,12 @@ public struct Nightly {
                 summary.violationsPersisting += outcome.persisting.count
                 summary.violationsResolved += outcome.resolved.count
                 logger.info("nightly: scene \(delivery.id) against \(baseline.id): \(outcome.new.count) new, \(outcome.persisting.count) persisting, \(outcome.resolved.count) resolved")
+            } catch let error as RunError where error.category == .outputNotWritable || error.category == .io {
+                // The machine, not the scene (a full disk, a read-only mount): stop the night with the registry as it
+                // was for this scene, so that the next night retries it.
+                try? FileManager.default.removeItem(at: URL(fileURLWithPath: out).appendingPathComponent("scenes/\(delivery.id).partial"))
+                logger.error("nightly: scene \(delivery.id) could not be written, the night stops and the scene is retried next time: \(error)")
+                throw error
             } catch {
                 var failed = scene
                 failed.status = "failed"

@@ -153,6 +153,37 @@ final class NightlyTests: XCTestCase {
         XCTAssertTrue(failed.contains { ($0.failure_reason ?? "").contains("broken.tif") }, "\(failed)")
     }
 
+    /// A disk that fills up while a scene's outputs are written: the night stops with one line, the registry does not
+    /// record the scene (it is retried next night), and no partial folder is left.
+    func testAFullDiskStopsTheNightAndLeavesTheRegistryUnchanged() throws {
+        guard getuid() == 0 else { throw XCTSkip("mounting a small tmpfs needs root (CI runs as root)") }
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let mount = Process()
+        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+        mount.arguments = ["-t", "tmpfs", "-o", "size=64k", "tmpfs", out.path]
+        try mount.run()
+        mount.waitUntilExit()
+        guard mount.terminationStatus == 0 else { throw XCTSkip("cannot mount a tmpfs here") }
+        defer {
+            let umount = Process()
+            umount.executableURL = URL(fileURLWithPath: "/bin/umount")
+            umount.arguments = [out.path]
+            try? umount.run()
+            umount.waitUntilExit()
+        }
+        let db = work.appendingPathComponent("registry.sqlite").path
+        try deliver("before.tif", as: "night1", date: "2024-06-30")
+        try deliver("after.tif", as: "night2", date: "2024-07-16")
+        let result = try CLITests.landwatch(["nightly", "--inbox", inbox.path, "--pipeline", pipeline.path, "--out", out.path, "--db", db, "--threads", "2"])
+        XCTAssertTrue([73, 74].contains(result.status), "\(result.status): \(result.stderr)")
+        XCTAssertTrue(result.stderr.contains("could not be written, the night stops and the scene is retried next time"), result.stderr)
+        let scenes = try Registry(path: db).scenes()
+        XCTAssertEqual(scenes.map(\.date), ["2024-06-30"], "only the baseline is recorded")
+        XCTAssertEqual(try Registry(path: db).violations(), [])
+        let published = (try? FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("scenes").path)) ?? []
+        XCTAssertEqual(published, [], "no partial or half-published scene folder")
+    }
+
     func testAnInboxThatDoesNotExistIsOneLine() throws {
         try FileManager.default.removeItem(at: inbox)
         let result = try nightly()
