@@ -56,7 +56,7 @@ let package = Package(
         // Nightly operations: the inbox, baselines, runs per scene, the registry updated per scene.
         .target(
             name: "LandwatchNightly",
-            dependencies: ["LandwatchPipeline", "LandwatchRegistry", "LandwatchGDAL", "LandwatchAlgorithms",
+            dependencies: ["LandwatchPipeline", "LandwatchStages", "LandwatchRegistry", "LandwatchGDAL", "LandwatchAlgorithms",
                            .product(name: "Logging", package: "swift-log")]
         ),
         // Argument parsing, logging bootstrap, progress display, exit codes.

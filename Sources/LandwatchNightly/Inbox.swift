@@ -2,6 +2,7 @@ import Foundation
 import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
+import LandwatchStages
 
 /// One delivery found in the inbox.
 public struct Delivery: Sendable {
@@ -18,9 +19,10 @@ public struct Delivery: Sendable {
 }
 
 /// Finds deliveries in the inbox: a GeoTIFF with a small JSON sidecar of the same name giving sensor and date
-/// (`{"sensor": "landsat8-c2-l2", "date": "2024-07-17"}`), or a Landsat product folder (its MTL, text or JSON, gives
-/// sensor and date; the pipeline gets the MTL's path). Landsat tar files, Sentinel-2 SAFE folders and zips and
-/// Gaofen deliveries are not read by the inbox yet: they are reported as skipped.
+/// (`{"sensor": "landsat8-c2-l2", "date": "2024-07-17"}`); a Landsat product folder (its MTL, text or JSON, gives
+/// sensor and date; the pipeline gets the MTL's path); a Sentinel-2 SAFE folder or zip (the pipeline gets the product);
+/// a Gaofen image with its product XML beside it (date from the XML, sensor from the file name). Landsat tar files are
+/// not read by the inbox yet: they are reported as skipped.
 public enum Inbox {
     public static func scan(_ folder: String) throws(RunError) -> (deliveries: [Delivery], skipped: [String]) {
         var isDirectory: ObjCBool = false
@@ -35,13 +37,25 @@ public enum Inbox {
             var isFolder: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
                 let files = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
-                if let mtl = files.first(where: { $0.hasSuffix("_MTL.txt") || $0.hasSuffix("_MTL.json") }) {
+                if lower.hasSuffix(".safe") {
+                    deliveries.append(sentinel2(path))
+                } else if let mtl = files.first(where: { $0.hasSuffix("_MTL.txt") || $0.hasSuffix("_MTL.json") }) {
                     deliveries.append(landsatFolder(path, mtl: URL(fileURLWithPath: path).appendingPathComponent(mtl).path, files: files))
                 } else {
                     skipped.append("\(path): a folder without a Landsat MTL file (SAFE folders are not read by the inbox yet)")
                 }
+            } else if lower.hasSuffix(".zip") && lower.contains("_msil") {
+                deliveries.append(sentinel2(path))
             } else if lower.hasSuffix(".tif") || lower.hasSuffix(".tiff") {
-                deliveries.append(geoTIFF(path))
+                let base = URL(fileURLWithPath: path).deletingPathExtension()
+                let hasSidecar = FileManager.default.fileExists(atPath: base.appendingPathExtension("json").path)
+                if !hasSidecar, name.uppercased().hasPrefix("GF"), FileManager.default.fileExists(atPath: base.appendingPathExtension("xml").path) {
+                    deliveries.append(gaofen(path))
+                } else {
+                    deliveries.append(geoTIFF(path))
+                }
+            } else if lower.hasSuffix(".xml"), name.uppercased().hasPrefix("GF") {
+                continue  // a Gaofen product's XML, read with its image
             } else if lower.hasSuffix(".json") {
                 let base = String(path.dropLast(5))
                 if !FileManager.default.fileExists(atPath: base + ".tif") && !FileManager.default.fileExists(atPath: base + ".tiff") {
@@ -107,6 +121,64 @@ public enum Inbox {
         return delivery
     }
 
+    /// A Sentinel-2 SAFE folder or zip: level and date from its MTD; footprint from its red band.
+    static func sentinel2(_ path: String) -> Delivery {
+        let hash = folderHash(path)
+        var delivery = Delivery(id: "", path: path, sensor: "sentinel2", date: "unknown", contentHash: hash)
+        do {
+            let product = try Sentinel2Product(path: path)
+            delivery.sensor = product.level == .l2a ? "sentinel2-l2a" : "sentinel2-l1c"
+            delivery.date = product.date
+            delivery.footprintWKT = try footprint(Dataset.open(product.file(for: "B04")))
+        } catch let problem as StageProblem {
+            delivery.problem = "\(path): \(problem.message)"
+        } catch {
+            delivery.problem = "\(path): \(error)"
+        }
+        delivery.id = "\(delivery.sensor)-\(delivery.date)-\(hash.prefix(8))"
+        return delivery
+    }
+
+    /// A Gaofen image (GF2_PMS1_..._L1A....tiff) with its product XML: date from the XML; footprint from its
+    /// georeferencing, or from orthorectifying its RPCs for a Level-1A image.
+    static func gaofen(_ path: String) -> Delivery {
+        let hash = contentHash(path)
+        let name = URL(fileURLWithPath: path).lastPathComponent.uppercased()
+        let parts = name.split(separator: "_")
+        let satellite = parts.first.map { String($0).lowercased() } ?? "gf"
+        let camera = parts.count > 1 ? String(parts[1].prefix(3)).lowercased() : ""
+        var delivery = Delivery(id: "", path: path, sensor: camera.isEmpty ? satellite : "\(satellite)-\(camera)", date: "unknown", contentHash: hash)
+        if let date = GaofenMetadata(imagePath: path)?.date {
+            delivery.date = date
+            do {
+                let dataset = try Dataset.open(path)
+                delivery.footprintWKT = dataset.usesRPC ? try footprint(of: dataset.suggestedRPCGrid()) : try footprint(dataset)
+            } catch {
+                delivery.problem = "\(path): \(error)"
+            }
+        } else {
+            delivery.problem = "\(path): its product XML gives no date (CenterTime, ReceiveTime or ImagingStartTime)"
+        }
+        delivery.id = "\(delivery.sensor)-\(delivery.date)-\(hash.prefix(8))"
+        return delivery
+    }
+
+    /// SHA-256 over a folder's files (names and contents, in order), or of a single file.
+    static func folderHash(_ path: String) -> String {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else { return contentHash(path) }
+        var hasher = SHA256()
+        let files = (FileManager.default.enumerator(atPath: path)?.allObjects as? [String] ?? []).sorted()
+        for relative in files {
+            let full = URL(fileURLWithPath: path).appendingPathComponent(relative).path
+            var isSub: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: full, isDirectory: &isSub), !isSub.boolValue else { continue }
+            hasher.update(Array(relative.utf8))
+            hasher.update(Array(contentHash(full).utf8))
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
     static func isDate(_ text: String) -> Bool {
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyy-MM-dd"
@@ -129,8 +201,17 @@ public enum Inbox {
         guard let transform = dataset.geoTransform, let crs = try dataset.spatialReference() else {
             throw RunError(.input, "the raster has no georeferencing")
         }
+        return try footprint(transform: transform, crs: crs, width: dataset.width, height: dataset.height)
+    }
+
+    /// A grid's extent as a WGS84 polygon.
+    static func footprint(of grid: RasterGrid) throws -> String {
+        try footprint(transform: grid.geoTransform, crs: SpatialReference(definition: grid.crsWKT), width: grid.width, height: grid.height)
+    }
+
+    static func footprint(transform: GeoTransform, crs: SpatialReference, width: Int, height: Int) throws -> String {
         let toDegrees = try CoordinateTransformation(from: crs, to: .wgs84())
-        let w = Double(dataset.width), h = Double(dataset.height)
+        let w = Double(width), h = Double(height)
         let corners = [(0.0, 0.0), (w, 0), (w, h), (0, h), (0, 0)].map { c, r in
             (transform.originX + c * transform.pixelWidth + r * transform.rowRotation,
              transform.originY + c * transform.colRotation + r * transform.pixelHeight)

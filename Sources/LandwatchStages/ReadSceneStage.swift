@@ -266,11 +266,11 @@ public struct ReadSceneStage: SourceStage {
 
 /// What landwatch reads from a Gaofen delivery's XML beside the image (GF1_WFV1_..._L1A0001234567.xml): sun
 /// elevation from SolarZenith and the date from CenterTime, ReceiveTime or ImagingStartTime.
-struct GaofenMetadata {
-    var sunElevation: Double?
-    var date: String?
+public struct GaofenMetadata: Sendable {
+    public var sunElevation: Double?
+    public var date: String?
 
-    init?(imagePath: String) {
+    public init?(imagePath: String) {
         let url = URL(fileURLWithPath: imagePath)
         let xml = url.deletingPathExtension().appendingPathExtension("xml")
         guard let text = try? String(contentsOf: xml, encoding: .utf8) else { return nil }

@@ -184,6 +184,30 @@ final class NightlyTests: XCTestCase {
         XCTAssertEqual(published, [], "no partial or half-published scene folder")
     }
 
+    /// Sentinel-2 SAFE folders and zips and a Gaofen Level-1A delivery are recognised: sensor, date and footprint
+    /// (the Gaofen one from orthorectifying its RPCs). All from one day, so each is a first scene (a baseline).
+    func testSentinel2AndGaofenDeliveriesAreRecognised() throws {
+        let safe = CLITests.root.appendingPathComponent("testdata/sentinel2-safe")
+        for name in try FileManager.default.contentsOfDirectory(atPath: safe.path) where name.hasPrefix("S2A_") {
+            try FileManager.default.copyItem(at: safe.appendingPathComponent(name), to: inbox.appendingPathComponent(name))
+        }
+        let gaofen = CLITests.root.appendingPathComponent("testdata/gaofen-rpc")
+        for name in try FileManager.default.contentsOfDirectory(atPath: gaofen.path) where name.hasPrefix("GF2_") {
+            try FileManager.default.copyItem(at: gaofen.appendingPathComponent(name), to: inbox.appendingPathComponent(name))
+        }
+        let result = try nightly()
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertFalse(result.stderr.contains("skipped"), result.stderr)
+        let scenes = try Registry(path: out.appendingPathComponent("registry.sqlite").path).scenes()
+        XCTAssertEqual(scenes.map(\.sensor).sorted(), ["gf2-pms", "sentinel2-l1c", "sentinel2-l1c", "sentinel2-l2a"])
+        XCTAssertEqual(Set(scenes.map(\.date)), ["2015-07-31", "2015-08-18"])
+        XCTAssertTrue(scenes.allSatisfy { $0.status == "done" && $0.footprint_wkt != nil }, "\(scenes)")
+        // The Gaofen footprint lies around Zion (113° W, 37.2° N); the Sentinel-2 ones in Slovenia (15.5° E, 45.9° N).
+        let gf = try XCTUnwrap(scenes.first { $0.sensor == "gf2-pms" }?.footprint_wkt)
+        XCTAssertTrue(gf.contains("-113."), gf)
+        XCTAssertTrue(scenes.filter { $0.sensor.hasPrefix("sentinel2") }.allSatisfy { $0.footprint_wkt!.contains(" 45.") }, "\(scenes)")
+    }
+
     func testAnInboxThatDoesNotExistIsOneLine() throws {
         try FileManager.default.removeItem(at: inbox)
         let result = try nightly()
