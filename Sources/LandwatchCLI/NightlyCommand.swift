@@ -38,15 +38,19 @@ struct NightlyCommand: ParsableCommand {
     @Option(name: .long, help: "Worker threads. (default: the number of cores)")
     var threads: Int?
 
+    @Flag(name: .long, help: "Redo every delivery in the inbox, already processed or not, rerunning its pipeline.")
+    var force = false
+
     @Option(name: .long, help: "Log lines as text or json (one object per line, for log collectors).")
     var logFormat: LogFormat = .text
 
     func run() throws {
         LogSetup.bootstrap(verbosity: 1, json: logFormat == .json)
         let logger = Logger(label: "landwatch")
-        let nightly = Nightly(inbox: inbox, pipelinePath: pipeline, out: out, database: db,
+        var nightly = Nightly(inbox: inbox, pipelinePath: pipeline, out: out, database: db,
                               threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                               memoryBudget: ByteCount.parse(memory) ?? 512 << 20, registry: standardRegistry, logger: logger)
+        nightly.force = force
         let summary: NightlySummary
         do {
             summary = try nightly.run()

@@ -41,6 +41,8 @@ public struct Nightly {
     public var settings: PipelineRunner.Settings
     public var registry: StageRegistry
     public var logger: Logger
+    /// Redo every delivery of the inbox, processed or not, and rerun their pipelines.
+    public var force = false
 
     public init(inbox: String, pipelinePath: String, out: String, database: String?, threads: Int, memoryBudget: Int,
                 registry: StageRegistry, logger: Logger) {
@@ -81,7 +83,7 @@ public struct Nightly {
 
         var summary = NightlySummary()
         var fresh: [Delivery] = []
-        for delivery in deliveries where !(try registry.hasScene(contentHash: delivery.contentHash)) { fresh.append(delivery) }
+        for delivery in deliveries where try force || !registry.hasScene(contentHash: delivery.contentHash) { fresh.append(delivery) }
         summary.scenesNew = fresh.count
         if fresh.isEmpty {
             logger.info("nightly: nothing new in \(inbox)")
@@ -165,6 +167,7 @@ public struct Nightly {
     func process(_ delivery: Delivery, baseline: SceneRecord, runner: PipelineRunner, declared: [String: String]) throws -> URL {
         let scenes = URL(fileURLWithPath: out).appendingPathComponent("scenes")
         let target = scenes.appendingPathComponent(delivery.id)
+        if force { try? FileManager.default.removeItem(at: target) }
         if FileManager.default.fileExists(atPath: target.appendingPathComponent("run.json").path) {
             logger.info("nightly: scene \(delivery.id): outputs already published, reused")
             return target

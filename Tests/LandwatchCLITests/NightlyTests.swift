@@ -208,6 +208,24 @@ final class NightlyTests: XCTestCase {
         XCTAssertTrue(scenes.filter { $0.sensor.hasPrefix("sentinel2") }.allSatisfy { $0.footprint_wkt!.contains(" 45.") }, "\(scenes)")
     }
 
+    /// `--force` redoes every delivery: the pipelines run again, and the registry ends the same (no duplicate).
+    func testForceRedoesEverythingWithoutDuplicates() throws {
+        try deliver("before.tif", as: "night1", date: "2024-06-30")
+        try deliver("after.tif", as: "night2", date: "2024-07-16")
+        XCTAssertEqual(try nightly().status, 0)
+        let registry = try Registry(path: out.appendingPathComponent("registry.sqlite").path)
+        let before = try registry.violations()
+        let firstRun = try XCTUnwrap(registry.runs().first)
+        let forced = try CLITests.landwatch(["nightly", "--inbox", inbox.path, "--pipeline", pipeline.path, "--out", out.path, "--threads", "2", "--force"])
+        XCTAssertEqual(forced.status, 0, forced.stderr)
+        XCTAssertTrue(forced.stderr.contains("scenes new 2, done 2, failed 0"), forced.stderr)
+        XCTAssertFalse(forced.stderr.contains("reused"), forced.stderr)
+        XCTAssertEqual(try registry.violations().map(\.id), before.map(\.id))
+        let runs = try registry.runs()
+        XCTAssertEqual(runs.count, 1)
+        XCTAssertGreaterThan(try XCTUnwrap(runs.first).started, firstRun.started, "the pipeline ran again")
+    }
+
     func testAnInboxThatDoesNotExistIsOneLine() throws {
         try FileManager.default.removeItem(at: inbox)
         let result = try nightly()
