@@ -8,7 +8,7 @@ BIN = .build/release/landwatch
 # Installs the system libraries landwatch needs (skipped when they are already there).
 deps:
 	@if ! pkg-config --exists gdal || ! pkg-config --exists xgboost || ! command -v gdal_translate >/dev/null \
-	   || ! [ -f /usr/include/tiffio.h ] || ! [ -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import osgeo' 2>/dev/null \
+	   || ! pkg-config --exists libtiff-4 || ! [ -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import osgeo' 2>/dev/null \
 	   || ! [ -x /usr/bin/time ] || ! command -v chromium >/dev/null || ! command -v tidy >/dev/null \
 	   || ! [ -d /usr/share/fonts/opentype/noto ]; then \
 	  echo "make deps: installing GDAL, XGBoost, libtiff and tools with apt-get"; \
