@@ -179,13 +179,7 @@ public enum Inbox {
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
-    static func isDate(_ text: String) -> Bool {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyy-MM-dd"
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.isLenient = false
-        return text.count == 10 && formatter.date(from: text) != nil
-    }
+    static func isDate(_ text: String) -> Bool { text.count == 10 && Nightly.day(text) != nil }
 
     /// SHA-256 of the file's bytes, read in chunks.
     static func contentHash(_ path: String) -> String {

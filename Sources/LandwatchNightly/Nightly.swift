@@ -159,6 +159,7 @@ public struct Nightly {
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyy-MM-dd"
         formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.isLenient = false
         return formatter.date(from: text).map { Int($0.timeIntervalSince1970 / 86400) }
     }
 

@@ -131,11 +131,12 @@ public struct ReadSceneStage: SourceStage {
             let path = entry.path ?? self.path!
             var (scale, offset) = calibration?[index] ?? (self.scale, self.offset)
             // A preset's integer scaling does not apply to a Float export, which holds reflectance already.
-            if calibration == nil, sensor != nil, !scalingIsExplicit, sensor?.values != .digitalNumbers, Self.holdsFloats(path, band: entry.band ?? 1) {
+            let floats = sensor != nil && Self.holdsFloats(path, band: entry.band ?? 1)
+            if calibration == nil, sensor != nil, !scalingIsExplicit, sensor?.values != .digitalNumbers, floats {
                 (scale, offset) = (1, 0)
             }
             // The preset's nodata (0) is for integer products; a Float export keeps its own.
-            let presetNoData = Self.holdsFloats(path, band: entry.band ?? 1) ? nil : sensor?.noData
+            let presetNoData = floats ? nil : sensor?.noData
             var input = RasterFileSource.BandInput(path: path, band: entry.band ?? 1, scale: scale, offset: offset, noData: noData ?? presetNoData)
             input.rpcDEM = dem
             return input

@@ -221,15 +221,20 @@ struct ChipMaker {
                     }
                 }
             }
-            let memory = try Dataset.createInMemory(width: outWidth, height: outHeight, bandCount: 3, dataType: .uint8)
-            for c in 0..<3 {
-                try channels[c].withUnsafeBufferPointer { buffer in
-                    try memory.band(c + 1).write(Window(width: outWidth, height: outHeight), from: buffer)
-                }
-            }
-            try memory.copy(to: path, driver: "PNG").close()
-            unlink(path + ".aux.xml")
+            try Self.writePNG(channels, width: outWidth, height: outHeight, to: path)
         }
+    }
+
+    /// Writes three 0-255 channels as an RGB PNG through GDAL (no .aux.xml left beside it).
+    static func writePNG(_ channels: [[Float]], width: Int, height: Int, to path: String) throws {
+        let memory = try Dataset.createInMemory(width: width, height: height, bandCount: channels.count, dataType: .uint8)
+        for (c, channel) in channels.enumerated() {
+            try channel.withUnsafeBufferPointer { buffer in
+                try memory.band(c + 1).write(Window(width: width, height: height), from: buffer)
+            }
+        }
+        try memory.copy(to: path, driver: "PNG").close()
+        unlink(path + ".aux.xml")
     }
 
     /// 2nd and 98th percentiles of the finite values.

@@ -200,16 +200,8 @@ struct Quicklook {
 
     /// Writes the quicklook as PNG through GDAL.
     func writePNG(to path: String) throws {
-        let memory = try Dataset.createInMemory(width: width, height: height, bandCount: 3, dataType: .uint8)
-        for c in 0..<3 {
-            var channel = [Float](repeating: 0, count: width * height)
-            for i in 0..<(width * height) { channel[i] = Float(pixels[i * 3 + c]) }
-            try channel.withUnsafeBufferPointer { buffer in
-                try memory.band(c + 1).write(Window(width: width, height: height), from: buffer)
-            }
-        }
-        try memory.copy(to: path, driver: "PNG").close()
-        unlink(path + ".aux.xml")
+        let channels = (0..<3).map { c in (0..<(width * height)).map { Float(pixels[$0 * 3 + c]) } }
+        try ChipMaker.writePNG(channels, width: width, height: height, to: path)
     }
 }
 
