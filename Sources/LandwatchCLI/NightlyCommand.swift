@@ -81,7 +81,10 @@ struct ViolationsCommand: ParsableCommand {
     )
 
     struct Export: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print violations as CSV or GeoJSON.")
+        static let configuration = CommandConfiguration(
+            abstract: "Write tracked violations as CSV, GeoJSON, GeoPackage or KML (WGS84).",
+            discussion: "CSV and GeoJSON go to standard output unless --output is given; GeoPackage and KML need --output. "
+                + "A file is written under a temporary name and renamed when complete.")
 
         @Option(name: .long, help: "Registry file (SQLite).")
         var db: String
@@ -92,34 +95,40 @@ struct ViolationsCommand: ParsableCommand {
         @Option(name: .long, help: "Only those last seen on or after this date (YYYY-MM-DD).")
         var since: String?
 
-        @Option(name: .long, help: "csv or geojson.")
+        @Option(name: .long, help: "csv, geojson, gpkg or kml.")
         var format: String = "csv"
 
-        func run() throws {
-            guard ["csv", "geojson"].contains(format) else {
-                throw fail(["--format \(format): export writes csv or geojson; gpkg and kml are not built yet (write.violations writes both per run)"],
-                           code: LandwatchExit.usage)
+        @Option(name: [.short, .long], help: "File to write (needed for gpkg and kml).")
+        var output: String?
+
+        func validate() throws {
+            guard let chosen = ViolationExport.Format(rawValue: format) else {
+                throw ValidationError("--format \(format): choose csv, geojson, gpkg or kml")
             }
+            if chosen.needsFile, output == nil { throw ValidationError("--format \(format) writes a file: give it with --output PATH") }
+            if let status, !["new", "persisting", "resolved", "dismissed"].contains(status) {
+                throw ValidationError("--status \(status): choose new, persisting, resolved or dismissed")
+            }
+            if let since, since.count != 10 || Int(since.prefix(4)) == nil {
+                throw ValidationError("--since \(since): write the date as YYYY-MM-DD")
+            }
+        }
+
+        func run() throws {
+            let chosen = ViolationExport.Format(rawValue: format)!
             let rows: [ViolationRecord]
-            do { rows = try Registry(path: db).violations(status: status, since: since) } catch {
+            do { rows = try existingRegistry(db).violations(status: status, since: since) } catch {
                 throw fail(["\(error)"], code: LandwatchExit.inputUnavailable)
             }
-            if format == "csv" {
-                var text = "\u{FEFF}id,status,rules,area_m2,first_seen,last_seen,west,south,east,north\n"
-                for v in rows {
-                    text += "\(v.id),\(v.status),\(v.rules),\(v.area_m2),\(v.first_seen),\(v.last_seen),\(v.min_lon),\(v.min_lat),\(v.max_lon),\(v.max_lat)\n"
+            if let output {
+                do { try ViolationExport.write(rows, format: chosen, to: output) } catch {
+                    throw fail([error.description], code: LandwatchExit.code(for: error.category))
                 }
-                print(text, terminator: "")
+                FileHandle.standardError.write(Data("landwatch: \(rows.count) violations written to \(output)\n".utf8))
+            } else if chosen == .csv {
+                print(ViolationExport.csv(rows), terminator: "")
             } else {
-                let features = try rows.map { v -> String in
-                    let geometry = try Geometry(wkt: v.geometry_wkt).geoJSON
-                    let properties = try JSONSerialization.data(withJSONObject: [
-                        "id": v.id, "status": v.status, "rules": v.rules, "area_m2": v.area_m2,
-                        "first_seen": v.first_seen, "last_seen": v.last_seen,
-                    ] as [String: Any], options: [.sortedKeys])
-                    return "{\"type\":\"Feature\",\"properties\":\(String(decoding: properties, as: UTF8.self)),\"geometry\":\(geometry)}"
-                }
-                print("{\"type\":\"FeatureCollection\",\"features\":[\n" + features.joined(separator: ",\n") + "\n]}")
+                print(try ViolationExport.geoJSON(rows), terminator: "")
             }
         }
     }
@@ -140,10 +149,18 @@ struct ViolationsCommand: ParsableCommand {
         var by: String = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
 
         func run() throws {
-            do { try Registry(path: db).dismiss(id: id, by: by, reason: reason) } catch {
+            do { try existingRegistry(db).dismiss(id: id, by: by, reason: reason) } catch {
                 throw fail(["\(error)"], code: LandwatchExit.inputUnavailable)
             }
             print("landwatch: \(id) dismissed: \(reason)")
         }
     }
+}
+
+/// The registry at `path`, which must exist: exporting from or dismissing in a mistyped path must not create one.
+func existingRegistry(_ path: String) throws -> Registry {
+    guard FileManager.default.fileExists(atPath: path) else {
+        throw RegistryError("there is no registry at \(path) (landwatch nightly creates it, by default as <out>/registry.sqlite)")
+    }
+    return try Registry(path: path)
 }

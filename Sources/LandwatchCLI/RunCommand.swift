@@ -11,7 +11,9 @@ struct RunCommand: ParsableCommand {
         abstract: "Run a pipeline file.",
         discussion: """
         Every output is written under --out, first under a temporary name (NAME.partial) and renamed when \
-        complete; run.json in --out records the pipeline, its hash, parameters, inputs, versions and per-stage times.
+        complete; run.json in --out records the pipeline, its hash, parameters, inputs, versions and per-stage times. \
+        Rerun into the same --out, a stage whose outputs are complete and whose inputs (path, size, time), options and \
+        versions are unchanged is kept as it is (after a crash, only what is missing is redone); --force redoes all.
         """
     )
 
@@ -29,6 +31,9 @@ struct RunCommand: ParsableCommand {
 
     @Option(name: .long, help: "Worker threads for block processing. (default: the number of cores)")
     var threads: Int?
+
+    @Flag(name: .long, help: "Redo every stage, even those an earlier run into --out completed unchanged.")
+    var force = false
 
     @Flag(name: .shortAndLong, help: "Log more (-v: info, -vv: debug).")
     var verbose: Int
@@ -55,13 +60,17 @@ struct RunCommand: ParsableCommand {
         let output = out ?? "out/\(plan.pipeline.name)"
         let settings = PipelineRunner.Settings(
             outputDirectory: output, memoryBudget: ByteCount.parse(memory)!,
-            threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, force: force)
         let progress = ProgressDisplay(interactive: isatty(STDERR_FILENO) != 0)
         do {
             let record = try runner.run(plan, settings: settings, observer: progress)
             progress.finish()
             let seconds = (record.finished ?? Date()).timeIntervalSince(record.started)
             let files = record.outputs + ["run.json"]
+            let kept = record.stages.filter { $0.reused == true }.map(\.id)
+            if !kept.isEmpty {
+                print("landwatch: kept from an earlier run, unchanged: \(kept.joined(separator: ", ")) (--force redoes them)")
+            }
             print("landwatch: \(plan.pipeline.name) finished in \(String(format: "%.2f", seconds)) s; "
                   + "outputs in \(output): \(files.joined(separator: ", "))")
             for report in record.outputs where report.hasSuffix("/index.html") {

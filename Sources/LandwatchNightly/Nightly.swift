@@ -173,14 +173,16 @@ public struct Nightly {
             logger.info("nightly: scene \(delivery.id): outputs already published, reused")
             return target
         }
+        // A folder a killed run left is resumed: its completed stages are kept when nothing they depend on changed.
         let partial = scenes.appendingPathComponent(delivery.id + ".partial")
-        try? FileManager.default.removeItem(at: partial)
+        if force { try? FileManager.default.removeItem(at: partial) }
         var overrides: [String: String] = [:]
         let values = ["before": baseline.path, "after": delivery.path, "before_date": baseline.date, "after_date": delivery.date]
         for (name, value) in values where declared[name] != nil { overrides[name] = value }
         let plan = try runner.validate(path: pipelinePath, overrides: overrides)
         var settings = self.settings
         settings.outputDirectory = partial.path
+        settings.force = force
         _ = try runner.run(plan, settings: settings)
         guard rename(partial.path, target.path) == 0 else {
             throw RunError(.io, "cannot publish \(partial.path) as \(target.path): \(String(cString: strerror(errno)))")

@@ -1,6 +1,7 @@
 import Foundation
 import LandwatchCLI
 import LandwatchStages
+import LandwatchPipeline
 import XCTest
 
 /// Runs the built `landwatch` binary as an operator (or cron) would, and checks output and exit codes.
@@ -212,5 +213,91 @@ final class InterruptTests: XCTestCase {
         XCTAssertTrue(stderr.contains("interrupted; partial outputs removed"), stderr)
         let left = try FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("out").path)
         XCTAssertEqual(left, [], "nothing may be left that looks like output")
+    }
+}
+
+/// Reruns into the same output folder redo only what is missing or out of date (the manifest of stage keys).
+final class ResumeTests: XCTestCase {
+    func testARerunKeepsCompleteStagesAndRedoesWhatChangedOrIsMissing() throws {
+        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-resume-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        for name in ["before", "after"] {
+            try FileManager.default.copyItem(at: CLITests.root.appendingPathComponent("testdata/nightly/\(name).tif"),
+                                             to: work.appendingPathComponent("\(name).tif"))
+        }
+        var stages = ""
+        for name in ["before", "after"] {
+            stages += """
+              - id: \(name)-scene
+                uses: read.scene
+                with: {path: \(name).tif, bands: {blue: 1, green: 2, red: 3, nir: 4, swir1: 5, swir2: 6}}
+              - id: \(name)-classes
+                uses: classify.rules
+                inputs: [\(name)-scene]
+              - id: write-\(name)
+                uses: write.raster
+                inputs: [\(name)-classes]
+                with: {path: \(name)-classes.tif, type: Byte, nodata: 0}
+
+            """
+        }
+        let pipeline = work.appendingPathComponent("resume.yaml")
+        try "version: 1\nname: resume\nparams: {ndvi_min: \"0.3\"}\ngrid: {like: after-scene}\nstages:\n\(stages)"
+            .write(to: pipeline, atomically: true, encoding: .utf8)
+        let out = work.appendingPathComponent("out")
+        func run(_ extra: [String] = []) throws -> CLITests.Result {
+            let result = try CLITests.landwatch(["run", pipeline.path, "--out", out.path, "--threads", "2"] + extra)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            return result
+        }
+        func modified(_ name: String) throws -> Date {
+            try XCTUnwrap(FileManager.default.attributesOfItem(atPath: out.appendingPathComponent(name).path)[.modificationDate] as? Date)
+        }
+        var result = try run()
+        XCTAssertFalse(result.stdout.contains("kept from an earlier run"), result.stdout)
+        let first = try (modified("before-classes.tif"), modified("after-classes.tif"))
+        let classes = try Data(contentsOf: out.appendingPathComponent("after-classes.tif"))
+
+        // Nothing changed: every stage is kept, no file is written again, run.json still lists every output.
+        usleep(20_000)
+        result = try run()
+        XCTAssertTrue(result.stdout.contains("kept from an earlier run, unchanged: write-before, write-after"), result.stdout)
+        XCTAssertEqual(try modified("before-classes.tif"), first.0)
+        XCTAssertEqual(try modified("after-classes.tif"), first.1)
+        let record = try RunRecord.decode(Data(contentsOf: out.appendingPathComponent("run.json")))
+        XCTAssertEqual(record.status, "succeeded")
+        XCTAssertEqual(record.outputs, ["after-classes.tif", "before-classes.tif"])
+        XCTAssertEqual(record.stages.filter { $0.reused == true }.map(\.id).sorted(), ["write-after", "write-before"])
+
+        // An input replaced (new modification time): only the stages downstream of it run again.
+        usleep(20_000)
+        let after = work.appendingPathComponent("after.tif")
+        try FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: after.path)
+        result = try run()
+        XCTAssertTrue(result.stdout.contains("unchanged: write-before (--force"), result.stdout)
+        XCTAssertEqual(try modified("before-classes.tif"), first.0)
+        XCTAssertGreaterThan(try modified("after-classes.tif"), first.1)
+        XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("after-classes.tif")), classes, "same input, same pixels")
+
+        // An output deleted (a crash before it was renamed into place): only its stage runs again.
+        try FileManager.default.removeItem(at: out.appendingPathComponent("before-classes.tif"))
+        result = try run()
+        XCTAssertTrue(result.stdout.contains("unchanged: write-after (--force"), result.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("before-classes.tif").path))
+
+        // A changed option changes the key of its stage.
+        let edited = try String(contentsOf: pipeline, encoding: .utf8)
+            .replacingOccurrences(of: "path: before-classes.tif, type: Byte, nodata: 0", with: "path: before-classes.tif, type: Byte, nodata: 255")
+        try edited.write(to: pipeline, atomically: true, encoding: .utf8)
+        result = try run()
+        XCTAssertTrue(result.stdout.contains("unchanged: write-after (--force"), result.stdout)
+
+        // --force redoes all.
+        let beforeForce = try modified("after-classes.tif")
+        usleep(20_000)
+        result = try run(["--force"])
+        XCTAssertFalse(result.stdout.contains("kept from an earlier run"), result.stdout)
+        XCTAssertGreaterThan(try modified("after-classes.tif"), beforeForce)
     }
 }

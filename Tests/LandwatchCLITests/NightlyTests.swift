@@ -70,8 +70,37 @@ final class NightlyTests: XCTestCase {
         let export = try CLITests.landwatch(["violations", "export", "--db", out.appendingPathComponent("registry.sqlite").path,
                                                "--status", "new", "--since", "2024-07-16", "--format", "csv"])
         XCTAssertEqual(export.status, 0, export.stderr)
-        XCTAssertEqual(export.stdout.split(separator: "\n").count, 2, export.stdout)
+        XCTAssertEqual(export.stdout.split(whereSeparator: \.isNewline).count, 2, export.stdout)
         XCTAssertTrue(export.stdout.contains(new[0].id))
+        // The same list as files QGIS and Google Earth open: one polygon with its id, in WGS84.
+        for format in ["gpkg", "kml", "geojson", "csv"] {
+            let file = work.appendingPathComponent("new.\(format)")
+            let written = try CLITests.landwatch(["violations", "export", "--db", out.appendingPathComponent("registry.sqlite").path,
+                                                    "--status", "new", "--format", format, "--output", file.path])
+            XCTAssertEqual(written.status, 0, written.stderr)
+            XCTAssertTrue(written.stderr.contains("1 violations written to"), written.stderr)
+            let left = try FileManager.default.contentsOfDirectory(atPath: work.path).filter { $0.contains(".partial") }
+            XCTAssertEqual(left, [])
+            guard format != "csv" else {
+                let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\r\n")
+                XCTAssertEqual(lines.count, 2)
+                XCTAssertTrue(lines[1].hasPrefix(new[0].id + ",new,"), "\(lines)")
+                continue
+            }
+            let vector = try VectorDataset.open(file.path)
+            let layer = try vector.layer(nil)
+            XCTAssertEqual(layer.featureCount, 1, format)
+            XCTAssertTrue(layer.crsWKT.contains("WGS") || format == "geojson", layer.crsWKT)
+            let attributes = try vector.attributes(layer: nil, fields: format == "kml" ? ["Name"] : ["id", "status"])
+            XCTAssertEqual(attributes.first?.values[format == "kml" ? "Name" : "id"], new[0].id, format)
+        }
+        let noFile = try CLITests.landwatch(["violations", "export", "--db", out.appendingPathComponent("registry.sqlite").path, "--format", "gpkg"])
+        XCTAssertEqual(noFile.status, 64)
+        XCTAssertTrue(noFile.stderr.contains("--format gpkg writes a file: give it with --output PATH"), noFile.stderr)
+        let noRegistry = try CLITests.landwatch(["violations", "export", "--db", work.appendingPathComponent("typo.sqlite").path])
+        XCTAssertEqual(noRegistry.status, 66)
+        XCTAssertTrue(noRegistry.stderr.contains("there is no registry at"), noRegistry.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work.appendingPathComponent("typo.sqlite").path))
 
         try deliver("after.tif", as: "night3", date: "2024-08-01", distinct: true)
         result = try nightly()

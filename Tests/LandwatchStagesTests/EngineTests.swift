@@ -102,9 +102,9 @@ final class EngineTests: PipelineTestCase {
         XCTAssertGreaterThan(json.inputs[0].bytes, 1_000_000)
         XCTAssertEqual(json.gdalVersion, GDALRuntime.version)
         XCTAssertEqual(json.parameters["data"], Self.zion.path)
-        // No temporary files remain.
+        // No temporary files remain; the stage manifest (for reruns) is beside run.json.
         let names = try FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("out").path)
-        XCTAssertEqual(Set(names), ["ndvi.tif", "run.json"])
+        XCTAssertEqual(Set(names), ["ndvi.tif", "run.json", StageManifest.fileName])
     }
 
     func testIndependentBranchesOverlapInTime() throws {

@@ -15,6 +15,8 @@ public struct StageTiming: Sendable, Codable {
     public var fusedWith: [String]
     /// Pixel counts the stage reported (for example `masked`), summed over the run.
     public var counts: [String: Int]? = nil
+    /// True when the stage's outputs were complete from an earlier run under the same key and were kept as they were.
+    public var reused: Bool? = nil
 }
 
 /// Runs a planned pipeline: fuses chains of pixel-wise stages into streaming passes, evaluates each pass block by
@@ -24,11 +26,21 @@ public final class Executor: Sendable {
     public let plan: RunPlan
     public let context: RunContext
     public let observer: (any RunObserver)?
+    /// Stages left out because an earlier run completed their outputs (see ``StageManifest``).
+    let skipping: Set<String>
+    /// Records each stage that wrote files as soon as its task ends.
+    let manifest: StageManifestWriter?
 
-    public init(plan: RunPlan, context: RunContext, observer: (any RunObserver)? = nil) {
+    public convenience init(plan: RunPlan, context: RunContext, observer: (any RunObserver)? = nil) {
+        self.init(plan: plan, context: context, observer: observer, skipping: [], manifest: nil)
+    }
+
+    init(plan: RunPlan, context: RunContext, observer: (any RunObserver)?, skipping: Set<String>, manifest: StageManifestWriter?) {
         self.plan = plan
         self.context = context
         self.observer = observer
+        self.skipping = skipping
+        self.manifest = manifest
     }
 
     // MARK: - Building the task graph
@@ -78,7 +90,7 @@ public final class Executor: Sendable {
     func buildTasks() -> (tasks: [Task], dependencies: [[Int]]) {
         let pipeline = plan.pipeline
         var jobs: [SinkJob] = []
-        for id in pipeline.topologicalOrder {
+        for id in pipeline.topologicalOrder where !skipping.contains(id) {
             let stage = pipeline.stage(id)!
             switch stage.descriptor.evaluation {
             case .sink:
@@ -168,7 +180,7 @@ public final class Executor: Sendable {
             tasks.append(.pass(Pass(index: index + 1, nodes: order.filter(group.nodes.contains), sinks: group.jobs,
                                     wholeInputs: group.wholes, sinkInputs: group.sinks)))
         }
-        for id in order where evaluation(id) == .wholeRaster { tasks.append(.whole(id)) }
+        for id in order where evaluation(id) == .wholeRaster && !skipping.contains(id) { tasks.append(.whole(id)) }
 
         var dependencies = Array(repeating: [Int](), count: tasks.count)
         func wholeTaskIndex(_ id: String) -> Int? {
@@ -227,6 +239,7 @@ public final class Executor: Sendable {
                         case .pass(let pass): timings = try self.runPass(pass, state: state, concurrentPasses: concurrency[index])
                         case .whole(let id): timings = try self.runWhole(id)
                         }
+                        try self.manifest?.record(timings)
                         state.record(timings)
                     } catch {
                         state.fail(error)

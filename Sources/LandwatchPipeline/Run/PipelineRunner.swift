@@ -12,13 +12,16 @@ public struct PipelineRunner: Sendable {
         public var threads: Int
         /// Processing block edge; outputs are tiled the same way.
         public var blockSize: Int
+        /// Run every stage, even those whose outputs an earlier run in the same folder completed under the same key.
+        public var force: Bool
 
         public init(outputDirectory: String, memoryBudget: Int = 512 << 20,
-                    threads: Int = ProcessInfo.processInfo.activeProcessorCount, blockSize: Int = 512) {
+                    threads: Int = ProcessInfo.processInfo.activeProcessorCount, blockSize: Int = 512, force: Bool = false) {
             self.outputDirectory = outputDirectory
             self.memoryBudget = memoryBudget
             self.threads = threads
             self.blockSize = blockSize
+            self.force = force
         }
     }
 
@@ -70,16 +73,30 @@ public struct PipelineRunner: Sendable {
             status: "running", error: nil, stages: [], outputs: [])
         logger.info("run \(plan.pipeline.name): grid \(plan.grid), \(context.threads) threads, memory \(ByteCount.format(settings.memoryBudget))")
 
+        // Resume: stages whose outputs an earlier run here completed under the same key are kept as they are.
+        let keys = StageManifest.keys(for: plan, blockSize: settings.blockSize)
+        let manifest = settings.force ? StageManifest() : StageManifest.load(from: root)
+        let skipping = manifest.skippable(in: plan, keys: keys, root: root)
+        let writer = StageManifestWriter(manifest: manifest, keys: keys, root: root)
+        var reused: [StageTiming] = []
+        for id in plan.pipeline.topologicalOrder where skipping.contains(id) {
+            guard var timing = manifest.entries[id]?.timing else { continue }
+            timing.reused = true
+            reused.append(timing)
+            logger.info("stage \(id): outputs complete from an earlier run with the same inputs, options and versions; kept (--force redoes them)")
+        }
+
         var failure: RunError?
         do {
-            record.stages = try Executor(plan: plan, context: context, observer: observer).run()
+            record.stages = reused + (try Executor(plan: plan, context: context, observer: observer, skipping: skipping, manifest: writer).run())
             // Reports last, from the record of everything else.
-            for id in plan.pipeline.topologicalOrder {
+            for id in plan.pipeline.topologicalOrder where !skipping.contains(id) {
                 guard let declaration = plan.pipeline.stage(id), let report = declaration.instance as? any ReportStage else { continue }
                 let started = Date()
                 let written = try report.run(record: record, plan: plan, context: context)
-                record.stages.append(StageTiming(id: id, uses: declaration.uses, started: started, finished: Date(),
-                                                 outputs: written, fusedWith: [id]))
+                let timing = StageTiming(id: id, uses: declaration.uses, started: started, finished: Date(), outputs: written, fusedWith: [id])
+                try writer.record([timing])
+                record.stages.append(timing)
             }
             record.status = "succeeded"
         } catch let error as RunError {

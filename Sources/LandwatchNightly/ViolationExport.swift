@@ -1,0 +1,102 @@
+import Foundation
+import LandwatchGDAL
+import LandwatchPipeline
+import LandwatchRegistry
+
+/// The registry's violations in the formats an enforcement team opens: CSV for Excel (UTF-8 with BOM, CRLF),
+/// GeoJSON, GeoPackage for QGIS and KML for Google Earth or a phone; every geometry in WGS84.
+public enum ViolationExport {
+    public enum Format: String, CaseIterable, Sendable {
+        case csv, geojson, gpkg, kml
+
+        /// GeoPackage and KML are files GDAL writes; they cannot go to standard output.
+        public var needsFile: Bool { self == .gpkg || self == .kml }
+    }
+
+    static let header = ["id", "status", "rules", "area_m2", "first_seen", "last_seen", "first_scene", "last_scene",
+                         "west", "south", "east", "north", "dismissed_by", "dismissed_reason"]
+
+    static func values(_ v: ViolationRecord) -> [String: VectorWriter.Value] {
+        func text(_ s: String?) -> VectorWriter.Value { s.map { .string($0) } ?? .null }
+        return ["id": .string(v.id), "status": .string(v.status), "rules": .string(v.rules), "area_m2": .real(v.area_m2),
+                "first_seen": .string(v.first_seen), "last_seen": .string(v.last_seen), "first_scene": .string(v.first_scene),
+                "last_scene": .string(v.last_scene), "west": .real(v.min_lon), "south": .real(v.min_lat), "east": .real(v.max_lon),
+                "north": .real(v.max_lat), "dismissed_by": text(v.dismissed_by), "dismissed_reason": text(v.dismissed_reason)]
+    }
+
+    /// CSV text: one row per violation, Excel-ready.
+    public static func csv(_ rows: [ViolationRecord]) -> String {
+        func field(_ value: VectorWriter.Value?) -> String {
+            switch value {
+            case .string(let s)?:
+                return s.contains(where: { ",\"\r\n".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            case .real(let d)?: return String(d)
+            case .integer(let i)?: return String(i)
+            case .null?, nil: return ""
+            }
+        }
+        var lines = [header.joined(separator: ",")]
+        for row in rows {
+            let values = values(row)
+            lines.append(header.map { field(values[$0]) }.joined(separator: ","))
+        }
+        return "\u{FEFF}" + lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    /// A GeoJSON FeatureCollection.
+    public static func geoJSON(_ rows: [ViolationRecord]) throws -> String {
+        let features = try rows.map { v -> String in
+            let geometry = try Geometry(wkt: v.geometry_wkt).geoJSON
+            var properties: [String: Any] = [:]
+            for (name, value) in values(v) {
+                switch value {
+                case .string(let s): properties[name] = s
+                case .real(let d): properties[name] = d
+                case .integer(let i): properties[name] = i
+                case .null: properties[name] = NSNull()
+                }
+            }
+            let data = try JSONSerialization.data(withJSONObject: properties, options: [.sortedKeys])
+            return "{\"type\":\"Feature\",\"properties\":\(String(decoding: data, as: UTF8.self)),\"geometry\":\(geometry)}"
+        }
+        return "{\"type\":\"FeatureCollection\",\"features\":[\n" + features.joined(separator: ",\n") + "\n]}\n"
+    }
+
+    /// Writes the rows to `path` in `format`, under a temporary name renamed when complete; an existing file is
+    /// replaced only then.
+    public static func write(_ rows: [ViolationRecord], format: Format, to path: String) throws(RunError) {
+        let target = URL(fileURLWithPath: path)
+        let partial = AtomicOutput(target: target, keepingExtension: true)
+        unlink(partial.temporaryPath)
+        do {
+            switch format {
+            case .csv:
+                try Data(csv(rows).utf8).write(to: URL(fileURLWithPath: partial.temporaryPath))
+            case .geojson:
+                try Data(geoJSON(rows).utf8).write(to: URL(fileURLWithPath: partial.temporaryPath))
+            case .gpkg, .kml:
+                var fields: [(String, VectorWriter.FieldType)] = header.map { ($0, ["area_m2", "west", "south", "east", "north"].contains($0) ? .real : .string) }
+                if format == .kml { fields += [("Name", .string), ("Description", .string)] }
+                let writer = try VectorWriter(path: partial.temporaryPath, driver: format == .gpkg ? "GPKG" : "KML", layer: "violations",
+                                              crs: .wgs84(), geometry: .polygon, fields: fields)
+                for v in rows {
+                    var row = values(v)
+                    if format == .kml {
+                        row["Name"] = .string(v.id)
+                        row["Description"] = .string("\(v.status): \(v.rules); \(Int(v.area_m2.rounded())) m²; first seen \(v.first_seen), last seen \(v.last_seen)"
+                                                     + (v.dismissed_reason.map { "; dismissed: \($0)" } ?? ""))
+                    }
+                    try writer.add(Geometry(wkt: v.geometry_wkt), values: row)
+                }
+                try writer.close()
+            }
+            try partial.commit()
+        } catch let error as RunError {
+            partial.abort()
+            throw error
+        } catch {
+            partial.abort()
+            throw RunError(.io, "cannot write \(path): \(error)")
+        }
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import LandwatchGDAL
+
+/// What lets a rerun redo only what is missing: a key per stage (its type, options, inputs' keys, the files it reads,
+/// the grid, the versions) and, in the output root, the stages whose outputs were completed under which key.
+///
+/// A stage that writes files is skipped when the manifest holds its key and every file it wrote is still there;
+/// a stage is run when anything downstream of it that writes files is run. Files are identified by path, size,
+/// modification time and inode (as make and ninja do), not by reading their bytes again.
+public struct StageManifest: Codable, Sendable {
+    public struct Entry: Codable, Sendable {
+        public var key: String
+        public var timing: StageTiming
+    }
+
+    /// The file in the output root.
+    public static let fileName = ".landwatch-stages.json"
+
+    public var entries: [String: Entry] = [:]
+
+    public init() {}
+
+    /// The manifest an earlier run left in the output root; empty when there is none or it cannot be read.
+    public static func load(from root: OutputRoot) -> StageManifest {
+        let url = root.url.appendingPathComponent(fileName)
+        guard let data = FileManager.default.contents(atPath: url.path) else { return StageManifest() }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return (try? decoder.decode(StageManifest.self, from: data)) ?? StageManifest()
+    }
+
+    func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return try encoder.encode(self)
+    }
+
+    // MARK: - Keys
+
+    /// A key for every stage of the plan, each covering everything upstream of it.
+    public static func keys(for plan: RunPlan, blockSize: Int, version: String = PipelineRunner.version) -> [String: String] {
+        let pipeline = plan.pipeline
+        var keys: [String: String] = [:]
+        let grid = plan.grid
+        let common = "landwatch \(version)\ngdal \(GDALRuntime.version)\nblock \(blockSize)\n"
+            + "grid \(grid.crsWKT) \(grid.width)x\(grid.height) \(grid.geoTransform.coefficients)\n"
+        var reports: [String] = []
+        for id in pipeline.topologicalOrder {
+            guard let stage = pipeline.stage(id) else { continue }
+            if stage.descriptor.evaluation == .report { reports.append(id); continue }
+            keys[id] = SHA256.hex(Array((common + describe(stage, keys: keys)).utf8))
+        }
+        // A report reads the record of every other stage.
+        let everything = keys.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n")
+        for id in reports {
+            guard let stage = pipeline.stage(id) else { continue }
+            keys[id] = SHA256.hex(Array((common + describe(stage, keys: keys) + everything).utf8))
+        }
+        return keys
+    }
+
+    /// The stage's type, options (input files with their identity), legend and the keys of its inputs.
+    static func describe(_ stage: StageDeclaration, keys: [String: String]) -> String {
+        var text = "uses \(stage.uses)\nkeep \(stage.keep)\nlegend \(stage.options.legend.classes.map { "\($0.code):\($0.name):\($0.color)" })\n"
+        let specs = Dictionary(stage.descriptor.options.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for (name, value) in stage.options.values.sorted(by: { $0.key < $1.key }) {
+            text += "option \(name)=\(canonical(value))\n"
+            switch value {
+            case .path(let path) where specs[name]?.type == .inputPath:
+                text += "file \(identity(of: path))\n"
+            case .bandMap(let entries):
+                for path in entries.compactMap(\.path) { text += "file \(identity(of: path))\n" }
+            default:
+                break
+            }
+        }
+        for input in stage.inputs { text += "input \(input.port)=\(keys[input.stageID] ?? "?")\n" }
+        return text
+    }
+
+    /// The full value as text (structured options included, which `OptionValue.text` abbreviates).
+    static func canonical(_ value: OptionValue) -> String {
+        switch value {
+        case .node(let node): return canonical(node)
+        case .number(let d): return String(d.bitPattern)
+        default: return value.text
+        }
+    }
+
+    static func canonical(_ node: ConfigNode) -> String {
+        switch node.value {
+        case .scalar(let text, let quoted): return quoted ? "\"\(text)\"" : text
+        case .null: return "~"
+        case .sequence(let items): return "[" + items.map(canonical).joined(separator: ",") + "]"
+        case .mapping(let entries): return "{" + entries.map { "\($0.key):\(canonical($0.value))" }.joined(separator: ",") + "}"
+        }
+    }
+
+    /// Path, size, modification time and inode of a file; for a folder (a SAFE product), of every file in it.
+    static func identity(of path: String) -> String {
+        func one(_ path: String) -> String {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return "\(path) missing" }
+            return "\(path) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) \(info.st_ino)"
+        }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else { return one(path) }
+        let files = (FileManager.default.enumerator(atPath: path)?.allObjects as? [String] ?? []).sorted()
+        return files.map { one(URL(fileURLWithPath: path).appendingPathComponent($0).path) }.joined(separator: "\n")
+    }
+
+    // MARK: - What a rerun may skip
+
+    /// The stages a run can leave out: those whose outputs are all complete under the same key, and those that only
+    /// feed such stages. Nothing is skipped when the manifest is empty.
+    public func skippable(in plan: RunPlan, keys: [String: String], root: OutputRoot) -> Set<String> {
+        guard !entries.isEmpty else { return [] }
+        let pipeline = plan.pipeline
+        func writesFiles(_ stage: StageDeclaration) -> Bool {
+            switch stage.descriptor.evaluation {
+            case .sink, .report: return true
+            case .wholeRaster: return stage.instance is any WholeSinkStage || stage.keep
+            case .source, .pixelwise: return stage.keep
+            }
+        }
+        func isFresh(_ id: String) -> Bool {
+            guard let entry = entries[id], entry.key == keys[id] else { return false }
+            return entry.timing.outputs.allSatisfy { FileManager.default.fileExists(atPath: root.url.appendingPathComponent($0).path) }
+        }
+        var needed = Set<String>()
+        func need(_ id: String) {
+            guard needed.insert(id).inserted, let stage = pipeline.stage(id) else { return }
+            for input in stage.inputs {
+                // A model (a sink's file) that is complete is read from its file, not made again.
+                if pipeline.stage(input.stageID)?.descriptor.evaluation == .sink, isFresh(input.stageID) { continue }
+                need(input.stageID)
+            }
+        }
+        for id in pipeline.topologicalOrder {
+            guard let stage = pipeline.stage(id), writesFiles(stage), !isFresh(id) else { continue }
+            need(id)
+        }
+        return Set(pipeline.topologicalOrder).subtracting(needed)
+    }
+}
+
+/// Keeps the manifest in the output root up to date as stages finish, so that a run killed midway leaves the
+/// stages it completed recorded.
+final class StageManifestWriter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var manifest: StageManifest
+    private let keys: [String: String]
+    private let root: OutputRoot
+
+    init(manifest: StageManifest, keys: [String: String], root: OutputRoot) {
+        self.manifest = manifest
+        self.keys = keys
+        self.root = root
+    }
+
+    /// Records finished stages that wrote files (after their files were renamed into place).
+    func record(_ timings: [StageTiming]) throws(RunError) {
+        lock.lock()
+        defer { lock.unlock() }
+        for timing in timings where !timing.outputs.isEmpty {
+            guard let key = keys[timing.id] else { continue }
+            var kept = timing
+            kept.reused = nil
+            manifest.entries[timing.id] = StageManifest.Entry(key: key, timing: kept)
+        }
+        let data: Data
+        do { data = try manifest.encoded() } catch { throw RunError(.internal, "cannot encode \(StageManifest.fileName): \(error)") }
+        try root.writeAtomically(data, to: StageManifest.fileName)
+    }
+}
