@@ -16,11 +16,12 @@ struct NightlyCommand: ParsableCommand {
         Exit codes: 0 all new scenes done, 1 nothing new, 2 some scenes failed (the others were processed), \
         75 another nightly run holds the lock (nothing touched), 66 the inbox or pipeline cannot be read.
         The pipeline file may declare params before, after, before_date, after_date (set per scene), baseline_days \
-        (default 365) and season_window (default 45 days).
+        (default 365), season_window (default 45 days) and baseline (scene, the default, or landuse: compare every \
+        scene with the land-use survey the pipeline reads).
         """
     )
 
-    @Option(name: .long, help: "Folder where deliveries arrive (a GeoTIFF with a JSON sidecar of sensor and date).")
+    @Option(name: .long, help: "Folder where deliveries arrive: GeoTIFFs with a JSON sidecar of sensor and date, Landsat folders or tars, Sentinel-2 SAFE folders or zips, Gaofen images with their XML.")
     var inbox: String
 
     @Option(name: .long, help: "The pipeline run for each new scene against its baseline.")

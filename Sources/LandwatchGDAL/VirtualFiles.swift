@@ -44,4 +44,44 @@ extension VirtualFiles {
         }
         return data
     }
+
+    /// The path GDAL reads a tar's members under (`.tar`, `.tar.gz`, `.tgz`): `/vsitar//abs/product.tar`.
+    public static func tarRoot(_ path: String) -> String {
+        "/vsitar/" + URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+
+    /// Copies a file GDAL can read (a member of a tar or zip) to a local path, in chunks; the target is complete
+    /// only when this returns.
+    public static func copy(_ source: String, to target: String) throws(GDALError) {
+        guard let input = VSIFOpenL(source, "rb") else { throw GDALError(kind: .cannotOpen, operation: "cannot open \(source)") }
+        defer { VSIFCloseL(input) }
+        guard let output = fopen(target, "wb") else {
+            throw GDALError(kind: .write, operation: "cannot create \(target): \(String(cString: strerror(errno)))")
+        }
+        // The member's size, as its archive declares it, to tell a truncated archive from a complete copy.
+        var expected = -1
+        if VSIFSeekL(input, 0, SEEK_END) == 0 { expected = Int(VSIFTellL(input)) }
+        guard VSIFSeekL(input, 0, SEEK_SET) == 0 else { throw GDALError(kind: .read, operation: "cannot read \(source)") }
+        var total = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { VSIFReadL($0.baseAddress, 1, $0.count, input) }
+            if count == 0 { break }
+            total += count
+            let written = buffer.withUnsafeBytes { fwrite($0.baseAddress, 1, count, output) }
+            guard written == count else {
+                let reason = String(cString: strerror(errno))
+                fclose(output)
+                throw GDALError(kind: .write, operation: "cannot write \(target): \(reason)")
+            }
+        }
+        let readFailed = expected >= 0 && total != expected
+        guard fflush(output) == 0, fsync(fileno(output)) == 0 else {
+            let reason = String(cString: strerror(errno))
+            fclose(output)
+            throw GDALError(kind: .write, operation: "cannot write \(target): \(reason)")
+        }
+        fclose(output)
+        if readFailed { throw GDALError(kind: .read, operation: "cannot read \(source) to its end: \(total) of \(expected) bytes (a truncated archive?)") }
+    }
 }

@@ -16,13 +16,16 @@ public struct Delivery: Sendable {
     public var footprintWKT: String?
     /// Why it cannot be processed, when it cannot (corrupt file, bad sidecar).
     public var problem: String?
+    /// A Landsat tar read in place while scanning: nightly unpacks it (under `out/unpacked/`) before running it,
+    /// and the unpacked MTL becomes `path`, so that later nights can read it as their baseline.
+    public var archive: String?
 }
 
 /// Finds deliveries in the inbox: a GeoTIFF with a small JSON sidecar of the same name giving sensor and date
 /// (`{"sensor": "landsat8-c2-l2", "date": "2024-07-17"}`); a Landsat product folder (its MTL, text or JSON, gives
 /// sensor and date; the pipeline gets the MTL's path); a Sentinel-2 SAFE folder or zip (the pipeline gets the product);
-/// a Gaofen image with its product XML beside it (date from the XML, sensor from the file name). Landsat tar files are
-/// not read by the inbox yet: they are reported as skipped.
+/// a Landsat tar as USGS delivers it (`.tar`, `.tar.gz`, `.tgz`; read in place through GDAL's /vsitar/); a Gaofen
+/// image with its product XML beside it (date from the XML, sensor from the file name).
 public enum Inbox {
     public static func scan(_ folder: String) throws(RunError) -> (deliveries: [Delivery], skipped: [String]) {
         var isDirectory: ObjCBool = false
@@ -42,8 +45,10 @@ public enum Inbox {
                 } else if let mtl = files.first(where: { $0.hasSuffix("_MTL.txt") || $0.hasSuffix("_MTL.json") }) {
                     deliveries.append(landsatFolder(path, mtl: URL(fileURLWithPath: path).appendingPathComponent(mtl).path, files: files))
                 } else {
-                    skipped.append("\(path): a folder without a Landsat MTL file (SAFE folders are not read by the inbox yet)")
+                    skipped.append("\(path): a folder without a Landsat MTL file (nor a .SAFE name of a Sentinel-2 product)")
                 }
+            } else if lower.hasSuffix(".tar") || lower.hasSuffix(".tar.gz") || lower.hasSuffix(".tgz") {
+                deliveries.append(landsatArchive(path))
             } else if lower.hasSuffix(".zip") && lower.contains("_msil") {
                 deliveries.append(sentinel2(path))
             } else if lower.hasSuffix(".tif") || lower.hasSuffix(".tiff") {
@@ -62,7 +67,8 @@ public enum Inbox {
                     skipped.append("\(path): a sidecar without its GeoTIFF")
                 }
             } else {
-                skipped.append("\(path): not a delivery landwatch's inbox reads yet (a GeoTIFF with a JSON sidecar)")
+                skipped.append("\(path): not a delivery landwatch's inbox reads (a GeoTIFF with a JSON sidecar, a Landsat folder or tar, "
+                               + "a Sentinel-2 SAFE folder or zip, a Gaofen image with its XML)")
             }
         }
         return (deliveries, skipped)
@@ -114,11 +120,97 @@ public enum Inbox {
             delivery.date = product.acquisitionDate
             let red = try product.file(band: product.bandNumbers["red"] ?? "4", directory: URL(fileURLWithPath: folder))
             delivery.footprintWKT = try footprint(Dataset.open(red))
+            let missing = missingBands(product) { name in files.contains(name) ? name : nil }
+            if !missing.isEmpty { delivery.problem = "\(folder): incomplete product: no file for band \(missing.joined(separator: ", ")) the MTL lists (still arriving, or a broken download?)" }
         } catch {
             delivery.problem = "\(error)"
         }
         delivery.id = "\(delivery.sensor)-\(delivery.date)-\(hash.prefix(8))"
         return delivery
+    }
+
+    /// A Landsat tar: sensor and date from the MTL inside, footprint from its red band, both read in place.
+    static func landsatArchive(_ path: String) -> Delivery {
+        let hash = contentHash(path)
+        var delivery = Delivery(id: "", path: path, sensor: "landsat", date: "unknown", contentHash: hash, archive: path)
+        let root = VirtualFiles.tarRoot(path)
+        let members = VirtualFiles.listRecursively(root)
+        if members.isEmpty {
+            delivery.problem = "\(path): not a readable tar archive (or an empty one)"
+        } else if let mtl = members.first(where: { $0.hasSuffix("_MTL.txt") }) ?? members.first(where: { $0.hasSuffix("_MTL.json") }) {
+            do {
+                let data = try VirtualFiles.read(root + "/" + mtl)
+                let name = URL(fileURLWithPath: mtl).lastPathComponent
+                let product = try LandsatProduct(mtl: MTLFile(text: String(decoding: data, as: UTF8.self), file: name))
+                let number = product.spacecraft.filter(\.isNumber)
+                delivery.sensor = "landsat\(number)-c\(product.collection.map(String.init) ?? "pre")-\(product.isLevel2 ? "l2" : "l1")"
+                delivery.date = product.acquisitionDate
+                let folder = (mtl as NSString).deletingLastPathComponent
+                let red = try product.file(band: product.bandNumbers["red"] ?? "4") { member in
+                    let relative = folder.isEmpty ? member : folder + "/" + member
+                    return members.contains(relative) ? root + "/" + relative : nil
+                }
+                delivery.footprintWKT = try footprint(Dataset.open(red))
+                let missing = missingBands(product) { member in
+                    let relative = folder.isEmpty ? member : folder + "/" + member
+                    return members.contains(relative) ? relative : nil
+                }
+                if !missing.isEmpty { delivery.problem = "\(path): incomplete archive: no file for band \(missing.joined(separator: ", ")) the MTL lists (a truncated download?)" }
+            } catch {
+                delivery.problem = "\(path): \(error)"
+            }
+        } else {
+            delivery.problem = "\(path): a tar without a Landsat MTL file (its \(members.count) members: \(members.prefix(5).joined(separator: ", "))\(members.count > 5 ? ", …" : ""))"
+        }
+        delivery.id = "\(delivery.sensor)-\(delivery.date)-\(hash.prefix(8))"
+        return delivery
+    }
+
+    /// The bands the MTL lists (FILE_NAME_BAND_n) whose file is not in the product.
+    static func missingBands(_ product: LandsatProduct, locate: (String) -> String?) -> [String] {
+        let bands = product.mtl.values.keys.filter { $0.hasPrefix("FILE_NAME_BAND_") }.map { String($0.dropFirst("FILE_NAME_BAND_".count)) }
+        return bands.filter { (try? product.file(band: $0, locate: locate)) == nil }.sorted { $0.count != $1.count ? $0.count < $1.count : $0 < $1 }
+    }
+
+    /// Unpacks an archive's members into `folder` (written as `folder.partial`, renamed when complete; a folder
+    /// already unpacked is reused) and returns the path of its MTL there.
+    static func unpack(_ archive: String, into folder: URL) throws(RunError) -> String {
+        let fm = FileManager.default
+        func mtl(in folder: URL) -> String? {
+            let files = (fm.enumerator(atPath: folder.path)?.allObjects as? [String] ?? []).sorted()
+            return (files.first { $0.hasSuffix("_MTL.txt") } ?? files.first { $0.hasSuffix("_MTL.json") })
+                .map { folder.appendingPathComponent($0).path }
+        }
+        if fm.fileExists(atPath: folder.path), let found = mtl(in: folder) { return found }
+        let partial = URL(fileURLWithPath: folder.path + ".partial")
+        try? fm.removeItem(at: partial)
+        let root = VirtualFiles.tarRoot(archive)
+        do {
+            for member in VirtualFiles.listRecursively(root) where !member.hasSuffix("/") {
+                let target = partial.appendingPathComponent(member)
+                // Members are named inside the archive; none may climb out of the folder.
+                guard let normalized = OutputRoot.normalize(member), normalized == member || normalized + "/" == member else {
+                    throw RunError(.input, "\(archive): member '\(member)' would be written outside \(folder.path); refused")
+                }
+                try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try VirtualFiles.copy(root + "/" + member, to: target.path)
+            }
+        } catch let error as RunError {
+            try? fm.removeItem(at: partial)
+            throw error
+        } catch let error as GDALError {
+            try? fm.removeItem(at: partial)
+            throw RunError(error.kind == .write ? .io : .input, error.description)
+        } catch {
+            try? fm.removeItem(at: partial)
+            throw RunError(.outputNotWritable, "cannot unpack \(archive) into \(folder.path): \(error)")
+        }
+        try? fm.removeItem(at: folder)
+        guard rename(partial.path, folder.path) == 0 else {
+            throw RunError(.io, "cannot move \(partial.path) to \(folder.path): \(String(cString: strerror(errno)))")
+        }
+        guard let found = mtl(in: folder) else { throw RunError(.input, "\(archive): no MTL file after unpacking") }
+        return found
     }
 
     /// A Sentinel-2 SAFE folder or zip: level and date from its MTD; footprint from its red band.

@@ -80,6 +80,14 @@ public struct Nightly {
         let declared = try runner.validate(path: pipelinePath).pipeline.params
         let baselineDays = Int(declared["baseline_days"] ?? "") ?? 365
         let window = Int(declared["season_window"] ?? "") ?? 45
+        // `baseline: landuse`: every scene is compared with the land-use survey the pipeline reads, not with an
+        // earlier scene (harvested cropland looks bare weeks later; the survey says what the land legally is).
+        let againstLanduse: Bool
+        switch declared["baseline"] ?? "scene" {
+        case "scene": againstLanduse = false
+        case "landuse": againstLanduse = true
+        case let other: throw RunError(.input, "\(pipelinePath): param baseline: '\(other)' must be scene (an earlier scene over the same footprint) or landuse (the land-use survey the pipeline reads)")
+        }
 
         var summary = NightlySummary()
         var fresh: [Delivery] = []
@@ -89,7 +97,19 @@ public struct Nightly {
             logger.info("nightly: nothing new in \(inbox)")
             return summary
         }
-        for delivery in fresh.sorted(by: { ($0.date, $0.id) < ($1.date, $1.id) }) {
+        for var delivery in fresh.sorted(by: { ($0.date, $0.id) < ($1.date, $1.id) }) {
+            if delivery.problem == nil, let archive = delivery.archive {
+                // Unpacked where later nights find it as their baseline; the inbox may be cleaned after processing.
+                let folder = URL(fileURLWithPath: out).appendingPathComponent("unpacked").appendingPathComponent(delivery.id)
+                do {
+                    delivery.path = try Inbox.unpack(archive, into: folder)
+                } catch where error.category == .io || error.category == .outputNotWritable {
+                    logger.error("nightly: scene \(delivery.id) could not be unpacked, the night stops and the scene is retried next time: \(error)")
+                    throw error
+                } catch {
+                    delivery.problem = error.description
+                }
+            }
             if let problem = delivery.problem {
                 try registry.recordFailure(SceneRecord(id: delivery.id, sensor: delivery.sensor, date: delivery.date, footprintWKT: nil,
                                                        cloudShare: nil, contentHash: delivery.contentHash, path: delivery.path,
@@ -100,7 +120,8 @@ public struct Nightly {
             }
             let scene = SceneRecord(id: delivery.id, sensor: delivery.sensor, date: delivery.date, footprintWKT: delivery.footprintWKT,
                                     cloudShare: nil, contentHash: delivery.contentHash, path: delivery.path, status: "done")
-            guard let baseline = try Self.baseline(for: delivery, in: registry.scenes(), days: baselineDays, window: window) else {
+            let baseline = againstLanduse ? nil : try Self.baseline(for: delivery, in: registry.scenes(), days: baselineDays, window: window)
+            if baseline == nil, !againstLanduse {
                 // The first scene over a place: the baseline of later nights.
                 _ = try registry.record(scene: scene, detections: [])
                 logger.info("nightly: scene \(delivery.id) recorded as a baseline (no earlier scene over its footprint within \(window) days of \(baselineDays) days before)")
@@ -111,7 +132,8 @@ public struct Nightly {
                 let folder = try process(delivery, baseline: baseline, runner: runner, declared: declared)
                 let detections = try Self.detections(in: folder)
                 let run = try RunRecord.decode(Data(contentsOf: folder.appendingPathComponent("run.json")))
-                let entry = RunEntry(sceneID: scene.id, baseline: baseline.id, started: run.started, finished: run.finished,
+                let against = baseline?.id ?? "landuse"
+                let entry = RunEntry(sceneID: scene.id, baseline: against, started: run.started, finished: run.finished,
                                      pipelineSHA256: run.pipelineSHA256, versions: "landwatch \(run.landwatchVersion), GDAL \(run.gdalVersion)",
                                      exitStatus: run.status, outputs: run.outputs)
                 let outcome = try registry.record(scene: scene, detections: detections, run: entry)
@@ -119,7 +141,7 @@ public struct Nightly {
                 summary.violationsNew += outcome.new.count
                 summary.violationsPersisting += outcome.persisting.count
                 summary.violationsResolved += outcome.resolved.count
-                logger.info("nightly: scene \(delivery.id) against \(baseline.id): \(outcome.new.count) new, \(outcome.persisting.count) persisting, \(outcome.resolved.count) resolved")
+                logger.info("nightly: scene \(delivery.id) against \(against): \(outcome.new.count) new, \(outcome.persisting.count) persisting, \(outcome.resolved.count) resolved")
             } catch let error as RunError where error.category == .outputNotWritable || error.category == .io {
                 // The machine, not the scene (a full disk, a read-only mount): stop the night with the registry as it
                 // was for this scene, so that the next night retries it.
@@ -165,7 +187,7 @@ public struct Nightly {
 
     /// Runs the pipeline for one pair into `out/scenes/ID`, published whole: written under `ID.partial` and renamed.
     /// A folder already published for the scene (a rerun after a crash between publishing and recording) is reused.
-    func process(_ delivery: Delivery, baseline: SceneRecord, runner: PipelineRunner, declared: [String: String]) throws -> URL {
+    func process(_ delivery: Delivery, baseline: SceneRecord?, runner: PipelineRunner, declared: [String: String]) throws -> URL {
         let scenes = URL(fileURLWithPath: out).appendingPathComponent("scenes")
         let target = scenes.appendingPathComponent(delivery.id)
         if force { try? FileManager.default.removeItem(at: target) }
@@ -177,7 +199,11 @@ public struct Nightly {
         let partial = scenes.appendingPathComponent(delivery.id + ".partial")
         if force { try? FileManager.default.removeItem(at: partial) }
         var overrides: [String: String] = [:]
-        let values = ["before": baseline.path, "after": delivery.path, "before_date": baseline.date, "after_date": delivery.date]
+        var values = ["after": delivery.path, "after_date": delivery.date]
+        if let baseline {
+            values["before"] = baseline.path
+            values["before_date"] = baseline.date
+        }
         for (name, value) in values where declared[name] != nil { overrides[name] = value }
         let plan = try runner.validate(path: pipelinePath, overrides: overrides)
         var settings = self.settings

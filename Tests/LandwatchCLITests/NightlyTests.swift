@@ -293,7 +293,7 @@ final class NightlyTests: XCTestCase {
         let expected = try snapshot(reference)
         XCTAssertTrue(expected.contains { $0.hasPrefix("violation ") && $0.contains(" persisting ") }, "\(expected)")
 
-        var killedMidway = 0
+        var killedMidway = 0, resumedStages = 0
         for k in 1...20 {
             let out = work.appendingPathComponent("killed-\(k)")
             let process = Process()
@@ -310,9 +310,11 @@ final class NightlyTests: XCTestCase {
             process.waitUntilExit()
             let rerun = try CLITests.landwatch(["nightly", "--inbox", inbox.path, "--pipeline", pipeline.path, "--out", out.path, "--threads", "2"])
             XCTAssertTrue([0, 1].contains(rerun.status), "kill \(k): \(rerun.stderr)")
+            if rerun.stderr.contains("kept (--force redoes them)") { resumedStages += 1 }
             XCTAssertEqual(try snapshot(out), expected, "killed after \(k)/21 of the run")
         }
         XCTAssertGreaterThanOrEqual(killedMidway, 15, "most kills must land while the run is going on")
+        print("kill test: \(killedMidway) of 20 kills landed midway; \(resumedStages) reruns kept stages a killed run had completed")
     }
 }
 
@@ -328,13 +330,16 @@ final class NightlyLandsatTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: work) }
         let source = CLITests.root.appendingPathComponent("testdata/marburg-landsat")
         let inbox = work.appendingPathComponent("inbox")
+        // Landsat 7 as an unpacked product folder, Landsat 8 as the tar USGS delivers (read in place, unpacked by nightly).
         for prefix in ["LE07_L1TP_195025_20010730_20170204_01_T1", "LC08_L1TP_195025_20130707_20170503_01_T1"] {
-            let folder = inbox.appendingPathComponent(prefix)
+            let folder = (prefix.hasPrefix("LC08") ? work : inbox).appendingPathComponent(prefix)
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             for name in try FileManager.default.contentsOfDirectory(atPath: source.path) where name.hasPrefix(prefix) {
                 try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: folder.appendingPathComponent(name))
             }
         }
+        try Self.tar(work.appendingPathComponent("LC08_L1TP_195025_20130707_20170503_01_T1"),
+                     to: inbox.appendingPathComponent("LC08_L1TP_195025_20130707_20170503_01_T1.tar"))
         // The shipped pipeline, with the 12 years between the two dates as the baseline distance.
         let text = try String(contentsOf: CLITests.root.appendingPathComponent("pipelines/nightly-enforcement.yaml"), encoding: .utf8)
             .replacingOccurrences(of: "  plan: ../testdata/plan\n", with: "  plan: ../testdata/plan\n  baseline_days: \"4360\"\n")
@@ -354,5 +359,97 @@ final class NightlyLandsatTests: XCTestCase {
         XCTAssertEqual(run.exit_status, "succeeded")
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("scenes").appendingPathComponent(run.scene_id)
             .appendingPathComponent("violations/summary.json").path))
+        // The tar was unpacked where later nights read it as their baseline, and the registry points there.
+        let landsat8 = try XCTUnwrap(registry.scenes().last)
+        XCTAssertTrue(landsat8.path.hasPrefix(out.appendingPathComponent("unpacked").path), landsat8.path)
+        XCTAssertTrue(landsat8.path.hasSuffix("_MTL.txt"), landsat8.path)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: landsat8.path))
+
+        // A truncated tar beside a good one: recorded as failed with the reason, exit 2; nothing half-unpacked is left.
+        let tar = inbox.appendingPathComponent("LC08_L1TP_195025_20130707_20170503_01_T1.tar")
+        let bytes = try Data(contentsOf: tar)
+        try bytes.prefix(bytes.count * 2 / 3).write(to: inbox.appendingPathComponent("LC08_L1TP_195025_20130723_20170503_01_T1.tar"))
+        let again = try CLITests.landwatch(["nightly", "--inbox", inbox.path, "--pipeline", pipeline.path, "--out", out.path, "--threads", "2"])
+        XCTAssertEqual(again.status, 2, again.stderr)
+        let failed = try XCTUnwrap(registry.scenes().first { $0.status == "failed" })
+        XCTAssertTrue(failed.failure_reason?.contains("LC08_L1TP_195025_20130723_20170503_01_T1.tar") == true, failed.failure_reason ?? "")
+        let unpacked = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("unpacked").path)
+        XCTAssertFalse(unpacked.contains { $0.hasSuffix(".partial") }, "\(unpacked)")
+    }
+
+    /// A tar of a folder's files (flat, as USGS packs Landsat products).
+    static func tar(_ folder: URL, to archive: URL) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
+        process.arguments = ["-cf", archive.path, "-C", folder.path] + (try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted())
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+    }
+}
+
+/// `baseline: landuse`: every delivery, the first one too, is compared with the land-use survey (real Slovenian
+/// Sentinel-2 exports and survey polygons, testdata/slovenia-sentinel2), through pipelines/nightly-landuse.yaml.
+final class NightlyLanduseTests: XCTestCase {
+    func testEveryDeliveryIsComparedWithTheLanduseSurvey() throws {
+        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-nightly-landuse-\(UUID().uuidString)")
+        let inbox = work.appendingPathComponent("inbox"), out = work.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let data = CLITests.root.appendingPathComponent("testdata/slovenia-sentinel2")
+        let pipeline = CLITests.root.appendingPathComponent("pipelines/nightly-landuse.yaml").path
+        func deliver(_ file: String, as name: String, date: String, plant: Bool = false) throws {
+            let target = inbox.appendingPathComponent("\(name).tif").path
+            try Dataset.open(data.appendingPathComponent(file).path).copy(to: target, driver: "GTiff").close()
+            unlink(target + ".aux.xml")
+            if plant {
+                // A 3 x 3 construction in the forest: every band of a real built-up pixel (row 0, column 51).
+                let copy = try Dataset.openForUpdate(target)
+                let window = Window(width: copy.width, height: copy.height)
+                for band in 1...copy.bandCount {
+                    var pixels = try copy.band(band).read(window)
+                    let roof = pixels[51]
+                    for row in 40..<43 { for col in 30..<33 { pixels[row * copy.width + col] = roof } }
+                    try pixels.withUnsafeBufferPointer { try copy.band(band).write(window, from: $0) }
+                }
+                try copy.close()
+            }
+            try "{\"sensor\": \"sentinel2-l1c\", \"date\": \"\(date)\"}".write(toFile: inbox.appendingPathComponent("\(name).json").path,
+                                                                             atomically: true, encoding: .utf8)
+        }
+        func nightly() throws -> CLITests.Result {
+            try CLITests.landwatch(["nightly", "--inbox", inbox.path, "--pipeline", pipeline, "--out", out.path, "--threads", "2"])
+        }
+        // Where the planted patch is, in degrees.
+        let grid = try Dataset.open(data.appendingPathComponent("S2L1C_20150830_13band.tif").path).grid()
+        let t = grid.geoTransform
+        let centre = try CoordinateTransformation(from: SpatialReference(definition: grid.crsWKT), to: .wgs84())
+            .transform(x: t.originX + 31.5 * t.pixelWidth, y: t.originY + 41.5 * t.pixelHeight)
+        func planted(_ rows: [ViolationRecord]) -> [ViolationRecord] {
+            rows.filter { $0.min_lon <= centre.x && centre.x <= $0.max_lon && $0.min_lat <= centre.y && centre.y <= $0.max_lat }
+        }
+
+        // Night 1: the first delivery is compared with the survey at once (no earlier scene is needed).
+        try deliver("S2L1C_20150830_13band.tif", as: "night1", date: "2015-08-30")
+        var result = try nightly()
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertFalse(result.stderr.contains("recorded as a baseline"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("against landuse"), result.stderr)
+        let registry = try Registry(path: out.appendingPathComponent("registry.sqlite").path)
+        XCTAssertEqual(try registry.runs().map(\.baseline), ["landuse"])
+        let first = try registry.violations()
+        XCTAssertEqual(planted(first), [], "nothing is built there yet")
+
+        // Night 2: the same place with the construction planted: one new patch there, the others persisting.
+        try deliver("S2L1C_20150830_13band.tif", as: "night2", date: "2015-09-09", plant: true)
+        result = try nightly()
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let new = try registry.violations(status: "new")
+        XCTAssertEqual(planted(new).count, 1, "\(new)")
+        XCTAssertEqual(planted(new).first?.area_m2 ?? 0, 900, accuracy: 1, "3 x 3 pixels of 100 m²")
+        XCTAssertTrue(planted(new).first?.rules.contains("UC") == true)
+        XCTAssertEqual(new.count, 1, "everything else was seen on night 1: \(new)")
+        XCTAssertEqual(try registry.violations().count, first.count + 1)
+        XCTAssertTrue(result.stderr.contains("violations new 1, persisting \(first.count), resolved 0"), result.stderr)
     }
 }

@@ -78,6 +78,15 @@ public struct LandsatProduct: Sendable {
     /// The file of a band: the MTL's FILE_NAME_BAND_n when it exists beside the MTL, else `PREFIX` + `Bn.TIF`
     /// where PREFIX is the MTL's name before `MTL` (renamed copies such as `l8_MTL.txt` + `l8_B4.tif`).
     public func file(band: String, directory: URL) throws(MTLError) -> String {
+        try file(band: band) { name in
+            let path = directory.appendingPathComponent(name).path
+            return FileManager.default.fileExists(atPath: path) ? path : nil
+        }
+    }
+
+    /// The file of a band among the product's members (a folder, or a tar read in place): `locate` gives the path
+    /// of a member by name, or nil when there is none.
+    public func file(band: String, locate: (String) -> String?) throws(MTLError) -> String {
         var candidates: [String] = []
         let key = band == "QA" ? (collection == 2 ? "FILE_NAME_QUALITY_L1_PIXEL" : "FILE_NAME_BAND_QUALITY") : "FILE_NAME_BAND_\(band)"
         if let name = mtl[key] { candidates.append(name) }
@@ -85,8 +94,7 @@ public struct LandsatProduct: Sendable {
         let suffix = band == "QA" ? (collection == 2 ? "QA_PIXEL" : "BQA") : (isLevel2 ? "SR_B\(band)" : "B\(band)")
         candidates += [prefix + suffix + ".TIF", prefix + suffix + ".tif"]
         for name in candidates {
-            let path = directory.appendingPathComponent(name).path
-            if FileManager.default.fileExists(atPath: path) { return path }
+            if let path = locate(name) { return path }
         }
         throw MTLError(file: mtl.file, line: mtl.lines[key],
                        "the file of band \(band) is not beside the MTL (looked for \(candidates.joined(separator: ", ")))")
