@@ -451,5 +451,16 @@ final class NightlyLanduseTests: XCTestCase {
         XCTAssertEqual(new.count, 1, "everything else was seen on night 1: \(new)")
         XCTAssertEqual(try registry.violations().count, first.count + 1)
         XCTAssertTrue(result.stderr.contains("violations new 1, persisting \(first.count), resolved 0"), result.stderr)
+
+        // A baseline that is neither: one line naming the file and the param, nothing processed.
+        let wrong = work.appendingPathComponent("wrong.yaml")
+        try String(contentsOfFile: pipeline, encoding: .utf8).replacingOccurrences(of: "baseline: landuse", with: "baseline: lastyear")
+            .replacingOccurrences(of: "../testdata/", with: CLITests.root.appendingPathComponent("testdata").path + "/")
+            .write(to: wrong, atomically: true, encoding: .utf8)
+        try deliver("S2L1C_20150909_13band.tif", as: "night3", date: "2015-09-19")
+        let refused = try CLITests.landwatch(["nightly", "--inbox", inbox.path, "--pipeline", wrong.path, "--out", out.path])
+        XCTAssertEqual(refused.status, 66, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("wrong.yaml: param baseline: 'lastyear' must be scene"), refused.stderr)
+        XCTAssertEqual(try registry.scenes().count, 2)
     }
 }
