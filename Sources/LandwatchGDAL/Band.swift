@@ -134,7 +134,7 @@ public struct Band {
         guard status == CE_None else {
             throw GDALError(kind: direction == GF_Read ? .read : .write,
                             operation: "\(verb) failed on band \(index) of \(dataset.path), window \(window)",
-                            gdalMessage: message)
+                            gdalMessage: message ?? (direction == GF_Read ? "no reason given (the file is likely truncated, or its compressed data corrupt)" : nil))
         }
     }
 

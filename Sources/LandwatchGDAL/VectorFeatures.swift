@@ -13,6 +13,8 @@ public struct FeatureReadReport: Sendable {
     public var repaired: [Int] = []
     /// Features left out, by FID, with why.
     public var skipped: [(fid: Int, reason: String)] = []
+    /// Invalid geometries left as they were (when not repairing), by FID, with GEOS's reason.
+    public var invalid: [(fid: Int, reason: String)] = []
     /// Features in the layer.
     public var total = 0
 }
@@ -39,7 +41,7 @@ extension VectorDataset {
     /// `sourceCRS` stands in for a layer without a CRS of its own. Invalid geometries are repaired (GEOS
     /// MakeValid); features without an areal geometry, or whose geometry cannot be repaired or transformed, are
     /// skipped. Both are listed in the report, so that the caller can name them.
-    public func readAreas(layer name: String?, sourceCRS: SpatialReference?, target: SpatialReference)
+    public func readAreas(layer name: String?, sourceCRS: SpatialReference?, target: SpatialReference, repairInvalid: Bool = true)
         throws(GDALError) -> (features: [VectorFeature], report: FeatureReadReport)
     {
         let layer = try layerHandle(name)
@@ -60,7 +62,12 @@ extension VectorDataset {
                 continue
             }
             var geometry = Geometry(owning: OGR_G_Clone(reference))
-            if !geometry.isValid {
+            let (valid, reason) = withGDALErrorState { geometry.isValid }
+            if !valid, !repairInvalid {
+                report.invalid.append((fid, reason ?? "GEOS finds it invalid"))
+                continue
+            }
+            if !valid {
                 guard let repaired = geometry.madeValid()?.arealPart(), repaired.isValid else {
                     report.skipped.append((fid, "its geometry is invalid and could not be repaired"))
                     continue

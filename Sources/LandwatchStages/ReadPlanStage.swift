@@ -51,6 +51,8 @@ public struct ReadPlanStage: SourceStage {
                        help: "burn every pixel a polygon touches, not only those whose centre it covers"),
             OptionSpec("allow_outside", .boolean, default: .boolean(false),
                        help: "accept a layer with no feature over the image (otherwise an error: usually a wrong CRS)"),
+            OptionSpec("invalid_geometry", .choice(["fail", "repair"]), default: .string("fail"),
+                       help: "a self-intersecting or otherwise invalid polygon stops the run (fail), or is repaired with GEOS MakeValid and named in a warning (repair)"),
         ])
 
     public let role: Role
@@ -65,6 +67,7 @@ public struct ReadPlanStage: SourceStage {
     public let constructionCodes: [String]
     public let allTouched: Bool
     public let allowOutside: Bool
+    public let repairInvalid: Bool
 
     public init(options: StageOptions) throws(StageProblem) {
         role = Role(rawValue: options.string("role") ?? "") ?? .zones
@@ -77,6 +80,7 @@ public struct ReadPlanStage: SourceStage {
         codeField = options.string("code_field")
         allTouched = options.boolean("all_touched") ?? false
         allowOutside = options.boolean("allow_outside") ?? false
+        repairInvalid = options.string("invalid_geometry") == "repair"
         if (role == .zoning || role == .landuse), codeField == nil, !Self.isRaster(path) {
             throw StageProblem(option: "code_field", "a \(role.rawValue) layer needs 'code_field': the attribute holding the "
                                + (role == .zoning ? "planned use" : "GB/T 21010 land-use code"))
@@ -230,7 +234,12 @@ public struct ReadPlanStage: SourceStage {
         let dataset = try VectorDataset.open(path, encoding: encoding)
         let target = try SpatialReference(definition: grid.crsWKT)
         let source = try crs.map { definition throws(GDALError) in try SpatialReference(definition: definition) }
-        let (features, report) = try dataset.readAreas(layer: layer, sourceCRS: source, target: target)
+        let (features, report) = try dataset.readAreas(layer: layer, sourceCRS: source, target: target, repairInvalid: repairInvalid)
+        if let first = report.invalid.first {
+            throw RunError(.input, "plan layer '\(role.rawValue)' (\(path)): feature \(first.fid) is not a valid polygon (\(first.reason))"
+                           + (report.invalid.count > 1 ? " and \(report.invalid.count - 1) more (\(Self.list(report.invalid.dropFirst().map(\.fid))))" : "")
+                           + "; fix the layer, or set invalid_geometry: repair to repair it with GEOS MakeValid")
+        }
         if !report.repaired.isEmpty {
             let message = "plan layer '\(role.rawValue)' (\(path)): repaired the invalid geometry of feature"
                 + (report.repaired.count == 1 ? " " : "s ") + Self.list(report.repaired)
@@ -240,6 +249,12 @@ public struct ReadPlanStage: SourceStage {
             context.logger.warning("plan layer '\(role.rawValue)' (\(path)): skipped feature \(skipped.fid): \(skipped.reason)")
         }
         guard !features.isEmpty else {
+            if !report.skipped.isEmpty, report.skipped.allSatisfy({ $0.reason.hasPrefix("it cannot be transformed") }) {
+                let layerCRS = (try? dataset.spatialReference(layer: layer))??.label
+                throw RunError(.input, "plan layer '\(role.rawValue)' (\(path)): no feature can be transformed from "
+                               + "\(crs ?? layerCRS ?? "its CRS") to \(target.label): the layer's CRS is wrong or unknown "
+                               + "(GDAL takes WGS 84 for a GeoJSON whose CRS it cannot read); set crs: to the CRS its coordinates are in")
+            }
             throw RunError(.input, "plan layer '\(role.rawValue)' (\(path)) has no usable polygon (\(report.total) features, all skipped)")
         }
         let numbers = Dictionary(fids.enumerated().map { ($1, $0 + 1) }, uniquingKeysWith: { first, _ in first })

@@ -224,6 +224,10 @@ public struct ReadSceneStage: SourceStage {
             do { dataset = try Dataset.open(input.path) } catch {
                 throw StageProblem(option: option, error.description)
             }
+            let lower = input.path.lowercased()
+            if lower.hasSuffix(".tif") || lower.hasSuffix(".tiff"), dataset.driverName != "GTiff", dataset.driverName != "COG" {
+                throw StageProblem(option: option, "\(input.path) is named .tif but holds a \(dataset.driverName) file, not a GeoTIFF (a renamed photo or export?)")
+            }
             guard input.band <= dataset.bandCount else {
                 throw StageProblem(option: "bands",
                                    "band '\(entry.name)' is band \(input.band), but \(input.path) has \(dataset.bandCount) band\(dataset.bandCount == 1 ? "" : "s")")

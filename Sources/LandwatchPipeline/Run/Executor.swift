@@ -385,6 +385,9 @@ public final class Executor: Sendable {
         let frozenNodes = UncheckedBox(nodes)
         let frozenSinks = UncheckedBox(sinks)
         let tallies = Tallies()
+        // Imagery with no valid pixel on the run grid (all nodata, all cloud) is refused before any output is kept.
+        let watched = nodes.map { plan.products[$0.id]?.kind == .scene && evaluation($0.id) != .wholeRaster }
+        let validPixels = Tallies()
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             let nodes = frozenNodes.value, sinks = frozenSinks.value
             var current = ""
@@ -402,7 +405,11 @@ public final class Executor: Sendable {
                 }
                 var blocks = nodes.map { PixelBlock(bandNames: $0.bandNames, blockWidth: bufferWidth, blockHeight: bufferHeight) }
                 var counts: [String: [String: Int]] = [:]
-                defer { tallies.merge(counts) }
+                var valid: [String: Int] = [:]
+                defer {
+                    tallies.merge(counts)
+                    validPixels.merge(valid.mapValues { ["valid": $0] })
+                }
                 while !state.isCancelled {
                     let next = progress.claim()
                     guard next < windows.count else { break }
@@ -424,6 +431,9 @@ public final class Executor: Sendable {
                                 counts[node.id, default: [:]][name, default: 0] += count
                             }
                         }
+                        if watched[index], valid[node.id, default: 0] == 0, !blocks[index].bands.isEmpty {
+                            valid[node.id, default: 0] += blocks[index].validCount(in: window)
+                        }
                     }
                     for entry in sinks {
                         current = entry.job.ownerID
@@ -443,6 +453,16 @@ public final class Executor: Sendable {
         if state.isCancelled {
             for entry in sinks { entry.sink.abort() }
             throw state.firstError ?? RunError(.cancelled, "the run was cancelled")
+        }
+        let valid = validPixels.totals
+        for (index, node) in nodes.enumerated() where watched[index] && (valid[node.id]?["valid"] ?? 0) == 0 {
+            for entry in sinks { entry.sink.abort() }
+            let product = plan.products[node.id]
+            if case .read = node.role, let path = product?.sourcePath {
+                throw RunError(.input, "\(path): every pixel is nodata on the run grid (\(grid.width) x \(grid.height) px; nodata value, NaN, or 65535 in UInt16 bands): nothing to process", stage: node.id)
+            }
+            throw RunError(.input, "every pixel of this stage's output is nodata (masked as cloud, or nodata in its inputs): nothing to process",
+                           stage: node.id)
         }
         var outputs: [String: [String]] = [:]
         do {

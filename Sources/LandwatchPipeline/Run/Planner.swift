@@ -52,6 +52,7 @@ public struct RunPlan: Sendable {
         try problems.throwIfAny()
 
         var grid: RasterGrid?
+        var gridSource: String?
         switch pipeline.grid {
         case .explicit(let crs, let resolution, let extent, let location)?:
             do { grid = try GridSpec.grid(crs: crs, resolution: resolution, extent: extent) } catch {
@@ -59,6 +60,7 @@ public struct RunPlan: Sendable {
             }
         case .like(let stageID, let location)?:
             grid = products[stageID]?.nativeGrid
+            gridSource = products[stageID]?.sourcePath
             if grid == nil { problems.add(location, stage: nil, "grid 'like: \(stageID)': the stage has no grid of its own") }
         case nil:
             var first: (id: String, grid: RasterGrid, path: String)?
@@ -77,6 +79,7 @@ public struct RunPlan: Sendable {
                 }
             }
             grid = first?.grid
+            gridSource = first?.path
             if grid == nil {
                 problems.add(SourceLocation(file: pipeline.path, line: 1, column: 1), stage: nil,
                              "no stage reads a raster, so the run has no grid: add a read stage or a 'grid' section")
@@ -84,7 +87,8 @@ public struct RunPlan: Sendable {
         }
         if let grid, grid.crsWKT.isEmpty {
             problems.add(SourceLocation(file: pipeline.path, line: 1, column: 1), stage: nil,
-                         "the run grid has no CRS: the input rasters carry none, so outputs could not be placed on a map")
+                         "the run grid has no CRS: " + (gridSource.map { "\($0) carries none (no georeferencing: not a GeoTIFF, or its CRS was lost)" }
+                                                          ?? "the input rasters carry none") + ", so outputs could not be placed on a map")
         }
         if let grid, !grid.geoTransform.isNorthUp {
             problems.add(SourceLocation(file: pipeline.path, line: 1, column: 1), stage: nil,

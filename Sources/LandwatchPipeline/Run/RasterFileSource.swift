@@ -17,6 +17,12 @@ public struct RasterFileSource: BlockSource {
         public var noData: Double?
         /// A DEM for orthorectifying a raster placed by RPCs only (Gaofen Level-1A).
         public var rpcDEM: String?
+        /// The file as named in the pipeline (`path` may become a warped VRT), for messages.
+        var origin: String?
+        /// Stored value of saturated pixels, read as nodata: 65535 in UInt16 bands (Landsat, Sentinel-2).
+        var saturated: Float?
+        /// Float bands are checked for infinities, which no sensor delivers (a broken processing chain).
+        var isFloat = false
 
         public init(path: String, band: Int, scale: Double = 1, offset: Double = 0, noData: Double? = nil) {
             self.path = path
@@ -39,6 +45,9 @@ public struct RasterFileSource: BlockSource {
             let dataset = try Dataset.open(input.path)
             let band = try dataset.band(input.band)
             if input.noData == nil { input.noData = band.noDataValue }
+            input.origin = input.path
+            if band.dataType == .uint16, input.noData != 65535 { input.saturated = 65535 }
+            input.isFloat = band.dataType == .float32 || band.dataType == .float64
             if try dataset.usesRPC || !dataset.grid().matches(grid) {
                 if let vrt = warped[input.path] {
                     input.path = vrt
@@ -85,8 +94,16 @@ public struct RasterFileSource: BlockSource {
             for (index, input) in bands.enumerated() {
                 try block.bands[index].withUnsafeMutableBufferPointer { (buffer) throws in
                     try handles[index].read(window, into: buffer, lineStride: stride)
-                    Rescale.apply(UnsafeMutableBufferPointer(rebasing: buffer[0..<used]),
-                                  scale: input.scale, offset: input.offset, noData: input.noData)
+                    let values = UnsafeMutableBufferPointer(rebasing: buffer[0..<used])
+                    if input.isFloat, let at = values.firstIndex(where: \.isInfinite), at % stride < window.width {
+                        throw RunError(.input, "\(input.origin ?? input.path) band \(input.band): \(values[at] > 0 ? "+" : "-")infinity at row "
+                                       + "\(window.rowOffset + at / stride), column \(window.colOffset + at % stride) of the run grid; NaN marks nodata, "
+                                       + "an infinity is a broken value (a division by zero upstream?)")
+                    }
+                    if let saturated = input.saturated {
+                        for i in values.indices where values[i] == saturated { values[i] = .nan }
+                    }
+                    Rescale.apply(values, scale: input.scale, offset: input.offset, noData: input.noData)
                 }
             }
         }

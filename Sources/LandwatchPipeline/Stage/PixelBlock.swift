@@ -36,6 +36,18 @@ public struct PixelBlock: Sendable {
 
     /// Bytes this block holds.
     public var byteCount: Int { bands.count * capacity * MemoryLayout<Float>.size }
+
+    /// Pixels of the window whose first band is not NaN.
+    func validCount(in window: Window) -> Int {
+        var count = 0
+        bands[0].withUnsafeBufferPointer { values in
+            for row in 0..<window.height {
+                let start = row * stride
+                for i in start..<(start + window.width) where !values[i].isNaN { count += 1 }
+            }
+        }
+        return count
+    }
 }
 
 /// A producer of blocks that can give each worker thread its own reader (and so its own GDAL handles).
