@@ -83,7 +83,8 @@ let package = Package(
         .testTarget(name: "LandwatchRegistryTests", dependencies: ["LandwatchRegistry", "LandwatchGDAL"]),
         .testTarget(
             name: "LandwatchCLITests",
-            dependencies: ["LandwatchCLI", "LandwatchStages", "LandwatchGDAL", "LandwatchRegistry", "LandwatchPipeline"]
+            dependencies: ["LandwatchCLI", "LandwatchStages", "LandwatchGDAL", "LandwatchRegistry", "LandwatchPipeline"],
+            exclude: ["BadInputs"]
         ),
     ]
 )

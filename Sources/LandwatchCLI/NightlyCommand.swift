@@ -33,6 +33,9 @@ struct NightlyCommand: ParsableCommand {
     @Option(name: .long, help: "Registry file (SQLite). (default: <out>/registry.sqlite)")
     var db: String?
 
+    @Option(name: .customLong("allow-read"), help: ArgumentHelp("A folder the pipeline may read inputs from, besides its own folder and the current one (repeatable; a GDAL prefix such as /vsis3/bucket for remote data).", valueName: "DIR"))
+    var allowRead: [String] = []
+
     @Option(name: .long, help: "Memory budget, e.g. 512M.")
     var memory: String = "512M"
 
@@ -52,6 +55,8 @@ struct NightlyCommand: ParsableCommand {
                               threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                               memoryBudget: ByteCount.parse(memory) ?? 512 << 20, registry: standardRegistry, logger: logger)
         nightly.force = force
+        // The inbox and the output folder (tars unpacked there are later nights' baselines) are always readable.
+        nightly.readRoots = [FileManager.default.currentDirectoryPath, inbox, out] + allowRead
         let summary: NightlySummary
         do {
             summary = try nightly.run()

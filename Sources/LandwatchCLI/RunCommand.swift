@@ -26,6 +26,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Output root: every file the run writes goes under it. (default: out/<pipeline name>)")
     var out: String?
 
+    @Option(name: .customLong("allow-read"), help: ArgumentHelp("A folder the pipeline may read inputs from, besides its own folder and the current one (repeatable; a GDAL prefix such as /vsis3/bucket for remote data).", valueName: "DIR"))
+    var allowRead: [String] = []
+
     @Option(name: .long, help: "Memory budget for GDAL's cache and the blocks in flight, e.g. 256M or 2G.")
     var memory: String = "512M"
 
@@ -49,7 +52,8 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         LogSetup.bootstrap(verbosity: verbose)
         SignalCleanup.install()
-        let runner = PipelineRunner(registry: standardRegistry, logger: Logger(label: "landwatch"))
+        var runner = PipelineRunner(registry: standardRegistry, logger: Logger(label: "landwatch"))
+        runner.readRoots = [FileManager.default.currentDirectoryPath] + allowRead
         let plan: RunPlan
         let overrides = try parseOverrides(settings)
         do {

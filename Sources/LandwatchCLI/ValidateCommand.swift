@@ -17,11 +17,15 @@ struct ValidateCommand: ParsableCommand {
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a parameter of the file's params.", valueName: "name=value"))
     var settings: [String] = []
 
+    @Option(name: .customLong("allow-read"), help: ArgumentHelp("A folder the pipeline may read inputs from, besides its own folder and the current one (repeatable; a GDAL prefix such as /vsis3/bucket for remote data).", valueName: "DIR"))
+    var allowRead: [String] = []
+
     func validate() throws { _ = try parseOverrides(settings) }
 
     func run() throws {
         LogSetup.bootstrap(verbosity: 0)
-        let runner = PipelineRunner(registry: standardRegistry, logger: Logger(label: "landwatch"))
+        var runner = PipelineRunner(registry: standardRegistry, logger: Logger(label: "landwatch"))
+        runner.readRoots = [FileManager.default.currentDirectoryPath] + allowRead
         let overrides = try parseOverrides(settings)
         do {
             let plan = try runner.validate(path: pipeline, overrides: overrides)

@@ -43,6 +43,8 @@ public struct Nightly {
     public var logger: Logger
     /// Redo every delivery of the inbox, processed or not, and rerun their pipelines.
     public var force = false
+    /// Folders the pipeline may read inputs from besides its own; nil: anywhere.
+    public var readRoots: [String]?
 
     public init(inbox: String, pipelinePath: String, out: String, database: String?, threads: Int, memoryBudget: Int,
                 registry: StageRegistry, logger: Logger) {
@@ -76,7 +78,8 @@ public struct Nightly {
         let registry: Registry
         do { registry = try Registry(path: database) } catch { throw RunError(.input, error.description) }
         // Validate the pipeline once, before any scene.
-        let runner = PipelineRunner(registry: self.registry, logger: logger)
+        var runner = PipelineRunner(registry: self.registry, logger: logger)
+        runner.readRoots = readRoots
         let declared = try runner.validate(path: pipelinePath).pipeline.params
         let baselineDays = Int(declared["baseline_days"] ?? "") ?? 365
         let window = Int(declared["season_window"] ?? "") ?? 45

@@ -301,3 +301,52 @@ final class ResumeTests: XCTestCase {
         XCTAssertGreaterThan(try modified("after-classes.tif"), beforeForce)
     }
 }
+
+/// A pipeline file names inputs only under the folders the operator allows, symlinks included.
+final class ReadRootTests: XCTestCase {
+    func testInputsOutsideTheAllowedFoldersAreRefusedUnlessAllowed() throws {
+        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-read-roots-\(UUID().uuidString)")
+        let folder = work.appendingPathComponent("pipelines"), elsewhere = work.appendingPathComponent("elsewhere")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        try FileManager.default.copyItem(at: CLITests.root.appendingPathComponent("testdata/nightly/before.tif"),
+                                         to: elsewhere.appendingPathComponent("scene.tif"))
+        // A link inside the pipeline's folder that leads out of it counts as where it leads.
+        try FileManager.default.createSymbolicLink(at: folder.appendingPathComponent("link.tif"), withDestinationURL: elsewhere.appendingPathComponent("scene.tif"))
+        func pipeline(_ path: String) throws -> String {
+            let file = folder.appendingPathComponent("p-\(UUID().uuidString.prefix(6)).yaml")
+            try """
+                version: 1
+                stages:
+                  - {id: scene, uses: read.scene, with: {path: "\(path)", bands: {red: 3, nir: 4}}}
+                  - {id: ndvi, uses: index.ndvi, inputs: [scene]}
+                  - {id: w, uses: write.raster, inputs: [ndvi], with: {path: ndvi.tif}}
+                """.write(to: file, atomically: true, encoding: .utf8)
+            return file.path
+        }
+        for path in ["../elsewhere/scene.tif", elsewhere.appendingPathComponent("scene.tif").path, "link.tif"] {
+            let file = try pipeline(path)
+            let out = work.appendingPathComponent("out-\(UUID().uuidString.prefix(6))").path
+            // Run from a folder that holds neither (the current directory is allowed too).
+            let refused = try CLITests.landwatch(["run", file, "--out", out], in: work.appendingPathComponent("out-of-the-way").creatingFolder())
+            XCTAssertEqual(refused.status, 65, "\(path): \(refused.stderr)")
+            XCTAssertTrue(refused.stderr.contains("option 'path' names a file outside the folders this run may read"), refused.stderr)
+            XCTAssertTrue(refused.stderr.contains("allow its folder with --allow-read DIR"), refused.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/ndvi.tif"))
+            let allowed = try CLITests.landwatch(["run", file, "--out", out, "--allow-read", elsewhere.path],
+                                                 in: work.appendingPathComponent("out-of-the-way"))
+            XCTAssertEqual(allowed.status, 0, "\(path): \(allowed.stderr)")
+        }
+        let validate = try CLITests.landwatch(["validate", try pipeline("../elsewhere/scene.tif")], in: work.appendingPathComponent("out-of-the-way"))
+        XCTAssertEqual(validate.status, 65, validate.stderr)
+    }
+}
+
+extension URL {
+    /// Creates the folder (and its parents) if needed and returns it.
+    func creatingFolder() throws -> URL {
+        try FileManager.default.createDirectory(at: self, withIntermediateDirectories: true)
+        return self
+    }
+}

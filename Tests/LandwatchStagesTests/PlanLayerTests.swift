@@ -81,7 +81,7 @@ final class PlanLayerTests: PipelineTestCase {
             version: 1
             stages:
               - {id: grid, uses: read.scene, with: {bands: {b: "\(grid)"}}}
-              - {id: redline, uses: read.plan, with: {role: redline, path: "\(path)"}}
+              - {id: redline, uses: read.plan, with: {role: redline, path: "\(path)", invalid_geometry: repair}}
               - {id: w, uses: write.raster, inputs: [redline], with: {path: redline.tif, type: Byte}}
             """)
         let pixels = try readWhole(work.appendingPathComponent("out/redline.tif").path)

@@ -4,6 +4,8 @@ import Foundation
 struct OptionChecker {
     /// The pipeline file's folder, against which relative input paths are resolved.
     var directory: URL
+    /// Where inputs may be read from; nil: anywhere.
+    var readRoots: ReadRoots?
 
     func check(_ node: ConfigNode?, specs: [OptionSpec], stage: String, stageType: String, fallback: SourceLocation,
                problems: inout DiagnosticCollector) -> StageOptions? {
@@ -162,7 +164,12 @@ struct OptionChecker {
 
     /// Resolves a path against the pipeline folder and checks that it exists. GDAL virtual paths pass through.
     private func resolveInput(_ text: String) throws(Problem) -> String {
-        if text.hasPrefix("/vsi") { return text }
+        if text.hasPrefix("/vsi") {
+            if let readRoots, !readRoots.allows(text) {
+                throw Problem("names a file outside the folders this run may read (found '\(text)'; allowed: \(readRoots.list)); allow it with --allow-read PREFIX")
+            }
+            return text
+        }
         let url = text.hasPrefix("/") ? URL(fileURLWithPath: text) : directory.appendingPathComponent(text)
         let path = url.standardizedFileURL.path
         var isDirectory: ObjCBool = false
@@ -172,6 +179,39 @@ struct OptionChecker {
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw Problem("names a file that cannot be read (found '\(text)')")
         }
+        if let readRoots, !readRoots.allows(path) {
+            throw Problem("names a file outside the folders this run may read (found '\(text)', which is \(readRoots.resolved(path)); "
+                          + "allowed: \(readRoots.list)); allow its folder with --allow-read DIR")
+        }
         return path
     }
+}
+
+/// The folders a pipeline may read inputs from, resolved through symlinks, so that neither `..` nor a link leads out.
+public struct ReadRoots: Sendable {
+    public let folders: [String]
+
+    public init(folders: [String]) {
+        self.folders = folders.map { $0.hasPrefix("/vsi") ? $0 : URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path }
+    }
+
+    /// The real path of a file (symlinks followed).
+    func resolved(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
+
+    /// True when the file (after following symlinks) lies under one of the folders; a virtual path must start with an
+    /// allowed virtual prefix, or name a local archive under an allowed folder (`/vsizip//abs/x.zip/...`).
+    public func allows(_ path: String) -> Bool {
+        if path.hasPrefix("/vsi") {
+            if folders.contains(where: { $0.hasPrefix("/vsi") && (path == $0 || path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/")) }) { return true }
+            for prefix in ["/vsizip/", "/vsitar/", "/vsigzip/"] where path.hasPrefix(prefix) {
+                let local = String(path.dropFirst(prefix.count))
+                return local.hasPrefix("/") && allows(local)
+            }
+            return false
+        }
+        let real = resolved(path)
+        return folders.contains { !$0.hasPrefix("/vsi") && (real == $0 || real.hasPrefix($0 == "/" ? "/" : $0 + "/")) }
+    }
+
+    var list: String { folders.joined(separator: ", ") }
 }

@@ -8,8 +8,14 @@ import LandwatchGDAL
 /// file's problems are reported together in one ``PipelineFileError``.
 public struct PipelineLoader: Sendable {
     public var registry: StageRegistry
+    /// Folders (or GDAL virtual-path prefixes such as `/vsis3/bucket`) the file may name inputs under, besides its
+    /// own folder; nil reads anywhere (the library default; the command line always sets it).
+    public var readRoots: [String]?
 
-    public init(registry: StageRegistry) { self.registry = registry }
+    public init(registry: StageRegistry, readRoots: [String]? = nil) {
+        self.registry = registry
+        self.readRoots = readRoots
+    }
 
     static let topLevelKeys = ["version", "name", "description", "params", "grid", "legend", "stages"]
     static let stageKeys = ["id", "uses", "inputs", "with", "keep", "description"]
@@ -208,7 +214,7 @@ public struct PipelineLoader: Sendable {
         let before = problems.diagnostics.count
         let withNode = node.entry("with").map { substituter.apply($0.value, stage: label, &problems) }
         guard problems.diagnostics.count == before else { return nil }
-        let checker = OptionChecker(directory: directory)
+        let checker = OptionChecker(directory: directory, readRoots: readRoots.map { ReadRoots(folders: [directory.path] + $0) })
         let checked = checker.check(withNode, specs: descriptor.options, stage: label, stageType: descriptor.id,
                                     fallback: usesEntry.value.location, problems: &problems)
         guard var options = checked else { return nil }

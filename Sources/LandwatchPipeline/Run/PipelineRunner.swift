@@ -30,6 +30,8 @@ public struct PipelineRunner: Sendable {
 
     public var registry: StageRegistry
     public var logger: Logger
+    /// Folders pipeline files may read inputs from besides their own (see ``PipelineLoader/readRoots``); nil: anywhere.
+    public var readRoots: [String]?
 
     public init(registry: StageRegistry, logger: Logger) {
         self.registry = registry
@@ -38,7 +40,7 @@ public struct PipelineRunner: Sendable {
 
     /// Loads and fully checks a pipeline (what `landwatch validate` does): opens raster headers, reads no pixels.
     public func validate(path: String, overrides: [String: String] = [:]) throws(PipelineFileError) -> RunPlan {
-        let pipeline = try PipelineLoader(registry: registry).load(path: path, overrides: overrides)
+        let pipeline = try PipelineLoader(registry: registry, readRoots: readRoots).load(path: path, overrides: overrides)
         return try RunPlan(pipeline: pipeline)
     }
 
