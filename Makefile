@@ -3,7 +3,7 @@ SWIFT ?= swift
 BUILD_FLAGS ?= -c release
 BIN = .build/release/landwatch
 
-.PHONY: deps build demo test bench clean
+.PHONY: deps build demo test bench clean fuzz sanitize
 
 # Installs the system libraries landwatch needs (skipped when they are already there).
 deps:
@@ -38,3 +38,18 @@ bench: build
 
 clean:
 	rm -rf .build out bench/work
+
+# Fuzzes the pipeline-file loader and the MTL parser with libFuzzer (ASan on), five minutes each, outside CI.
+# Findings (crashes, hangs over 10 s, leaks) are written to Tests/LandwatchPipelineTests/FuzzRegressions/<target>/,
+# which `make test` replays. FUZZ_SECONDS sets the time per target.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	LANDWATCH_FUZZ=1 $(SWIFT) build -c release --product landwatch-fuzz --build-path .build-fuzz -Xswiftc -sanitize=fuzzer,address
+	bash Tests/LandwatchPipelineTests/fuzz.sh $(FUZZ_SECONDS)
+
+# The engine's tests under AddressSanitizer, then ThreadSanitizer (each in a build folder of its own), outside CI.
+sanitize: deps
+	$(SWIFT) build --build-tests --sanitize=address --build-path .build-asan
+	$(SWIFT) test --skip-build --disable-swift-testing --sanitize=address --build-path .build-asan --filter 'LandwatchPipelineTests|EngineTests|ResumeTests'
+	$(SWIFT) build --build-tests --sanitize=thread --build-path .build-tsan
+	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --disable-swift-testing --sanitize=thread --build-path .build-tsan --filter 'LandwatchPipelineTests|EngineTests|ResumeTests'

@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -74,7 +75,7 @@ let package = Package(
         .testTarget(
             name: "LandwatchPipelineTests",
             dependencies: ["LandwatchPipeline", "LandwatchStages", "LandwatchGDAL"],
-            exclude: ["BadPipelines"]
+            exclude: ["BadPipelines", "FuzzRegressions", "fuzz.sh"]
         ),
         .testTarget(
             name: "LandwatchStagesTests",
@@ -88,3 +89,14 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer harness for `make fuzz` only (LANDWATCH_FUZZ=1 with -sanitize=fuzzer, which links libFuzzer's driver):
+// left out of every other build.
+if ProcessInfo.processInfo.environment["LANDWATCH_FUZZ"] == "1" {
+    package.targets.append(.executableTarget(
+        name: "landwatch-fuzz",
+        dependencies: ["LandwatchPipeline", "LandwatchStages", "LandwatchAlgorithms"],
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+    ))
+    package.products.append(.executable(name: "landwatch-fuzz", targets: ["landwatch-fuzz"]))
+}

@@ -66,6 +66,9 @@ struct NightlyCommand: ParsableCommand {
             throw fail(error)
         } catch let error as RunError {
             throw fail([error.description], code: LandwatchExit.code(for: error.category))
+        } catch {
+            // The registry: locked by another process (retry later), or unusable.
+            throw registryFailure(error, path: nightly.database)
         }
         logger.notice("\(summary.line)")
         switch summary.result {
@@ -124,7 +127,7 @@ struct ViolationsCommand: ParsableCommand {
             let chosen = ViolationExport.Format(rawValue: format)!
             let rows: [ViolationRecord]
             do { rows = try existingRegistry(db).violations(status: status, since: since) } catch {
-                throw fail(["\(error)"], code: LandwatchExit.inputUnavailable)
+                throw registryFailure(error, path: db)
             }
             if let output {
                 do { try ViolationExport.write(rows, format: chosen, to: output) } catch {
@@ -156,7 +159,7 @@ struct ViolationsCommand: ParsableCommand {
 
         func run() throws {
             do { try existingRegistry(db).dismiss(id: id, by: by, reason: reason) } catch {
-                throw fail(["\(error)"], code: LandwatchExit.inputUnavailable)
+                throw registryFailure(error, path: db)
             }
             print("landwatch: \(id) dismissed: \(reason)")
         }
@@ -169,4 +172,10 @@ func existingRegistry(_ path: String) throws -> Registry {
         throw RegistryError("there is no registry at \(path) (landwatch nightly creates it, by default as <out>/registry.sqlite)")
     }
     return try Registry(path: path)
+}
+
+/// One line for a registry that cannot be used: exit 75 when another process holds it (try again later), 66 otherwise.
+func registryFailure(_ error: Error, path: String) -> ExitCode {
+    let problem = RegistryError(error, registry: path)
+    return fail([problem.description], code: problem.isLocked ? LandwatchExit.resources : LandwatchExit.inputUnavailable)
 }

@@ -75,8 +75,7 @@ public struct Nightly {
         defer { close(lock) }
         let (deliveries, skipped) = try Inbox.scan(inbox)
         for line in skipped { logger.warning("nightly: skipped \(line)") }
-        let registry: Registry
-        do { registry = try Registry(path: database) } catch { throw RunError(.input, error.description) }
+        let registry = try Registry(path: database)
         // Validate the pipeline once, before any scene.
         var runner = PipelineRunner(registry: self.registry, logger: logger)
         runner.readRoots = readRoots

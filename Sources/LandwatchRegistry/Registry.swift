@@ -5,8 +5,29 @@ import LandwatchGDAL
 /// Why the registry could not be used.
 public struct RegistryError: Error, Sendable, CustomStringConvertible {
     public var message: String
+    /// True when another process held the registry longer than the busy timeout: worth retrying later.
+    public var isLocked = false
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+
+    /// Seconds a writer waits for another process's transaction before giving up.
+    public static let busySeconds: TimeInterval = 5
+
+    /// Any failure of a registry operation as one line naming the registry; a lock held by another process is told
+    /// apart (retry later) from everything else.
+    public init(_ error: Error, registry path: String) {
+        if let error = error as? RegistryError {
+            self = error
+        } else if let database = error as? DatabaseError, database.resultCode == .SQLITE_BUSY || database.resultCode == .SQLITE_LOCKED {
+            self.init("the registry \(path) is locked by another process (a nightly run or an export writing it?) and stayed locked "
+                      + "for \(Int(Self.busySeconds)) s; nothing was changed, try again when it is done")
+            isLocked = true
+        } else if let database = error as? DatabaseError {
+            self.init("the registry \(path) cannot be used: \(database.message ?? "\(database.resultCode)")")
+        } else {
+            self.init("the registry \(path) cannot be used: \(error)")
+        }
+    }
 }
 
 /// The registry of scenes, runs and violations: one SQLite file (GRDB), created on first use and migrated forward;
@@ -76,9 +97,11 @@ public final class Registry: Sendable {
             }
         }
         do {
-            database = try DatabaseQueue(path: path)
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(RegistryError.busySeconds)
+            database = try DatabaseQueue(path: path, configuration: configuration)
         } catch {
-            throw RegistryError("cannot open the registry \(path): \(error)")
+            throw RegistryError(error, registry: path)
         }
         let migrator = Self.migrator
         do {
@@ -88,10 +111,8 @@ public final class Registry: Sendable {
                 throw RegistryError("\(path) was written by a newer landwatch (schema \(applied.sorted().last ?? "?"); this one knows up to \(migrator.migrations.last ?? "?")): refusing to migrate it down; use the newer landwatch")
             }
             try migrator.migrate(database)
-        } catch let error as RegistryError {
-            throw error
         } catch {
-            throw RegistryError("cannot prepare the registry \(path): \(error)")
+            throw RegistryError(error, registry: path)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import LandwatchCLI
 import LandwatchStages
+import LandwatchGDAL
 import LandwatchPipeline
 import XCTest
 
@@ -348,5 +349,38 @@ extension URL {
     func creatingFolder() throws -> URL {
         try FileManager.default.createDirectory(at: self, withIntermediateDirectories: true)
         return self
+    }
+}
+
+/// A scene whose blocks would not fit the memory budget at the requested thread count.
+final class MemoryBudgetTests: XCTestCase {
+    func testTooManyThreadsForTheBudgetAreLoweredWithAWarning() throws {
+        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-budget-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let zion = CLITests.root.appendingPathComponent("testdata/zion-landsat8").path
+        let pipeline = work.appendingPathComponent("ndvi.yaml")
+        try """
+            version: 1
+            stages:
+              - {id: scene, uses: read.scene, with: {bands: {red: \(zion)/landsat_b4.tif, nir: \(zion)/landsat_b5.tif}}}
+              - {id: ndvi, uses: index.ndvi, inputs: [scene]}
+              - {id: w, uses: write.raster, inputs: [ndvi], with: {path: ndvi.tif}}
+            """.write(to: pipeline, atomically: true, encoding: .utf8)
+        // 1128 x 1428 px in 512-px blocks: 5 MB per worker; a 20 MB budget gives blocks 10 MB, so 2 workers, not 4.
+        let lowered = try CLITests.landwatch(["run", pipeline.path, "--out", work.appendingPathComponent("four").path, "--threads", "4", "--memory", "20M"])
+        XCTAssertEqual(lowered.status, 0, lowered.stderr)
+        XCTAssertTrue(lowered.stderr.contains("pass 1: lowering threads from 4 to 2 to stay within the memory budget of 20 MB"), lowered.stderr)
+        let single = try CLITests.landwatch(["run", pipeline.path, "--out", work.appendingPathComponent("one").path, "--threads", "1"])
+        XCTAssertEqual(single.status, 0, single.stderr)
+        XCTAssertFalse(single.stderr.contains("lowering threads"), single.stderr)
+        let a = try Dataset.open(work.appendingPathComponent("four/ndvi.tif").path), b = try Dataset.open(work.appendingPathComponent("one/ndvi.tif").path)
+        let window = Window(width: a.width, height: a.height)
+        XCTAssertEqual(try a.band(1).read(window), try b.band(1).read(window), "fewer threads, same pixels")
+        // Not even one block fits: one line, nothing written.
+        let refused = try CLITests.landwatch(["run", pipeline.path, "--out", work.appendingPathComponent("tiny").path, "--memory", "4M"])
+        XCTAssertEqual(refused.status, 75, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("cannot hold one 512x512 block of every stage in pass 1"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work.appendingPathComponent("tiny/ndvi.tif").path))
     }
 }

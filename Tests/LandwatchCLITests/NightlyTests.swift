@@ -257,6 +257,31 @@ final class NightlyTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: landcover.path), "the pipeline ran again")
     }
 
+    func testARegistryLockedByAnotherProcessIsOneLineAndExit75() throws {
+        try deliver("before.tif", as: "night1", date: "2024-06-30")
+        XCTAssertEqual(try nightly().status, 0)
+        let registry = out.appendingPathComponent("registry.sqlite").path
+        // Another process holds a write transaction on the registry for 15 s.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        holder.arguments = ["-c", "import sqlite3, sys, time\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+                            + "c.execute('BEGIN EXCLUSIVE')\nprint('locked', flush=True)\ntime.sleep(15)", registry]
+        let pipe = Pipe()
+        holder.standardOutput = pipe
+        try holder.run()
+        defer { holder.terminate(); holder.waitUntilExit() }
+        XCTAssertTrue(String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self).hasPrefix("locked"))
+
+        let dismiss = try CLITests.landwatch(["violations", "dismiss", "LW-1", "--db", registry, "--reason", "field check"])
+        XCTAssertEqual(dismiss.status, 75, dismiss.stderr)
+        XCTAssertTrue(dismiss.stderr.contains("the registry \(registry) is locked by another process"), dismiss.stderr)
+        try deliver("after.tif", as: "night2", date: "2024-07-16")
+        let night = try nightly()
+        XCTAssertEqual(night.status, 75, night.stderr)
+        XCTAssertTrue(night.stderr.contains("is locked by another process"), night.stderr)
+        XCTAssertEqual(night.stderr.split(separator: "\n").filter { $0.hasPrefix("landwatch:") }.count, 1, night.stderr)
+    }
+
     func testAnInboxThatDoesNotExistIsOneLine() throws {
         try FileManager.default.removeItem(at: inbox)
         let result = try nightly()

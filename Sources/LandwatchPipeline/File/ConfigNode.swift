@@ -82,10 +82,22 @@ public enum ConfigParser {
             throw PipelineFileError([Diagnostic(SourceLocation(file: file, line: 1, column: 1), stage: nil,
                                                 "the pipeline file is empty")])
         }
-        return convert(node, file: file)
+        var budget = maximumNodes
+        guard let converted = convert(node, file: file, budget: &budget) else {
+            throw PipelineFileError([Diagnostic(SourceLocation(file: file, line: 1, column: 1), stage: nil,
+                                                "the file expands to more than \(maximumNodes) YAML nodes (aliases that repeat each other?); "
+                                                + "a pipeline file is far smaller")])
+        }
+        return converted
     }
 
-    private static func convert(_ node: Node, file: String) -> ConfigNode {
+    /// More nodes than any pipeline file needs: YAML aliases nested in aliases (a "billion laughs") stop here.
+    static let maximumNodes = 100_000
+
+    /// The node as a ``ConfigNode``; nil when it holds more than `budget` nodes (aliases are expanded).
+    private static func convert(_ node: Node, file: String, budget: inout Int) -> ConfigNode? {
+        budget -= 1
+        guard budget >= 0 else { return nil }
         let mark = node.mark
         let location = SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
         switch node {
@@ -97,17 +109,24 @@ public enum ConfigParser {
             }
             return ConfigNode(value: .scalar(scalar.string, quoted: quoted), location: location)
         case .mapping(let mapping):
-            let entries = mapping.map { key, value -> ConfigNode.Entry in
+            var entries: [ConfigNode.Entry] = []
+            for (key, value) in mapping {
                 let keyMark = key.mark
-                return ConfigNode.Entry(
+                guard let converted = convert(value, file: file, budget: &budget) else { return nil }
+                entries.append(ConfigNode.Entry(
                     key: key.string ?? "\(key)",
                     keyLocation: SourceLocation(file: file, line: keyMark?.line ?? location.line,
                                                 column: keyMark?.column ?? location.column),
-                    value: convert(value, file: file))
+                    value: converted))
             }
             return ConfigNode(value: .mapping(entries), location: location)
         case .sequence(let sequence):
-            return ConfigNode(value: .sequence(sequence.map { convert($0, file: file) }), location: location)
+            var items: [ConfigNode] = []
+            for item in sequence {
+                guard let converted = convert(item, file: file, budget: &budget) else { return nil }
+                items.append(converted)
+            }
+            return ConfigNode(value: .sequence(items), location: location)
         case .alias:
             return ConfigNode(value: .null, location: location)
         }
