@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "LandwatchRegistryTests", dependencies: ["LandwatchRegistry", "LandwatchGDAL"]),
         .testTarget(
             name: "LandwatchCLITests",
-            dependencies: ["LandwatchCLI", "LandwatchStages", "LandwatchGDAL", "LandwatchRegistry", "LandwatchPipeline"],
+            dependencies: ["LandwatchCLI", "LandwatchStages", "LandwatchGDAL", "LandwatchRegistry", "LandwatchPipeline", "LandwatchNightly"],
             exclude: ["BadInputs"]
         ),
     ]

@@ -42,11 +42,20 @@ struct NightlyCommand: ParsableCommand {
     @Option(name: .long, help: "Worker threads. (default: the number of cores)")
     var threads: Int?
 
+    @Option(name: .long, help: ArgumentHelp("Take shard K of N of the inbox (from 1), by where scenes lie: Landsat path/row, Sentinel-2 tile, or the 1° cell of the footprint; each shard has its own lock.", valueName: "K/N"))
+    var shard: String?
+
     @Flag(name: .long, help: "Redo every delivery in the inbox, already processed or not, rerunning its pipeline.")
     var force = false
 
     @Option(name: .long, help: "Log lines as text or json (one object per line, for log collectors).")
     var logFormat: LogFormat = .text
+
+    func validate() throws {
+        if let shard {
+            do { _ = try Shard(parsing: shard) } catch { throw ValidationError(error.description) }
+        }
+    }
 
     func run() throws {
         LogSetup.bootstrap(verbosity: 1, json: logFormat == .json)
@@ -55,6 +64,7 @@ struct NightlyCommand: ParsableCommand {
                               threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                               memoryBudget: ByteCount.parse(memory) ?? 512 << 20, registry: standardRegistry, logger: logger)
         nightly.force = force
+        nightly.shard = try shard.map { text throws in try Shard(parsing: text) }
         // The inbox and the output folder (tars unpacked there are later nights' baselines) are always readable.
         nightly.readRoots = [FileManager.default.currentDirectoryPath, inbox, out] + allowRead
         let summary: NightlySummary
@@ -70,7 +80,7 @@ struct NightlyCommand: ParsableCommand {
             // The registry: locked by another process (retry later), or unusable.
             throw registryFailure(error, path: nightly.database)
         }
-        logger.notice("\(summary.line)")
+        logger.notice("\(shard.map { "shard \($0): " } ?? "")\(summary.line)")
         switch summary.result {
         case .allDone: return
         case .nothingToDo: throw ExitCode(1)

@@ -16,6 +16,9 @@ public struct Delivery: Sendable {
     public var footprintWKT: String?
     /// Why it cannot be processed, when it cannot (corrupt file, bad sidecar).
     public var problem: String?
+    /// Where the scene lies, for sharding: `landsat-PPPRRR` (WRS-2 path/row), `s2-TTTTT` (MGRS tile), or
+    /// `cell-E8N50` (the 1° cell of the footprint's centre) for other products; nil when the footprint is unknown.
+    public var place: String?
     /// A Landsat tar read in place while scanning: nightly unpacks it (under `out/unpacked/`) before running it,
     /// and the unpacked MTL becomes `path`, so that later nights can read it as their baseline.
     public var archive: String?
@@ -71,6 +74,9 @@ public enum Inbox {
                                + "a Sentinel-2 SAFE folder or zip, a Gaofen image with its XML)")
             }
         }
+        for index in deliveries.indices where deliveries[index].place == nil {
+            deliveries[index].place = deliveries[index].footprintWKT.flatMap(cell(ofFootprint:))
+        }
         return (deliveries, skipped)
     }
 
@@ -120,6 +126,7 @@ public enum Inbox {
             delivery.date = product.acquisitionDate
             let red = try product.file(band: product.bandNumbers["red"] ?? "4", directory: URL(fileURLWithPath: folder))
             delivery.footprintWKT = try footprint(Dataset.open(red))
+            delivery.place = landsatPlace(product)
             let missing = missingBands(product) { name in files.contains(name) ? name : nil }
             if !missing.isEmpty { delivery.problem = "\(folder): incomplete product: no file for band \(missing.joined(separator: ", ")) the MTL lists (still arriving, or a broken download?)" }
         } catch {
@@ -151,6 +158,7 @@ public enum Inbox {
                     return members.contains(relative) ? root + "/" + relative : nil
                 }
                 delivery.footprintWKT = try footprint(Dataset.open(red))
+                delivery.place = landsatPlace(product)
                 let missing = missingBands(product) { member in
                     let relative = folder.isEmpty ? member : folder + "/" + member
                     return members.contains(relative) ? relative : nil
@@ -164,6 +172,19 @@ public enum Inbox {
         }
         delivery.id = "\(delivery.sensor)-\(delivery.date)-\(hash.prefix(8))"
         return delivery
+    }
+
+    /// `landsat-PPPRRR` from the MTL's WRS_PATH and WRS_ROW (a Landsat scene's place on the Worldwide Reference System).
+    static func landsatPlace(_ product: LandsatProduct) -> String? {
+        guard let path = product.mtl["WRS_PATH"].flatMap({ Int($0) }), let row = product.mtl["WRS_ROW"].flatMap({ Int($0) }) else { return nil }
+        return "landsat-" + String(format: "%03d%03d", path, row)
+    }
+
+    /// The 1° cell of a footprint's centre, for products without a tiling scheme of their own.
+    static func cell(ofFootprint wkt: String) -> String? {
+        guard let box = try? Geometry(wkt: wkt).envelope else { return nil }
+        let lon = Int(((box.minX + box.maxX) / 2).rounded(.down)), lat = Int(((box.minY + box.maxY) / 2).rounded(.down))
+        return "cell-\(lon >= 0 ? "E" : "W")\(abs(lon))\(lat >= 0 ? "N" : "S")\(abs(lat))"
     }
 
     /// The bands the MTL lists (FILE_NAME_BAND_n) whose file is not in the product.
@@ -222,6 +243,10 @@ public enum Inbox {
             delivery.sensor = product.level == .l2a ? "sentinel2-l2a" : "sentinel2-l1c"
             delivery.date = product.date
             delivery.footprintWKT = try footprint(Dataset.open(product.file(for: "B04")))
+            // The MGRS tile is in the product name: S2A_MSIL1C_20150731T100006_N0400_R122_T33TWM_....SAFE
+            if let tile = URL(fileURLWithPath: path).lastPathComponent.split(separator: "_").first(where: { $0.count == 6 && $0.hasPrefix("T") }) {
+                delivery.place = "s2-" + tile.dropFirst()
+            }
         } catch let problem as StageProblem {
             delivery.problem = "\(path): \(problem.message)"
         } catch {

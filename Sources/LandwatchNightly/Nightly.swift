@@ -45,6 +45,8 @@ public struct Nightly {
     public var force = false
     /// Folders the pipeline may read inputs from besides its own; nil: anywhere.
     public var readRoots: [String]?
+    /// This worker's share of the inbox; nil: all of it.
+    public var shard: Shard?
 
     public init(inbox: String, pipelinePath: String, out: String, database: String?, threads: Int, memoryBudget: Int,
                 registry: StageRegistry, logger: Logger) {
@@ -57,10 +59,12 @@ public struct Nightly {
         self.logger = logger
     }
 
-    /// Takes the lock on `out/nightly.lock`; throws `NightlyLocked` at once when another run holds it.
-    public static func lock(_ out: String) throws -> Int32 {
+    /// Takes the lock on `out/nightly.lock` (`out/nightly-shard-K-of-N.lock` for a shard); throws `NightlyLocked` at
+    /// once when another run holds it.
+    public static func lock(_ out: String, shard: Shard? = nil) throws -> Int32 {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let path = URL(fileURLWithPath: out).appendingPathComponent("nightly.lock").path
+        let name = shard.map { "nightly-shard-\($0.index)-of-\($0.count).lock" } ?? "nightly.lock"
+        let path = URL(fileURLWithPath: out).appendingPathComponent(name).path
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw RunError(.outputNotWritable, "cannot open the lock \(path): \(String(cString: strerror(errno)))") }
         if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
@@ -71,10 +75,15 @@ public struct Nightly {
     }
 
     public func run() throws -> NightlySummary {
-        let lock = try Self.lock(out)
+        let lock = try Self.lock(out, shard: shard)
         defer { close(lock) }
-        let (deliveries, skipped) = try Inbox.scan(inbox)
-        for line in skipped { logger.warning("nightly: skipped \(line)") }
+        var (deliveries, skipped) = try Inbox.scan(inbox)
+        if let shard {
+            let all = deliveries.count
+            deliveries = deliveries.filter { shard.owns($0.place ?? $0.contentHash) }
+            logger.info("nightly: shard \(shard) takes \(deliveries.count) of the \(all) deliveries in \(inbox)")
+        }
+        for line in skipped where shard == nil || shard!.owns(line) { logger.warning("nightly: skipped \(line)") }
         let registry = try Registry(path: database)
         // Validate the pipeline once, before any scene.
         var runner = PipelineRunner(registry: self.registry, logger: logger)

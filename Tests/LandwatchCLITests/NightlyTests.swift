@@ -1,5 +1,6 @@
 import Foundation
 import LandwatchGDAL
+import LandwatchNightly
 import LandwatchPipeline
 import LandwatchRegistry
 import XCTest
@@ -280,6 +281,58 @@ final class NightlyTests: XCTestCase {
         XCTAssertEqual(night.status, 75, night.stderr)
         XCTAssertTrue(night.stderr.contains("is locked by another process"), night.stderr)
         XCTAssertEqual(night.stderr.split(separator: "\n").filter { $0.hasPrefix("landwatch:") }.count, 1, night.stderr)
+    }
+
+    /// Four shards started at once over one inbox and one registry end as one unsharded run: every delivery taken by
+    /// exactly one shard, the scenes of one place (and so each scene's baseline) in the same shard.
+    func testFourShardsAtOnceEndAsOneRun() throws {
+        try deliver("before.tif", as: "night1", date: "2024-06-30")
+        try deliver("after.tif", as: "night2", date: "2024-07-16")
+        try deliver("after.tif", as: "night3", date: "2024-08-01", distinct: true)
+        // Another place (Slovenia): its own cell, so possibly another shard; its first scene becomes its baseline.
+        let slovenia = CLITests.root.appendingPathComponent("testdata/slovenia-sentinel2/S2L1C_20150830_13band.tif")
+        try FileManager.default.copyItem(at: slovenia, to: inbox.appendingPathComponent("s2.tif"))
+        try "{\"sensor\": \"sentinel2-l1c\", \"date\": \"2015-08-30\"}".write(to: inbox.appendingPathComponent("s2.json"), atomically: true, encoding: .utf8)
+        let reference = work.appendingPathComponent("reference")
+        let single = try CLITests.landwatch(["nightly", "--inbox", inbox.path, "--pipeline", pipeline.path, "--out", reference.path, "--threads", "1"])
+        XCTAssertEqual(single.status, 0, single.stderr)
+
+        let processes = try (1...4).map { k -> (Process, Pipe) in
+            let process = Process(), errors = Pipe()
+            process.executableURL = CLITests.binary
+            process.arguments = ["nightly", "--inbox", inbox.path, "--pipeline", pipeline.path, "--out", out.path, "--threads", "1", "--shard", "\(k)/4"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = errors
+            try process.run()
+            return (process, errors)
+        }
+        var taken = 0
+        for (k, (process, errors)) in processes.enumerated() {
+            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertTrue([0, 1, 2].contains(process.terminationStatus), "shard \(k + 1): \(text)")
+            let line = try XCTUnwrap(text.split(separator: "\n").first { $0.contains("shard \(k + 1)/4: nightly: scenes new") }, text)
+            taken += Int(line.split(separator: " ").drop { $0 != "new" }.dropFirst().first?.dropLast() ?? "") ?? -100
+            for lock in ["nightly-shard-\(k + 1)-of-4.lock"] { XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(lock).path)) }
+        }
+        XCTAssertEqual(taken, 4, "each delivery is taken by exactly one shard")
+        XCTAssertEqual(try snapshot(out), try snapshot(reference))
+    }
+
+    func testAShardIsChosenByPlaceTheSameWayEveryTime() throws {
+        let places = ["landsat-195025", "s2-33TWM", "cell-E8N50", "cell-E14N46", "cell-W122N37"]
+        for count in 1...8 {
+            for place in places {
+                let owners = try (1...count).filter { try Shard(parsing: "\($0)/\(count)").owns(place) }
+                XCTAssertEqual(owners.count, 1, "\(place) in \(count) shards")
+            }
+        }
+        for bad in ["5/4", "0/0", "0/4", "1/0", "a/b", "2", "1/2/3"] {
+            let result = try CLITests.landwatch(["nightly", "--inbox", inbox.path, "--pipeline", pipeline.path, "--out", out.path, "--shard", bad])
+            XCTAssertEqual(result.status, 64, bad)
+            XCTAssertTrue(result.stderr.contains("--shard \(bad):"), result.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "nothing touched for \(bad)")
+        }
     }
 
     func testAnInboxThatDoesNotExistIsOneLine() throws {

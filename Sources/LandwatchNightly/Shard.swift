@@ -1,0 +1,41 @@
+/// One worker's share of the inbox: shard K of N (from 1), chosen by where a scene lies, so that every scene of a
+/// place (and so its baseline) meets in the same worker and N workers cover the inbox without talking to each other.
+public struct Shard: Sendable, Equatable, CustomStringConvertible {
+    public let index: Int
+    public let count: Int
+
+    /// Parses `K/N` with 1 ≤ K ≤ N.
+    public init(parsing text: String) throws(ShardError) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]) else {
+            throw ShardError("--shard \(text): write it as K/N, for example 2/4 (shard 2 of 4)")
+        }
+        guard count >= 1 else { throw ShardError("--shard \(text): the number of shards N must be at least 1") }
+        guard (1...count).contains(index) else {
+            throw ShardError("--shard \(text): K must be between 1 and \(count) (shards are numbered from 1)")
+        }
+        self.index = index
+        self.count = count
+    }
+
+    public var description: String { "\(index)/\(count)" }
+
+    /// True when the scene whose place (or, lacking one, content hash) is `key` belongs to this shard.
+    public func owns(_ key: String) -> Bool { Int(Self.stableHash(key) % UInt64(count)) == index - 1 }
+
+    /// FNV-1a over the key's UTF-8 bytes: the same on every machine and every run (Swift's Hasher is seeded per process).
+    static func stableHash(_ key: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+}
+
+/// A `--shard` value that is not K/N with 1 ≤ K ≤ N.
+public struct ShardError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
