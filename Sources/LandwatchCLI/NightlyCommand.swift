@@ -42,7 +42,7 @@ struct NightlyCommand: ParsableCommand {
     @Option(name: .long, help: "Worker threads. (default: the number of cores)")
     var threads: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Take shard K of N of the inbox (from 1), by where scenes lie: Landsat path/row, Sentinel-2 tile, or the 1° cell of the footprint; each shard has its own lock.", valueName: "K/N"))
+    @Option(name: .long, help: ArgumentHelp("Take shard K of N of the inbox (from 1), by where scenes lie: Landsat path/row, Sentinel-2 tile, or the 1° cell of the footprint; each shard has its own lock; auto/N takes K from a Kubernetes Indexed Job's JOB_COMPLETION_INDEX.", valueName: "K/N"))
     var shard: String?
 
     @Flag(name: .long, help: "Redo every delivery in the inbox, already processed or not, rerunning its pipeline.")
@@ -53,7 +53,7 @@ struct NightlyCommand: ParsableCommand {
 
     func validate() throws {
         if let shard {
-            do { _ = try Shard(parsing: shard) } catch { throw ValidationError(error.description) }
+            do { _ = try Shard(parsing: shard, environment: ProcessInfo.processInfo.environment) } catch { throw ValidationError(error.description) }
         }
     }
 
@@ -64,7 +64,7 @@ struct NightlyCommand: ParsableCommand {
                               threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                               memoryBudget: ByteCount.parse(memory) ?? 512 << 20, registry: standardRegistry, logger: logger)
         nightly.force = force
-        nightly.shard = try shard.map { text throws in try Shard(parsing: text) }
+        nightly.shard = try shard.map { text throws in try Shard(parsing: text, environment: ProcessInfo.processInfo.environment) }
         // The inbox and the output folder (tars unpacked there are later nights' baselines) are always readable.
         nightly.readRoots = [FileManager.default.currentDirectoryPath, inbox, out] + allowRead
         let summary: NightlySummary
@@ -76,9 +76,11 @@ struct NightlyCommand: ParsableCommand {
             throw fail(error)
         } catch let error as RunError {
             throw fail([error.description], code: LandwatchExit.code(for: error.category))
-        } catch {
+        } catch where RegistryError.concerns(error) {
             // The registry: locked by another process (retry later), or unusable.
             throw registryFailure(error, path: nightly.database)
+        } catch {
+            throw fail(["nightly: \(error)"], code: LandwatchExit.ioError)
         }
         logger.notice("\(shard.map { "shard \($0): " } ?? "")\(summary.line)")
         switch summary.result {

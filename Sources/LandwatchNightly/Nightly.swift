@@ -62,7 +62,9 @@ public struct Nightly {
     /// Takes the lock on `out/nightly.lock` (`out/nightly-shard-K-of-N.lock` for a shard); throws `NightlyLocked` at
     /// once when another run holds it.
     public static func lock(_ out: String, shard: Shard? = nil) throws -> Int32 {
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        if let reason = OutputRoot.makeDirectories(out) {
+            throw RunError(.outputNotWritable, "the output folder \(out) cannot be created: \(reason)")
+        }
         let name = shard.map { "nightly-shard-\($0.index)-of-\($0.count).lock" } ?? "nightly.lock"
         let path = URL(fileURLWithPath: out).appendingPathComponent(name).path
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)

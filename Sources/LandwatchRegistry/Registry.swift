@@ -13,6 +13,9 @@ public struct RegistryError: Error, Sendable, CustomStringConvertible {
     /// Seconds a writer waits for another process's transaction before giving up.
     public static let busySeconds: TimeInterval = 5
 
+    /// True for the errors registry operations throw (this type and SQLite's).
+    public static func concerns(_ error: Error) -> Bool { error is RegistryError || error is DatabaseError }
+
     /// Any failure of a registry operation as one line naming the registry; a lock held by another process is told
     /// apart (retry later) from everything else.
     public init(_ error: Error, registry path: String) {

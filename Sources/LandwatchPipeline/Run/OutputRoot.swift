@@ -81,7 +81,7 @@ public struct OutputRoot: Sendable {
     }
 
     /// Creates a folder and its parents (`mkdir -p`); returns the system's reason when it cannot.
-    static func makeDirectories(_ path: String) -> String? {
+    public static func makeDirectories(_ path: String) -> String? {
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             current += "/" + component
