@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // The C API of Debian's GDAL. Only LandwatchGDAL imports it.
@@ -52,7 +53,8 @@ let package = Package(
         // The registry of scenes, runs and violations (SQLite through GRDB), and tracking violations across nights.
         .target(
             name: "LandwatchRegistry",
-            dependencies: ["LandwatchGDAL", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["LandwatchGDAL", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         // Nightly operations: the inbox, baselines, runs per scene, the registry updated per scene.
         .target(

@@ -30,7 +30,7 @@ struct NightlyCommand: ParsableCommand {
     @Option(name: .long, help: "Output folder: scenes/<scene id>/, the lock and (by default) the registry.")
     var out: String
 
-    @Option(name: .long, help: "Registry file (SQLite). (default: <out>/registry.sqlite)")
+    @Option(name: .long, help: "Registry: a SQLite file, or postgres://USER@HOST:PORT/DATABASE shared by sharded workers (password from PGPASSWORD). (default: LANDWATCH_DB_URL, else <out>/registry.sqlite)")
     var db: String?
 
     @Option(name: .customLong("allow-read"), help: ArgumentHelp("A folder the pipeline may read inputs from, besides its own folder and the current one (repeatable; a GDAL prefix such as /vsis3/bucket for remote data).", valueName: "DIR"))
@@ -60,10 +60,13 @@ struct NightlyCommand: ParsableCommand {
     func run() throws {
         LogSetup.bootstrap(verbosity: 1, json: logFormat == .json)
         let logger = Logger(label: "landwatch")
-        var nightly = Nightly(inbox: inbox, pipelinePath: pipeline, out: out, database: db,
+        let environment = ProcessInfo.processInfo.environment
+        let fromEnvironment = db == nil && environment["LANDWATCH_DB_URL"] != nil
+        var nightly = Nightly(inbox: inbox, pipelinePath: pipeline, out: out, database: db ?? environment["LANDWATCH_DB_URL"],
                               threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                               memoryBudget: ByteCount.parse(memory) ?? 512 << 20, registry: standardRegistry, logger: logger)
         nightly.force = force
+        nightly.databaseFromEnvironment = fromEnvironment
         nightly.shard = try shard.map { text throws in try Shard(parsing: text, environment: ProcessInfo.processInfo.environment) }
         // The inbox and the output folder (tars unpacked there are later nights' baselines) are always readable.
         nightly.readRoots = [FileManager.default.currentDirectoryPath, inbox, out] + allowRead
@@ -107,8 +110,8 @@ struct ViolationsCommand: ParsableCommand {
             discussion: "CSV and GeoJSON go to standard output unless --output is given; GeoPackage and KML need --output. "
                 + "A file is written under a temporary name and renamed when complete.")
 
-        @Option(name: .long, help: "Registry file (SQLite).")
-        var db: String
+        @Option(name: .long, help: "Registry: a SQLite file or a postgres:// URL. (default: LANDWATCH_DB_URL)")
+        var db: String?
 
         @Option(name: .long, help: "new, persisting, resolved or dismissed (default: all).")
         var status: String?
@@ -138,8 +141,9 @@ struct ViolationsCommand: ParsableCommand {
         func run() throws {
             let chosen = ViolationExport.Format(rawValue: format)!
             let rows: [ViolationRecord]
-            do { rows = try existingRegistry(db).violations(status: status, since: since) } catch {
-                throw registryFailure(error, path: db)
+            let (location, fromEnvironment) = try registryLocation(db)
+            do { rows = try existingRegistry(location, fromEnvironment: fromEnvironment).violations(status: status, since: since) } catch {
+                throw registryFailure(error, path: location)
             }
             if let output {
                 do { try ViolationExport.write(rows, format: chosen, to: output) } catch {
@@ -160,8 +164,8 @@ struct ViolationsCommand: ParsableCommand {
         @Argument(help: "The violation id (LW-...).")
         var id: String
 
-        @Option(name: .long, help: "Registry file (SQLite).")
-        var db: String
+        @Option(name: .long, help: "Registry: a SQLite file or a postgres:// URL. (default: LANDWATCH_DB_URL)")
+        var db: String?
 
         @Option(name: .long, help: "Why: the field check's finding.")
         var reason: String
@@ -170,24 +174,32 @@ struct ViolationsCommand: ParsableCommand {
         var by: String = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
 
         func run() throws {
-            do { try existingRegistry(db).dismiss(id: id, by: by, reason: reason) } catch {
-                throw registryFailure(error, path: db)
+            let (location, fromEnvironment) = try registryLocation(db)
+            do { try existingRegistry(location, fromEnvironment: fromEnvironment).dismiss(id: id, by: by, reason: reason) } catch {
+                throw registryFailure(error, path: location)
             }
             print("landwatch: \(id) dismissed: \(reason)")
         }
     }
 }
 
-/// The registry at `path`, which must exist: exporting from or dismissing in a mistyped path must not create one.
-func existingRegistry(_ path: String) throws -> Registry {
-    guard FileManager.default.fileExists(atPath: path) else {
-        throw RegistryError("there is no registry at \(path) (landwatch nightly creates it, by default as <out>/registry.sqlite)")
+/// The registry `--db` names, else `LANDWATCH_DB_URL`; a usage error when there is neither.
+func registryLocation(_ db: String?) throws -> (location: String, fromEnvironment: Bool) {
+    if let db { return (db, false) }
+    if let url = ProcessInfo.processInfo.environment["LANDWATCH_DB_URL"] { return (url, true) }
+    throw fail(["no registry: give --db FILE (or a postgres:// URL), or set LANDWATCH_DB_URL"], code: LandwatchExit.usage)
+}
+
+/// The registry at `location`; a file must exist: exporting from or dismissing in a mistyped path must not create one.
+func existingRegistry(_ location: String, fromEnvironment: Bool) throws -> any RegistryStore {
+    if !Registries.isDatabaseURL(location), !FileManager.default.fileExists(atPath: location) {
+        throw RegistryError("there is no registry at \(location) (landwatch nightly creates it, by default as <out>/registry.sqlite)")
     }
-    return try Registry(path: path)
+    return try Registries.open(location, fromEnvironment: fromEnvironment)
 }
 
 /// One line for a registry that cannot be used: exit 75 when another process holds it (try again later), 66 otherwise.
 func registryFailure(_ error: Error, path: String) -> ExitCode {
-    let problem = RegistryError(error, registry: path)
+    let problem = RegistryError(error, registry: Registries.isDatabaseURL(path) ? PostgresRegistry.redacted(path) : path)
     return fail([problem.description], code: problem.isLocked ? LandwatchExit.resources : LandwatchExit.inputUnavailable)
 }

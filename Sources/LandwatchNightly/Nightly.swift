@@ -47,6 +47,8 @@ public struct Nightly {
     public var readRoots: [String]?
     /// This worker's share of the inbox; nil: all of it.
     public var shard: Shard?
+    /// True when `database` came from `LANDWATCH_DB_URL` (the only place a password may stand in the URL).
+    public var databaseFromEnvironment = false
 
     public init(inbox: String, pipelinePath: String, out: String, database: String?, threads: Int, memoryBudget: Int,
                 registry: StageRegistry, logger: Logger) {
@@ -86,7 +88,7 @@ public struct Nightly {
             logger.info("nightly: shard \(shard) takes \(deliveries.count) of the \(all) deliveries in \(inbox)")
         }
         for line in skipped where shard == nil || shard!.owns(line) { logger.warning("nightly: skipped \(line)") }
-        let registry = try Registry(path: database)
+        let registry = try Registries.open(database, fromEnvironment: databaseFromEnvironment)
         // Validate the pipeline once, before any scene.
         var runner = PipelineRunner(registry: self.registry, logger: logger)
         runner.readRoots = readRoots

@@ -1,3 +1,5 @@
+import LandwatchRegistry
+
 /// One worker's share of the inbox: shard K of N (from 1), chosen by where a scene lies, so that every scene of a
 /// place (and so its baseline) meets in the same worker and N workers cover the inbox without talking to each other.
 public struct Shard: Sendable, Equatable, CustomStringConvertible {
@@ -28,17 +30,7 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(index)/\(count)" }
 
     /// True when the scene whose place (or, lacking one, content hash) is `key` belongs to this shard.
-    public func owns(_ key: String) -> Bool { Int(Self.stableHash(key) % UInt64(count)) == index - 1 }
-
-    /// FNV-1a over the key's UTF-8 bytes: the same on every machine and every run (Swift's Hasher is seeded per process).
-    static func stableHash(_ key: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return hash
-    }
+    public func owns(_ key: String) -> Bool { Int(StableHash.fnv1a(key) % UInt64(count)) == index - 1 }
 }
 
 /// A `--shard` value that is not K/N with 1 ≤ K ≤ N.

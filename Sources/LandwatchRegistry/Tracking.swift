@@ -122,76 +122,10 @@ extension Registry {
         try database.write { db in try scene.save(db) }
     }
 
-    /// Records a processed scene and its detections in one transaction: a patch overlapping a tracked violation (by
-    /// area: the overlap covers at least `overlap` of the smaller of the two) is that violation, persisting; others
-    /// are new; tracked violations inside the scene's footprint that were not detected again are resolved.
-    public func record(scene: SceneRecord, detections: [Detection], run: RunEntry? = nil, overlap: Double = 0.25) throws -> NightOutcome {
-        let footprint = try scene.footprint_wkt.map { try Geometry(wkt: $0) }
-        return try database.write { db -> NightOutcome in
-            var outcome = NightOutcome()
-            try scene.save(db)
-            if let run {
-                // A rerun of the same scene replaces its run row.
-                try RunEntry.filter(Column("scene_id") == scene.id).deleteAll(db)
-                try run.insert(db)
-            }
-            var matched = Set<String>()
-            for detection in detections {
-                let geometry = try Geometry(geoJSON: detection.geoJSON)
-                let box = geometry.envelope
-                let candidates = try ViolationRecord
-                    .filter(Column("min_lon") <= box.maxX && Column("max_lon") >= box.minX
-                            && Column("min_lat") <= box.maxY && Column("max_lat") >= box.minY)
-                    .fetchAll(db)
-                var best: (record: ViolationRecord, share: Double)?
-                for candidate in candidates {
-                    let other = try Geometry(wkt: candidate.geometry_wkt)
-                    guard let common = geometry.intersection(other) else { continue }
-                    let share = common.area / max(min(geometry.area, other.area), 1e-18)
-                    if share >= overlap, share > (best?.share ?? 0) { best = (candidate, share) }
-                }
-                if var record = best?.record {
-                    matched.insert(record.id)
-                    record.last_seen = scene.date
-                    record.last_scene = scene.id
-                    if record.status == "dismissed" {
-                        outcome.dismissedSeenAgain.append(record.id)
-                    } else {
-                        // Seen on an earlier night (or earlier on a rerun of this one): persisting.
-                        let firstTonight = record.first_scene == scene.id
-                        record.status = firstTonight ? "new" : "persisting"
-                        record.geometry_wkt = geometry.wkt
-                        record.area_m2 = detection.areaM2
-                        record.rules = detection.rules
-                        if firstTonight { outcome.new.append(record.id) } else { outcome.persisting.append(record.id) }
-                    }
-                    try record.update(db)
-                } else {
-                    let wkt = geometry.wkt
-                    let id = "LW-\(scene.date.replacingOccurrences(of: "-", with: ""))-\(Self.stableHash(wkt).prefix(8))"
-                    let record = ViolationRecord(id: id, geometry_wkt: wkt, min_lon: box.minX, min_lat: box.minY, max_lon: box.maxX,
-                                                 max_lat: box.maxY, rules: detection.rules, area_m2: detection.areaM2,
-                                                 first_seen: scene.date, last_seen: scene.date, first_scene: scene.id,
-                                                 last_scene: scene.id, status: "new")
-                    try record.save(db)
-                    matched.insert(id)
-                    outcome.new.append(id)
-                }
-            }
-            // Tracked patches whose place this scene saw again without the change: resolved.
-            if let footprint {
-                for var record in try ViolationRecord.filter(["new", "persisting"].contains(Column("status"))).fetchAll(db)
-                where !matched.contains(record.id) && record.last_scene != scene.id {
-                    let geometry = try Geometry(wkt: record.geometry_wkt)
-                    guard let inside = geometry.intersection(footprint), inside.area >= 0.99 * geometry.area else { continue }
-                    record.status = "resolved"
-                    record.last_seen = scene.date
-                    record.last_scene = scene.id
-                    try record.update(db)
-                    outcome.resolved.append(record.id)
-                }
-            }
-            return outcome
+    /// Records a processed scene and its detections in one transaction (see ``Tracking/record(scene:detections:run:overlap:in:)``).
+    public func record(scene: SceneRecord, detections: [Detection], run: RunEntry?, overlap: Double) throws -> NightOutcome {
+        try database.write { db -> NightOutcome in
+            try Tracking.record(scene: scene, detections: detections, run: run, overlap: overlap, in: SQLiteTracking(db: db))
         }
     }
 
@@ -210,7 +144,7 @@ extension Registry {
     }
 
     /// Violations with a status (all when nil) last seen on or after `since` (YYYY-MM-DD).
-    public func violations(status: String? = nil, since: String? = nil) throws -> [ViolationRecord] {
+    public func violations(status: String?, since: String?) throws -> [ViolationRecord] {
         try database.read { db in
             var request = ViolationRecord.all()
             if let status { request = request.filter(Column("status") == status) }
@@ -219,15 +153,126 @@ extension Registry {
         }
     }
 
-    /// FNV-1a, 64 bits, as hex: a stable id from a geometry, the same on a rerun.
-    static func stableHash(_ text: String) -> String {
+}
+
+/// FNV-1a, 64 bits: a hash that is the same on every machine and every run (Swift's Hasher is seeded per process),
+/// for violation ids and for choosing shards.
+public enum StableHash {
+    public static func fnv1a(_ text: String) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in text.utf8 {
             hash ^= UInt64(byte)
             hash = hash &* 0x100_0000_01b3
         }
-        return String(hash, radix: 16).leftPadded(to: 16)
+        return hash
     }
+
+    /// The hash as 16 hex digits.
+    public static func hex(_ text: String) -> String { String(fnv1a(text), radix: 16).leftPadded(to: 16) }
+}
+
+/// What tracking needs from a registry store, inside one transaction.
+protocol TrackingTransaction {
+    func save(scene: SceneRecord) throws
+    /// Replaces the scene's run row (a rerun of the same scene).
+    func replaceRun(_ run: RunEntry) throws
+    /// Violations whose bounding boxes meet the box.
+    func violations(meeting box: (minX: Double, minY: Double, maxX: Double, maxY: Double)) throws -> [ViolationRecord]
+    /// Violations that are new or persisting.
+    func activeViolations() throws -> [ViolationRecord]
+    /// Inserts the violation or updates the one with its id.
+    func save(violation: ViolationRecord) throws
+}
+
+/// Tracking violations across nights, the same on every store.
+enum Tracking {
+    /// Records a processed scene and its detections: a patch overlapping a tracked violation (by area: the overlap
+    /// covers at least `overlap` of the smaller of the two) is that violation, persisting; others are new; tracked
+    /// violations inside the scene's footprint that were not detected again are resolved. Call inside one transaction.
+    static func record(scene: SceneRecord, detections: [Detection], run: RunEntry?, overlap: Double,
+                       in store: some TrackingTransaction) throws -> NightOutcome {
+        let footprint = try scene.footprint_wkt.map { try Geometry(wkt: $0) }
+        var outcome = NightOutcome()
+        try store.save(scene: scene)
+        if let run { try store.replaceRun(run) }
+        var matched = Set<String>()
+        for detection in detections {
+            let geometry = try Geometry(geoJSON: detection.geoJSON)
+            let box = geometry.envelope
+            var best: (record: ViolationRecord, share: Double)?
+            for candidate in try store.violations(meeting: box) {
+                let other = try Geometry(wkt: candidate.geometry_wkt)
+                guard let common = geometry.intersection(other) else { continue }
+                let share = common.area / max(min(geometry.area, other.area), 1e-18)
+                if share >= overlap, share > (best?.share ?? 0) { best = (candidate, share) }
+            }
+            if var record = best?.record {
+                matched.insert(record.id)
+                record.last_seen = scene.date
+                record.last_scene = scene.id
+                if record.status == "dismissed" {
+                    outcome.dismissedSeenAgain.append(record.id)
+                } else {
+                    // Seen on an earlier night (or earlier on a rerun of this one): persisting.
+                    let firstTonight = record.first_scene == scene.id
+                    record.status = firstTonight ? "new" : "persisting"
+                    record.geometry_wkt = geometry.wkt
+                    record.area_m2 = detection.areaM2
+                    record.rules = detection.rules
+                    if firstTonight { outcome.new.append(record.id) } else { outcome.persisting.append(record.id) }
+                }
+                try store.save(violation: record)
+            } else {
+                let wkt = geometry.wkt
+                let id = "LW-\(scene.date.replacingOccurrences(of: "-", with: ""))-\(StableHash.hex(wkt).prefix(8))"
+                let record = ViolationRecord(id: id, geometry_wkt: wkt, min_lon: box.minX, min_lat: box.minY, max_lon: box.maxX,
+                                             max_lat: box.maxY, rules: detection.rules, area_m2: detection.areaM2,
+                                             first_seen: scene.date, last_seen: scene.date, first_scene: scene.id,
+                                             last_scene: scene.id, status: "new")
+                try store.save(violation: record)
+                matched.insert(id)
+                outcome.new.append(id)
+            }
+        }
+        // Tracked patches whose place this scene saw again without the change: resolved.
+        if let footprint {
+            for var record in try store.activeViolations() where !matched.contains(record.id) && record.last_scene != scene.id {
+                let geometry = try Geometry(wkt: record.geometry_wkt)
+                guard let inside = geometry.intersection(footprint), inside.area >= 0.99 * geometry.area else { continue }
+                record.status = "resolved"
+                record.last_seen = scene.date
+                record.last_scene = scene.id
+                try store.save(violation: record)
+                outcome.resolved.append(record.id)
+            }
+        }
+        return outcome
+    }
+}
+
+/// Tracking on the SQLite registry (GRDB), inside its write transaction.
+struct SQLiteTracking: TrackingTransaction {
+    let db: Database
+
+    func save(scene: SceneRecord) throws { try scene.save(db) }
+
+    func replaceRun(_ run: RunEntry) throws {
+        try RunEntry.filter(Column("scene_id") == run.scene_id).deleteAll(db)
+        try run.insert(db)
+    }
+
+    func violations(meeting box: (minX: Double, minY: Double, maxX: Double, maxY: Double)) throws -> [ViolationRecord] {
+        try ViolationRecord
+            .filter(Column("min_lon") <= box.maxX && Column("max_lon") >= box.minX && Column("min_lat") <= box.maxY && Column("max_lat") >= box.minY)
+            .order(Column("id"))
+            .fetchAll(db)
+    }
+
+    func activeViolations() throws -> [ViolationRecord] {
+        try ViolationRecord.filter(["new", "persisting"].contains(Column("status"))).order(Column("id")).fetchAll(db)
+    }
+
+    func save(violation: ViolationRecord) throws { try violation.save(db) }
 }
 
 extension String {

@@ -30,12 +30,13 @@ final class CLITests: XCTestCase {
         try Self.landwatch(arguments, in: directory)
     }
 
-    /// Runs the binary with `arguments` in `directory` and waits for it.
-    static func landwatch(_ arguments: [String], in directory: URL = root) throws -> Result {
+    /// Runs the binary with `arguments` in `directory` (with `environment` added to this process's) and waits for it.
+    static func landwatch(_ arguments: [String], in directory: URL = root, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = directory
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
