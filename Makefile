@@ -14,8 +14,10 @@ deps:
 	  echo "make deps: installing GDAL, XGBoost, libtiff and tools with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    libgdal-dev libtiff-dev gdal-bin python3-gdal python3-numpy libxgboost-dev python3-xgboost time pkg-config \
-	    chromium fonts-noto-cjk tidy postgresql >/dev/null; \
+	    chromium fonts-noto-cjk tidy postgresql python3-pip >/dev/null; \
 	fi
+	@command -v kubernetes-validate >/dev/null || { echo "make deps: installing kubernetes-validate from PyPI"; \
+	  python3 -m pip install -q kubernetes-validate 2>/dev/null || python3 -m pip install -q --break-system-packages kubernetes-validate; }
 
 build: deps
 	$(SWIFT) build $(BUILD_FLAGS)

@@ -48,6 +48,9 @@ struct NightlyCommand: ParsableCommand {
     @Flag(name: .long, help: "Redo every delivery in the inbox, already processed or not, rerunning its pipeline.")
     var force = false
 
+    @Flag(name: .long, help: "Exit 0 also when nothing was new (1) or some scenes failed (2, each recorded with its reason): for schedulers such as Kubernetes that retry any non-zero exit.")
+    var exitZero = false
+
     @Option(name: .long, help: "Log lines as text or json (one object per line, for log collectors).")
     var logFormat: LogFormat = .text
 
@@ -88,8 +91,8 @@ struct NightlyCommand: ParsableCommand {
         logger.notice("\(shard.map { "shard \($0): " } ?? "")\(summary.line)")
         switch summary.result {
         case .allDone: return
-        case .nothingToDo: throw ExitCode(1)
-        case .someFailed: throw ExitCode(2)
+        case .nothingToDo: if !exitZero { throw ExitCode(1) }
+        case .someFailed: if !exitZero { throw ExitCode(2) }
         }
     }
 }
