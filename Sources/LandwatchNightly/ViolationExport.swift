@@ -65,19 +65,18 @@ public enum ViolationExport {
     /// Writes the rows to `path` in `format`, under a temporary name renamed when complete; an existing file is
     /// replaced only then.
     public static func write(_ rows: [ViolationRecord], format: Format, to path: String) throws(RunError) {
-        let target = URL(fileURLWithPath: path)
-        let partial = AtomicOutput(target: target, keepingExtension: true)
+        let partial = AtomicOutput(target: URL(fileURLWithPath: path), keepingExtension: true)
         unlink(partial.temporaryPath)
-        do {
+        try partial.write { temporary in
             switch format {
             case .csv:
-                try Data(csv(rows).utf8).write(to: URL(fileURLWithPath: partial.temporaryPath))
+                try Data(csv(rows).utf8).write(to: URL(fileURLWithPath: temporary))
             case .geojson:
-                try Data(geoJSON(rows).utf8).write(to: URL(fileURLWithPath: partial.temporaryPath))
+                try Data(geoJSON(rows).utf8).write(to: URL(fileURLWithPath: temporary))
             case .gpkg, .kml:
                 var fields: [(String, VectorWriter.FieldType)] = header.map { ($0, ["area_m2", "west", "south", "east", "north"].contains($0) ? .real : .string) }
                 if format == .kml { fields += [("Name", .string), ("Description", .string)] }
-                let writer = try VectorWriter(path: partial.temporaryPath, driver: format == .gpkg ? "GPKG" : "KML", layer: "violations",
+                let writer = try VectorWriter(path: temporary, driver: format == .gpkg ? "GPKG" : "KML", layer: "violations",
                                               crs: .wgs84(), geometry: .polygon, fields: fields)
                 for v in rows {
                     var row = values(v)
@@ -90,13 +89,6 @@ public enum ViolationExport {
                 }
                 try writer.close()
             }
-            try partial.commit()
-        } catch let error as RunError {
-            partial.abort()
-            throw error
-        } catch {
-            partial.abort()
-            throw RunError(.io, "cannot write \(path): \(error)")
         }
     }
 }

@@ -68,7 +68,8 @@ final class CLITests: XCTestCase {
     }
 
     func testValidateReportsEveryProblemAndExits65() throws {
-        let result = try landwatch(["validate", "missing-and-mistyped-options.yaml"],
+        // The corpus reads testdata/ three folders up: allowed explicitly.
+        let result = try landwatch(["validate", "missing-and-mistyped-options.yaml", "--allow-read", Self.root.appendingPathComponent("testdata").path],
                                    in: Self.root.appendingPathComponent("Tests/LandwatchPipelineTests/BadPipelines"))
         XCTAssertEqual(result.status, 65)
         let lines = result.stderr.split(separator: "\n")

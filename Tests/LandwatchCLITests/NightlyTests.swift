@@ -16,14 +16,20 @@ final class NightlyTests: XCTestCase {
     override func setUpWithError() throws {
         work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-nightly-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
-        // The shipped pipeline with nights 16 days apart: the baseline is the scene closest to 32 days before.
+        pipeline = try Self.shortNightsPipeline(in: work)
+    }
+
+    /// The shipped pipeline with nights 16 days apart (the baseline is the scene closest to 32 days before), written
+    /// into `folder` with absolute paths to testdata.
+    static func shortNightsPipeline(in folder: URL) throws -> URL {
         let shipped = CLITests.root.appendingPathComponent("pipelines/nightly-inbox.yaml")
         let text = try String(contentsOf: shipped, encoding: .utf8)
             .replacingOccurrences(of: "baseline_days: \"365\"", with: "baseline_days: \"32\"")
             .replacingOccurrences(of: "season_window: \"45\"", with: "season_window: \"17\"")
             .replacingOccurrences(of: "../testdata/", with: CLITests.root.appendingPathComponent("testdata").path + "/")
-        pipeline = work.appendingPathComponent("nightly.yaml")
+        let pipeline = folder.appendingPathComponent("nightly.yaml")
         try text.write(to: pipeline, atomically: true, encoding: .utf8)
+        return pipeline
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }

@@ -92,12 +92,7 @@ final class PostgresRegistryTests: XCTestCase {
         try Self.server!.reset()
         work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-pg-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
-        let text = try String(contentsOf: CLITests.root.appendingPathComponent("pipelines/nightly-inbox.yaml"), encoding: .utf8)
-            .replacingOccurrences(of: "baseline_days: \"365\"", with: "baseline_days: \"32\"")
-            .replacingOccurrences(of: "season_window: \"45\"", with: "season_window: \"17\"")
-            .replacingOccurrences(of: "../testdata/", with: CLITests.root.appendingPathComponent("testdata").path + "/")
-        pipeline = work.appendingPathComponent("nightly.yaml")
-        try text.write(to: pipeline, atomically: true, encoding: .utf8)
+        pipeline = try NightlyTests.shortNightsPipeline(in: work)
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }

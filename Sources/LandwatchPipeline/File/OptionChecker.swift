@@ -192,7 +192,9 @@ public struct ReadRoots: Sendable {
     public let folders: [String]
 
     public init(folders: [String]) {
+        var seen = Set<String>()
         self.folders = folders.map { $0.hasPrefix("/vsi") ? $0 : URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path }
+            .filter { seen.insert($0).inserted }
     }
 
     /// The real path of a file (symlinks followed).

@@ -66,18 +66,7 @@ public struct OutputRoot: Sendable {
 
     /// Writes data to a relative path atomically: a temporary name first, renamed when complete.
     public func writeAtomically(_ data: Data, to relative: String) throws(RunError) {
-        let target = try resolve(relative)
-        let partial = AtomicOutput(target: target)
-        do {
-            try data.write(to: URL(fileURLWithPath: partial.temporaryPath))
-            try partial.commit()
-        } catch let error as RunError {
-            partial.abort()
-            throw error
-        } catch {
-            partial.abort()
-            throw RunError(.io, "cannot write \(target.path): \(Self.reason(error))")
-        }
+        try AtomicOutput(target: try resolve(relative)).write { path in try data.write(to: URL(fileURLWithPath: path)) }
     }
 
     /// Creates a folder and its parents (`mkdir -p`); returns the system's reason when it cannot.
@@ -145,6 +134,21 @@ public struct AtomicOutput: Sendable {
         unlink(temporaryPath)
         unlink(temporaryPath + ".aux.xml")
         PartialFiles.shared.unregister(temporaryPath)
+    }
+
+    /// Runs `body` to write the temporary file (its path is the argument), then renames it into place; on any
+    /// failure the temporary file is deleted and the target left as it was.
+    public func write(_ body: (String) throws -> Void) throws(RunError) {
+        do {
+            try body(temporaryPath)
+            try commit()
+        } catch let error as RunError {
+            abort()
+            throw error
+        } catch {
+            abort()
+            throw RunError(.io, "cannot write \(target.path): \(OutputRoot.reason(error))")
+        }
     }
 }
 
