@@ -84,6 +84,13 @@ def main():
     rows["calc_default"] = measure("gdal_calc.py (GDAL's default cache, as users run it)",
                                    gdal_calc("input.tif", "calc.tif"), pixels)
     os.environ["GDAL_CACHEMAX"] = "64"
+    rows["numpy"] = measure("numpy, whole arrays (numpy_ndvi.py)",
+                            ["/usr/bin/python3", "numpy_ndvi.py", f"{WORK}/input.tif", f"{WORK}/numpy.tif"], pixels, runs=3)
+    otb_out = f"{WORK}/otb.tif?&gdal:co:TILED=YES&gdal:co:BLOCKXSIZE=512&gdal:co:BLOCKYSIZE=512&gdal:co:COMPRESS=ZSTD&gdal:co:BIGTIFF=IF_SAFER"
+    os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"] = "2"
+    rows["otb"] = measure("otbcli_BandMath (Orfeo ToolBox, 2 threads, -ram 256)",
+                          ["otbcli_BandMath", "-il", f"{WORK}/input.tif", "-out", otb_out, "float", "-ram", "256",
+                           "-exp", "(im1b4-im1b3)/(im1b4+im1b3)"], pixels, runs=3)
     rows["lw_d"] = measure("landwatch run, DEFLATE input (2 threads)", landwatch("input-deflate.tif", 2, "lw_d"), pixels)
     rows["floor_d"] = measure("floor, DEFLATE input (2 threads)", floor("input-deflate.tif", 2, "floor_d.tif"), pixels)
     rows["calc_d"] = measure("gdal_calc.py, DEFLATE input", gdal_calc("input-deflate.tif", "calc_d.tif"), pixels)
@@ -142,6 +149,10 @@ def main():
         ("landwatch / floor (uncompressed input), target <= 1.3", lw["wall"] / fl["wall"]),
         ("gdal_calc.py / landwatch (uncompressed input), target >= 3", calc["wall"] / lw["wall"]),
         ("gdal_calc.py / floor (uncompressed input): the most any program can gain", calc["wall"] / fl["wall"]),
+        ("numpy / landwatch, NDVI (wall)", rows["numpy"]["wall"] / lw["wall"]),
+        ("numpy / landwatch, NDVI (peak RSS)", rows["numpy"]["rss"] / lw["rss"]),
+        ("otbcli_BandMath / landwatch, NDVI (wall)", rows["otb"]["wall"] / lw["wall"]),
+        ("otbcli_BandMath / landwatch, NDVI (peak RSS)", rows["otb"]["rss"] / lw["rss"]),
         ("landwatch / floor (DEFLATE input)", rows["lw_d"]["wall"] / rows["floor_d"]["wall"]),
         ("gdal_calc.py / landwatch (DEFLATE input)", rows["calc_d"]["wall"] / rows["lw_d"]["wall"]),
         ("landwatch 1 thread / 2 threads", rows["lw1"]["wall"] / lw["wall"]),
@@ -175,7 +186,7 @@ def main():
         "NDVI of a 10980 × 10980, 4-band UInt16 GeoTIFF (512 × 512 tiles, band-interleaved; the real Zion Landsat 8 "
         "bands enlarged), output one Float32 band with TILED=YES, 512 × 512 blocks, ZSTD level 1. Wall time is the "
         "median of 5 runs after a warm-up run (4× case: one run); peak RSS from GNU time -v. landwatch runs with "
-        "`--memory 256M` (GDAL cache 64 MB, GDAL_NUM_THREADS 2); the floor and gdal_calc.py with GDAL_CACHEMAX=64 and GDAL_NUM_THREADS=2, and gdal_calc.py once more with GDAL\'s default cache, as users run it. Timings on this shared VM vary by about 20 % from run to run.",
+        "`--memory 256M` (GDAL cache 64 MB, GDAL_NUM_THREADS 2); the floor and gdal_calc.py with GDAL_CACHEMAX=64 and GDAL_NUM_THREADS=2, and gdal_calc.py once more with GDAL\'s default cache, as users run it; numpy reads both bands whole (bench/numpy_ndvi.py); otbcli_BandMath (Debian\'s otb-bin) with 2 ITK threads and -ram 256 (these two: median of 3). Timings on this shared VM vary by about 20 % from run to run.",
         "",
         "The enforcement chain: the NDVI input as the earlier date and a copy with 3000 planted rectangles of real "
         "bright bare pixels as the later one (bench/enforcement/make_inputs.py), both classified by the same five "

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# make bench: landwatch against its peers on one machine in one run: NDVI (gdal_calc.py, a raw GDAL floor), model
+# make bench: landwatch against its peers on one machine in one run: NDVI (gdal_calc.py, a raw GDAL floor, numpy,
+# otbcli_BandMath), model
 # classification (XGBoost's Python package), the enforcement chain (GDAL's command-line tools), zonal statistics
 # (a numpy bincount script).
 # Writes bench/RESULTS.md. Inputs are generated once in bench/work/ from the real Zion Landsat 8 bands.
 set -euo pipefail
 cd "$(dirname "$0")"
+command -v otbcli_BandMath >/dev/null || { echo "bench: installing Orfeo ToolBox (otb-bin) for the NDVI peer"; \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq otb-bin >/dev/null; }
 mkdir -p work
 ROOT=$(cd .. && pwd)
 ZION=$ROOT/testdata/zion-landsat8
