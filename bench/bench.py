@@ -27,7 +27,7 @@ def timed(command):
 
 def landwatch(input_name, threads, out):
     return [LANDWATCH, "run", "ndvi.yaml", "--set", f"input={WORK}/{input_name}", "--out", f"{WORK}/{out}",
-            "--memory", "256M", "--threads", str(threads)]
+            "--memory", "256M", "--threads", str(threads), "--force"]
 
 
 def gdal_calc(input_name, out):
@@ -103,11 +103,11 @@ def main():
     # package on whole arrays, same model, same pixels. One run each: they take minutes.
     print("bench: land cover with a trained XGBoost model (20 rounds, 6 features), 10980 x 10980")
     model_dir = f"{WORK}/model"
-    subprocess.run([LANDWATCH, "run", "train.yaml", "--out", model_dir], check=True, capture_output=True)
+    subprocess.run([LANDWATCH, "run", "train.yaml", "--out", model_dir, "--force"], check=True, capture_output=True)
     rows["lw_model"] = measure("landwatch classify.model (2 threads, --memory 256M)",
                                [LANDWATCH, "run", "classify.yaml", "--set", f"input={WORK}/input.tif",
                                 "--set", f"model={model_dir}/model.json", "--out", f"{WORK}/lw_model", "--memory", "256M",
-                                "--threads", "2"], pixels, runs=1, warm=False)
+                                "--threads", "2", "--force"], pixels, runs=1, warm=False)
     rows["py_model"] = measure("xgboost Python package, whole arrays (nthread 2)",
                                ["/usr/bin/python3", "xgboost_peer.py", f"{WORK}/input.tif", f"{model_dir}/model.json",
                                 f"{model_dir}/model.json.meta.json", f"{WORK}/py_model.tif"], pixels, runs=1, warm=False)
@@ -121,7 +121,7 @@ def main():
     rows["lw_enf"] = measure("landwatch enforcement chain (2 threads, --memory 512M)",
                              [LANDWATCH, "run", "enforcement/enforcement.yaml", "--set", f"before={WORK}/input.tif",
                               "--set", f"after={WORK}/after.tif", "--set", f"plan={WORK}/plan", "--out", f"{WORK}/lw_enf",
-                              "--memory", "512M", "--threads", "2"], pixels, runs=3)
+                              "--memory", "512M", "--threads", "2", "--force"], pixels, runs=3)
     rows["gdal_enf"] = measure("GDAL tools chain (gdal_calc, ogr2ogr, gdal_rasterize, gdal_sieve, gdal_polygonize)",
                                ["bash", "enforcement/gdal_chain.sh", f"{WORK}/input.tif", f"{WORK}/after.tif", f"{WORK}/plan",
                                 f"{WORK}/gdal_enf"], pixels, runs=3)
@@ -136,7 +136,7 @@ def main():
     print("bench: zonal statistics, 1000 zones, 10980 x 10980")
     rows["lw_zonal"] = measure("landwatch metrics.zonal (2 threads, --memory 256M)",
                                [LANDWATCH, "run", "metrics/zonal.yaml", "--set", f"input={WORK}/input.tif", "--set",
-                                f"zones={WORK}/zones.gpkg", "--out", f"{WORK}/lw_zonal", "--memory", "256M", "--threads", "2"],
+                                f"zones={WORK}/zones.gpkg", "--out", f"{WORK}/lw_zonal", "--memory", "256M", "--threads", "2", "--force"],
                                pixels, runs=3)
     rows["np_zonal"] = measure("ogr2ogr + gdal_rasterize + numpy bincount, whole arrays",
                                ["/usr/bin/python3", "metrics/numpy_zonal.py", f"{WORK}/input.tif", f"{WORK}/zones.gpkg",
