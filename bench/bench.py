@@ -103,7 +103,8 @@ def main():
     # package on whole arrays, same model, same pixels. One run each: they take minutes.
     print("bench: land cover with a trained XGBoost model (20 rounds, 6 features), 10980 x 10980")
     model_dir = f"{WORK}/model"
-    subprocess.run([LANDWATCH, "run", "train.yaml", "--out", model_dir, "--force"], check=True, capture_output=True)
+    subprocess.run([LANDWATCH, "run", "train.yaml", "--out", model_dir, "--force", "--allow-read",
+                    os.path.join(os.path.dirname(WORK), "..", "testdata")], check=True, capture_output=True)
     rows["lw_model"] = measure("landwatch classify.model (2 threads, --memory 256M)",
                                [LANDWATCH, "run", "classify.yaml", "--set", f"input={WORK}/input.tif",
                                 "--set", f"model={model_dir}/model.json", "--out", f"{WORK}/lw_model", "--memory", "256M",
