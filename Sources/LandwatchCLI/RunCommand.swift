@@ -38,6 +38,9 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Redo every stage, even those an earlier run into --out completed unchanged.")
     var force = false
 
+    @Option(name: .long, help: ArgumentHelp("Compute only band K of N of the grid's rows (with the halo neighbourhood stages need); `landwatch merge` joins the N output folders. auto/N takes K from JOB_COMPLETION_INDEX + 1 (a Kubernetes Indexed Job).", valueName: "K/N"))
+    var shard: String?
+
     @Flag(name: .shortAndLong, help: "Log more (-v: info, -vv: debug).")
     var verbose: Int
 
@@ -47,6 +50,9 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("--memory '\(memory)' is not a size (write for example 256M or 2G)")
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        if let shard {
+            do { _ = try Shard(parsing: shard, environment: ProcessInfo.processInfo.environment) } catch { throw ValidationError(error.description) }
+        }
     }
 
     func run() throws {
@@ -61,10 +67,11 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw fail(error)
         }
-        let output = out ?? "out/\(plan.pipeline.name)"
+        let shard = try self.shard.map { text throws in try Shard(parsing: text, environment: ProcessInfo.processInfo.environment) }
+        let output = out ?? "out/\(plan.pipeline.name)" + (shard.map { "/shard-\($0.index)-of-\($0.count)" } ?? "")
         let settings = PipelineRunner.Settings(
             outputDirectory: output, memoryBudget: ByteCount.parse(memory)!,
-            threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, force: force)
+            threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, force: force, shard: shard)
         let progress = ProgressDisplay(interactive: isatty(STDERR_FILENO) != 0)
         do {
             let record = try runner.run(plan, settings: settings, observer: progress)
@@ -77,6 +84,11 @@ struct RunCommand: ParsableCommand {
             }
             print("landwatch: \(plan.pipeline.name) finished in \(String(format: "%.2f", seconds)) s; "
                   + "outputs in \(output): \(files.joined(separator: ", "))")
+            if let part = record.shard {
+                let deferred = part.deferred.isEmpty ? "" : "; left to the merge: \(part.deferred.joined(separator: ", "))"
+                print("landwatch: shard \(part.layout.index)/\(part.layout.count): rows \(part.layout.rows[0])–\(part.layout.rows[1] - 1) of \(part.grid.height)\(deferred); "
+                      + "when all \(part.layout.count) are done: landwatch merge --out FOLDER <the \(part.layout.count) shard folders>")
+            }
             for report in record.outputs where report.hasSuffix("/index.html") {
                 print("landwatch: report: \(URL(fileURLWithPath: output).appendingPathComponent(report).path)")
             }

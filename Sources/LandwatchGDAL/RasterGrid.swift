@@ -50,3 +50,32 @@ func formatNumber(_ value: Double) -> String {
     while text.hasSuffix("0") { text.removeLast() }
     return text
 }
+
+extension RasterGrid {
+    /// Rows `rows` of this grid, as a grid of their own (same columns, CRS and pixel size).
+    public func rows(_ rows: Range<Int>) -> RasterGrid {
+        var transform = geoTransform
+        transform.originX += Double(rows.lowerBound) * transform.rowRotation
+        transform.originY += Double(rows.lowerBound) * transform.pixelHeight
+        return RasterGrid(width: width, height: rows.count, geoTransform: transform, crsWKT: crsWKT, crsLabel: crsLabel)
+    }
+
+    /// The window of `other` that this grid covers, when this grid is a part of it: same CRS and pixel size, pixel
+    /// edges on pixel edges, wholly inside. A raster on `other` is then read through the window, not warped.
+    public func window(in other: RasterGrid) -> Window? {
+        let a = geoTransform, b = other.geoTransform
+        let scale = max(abs(b.pixelWidth), abs(b.pixelHeight), 1e-12)
+        guard a.isNorthUp, b.isNorthUp, abs(a.pixelWidth - b.pixelWidth) <= 1e-6 * scale,
+              abs(a.pixelHeight - b.pixelHeight) <= 1e-6 * scale else { return nil }
+        let col = (a.originX - b.originX) / b.pixelWidth, row = (a.originY - b.originY) / b.pixelHeight
+        guard abs(col - col.rounded()) <= 1e-6, abs(row - row.rounded()) <= 1e-6 else { return nil }
+        let window = Window(colOffset: Int(col.rounded()), rowOffset: Int(row.rounded()), width: width, height: height)
+        guard window.colOffset >= 0, window.rowOffset >= 0, window.colOffset + width <= other.width,
+              window.rowOffset + height <= other.height else { return nil }
+        if crsWKT.isEmpty || other.crsWKT.isEmpty { return crsWKT.isEmpty == other.crsWKT.isEmpty ? window : nil }
+        guard crsWKT == other.crsWKT || ((try? SpatialReference(definition: crsWKT).isSame(as: SpatialReference(definition: other.crsWKT))) ?? false) else {
+            return nil
+        }
+        return window
+    }
+}

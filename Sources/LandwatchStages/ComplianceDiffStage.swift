@@ -11,7 +11,7 @@ import LandwatchPipeline
 /// neighbourhood of the before map (so that a one-pixel misregistration does not outline every field). Each
 /// change is tested against the rules; the output holds a bit per rule broken, the classes, the confidence and
 /// the plan features under the pixel, at changed pixels only (0 elsewhere). Tiles are processed in parallel, each read with a halo for the neighbourhood.
-public struct ComplianceDiffStage: WholeRasterStage {
+public struct ComplianceDiffStage: MergeFinishingStage {
     static let planPorts = ["redline", "basic_farmland", "urban_boundary", "zoning", "approvals", "zones"]
     static let planKinds: [ProductKind] = [.plan, .mask, .classes]
 
@@ -298,6 +298,45 @@ public struct ComplianceDiffStage: WholeRasterStage {
         // sequential pass over the whole raster.
         let merged = PatchMerger.mergeTiles(pieces.all)
         let data = try JSONEncoder().encode(merged)
+        try data.write(to: URL(fileURLWithPath: Self.patchesPath(output)))
+    }
+
+    /// The neighbourhood search reaches `radius` rows away.
+    public var haloRows: Int { radius }
+
+    /// Labels the patches of a change raster joined from shards (a patch cut by a shard border comes back whole):
+    /// the same tiles, labeller and joining as ``run(inputs:output:grid:context:)``, reading the raster back.
+    public func finishMerged(output: String, description: ProductDescription, grid: RasterGrid, context: RunContext) throws {
+        let bandCount = description.bandNames.count
+        let tiles = Window(width: grid.width, height: grid.height).subdivided(tileWidth: context.blockSize, tileHeight: context.blockSize)
+        let workers = max(1, min(context.threads, tiles.count, context.memoryBudget / 2 / max(context.blockSize * context.blockSize * 4 * bandCount, 1)))
+        let next = Counter(), failure = FirstError(), pieces = TilePieces()
+        let classCodes = legendCodes, planLayers = bandCount - 4
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            do {
+                let dataset = try Dataset.open(output)
+                let bands = try (1...bandCount).map { try dataset.band($0) }
+                let buffers = (0..<bandCount).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: context.blockSize * context.blockSize) }
+                defer { buffers.forEach { $0.deallocate() } }
+                while failure.error == nil {
+                    let index = next.next()
+                    guard index < tiles.count else { break }
+                    let tile = tiles[index]
+                    for (band, buffer) in zip(bands, buffers) {
+                        try band.read(tile, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<tile.pixelCount]))
+                    }
+                    let labeler = PatchLabeler(width: tile.width, ruleCount: ChangeRule.Kind.allCases.count, classCodes: classCodes,
+                                               planLayerCount: planLayers, columnOffset: tile.colOffset)
+                    Self.label(buffers, tile: tile, into: labeler)
+                    pieces.add(columns: tile.colOffset..<(tile.colOffset + tile.width), rows: tile.rowOffset..<(tile.rowOffset + tile.height),
+                               pieces: PatchMerger.pieces(of: labeler, classCodes: classCodes))
+                }
+            } catch {
+                failure.set(error)
+            }
+        }
+        if let error = failure.error { throw error }
+        let data = try JSONEncoder().encode(PatchMerger.mergeTiles(pieces.all))
         try data.write(to: URL(fileURLWithPath: Self.patchesPath(output)))
     }
 

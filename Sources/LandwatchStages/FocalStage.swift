@@ -9,7 +9,7 @@ import LandwatchPipeline
 /// A pixel's class depends on its neighbours: a built-up pixel sits among varied pixels, a forest pixel among
 /// similar ones, a valley floor below its surroundings. Tiles are read with a halo of half the largest window, so the
 /// result does not depend on the tiling; windows are cut at the image's edges and skip nodata.
-public struct FocalStage: WholeRasterStage {
+public struct FocalStage: WholeRasterStage, RowLocalStage {
     public static let descriptor = StageDescriptor(
         id: "features.focal",
         summary: "Moving-window mean, standard deviation and deviation from the mean of bands or indices, added as bands",
@@ -30,6 +30,9 @@ public struct FocalStage: WholeRasterStage {
     public let sizes: [Int]
     public let statistics: [FocalStatistics.Statistic]
     public let keep: Bool
+
+    /// The largest window reaches half its size away.
+    public var haloRows: Int { (sizes.max() ?? 1) / 2 }
 
     public init(options: StageOptions) throws(StageProblem) {
         features = Features.parse(options.string("features") ?? "")

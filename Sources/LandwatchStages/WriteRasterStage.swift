@@ -4,7 +4,7 @@ import LandwatchGDAL
 import LandwatchPipeline
 
 /// `write.raster`: a tiled, compressed GeoTIFF under the output root, written block by block.
-public struct WriteRasterStage: SinkStage {
+public struct WriteRasterStage: SinkStage, RowLocalStage {
     public static let descriptor = StageDescriptor(
         id: "write.raster",
         summary: "Write a raster as a tiled GeoTIFF (ZSTD level 1 by default) under the output root",
@@ -53,6 +53,8 @@ public struct WriteRasterStage: SinkStage {
     }
 
     public var outputPaths: [String] { [path] }
+    /// Each shard writes its rows; `landwatch merge` joins them.
+    public var haloRows: Int { 0 }
 
     /// The pixel type and nodata value for an input kind.
     func storage(for kind: ProductKind) -> (type: DataType, noData: Double) {

@@ -30,17 +30,31 @@ public final class Executor: Sendable {
     let skipping: Set<String>
     /// Records each stage that wrote files as soon as its task ends.
     let manifest: StageManifestWriter?
+    /// Products passed between `run --shard` and `merge` (see ``ShardSplit``).
+    let handover: Handover
+
+    /// Products a shard writes for the merge, and products a merge reads from the shards' mosaics.
+    struct Handover: Sendable {
+        /// Stage id → path under the output root where a shard keeps the product for the merge.
+        var write: [String: String] = [:]
+        /// Stage id → file holding the product on the whole grid (a mosaic): read, never computed.
+        var read: [String: String] = [:]
+        /// Refuse imagery without a valid pixel (off in a shard: its band of rows may lie in the image's collar).
+        var checksValidPixels = true
+    }
 
     public convenience init(plan: RunPlan, context: RunContext, observer: (any RunObserver)? = nil) {
         self.init(plan: plan, context: context, observer: observer, skipping: [], manifest: nil)
     }
 
-    init(plan: RunPlan, context: RunContext, observer: (any RunObserver)?, skipping: Set<String>, manifest: StageManifestWriter?) {
+    init(plan: RunPlan, context: RunContext, observer: (any RunObserver)?, skipping: Set<String>, manifest: StageManifestWriter?,
+         handover: Handover = Handover()) {
         self.plan = plan
         self.context = context
         self.observer = observer
         self.skipping = skipping
         self.manifest = manifest
+        self.handover = handover
     }
 
     // MARK: - Building the task graph
@@ -76,6 +90,10 @@ public final class Executor: Sendable {
 
     /// Where each whole-raster output or materialised stream lands.
     private func materializedPath(_ id: String) -> (path: String, relative: String?) {
+        if let path = handover.read[id] { return (path, nil) }
+        if let relative = handover.write[id] {
+            return ((try? context.outputRoot.resolve(relative).path) ?? context.scratchPath("\(id).tif"), relative)
+        }
         let stage = plan.pipeline.stage(id)!
         if stage.keep {
             let relative = "work/\(id).tif"
@@ -97,7 +115,7 @@ public final class Executor: Sendable {
                 let producers = stage.descriptor.inputs.compactMap { port in stage.inputs.first { $0.port == port.name }?.stageID }
                 jobs.append(SinkJob(producers: producers, target: .stage(id), ownerID: id))
             case .wholeRaster:
-                for input in stage.inputs where evaluation(input.stageID) != .wholeRaster {
+                for input in stage.inputs where evaluation(input.stageID) != .wholeRaster && handover.read[input.stageID] == nil {
                     if !jobs.contains(where: { $0.producers == [input.stageID] && !$0.isStageSink }) {
                         let target = materializedPath(input.stageID)
                         jobs.append(SinkJob(producers: [input.stageID], target: .materialize(path: target.path, relativePath: target.relative),
@@ -113,13 +131,20 @@ public final class Executor: Sendable {
                 }
             }
         }
+        // Streamed products a shard hands over to the merge are written like kept ones.
+        for id in pipeline.topologicalOrder where handover.write[id] != nil && !skipping.contains(id) {
+            guard evaluation(id) == .source || evaluation(id) == .pixelwise,
+                  !jobs.contains(where: { $0.producers == [id] && !$0.isStageSink }) else { continue }
+            let target = materializedPath(id)
+            jobs.append(SinkJob(producers: [id], target: .materialize(path: target.path, relativePath: target.relative), ownerID: id))
+        }
 
         // The streaming nodes each job needs, stopping at whole-raster outputs (read back from their files).
         // Inputs produced by sinks (models) are not streamed: the pass waits for the sink's pass instead.
         func upstream(_ id: String, into nodes: inout Set<String>, wholes: inout Set<String>, sinks: inout Set<String>) {
             guard !nodes.contains(id) else { return }
             nodes.insert(id)
-            if evaluation(id) == .wholeRaster { wholes.insert(id); return }
+            if evaluation(id) == .wholeRaster || handover.read[id] != nil { wholes.insert(id); return }
             for input in pipeline.stage(id)!.inputs {
                 if evaluation(input.stageID) == .sink { sinks.insert(input.stageID) } else {
                     upstream(input.stageID, into: &nodes, wholes: &wholes, sinks: &sinks)
@@ -132,7 +157,7 @@ public final class Executor: Sendable {
             var found = Set<String>(), visited = Set<String>()
             func visit(_ id: String) {
                 guard visited.insert(id).inserted else { return }
-                for input in pipeline.stage(id)!.inputs {
+                for input in pipeline.stage(id)!.inputs where handover.read[input.stageID] == nil {
                     switch evaluation(input.stageID) {
                     case .wholeRaster: visit(input.stageID)
                     case .sink: found.insert(input.stageID)
@@ -291,8 +316,7 @@ public final class Executor: Sendable {
             let product = plan.products[id]!
             do {
                 switch stage.instance {
-                case let whole as any WholeRasterStage:
-                    _ = whole
+                case _ where handover.read[id] != nil, is any WholeRasterStage:
                     let path = materializedPath(id).path
                     let inputs = (0..<product.bandNames.count).map { RasterFileSource.BandInput(path: path, band: $0 + 1) }
                     let source = try RasterFileSource(bands: inputs, onto: grid, resampling: .nearest, context: context, stageID: id)
@@ -386,7 +410,7 @@ public final class Executor: Sendable {
         let frozenSinks = UncheckedBox(sinks)
         let tallies = Tallies()
         // Imagery with no valid pixel on the run grid (all nodata, all cloud) is refused before any output is kept.
-        let watched = nodes.map { plan.products[$0.id]?.kind == .scene && evaluation($0.id) != .wholeRaster }
+        let watched = nodes.map { handover.checksValidPixels && plan.products[$0.id]?.kind == .scene && evaluation($0.id) != .wholeRaster }
         let validPixels = Tallies()
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             let nodes = frozenNodes.value, sinks = frozenSinks.value

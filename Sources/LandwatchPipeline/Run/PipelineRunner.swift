@@ -14,14 +14,18 @@ public struct PipelineRunner: Sendable {
         public var blockSize: Int
         /// Run every stage, even those whose outputs an earlier run in the same folder completed under the same key.
         public var force: Bool
+        /// Compute only this shard's band of rows, and hand over what needs the whole grid to `landwatch merge`.
+        public var shard: Shard?
 
         public init(outputDirectory: String, memoryBudget: Int = 512 << 20,
-                    threads: Int = ProcessInfo.processInfo.activeProcessorCount, blockSize: Int = 512, force: Bool = false) {
+                    threads: Int = ProcessInfo.processInfo.activeProcessorCount, blockSize: Int = 512, force: Bool = false,
+                    shard: Shard? = nil) {
             self.outputDirectory = outputDirectory
             self.memoryBudget = memoryBudget
             self.threads = threads
             self.blockSize = blockSize
             self.force = force
+            self.shard = shard
         }
     }
 
@@ -48,6 +52,24 @@ public struct PipelineRunner: Sendable {
     @discardableResult
     public func run(_ plan: RunPlan, settings: Settings, observer: (any RunObserver)? = nil) throws(RunError) -> RunRecord {
         let started = Date()
+        var plan = plan
+        // A shard computes its band of rows (with the halo) on the part of the run grid they cover.
+        var shardRecord: ShardRecord?
+        var split: ShardSplit?
+        if let shard = settings.shard {
+            let shardSplit = ShardSplit(plan: plan)
+            let layout = try ShardLayout(shard: shard, height: plan.grid.height, blockSize: settings.blockSize, haloRows: shardSplit.haloRows)
+            let full = plan.grid
+            shardRecord = ShardRecord(
+                layout: layout, haloRows: shardSplit.haloRows,
+                pipelinePath: URL(fileURLWithPath: plan.pipeline.path).standardizedFileURL.path,
+                grid: .init(crs: full.crsLabel, width: full.width, height: full.height, geoTransform: full.geoTransform.coefficients),
+                handedOver: Dictionary(uniqueKeysWithValues: shardSplit.handedOver.map { ($0, ShardSplit.handoverPath($0)) }),
+                deferred: plan.pipeline.topologicalOrder.filter(shardSplit.deferred.contains))
+            plan.grid = full.rows(layout.computed)
+            split = shardSplit
+            logger.info("shard \(shard): rows \(layout.rows[0])..<\(layout.rows[1]) of \(full.height), computed with a halo of \(shardSplit.haloRows) rows as \(layout.readRows[0])..<\(layout.readRows[1]); left to the merge: \(shardRecord!.deferred.joined(separator: ", "))")
+        }
         let root = try OutputRoot(path: settings.outputDirectory)
         // GDAL's cache gets a quarter of the budget; blocks in flight get half; the rest is the program itself.
         GDALRuntime.configure(cacheBytes: settings.memoryBudget / 4, threads: settings.threads)
@@ -76,12 +98,13 @@ public struct PipelineRunner: Sendable {
         logger.info("run \(plan.pipeline.name): grid \(plan.grid), \(context.threads) threads, memory \(ByteCount.format(settings.memoryBudget))")
 
         // Resume: stages whose outputs an earlier run here completed under the same key are kept as they are.
-        let keys = StageManifest.keys(for: plan, blockSize: settings.blockSize)
+        let keys = StageManifest.keys(for: plan, blockSize: settings.blockSize, shard: settings.shard)
         let manifest = settings.force ? StageManifest() : StageManifest.load(from: root)
-        let skipping = manifest.skippable(in: plan, keys: keys, root: root)
+        let skipping = manifest.skippable(in: plan, keys: keys, root: root, split: split).union(split?.deferred ?? [])
+        record.shard = shardRecord
         let writer = StageManifestWriter(manifest: manifest, keys: keys, root: root)
         var reused: [StageTiming] = []
-        for id in plan.pipeline.topologicalOrder where skipping.contains(id) {
+        for id in plan.pipeline.topologicalOrder where skipping.contains(id) && split?.deferred.contains(id) != true {
             guard var timing = manifest.entries[id]?.timing else { continue }
             timing.reused = true
             reused.append(timing)
@@ -90,7 +113,9 @@ public struct PipelineRunner: Sendable {
 
         var failure: RunError?
         do {
-            record.stages = reused + (try Executor(plan: plan, context: context, observer: observer, skipping: skipping, manifest: writer).run())
+            let handover = Executor.Handover(write: shardRecord?.handedOver ?? [:], checksValidPixels: shardRecord == nil)
+            record.stages = reused + (try Executor(plan: plan, context: context, observer: observer, skipping: skipping, manifest: writer,
+                                                   handover: handover).run())
             // Reports last, from the record of everything else.
             for id in plan.pipeline.topologicalOrder where !skipping.contains(id) {
                 guard let declaration = plan.pipeline.stage(id), let report = declaration.instance as? any ReportStage else { continue }

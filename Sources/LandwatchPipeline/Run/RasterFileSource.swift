@@ -23,6 +23,9 @@ public struct RasterFileSource: BlockSource {
         var saturated: Float?
         /// Float bands are checked for infinities, which no sensor delivers (a broken processing chain).
         var isFloat = false
+        /// Where the run grid's first pixel lies in the file, when the run grid is a part of the file's grid (a shard's
+        /// band of rows, an extent cut from the image): the file is then read through a window, not warped.
+        var gridOffset = (col: 0, row: 0)
 
         public init(path: String, band: Int, scale: Double = 1, offset: Double = 0, noData: Double? = nil) {
             self.path = path
@@ -48,7 +51,10 @@ public struct RasterFileSource: BlockSource {
             input.origin = input.path
             if band.dataType == .uint16, input.noData != 65535 { input.saturated = 65535 }
             input.isFloat = band.dataType == .float32 || band.dataType == .float64
-            if try dataset.usesRPC || !dataset.grid().matches(grid) {
+            let usesRPC = try dataset.usesRPC, sameGrid = try dataset.grid().matches(grid)
+            if !usesRPC, !sameGrid, let window = grid.window(in: dataset.grid()) {
+                input.gridOffset = (window.colOffset, window.rowOffset)
+            } else if usesRPC || !sameGrid {
                 if let vrt = warped[input.path] {
                     input.path = vrt
                 } else {
@@ -93,7 +99,10 @@ public struct RasterFileSource: BlockSource {
             let used = (window.height - 1) * stride + window.width
             for (index, input) in bands.enumerated() {
                 try block.bands[index].withUnsafeMutableBufferPointer { (buffer) throws in
-                    try handles[index].read(window, into: buffer, lineStride: stride)
+                    var fileWindow = window
+                    fileWindow.colOffset += input.gridOffset.col
+                    fileWindow.rowOffset += input.gridOffset.row
+                    try handles[index].read(fileWindow, into: buffer, lineStride: stride)
                     let values = UnsafeMutableBufferPointer(rebasing: buffer[0..<used])
                     if input.isFloat, let at = values.firstIndex(where: \.isInfinite), at % stride < window.width {
                         throw RunError(.input, "\(input.origin ?? input.path) band \(input.band): \(values[at] > 0 ? "+" : "-")infinity at row "

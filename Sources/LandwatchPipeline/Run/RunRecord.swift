@@ -34,6 +34,10 @@ public struct RunRecord: Codable, Sendable {
     public var stages: [StageTiming]
     /// Every output file, relative to the output directory.
     public var outputs: [String]
+    /// For `run --shard`: the band of rows computed and what the merge needs.
+    public var shard: ShardRecord? = nil
+    /// For `merge`: the shards' output folders joined.
+    public var mergedFrom: [String]? = nil
 
     /// Encodes as pretty, key-sorted JSON with ISO 8601 times.
     public func encoded() throws -> Data {

@@ -39,12 +39,14 @@ public struct StageManifest: Codable, Sendable {
     // MARK: - Keys
 
     /// A key for every stage of the plan, each covering everything upstream of it.
-    public static func keys(for plan: RunPlan, blockSize: Int, version: String = PipelineRunner.version) -> [String: String] {
+    public static func keys(for plan: RunPlan, blockSize: Int, version: String = PipelineRunner.version,
+                            shard: Shard? = nil) -> [String: String] {
         let pipeline = plan.pipeline
         var keys: [String: String] = [:]
         let grid = plan.grid
         let common = "landwatch \(version)\ngdal \(GDALRuntime.version)\nblock \(blockSize)\n"
             + "grid \(grid.crsWKT) \(grid.width)x\(grid.height) \(grid.geoTransform.coefficients)\n"
+            + (shard.map { "shard \($0)\n" } ?? "")
         var reports: [String] = []
         for id in pipeline.topologicalOrder {
             guard let stage = pipeline.stage(id) else { continue }
@@ -114,10 +116,13 @@ public struct StageManifest: Codable, Sendable {
 
     /// The stages a run can leave out: those whose outputs are all complete under the same key, and those that only
     /// feed such stages. Nothing is skipped when the manifest is empty.
-    public func skippable(in plan: RunPlan, keys: [String: String], root: OutputRoot) -> Set<String> {
+    /// In a shard, `split` names the stages left to the merge (never run) and the products handed over (files).
+    public func skippable(in plan: RunPlan, keys: [String: String], root: OutputRoot, split: ShardSplit? = nil) -> Set<String> {
         guard !entries.isEmpty else { return [] }
         let pipeline = plan.pipeline
+        let deferred = split?.deferred ?? [], handedOver = Set(split?.handedOver ?? [])
         func writesFiles(_ stage: StageDeclaration) -> Bool {
+            if handedOver.contains(stage.id) { return true }
             switch stage.descriptor.evaluation {
             case .sink, .report: return true
             case .wholeRaster: return stage.instance is any WholeSinkStage || stage.keep
@@ -138,7 +143,7 @@ public struct StageManifest: Codable, Sendable {
             }
         }
         for id in pipeline.topologicalOrder {
-            guard let stage = pipeline.stage(id), writesFiles(stage), !isFresh(id) else { continue }
+            guard !deferred.contains(id), let stage = pipeline.stage(id), writesFiles(stage), !isFresh(id) else { continue }
             need(id)
         }
         return Set(pipeline.topologicalOrder).subtracting(needed)

@@ -246,3 +246,18 @@ public protocol ReportStage: StageType {
     /// is (dates, bands, sources). Returns the files written.
     func run(record: RunRecord, plan: RunPlan, context: RunContext) throws -> [String]
 }
+
+/// A whole-raster stage or a sink that can run on a band of rows of the grid (`landwatch run --shard`): each output
+/// row depends only on input rows at most `haloRows` away, and nothing it computes spans the whole grid. Sources and
+/// pixel stages are row-local by nature; other stages are deferred to `landwatch merge`, which runs them on the
+/// mosaic of their inputs.
+public protocol RowLocalStage {
+    /// How many rows above and below a row its output needs (0 for a stage that looks at one pixel at a time).
+    var haloRows: Int { get }
+}
+
+/// A row-local whole-raster stage that keeps something beside its output raster spanning the whole grid (the patches
+/// of `compliance.diff`): `landwatch merge` lets it rebuild that from the mosaic of its output.
+public protocol MergeFinishingStage: WholeRasterStage, RowLocalStage {
+    func finishMerged(output: String, description: ProductDescription, grid: RasterGrid, context: RunContext) throws
+}

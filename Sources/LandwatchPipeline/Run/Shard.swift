@@ -1,7 +1,5 @@
-import LandwatchRegistry
-
-/// One worker's share of the inbox: shard K of N (from 1), chosen by where a scene lies, so that every scene of a
-/// place (and so its baseline) meets in the same worker and N workers cover the inbox without talking to each other.
+/// Shard K of N (from 1): one worker's share of a night's inbox (`nightly --shard`), or one band of rows of a scene
+/// (`run --shard`).
 public struct Shard: Sendable, Equatable, CustomStringConvertible {
     public let index: Int
     public let count: Int
@@ -28,13 +26,10 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(index)/\(count)" }
-
-    /// True when the scene whose place (or, lacking one, content hash) is `key` belongs to this shard.
-    public func owns(_ key: String) -> Bool { Int(StableHash.fnv1a(key) % UInt64(count)) == index - 1 }
 }
 
 /// A `--shard` value that is not K/N with 1 ≤ K ≤ N.
 public struct ShardError: Error, Sendable, CustomStringConvertible {
     public var description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }

@@ -1,0 +1,41 @@
+import Foundation
+import LandwatchGDAL
+import LandwatchPipeline
+import LandwatchStages
+import XCTest
+
+/// Which stages of the shipped pipelines run in `run --shard` and which are left to `merge`, and the halo.
+final class ShardSplitTests: XCTestCase {
+    func split(_ name: String) throws -> (ShardSplit, RunPlan) {
+        let path = EngineTests.root.appendingPathComponent("pipelines/\(name)").path
+        let plan = try RunPlan(pipeline: PipelineLoader(registry: standardRegistry).load(path: path))
+        return (ShardSplit(plan: plan), plan)
+    }
+
+    func testEnforcementLeavesPatchesAndReportToTheMerge() throws {
+        let (split, _) = try split("nightly-enforcement.yaml")
+        XCTAssertEqual(split.deferred, ["violations", "report"])
+        // The change raster and the two images (for the chips) are handed over; the class rasters are written per shard.
+        XCTAssertEqual(split.handedOver, ["before-clear", "after-clear", "changes"].filter(split.handedOver.contains))
+        XCTAssertEqual(Set(split.handedOver), ["before-clear", "after-clear", "changes"])
+        XCTAssertEqual(split.haloRows, 1, "compliance.diff's 3 x 3 neighbourhood")
+    }
+
+    func testTrainingAndWhatFollowsItAreLeftToTheMerge() throws {
+        let (split, plan) = try split("landcover-model.yaml")
+        for id in ["train", "landcover", "accuracy", "write-landcover", "accuracy-rules"] {
+            XCTAssertTrue(split.deferred.contains(id), id)
+        }
+        for id in ["bands", "dem", "stacked", "scene", "nlcd", "rules"] { XCTAssertFalse(split.deferred.contains(id), id) }
+        XCTAssertTrue(split.handedOver.contains("scene"), "the focal features feed the training")
+        XCTAssertEqual(split.haloRows, 15, "features.focal's 31-pixel window")
+        // Rows split by whole blocks when each shard gets one, else by rows; the halo is cut at the edges.
+        let height = plan.grid.height
+        let layouts = try (1...3).map { try ShardLayout(shard: Shard(parsing: "\($0)/3"), height: height, blockSize: 512, haloRows: 15) }
+        XCTAssertEqual(layouts.map(\.delivered), [0..<512, 512..<1024, 1024..<height])
+        XCTAssertEqual(layouts.map(\.computed), [0..<527, 497..<1039, 1009..<height])
+        let fine = try (1...4).map { try ShardLayout(shard: Shard(parsing: "\($0)/4"), height: 1428, blockSize: 512, haloRows: 0) }
+        XCTAssertEqual(fine.map(\.delivered), [0..<357, 357..<714, 714..<1071, 1071..<1428])
+        XCTAssertThrowsError(try ShardLayout(shard: Shard(parsing: "1/9"), height: 8, blockSize: 512, haloRows: 0))
+    }
+}
