@@ -37,4 +37,5 @@ echo "bench: building the floor program"
 gcc -O2 -o work/floor floor.c $(pkg-config --cflags --libs gdal) -lpthread
 
 LANDWATCH=$ROOT/.build/release/landwatch
-exec /usr/bin/python3 bench.py "$LANDWATCH"
+/usr/bin/python3 bench.py "$LANDWATCH"
+/usr/bin/python3 targets.py
