@@ -110,17 +110,8 @@ extension PipelineRunner {
 
         let root = try OutputRoot(path: settings.outputDirectory)
         GDALRuntime.configure(cacheBytes: settings.memoryBudget / 4, threads: settings.threads)
-        let work = root.url.appendingPathComponent(".landwatch-work-\(getpid())")
-        do {
-            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        } catch {
-            throw RunError(.outputNotWritable, "cannot create the work directory \(work.path): \(OutputRoot.reason(error))")
-        }
-        PartialFiles.shared.registerDirectory(work.path)
-        defer {
-            try? FileManager.default.removeItem(at: work)
-            PartialFiles.shared.unregisterDirectory(work.path)
-        }
+        let work = try Self.makeWorkDirectory(in: root)
+        defer { Self.removeWorkDirectory(work) }
         let context = RunContext(outputRoot: root, workDirectory: work, logger: logger, memoryBudget: settings.memoryBudget,
                                  threads: max(settings.threads, 1), blockSize: settings.blockSize)
         var record = RunRecord(
@@ -196,20 +187,6 @@ extension PipelineRunner {
         } catch {
             failure = RunError(.internal, "\(error)")
         }
-        record.outputs = record.stages.flatMap(\.outputs).sorted()
-        record.finished = Date()
-        if let failure {
-            record.status = "failed"
-            record.error = failure.description
-        }
-        do {
-            try root.writeAtomically(try record.encoded(), to: "run.json")
-        } catch let error as RunError {
-            throw failure ?? error
-        } catch {
-            throw failure ?? RunError(.io, "cannot encode run.json: \(error)")
-        }
-        if let failure { throw failure }
-        return record
+        return try Self.close(record, failure: failure, root: root)
     }
 }

@@ -73,17 +73,8 @@ public struct PipelineRunner: Sendable {
         let root = try OutputRoot(path: settings.outputDirectory)
         // GDAL's cache gets a quarter of the budget; blocks in flight get half; the rest is the program itself.
         GDALRuntime.configure(cacheBytes: settings.memoryBudget / 4, threads: settings.threads)
-        let work = root.url.appendingPathComponent(".landwatch-work-\(getpid())")
-        do {
-            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        } catch {
-            throw RunError(.outputNotWritable, "cannot create the work directory \(work.path): \(OutputRoot.reason(error))")
-        }
-        PartialFiles.shared.registerDirectory(work.path)
-        defer {
-            try? FileManager.default.removeItem(at: work)
-            PartialFiles.shared.unregisterDirectory(work.path)
-        }
+        let work = try Self.makeWorkDirectory(in: root)
+        defer { Self.removeWorkDirectory(work) }
 
         let context = RunContext(outputRoot: root, workDirectory: work, logger: logger, memoryBudget: settings.memoryBudget,
                                  threads: max(settings.threads, 1), blockSize: settings.blockSize)
@@ -131,6 +122,30 @@ public struct PipelineRunner: Sendable {
         } catch {
             failure = RunError(.internal, "\(error)")
         }
+        return try Self.close(record, failure: failure, root: root)
+    }
+
+    /// The run's scratch folder in the output root (removed, with everything in it, by ``removeWorkDirectory(_:)``,
+    /// or by the signal handler when the run is interrupted).
+    static func makeWorkDirectory(in root: OutputRoot) throws(RunError) -> URL {
+        let work = root.url.appendingPathComponent(".landwatch-work-\(getpid())")
+        do {
+            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        } catch {
+            throw RunError(.outputNotWritable, "cannot create the work directory \(work.path): \(OutputRoot.reason(error))")
+        }
+        PartialFiles.shared.registerDirectory(work.path)
+        return work
+    }
+
+    static func removeWorkDirectory(_ work: URL) {
+        try? FileManager.default.removeItem(at: work)
+        PartialFiles.shared.unregisterDirectory(work.path)
+    }
+
+    /// Completes the record (outputs, end time, failure) and writes it as run.json, then throws the failure if any.
+    static func close(_ record: RunRecord, failure: RunError?, root: OutputRoot) throws(RunError) -> RunRecord {
+        var record = record
         record.outputs = record.stages.flatMap(\.outputs).sorted()
         record.finished = Date()
         if let failure {
