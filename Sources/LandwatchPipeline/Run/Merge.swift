@@ -108,12 +108,8 @@ extension PipelineRunner {
             throw RunError(.internal, "the shards split the pipeline otherwise than this landwatch does (another version?): run the shards again with this one")
         }
 
-        let root = try OutputRoot(path: settings.outputDirectory)
-        GDALRuntime.configure(cacheBytes: settings.memoryBudget / 4, threads: settings.threads)
-        let work = try Self.makeWorkDirectory(in: root)
-        defer { Self.removeWorkDirectory(work) }
-        let context = RunContext(outputRoot: root, workDirectory: work, logger: logger, memoryBudget: settings.memoryBudget,
-                                 threads: max(settings.threads, 1), blockSize: settings.blockSize)
+        let (root, context) = try open(settings)
+        defer { Self.removeWorkDirectory(context.workDirectory) }
         var record = RunRecord(
             landwatchVersion: Self.version, gdalVersion: GDALRuntime.version, pipeline: plan.pipeline.path,
             pipelineName: plan.pipeline.name, pipelineSHA256: first.record.pipelineSHA256,

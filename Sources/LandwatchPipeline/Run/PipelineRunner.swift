@@ -70,14 +70,8 @@ public struct PipelineRunner: Sendable {
             split = shardSplit
             logger.info("shard \(shard): rows \(layout.rows[0])..<\(layout.rows[1]) of \(full.height), computed with a halo of \(shardSplit.haloRows) rows as \(layout.readRows[0])..<\(layout.readRows[1]); left to the merge: \(shardRecord!.deferred.joined(separator: ", "))")
         }
-        let root = try OutputRoot(path: settings.outputDirectory)
-        // GDAL's cache gets a quarter of the budget; blocks in flight get half; the rest is the program itself.
-        GDALRuntime.configure(cacheBytes: settings.memoryBudget / 4, threads: settings.threads)
-        let work = try Self.makeWorkDirectory(in: root)
-        defer { Self.removeWorkDirectory(work) }
-
-        let context = RunContext(outputRoot: root, workDirectory: work, logger: logger, memoryBudget: settings.memoryBudget,
-                                 threads: max(settings.threads, 1), blockSize: settings.blockSize)
+        let (root, context) = try open(settings)
+        defer { Self.removeWorkDirectory(context.workDirectory) }
         var record = RunRecord(
             landwatchVersion: Self.version, gdalVersion: GDALRuntime.version, pipeline: plan.pipeline.path,
             pipelineName: plan.pipeline.name, pipelineSHA256: SHA256.hex(plan.pipeline.contents),
@@ -123,6 +117,18 @@ public struct PipelineRunner: Sendable {
             failure = RunError(.internal, "\(error)")
         }
         return try Self.close(record, failure: failure, root: root)
+    }
+
+    /// The output root, GDAL configured for the budget, and the context with a fresh scratch folder (the caller
+    /// removes it with ``removeWorkDirectory(_:)``).
+    func open(_ settings: Settings) throws(RunError) -> (OutputRoot, RunContext) {
+        let root = try OutputRoot(path: settings.outputDirectory)
+        // GDAL's cache gets a quarter of the budget; blocks in flight get half; the rest is the program itself.
+        GDALRuntime.configure(cacheBytes: settings.memoryBudget / 4, threads: settings.threads)
+        let work = try Self.makeWorkDirectory(in: root)
+        let context = RunContext(outputRoot: root, workDirectory: work, logger: logger, memoryBudget: settings.memoryBudget,
+                                 threads: max(settings.threads, 1), blockSize: settings.blockSize)
+        return (root, context)
     }
 
     /// The run's scratch folder in the output root (removed, with everything in it, by ``removeWorkDirectory(_:)``,
