@@ -258,13 +258,19 @@ public struct ReadPlanStage: SourceStage {
             throw RunError(.input, "plan layer '\(role.rawValue)' (\(path)) has no usable polygon (\(report.total) features, all skipped)")
         }
         let numbers = Dictionary(fids.enumerated().map { ($1, $0 + 1) }, uniquingKeysWith: { first, _ in first })
-        // Only features that reach the grid are burned; none reaching it usually means a wrong CRS.
-        let extent = grid.extent
-        let inside = features.filter { feature in
-            let box = feature.geometry.envelope
-            return box.maxX > extent.minX && box.minX < extent.maxX && box.maxY > extent.minY && box.minY < extent.maxY
+        // Only features that reach the grid are burned; none reaching it usually means a wrong CRS. A shard checks
+        // against the whole run's grid: the layer may lie in another shard's rows.
+        func reaching(_ grid: RasterGrid) -> [VectorFeature] {
+            let extent = grid.extent
+            return features.filter { feature in
+                let box = feature.geometry.envelope
+                return box.maxX > extent.minX && box.minX < extent.maxX && box.maxY > extent.minY && box.minY < extent.maxY
+            }
         }
-        if inside.isEmpty && !allowOutside {
+        let inside = reaching(grid)
+        let checked = context.fullGrid ?? grid
+        if inside.isEmpty && !allowOutside && (checked == grid || reaching(checked).isEmpty) {
+            let extent = checked.extent
             let union = features.map(\.geometry.envelope).reduce((Double.infinity, Double.infinity, -Double.infinity, -Double.infinity)) {
                 (min($0.0, $1.minX), min($0.1, $1.minY), max($0.2, $1.maxX), max($0.3, $1.maxY))
             }

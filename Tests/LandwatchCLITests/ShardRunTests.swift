@@ -117,6 +117,8 @@ final class ShardRunTests: XCTestCase {
             XCTAssertEqual(a.area, e.area, accuracy: 900, a.id)
             XCTAssertEqual(a.rules, e.rules, a.id)
         }
+        // The farmland layer lies in the first shard's rows only; the other shards ran without it, and its rule holds.
+        XCTAssertTrue(actual.contains { $0.rules.contains("FL-") }, "farmland violations in rows 100..250")
         let crossing = try patchesCrossing(rows: [357, 714, 1071], in: merged)
         XCTAssertGreaterThanOrEqual(crossing, 6, "planted patches straddle the shard borders")
         XCTAssertTrue(FileManager.default.fileExists(atPath: merged.appendingPathComponent("report/index.html").path))
@@ -124,6 +126,33 @@ final class ShardRunTests: XCTestCase {
         XCTAssertEqual(mergedRecord.status, "succeeded")
         XCTAssertEqual(mergedRecord.mergedFrom?.count, 4)
         XCTAssertEqual(Set(mergedRecord.stages.map(\.id)), Set(try RunRecord.decode(Data(contentsOf: runs.whole.appendingPathComponent("run.json"))).stages.map(\.id)))
+    }
+
+    /// The README's example: the shipped enforcement pipeline (Marburg, 41 x 41 pixels, plan layers each in some of
+    /// the rows only) in four shards and merged equals the unsharded run.
+    func testTheShippedEnforcementPipelineInFourShardsEqualsTheUnshardedRun() throws {
+        let runs = try Self.runs()
+        let pipeline = CLITests.root.appendingPathComponent("pipelines/nightly-enforcement.yaml").path
+        let folder = runs.work.appendingPathComponent("enforcement")
+        let whole = folder.appendingPathComponent("whole")
+        let unsharded = try CLITests.landwatch(["run", pipeline, "--out", whole.path], in: CLITests.root)
+        XCTAssertEqual(unsharded.status, 0, unsharded.stderr)
+        let shards = (1...4).map { folder.appendingPathComponent("shard-\($0)") }
+        for (index, shard) in shards.enumerated() {
+            let result = try CLITests.landwatch(["run", pipeline, "--shard", "\(index + 1)/4", "--out", shard.path], in: CLITests.root)
+            XCTAssertEqual(result.status, 0, "shard \(index + 1): \(result.stderr)")
+        }
+        let merged = folder.appendingPathComponent("merged")
+        let result = try merge(shards, into: merged, in: CLITests.root)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        for name in ["landcover-before.tif", "landcover-after.tif"] {
+            let expected = try pixels(whole.appendingPathComponent(name)), actual = try pixels(merged.appendingPathComponent(name))
+            XCTAssertEqual(actual.values.count, 41 * 41)
+            XCTAssertTrue(zip(expected.values, actual.values).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }, "\(name) differs")
+        }
+        XCTAssertEqual(try violations(in: merged), try violations(in: whole))
+        let summary = { (root: URL) in try String(contentsOf: root.appendingPathComponent("violations/summary.csv"), encoding: .utf8) }
+        XCTAssertEqual(try summary(merged), try summary(whole))
     }
 
     /// How many violations of the list in `folder` span one of `rows` of the run grid (from their polygons' extents).

@@ -56,10 +56,12 @@ public struct PipelineRunner: Sendable {
         // A shard computes its band of rows (with the halo) on the part of the run grid they cover.
         var shardRecord: ShardRecord?
         var split: ShardSplit?
+        var fullGrid: RasterGrid?
         if let shard = settings.shard {
             let shardSplit = ShardSplit(plan: plan)
             let layout = try ShardLayout(shard: shard, height: plan.grid.height, blockSize: settings.blockSize, haloRows: shardSplit.haloRows)
             let full = plan.grid
+            fullGrid = full
             shardRecord = ShardRecord(
                 layout: layout, haloRows: shardSplit.haloRows,
                 pipelinePath: URL(fileURLWithPath: plan.pipeline.path).standardizedFileURL.path,
@@ -70,7 +72,7 @@ public struct PipelineRunner: Sendable {
             split = shardSplit
             logger.info("shard \(shard): rows \(layout.rows[0])..<\(layout.rows[1]) of \(full.height), computed with a halo of \(shardSplit.haloRows) rows as \(layout.readRows[0])..<\(layout.readRows[1]); left to the merge: \(shardRecord!.deferred.joined(separator: ", "))")
         }
-        let (root, context) = try open(settings)
+        let (root, context) = try open(settings, fullGrid: fullGrid)
         defer { Self.removeWorkDirectory(context.workDirectory) }
         var record = RunRecord(
             landwatchVersion: Self.version, gdalVersion: GDALRuntime.version, pipeline: plan.pipeline.path,
@@ -121,13 +123,13 @@ public struct PipelineRunner: Sendable {
 
     /// The output root, GDAL configured for the budget, and the context with a fresh scratch folder (the caller
     /// removes it with ``removeWorkDirectory(_:)``).
-    func open(_ settings: Settings) throws(RunError) -> (OutputRoot, RunContext) {
+    func open(_ settings: Settings, fullGrid: RasterGrid? = nil) throws(RunError) -> (OutputRoot, RunContext) {
         let root = try OutputRoot(path: settings.outputDirectory)
         // GDAL's cache gets a quarter of the budget; blocks in flight get half; the rest is the program itself.
         GDALRuntime.configure(cacheBytes: settings.memoryBudget / 4, threads: settings.threads)
         let work = try Self.makeWorkDirectory(in: root)
         let context = RunContext(outputRoot: root, workDirectory: work, logger: logger, memoryBudget: settings.memoryBudget,
-                                 threads: max(settings.threads, 1), blockSize: settings.blockSize)
+                                 threads: max(settings.threads, 1), blockSize: settings.blockSize, fullGrid: fullGrid)
         return (root, context)
     }
 

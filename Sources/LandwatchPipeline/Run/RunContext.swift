@@ -14,14 +14,20 @@ public final class RunContext: Sendable {
     public let threads: Int
     /// Processing block edge in pixels; outputs are tiled with the same size.
     public let blockSize: Int
+    /// The grid of the whole run when this run computes one shard of its rows (the grid stages are given is then that
+    /// band of rows, halo included); nil when the run is not sharded. Checks of "does this input reach the image" go
+    /// against it: a plan layer may well lie in another shard's rows.
+    public let fullGrid: RasterGrid?
 
-    public init(outputRoot: OutputRoot, workDirectory: URL, logger: Logger, memoryBudget: Int, threads: Int, blockSize: Int) {
+    public init(outputRoot: OutputRoot, workDirectory: URL, logger: Logger, memoryBudget: Int, threads: Int, blockSize: Int,
+                fullGrid: RasterGrid? = nil) {
         self.outputRoot = outputRoot
         self.workDirectory = workDirectory
         self.logger = logger
         self.memoryBudget = memoryBudget
         self.threads = threads
         self.blockSize = blockSize
+        self.fullGrid = fullGrid
     }
 
     /// A fresh path in the work directory.

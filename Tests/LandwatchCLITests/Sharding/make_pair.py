@@ -7,6 +7,7 @@
   shards of the scene meet) so that patches are cut by shard borders.
 - plan/redline.geojson (EPSG:4326) and plan/urban_boundary.gpkg (UTM 12N): a red line over the scene's west, an
   urban boundary over its centre.
+- plan/basic_farmland.gpkg (UTM 12N): farmland over the east of rows 100..250, inside the first shard's rows only.
 """
 import os
 import random
@@ -96,4 +97,8 @@ def write(name, epsg, polygon, label):
 write("redline.geojson", 4326, rectangle(0, 0, width // 3, height), "west red line")
 write("urban_boundary.gpkg", utm.GetAuthorityCode(None) and int(utm.GetAuthorityCode(None)) or 32612,
       rectangle(width // 3, height // 4, 2 * width // 3, 3 * height // 4), "town")
+# Farmland in the east, in rows 100..250 only: it lies in the first shard's rows, none of the others' (each shard
+# checks that a plan layer reaches the image against the whole run grid, not its own rows).
+write("basic_farmland.gpkg", utm.GetAuthorityCode(None) and int(utm.GetAuthorityCode(None)) or 32612,
+      rectangle(2 * width // 3, 100, width, 250), "east farmland")
 print(f"made {target}: {width} x {height}, {len(rects)} planted rectangles, roof DNs {roof}")
