@@ -126,9 +126,11 @@ public struct TrainModelStage: SinkStage {
             if samples.count >= 2 * k { trim() }
         }
 
+        /// Keeps the `k` smallest hashes, in hash order: fewer than `k` samples are sorted too, so that what the
+        /// model is trained on never depends on the order in which worker threads delivered blocks.
         mutating func trim() {
-            guard samples.count > k else { return }
             samples.sort { $0.hash < $1.hash }
+            guard samples.count > k else { return }
             samples.removeLast(samples.count - k)
             threshold = samples.last!.hash
         }
@@ -168,6 +170,7 @@ public struct TrainModelStage: SinkStage {
             let used = scene.usedCount
             let columns = features.map { Features.values($0, scene, used) }
             var local: [(train: Bool, sample: Sample)] = []
+            var counts: [Int: Int] = [:]
             let window = scene.window
             // Pixels whose hash is above a reservoir's current threshold can never be kept: skip them early.
             let (thresholds, validationThreshold) = lock.withLock { (training.mapValues(\.threshold), validation.threshold) }
@@ -181,25 +184,20 @@ public struct TrainModelStage: SinkStage {
                         guard let mapped = map[label] else { continue }
                         label = mapped
                     }
+                    guard columns.allSatisfy({ $0[i].isFinite }) else { continue }
                     let x = window.colOffset + col, y = window.rowOffset + row
                     let isTraining = ((x / stage.holdoutBlock) + (y / stage.holdoutBlock)) % 2 == 0
+                    // Every usable training pixel counts (the class's share of the scene), kept as a sample or not.
+                    if isTraining { counts[label, default: 0] += 1 }
                     let hash = TrainModelStage.positionHash(y * gridWidth + x)
                     guard hash < (isTraining ? thresholds[label] ?? .max : validationThreshold) else { continue }
-                    var features = [Float](repeating: 0, count: columns.count)
-                    var complete = true
-                    for f in columns.indices {
-                        let v = columns[f][i]
-                        if !v.isFinite { complete = false; break }
-                        features[f] = v
-                    }
-                    guard complete else { continue }
-                    local.append((isTraining, Sample(hash: hash, label: label, features: features)))
+                    local.append((isTraining, Sample(hash: hash, label: label, features: columns.map { $0[i] })))
                 }
             }
             lock.withLock {
+                trainingCounts.merge(counts, uniquingKeysWith: +)
                 for entry in local {
                     if entry.train {
-                        trainingCounts[entry.sample.label, default: 0] += 1
                         training[entry.sample.label, default: BottomK(k: stage.samplesPerClass)].add(entry.sample)
                     } else {
                         validation.add(entry.sample)

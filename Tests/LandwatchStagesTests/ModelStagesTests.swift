@@ -102,6 +102,71 @@ final class ModelStagesTests: PipelineTestCase {
         XCTAssertEqual(try readWhole(work.appendingPathComponent("later/landcover.tif").path), blockwise)
     }
 
+    /// Worker threads deliver blocks in any order; what the model learns must not depend on it. It did: the class
+    /// weights came from counts of the pixels that passed the sampler's threshold at the time a block arrived, and a
+    /// class with fewer samples than asked for stayed in arrival order (one run in five of landcover-model.yaml
+    /// trained another model). Here the same blocks reach the sink in three orders.
+    func testTheModelDoesNotDependOnTheOrderBlocksArrive() throws {
+        let size = 256, block = 32
+        let grid = RasterGrid(width: size, height: size, geoTransform: GeoTransform(originX: 0, pixelWidth: 30, originY: 0, pixelHeight: -30),
+                              crsWKT: "", crsLabel: "none")
+        var windows: [Window] = []
+        for row in stride(from: 0, to: size, by: block) {
+            for col in stride(from: 0, to: size, by: block) { windows.append(Window(colOffset: col, rowOffset: row, width: block, height: block)) }
+        }
+        // Three classes of uneven size with overlapping features; class 3 has fewer pixels than samples_per_class.
+        func blocks(_ window: Window) -> [PixelBlock] {
+            var scene = PixelBlock(bandNames: ["red", "nir"], blockWidth: block, blockHeight: block)
+            var reference = PixelBlock(bandNames: ["class"], blockWidth: block, blockHeight: block)
+            scene.window = window
+            reference.window = window
+            for row in 0..<block {
+                for col in 0..<block {
+                    let x = window.colOffset + col, y = window.rowOffset + row, i = row * block + col
+                    let noise = Float((x &* 7919 &+ y &* 104_729) % 1000) / 1000
+                    let label = (x * x + y) % 97 == 0 ? 3 : (x + 2 * y < size ? 1 : 2)
+                    scene.bands[0][i] = Float(label) * 0.1 + noise * 0.3
+                    scene.bands[1][i] = Float(3 - label) * 0.1 + Float(y) / Float(size) * 0.2 + noise * 0.1
+                    reference.bands[0][i] = Float(label)
+                }
+            }
+            return [scene, reference]
+        }
+        let stage = try TrainModelStage(options: StageOptions(values: [
+            "features": .string("red,nir,ndvi"), "samples_per_class": .integer(400), "min_samples": .integer(5),
+            "holdout_block": .integer(16), "rounds": .integer(8), "validation_samples": .integer(2000)]))
+        let inputs = [ProductDescription(kind: .scene, bandNames: ["red", "nir"]), ProductDescription(kind: .classes, bandNames: ["class"])]
+        func train(_ order: [Window], into folder: String) throws -> (model: Data, validation: Data) {
+            let root = try OutputRoot(path: work.appendingPathComponent(folder).path)
+            let context = RunContext(outputRoot: root, workDirectory: work, logger: Logger(label: "test"), memoryBudget: 64 << 20,
+                                     threads: 1, blockSize: block)
+            let sink = try stage.makeSink(inputs: inputs, grid: grid, context: context)
+            for window in order { try sink.write(blocks(window)) }
+            _ = try sink.finish()
+            return (try Data(contentsOf: root.url.appendingPathComponent("model.json")),
+                    try Data(contentsOf: root.url.appendingPathComponent("model.validation.csv")))
+        }
+        let forward = try train(windows, into: "forward")
+        var generator = SplitMix(seed: 42)
+        for (name, order) in [("reversed", Array(windows.reversed())), ("shuffled", windows.shuffled(using: &generator))] {
+            let other = try train(order, into: name)
+            XCTAssertEqual(other.model, forward.model, "model trained on blocks \(name)")
+            XCTAssertEqual(other.validation, forward.validation, "validation on blocks \(name)")
+        }
+    }
+
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
     func testTheModelIsGivenOnce() throws {
         let text = pipeline().replacingOccurrences(of: "inputs: {scene: scene, model: train}", with: "inputs: {scene: scene}")
         let plan = { (text: String) throws -> RunPlan in
