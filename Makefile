@@ -3,7 +3,7 @@ SWIFT ?= swift
 BUILD_FLAGS ?= -c release
 BIN = .build/release/landwatch
 
-.PHONY: deps build demo test bench clean fuzz sanitize
+.PHONY: deps build demo test bench clean fuzz sanitize shard-check
 
 # Installs the system libraries landwatch needs (skipped when they are already there).
 deps:
@@ -33,6 +33,10 @@ demo: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
+
+# Every shipped pipeline run whole and as 4 shards joined by merge: the outputs must be the same (about 2 minutes).
+shard-check: build
+	bash Tests/LandwatchCLITests/Sharding/check_pipelines.sh
 
 # Benchmarks against gdal_calc.py and a raw GDAL read/write floor; writes bench/RESULTS.md.
 bench: build

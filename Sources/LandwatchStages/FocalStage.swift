@@ -85,9 +85,9 @@ public struct FocalStage: WholeRasterStage, RowLocalStage {
         let radius = sizes.last! / 2
         let tile = context.blockSize
         let tiles = Window(width: grid.width, height: grid.height).subdivided(tileWidth: tile, tileHeight: tile)
-        // Per worker: the halo'd scene bands, one feature, its tables (3 values of 8, 8 and 4 bytes), the tile's outputs.
+        // Per worker: the halo'd scene bands, one feature, its tables (sums and squares with their rounding errors, counts), the tile's outputs.
         let haloValues = (tile + 2 * radius) * (tile + 2 * radius)
-        let perWorker = haloValues * 4 * (sceneBands.count + 2) + haloValues * 20 + tile * tile * 4 * names.count
+        let perWorker = haloValues * 4 * (sceneBands.count + 2) + FocalStatistics.tableBytes(values: haloValues) + tile * tile * 4 * names.count
         let workers = max(1, min(context.threads, tiles.count, context.memoryBudget / 2 / max(perWorker, 1)))
         let next = Counter()
         let failure = FirstError()

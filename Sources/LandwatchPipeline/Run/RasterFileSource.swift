@@ -24,7 +24,8 @@ public struct RasterFileSource: BlockSource {
         /// Float bands are checked for infinities, which no sensor delivers (a broken processing chain).
         var isFloat = false
         /// Where the run grid's first pixel lies in the file, when the run grid is a part of the file's grid (a shard's
-        /// band of rows, an extent cut from the image): the file is then read through a window, not warped.
+        /// band of rows, an extent cut from the image): the file is then read through a window, not warped. Also
+        /// where a shard's rows lie in the warped VRT of the whole run grid.
         var gridOffset = (col: 0, row: 0)
 
         public init(path: String, band: Int, scale: Double = 1, offset: Double = 0, noData: Double? = nil) {
@@ -55,11 +56,21 @@ public struct RasterFileSource: BlockSource {
             if !usesRPC, !sameGrid, let window = grid.window(in: dataset.grid()) {
                 input.gridOffset = (window.colOffset, window.rowOffset)
             } else if usesRPC || !sameGrid {
+                // A shard warps onto the whole run grid and reads its rows through a window: GDAL warps a warped
+                // VRT block by block, so the pixels are those of the unsharded run (a VRT of the shard's rows alone
+                // resampled its edge rows otherwise: elevation focal means 0.5 m off near shard borders).
+                let target: RasterGrid
+                if let full = context.fullGrid, let window = grid.window(in: full) {
+                    target = full
+                    input.gridOffset = (window.colOffset, window.rowOffset)
+                } else {
+                    target = grid
+                }
                 if let vrt = warped[input.path] {
                     input.path = vrt
                 } else {
                     let vrt = context.scratchPath("\(stageID)-\(index).vrt")
-                    try dataset.writeWarpedVRT(to: vrt, onto: grid, resampling: resampling,
+                    try dataset.writeWarpedVRT(to: vrt, onto: target, resampling: resampling,
                                                sourceNoData: input.noData.flatMap { $0.isNaN ? nil : $0 }, rpcDEM: input.rpcDEM)
                     if dataset.usesRPC {
                         context.logger.info("\(stageID): orthorectifying \(input.path) by its RPCs onto the run grid (\(grid.crsLabel)), \(input.rpcDEM.map { "DEM \($0)" } ?? "no DEM: heights 0"), \(resampling.rawValue)")
