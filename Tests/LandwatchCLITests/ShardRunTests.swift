@@ -153,6 +153,14 @@ final class ShardRunTests: XCTestCase {
         XCTAssertEqual(try violations(in: merged), try violations(in: whole))
         let summary = { (root: URL) in try String(contentsOf: root.appendingPathComponent("violations/summary.csv"), encoding: .utf8) }
         XCTAssertEqual(try summary(merged), try summary(whole))
+        // Pixel counts (clear, masked by cloud) are the whole run's: each shard counts its own rows, not its halo.
+        let counts = { (root: URL) throws -> [String: [String: Int]] in
+            let record = try RunRecord.decode(Data(contentsOf: root.appendingPathComponent("run.json")))
+            return Dictionary(record.stages.compactMap { stage in stage.counts.map { (stage.id, $0) } }, uniquingKeysWith: { a, _ in a })
+        }
+        let expectedCounts = try counts(whole)
+        XCTAssertEqual(expectedCounts["after-clear"]?["clear"], 41 * 41)
+        XCTAssertEqual(try counts(merged), expectedCounts)
     }
 
     /// A DEM on another grid, warped as it is read, and moving-window statistics of it: shards (on rows that are not

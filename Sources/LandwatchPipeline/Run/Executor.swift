@@ -41,6 +41,20 @@ public final class Executor: Sendable {
         var read: [String: String] = [:]
         /// Refuse imagery without a valid pixel (off in a shard: its band of rows may lie in the image's collar).
         var checksValidPixels = true
+        /// Rows of the grid whose pixels stages' tallies count: a shard's own rows, its halo left out, so that the
+        /// merge's sums are the whole run's. Nil counts every row.
+        var countedRows: Range<Int>? = nil
+    }
+
+    /// A stage's tally of the part of a block that lies in `rows` of the grid.
+    static func tally(_ stage: any PixelStage, inputs: [PixelBlock], output: PixelBlock, within rows: Range<Int>?) -> [String: Int] {
+        let window = output.window
+        guard let rows, rows.lowerBound > window.rowOffset || rows.upperBound < window.rowOffset + window.height else {
+            return stage.tally(inputs: inputs, output: output)
+        }
+        let part = max(rows.lowerBound, window.rowOffset)..<min(rows.upperBound, window.rowOffset + window.height)
+        guard !part.isEmpty else { return [:] }
+        return stage.tally(inputs: inputs.map { $0.rows(part) }, output: output.rows(part))
     }
 
     public convenience init(plan: RunPlan, context: RunContext, observer: (any RunObserver)? = nil) {
@@ -451,7 +465,7 @@ public final class Executor: Sendable {
                             } else {
                                 stage.apply(inputs: inputBlocks, into: &blocks[index])
                             }
-                            for (name, count) in stage.tally(inputs: inputBlocks, output: blocks[index]) {
+                            for (name, count) in Self.tally(stage, inputs: inputBlocks, output: blocks[index], within: handover.countedRows) {
                                 counts[node.id, default: [:]][name, default: 0] += count
                             }
                         }

@@ -100,7 +100,8 @@ public struct PipelineRunner: Sendable {
 
         var failure: RunError?
         do {
-            let handover = Executor.Handover(write: shardRecord?.handedOver ?? [:], checksValidPixels: shardRecord == nil)
+            let counted = shardRecord.map { $0.layout.rows[0] - $0.layout.readRows[0]..<$0.layout.rows[1] - $0.layout.readRows[0] }
+            let handover = Executor.Handover(write: shardRecord?.handedOver ?? [:], checksValidPixels: shardRecord == nil, countedRows: counted)
             record.stages = reused + (try Executor(plan: plan, context: context, observer: observer, skipping: skipping, manifest: writer,
                                                    handover: handover).run())
             // Reports last, from the record of everything else.

@@ -22,6 +22,23 @@ public struct PixelBlock: Sendable {
         self.bands = Array(repeating: [Float](repeating: .nan, count: blockWidth * blockHeight), count: bandNames.count)
     }
 
+    init(window: Window, stride: Int, capacityRows: Int, bands: [[Float]], bandNames: [String]) {
+        self.window = window
+        self.stride = stride
+        self.capacityRows = capacityRows
+        self.bands = bands
+        self.bandNames = bandNames
+    }
+
+    /// A copy holding only `rows` (rows of the grid, within the window).
+    func rows(_ rows: Range<Int>) -> PixelBlock {
+        let skip = rows.lowerBound - window.rowOffset
+        precondition(skip >= 0 && rows.upperBound <= window.rowOffset + window.height, "rows outside the block's window")
+        let part = Window(colOffset: window.colOffset, rowOffset: rows.lowerBound, width: window.width, height: rows.count)
+        return PixelBlock(window: part, stride: stride, capacityRows: rows.count,
+                          bands: bands.map { Array($0[(skip * stride)..<((skip + rows.count) * stride)]) }, bandNames: bandNames)
+    }
+
     /// The position of a named band.
     public func band(named name: String) -> Int? { bandNames.firstIndex(of: name) }
 
