@@ -16,6 +16,18 @@ extension VirtualFiles {
         return true
     }
 
+    /// Size and modification time (seconds since 1970) of a file on any of GDAL's file systems — for `/vsicurl/`
+    /// and `/vsis3/` the server's Content-Length and Last-Modified; nil when it cannot be reached.
+    public static func status(_ path: String) -> (size: Int, modified: Int)? {
+        // VSIStatBufL is struct stat64, the same layout as struct stat on 64-bit Linux; Swift sees it as opaque.
+        var info = stat()
+        let found = withUnsafeMutablePointer(to: &info) { pointer in
+            VSIStatExL(path, OpaquePointer(pointer), VSI_STAT_EXISTS_FLAG | VSI_STAT_SIZE_FLAG) == 0
+        }
+        guard found else { return nil }
+        return (Int(info.st_size), Int(info.st_mtim.tv_sec))
+    }
+
     /// Every file under a folder (or a zip root), as paths relative to it.
     public static func listRecursively(_ path: String) -> [String] {
         guard let list = VSIReadDirRecursive(path) else { return [] }

@@ -55,6 +55,11 @@ public struct RunRecord: Codable, Sendable {
 
     static func inputFiles(_ paths: [String]) -> [InputFile] {
         paths.map { path in
+            if path.hasPrefix("/vsi") {
+                let status = VirtualFiles.status(path)
+                return InputFile(path: path, bytes: status?.size ?? 0,
+                                 modified: status.map { Date(timeIntervalSince1970: TimeInterval($0.modified)) })
+            }
             let attributes = try? FileManager.default.attributesOfItem(atPath: path)
             return InputFile(path: path, bytes: (attributes?[.size] as? NSNumber)?.intValue ?? 0,
                              modified: attributes?[.modificationDate] as? Date)

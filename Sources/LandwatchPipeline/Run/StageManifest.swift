@@ -99,8 +99,13 @@ public struct StageManifest: Codable, Sendable {
         }
     }
 
-    /// Path, size, modification time and inode of a file; for a folder (a SAFE product), of every file in it.
+    /// Path, size, modification time and inode of a file; for a folder (a SAFE product), of every file in it; for a
+    /// remote file (`/vsicurl/`, `/vsis3/`), the size and Last-Modified the server gives.
     static func identity(of path: String) -> String {
+        if path.hasPrefix("/vsi") {
+            guard let status = VirtualFiles.status(path) else { return "\(path) unreachable \(UUID().uuidString)" }
+            return "\(path) \(status.size) \(status.modified)"
+        }
         func one(_ path: String) -> String {
             var info = stat()
             guard stat(path, &info) == 0 else { return "\(path) missing" }
