@@ -207,6 +207,45 @@ final class ShardRunTests: XCTestCase {
         }
     }
 
+    /// A scene without one valid pixel: the shards cannot tell (a band of rows may lie in the collar) and succeed; the
+    /// merge refuses it with the unsharded run's line, before it writes anything.
+    func testAnEmptySceneIsRefusedByTheMergeAsByTheUnshardedRun() throws {
+        let runs = try Self.runs()
+        let folder = runs.work.appendingPathComponent("empty")
+        let data = folder.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: CLITests.root.appendingPathComponent("testdata/zion-landsat8"), to: data)
+        let blank = Process()
+        blank.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        blank.arguments = ["-c", """
+            from osgeo import gdal
+            import numpy, sys
+            for b in (2, 3, 4, 5):
+                ds = gdal.Open(f"{sys.argv[1]}/landsat_b{b}.tif", gdal.GA_Update)
+                ds.GetRasterBand(1).WriteArray(numpy.full((ds.RasterYSize, ds.RasterXSize), 65535, dtype=numpy.uint16))
+                ds = None
+            """, data.path]
+        try blank.run()
+        blank.waitUntilExit()
+        XCTAssertEqual(blank.terminationStatus, 0)
+        let pipeline = CLITests.root.appendingPathComponent("pipelines/landcover-rules.yaml").path
+        let common = ["--set", "data=\(data.path)", "--allow-read", folder.path]
+        let whole = try CLITests.landwatch(["run", pipeline, "--out", folder.appendingPathComponent("whole").path] + common)
+        XCTAssertEqual(whole.status, 66)
+        let refusal = "stage 'scene': \(data.path)/landsat_b2.tif: every pixel is nodata on the run grid (1128 x 1428 px"
+        XCTAssertTrue(whole.stderr.contains(refusal), whole.stderr)
+        let shards = (1...2).map { folder.appendingPathComponent("shard-\($0)") }
+        for (index, shard) in shards.enumerated() {
+            let result = try CLITests.landwatch(["run", pipeline, "--shard", "\(index + 1)/2", "--out", shard.path] + common)
+            XCTAssertEqual(result.status, 0, result.stderr)
+        }
+        let merged = folder.appendingPathComponent("merged")
+        let result = try CLITests.landwatch(["merge"] + shards.map(\.path) + ["--out", merged.path, "--allow-read", folder.path])
+        XCTAssertEqual(result.status, 66)
+        XCTAssertTrue(result.stderr.contains("merge failed: " + refusal), result.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: merged.path), ["run.json"])
+    }
+
     /// How many violations of the list in `folder` span one of `rows` of the run grid (from their polygons' extents).
     func patchesCrossing(rows: [Int], in folder: URL) throws -> Int {
         let grid = try Dataset.open(folder.appendingPathComponent("landcover-after.tif").path).grid()

@@ -17,6 +17,9 @@ public struct StageTiming: Sendable, Codable {
     public var counts: [String: Int]? = nil
     /// True when the stage's outputs were complete from an earlier run under the same key and were kept as they were.
     public var reused: Bool? = nil
+    /// In a shard: true when no pixel of the stage's imagery was valid in its rows (the merge refuses the run when no
+    /// shard had one, as an unsharded run refuses it).
+    public var allNodata: Bool? = nil
 }
 
 /// Runs a planned pipeline: fuses chains of pixel-wise stages into streaming passes, evaluates each pass block by
@@ -424,7 +427,7 @@ public final class Executor: Sendable {
         let frozenSinks = UncheckedBox(sinks)
         let tallies = Tallies()
         // Imagery with no valid pixel on the run grid (all nodata, all cloud) is refused before any output is kept.
-        let watched = nodes.map { handover.checksValidPixels && plan.products[$0.id]?.kind == .scene && evaluation($0.id) != .wholeRaster }
+        let watched = nodes.map { plan.products[$0.id]?.kind == .scene && evaluation($0.id) != .wholeRaster }
         let validPixels = Tallies()
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             let nodes = frozenNodes.value, sinks = frozenSinks.value
@@ -493,14 +496,14 @@ public final class Executor: Sendable {
             throw state.firstError ?? RunError(.cancelled, "the run was cancelled")
         }
         let valid = validPixels.totals
+        var allNodata: Set<String> = []
         for (index, node) in nodes.enumerated() where watched[index] && (valid[node.id]?["valid"] ?? 0) == 0 {
+            // A shard's band of rows may lie in the image's collar: it records the fact and the merge decides.
+            guard handover.checksValidPixels else { allNodata.insert(node.id); continue }
             for entry in sinks { entry.sink.abort() }
-            let product = plan.products[node.id]
-            if case .read = node.role, let path = product?.sourcePath {
-                throw RunError(.input, "\(path): every pixel is nodata on the run grid (\(grid.width) x \(grid.height) px; nodata value, NaN, or 65535 in UInt16 bands): nothing to process", stage: node.id)
-            }
-            throw RunError(.input, "every pixel of this stage's output is nodata (masked as cloud, or nodata in its inputs): nothing to process",
-                           stage: node.id)
+            var path: String?
+            if case .read = node.role { path = plan.products[node.id]?.sourcePath }
+            throw Self.nothingValid(stage: node.id, sourcePath: path, grid: grid)
         }
         var outputs: [String: [String]] = [:]
         do {
@@ -521,8 +524,16 @@ public final class Executor: Sendable {
         let counts = tallies.totals
         return stageIDs.map { id in
             StageTiming(id: id, uses: pipeline.stage(id)!.uses, started: started, finished: finished,
-                        outputs: outputs[id] ?? [], fusedWith: stageIDs, counts: counts[id])
+                        outputs: outputs[id] ?? [], fusedWith: stageIDs, counts: counts[id], allNodata: allNodata.contains(id) ? true : nil)
         }
+    }
+
+    /// The refusal of imagery without one valid pixel on the run grid (`sourcePath` when the stage reads a file).
+    static func nothingValid(stage id: String, sourcePath: String?, grid: RasterGrid) -> RunError {
+        if let path = sourcePath {
+            return RunError(.input, "\(path): every pixel is nodata on the run grid (\(grid.width) x \(grid.height) px; nodata value, NaN, or 65535 in UInt16 bands): nothing to process", stage: id)
+        }
+        return RunError(.input, "every pixel of this stage's output is nodata (masked as cloud, or nodata in its inputs): nothing to process", stage: id)
     }
 
     private func runWhole(_ id: String) throws -> [StageTiming] {
