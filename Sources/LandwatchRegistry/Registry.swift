@@ -107,15 +107,25 @@ public final class Registry: Sendable {
             throw RegistryError(error, registry: path)
         }
         let migrator = Self.migrator
-        do {
-            let superseded = try database.read { db in try migrator.hasBeenSuperseded(db) }
-            if superseded {
-                let applied = (try? database.read { db in try migrator.appliedIdentifiers(db) }) ?? []
-                throw RegistryError("\(path) was written by a newer landwatch (schema \(applied.sorted().last ?? "?"); this one knows up to \(migrator.migrations.last ?? "?")): refusing to migrate it down; use the newer landwatch")
+        // GRDB reads which migrations are applied outside the transaction of each migration, so workers creating the
+        // same new registry at once race: the losers fail on the tables the winner is making. They look again a
+        // moment later, when what the winner committed is there; a real failure fails every attempt.
+        for attempt in 1... {
+            do {
+                let superseded = try database.read { db in try migrator.hasBeenSuperseded(db) }
+                if superseded {
+                    let applied = (try? database.read { db in try migrator.appliedIdentifiers(db) }) ?? []
+                    throw RegistryError("\(path) was written by a newer landwatch (schema \(applied.sorted().last ?? "?"); this one knows up to \(migrator.migrations.last ?? "?")): refusing to migrate it down; use the newer landwatch")
+                }
+                try migrator.migrate(database)
+                return
+            } catch let error as RegistryError {
+                throw error
+            } catch where attempt < 5 && !RegistryError(error, registry: path).isLocked {
+                Thread.sleep(forTimeInterval: 0.05 * Double(attempt))
+            } catch {
+                throw RegistryError(error, registry: path)
             }
-            try migrator.migrate(database)
-        } catch {
-            throw RegistryError(error, registry: path)
         }
     }
 }

@@ -92,4 +92,26 @@ final class RegistryTests: XCTestCase {
             XCTAssertTrue("\(error)".hasPrefix("\(path) was written by a newer landwatch (schema v99; this one knows up to v1): refusing to migrate it down"), "\(error)")
         }
     }
+
+    /// Workers started at once on a registry that does not exist yet all create it and migrate it, one of them in
+    /// fact, the others finding it done (one of four nightly shards failed with 'table "scene" already exists').
+    func testWorkersOpeningANewRegistryAtOnceAllSucceed() throws {
+        for attempt in 0..<20 {
+            let path = folder.appendingPathComponent("registry-\(attempt).sqlite").path
+            let failures = FailureList()
+            DispatchQueue.concurrentPerform(iterations: 6) { _ in
+                do { _ = try Registry(path: path) } catch { failures.append("\(error)") }
+            }
+            XCTAssertEqual(failures.items, [], "attempt \(attempt)")
+            XCTAssertFalse(try Registry(path: path).hasScene(contentHash: "none"))
+        }
+    }
+}
+
+/// Errors gathered from concurrent workers.
+final class FailureList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func append(_ item: String) { lock.withLock { list.append(item) } }
+    var items: [String] { lock.withLock { list } }
 }
