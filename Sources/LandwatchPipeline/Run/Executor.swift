@@ -501,9 +501,7 @@ public final class Executor: Sendable {
             // A shard's band of rows may lie in the image's collar: it records the fact and the merge decides.
             guard handover.checksValidPixels else { allNodata.insert(node.id); continue }
             for entry in sinks { entry.sink.abort() }
-            var path: String?
-            if case .read = node.role { path = plan.products[node.id]?.sourcePath }
-            throw Self.nothingValid(stage: node.id, sourcePath: path, grid: grid)
+            throw Self.nothingValid(stage: node.id, plan: plan, grid: grid)
         }
         var outputs: [String: [String]] = [:]
         do {
@@ -528,9 +526,9 @@ public final class Executor: Sendable {
         }
     }
 
-    /// The refusal of imagery without one valid pixel on the run grid (`sourcePath` when the stage reads a file).
-    static func nothingValid(stage id: String, sourcePath: String?, grid: RasterGrid) -> RunError {
-        if let path = sourcePath {
+    /// The refusal of imagery without one valid pixel on the run grid, naming the file when the stage reads one.
+    static func nothingValid(stage id: String, plan: RunPlan, grid: RasterGrid) -> RunError {
+        if plan.pipeline.stage(id)?.instance is any SourceStage, let path = plan.products[id]?.sourcePath {
             return RunError(.input, "\(path): every pixel is nodata on the run grid (\(grid.width) x \(grid.height) px; nodata value, NaN, or 65535 in UInt16 bands): nothing to process", stage: id)
         }
         return RunError(.input, "every pixel of this stage's output is nodata (masked as cloud, or nodata in its inputs): nothing to process", stage: id)

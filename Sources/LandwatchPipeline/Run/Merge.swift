@@ -124,10 +124,9 @@ extension PipelineRunner {
             // 1. What the shards wrote, joined: their own outputs under the same names, handed-over products as scratch.
             let shardOutputs = first.record.outputs.filter { !$0.hasPrefix("shard/") }
             // Imagery without a valid pixel in any shard is refused, as the unsharded run refuses it.
-            let timings = shards.members.map { member in Dictionary(member.record.stages.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }) }
-            for id in plan.pipeline.topologicalOrder where timings.allSatisfy({ $0[id]?.allNodata == true }) {
-                let source = plan.pipeline.stage(id)?.descriptor.evaluation == .source
-                throw Executor.nothingValid(stage: id, sourcePath: source ? plan.products[id]?.sourcePath : nil, grid: grid)
+            for id in plan.pipeline.topologicalOrder
+            where shards.members.allSatisfy({ $0.record.stages.contains { $0.id == id && $0.allNodata == true } }) {
+                throw Executor.nothingValid(stage: id, plan: plan, grid: grid)
             }
             // Every shard's files are there before anything is written.
             for relative in shardOutputs + split.handedOver.map(ShardSplit.handoverPath) { _ = try shards.parts(of: relative) }
