@@ -2,18 +2,131 @@ import Foundation
 import GRDB
 import LandwatchGDAL
 
+/// Where a violation stands. Transitions (tested in RegistryTests):
+///
+/// - a patch first detected is `new`;
+/// - seen again on a later scene (detected, or its place still changed against the baseline it was first detected
+///   on): `new` and `persisting` become `persisting`; `resolved`, `demolished` and `rectified` are reopened as
+///   `persisting`; `confirmed` stays `confirmed`; on the scene that first detected it (a rerun, `--force`) it is `new`;
+/// - a later clear observation showing the land restored (its class back to the one before): `new`, `persisting`
+///   and `confirmed` become `resolved`, with the date and scene; a site under cloud or nodata is not observed and
+///   keeps its status;
+/// - decisions (`dismiss`, a field check): `dismissed`, `approved_late` (补办: approved afterwards) and `false_alarm`
+///   never change by themselves again; `confirmed`, `demolished` (已拆除) and `rectified` are set by field checks.
+public enum ViolationStatus: String, Codable, CaseIterable, Sendable, DatabaseValueConvertible {
+    case new, persisting, resolved, dismissed, confirmed
+    case approvedLate = "approved_late"
+    case falseAlarm = "false_alarm"
+    case demolished, rectified
+
+    /// `--status open`: what the enforcement team still has to act on.
+    public static let open: Set<ViolationStatus> = [.new, .persisting]
+
+    /// Decided for good: nothing a satellite sees changes them.
+    public var isDecided: Bool { self == .dismissed || self == .approvedLate || self == .falseAlarm }
+
+    /// The status when the site is seen still changed (detected again, or observed unrestored).
+    public func seenAgain(firstTonight: Bool) -> ViolationStatus {
+        switch self {
+        case .dismissed, .approvedLate, .falseAlarm, .confirmed: return self
+        case .new, .persisting, .resolved, .demolished, .rectified: return firstTonight ? .new : .persisting
+        }
+    }
+
+    /// The status when a clear observation shows the land restored.
+    public var restored: ViolationStatus {
+        switch self {
+        case .new, .persisting, .confirmed: return .resolved
+        case .resolved, .dismissed, .approvedLate, .falseAlarm, .demolished, .rectified: return self
+        }
+    }
+
+    /// The SQL list of the values, for CHECK constraints.
+    static var sqlList: String { allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ") }
+}
+
 /// A patch in one night's violation list.
 public struct Detection: Sendable {
+    /// The id the night's list gave it (nil: the registry makes one).
+    public var id: String?
     /// GeoJSON geometry in WGS84 (as violations.geojson carries it).
     public var geoJSON: String
     /// Rule codes, `;`-separated.
     public var rules: String
     public var areaM2: Double
+    public var score: Int?
+    /// Majority class codes before and after (nil: not known).
+    public var beforeClass: Int?
+    public var afterClass: Int?
 
-    public init(geoJSON: String, rules: String, areaM2: Double) {
+    public init(id: String? = nil, geoJSON: String, rules: String, areaM2: Double, score: Int? = nil, beforeClass: Int? = nil,
+                afterClass: Int? = nil) {
+        self.id = id
         self.geoJSON = geoJSON
         self.rules = rules
         self.areaM2 = areaM2
+        self.score = score
+        self.beforeClass = beforeClass
+        self.afterClass = afterClass
+    }
+}
+
+/// What a scene showed at the place of a tracked violation that it did not detect as a patch.
+public struct SiteObservation: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        /// Cloud, nodata or outside the image over most of the site: nothing is concluded.
+        case notObserved = "not_observed"
+        /// Clear, and most of the site is still not back to its class before: the violation stays open.
+        case stillChanged = "still_changed"
+        /// Clear, and most of the site is back to its class before: resolved.
+        case restored
+    }
+    public var id: String
+    public var kind: Kind
+    /// What was seen, in words, for the history.
+    public var note: String
+
+    public init(id: String, kind: Kind, note: String) {
+        self.id = id
+        self.kind = kind
+        self.note = note
+    }
+}
+
+/// One entry of a violation's history: a night that saw (or could not see) it, or a status change by someone.
+public struct ViolationEvent: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "violation_event"
+    public enum Kind: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+        case detected, stillChanged = "still_changed", restored, notObserved = "not_observed", status
+        static var sqlList: String { allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ") }
+    }
+    public var id: Int64?
+    public var violation_id: String
+    /// The scene that saw it (nil for a status set by someone).
+    public var scene_id: String?
+    /// The scene's date, or the day of the decision (YYYY-MM-DD).
+    public var date: String
+    public var event: Kind
+    /// The status after the event.
+    public var status: ViolationStatus
+    public var area_m2: Double?
+    public var score: Int?
+    public var by: String?
+    public var reason: String?
+    public var recorded_at: Date
+
+    public init(violationID: String, sceneID: String?, date: String, event: Kind, status: ViolationStatus, areaM2: Double? = nil,
+                score: Int? = nil, by: String? = nil, reason: String? = nil, recordedAt: Date = Date()) {
+        violation_id = violationID
+        scene_id = sceneID
+        self.date = date
+        self.event = event
+        self.status = status
+        area_m2 = areaM2
+        self.score = score
+        self.by = by
+        self.reason = reason
+        recorded_at = recordedAt
     }
 }
 
@@ -31,6 +144,8 @@ public struct SceneRecord: Sendable, Codable, FetchableRecord, PersistableRecord
     public var status: String
     public var failure_reason: String?
     public var recorded_at: Date
+    /// How many nights tried it (a failed scene is retried up to the pipeline's `retries`).
+    public var attempts: Int = 1
 
     public init(id: String, sensor: String, date: String, footprintWKT: String?, cloudShare: Double?, contentHash: String,
                 path: String, status: String, failureReason: String? = nil) {
@@ -85,11 +200,18 @@ public struct ViolationRecord: Sendable, Equatable, Codable, FetchableRecord, Pe
     public var last_seen: String
     public var first_scene: String
     public var last_scene: String
-    /// new, persisting, resolved or dismissed.
-    public var status: String
+    public var status: ViolationStatus
+    /// Who set the last decided status (dismissed, a field check), why and when.
     public var dismissed_by: String?
     public var dismissed_reason: String?
     public var dismissed_at: Date?
+    /// Majority classes of the patch when first detected: the baseline its place is compared with later.
+    public var before_class: Int?
+    public var after_class: Int?
+    public var score: Int?
+    /// The clear observation that showed the land restored.
+    public var resolved_date: String?
+    public var resolved_scene: String?
 }
 
 /// What one night changed.
@@ -97,8 +219,13 @@ public struct NightOutcome: Sendable, Equatable {
     public var new: [String] = []
     public var persisting: [String] = []
     public var resolved: [String] = []
-    /// Dismissed patches detected again: they stay dismissed and are not reported as new.
+    /// Decided patches (dismissed, approved late, false alarm) detected again: they keep their status.
     public var dismissedSeenAgain: [String] = []
+    /// Open violations whose place this scene could not see (cloud, nodata).
+    public var notObserved: [String] = []
+    /// Patches the night's list named otherwise than the registry: list id → registry id (should stay empty when the
+    /// run was given the tracked violations).
+    public var renamed: [String: String] = [:]
 
     public init() {}
 }
@@ -109,6 +236,10 @@ extension Registry {
         try database.read { db in try SceneRecord.filter(Column("content_hash") == contentHash).fetchCount(db) > 0 }
     }
 
+    public func scene(contentHash: String) throws -> SceneRecord? {
+        try database.read { db in try SceneRecord.filter(Column("content_hash") == contentHash).fetchOne(db) }
+    }
+
     public func runs() throws -> [RunEntry] {
         try database.read { db in try RunEntry.order(Column("scene_id")).fetchAll(db) }
     }
@@ -117,42 +248,50 @@ extension Registry {
         try database.read { db in try SceneRecord.order(Column("date"), Column("id")).fetchAll(db) }
     }
 
-    /// Records a scene that could not be processed, with the reason.
+    /// Records a scene that could not be processed, with the reason; a scene tried before counts one attempt more.
     public func recordFailure(_ scene: SceneRecord) throws {
-        try database.write { db in try scene.save(db) }
-    }
-
-    /// Records a processed scene and its detections in one transaction (see ``Tracking/record(scene:detections:run:overlap:in:)``).
-    public func record(scene: SceneRecord, detections: [Detection], run: RunEntry?, overlap: Double) throws -> NightOutcome {
-        try database.write { db -> NightOutcome in
-            try Tracking.record(scene: scene, detections: detections, run: run, overlap: overlap, in: SQLiteTracking(db: db))
-        }
-    }
-
-    /// Marks a violation as legal after a field check, so that it never comes back as new.
-    public func dismiss(id: String, by: String, reason: String) throws {
         try database.write { db in
-            guard var record = try ViolationRecord.fetchOne(db, key: id) else {
-                throw RegistryError("no violation \(id) in \(path)")
-            }
-            record.status = "dismissed"
-            record.dismissed_by = by
-            record.dismissed_reason = reason
-            record.dismissed_at = Date()
-            try record.update(db)
+            var scene = scene
+            if let earlier = try SceneRecord.fetchOne(db, key: scene.id) { scene.attempts = earlier.attempts + 1 }
+            try scene.save(db)
         }
     }
 
-    /// Violations with a status (all when nil) last seen on or after `since` (YYYY-MM-DD).
-    public func violations(status: String?, since: String?) throws -> [ViolationRecord] {
+    /// Records a processed scene and its detections in one transaction (see ``Tracking``).
+    public func record(scene: SceneRecord, detections: [Detection], observations: [SiteObservation], run: RunEntry?,
+                       overlap: Double) throws -> NightOutcome {
+        try database.write { db -> NightOutcome in
+            try Tracking.record(scene: scene, detections: detections, observations: observations, run: run, overlap: overlap,
+                                in: SQLiteTracking(db: db))
+        }
+    }
+
+    public func setStatus(id: String, to status: ViolationStatus, by: String, reason: String, date: String?) throws {
+        try database.write { db in try Tracking.setStatus(id: id, to: status, by: by, reason: reason, date: date, location: path, in: SQLiteTracking(db: db)) }
+    }
+
+    public func violations(statuses: Set<ViolationStatus>?, since: String?) throws -> [ViolationRecord] {
         try database.read { db in
             var request = ViolationRecord.all()
-            if let status { request = request.filter(Column("status") == status) }
+            if let statuses { request = request.filter(statuses.map(\.rawValue).contains(Column("status"))) }
             if let since { request = request.filter(Column("last_seen") >= since) }
             return try request.order(Column("first_seen"), Column("id")).fetchAll(db)
         }
     }
 
+    public func violations(meeting box: (minX: Double, minY: Double, maxX: Double, maxY: Double)) throws -> [ViolationRecord] {
+        try database.read { db in try SQLiteTracking(db: db).violations(meeting: box) }
+    }
+
+    public func violation(id: String) throws -> ViolationRecord? {
+        try database.read { db in try ViolationRecord.fetchOne(db, key: id) }
+    }
+
+    public func history(id: String) throws -> [ViolationEvent] {
+        try database.read { db in
+            try ViolationEvent.filter(Column("violation_id") == id).order(Column("date"), Column("id")).fetchAll(db)
+        }
+    }
 }
 
 /// FNV-1a, 64 bits: a hash that is the same on every machine and every run (Swift's Hasher is seeded per process),
@@ -178,75 +317,146 @@ protocol TrackingTransaction {
     func replaceRun(_ run: RunEntry) throws
     /// Violations whose bounding boxes meet the box.
     func violations(meeting box: (minX: Double, minY: Double, maxX: Double, maxY: Double)) throws -> [ViolationRecord]
-    /// Violations that are new or persisting.
-    func activeViolations() throws -> [ViolationRecord]
+    func violation(id: String) throws -> ViolationRecord?
     /// Inserts the violation or updates the one with its id.
     func save(violation: ViolationRecord) throws
+    /// Removes what a scene's earlier recording wrote into the history (not the decisions people made).
+    func removeEvents(scene: String) throws
+    func add(event: ViolationEvent) throws
 }
 
 /// Tracking violations across nights, the same on every store.
 enum Tracking {
-    /// Records a processed scene and its detections: a patch overlapping a tracked violation (by area: the overlap
-    /// covers at least `overlap` of the smaller of the two) is that violation, persisting; others are new; tracked
-    /// violations inside the scene's footprint that were not detected again are resolved. Call inside one transaction.
-    static func record(scene: SceneRecord, detections: [Detection], run: RunEntry?, overlap: Double,
-                       in store: some TrackingTransaction) throws -> NightOutcome {
-        let footprint = try scene.footprint_wkt.map { try Geometry(wkt: $0) }
+    /// Records a processed scene: each detection carrying the id of a tracked violation (the run was given the
+    /// tracked violations) is that violation; one without, or with an id the registry does not know, is the tracked
+    /// violation it overlaps most (the overlap covers at least `overlap` of the smaller outline), else new under the
+    /// id the list gave it. Tracked violations the scene did not detect change only by what `observations` say of
+    /// their place (see ``ViolationStatus``). A rerun of the scene replaces what its earlier recording wrote. Call
+    /// inside one transaction.
+    static func record(scene: SceneRecord, detections: [Detection], observations: [SiteObservation], run: RunEntry?,
+                       overlap: Double, in store: some TrackingTransaction) throws -> NightOutcome {
         var outcome = NightOutcome()
         try store.save(scene: scene)
         if let run { try store.replaceRun(run) }
+        try store.removeEvents(scene: scene.id)
         var matched = Set<String>()
         for detection in detections {
             let geometry = try Geometry(geoJSON: detection.geoJSON)
             let box = geometry.envelope
-            var best: (record: ViolationRecord, share: Double)?
-            for candidate in try store.violations(meeting: box) {
-                let other = try Geometry(wkt: candidate.geometry_wkt)
-                guard let common = geometry.intersection(other) else { continue }
-                let share = common.area / max(min(geometry.area, other.area), 1e-18)
-                if share >= overlap, share > (best?.share ?? 0) { best = (candidate, share) }
+            var found = try detection.id.flatMap { try store.violation(id: $0) }
+            if found == nil {
+                var best: (record: ViolationRecord, share: Double)?
+                for candidate in try store.violations(meeting: box) where !matched.contains(candidate.id) {
+                    let other = try Geometry(wkt: candidate.geometry_wkt)
+                    guard let common = geometry.intersection(other) else { continue }
+                    let share = common.area / max(min(geometry.area, other.area), 1e-18)
+                    if share >= overlap, share > (best?.share ?? 0) { best = (candidate, share) }
+                }
+                found = best?.record
             }
-            if var record = best?.record {
+            if var record = found {
                 matched.insert(record.id)
-                record.last_seen = scene.date
-                record.last_scene = scene.id
-                if record.status == "dismissed" {
+                if let listed = detection.id, listed != record.id { outcome.renamed[listed] = record.id }
+                if scene.date >= record.last_seen {
+                    record.last_seen = scene.date
+                    record.last_scene = scene.id
+                }
+                let status = record.status.seenAgain(firstTonight: record.first_scene == scene.id)
+                if record.status.isDecided {
                     outcome.dismissedSeenAgain.append(record.id)
                 } else {
-                    // Seen on an earlier night (or earlier on a rerun of this one): persisting.
-                    let firstTonight = record.first_scene == scene.id
-                    record.status = firstTonight ? "new" : "persisting"
                     record.geometry_wkt = geometry.wkt
+                    (record.min_lon, record.min_lat, record.max_lon, record.max_lat) = (box.minX, box.minY, box.maxX, box.maxY)
                     record.area_m2 = detection.areaM2
                     record.rules = detection.rules
-                    if firstTonight { outcome.new.append(record.id) } else { outcome.persisting.append(record.id) }
+                    record.score = detection.score ?? record.score
+                    if record.before_class == nil { record.before_class = detection.beforeClass }
+                    if record.after_class == nil { record.after_class = detection.afterClass }
+                    if status != record.status, record.status == .resolved || record.first_scene == scene.id {
+                        record.resolved_date = nil
+                        record.resolved_scene = nil
+                    }
+                    if status == .new { outcome.new.append(record.id) } else { outcome.persisting.append(record.id) }
                 }
+                record.status = status
                 try store.save(violation: record)
+                try store.add(event: ViolationEvent(violationID: record.id, sceneID: scene.id, date: scene.date, event: .detected,
+                                                    status: status, areaM2: detection.areaM2, score: detection.score))
             } else {
                 let wkt = geometry.wkt
-                let id = "LW-\(scene.date.replacingOccurrences(of: "-", with: ""))-\(StableHash.hex(wkt).prefix(8))"
+                let base = detection.id ?? "LW-\(scene.date.replacingOccurrences(of: "-", with: ""))-\(StableHash.hex(wkt).prefix(8))"
+                var id = base, suffix = 2
+                while try store.violation(id: id) != nil {
+                    id = "\(base)-\(suffix)"
+                    suffix += 1
+                }
+                if let listed = detection.id, listed != id { outcome.renamed[listed] = id }
                 let record = ViolationRecord(id: id, geometry_wkt: wkt, min_lon: box.minX, min_lat: box.minY, max_lon: box.maxX,
                                              max_lat: box.maxY, rules: detection.rules, area_m2: detection.areaM2,
                                              first_seen: scene.date, last_seen: scene.date, first_scene: scene.id,
-                                             last_scene: scene.id, status: "new")
+                                             last_scene: scene.id, status: .new, before_class: detection.beforeClass,
+                                             after_class: detection.afterClass, score: detection.score)
                 try store.save(violation: record)
+                try store.add(event: ViolationEvent(violationID: id, sceneID: scene.id, date: scene.date, event: .detected, status: .new,
+                                                    areaM2: detection.areaM2, score: detection.score))
                 matched.insert(id)
                 outcome.new.append(id)
             }
         }
-        // Tracked patches whose place this scene saw again without the change: resolved.
-        if let footprint {
-            for var record in try store.activeViolations() where !matched.contains(record.id) && record.last_scene != scene.id {
-                let geometry = try Geometry(wkt: record.geometry_wkt)
-                guard let inside = geometry.intersection(footprint), inside.area >= 0.99 * geometry.area else { continue }
-                record.status = "resolved"
-                record.last_seen = scene.date
-                record.last_scene = scene.id
-                try store.save(violation: record)
+        // Tracked violations the scene did not detect: what it saw at their place.
+        for observation in observations where !matched.contains(observation.id) {
+            guard var record = try store.violation(id: observation.id), !record.status.isDecided, record.first_scene != scene.id else { continue }
+            let before = record.status
+            switch observation.kind {
+            case .notObserved:
+                outcome.notObserved.append(record.id)
+                try store.add(event: ViolationEvent(violationID: record.id, sceneID: scene.id, date: scene.date, event: .notObserved,
+                                                    status: before, reason: observation.note))
+                continue
+            case .stillChanged:
+                guard before != .resolved && before != .demolished && before != .rectified else { continue }
+                record.status = before.seenAgain(firstTonight: false)
+                outcome.persisting.append(record.id)
+            case .restored:
+                guard before != .resolved && before != .demolished && before != .rectified else { continue }
+                record.status = before.restored
+                record.resolved_date = scene.date
+                record.resolved_scene = scene.id
                 outcome.resolved.append(record.id)
             }
+            if scene.date >= record.last_seen {
+                record.last_seen = scene.date
+                record.last_scene = scene.id
+            }
+            try store.save(violation: record)
+            try store.add(event: ViolationEvent(violationID: record.id, sceneID: scene.id, date: scene.date,
+                                                event: observation.kind == .restored ? .restored : .stillChanged, status: record.status,
+                                                reason: observation.note))
         }
         return outcome
+    }
+
+    /// A status set by someone (a dismissal, a field check), with who, why and the day.
+    static func setStatus(id: String, to status: ViolationStatus, by: String, reason: String, date: String?, location: String,
+                          in store: some TrackingTransaction) throws {
+        guard var record = try store.violation(id: id) else { throw RegistryError("no violation \(id) in \(location)") }
+        let now = Date()
+        record.status = status
+        record.dismissed_by = by
+        record.dismissed_reason = reason
+        record.dismissed_at = now
+        try store.save(violation: record)
+        try store.add(event: ViolationEvent(violationID: id, sceneID: nil, date: date ?? Self.day(now), event: .status, status: status,
+                                            by: by, reason: reason, recordedAt: now))
+    }
+
+    /// YYYY-MM-DD in UTC.
+    static func day(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        return formatter.string(from: date)
     }
 }
 
@@ -268,11 +478,15 @@ struct SQLiteTracking: TrackingTransaction {
             .fetchAll(db)
     }
 
-    func activeViolations() throws -> [ViolationRecord] {
-        try ViolationRecord.filter(["new", "persisting"].contains(Column("status"))).order(Column("id")).fetchAll(db)
-    }
+    func violation(id: String) throws -> ViolationRecord? { try ViolationRecord.fetchOne(db, key: id) }
 
     func save(violation: ViolationRecord) throws { try violation.save(db) }
+
+    func removeEvents(scene: String) throws {
+        try ViolationEvent.filter(Column("scene_id") == scene && Column("event") != ViolationEvent.Kind.status.rawValue).deleteAll(db)
+    }
+
+    func add(event: ViolationEvent) throws { try event.insert(db) }
 }
 
 extension String {

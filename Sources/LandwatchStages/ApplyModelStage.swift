@@ -75,6 +75,11 @@ public struct ApplyModelStage: PixelStage {
                 throw RunError(.input, "model \(path) was trained on other features: \(problem)")
             }
         }
+        // A model learns whatever the numbers are, but one trained on reflectance misreads digital numbers: warn.
+        let read = RadiometryCheck.bandsRead(by: metadata.features, scene: inputs[0].bandNames)
+        if let problem = try? RadiometryCheck.reflectanceProblem(bands: read, in: inputs[0], read: true) {
+            RadiometryCheck.warnOnce("classify.model: \(problem); a model trained on other radiometry will misclassify it", key: "model|" + path, context: context)
+        }
         return Worker(booster: try Booster.load(from: path, threads: 1), metadata: metadata)
     }
 

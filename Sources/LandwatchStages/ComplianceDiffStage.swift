@@ -7,13 +7,18 @@ import LandwatchPipeline
 /// `compliance.diff`: change between two dates checked against the plan, pixel by pixel.
 ///
 /// A pixel is a change only where both dates have a class (clouds and nodata never change), both classifications
-/// are confident enough, the index changed enough (when asked), and the new class is absent from the 3 x 3
-/// neighbourhood of the before map (so that a one-pixel misregistration does not outline every field). Each
-/// change is tested against the rules; the output holds a bit per rule broken, the classes, the confidence and
-/// the plan features under the pixel, at changed pixels only (0 elsewhere). Tiles are processed in parallel, each read with a halo for the neighbourhood.
+/// are confident enough, the new class is absent from the 3 x 3 neighbourhood of the before map (so that a one-pixel
+/// misregistration does not outline every field), and — when the two images are connected — the **evidence** is
+/// strong: the later pixel lies at least `min_evidence` no-change standard deviations from the most similar earlier
+/// pixel around it (``ChangeEvidence``; the spread is measured on the scene's own unchanged pixels, so one setting
+/// works on digital numbers, TOA and surface reflectance). Each change is tested against the rules; the output holds
+/// a bit per rule broken, the classes, the confidence, the evidence and the plan features under the pixel, at changed
+/// pixels only (0 elsewhere). Tiles are processed in parallel, each read with a halo for the neighbourhood.
 public struct ComplianceDiffStage: MergeFinishingStage {
     static let planPorts = ["redline", "basic_farmland", "urban_boundary", "zoning", "approvals", "zones"]
     static let planKinds: [ProductKind] = [.plan, .mask, .classes]
+    /// The bands of a change raster before its plan layers.
+    public static let leadingBands = ["rules", "before", "after", "confidence", "evidence"]
 
     public static let descriptor = StageDescriptor(
         id: "compliance.diff",
@@ -29,6 +34,8 @@ public struct ComplianceDiffStage: MergeFinishingStage {
             InputPort("zoning", kinds: planKinds, help: "planned use per polygon (read.plan role zoning)", optional: true),
             InputPort("approvals", kinds: planKinds, help: "approved construction, temporary-use and facility-agriculture land", optional: true),
             InputPort("zones", kinds: planKinds, help: "districts or planning units, named in the violation list", optional: true),
+            InputPort("before_image", kinds: [.scene], help: "the earlier image, for the change evidence (min_evidence)", optional: true),
+            InputPort("after_image", kinds: [.scene], help: "the later image, best normalised onto the earlier one (normalize.relative)", optional: true),
             InputPort("before_index", kinds: [.index], help: "an index of the earlier image, for min_index_change", optional: true),
             InputPort("after_index", kinds: [.index], help: "the same index of the new image", optional: true),
         ],
@@ -43,6 +50,14 @@ public struct ComplianceDiffStage: MergeFinishingStage {
                        help: "what 'before' is: the earlier classification or the land-use survey (default: 'before' when connected)"),
             OptionSpec("min_confidence", .number, default: .number(50), range: 0...100,
                        help: "both classifications must be at least this confident (%) for a change to count"),
+            OptionSpec("min_evidence", .number, default: .number(4), range: 0...1000,
+                       help: "with before_image and after_image: a changed pixel must lie at least this many no-change standard deviations (RMS over the bands) from the most similar earlier pixel in the neighbourhood"),
+            OptionSpec("evidence_bands", .string, optional: true,
+                       help: "image bands the evidence compares, comma-separated (default: every band both images have)"),
+            OptionSpec("season_window", .integer, default: .integer(45), range: 0...183,
+                       help: "days of the year the two dates may differ by and count as one season; beyond it a warning, and cropland → bare (FL-S) is taken as harvest"),
+            OptionSpec("construction_from_bare", .boolean, default: .boolean(false),
+                       help: "count bare → built-up as new construction (off: bare soil and roofs are the classes 10–30 m imagery confuses most)"),
             OptionSpec("min_index_change", .number, optional: true, range: 0...2,
                        help: "count a change only where |after_index - before_index| is at least this"),
             OptionSpec("neighbourhood", .integer, default: .integer(3), range: 1...7,
@@ -51,19 +66,24 @@ public struct ComplianceDiffStage: MergeFinishingStage {
                        help: "smallest patch in pixels for every rule (a rule's own min_pixels overrides it)"),
         ])
 
-    public let ruleSet: ChangeRuleSet
+    public let rules: [ChangeRule]
+    public let classes: ComplianceClasses
     public let legendCodes: [Int]
     public let compareWith: String?
     public let minConfidence: Float
+    public let minEvidence: Float
+    public let evidenceBands: [String]?
+    public let seasonWindow: Int
+    public let constructionFromBare: Bool
     public let minIndexChange: Float?
     public let radius: Int
-    public let settings: [(String, String)]
+    let baseSettings: [(String, String)]
 
     public init(options: StageOptions) throws(StageProblem) {
         let legend = options.legend
-        let classes = ComplianceClasses(cropland: legend.code(for: "cropland") ?? 0, forest: legend.code(for: "forest") ?? 0,
-                                        water: legend.code(for: "water") ?? 0, builtUp: legend.code(for: "built-up") ?? 0,
-                                        bare: legend.code(for: "bare") ?? 0)
+        classes = ComplianceClasses(cropland: legend.code(for: "cropland") ?? 0, forest: legend.code(for: "forest") ?? 0,
+                                    water: legend.code(for: "water") ?? 0, builtUp: legend.code(for: "built-up") ?? 0,
+                                    bare: legend.code(for: "bare") ?? 0)
         let minPixels = options.integer("min_pixels") ?? 4
         var rules = ChangeRule.defaults.map { rule -> ChangeRule in
             var copy = rule
@@ -110,16 +130,50 @@ public struct ComplianceDiffStage: MergeFinishingStage {
             }
         }
         guard !rules.isEmpty else { throw StageProblem(option: "rules", "every rule is disabled: nothing would be reported") }
-        ruleSet = ChangeRuleSet(rules: rules, classes: classes)
+        self.rules = rules
         legendCodes = legend.classes.map(\.code)
         compareWith = options.string("compare_with")
         minConfidence = Float(options.number("min_confidence") ?? 50)
+        minEvidence = Float(options.number("min_evidence") ?? 4)
+        if let text = options.string("evidence_bands") {
+            let list = Features.parse(text)
+            if list.isEmpty { throw StageProblem(option: "evidence_bands", "name at least one band") }
+            evidenceBands = list
+        } else {
+            evidenceBands = nil
+        }
+        seasonWindow = options.integer("season_window") ?? 45
+        constructionFromBare = options.boolean("construction_from_bare") ?? false
         minIndexChange = options.number("min_index_change").map(Float.init)
         let window = options.integer("neighbourhood") ?? 3
         guard window % 2 == 1 else { throw StageProblem(option: "neighbourhood", "must be odd (1, 3, 5 or 7), found \(window)") }
         radius = window / 2
-        settings = [("min_confidence", "\(Int(minConfidence)) %"), ("neighbourhood", "\(window) x \(window)"),
-                    ("min_pixels", "\(minPixels)")] + (minIndexChange.map { [("min_index_change", "\($0)")] } ?? [])
+        baseSettings = [("min_confidence", "\(Int(minConfidence)) %"), ("neighbourhood", "\(window) x \(window)"),
+                        ("min_pixels", "\(minPixels)"), ("season_window", "\(seasonWindow) days"),
+                        ("construction_from_bare", "\(constructionFromBare)")]
+            + (minIndexChange.map { [("min_index_change", "\($0)")] } ?? [])
+    }
+
+    /// Days between two dates' days of the year (0–183), nil when either date is unknown.
+    public static func seasonGap(_ before: String?, _ after: String?) -> Int? {
+        func dayOfYear(_ text: String?) -> Int? {
+            guard let text, text.count >= 10 else { return nil }
+            let parts = text.prefix(10).split(separator: "-").compactMap { Int($0) }
+            guard parts.count == 3 else { return nil }
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: "UTC")!
+            guard let date = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])) else { return nil }
+            return calendar.ordinality(of: .day, in: .year, for: date)
+        }
+        guard let a = dayOfYear(before), let b = dayOfYear(after) else { return nil }
+        let gap = abs(a - b)
+        return min(gap, 365 - gap)
+    }
+
+    /// The rules for a pair of dates: cropland → bare is taken as harvest when the dates are of different seasons.
+    func ruleSet(beforeDate: String?, afterDate: String?) -> ChangeRuleSet {
+        let seasonal = Self.seasonGap(beforeDate, afterDate).map { $0 > seasonWindow } ?? false
+        return ChangeRuleSet(rules: rules, classes: classes, constructionFromBare: constructionFromBare, bareFarmlandIsSeasonal: seasonal)
     }
 
     func input(_ port: String, in inputs: [ProductDescription]) -> ProductDescription? { inputs.first { $0.port == port } }
@@ -128,6 +182,25 @@ public struct ComplianceDiffStage: MergeFinishingStage {
     func beforePort(_ ports: Set<String>) -> String? {
         if let compareWith { return ports.contains(compareWith) ? compareWith : nil }
         return ports.contains("before") ? "before" : ports.contains("landuse") ? "landuse" : nil
+    }
+
+    /// The bands the evidence compares, given both images' bands.
+    func comparedBands(before: [String], after: [String]) throws(StageProblem) -> [String] {
+        if let evidenceBands {
+            let missing = evidenceBands.filter { !before.contains($0) || !after.contains($0) }
+            if !missing.isEmpty {
+                throw StageProblem(option: "evidence_bands", "band \(missing.joined(separator: ", ")) is not in both images (before_image: \(before.joined(separator: ", ")); after_image: \(after.joined(separator: ", ")))")
+            }
+            return evidenceBands
+        }
+        let common = after.filter(before.contains)
+        if common.isEmpty {
+            throw StageProblem("before_image and after_image have no band in common (before_image: \(before.joined(separator: ", ")); after_image: \(after.joined(separator: ", ")))")
+        }
+        if Set(before) != Set(after) {
+            throw StageProblem("before_image and after_image have different bands (before_image: \(before.joined(separator: ", ")); after_image: \(after.joined(separator: ", "))): read both dates with the same band names, or list the common ones in evidence_bands")
+        }
+        return common
     }
 
     public func describe(inputs: [ProductDescription]) throws(StageProblem) -> ProductDescription {
@@ -142,6 +215,14 @@ public struct ComplianceDiffStage: MergeFinishingStage {
         if minIndexChange != nil, !(ports.contains("before_index") && ports.contains("after_index")) {
             throw StageProblem(option: "min_index_change", "min_index_change needs both inputs before_index and after_index")
         }
+        if ports.contains("before_image") != ports.contains("after_image") {
+            throw StageProblem("connect both before_image and after_image for the change evidence, or neither")
+        }
+        if let beforeImage = input("before_image", in: inputs), let afterImage = input("after_image", in: inputs) {
+            _ = try comparedBands(before: beforeImage.bandNames, after: afterImage.bandNames)
+        } else if evidenceBands != nil {
+            throw StageProblem(option: "evidence_bands", "evidence_bands needs the inputs before_image and after_image")
+        }
         for product in inputs where product.kind == .plan {
             let role = product.featureTables.keys.first ?? ""
             if let port = product.port, port != role, !(port == "landuse" && role == "landuse") {
@@ -149,15 +230,22 @@ public struct ComplianceDiffStage: MergeFinishingStage {
             }
         }
         let planBands = Self.planPorts.filter(ports.contains)
-        var product = ProductDescription(kind: .change, bandNames: ["rules", "before", "after", "confidence"] + planBands,
+        var product = ProductDescription(kind: .change, bandNames: Self.leadingBands + planBands,
                                          date: input("after", in: inputs)?.date)
         for port in planBands {
             if let table = input(port, in: inputs)?.featureTables.values.first { product.featureTables[port] = table }
         }
         let before = input(beforePort, in: inputs)
+        let beforeDate = beforePort == "before" ? before?.date : nil, afterDate = input("after", in: inputs)?.date
+        var settings = baseSettings
+        if ports.contains("after_image") { settings.insert(("min_evidence", "\(minEvidence) σ"), at: 1) }
+        if let gap = Self.seasonGap(beforeDate, afterDate), gap > seasonWindow {
+            settings.append(("season", "the dates are \(gap) days of the year apart, over the \(seasonWindow)-day window: cropland → bare is taken as harvest (FL-S off)"))
+        }
         product.compliance = ComplianceDescription(
-            ruleSet: ruleSet, beforeDate: beforePort == "before" ? before?.date : nil, afterDate: input("after", in: inputs)?.date,
-            beforeSource: beforePort == "before" ? "classification" : "land-use survey", settings: settings)
+            ruleSet: ruleSet(beforeDate: beforeDate, afterDate: afterDate), beforeDate: beforeDate, afterDate: afterDate,
+            beforeSource: beforePort == "before" ? "classification" : "land-use survey", settings: settings,
+            minEvidence: ports.contains("after_image") ? Double(minEvidence) : nil)
         return product
     }
 
@@ -168,24 +256,60 @@ public struct ComplianceDiffStage: MergeFinishingStage {
         let planBands = Self.planPorts.filter(ports.contains)
         let zoningTable = raster("zoning")?.description.featureTables.values.first
         let nonConstruction: [Bool] = [false] + (zoningTable?.features.map { !$0.allowsConstruction } ?? [])
-        let bandCount = 4 + planBands.count
+        let beforeDate = beforePort == "before" ? raster("before")?.description.date : nil
+        let afterDate = raster("after")?.description.date
+        let ruleSet = self.ruleSet(beforeDate: beforeDate, afterDate: afterDate)
+        if let gap = Self.seasonGap(beforeDate, afterDate), gap > seasonWindow {
+            let message = "the dates \(beforeDate ?? "") and \(afterDate ?? "") are \(gap) days of the year apart (over the \(seasonWindow)-day season window): "
+                + "seasonal change may be listed; cropland → bare is taken as harvest"
+            context.logger.warning("compliance.diff: \(message)")
+            context.findings?.note(message)
+        }
+        context.findings?.set("season_gap_days", Double(Self.seasonGap(beforeDate, afterDate) ?? -1))
+
+        // The images for the evidence, and the no-change spread measured on them.
+        let beforeImage = raster("before_image"), afterImage = raster("after_image")
+        var measuredEvidence: ChangeEvidence?
+        var comparedImageBands: (before: [Int], after: [Int]) = ([], [])
+        if let beforeImage, let afterImage {
+            let names = try comparedBands(before: beforeImage.description.bandNames, after: afterImage.description.bandNames)
+            comparedImageBands = (names.map { beforeImage.description.band(named: $0)! + 1 }, names.map { afterImage.description.band(named: $0)! + 1 })
+            let measured = try noChangeSpread(before: raster(beforePort)!, after: raster("after")!, beforeImage: beforeImage, afterImage: afterImage,
+                                              bands: comparedImageBands, grid: grid, context: context)
+            measuredEvidence = measured
+            for (index, name) in names.enumerated() {
+                context.findings?.set("evidence.\(name).centre", Double(measured.centre[index]))
+                context.findings?.set("evidence.\(name).sigma", Double(measured.sigma[index]))
+            }
+            context.findings?.set("min_evidence", Double(minEvidence))
+            let spread = zip(names, measured.sigma).map { name, sigma in "\(name) σ " + String(format: "%.4g", sigma) }.joined(separator: ", ")
+            context.logger.info("compliance.diff: no-change spread \(spread)")
+        } else {
+            let message = "no before_image/after_image: change is found from the classes alone, which overstates it; connect both images for the change evidence"
+            context.logger.warning("compliance.diff: \(message)")
+            context.findings?.note(message)
+        }
+
+        let evidence = measuredEvidence, imageBands = comparedImageBands
+        let bandNames = Self.leadingBands + planBands
+        let bandCount = bandNames.count
         let target = try Dataset.createGeoTIFF(at: output, grid: grid, bandCount: bandCount, dataType: .float32,
                                                options: GeoTIFFOptions(compression: .zstd, blockSize: context.blockSize))
-        for (index, name) in (["rules", "before", "after", "confidence"] + planBands).enumerated() {
+        for (index, name) in bandNames.enumerated() {
             try target.band(index + 1).setDescription(name)
         }
         let outputLock = NSLock()
         let tiles = Window(width: grid.width, height: grid.height).subdivided(tileWidth: context.blockSize, tileHeight: context.blockSize)
         let tileValues = (context.blockSize + 2 * radius) * (context.blockSize + 2 * radius)
-        let perWorker = tileValues * 4 * (6 + planBands.count + 2) * 2
+        let perWorker = tileValues * 4 * (6 + planBands.count + 2 + 2 * imageBands.before.count) * 2
         let workers = max(1, min(context.threads, tiles.count, context.memoryBudget / 2 / max(perWorker, 1)))
         let next = Counter()
         let failure = FirstError()
-        let ruleSet = self.ruleSet
-        let radius = self.radius, minConfidence = self.minConfidence, minIndexChange = self.minIndexChange
+        let radius = self.radius, minConfidence = self.minConfidence, minIndexChange = self.minIndexChange, minEvidence = self.minEvidence
         let targetBox = UncheckedSendable(target)
         let classCodes = legendCodes
         let pieces = TilePieces()
+        let tally = DiffTally()
 
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             do {
@@ -204,12 +328,20 @@ public struct ComplianceDiffStage: MergeFinishingStage {
                 let planBandHandles = try planBands.map { try open($0)! }
                 let beforeIndex = minIndexChange == nil ? nil : try open("before_index")
                 let afterIndex = minIndexChange == nil ? nil : try open("after_index")
+                var beforeImageBands: [Band] = [], afterImageBands: [Band] = []
+                if let beforeImage, let afterImage {
+                    let beforeSet = try Dataset.open(beforeImage.path), afterSet = try Dataset.open(afterImage.path)
+                    beforeImageBands = try imageBands.before.map { try beforeSet.band($0) }
+                    afterImageBands = try imageBands.after.map { try afterSet.band($0) }
+                }
                 let redline = planBands.firstIndex(of: "redline"), farmland = planBands.firstIndex(of: "basic_farmland")
                 let urban = planBands.firstIndex(of: "urban_boundary"), zoning = planBands.firstIndex(of: "zoning")
                 let approvals = planBands.firstIndex(of: "approvals")
                 // The output bands of a tile, allocated once per worker and cleared for each tile.
                 let outputs = (0..<bandCount).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: context.blockSize * context.blockSize) }
                 defer { outputs.forEach { $0.deallocate() } }
+                var local = DiffTally.Counts()
+                var afterPixel = [Float](repeating: 0, count: afterImageBands.count)
 
                 while failure.error == nil {
                     let tileIndex = next.next()
@@ -224,8 +356,11 @@ public struct ComplianceDiffStage: MergeFinishingStage {
                     let afterConf = try afterConfidence?.read(tile)
                     let plan = try planBandHandles.map { try $0.read(tile) }
                     let indexBefore = try beforeIndex?.read(tile), indexAfter = try afterIndex?.read(tile)
+                    let beforeImageHalo = try beforeImageBands.map { try $0.read(halo) }
+                    let afterImageTile = try afterImageBands.map { try $0.read(tile) }
                     let count = tile.pixelCount
                     for band in outputs { band.update(repeating: 0) }
+                    try withBuffers(beforeImageHalo) { beforeImageViews in
                     for row in 0..<tile.height {
                         let haloRow = tile.rowOffset + row - halo.rowOffset
                         for col in 0..<tile.width {
@@ -265,16 +400,28 @@ public struct ComplianceDiffStage: MergeFinishingStage {
                             }
                             let bits = ruleSet.bits(before: b, after: a, plan: pixelPlan)
                             guard bits != 0 else { continue }
+                            var strength: Float = 0
+                            if let evidence {
+                                for band in afterPixel.indices { afterPixel[band] = afterImageTile[band][i] }
+                                strength = evidence.evidence(after: afterPixel, before: beforeImageViews, haloWidth: halo.width,
+                                                             haloHeight: halo.height, haloRow: haloRow, haloColumn: haloCol)
+                                // A pixel without imagery on a date has no evidence: it is not reported on classes alone.
+                                guard strength.isFinite else { local.noImagery += 1; continue }
+                                guard strength >= minEvidence else { local.weak += 1; continue }
+                            }
+                            local.changed += 1
                             // Only changed pixels carry values: the raster stays sparse, small and quick to read.
                             outputs[0][i] = Float(bits)
                             outputs[1][i] = Float(b)
                             outputs[2][i] = Float(a)
                             outputs[3][i] = confidence
+                            outputs[4][i] = strength
                             for layer in plan.indices {
                                 let value = plan[layer][i]
-                                outputs[4 + layer][i] = value.isFinite ? value : 0
+                                outputs[5 + layer][i] = value.isFinite ? value : 0
                             }
                         }
+                    }
                     }
                     // The tile's patches of change, labelled here in parallel and joined across tiles afterwards.
                     let labeler = PatchLabeler(width: tile.width, ruleCount: ChangeRule.Kind.allCases.count, classCodes: classCodes,
@@ -288,12 +435,20 @@ public struct ComplianceDiffStage: MergeFinishingStage {
                         try targetBox.value.band(band + 1).write(tile, from: UnsafeBufferPointer(rebasing: outputs[band][0..<count]))
                     }
                 }
+                tally.add(local)
             } catch {
                 failure.set(error)
             }
         }
         if let error = failure.error { throw error }
         try target.close()
+        let counts = tally.total
+        context.findings?.set("changed_pixels", Double(counts.changed))
+        if evidence != nil {
+            context.findings?.set("weak_evidence_pixels", Double(counts.weak))
+            context.findings?.set("no_imagery_pixels", Double(counts.noImagery))
+            context.logger.info("compliance.diff: \(counts.changed) changed pixels; \(counts.weak) whose class changed left out for weak evidence (under \(minEvidence) σ)")
+        }
         // The patches, for write.violations: labelling them here, tile by tile on every worker, spares it a
         // sequential pass over the whole raster.
         let merged = PatchMerger.mergeTiles(pieces.all)
@@ -301,8 +456,72 @@ public struct ComplianceDiffStage: MergeFinishingStage {
         try data.write(to: URL(fileURLWithPath: Self.patchesPath(output)))
     }
 
+    /// The no-change centre and spread of each compared band: differences (after − before) at sampled pixels whose
+    /// class is the same on both dates, about 200,000 of them, chosen by a hash of the position (so the sample does not
+    /// depend on the tiling).
+    func noChangeSpread(before: MaterializedRaster, after: MaterializedRaster, beforeImage: MaterializedRaster, afterImage: MaterializedRaster,
+                        bands: (before: [Int], after: [Int]), grid: RasterGrid, context: RunContext) throws -> ChangeEvidence {
+        let tiles = Window(width: grid.width, height: grid.height).subdivided(tileWidth: context.blockSize, tileHeight: context.blockSize)
+        let oneIn = max(1, Int(Double(grid.width) * Double(grid.height) / 200_000))
+        let perWorker = context.blockSize * context.blockSize * 4 * (2 + 2 * bands.before.count) * 2
+        let workers = max(1, min(context.threads, tiles.count, context.memoryBudget / 2 / max(perWorker, 1)))
+        let next = Counter(), failure = FirstError(), collected = SampleCollector()
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            do {
+                let beforeClasses = try Dataset.open(before.path).band(1), afterClasses = try Dataset.open(after.path).band(1)
+                let beforeSet = try Dataset.open(beforeImage.path), afterSet = try Dataset.open(afterImage.path)
+                let b = try bands.before.map { try beforeSet.band($0) }, a = try bands.after.map { try afterSet.band($0) }
+                while failure.error == nil {
+                    let index = next.next()
+                    guard index < tiles.count else { break }
+                    let tile = tiles[index]
+                    let bc = try beforeClasses.read(tile), ac = try afterClasses.read(tile)
+                    let bv = try b.map { try $0.read(tile) }, av = try a.map { try $0.read(tile) }
+                    var positions: [Int] = [], values: [Float] = []
+                    for row in 0..<tile.height {
+                        for col in 0..<tile.width {
+                            let gridRow = tile.rowOffset + row, gridCol = tile.colOffset + col
+                            guard RelativeNormalization.isSampled(row: gridRow, column: gridCol, width: grid.width, oneIn: oneIn) else { continue }
+                            let i = row * tile.width + col
+                            guard bc[i].isFinite, bc[i] > 0, bc[i] == ac[i] else { continue }
+                            var valid = true
+                            for band in bv.indices where !(bv[band][i].isFinite && av[band][i].isFinite) { valid = false; break }
+                            guard valid else { continue }
+                            positions.append(gridRow * grid.width + gridCol)
+                            for band in bv.indices { values.append(bv[band][i]); values.append(av[band][i]) }
+                        }
+                    }
+                    collected.add(positions: positions, values: values, stride: 2 * bv.count)
+                }
+            } catch {
+                failure.set(error)
+            }
+        }
+        if let error = failure.error { throw error }
+        let (beforeSample, afterSample) = collected.bandMajor(bands: bands.before.count)
+        guard (beforeSample.first?.count ?? 0) >= 50 else {
+            throw RunError(.input, "only \(beforeSample.first?.count ?? 0) sampled pixels keep their class between the dates and have imagery on both: too few to measure the no-change spread of the change evidence (a cloud-covered or empty date?)")
+        }
+        let differences = zip(beforeSample, afterSample).map { pair in zip(pair.0, pair.1).map { $1 - $0 } }
+        context.findings?.set("evidence.sampled_pixels", Double(beforeSample[0].count))
+        let magnitudes = beforeSample.map { Float(RelativeNormalization.median($0.map(abs))) }
+        return ChangeEvidence.noChange(differences: differences, magnitudes: magnitudes, radius: radius)
+    }
+
+    /// Calls `body` with read-only views of the arrays.
+    private func withBuffers<R>(_ arrays: [[Float]], _ body: ([UnsafeBufferPointer<Float>]) throws -> R) rethrows -> R {
+        func nest(_ index: Int, _ collected: [UnsafeBufferPointer<Float>]) throws -> R {
+            if index == arrays.count { return try body(collected) }
+            return try arrays[index].withUnsafeBufferPointer { try nest(index + 1, collected + [$0]) }
+        }
+        return try nest(0, [])
+    }
+
     /// The neighbourhood search reaches `radius` rows away.
     public var haloRows: Int { radius }
+
+    /// With the images connected the no-change spread is measured over the whole grid: the stage runs in the merge.
+    public func isRowLocal(connectedPorts: Set<String>) -> Bool { !connectedPorts.contains("after_image") }
 
     /// Labels the patches of a change raster joined from shards (a patch cut by a shard border comes back whole):
     /// the same tiles, labeller and joining as ``run(inputs:output:grid:context:)``, reading the raster back.
@@ -311,7 +530,7 @@ public struct ComplianceDiffStage: MergeFinishingStage {
         let tiles = Window(width: grid.width, height: grid.height).subdivided(tileWidth: context.blockSize, tileHeight: context.blockSize)
         let workers = max(1, min(context.threads, tiles.count, context.memoryBudget / 2 / max(context.blockSize * context.blockSize * 4 * bandCount, 1)))
         let next = Counter(), failure = FirstError(), pieces = TilePieces()
-        let classCodes = legendCodes, planLayers = bandCount - 4
+        let classCodes = legendCodes, planLayers = bandCount - Self.leadingBands.count
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             do {
                 let dataset = try Dataset.open(output)
@@ -343,9 +562,10 @@ public struct ComplianceDiffStage: MergeFinishingStage {
     /// Where the patches of a change raster are kept, beside it.
     public static func patchesPath(_ raster: String) -> String { raster + ".patches.json" }
 
-    /// Runs a labeller over one tile of outputs (rules, before, after, confidence, plan layers), row by row.
+    /// Runs a labeller over one tile of outputs (rules, before, after, confidence, evidence, plan layers), row by row.
     static func label(_ outputs: [UnsafeMutableBufferPointer<Float>], tile: Window, into labeler: PatchLabeler) {
         var bits = [UInt32](repeating: 0, count: tile.width)
+        let lead = leadingBands.count
         for row in 0..<tile.height {
             let start = row * tile.width
             var any = false
@@ -358,10 +578,21 @@ public struct ComplianceDiffStage: MergeFinishingStage {
             let slices = outputs.map { UnsafeBufferPointer(rebasing: $0[start..<(start + tile.width)]) }
             bits.withUnsafeBufferPointer { bitRow in
                 labeler.addRow(tile.rowOffset + row, bits: bitRow, before: slices[1], after: slices[2], confidence: slices[3],
-                               plan: Array(slices[4...]))
+                               evidence: slices[4], plan: Array(slices[lead...]))
             }
         }
     }
+}
+
+/// Pixel counts of the diff's workers.
+final class DiffTally: @unchecked Sendable {  // state guarded by `lock`
+    struct Counts { var changed = 0, weak = 0, noImagery = 0 }
+    private let lock = NSLock()
+    private var counts = Counts()
+    func add(_ other: Counts) {
+        lock.withLock { counts.changed += other.changed; counts.weak += other.weak; counts.noImagery += other.noImagery }
+    }
+    var total: Counts { lock.withLock { counts } }
 }
 
 /// Patch pieces found in tiles by several workers.

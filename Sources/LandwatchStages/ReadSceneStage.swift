@@ -18,13 +18,17 @@ public struct ReadSceneStage: SourceStage {
                        help: "with 'sensor': the bands to read, by name (those the sensor lacks are skipped)"),
             OptionSpec("bands", .bandMap, optional: true,
                        help: "band names to band numbers of 'path' ({red: 4, nir: 5}) or to files ({red: b4.tif}); with 'sensor' it overrides the preset's band order"),
+            OptionSpec("gain", .numberOrBandMap, optional: true,
+                       help: "value = stored number x gain + offset: one gain for every band or one per band ({red: 2.0e-5, nir: 2.1e-5}); default 1, or the sensor's: Landsat C1/C2 L1 2.0e-5, C2 L2 2.75e-5, Sentinel-2 1e-4 (Float rasters are taken as reflectance already); Gaofen: the radiance gains"),
             OptionSpec("scale", .number, optional: true,
-                       help: "value = stored number x scale + offset (default 1, or the sensor's: Landsat C1/C2 L1 2.0e-5, C2 L2 2.75e-5, Sentinel-2 1e-4; Float rasters are taken as reflectance already)"),
-            OptionSpec("offset", .number, optional: true,
-                       help: "value = stored number x scale + offset (default 0, or the sensor's: Landsat L1 -0.1, C2 L2 -0.2; Sentinel-2 SAFE: from the metadata)"),
+                       help: "the former name of 'gain' (one value for every band); give one of the two"),
+            OptionSpec("offset", .numberOrBandMap, optional: true,
+                       help: "value = stored number x gain + offset: one offset for every band or one per band; default 0, or the sensor's: Landsat L1 -0.1, C2 L2 -0.2; Sentinel-2 SAFE: from the metadata; Gaofen: the radiance biases"),
+            OptionSpec("values", .choice(BandRadiometry.Values.allCases.map(\.rawValue)), optional: true,
+                       help: "what the numbers are after gain and offset: dn (digital numbers), toa (top-of-atmosphere reflectance) or sr (surface reflectance); default: the sensor's, digital numbers for integer data without gain or offset, else what the data shows. Stages that need reflectance (classify.rules) refuse digital numbers; a statement the data contradicts is refused"),
             OptionSpec("gains", .string, optional: true,
-                       help: "Gaofen: the year's calibration gains, one per band of the sensor in its order (radiance = DN x gain + bias)"),
-            OptionSpec("biases", .string, optional: true, help: "Gaofen: calibration biases, one per band (default 0)"),
+                       help: "Gaofen: the year's calibration gains, one per band of the sensor in its order (radiance = DN x gain + bias); or give 'gain' by band name"),
+            OptionSpec("biases", .string, optional: true, help: "Gaofen: calibration biases, one per band (default 0); or give 'offset' by band name"),
             OptionSpec("esun", .string, optional: true,
                        help: "Gaofen: exo-atmospheric solar irradiance (W/m2/um), one per band: with it values are TOA reflectance, without it radiance"),
             OptionSpec("dem", .inputPath, optional: true,
@@ -40,8 +44,14 @@ public struct ReadSceneStage: SourceStage {
 
     public let path: String?
     public let bands: [BandMapEntry]
+    /// The gain and offset of every band not given its own in `bandGains` / `bandOffsets`.
     public let scale: Double
     public let offset: Double
+    /// Gains and offsets by band name, from band maps in the file.
+    let bandGains: [String: Double]
+    let bandOffsets: [String: Double]
+    /// What the numbers are after scaling, when the file states it.
+    public let values: BandRadiometry.Values?
     public let noData: Double?
     public let resampling: Resampling
     public let date: String?
@@ -55,6 +65,8 @@ public struct ReadSceneStage: SourceStage {
     let calibration: [(scale: Double, offset: Double)]?
     /// True when `scale` and `offset` come from the file rather than a preset.
     let scalingIsExplicit: Bool
+    /// What the sensor's product holds after the scaling used (nil: not known from the product).
+    let productValues: BandRadiometry.Values?
 
     public init(options: StageOptions) throws(StageProblem) {
         var date = options.string("date")
@@ -65,9 +77,16 @@ public struct ReadSceneStage: SourceStage {
         dem = options.string("dem")
         let sensor = options.string("sensor").flatMap(SensorPreset.named)
         self.sensor = sensor
-        scalingIsExplicit = options.isSet("scale") || options.isSet("offset")
-        scale = options.number("scale") ?? sensor?.scale ?? 1
+        if options.isSet("scale") && options.isSet("gain") {
+            throw StageProblem(option: "scale", "give the gain once: 'gain' (one value or one per band) or its former name 'scale', not both")
+        }
+        scalingIsExplicit = options.isSet("scale") || options.isSet("gain") || options.isSet("offset")
+        scale = options.number("gain") ?? options.number("scale") ?? sensor?.scale ?? 1
         offset = options.number("offset") ?? sensor?.offset ?? 0
+        let gainMap = options.numberMap("gain") ?? [], offsetMap = options.numberMap("offset") ?? []
+        bandGains = Dictionary(gainMap.map { ($0.band, $0.value) }, uniquingKeysWith: { first, _ in first })
+        bandOffsets = Dictionary(offsetMap.map { ($0.band, $0.value) }, uniquingKeysWith: { first, _ in first })
+        values = options.string("values").flatMap(BandRadiometry.Values.init(rawValue:))
         noData = options.number("nodata")
         resampling = Resampling(rawValue: options.string("resampling") ?? "bilinear") ?? .bilinear
         var bands = options.bandMap("bands") ?? []
@@ -108,12 +127,30 @@ public struct ReadSceneStage: SourceStage {
                 throw StageProblem(option: "band_names", "none of \(wanted.joined(separator: ", ")) is a band of \(sensor.id) (its bands: \(sensor.bands.map(\.name).joined(separator: ", ")))")
             }
             if sensor.isGaofen {
-                calibration = try Self.gaofenCalibration(options: options, sensor: sensor, bands: bands, path: path, date: &date)
+                if options.isSet("gains") && (options.isSet("gain") || options.isSet("scale")) {
+                    throw StageProblem(option: "gain", "give the Gaofen gains once: 'gains' (one per band of the sensor, in its order) or 'gain' (by band name), not both")
+                }
+                if options.isSet("biases") && options.isSet("offset") {
+                    throw StageProblem(option: "offset", "give the Gaofen biases once: 'biases' (one per band of the sensor, in its order) or 'offset' (by band name), not both")
+                }
+                let (scale, offset, gains, offsets) = (self.scale, self.offset, bandGains, bandOffsets)
+                calibration = try Self.gaofenCalibration(options: options, sensor: sensor, bands: bands, path: path, date: &date,
+                                                         namedGains: options.isSet("gain") || options.isSet("scale") ? { gains[$0] ?? scale } : nil,
+                                                         namedBiases: options.isSet("offset") ? { offsets[$0] ?? offset } : nil)
             }
         }
         self.date = date
         self.bands = bands
         self.sentinel2 = sentinel2
+        switch (sensor?.values, sensor?.isGaofen ?? false) {
+        case (nil, _): productValues = nil
+        // Gaofen: reflectance with esun, radiance with gains only.
+        case (_, true): productValues = options.isSet("esun") ? .toa : nil
+        case _ where scalingIsExplicit: productValues = nil
+        case (.surfaceReflectance?, _): productValues = .sr
+        case (.topOfAtmosphere?, _): productValues = .toa
+        case (.digitalNumbers?, _): productValues = .dn
+        }
         self.calibration = calibration
         if path == nil, let numbered = bands.first(where: { $0.band != nil }) {
             throw StageProblem(option: "bands",
@@ -123,13 +160,23 @@ public struct ReadSceneStage: SourceStage {
         for entry in bands where !seen.insert(entry.name).inserted {
             throw StageProblem(option: "bands", "band name '\(entry.name)' is given twice")
         }
+        // A band map of gains or offsets names every band, and only bands of this scene.
+        for (option, map) in [("gain", gainMap), ("offset", offsetMap)] where !map.isEmpty {
+            for entry in map where !seen.contains(entry.band) {
+                throw StageProblem(option: option, "'\(entry.band)' is not a band of this scene (its bands: \(bands.map(\.name).joined(separator: ", ")))", at: entry.location)
+            }
+            let missing = bands.map(\.name).filter { name in !map.contains { $0.band == name } }
+            if !missing.isEmpty {
+                throw StageProblem(option: option, "a map of \(option)s names every band: \(missing.joined(separator: ", ")) \(missing.count == 1 ? "has" : "have") none (or give one number for all)")
+            }
+        }
     }
 
     /// Where each named band is read from, and how its stored numbers become values.
     var bandInputs: [RasterFileSource.BandInput] {
         bands.enumerated().map { index, entry in
             let path = entry.path ?? self.path!
-            var (scale, offset) = calibration?[index] ?? (self.scale, self.offset)
+            var (scale, offset) = calibration?[index] ?? (bandGains[entry.name] ?? self.scale, bandOffsets[entry.name] ?? self.offset)
             // A preset's integer scaling does not apply to a Float export, which holds reflectance already.
             let floats = sensor != nil && Self.holdsFloats(path, band: entry.band ?? 1)
             if calibration == nil, sensor != nil, !scalingIsExplicit, sensor?.values != .digitalNumbers, floats {
@@ -151,8 +198,10 @@ public struct ReadSceneStage: SourceStage {
 
     /// Gaofen digital numbers to radiance (gain, bias) or, with `esun`, to TOA reflectance
     /// ρ = π (DN x gain + bias) d² / (ESUN sin(sun elevation)), per band of the sensor.
+    /// `namedGains` / `namedBiases` give them by band name (the `gain` and `offset` options) instead of `gains` / `biases`.
     static func gaofenCalibration(options: StageOptions, sensor: SensorPreset, bands: [BandMapEntry], path: String,
-                                  date: inout String?) throws(StageProblem) -> [(scale: Double, offset: Double)] {
+                                  date: inout String?, namedGains: ((String) -> Double)? = nil,
+                                  namedBiases: ((String) -> Double)? = nil) throws(StageProblem) -> [(scale: Double, offset: Double)] {
         func numbers(_ name: String) throws(StageProblem) -> [Double]? {
             guard let text = options.string(name) else { return nil }
             var values: [Double] = []
@@ -165,10 +214,13 @@ public struct ReadSceneStage: SourceStage {
             }
             return values
         }
-        guard let gains = try numbers("gains") else {
+        // By band name (gain/offset), as lists in the sensor's band order (gains/biases).
+        let listed = try numbers("gains")
+        let gains = listed ?? namedGains.map { named in sensor.bands.map { named($0.name) } }
+        guard let gains else {
             throw StageProblem(option: "gains", "\(sensor.id) delivers digital numbers: give the year's calibration gains (published yearly by CRESDA), one per band: \(sensor.bands.map(\.name).joined(separator: ", "))")
         }
-        let biases = try numbers("biases") ?? Array(repeating: 0, count: gains.count)
+        let biases = try numbers("biases") ?? namedBiases.map { named in sensor.bands.map { named($0.name) } } ?? Array(repeating: 0, count: gains.count)
         let esun = try numbers("esun")
         var factor = 1.0
         if let esun {
@@ -218,6 +270,7 @@ public struct ReadSceneStage: SourceStage {
             }
         }
         var reference: (path: String, grid: RasterGrid)?
+        var radiometry: [String: BandRadiometry] = [:]
         for (entry, input) in zip(bands, bandInputs) {
             let option = entry.path == nil ? "path" : "bands"
             let dataset: Dataset
@@ -234,9 +287,15 @@ public struct ReadSceneStage: SourceStage {
             }
             let band: Band
             do { band = try dataset.band(input.band) } catch { throw StageProblem(option: option, error.description) }
-            guard band.dataType != nil else {
+            guard let dataType = band.dataType else {
                 throw StageProblem(option: option, "band \(input.band) of \(input.path) has pixel type \(band.dataTypeName), which landwatch does not read")
             }
+            let described = describeValues(dataType: dataType, input: input)
+            if let problem = RadiometryCheck.contradiction(band: entry.name, described, observation: nil) {
+                let observation = described.probe.flatMap { try? RadiometryCheck.observe($0) }
+                throw StageProblem(option: "values", RadiometryCheck.contradiction(band: entry.name, described, observation: observation ?? nil) ?? problem)
+            }
+            radiometry[entry.name] = described
             var grid = dataset.grid()
             if dataset.usesRPC {
                 // Level-1A: no map grid of its own; the one GDAL suggests for orthorectifying it (UTM of its centre).
@@ -252,8 +311,20 @@ public struct ReadSceneStage: SourceStage {
             }
             if reference == nil { reference = (input.path, grid) }
         }
-        return ProductDescription(kind: .scene, bandNames: bands.map(\.name), nativeGrid: reference?.grid,
-                                  sourcePath: path ?? reference?.path, date: date)
+        var product = ProductDescription(kind: .scene, bandNames: bands.map(\.name), nativeGrid: reference?.grid,
+                                         sourcePath: path ?? reference?.path, date: date)
+        product.radiometry = radiometry
+        return product
+    }
+
+    /// What a band's numbers are after its scaling: stated (`values:`), the sensor's when its scaling is used, digital
+    /// numbers for integer data without gain or offset; else unknown until the data is looked at.
+    func describeValues(dataType: DataType, input: RasterFileSource.BandInput) -> BandRadiometry {
+        let unscaledIntegers = !dataType.isFloatingPoint && input.scale == 1 && input.offset == 0
+        let inferred = productValues ?? (unscaledIntegers ? .dn : nil)
+        let probe = RadiometryProbe(path: input.path, band: input.band, scale: input.scale, offset: input.offset, noData: input.noData)
+        return BandRadiometry(values: values ?? inferred, declared: values != nil, unscaledIntegers: unscaledIntegers,
+                              dataType: dataType.rawValue, probe: probe)
     }
 
     /// True for `YYYY-MM-DD` with a plausible month and day.
@@ -264,8 +335,19 @@ public struct ReadSceneStage: SourceStage {
     }
 
     public func makeSource(onto grid: RasterGrid, context: RunContext) throws -> any BlockSource {
-        try RasterFileSource(bands: bandInputs, onto: grid, resampling: resampling, context: context,
-                             stageID: "read-\(UUID().uuidString.prefix(8))")
+        // A stated `values:` is checked against a reduced read of each band at run start.
+        if let values {
+            for (entry, input) in zip(bands, bandInputs) {
+                let band = try Dataset.open(input.path).band(input.band)
+                let described = describeValues(dataType: band.dataType ?? .float32, input: input)
+                guard let probe = described.probe, let observation = try RadiometryCheck.observe(probe) else { continue }
+                if let problem = RadiometryCheck.contradiction(band: entry.name, described, observation: observation) {
+                    throw RunError(.input, problem)
+                }
+            }
+        }
+        return try RasterFileSource(bands: bandInputs, onto: grid, resampling: resampling, context: context,
+                                    stageID: "read-\(UUID().uuidString.prefix(8))")
     }
 }
 

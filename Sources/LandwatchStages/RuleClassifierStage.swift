@@ -8,10 +8,16 @@ public struct RuleClassifierStage: PixelStage {
     /// The rules used when the file gives none, written as a file would. Rules naming an index whose bands the
     /// scene lacks (the SWIR ones on a 4-band scene) are left out. Cropland is not separable from other vegetation
     /// by single-date thresholds: use a trained model for it.
+    ///
+    /// Checked on real 30 m scenes (docs/change-detection.md): the roofs and paving of Mobile (Landsat 8, 2015) and
+    /// of the villages near Marburg (Landsat 8, 2013) have NDVI 0.1–0.3, NDBI −0.15 to 0.1 and BSI −0.15 to 0.05 in
+    /// TOA reflectance — the older `ndbi > 0` condition put most of them in bare or grassland; bare soil has BSI over
+    /// 0.1; open water MNDWI over 0.1 with NDVI under 0 (turbid coastal water down to 0.05), while roofs and
+    /// vegetation stay under −0.05.
     public static let defaultRules: [(class: String, when: [(String, String)])] = [
-        ("water", [("mndwi", "> 0")]),
-        ("water", [("ndwi", "> 0.1")]),
-        ("built-up", [("ndbi", "> 0"), ("ndvi", "< 0.3"), ("bsi", "< 0.1")]),
+        ("water", [("mndwi", "> 0.05"), ("ndvi", "< 0.2")]),
+        ("water", [("ndwi", "> 0.1"), ("ndvi", "< 0")]),
+        ("built-up", [("ndvi", "< 0.3"), ("ndbi", "> -0.15"), ("bsi", "< 0.1")]),
         ("bare", [("ndvi", "< 0.2")]),
         ("forest", [("ndvi", ">= 0.35")]),
         ("grassland", [("ndvi", "0.2..0.35")]),
@@ -94,10 +100,26 @@ public struct RuleClassifierStage: PixelStage {
 
     public func describe(inputs: [ProductDescription]) throws(StageProblem) -> ProductDescription {
         let bands = inputs[0].bandNames
-        for variable in classifier(for: bands).variables {
+        let variables = classifier(for: bands).variables
+        for variable in variables {
             if let problem = Features.problem(with: variable, bands: bands) { throw StageProblem(option: "rules", problem) }
         }
+        // Thresholds are reflectance: digital numbers known from the header or the file's statement are refused here
+        // (validate), values that only a look at the data shows at run start (makeWorker).
+        let read = RadiometryCheck.bandsRead(by: variables, scene: bands)
+        if let problem = try? RadiometryCheck.reflectanceProblem(bands: read, in: inputs[0], read: false) {
+            throw StageProblem("classify.rules needs reflectance: \(problem)")
+        }
         return ProductDescription(kind: .classes, bandNames: ["class"])
+    }
+
+    /// Checks a reduced read of each band the rules read (once per run; the classification itself is ``apply``).
+    public func makeWorker(inputs: [ProductDescription], context: RunContext) throws -> (any PixelWorker)? {
+        let read = RadiometryCheck.bandsRead(by: classifier(for: inputs[0].bandNames).variables, scene: inputs[0].bandNames)
+        if let problem = try RadiometryCheck.reflectanceProblem(bands: read, in: inputs[0], read: true) {
+            throw RunError(.input, "classify.rules needs reflectance: \(problem)")
+        }
+        return nil
     }
 
     public func apply(inputs: [PixelBlock], into output: inout PixelBlock) {

@@ -18,6 +18,7 @@ public let standardRegistry: StageRegistry = {
     registry.register(SpectralIndexStage<SAVI>.self)
     registry.register(SpectralIndexStage<EVI>.self)
     registry.register(StackStage.self)
+    registry.register(NormalizeStage.self)
     registry.register(FocalStage.self)
     registry.register(RuleClassifierStage.self)
     registry.register(TrainModelStage.self)

@@ -11,14 +11,17 @@ struct ViolationTable {
     let gcj02: Bool
     let planRoles: [String]
     let planCRS: String
+    /// Registry statuses by id, when the run was given the tracked violations: a `status` column after `id`.
+    var statuses: [String: String]? = nil
 
     /// Column names and types, in order; every format uses the same.
     var columns: [(String, VectorWriter.FieldType)] {
         var columns: [(String, VectorWriter.FieldType)] = [
-            ("rank", .integer), ("id", .string), ("severity", .string), ("severity_zh", .string), ("rules", .string),
+            ("rank", .integer), ("id", .string), ("severity", .string), ("severity_zh", .string), ("score", .integer), ("evidence", .real), ("rules", .string),
             ("rule_names", .string), ("rule_names_zh", .string), ("area_m2", .real), ("area_mu", .real), ("pixels", .integer),
             ("lon", .real), ("lat", .real),
         ]
+        if statuses != nil { columns.insert(("status", .string), at: 2) }
         if gcj02 { columns += [("gcj02_lon", .real), ("gcj02_lat", .real)] }
         columns += [("plan_x", .real), ("plan_y", .real), ("plan_crs", .string),
                     ("west", .real), ("south", .real), ("east", .real), ("north", .real),
@@ -34,6 +37,7 @@ struct ViolationTable {
         let beforeClass = legend.class(code: v.patch.majorityBefore), afterClass = legend.class(code: v.patch.majorityAfter)
         var values: [String: VectorWriter.Value] = [
             "rank": .integer(v.number), "id": .string(v.id), "severity": .string(v.severity.name), "severity_zh": .string(v.severity.nameZH),
+            "score": .integer(v.score), "evidence": v.patch.meanEvidence.map { .real(($0 * 100).rounded() / 100) } ?? .null,
             "rules": .string(v.rules.map(\.code).joined(separator: ";")),
             "rule_names": .string(v.rules.map(\.name).joined(separator: "; ")),
             "rule_names_zh": .string(v.rules.map(\.nameZH).joined(separator: "；")),
@@ -51,6 +55,7 @@ struct ViolationTable {
             "after_date": compliance.afterDate.map { .string($0) } ?? .null,
             "chip_before": v.chips.map { .string($0.before) } ?? .null, "chip_after": v.chips.map { .string($0.after) } ?? .null,
         ]
+        if let statuses { values["status"] = .string(statuses[v.id] ?? "new") }
         if let gcj = v.gcj {
             values["gcj02_lon"] = .real(Self.round(gcj.lon, 7))
             values["gcj02_lat"] = .real(Self.round(gcj.lat, 7))

@@ -33,6 +33,8 @@ public struct WriteViolationsStage: WholeSinkStage {
                        help: "before/after PNG chips for at most this many patches, gravest first (0 = none)"),
             OptionSpec("chip_size", .integer, default: .integer(40), range: 8...1000,
                        help: "smallest chip edge in pixels of the run grid (larger patches get larger chips)"),
+            OptionSpec("min_score", .integer, default: .integer(0), range: 0...100,
+                       help: "list only patches whose change score (0–100: 50 at compliance.diff's min_evidence, more the stronger the evidence, scaled by the classifiers' confidence) is at least this"),
         ])
 
     /// Patches whose bounding box holds more pixels than this are polygonised from a whole-grid label raster.
@@ -43,6 +45,7 @@ public struct WriteViolationsStage: WholeSinkStage {
     public let gcj02: Bool
     public let chipLimit: Int
     public let chipSize: Int
+    public let minScore: Int
     public let legend: Legend
 
     public init(options: StageOptions) throws(StageProblem) {
@@ -50,6 +53,7 @@ public struct WriteViolationsStage: WholeSinkStage {
         gcj02 = options.boolean("gcj02") ?? false
         chipLimit = options.integer("chips") ?? 100
         chipSize = options.integer("chip_size") ?? 40
+        minScore = options.integer("min_score") ?? 0
         legend = options.legend
         if let node = options.node("formats") {
             guard let items = node.items, !items.isEmpty else {
@@ -70,7 +74,7 @@ public struct WriteViolationsStage: WholeSinkStage {
     }
 
     public var outputPaths: [String] {
-        formats.map { "\(path)/violations.\($0)" } + ["\(path)/summary.csv", "\(path)/summary.json"]
+        formats.map { "\(path)/violations.\($0)" } + ["\(path)/summary.csv", "\(path)/summary.json", "\(path)/\(ViolationList.fileName)"]
     }
 
     public func check(inputs: [ProductDescription]) throws(StageProblem) {
@@ -112,6 +116,8 @@ public struct WriteViolationsStage: WholeSinkStage {
         var patch: PatchLabeler.Patch
         var rules: [ChangeRule]
         var severity: Severity
+        /// The change score, 0–100 (``ChangeEvidence/score(meanEvidence:threshold:meanConfidence:)``).
+        var score: Int
         var geometry: Geometry
         var wgs84: Geometry
         var planGeometry: Geometry
@@ -126,7 +132,7 @@ public struct WriteViolationsStage: WholeSinkStage {
     private func write(change: MaterializedRaster, compliance: ComplianceDescription, images: [MaterializedRaster],
                        grid: RasterGrid, folder: AtomicDirectory, context: RunContext) throws -> [String] {
         let logger = context.logger
-        let planRoles = Array(change.description.bandNames.dropFirst(4))
+        let planRoles = Array(change.description.bandNames.dropFirst(ComplianceDiffStage.leadingBands.count))
         let gridSRS = try SpatialReference(definition: grid.crsWKT)
         guard !gridSRS.isGeographic else {
             throw RunError(.input, "the run grid is in longitude/latitude (\(grid.crsLabel)); patch areas need a projected grid in metres: set 'grid: {crs: …}' to a projected CRS")
@@ -153,7 +159,8 @@ public struct WriteViolationsStage: WholeSinkStage {
         logger.debug("write.violations: step 2 at \(Date().timeIntervalSince(started)) s")
         // 2. Which patches reach a rule's minimum, gravest and largest first.
         let patches = labelled.map(\.patch)
-        var kept: [(patch: PatchLabeler.Patch, rules: [ChangeRule], severity: Severity)] = []
+        var kept: [(patch: PatchLabeler.Patch, rules: [ChangeRule], severity: Severity, score: Int)] = []
+        var underScore = 0
         for patch in patches {
             let rules = ruleSet.rules.filter { rule in
                 let index = kinds.firstIndex(of: rule.kind)!
@@ -161,11 +168,19 @@ public struct WriteViolationsStage: WholeSinkStage {
                 return patch.ruleCounts[index] >= minimum
             }
             guard let severity = rules.map(\.severity).max() else { continue }
-            kept.append((patch, rules, severity))
+            let score = ChangeEvidence.score(meanEvidence: compliance.minEvidence == nil ? nil : patch.meanEvidence,
+                                             threshold: compliance.minEvidence ?? 0, meanConfidence: patch.meanConfidence)
+            guard score >= minScore else { underScore += 1; continue }
+            kept.append((patch, rules, severity, score))
         }
-        kept.sort { ($0.severity, $0.patch.pixelCount, -$0.patch.minRow, -$0.patch.minColumn)
-            > ($1.severity, $1.patch.pixelCount, -$1.patch.minRow, -$1.patch.minColumn) }
-        logger.info("\(patches.count) patches of change, \(kept.count) reach a rule's minimum size")
+        // Gravest first; within a severity, the strongest evidence first.
+        kept.sort { ($0.severity, $0.score, $0.patch.pixelCount, -$0.patch.minRow, -$0.patch.minColumn)
+            > ($1.severity, $1.score, $1.patch.pixelCount, -$1.patch.minRow, -$1.patch.minColumn) }
+        let scored = minScore > 0 ? ", \(kept.count) of them the minimum score \(minScore)" : ""
+        logger.info("\(patches.count) patches of change, \(kept.count + underScore) reach a rule's minimum size\(scored)")
+        context.findings?.set("patches", Double(patches.count))
+        context.findings?.set("listed", Double(kept.count))
+        if minScore > 0 { context.findings?.set("under_min_score", Double(underScore)) }
         var numbers: [UInt32: UInt32] = [:]
         for (index, entry) in kept.enumerated() { numbers[entry.patch.label] = UInt32(index + 1) }
 
@@ -257,10 +272,21 @@ public struct WriteViolationsStage: WholeSinkStage {
                 plan.append((role, features))
             }
             violations.append(Violation(
-                number: number, id: id, patch: entry.patch, rules: entry.rules, severity: entry.severity, geometry: geometry,
+                number: number, id: id, patch: entry.patch, rules: entry.rules, severity: entry.severity, score: entry.score, geometry: geometry,
                 wgs84: try geometry.transformed(by: toWGS84), planGeometry: try geometry.transformed(by: toPlan),
                 point: (point.x, point.y), gcj: gcj02 ? { let g = Navigation.gcj02(longitude: point.x, latitude: point.y); return (g.longitude, g.latitude) }() : nil,
                 planPoint: (planPoint.x, planPoint.y), areaM2: Double(entry.patch.pixelCount) * pixelArea, plan: plan, chips: nil))
+        }
+
+        // The ids a registry tracks, when the run was given them (landwatch nightly): one id on every list and export.
+        var statuses: [String: String]?
+        let trackedFile = context.outputRoot.url.appendingPathComponent(TrackedViolations.fileName)
+        if FileManager.default.fileExists(atPath: trackedFile.path) {
+            let tracked: TrackedViolations
+            do { tracked = try JSONDecoder().decode(TrackedViolations.self, from: Data(contentsOf: trackedFile)) } catch {
+                throw RunError(.input, "\(trackedFile.path): not a list of tracked violations (\(error))")
+            }
+            statuses = try Self.adoptTrackedIDs(&violations, tracked: tracked)
         }
 
         logger.debug("write.violations: step 5 at \(Date().timeIntervalSince(started)) s")
@@ -278,7 +304,7 @@ public struct WriteViolationsStage: WholeSinkStage {
             }
         }
         let table = ViolationTable(violations: violations, compliance: compliance, legend: legend, gcj02: gcj02,
-                                   planRoles: planRoles, planCRS: planSRS.label)
+                                   planRoles: planRoles, planCRS: planSRS.label, statuses: statuses)
         if formats.contains("csv") {
             try table.csv().write(toFile: folder.path("violations.csv"), atomically: false, encoding: .utf8)
             written.append("violations.csv")
@@ -299,7 +325,11 @@ public struct WriteViolationsStage: WholeSinkStage {
         }
         try table.summaryCSV().write(toFile: folder.path("summary.csv"), atomically: false, encoding: .utf8)
         try table.summaryJSON(pixelArea: pixelArea, patchesFound: patches.count).write(to: URL(fileURLWithPath: folder.path("summary.json")))
-        written += ["summary.csv", "summary.json"]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(Self.typedList(violations, statuses: statuses, compliance: compliance))
+            .write(to: URL(fileURLWithPath: folder.path(ViolationList.fileName)))
+        written += ["summary.csv", "summary.json", ViolationList.fileName]
         logger.info("\(violations.count) violations written to \(path)/")
         return written.map { "\(path)/\($0)" }
     }

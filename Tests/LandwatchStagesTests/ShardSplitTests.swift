@@ -12,12 +12,28 @@ final class ShardSplitTests: XCTestCase {
         return (ShardSplit(plan: plan), plan)
     }
 
-    func testEnforcementLeavesPatchesAndReportToTheMerge() throws {
+    func testEnforcementLeavesTheNormalisationAndWhatFollowsItToTheMerge() throws {
         let (split, _) = try split("nightly-enforcement.yaml")
-        XCTAssertEqual(split.deferred, ["violations", "report"])
-        // The change raster and the two images (for the chips) are handed over; the class rasters are written per shard.
-        XCTAssertEqual(split.handedOver, ["before-clear", "after-clear", "changes"].filter(split.handedOver.contains))
-        XCTAssertEqual(Set(split.handedOver), ["before-clear", "after-clear", "changes"])
+        // normalize.relative fits the later date on pixels of the whole grid, and compliance.diff measures the
+        // no-change spread of its evidence over the whole grid: both, and what follows them, run in the merge.
+        XCTAssertEqual(split.deferred, ["after-normalised", "after-classes", "write-after-classes", "changes", "violations", "report"])
+        // The two cloud-masked images, the earlier classes and the plan layers are handed over.
+        XCTAssertEqual(Set(split.handedOver), ["before-clear", "after-clear", "before-classes", "redline", "basic-farmland",
+                                               "urban-boundary", "zoning", "approvals", "zones"])
+        XCTAssertEqual(split.haloRows, 0, "nothing row-local with a neighbourhood runs in the shards")
+    }
+
+    func testADiffWithoutImagesStaysInTheShards() throws {
+        let path = EngineTests.root.appendingPathComponent("pipelines/nightly-enforcement.yaml").path
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        text = text.replacingOccurrences(of: "inputs: [after-normalised]", with: "inputs: [after-clear]")
+            .replacingOccurrences(of: "      before_image: before-clear ", with: "      # ")
+            .replacingOccurrences(of: "      after_image: after-normalised ", with: "      # ")
+            .replacingOccurrences(of: "      min_evidence: 4 ", with: "      # ")
+        let loaded = try PipelineLoader(registry: standardRegistry).load(text: text, path: path, directory: URL(fileURLWithPath: path).deletingLastPathComponent())
+        let split = ShardSplit(plan: try RunPlan(pipeline: loaded))
+        XCTAssertTrue(split.deferred.isSuperset(of: ["violations", "report"]))
+        XCTAssertFalse(split.deferred.contains("changes"))
         XCTAssertEqual(split.haloRows, 1, "compliance.diff's 3 x 3 neighbourhood")
     }
 

@@ -135,16 +135,32 @@ public struct PlanAtPixel: Sendable, Equatable {
 }
 
 /// The rules of one run, applied to one pixel's classes before and after and the plan under it.
+///
+/// **New construction** (卫片执法's 新增建设用地) is any new artificial surface: finished roofs and paving (built-up)
+/// and earthworks and sites under construction (bare, compacted), where the land was not already built-up or bare:
+/// cropland, forest, grassland, water or any other class of the legend → built-up or bare. Harvest is told apart:
+/// cropland → bare is a bare field after harvest far more often than a building site, so it is never construction
+/// by itself (it is farmland stripped, FL-S, and only when both dates are of one season, see
+/// ``bareFarmlandIsSeasonal``); cropland → built-up is construction. Bare → built-up (a site finished) counts as
+/// construction only when ``constructionFromBare`` is set: at 10–30 m bare soil and roofs are the classes most
+/// confused with each other, and a dry season turns the one into the other.
 public struct ChangeRuleSet: Sendable, Equatable, Codable {
     public var rules: [ChangeRule]
     public var classes: ComplianceClasses
+    /// Bare → built-up counts as new construction.
+    public var constructionFromBare: Bool
+    /// True when the dates are of different seasons: cropland → bare is then expected (harvest, fallow) and FL-S
+    /// does not fire.
+    public var bareFarmlandIsSeasonal: Bool
     /// Bits of the rules an approval exempts.
     private let exemptBits: UInt32
     private let enabledBits: UInt32
 
-    public init(rules: [ChangeRule], classes: ComplianceClasses) {
+    public init(rules: [ChangeRule], classes: ComplianceClasses, constructionFromBare: Bool = false, bareFarmlandIsSeasonal: Bool = false) {
         self.rules = rules
         self.classes = classes
+        self.constructionFromBare = constructionFromBare
+        self.bareFarmlandIsSeasonal = bareFarmlandIsSeasonal
         exemptBits = rules.filter(\.exemptIfApproved).reduce(0) { $0 | $1.kind.bit }
         enabledBits = rules.reduce(0) { $0 | $1.kind.bit }
     }
@@ -152,41 +168,57 @@ public struct ChangeRuleSet: Sendable, Equatable, Codable {
     /// The rule with a bit, if the run uses it.
     public func rule(_ kind: ChangeRule.Kind) -> ChangeRule? { rules.first { $0.kind == kind } }
 
+    /// True when a change from `before` to `after` is new construction (see the type's documentation).
+    @inline(__always)
+    public func isConstruction(before: Int, after: Int) -> Bool {
+        let c = classes
+        guard before != after, after == c.builtUp || after == c.bare else { return false }
+        if before == c.builtUp { return false }
+        if before == c.bare { return constructionFromBare && after == c.builtUp }
+        if before == c.cropland && after == c.bare { return false }
+        return true
+    }
+
     /// The bits of the rules a pixel breaks (0 when it breaks none). Codes 0 (nodata, cloud) are never a change.
     @inline(__always)
     public func bits(before: Int, after: Int, plan: PlanAtPixel) -> UInt32 {
         guard before != after, before > 0, after > 0 else { return 0 }
         var bits: UInt32 = 0
         let c = classes
-        if after == c.builtUp {
+        let construction = isConstruction(before: before, after: after)
+        if construction {
             let protected = plan.redline || plan.basicFarmland || plan.insideUrbanBoundary == false || plan.zonedNonConstruction
             bits |= protected ? ChangeRule.Kind.unapprovedConstructionProtected.bit : ChangeRule.Kind.unapprovedConstruction.bit
         }
-        if before == c.cropland || plan.basicFarmland {
+        if (before == c.cropland || plan.basicFarmland) && before != c.builtUp {
             if after == c.builtUp { bits |= ChangeRule.Kind.farmlandToBuiltUp.bit }
-            else if after == c.bare { bits |= ChangeRule.Kind.farmlandToBare.bit }
+            else if after == c.bare { if !bareFarmlandIsSeasonal && before != c.bare { bits |= ChangeRule.Kind.farmlandToBare.bit } }
             else if after == c.water { bits |= ChangeRule.Kind.farmlandToWater.bit }
             else if after == c.forest { bits |= ChangeRule.Kind.farmlandToForest.bit }
         }
-        if plan.redline, after == c.builtUp || after == c.bare {
+        if plan.redline, construction {
             bits |= ChangeRule.Kind.redlineEncroachment.bit
         }
         if plan.approved { bits &= ~exemptBits }
         return bits & enabledBits
     }
 
-    enum CodingKeys: String, CodingKey { case rules, classes }
+    enum CodingKeys: String, CodingKey { case rules, classes, constructionFromBare, bareFarmlandIsSeasonal }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(rules: try container.decode([ChangeRule].self, forKey: .rules),
-                  classes: try container.decode(ComplianceClasses.self, forKey: .classes))
+                  classes: try container.decode(ComplianceClasses.self, forKey: .classes),
+                  constructionFromBare: try container.decodeIfPresent(Bool.self, forKey: .constructionFromBare) ?? false,
+                  bareFarmlandIsSeasonal: try container.decodeIfPresent(Bool.self, forKey: .bareFarmlandIsSeasonal) ?? false)
     }
 
     public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(rules, forKey: .rules)
         try container.encode(classes, forKey: .classes)
+        try container.encode(constructionFromBare, forKey: .constructionFromBare)
+        try container.encode(bareFarmlandIsSeasonal, forKey: .bareFarmlandIsSeasonal)
     }
 }
 
@@ -199,8 +231,12 @@ public struct ComplianceDescription: Sendable, Equatable {
     public var beforeSource: String
     /// The settings of the change test, copied into reports: name and value as written.
     public var settings: [(String, String)]
+    /// The evidence threshold (no-change standard deviations) when the change evidence was measured, else nil.
+    public var minEvidence: Double?
 
-    public init(ruleSet: ChangeRuleSet, beforeDate: String?, afterDate: String?, beforeSource: String, settings: [(String, String)]) {
+    public init(ruleSet: ChangeRuleSet, beforeDate: String?, afterDate: String?, beforeSource: String, settings: [(String, String)],
+                minEvidence: Double? = nil) {
+        self.minEvidence = minEvidence
         self.ruleSet = ruleSet
         self.beforeDate = beforeDate
         self.afterDate = afterDate
@@ -210,6 +246,6 @@ public struct ComplianceDescription: Sendable, Equatable {
 
     public static func == (lhs: ComplianceDescription, rhs: ComplianceDescription) -> Bool {
         lhs.ruleSet == rhs.ruleSet && lhs.beforeDate == rhs.beforeDate && lhs.afterDate == rhs.afterDate
-            && lhs.beforeSource == rhs.beforeSource && lhs.settings.map { "\($0.0)=\($0.1)" } == rhs.settings.map { "\($0.0)=\($0.1)" }
+            && lhs.beforeSource == rhs.beforeSource && lhs.minEvidence == rhs.minEvidence && lhs.settings.map { "\($0.0)=\($0.1)" } == rhs.settings.map { "\($0.0)=\($0.1)" }
     }
 }

@@ -18,6 +18,9 @@ public final class PatchLabeler {
     private var ruleCounts: [Int32]
     private var boxes: [Int32] = [0, 0, 0, 0]
     private var confidenceSums: [Float] = [0]
+    /// Per provisional label: the sum of the evidence of its pixels that have one, and how many have one.
+    private var evidenceSums: [Float] = [0]
+    private var evidenceCounts: [Int32] = [0]
     private var beforeHistogram: [Int32]
     private var afterHistogram: [Int32]
     private var planFeatures: [[UInt32: Set<Int32>]]
@@ -63,6 +66,8 @@ public final class PatchLabeler {
         ruleCounts.append(contentsOf: repeatElement(0, count: ruleCount))
         boxes.append(contentsOf: [Int32(column), Int32(row), Int32(column), Int32(row)])
         confidenceSums.append(0)
+        evidenceSums.append(0)
+        evidenceCounts.append(0)
         beforeHistogram.append(contentsOf: repeatElement(0, count: slotCount))
         afterHistogram.append(contentsOf: repeatElement(0, count: slotCount))
         return label
@@ -101,7 +106,7 @@ public final class PatchLabeler {
     /// layer, the feature number under each pixel. The row's pixels are recorded as runs of provisional labels.
     public func addRow(_ row: Int, bits: UnsafeBufferPointer<UInt32>, before: UnsafeBufferPointer<Float>,
                        after: UnsafeBufferPointer<Float>, confidence: UnsafeBufferPointer<Float>?,
-                       plan: [UnsafeBufferPointer<Float>]) {
+                       evidence: UnsafeBufferPointer<Float>? = nil, plan: [UnsafeBufferPointer<Float>]) {
         precondition(bits.count >= width && plan.count == planLayerCount)
         // Work on local copies (moved out, so not copied): class properties would be checked for exclusive
         // access on every pixel.
@@ -155,6 +160,7 @@ public final class PatchLabeler {
             boxes[box + 2] = max(boxes[box + 2], column)
             boxes[box + 3] = max(boxes[box + 3], Int32(row))
             if let confidence, confidence[x].isFinite { confidenceSums[index] += confidence[x] } else { confidenceSums[index] += 100 }
+            if let evidence, evidence[x].isFinite, evidence[x] > 0 { evidenceSums[index] += evidence[x]; evidenceCounts[index] += 1 }
             beforeHistogram[index * slotCount + slot(before[x])] += 1
             afterHistogram[index * slotCount + slot(after[x])] += 1
             for layer in 0..<planLayerCount {
@@ -195,6 +201,11 @@ public final class PatchLabeler {
         /// Pixel bounding box: first and last column and row.
         public var minColumn: Int, minRow: Int, maxColumn: Int, maxRow: Int
         public var meanConfidence: Double
+        /// The mean change evidence of the pixels that have one (no-change standard deviations, see
+        /// ``ChangeEvidence``); nil when the change was found without imagery (classes only).
+        public var meanEvidence: Double? = nil
+        /// How many of its pixels have an evidence value.
+        public var evidencePixels: Int? = nil
         /// Pixels per class code before and after.
         public var before: [Int: Int]
         public var after: [Int: Int]
@@ -229,6 +240,10 @@ public final class PatchLabeler {
             result[position].maxColumn = max(result[position].maxColumn, Int(boxes[index * 4 + 2]))
             result[position].maxRow = max(result[position].maxRow, Int(boxes[index * 4 + 3]))
             result[position].meanConfidence += Double(confidenceSums[index])
+            if evidenceCounts[index] > 0 {
+                result[position].meanEvidence = (result[position].meanEvidence ?? 0) + Double(evidenceSums[index])
+                result[position].evidencePixels = (result[position].evidencePixels ?? 0) + Int(evidenceCounts[index])
+            }
             for slot in 0..<slotCount {
                 let code = slot == 0 ? 0 : classCodes[slot - 1]
                 let b = Int(beforeHistogram[index * slotCount + slot]), a = Int(afterHistogram[index * slotCount + slot])
@@ -241,6 +256,7 @@ public final class PatchLabeler {
         }
         for index in result.indices {
             result[index].meanConfidence /= Double(max(result[index].pixelCount, 1))
+            if let sum = result[index].meanEvidence, let n = result[index].evidencePixels { result[index].meanEvidence = sum / Double(max(n, 1)) }
             result[index].planFeatures = result[index].planFeatures.map { Array(Set($0)).sorted() }
         }
         return result
@@ -252,6 +268,11 @@ extension PatchLabeler.Patch {
     public mutating func absorb(_ other: PatchLabeler.Patch) {
         let total = pixelCount + other.pixelCount
         meanConfidence = total > 0 ? (meanConfidence * Double(pixelCount) + other.meanConfidence * Double(other.pixelCount)) / Double(total) : 0
+        let evidenceTotal = (evidencePixels ?? 0) + (other.evidencePixels ?? 0)
+        if evidenceTotal > 0 {
+            meanEvidence = ((meanEvidence ?? 0) * Double(evidencePixels ?? 0) + (other.meanEvidence ?? 0) * Double(other.evidencePixels ?? 0)) / Double(evidenceTotal)
+            evidencePixels = evidenceTotal
+        }
         pixelCount = total
         for index in ruleCounts.indices { ruleCounts[index] += other.ruleCounts[index] }
         minColumn = min(minColumn, other.minColumn)

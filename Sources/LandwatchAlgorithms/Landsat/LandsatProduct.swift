@@ -64,6 +64,10 @@ public struct LandsatProduct: Sendable {
     /// Level-1 constants under the same names); no sun correction, it is already applied.
     public func reflectanceScaling(band: String, sunCorrected: Bool) throws(MTLError) -> (scale: Double, offset: Double) {
         let group: String? = isLevel2 ? "LEVEL2_SURFACE_REFLECTANCE_PARAMETERS" : (mtl.groups["LEVEL1_RADIOMETRIC_RESCALING"] != nil ? "LEVEL1_RADIOMETRIC_RESCALING" : nil)
+        if !isLevel2, mtl.value("REFLECTANCE_MULT_BAND_\(band)", group: group) == nil,
+           mtl["RADIANCE_MULT_BAND_\(band)"] != nil, Self.esun[spacecraft] != nil {
+            return try reflectanceFromRadiance(band: band, sunCorrected: sunCorrected)
+        }
         let mult = try mtl.number("REFLECTANCE_MULT_BAND_\(band)", purpose: "the reflectance scale of band \(band)", group: group)
         let add = try mtl.number("REFLECTANCE_ADD_BAND_\(band)", purpose: "the reflectance offset of band \(band)", group: group)
         guard sunCorrected, !isLevel2 else { return (mult, add) }
@@ -73,6 +77,60 @@ public struct LandsatProduct: Sendable {
         }
         let sine = sin(elevation * .pi / 180)
         return (mult / sine, add / sine)
+    }
+
+    /// Mean exo-atmospheric solar irradiance (W/(m² µm)) per band number, Chander, Markham & Helder 2009,
+    /// Remote Sensing of Environment 113, Table 2 (TM on Landsat 4 and 5, ETM+ on Landsat 7).
+    public static let esun: [String: [String: Double]] = [
+        "LANDSAT_4": ["1": 1983, "2": 1795, "3": 1539, "4": 1028, "5": 219.8, "7": 83.49],
+        "LANDSAT_5": ["1": 1983, "2": 1796, "3": 1536, "4": 1031, "5": 220.0, "7": 83.44],
+        "LANDSAT_7": ["1": 1997, "2": 1812, "3": 1533, "4": 1039, "5": 230.8, "7": 84.90, "8": 1362],
+    ]
+
+    /// Earth–Sun distance in astronomical units on a day of the year (1 = January 1st):
+    /// d = 1 − 0.01672 cos(0.9856° (day − 4)), within 2e-4 AU of the ephemeris.
+    public static func earthSunDistance(dayOfYear day: Int) -> Double {
+        1 - 0.01672 * cos(0.9856 * Double(day - 4) * .pi / 180)
+    }
+
+    /// The day of the year of a `YYYY-MM-DD` date, or nil.
+    public static func dayOfYear(_ date: String) -> Int? {
+        let parts = date.prefix(10).split(separator: "-").compactMap { Int($0) }
+        guard parts.count == 3, (1...12).contains(parts[1]), (1...31).contains(parts[2]) else { return nil }
+        let year = parts[0]
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        let before = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334][parts[1] - 1]
+        return before + parts[2] + (leap && parts[1] > 2 ? 1 : 0)
+    }
+
+    /// TOA reflectance of a product whose MTL gives radiance constants only (Landsat 4/5 TM and 7 ETM+ before
+    /// Collection 1): ρ = π L d² / (ESUN sin(sun elevation)), L = RADIANCE_MULT · DN + RADIANCE_ADD, d from the
+    /// MTL's EARTH_SUN_DISTANCE or the acquisition date. Without `sunCorrected` the sine is left out, as
+    /// REFLECTANCE_MULT/ADD leave it out.
+    public func reflectanceFromRadiance(band: String, sunCorrected: Bool) throws(MTLError) -> (scale: Double, offset: Double) {
+        let mult = try mtl.number("RADIANCE_MULT_BAND_\(band)", purpose: "the radiance scale of band \(band)")
+        let add = try mtl.number("RADIANCE_ADD_BAND_\(band)", purpose: "the radiance offset of band \(band)")
+        guard let esun = Self.esun[spacecraft]?[band] else {
+            throw MTLError(file: mtl.file, line: mtl.lines["RADIANCE_MULT_BAND_\(band)"],
+                           "no REFLECTANCE_MULT_BAND_\(band), and band \(band) of \(spacecraft) has no solar irradiance (ESUN) to derive reflectance from radiance")
+        }
+        let distance: Double
+        if let given = mtl["EARTH_SUN_DISTANCE"].flatMap(Double.init), given > 0.9, given < 1.1 {
+            distance = given
+        } else if let day = Self.dayOfYear(acquisitionDate) {
+            distance = Self.earthSunDistance(dayOfYear: day)
+        } else {
+            throw MTLError(file: mtl.file, line: mtl.lines["DATE_ACQUIRED"], "DATE_ACQUIRED '\(acquisitionDate)' is not a date (needed for the Earth-Sun distance)")
+        }
+        var factor = Double.pi * distance * distance / esun
+        if sunCorrected {
+            guard let elevation = sunElevation, elevation > 0, elevation <= 90 else {
+                throw MTLError(file: mtl.file, line: mtl.lines["SUN_ELEVATION"],
+                               "SUN_ELEVATION is missing or not in (0, 90] (needed for reflectance from radiance)")
+            }
+            factor /= sin(elevation * .pi / 180)
+        }
+        return (mult * factor, add * factor)
     }
 
     /// The file of a band: the MTL's FILE_NAME_BAND_n when it exists beside the MTL, else `PREFIX` + `Bn.TIF`

@@ -56,7 +56,10 @@ public struct MTLFile: Sendable {
         var stack: [String] = []
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
-            let line = rawLine.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
+            // Pre-collection MTLs are padded with NUL bytes after their last line.
+            let line = rawLine.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r\0")))
+            // The final END closes the file: what follows (padding) is not read.
+            if line == "END" && depth == 0 && !values.isEmpty { break }
             if line.isEmpty || line == "END" { continue }
             guard let equals = line.firstIndex(of: "=") else {
                 throw MTLError(file: file, line: lineNumber, "expected KEY = VALUE (found '\(line.prefix(60))')")

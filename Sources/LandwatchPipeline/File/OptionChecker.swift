@@ -76,7 +76,18 @@ struct OptionChecker {
                 throw Problem("must be true or false (found \(node.shortDescription))")
             }
             return .boolean(flag)
-        case .number:
+        case .numberOrBandMap where node.entries != nil:
+            guard let entries = node.entries, !entries.isEmpty else {
+                throw Problem("must be a number or map band names to numbers, for example {red: 2.0e-5, nir: 2.0e-5} (found \(node.shortDescription))")
+            }
+            for entry in entries {
+                guard case .scalar(let text, false) = entry.value.value, let value = Double(text), value.isFinite else {
+                    throw Problem("band '\(entry.key)' must map to a number (found \(entry.value.shortDescription))", at: entry.value.location)
+                }
+                try checkRange(value, spec: spec, text: text)
+            }
+            return .node(node)
+        case .number, .numberOrBandMap:
             if case .scalar(let text, true) = node.value, Double(text) != nil {
                 throw Problem("must be a number (found the quoted text '\(text)'; write it without quotes)")
             }

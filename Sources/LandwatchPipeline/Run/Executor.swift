@@ -20,6 +20,9 @@ public struct StageTiming: Sendable, Codable {
     /// In a shard: true when no pixel of the stage's imagery was valid in its rows (the merge refuses the run when no
     /// shard had one, as an unsharded run refuses it).
     public var allNodata: Bool? = nil
+    /// What a whole-raster stage found while it ran (a normalisation's fit, the no-change spread of the change
+    /// evidence, warnings).
+    public var findings: StageFindingsRecord? = nil
 }
 
 /// Runs a planned pipeline: fuses chains of pixel-wise stages into streaming passes, evaluates each pass block by
@@ -544,6 +547,7 @@ public final class Executor: Sendable {
             return MaterializedRaster(path: materializedPath(ref.stageID).path, description: description)
         }
         observer?.passStarted(0, stages: [id], blocks: 0)
+        let context = self.context.forStage()
         if let sink = stage.instance as? any WholeSinkStage {
             let written: [String]
             do {
@@ -553,7 +557,9 @@ public final class Executor: Sendable {
             }
             let finished = Date()
             observer?.passFinished(0, stages: [id], seconds: finished.timeIntervalSince(started))
-            return [StageTiming(id: id, uses: stage.uses, started: started, finished: finished, outputs: written, fusedWith: [id])]
+            var timing = StageTiming(id: id, uses: stage.uses, started: started, finished: finished, outputs: written, fusedWith: [id])
+            timing.findings = context.findings?.record
+            return [timing]
         }
         let whole = stage.instance as! any WholeRasterStage
         let target = materializedPath(id)
@@ -564,8 +570,10 @@ public final class Executor: Sendable {
         }
         let finished = Date()
         observer?.passFinished(0, stages: [id], seconds: finished.timeIntervalSince(started))
-        return [StageTiming(id: id, uses: stage.uses, started: started, finished: finished,
-                            outputs: target.relative.map { [$0] } ?? [], fusedWith: [id])]
+        var timing = StageTiming(id: id, uses: stage.uses, started: started, finished: finished,
+                                 outputs: target.relative.map { [$0] } ?? [], fusedWith: [id])
+        timing.findings = context.findings?.record
+        return [timing]
     }
 
     /// The storage type of a materialised product.

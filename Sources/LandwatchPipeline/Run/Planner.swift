@@ -28,11 +28,13 @@ public struct RunPlan: Sendable {
             do {
                 switch stage.instance {
                 case let source as any SourceStage:
-                    products[id] = try source.describe()
+                    var product = try source.describe()
+                    for band in product.radiometry.keys where product.radiometry[band]?.stage == nil { product.radiometry[band]?.stage = id }
+                    products[id] = product
                 case let pixel as any PixelStage:
-                    products[id] = Self.inheritingDate(try pixel.describe(inputs: inputs), from: inputs)
+                    products[id] = Self.inheritingRadiometry(Self.inheritingDate(try pixel.describe(inputs: inputs), from: inputs), from: inputs)
                 case let whole as any WholeRasterStage:
-                    products[id] = Self.inheritingDate(try whole.describe(inputs: inputs), from: inputs)
+                    products[id] = Self.inheritingRadiometry(Self.inheritingDate(try whole.describe(inputs: inputs), from: inputs), from: inputs)
                 case is any ReportStage:
                     break
                 case let wholeSink as any WholeSinkStage:
@@ -96,6 +98,18 @@ public struct RunPlan: Sendable {
         }
         try problems.throwIfAny()
         self.grid = grid!
+    }
+
+    /// An output band named like a band of a raster input (a stack, a focal stage's copy of its bands) carries that
+    /// band's radiometry, so that a stage needing reflectance can check bands that passed through other stages.
+    static func inheritingRadiometry(_ product: ProductDescription, from inputs: [ProductDescription]) -> ProductDescription {
+        var carried = product
+        for name in product.bandNames where carried.radiometry[name] == nil {
+            if let found = inputs.lazy.filter({ ProductKind.rasters.contains($0.kind) }).compactMap({ $0.radiometry[name] }).first {
+                carried.radiometry[name] = found
+            }
+        }
+        return carried
     }
 
     /// A product computed from imagery of one date carries that date (an index of a scene, a classification).

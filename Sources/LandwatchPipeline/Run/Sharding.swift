@@ -26,7 +26,9 @@ public struct ShardSplit: Sendable, Equatable {
             switch stage.descriptor.evaluation {
             case .source, .pixelwise: own = 0
             case .report: own = nil
-            case .sink, .wholeRaster: own = (stage.instance as? any RowLocalStage)?.haloRows
+            case .sink, .wholeRaster:
+                let ports = Set(stage.inputs.map(\.port))
+                own = (stage.instance as? any RowLocalStage).flatMap { $0.isRowLocal(connectedPorts: ports) ? $0.haloRows : nil }
             }
             let inputs = stage.inputs.map(\.stageID)
             guard let own, !inputs.contains(where: deferred.contains) else {

@@ -18,6 +18,9 @@ public enum OptionType: Sendable, Equatable {
     case codeMap
     /// A structure the stage reads itself (a list of rules, say); `shape` describes it for `landwatch stages`.
     case structured(shape: String)
+    /// One number for every band, or band names to numbers (`{red: 2.0e-5, nir: 2.1e-5}`): read with
+    /// ``StageOptions/number(_:)`` or ``StageOptions/numberMap(_:)``.
+    case numberOrBandMap
 
     /// How the type is named in `landwatch stages` and in messages.
     public var name: String {
@@ -32,6 +35,7 @@ public enum OptionType: Sendable, Equatable {
         case .bandMap: return "band map"
         case .codeMap: return "code map"
         case .structured(let shape): return shape
+        case .numberOrBandMap: return "number or band map of numbers"
         }
     }
 }
@@ -157,6 +161,14 @@ public struct StageOptions: Sendable {
     public func node(_ name: String) -> ConfigNode? {
         if case .node(let node)? = values[name] { return node }
         return nil
+    }
+
+    /// Band names to numbers, for a ``OptionType/numberOrBandMap`` option given as a map (checked when loaded).
+    public func numberMap(_ name: String) -> [(band: String, value: Double, location: SourceLocation)]? {
+        guard case .node(let node)? = values[name], let entries = node.entries else { return nil }
+        return entries.compactMap { entry in
+            entry.value.scalarText.flatMap(Double.init).map { (entry.key, $0, entry.value.location) }
+        }
     }
 
     public func codeMap(_ name: String) -> [Int: Int]? {

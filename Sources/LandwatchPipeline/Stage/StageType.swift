@@ -93,6 +93,9 @@ public struct ProductDescription: Sendable {
     public var port: String?
     /// For change products: the rules whose bits the `rules` band holds, and the dates compared.
     public var compliance: ComplianceDescription?
+    /// For imagery: what the numbers of each band are (by band name) and where to look at them, when the source can
+    /// tell; pixel stages carry it on for output bands named like an input band. Stages needing reflectance check it.
+    public var radiometry: [String: BandRadiometry] = [:]
 
     public init(kind: ProductKind, bandNames: [String], nativeGrid: RasterGrid? = nil, sourcePath: String? = nil,
                 date: String? = nil) {
@@ -254,6 +257,14 @@ public protocol ReportStage: StageType {
 public protocol RowLocalStage {
     /// How many rows above and below a row its output needs (0 for a stage that looks at one pixel at a time).
     var haloRows: Int { get }
+    /// False when the stage, with these input ports connected, needs the whole grid after all (statistics over
+    /// every row, such as the no-change spread of `compliance.diff`'s evidence): it is then deferred to the merge.
+    /// True by default.
+    func isRowLocal(connectedPorts: Set<String>) -> Bool
+}
+
+extension RowLocalStage {
+    public func isRowLocal(connectedPorts: Set<String>) -> Bool { true }
 }
 
 /// A row-local whole-raster stage that keeps something beside its output raster spanning the whole grid (the patches

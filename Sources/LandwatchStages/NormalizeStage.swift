@@ -1,0 +1,237 @@
+import Dispatch
+import Foundation
+import LandwatchAlgorithms
+import LandwatchGDAL
+import LandwatchPipeline
+
+/// `normalize.relative`: the later date fitted to the earlier one band by band on the pixels that did not change,
+/// so that two dates are comparable before they are compared (a sensor's gain, the atmosphere, the sun).
+///
+/// Two passes over blocks: the first samples pixels valid on both dates (a hash of the pixel's position, so the sample
+/// does not depend on the tiling) and fits gains and offsets by iterated robust orthogonal regression
+/// (``RelativeNormalization``); the second writes `gain × value + offset` for every band. The fit (gains, offsets,
+/// the share of invariant pixels, the residual per band) is recorded in run.json under the stage.
+public struct NormalizeStage: WholeRasterStage {
+    public static let descriptor = StageDescriptor(
+        id: "normalize.relative",
+        summary: "The later date fitted to the earlier one, band by band, on pixels that did not change (pseudo-invariant features found automatically)",
+        evaluation: .wholeRaster,
+        inputs: [
+            InputPort("reference", kinds: [.scene], help: "the earlier date, which the other is made comparable to"),
+            InputPort("subject", kinds: [.scene], help: "the later date, normalised onto the reference (its bands by name)"),
+        ],
+        output: .scene,
+        options: [
+            OptionSpec("bands", .string, optional: true,
+                       help: "bands to fit, comma-separated (default: every band of the subject); others pass through unchanged"),
+            OptionSpec("probability", .number, default: .number(0.99), range: 0.5...0.999999,
+                       help: "a pixel is taken as unchanged while its standardised residual is under the chi-square quantile of this probability"),
+            OptionSpec("min_invariant_share", .number, default: .number(0.1), range: 0...1,
+                       help: "refuse the fit when fewer of the valid pixels than this look unchanged (a flooded, snow-covered or cloudy date)"),
+            OptionSpec("sample", .integer, default: .integer(250_000), range: 1_000...50_000_000,
+                       help: "about this many pixels are sampled for the fit"),
+            OptionSpec("on_failure", .choice(["error", "warn"]), default: .string("error"),
+                       help: "when no fit can be trusted: stop (error), or warn and pass the later date through unnormalised (warn)"),
+        ])
+
+    public let bands: [String]?
+    public let probability: Double
+    public let minimumShare: Double
+    public let sample: Int
+    public let warnOnFailure: Bool
+
+    public init(options: StageOptions) throws(StageProblem) {
+        if let text = options.string("bands") {
+            let list = Features.parse(text)
+            if list.isEmpty { throw StageProblem(option: "bands", "name at least one band") }
+            if Set(list).count != list.count { throw StageProblem(option: "bands", "a band is named twice") }
+            bands = list
+        } else {
+            bands = nil
+        }
+        probability = options.number("probability") ?? 0.99
+        minimumShare = options.number("min_invariant_share") ?? 0.1
+        sample = options.integer("sample") ?? 250_000
+        warnOnFailure = options.string("on_failure") == "warn"
+    }
+
+    func fitted(_ subject: ProductDescription) -> [String] { bands ?? subject.bandNames }
+
+    public func describe(inputs: [ProductDescription]) throws(StageProblem) -> ProductDescription {
+        let reference = inputs[0], subject = inputs[1]
+        let names = fitted(subject)
+        if let bands {
+            let unknown = bands.filter { !subject.bandNames.contains($0) }
+            if !unknown.isEmpty {
+                throw StageProblem(option: "bands", "the subject has no band \(unknown.joined(separator: ", ")) (its bands: \(subject.bandNames.joined(separator: ", ")))")
+            }
+        }
+        let missing = names.filter { !reference.bandNames.contains($0) }
+        if !missing.isEmpty {
+            throw StageProblem("the dates have different bands: the reference lacks \(missing.joined(separator: ", ")) (reference: "
+                               + reference.bandNames.joined(separator: ", ") + "; subject: " + subject.bandNames.joined(separator: ", ")
+                               + "); read both dates with the same band names, or list the common ones in 'bands'")
+        }
+        var product = subject
+        product.nativeGrid = nil
+        product.port = nil
+        product.kind = .scene
+        return product
+    }
+
+    public func run(inputs: [MaterializedRaster], output: String, grid: RasterGrid, context: RunContext) throws {
+        let reference = inputs.first { $0.description.port == "reference" } ?? inputs[0]
+        let subject = inputs.first { $0.description.port == "subject" } ?? inputs[1]
+        let subjectNames = subject.description.bandNames
+        let names = fitted(subject.description)
+        let referenceBands = names.map { reference.description.band(named: $0)! + 1 }
+        let subjectBands = names.map { subject.description.band(named: $0)! + 1 }
+        let tiles = Window(width: grid.width, height: grid.height).subdivided(tileWidth: context.blockSize, tileHeight: context.blockSize)
+        let perWorker = context.blockSize * context.blockSize * 4 * (names.count * 2 + subjectNames.count) * 2
+        let workers = max(1, min(context.threads, tiles.count, context.memoryBudget / 2 / max(perWorker, 1)))
+        let oneIn = max(1, Int((Double(grid.width) * Double(grid.height) / Double(sample)).rounded(.down)))
+
+        // 1. The sample: pixels valid in every fitted band of both dates, in pixel order whatever the tiling.
+        let collected = SampleCollector()
+        let failure = FirstError()
+        let next = Counter()
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            do {
+                let referenceSet = try Dataset.open(reference.path), subjectSet = try Dataset.open(subject.path)
+                let r = try referenceBands.map { try referenceSet.band($0) }, s = try subjectBands.map { try subjectSet.band($0) }
+                while failure.error == nil {
+                    let index = next.next()
+                    guard index < tiles.count else { break }
+                    let tile = tiles[index]
+                    let rv = try r.map { try $0.read(tile) }, sv = try s.map { try $0.read(tile) }
+                    var positions: [Int] = []
+                    var values: [Float] = []
+                    for row in 0..<tile.height {
+                        for col in 0..<tile.width {
+                            let gridRow = tile.rowOffset + row, gridCol = tile.colOffset + col
+                            guard RelativeNormalization.isSampled(row: gridRow, column: gridCol, width: grid.width, oneIn: oneIn) else { continue }
+                            let i = row * tile.width + col
+                            var valid = true
+                            for b in names.indices where !(rv[b][i].isFinite && sv[b][i].isFinite) { valid = false; break }
+                            guard valid else { continue }
+                            positions.append(gridRow * grid.width + gridCol)
+                            for b in names.indices { values.append(rv[b][i]); values.append(sv[b][i]) }
+                        }
+                    }
+                    collected.add(positions: positions, values: values, stride: names.count * 2)
+                }
+            } catch {
+                failure.set(error)
+            }
+        }
+        if let error = failure.error { throw error }
+        let (referenceSample, subjectSample) = collected.bandMajor(bands: names.count)
+
+        // 2. The fit.
+        var fit: RelativeNormalization.Fit?
+        do {
+            fit = try RelativeNormalization.fit(reference: referenceSample, subject: subjectSample, bandNames: names,
+                                                probability: probability, minimumShare: minimumShare)
+        } catch {
+            guard warnOnFailure else {
+                throw RunError(.input, "cannot normalise the later date onto the earlier one: \(error.description); set on_failure: warn to compare them unnormalised")
+            }
+            let message = "the later date is compared unnormalised: \(error.description)"
+            context.logger.warning("normalize.relative: \(message)")
+            context.findings?.note(message)
+        }
+        let findings = context.findings
+        findings?.set("sampled_pixels", Double(referenceSample.first?.count ?? 0))
+        if let fit {
+            findings?.set("invariant_pixels", Double(fit.invariantPixels))
+            findings?.set("invariant_share", (fit.invariantShare * 10000).rounded() / 10000)
+            findings?.set("iterations", Double(fit.iterations))
+            for band in fit.bands {
+                findings?.set("\(band.band).gain", band.gain)
+                findings?.set("\(band.band).offset", band.offset)
+                findings?.set("\(band.band).residual_rms", band.residualRMS)
+                findings?.set("\(band.band).residual_sigma", band.residualSigma)
+                findings?.set("\(band.band).correlation", band.correlation)
+            }
+            let share = String(format: "%.0f", fit.invariantShare * 100)
+            let gainsText = fit.bands.map { band -> String in
+                let gain = String(format: "%.4f", band.gain), offset = String(format: "%+.4f", band.offset)
+                return "\(band.band) ×\(gain) \(offset)"
+            }.joined(separator: ", ")
+            context.logger.info("normalize.relative: \(fit.invariantPixels) of \(fit.sampledPixels) sampled pixels unchanged (\(share) %); \(gainsText)")
+        }
+        var fittedGains = [Float](repeating: 1, count: subjectNames.count), fittedOffsets = [Float](repeating: 0, count: subjectNames.count)
+        for band in fit?.bands ?? [] {
+            let position = subjectNames.firstIndex(of: band.band)!
+            fittedGains[position] = Float(band.gain)
+            fittedOffsets[position] = Float(band.offset)
+        }
+        let gains = fittedGains, offsets = fittedOffsets
+
+        // 3. The normalised later date, every band (unfitted ones pass through).
+        let target = try Dataset.createGeoTIFF(at: output, grid: grid, bandCount: subjectNames.count, dataType: .float32,
+                                               options: GeoTIFFOptions(compression: .zstd, blockSize: context.blockSize))
+        for (index, name) in subjectNames.enumerated() { try target.band(index + 1).setDescription(name) }
+        let targetBox = UncheckedSendable(target)
+        let outputLock = NSLock()
+        let secondPass = Counter()
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            do {
+                let subjectSet = try Dataset.open(subject.path)
+                let s = try (1...subjectNames.count).map { try subjectSet.band($0) }
+                while failure.error == nil {
+                    let index = secondPass.next()
+                    guard index < tiles.count else { break }
+                    let tile = tiles[index]
+                    var outputs: [[Float]] = []
+                    for (b, band) in s.enumerated() {
+                        var values = try band.read(tile)
+                        if gains[b] != 1 || offsets[b] != 0 {
+                            for i in values.indices where values[i].isFinite { values[i] = gains[b] * values[i] + offsets[b] }
+                        }
+                        outputs.append(values)
+                    }
+                    try outputLock.withLock {
+                        for (b, values) in outputs.enumerated() {
+                            try values.withUnsafeBufferPointer { try targetBox.value.band(b + 1).write(tile, from: $0) }
+                        }
+                    }
+                }
+            } catch {
+                failure.set(error)
+            }
+        }
+        if let error = failure.error { throw error }
+        try target.close()
+    }
+}
+
+/// Samples gathered by several workers, put back in pixel order.
+final class SampleCollector: @unchecked Sendable {  // state guarded by `lock`
+    private let lock = NSLock()
+    private var parts: [(positions: [Int], values: [Float], stride: Int)] = []
+
+    func add(positions: [Int], values: [Float], stride: Int) {
+        guard !positions.isEmpty else { return }
+        lock.withLock { parts.append((positions, values, stride)) }
+    }
+
+    /// Reference and subject samples, band-major, in pixel order (values were added as reference, subject per band).
+    func bandMajor(bands: Int) -> ([[Float]], [[Float]]) {
+        let all = lock.withLock { parts }
+        var order: [(position: Int, part: Int, index: Int)] = []
+        for (p, part) in all.enumerated() { for (i, position) in part.positions.enumerated() { order.append((position, p, i)) } }
+        order.sort { $0.position < $1.position }
+        var reference = [[Float]](repeating: [], count: bands), subject = [[Float]](repeating: [], count: bands)
+        for b in 0..<bands { reference[b].reserveCapacity(order.count); subject[b].reserveCapacity(order.count) }
+        for entry in order {
+            let part = all[entry.part]
+            let base = entry.index * part.stride
+            for b in 0..<bands {
+                reference[b].append(part.values[base + 2 * b])
+                subject[b].append(part.values[base + 2 * b + 1])
+            }
+        }
+        return (reference, subject)
+    }
+}

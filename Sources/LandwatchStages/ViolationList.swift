@@ -1,0 +1,139 @@
+import Foundation
+import LandwatchGDAL
+import LandwatchAlgorithms
+
+/// The typed violation list `write.violations` always writes (`violations.json` in its folder), whatever `formats`
+/// says: what `landwatch nightly` records in the registry. The same rows, ids and order as the CSV, GeoJSON, KML and
+/// GeoPackage lists.
+public struct ViolationList: Codable, Sendable, Equatable {
+    public static let fileName = "violations.json"
+
+    public var version = 1
+    /// Dates of the two classifications (the before one is nil against the land-use survey).
+    public var before_date: String?
+    public var after_date: String?
+    /// `classification` or `land-use survey`.
+    public var before_source: String
+    public var violations: [Entry]
+
+    public struct Entry: Codable, Sendable, Equatable {
+        public var rank: Int
+        public var id: String
+        /// The registry's status the patch takes when recorded (only when the run was given the tracked violations).
+        public var status: String?
+        /// Rule codes, `;`-separated.
+        public var rules: String
+        public var severity: String
+        /// 0–100; nil when the change detection gave none.
+        public var score: Int?
+        public var area_m2: Double
+        public var pixels: Int
+        /// Majority class codes of the patch on the two dates (0: none).
+        public var before_class: Int
+        public var after_class: Int
+        /// Navigation point (inside the patch), WGS84.
+        public var lon: Double
+        public var lat: Double
+        /// The outline in WGS84 longitude/latitude.
+        public var geometry_wkt: String
+        public var chip_before: String?
+        public var chip_after: String?
+    }
+
+    public static func read(_ url: URL) throws -> ViolationList {
+        try JSONDecoder().decode(ViolationList.self, from: Data(contentsOf: url))
+    }
+}
+
+/// The violations a registry tracks over a scene, handed to its run as `tracked-violations.json` in the run's output
+/// root (`landwatch nightly` writes it): `write.violations` then names a patch that overlaps a tracked violation by
+/// that violation's id, so that the scene's list, its chips and report, the registry and every export agree on one
+/// id. The overlap rule is the registry's: the common area is at least `overlap` of the smaller outline's.
+public struct TrackedViolations: Codable, Sendable, Equatable {
+    public static let fileName = "tracked-violations.json"
+
+    public var overlap: Double
+    public var violations: [Site]
+
+    public struct Site: Codable, Sendable, Equatable {
+        public var id: String
+        /// The status the violation takes when the patch is seen again (the registry's transition).
+        public var status_if_seen: String
+        /// WGS84 outline.
+        public var geometry_wkt: String
+
+        public init(id: String, statusIfSeen: String, geometryWKT: String) {
+            self.id = id
+            status_if_seen = statusIfSeen
+            geometry_wkt = geometryWKT
+        }
+    }
+
+    public init(overlap: Double, violations: [Site]) {
+        self.overlap = overlap
+        self.violations = violations
+    }
+
+    /// Statuses that keep a site at the end of the list: a decision already taken (legal, or a false alarm).
+    public static let decided: Set<String> = ["dismissed", "approved_late", "false_alarm"]
+}
+
+extension WriteViolationsStage {
+    /// Names the patches by the tracked violations they overlap (best overlap first, each tracked violation at most
+    /// once, in the list's order), the others by their geohash, never reusing a tracked id; moves the patches already
+    /// decided (dismissed, approved late, false alarm) to the end of the list. Returns the statuses to print.
+    static func adoptTrackedIDs(_ violations: inout [Violation], tracked: TrackedViolations) throws -> [String: String] {
+        let sites = try tracked.violations.map { ($0, try Geometry(wkt: $0.geometry_wkt)) }
+        let trackedIDs = Set(tracked.violations.map(\.id))
+        var claimed = Set<String>()
+        var statuses: [String: String] = [:]
+        var unmatched: [Int] = []
+        for index in violations.indices {
+            let outline = violations[index].wgs84
+            var best: (site: TrackedViolations.Site, share: Double)?
+            for (site, geometry) in sites where !claimed.contains(site.id) {
+                guard let common = outline.intersection(geometry) else { continue }
+                let share = common.area / max(min(outline.area, geometry.area), 1e-18)
+                if share >= tracked.overlap, share > (best?.share ?? 0) { best = (site, share) }
+            }
+            if let best {
+                claimed.insert(best.site.id)
+                violations[index].id = best.site.id
+                statuses[best.site.id] = best.site.status_if_seen
+            } else {
+                unmatched.append(index)
+            }
+        }
+        // New patches keep their geohash id unless a tracked violation (elsewhere) already carries it: then a suffix.
+        var used = claimed
+        for index in unmatched {
+            let base = violations[index].id
+            var id = base, suffix = 2
+            while used.contains(id) || trackedIDs.contains(id) {
+                id = "\(base)-\(suffix)"
+                suffix += 1
+            }
+            violations[index].id = id
+            statuses[id] = "new"
+            used.insert(id)
+        }
+        let open = violations.filter { !TrackedViolations.decided.contains(statuses[$0.id] ?? "") }
+        let decided = violations.filter { TrackedViolations.decided.contains(statuses[$0.id] ?? "") }
+        violations = open + decided
+        for index in violations.indices { violations[index].number = index + 1 }
+        return statuses
+    }
+
+    /// The typed list of ``ViolationList``.
+    static func typedList(_ violations: [Violation], statuses: [String: String]?, compliance: ComplianceDescription) -> ViolationList {
+        ViolationList(before_date: compliance.beforeDate, after_date: compliance.afterDate, before_source: compliance.beforeSource,
+                      violations: violations.map { v in
+                          ViolationList.Entry(rank: v.number, id: v.id, status: statuses?[v.id], rules: v.rules.map(\.code).joined(separator: ";"),
+                                              severity: v.severity.name, score: v.score, area_m2: (v.areaM2 * 10).rounded() / 10,
+                                              pixels: v.patch.pixelCount, before_class: v.patch.majorityBefore,
+                                              after_class: v.patch.majorityAfter, lon: ViolationTable.round(v.point.lon, 7),
+                                              lat: ViolationTable.round(v.point.lat, 7), geometry_wkt: v.wgs84.wkt,
+                                              chip_before: v.chips?.before, chip_after: v.chips?.after)
+                      })
+    }
+}
