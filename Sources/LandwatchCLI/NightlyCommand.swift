@@ -103,8 +103,8 @@ enum LogFormat: String, ExpressibleByArgument { case text, json }
 struct ViolationsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "violations",
-        abstract: "Export tracked violations or dismiss one after a field check.",
-        subcommands: [Export.self, Dismiss.self]
+        abstract: "Export tracked violations, show one's history, or dismiss one after a field check.",
+        subcommands: [Export.self, Dismiss.self, Show.self]
     )
 
     struct Export: ParsableCommand {
@@ -116,8 +116,8 @@ struct ViolationsCommand: ParsableCommand {
         @Option(name: .long, help: "Registry: a SQLite file or a postgres:// URL. (default: LANDWATCH_DB_URL)")
         var db: String?
 
-        @Option(name: .long, help: "new, persisting, resolved or dismissed (default: all).")
-        var status: String?
+        @Option(name: .long, help: "open (new and persisting), or one status: \(ViolationStatus.allCases.map(\.rawValue).joined(separator: ", ")); repeatable (default: all).")
+        var status: [String] = []
 
         @Option(name: .long, help: "Only those last seen on or after this date (YYYY-MM-DD).")
         var since: String?
@@ -133,8 +133,8 @@ struct ViolationsCommand: ParsableCommand {
                 throw ValidationError("--format \(format): choose csv, geojson, gpkg or kml")
             }
             if chosen.needsFile, output == nil { throw ValidationError("--format \(format) writes a file: give it with --output PATH") }
-            if let status, !["new", "persisting", "resolved", "dismissed"].contains(status) {
-                throw ValidationError("--status \(status): choose new, persisting, resolved or dismissed")
+            for status in self.status where status != "open" && ViolationStatus(rawValue: status) == nil {
+                throw ValidationError("--status \(status): choose open, \(ViolationStatus.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             if let since, since.count != 10 || Int(since.prefix(4)) == nil {
                 throw ValidationError("--since \(since): write the date as YYYY-MM-DD")
@@ -145,7 +145,9 @@ struct ViolationsCommand: ParsableCommand {
             let chosen = ViolationExport.Format(rawValue: format)!
             let rows: [ViolationRecord]
             let (location, fromEnvironment) = try registryLocation(db)
-            do { rows = try existingRegistry(location, fromEnvironment: fromEnvironment).violations(status: status, since: since) } catch {
+            let statuses: Set<ViolationStatus>? = status.isEmpty ? nil
+                : Set(status.flatMap { $0 == "open" ? Array(ViolationStatus.open) : [ViolationStatus(rawValue: $0)!] })
+            do { rows = try existingRegistry(location, fromEnvironment: fromEnvironment).violations(statuses: statuses, since: since) } catch {
                 throw registryFailure(error, path: location)
             }
             if let output {
@@ -176,12 +178,45 @@ struct ViolationsCommand: ParsableCommand {
         @Option(name: .long, help: "Who checked it. (default: the user running the command)")
         var by: String = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
 
+        @Option(name: .long, help: "The day of the check, YYYY-MM-DD. (default: today)")
+        var date: String?
+
         func run() throws {
             let (location, fromEnvironment) = try registryLocation(db)
-            do { try existingRegistry(location, fromEnvironment: fromEnvironment).dismiss(id: id, by: by, reason: reason) } catch {
+            do { try existingRegistry(location, fromEnvironment: fromEnvironment).setStatus(id: id, to: .dismissed, by: by, reason: reason, date: date) } catch {
                 throw registryFailure(error, path: location)
             }
             print("landwatch: \(id) dismissed: \(reason)")
+        }
+    }
+}
+
+extension ViolationsCommand {
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a violation's whole history: every night that saw it (or could not), area, score, status changes, who and why.")
+
+        @Argument(help: "The violation id (LW-..., as on the scene's list, chips and exports).")
+        var id: String
+
+        @Option(name: .long, help: "Registry: a SQLite file or a postgres:// URL. (default: LANDWATCH_DB_URL)")
+        var db: String?
+
+        func run() throws {
+            let (location, fromEnvironment) = try registryLocation(db)
+            let record: ViolationRecord
+            let history: [ViolationEvent]
+            do {
+                let store = try existingRegistry(location, fromEnvironment: fromEnvironment)
+                guard let found = try store.violation(id: id) else {
+                    throw RegistryError("no violation \(id) in \(store.location)")
+                }
+                record = found
+                history = try store.history(id: id)
+            } catch {
+                throw registryFailure(error, path: location)
+            }
+            print(ViolationHistory.text(record, history), terminator: "")
         }
     }
 }

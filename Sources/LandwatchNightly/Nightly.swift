@@ -2,6 +2,7 @@ import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchRegistry
+import LandwatchStages
 import Logging
 
 /// How a nightly run ended, for the exit code.
@@ -11,18 +12,84 @@ public enum NightlyResult: Sendable, Equatable {
     case someFailed
 }
 
-/// What a night did: the summary line's figures.
-public struct NightlySummary: Sendable, Equatable {
+/// What a night did: the summary's figures, the scenes that failed, and where each scene's list and report are.
+public struct NightlySummary: Sendable, Equatable, Encodable {
     public var scenesNew = 0
     public var scenesDone = 0
     public var scenesFailed = 0
+    /// Scenes that failed on an earlier night and were tried again tonight.
+    public var scenesRetried = 0
     public var violationsNew = 0
     public var violationsPersisting = 0
     public var violationsResolved = 0
+    public var violationsNotObserved = 0
     public var result: NightlyResult = .nothingToDo
+    /// Failed scenes tonight: retried next night, or given up when they reached the retry limit.
+    public var failed: [Failure] = []
+    /// Each scene processed tonight with its outputs (paths relative to the output folder).
+    public var scenes: [Scene] = []
+
+    public struct Failure: Sendable, Equatable, Encodable {
+        public var scene: String
+        public var reason: String
+        public var attempts: Int
+        /// `retrying` (tried again next night) or `given_up`.
+        public var state: String
+    }
+
+    public struct Scene: Sendable, Equatable, Encodable {
+        public var scene: String
+        public var date: String
+        public var baseline: String?
+        public var list: String?
+        public var report: String?
+        public var new: [String]
+        public var persisting: [String]
+        public var resolved: [String]
+        public var not_observed: [String]
+    }
 
     public var line: String {
-        "nightly: scenes new \(scenesNew), done \(scenesDone), failed \(scenesFailed); violations new \(violationsNew), persisting \(violationsPersisting), resolved \(violationsResolved)"
+        "nightly: scenes new \(scenesNew), done \(scenesDone), failed \(scenesFailed)"
+            + (scenesRetried > 0 ? " (\(scenesRetried) retried)" : "")
+            + "; violations new \(violationsNew), persisting \(violationsPersisting), resolved \(violationsResolved)"
+            + (violationsNotObserved > 0 ? ", not observed \(violationsNotObserved)" : "")
+            + (failed.isEmpty ? "" : "; failed: " + failed.map { "\($0.scene) (\($0.state == "given_up" ? "given up" : "retrying") after \($0.attempts) attempt\($0.attempts == 1 ? "" : "s"))" }.joined(separator: ", "))
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case scenesNew = "scenes_new", scenesDone = "scenes_done", scenesFailed = "scenes_failed", scenesRetried = "scenes_retried"
+        case violationsNew = "violations_new", violationsPersisting = "violations_persisting"
+        case violationsResolved = "violations_resolved", violationsNotObserved = "violations_not_observed"
+        case failed, scenes, result
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(scenesNew, forKey: .scenesNew)
+        try c.encode(scenesDone, forKey: .scenesDone)
+        try c.encode(scenesFailed, forKey: .scenesFailed)
+        try c.encode(scenesRetried, forKey: .scenesRetried)
+        try c.encode(violationsNew, forKey: .violationsNew)
+        try c.encode(violationsPersisting, forKey: .violationsPersisting)
+        try c.encode(violationsResolved, forKey: .violationsResolved)
+        try c.encode(violationsNotObserved, forKey: .violationsNotObserved)
+        try c.encode(failed, forKey: .failed)
+        try c.encode(scenes, forKey: .scenes)
+        let result: String
+        switch self.result {
+        case .nothingToDo: result = "nothing_new"
+        case .allDone: result = "all_done"
+        case .someFailed: result = "some_failed"
+        }
+        try c.encode(result, forKey: .result)
+    }
+
+    /// The summary as one JSON object (sorted keys), for `--log-format json`.
+    public var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }
 
@@ -104,15 +171,38 @@ public struct Nightly {
         case let other: throw RunError(.input, "\(pipelinePath): param baseline: '\(other)' must be scene (an earlier scene over the same footprint) or landuse (the land-use survey the pipeline reads)")
         }
 
+        // A scene that failed is tried again on later nights, `retries` times at most.
+        let retries = Int(declared["retries"] ?? "") ?? 3
+        let siteClasses = declared["site_classes"] ?? "landcover-after.tif"
+
         var summary = NightlySummary()
-        var fresh: [Delivery] = []
-        for delivery in deliveries where try force || !registry.hasScene(contentHash: delivery.contentHash) { fresh.append(delivery) }
+        var fresh: [(delivery: Delivery, attempts: Int)] = []
+        for delivery in deliveries {
+            let earlier = try registry.scene(contentHash: delivery.contentHash)
+            if force || earlier == nil {
+                fresh.append((delivery, (earlier?.attempts ?? 0) + 1))
+            } else if let earlier, earlier.status == "failed", earlier.attempts <= retries {
+                fresh.append((delivery, earlier.attempts + 1))
+                summary.scenesRetried += 1
+                logger.info("nightly: scene \(delivery.id) failed on an earlier night (\(earlier.failure_reason ?? "")): attempt \(earlier.attempts + 1) of \(retries + 1)")
+            }
+        }
         summary.scenesNew = fresh.count
         if fresh.isEmpty {
             logger.info("nightly: nothing new in \(inbox)")
             return summary
         }
-        for var delivery in fresh.sorted(by: { ($0.date, $0.id) < ($1.date, $1.id) }) {
+        func failed(_ scene: SceneRecord, _ reason: String, attempts: Int) throws {
+            var scene = scene
+            scene.status = "failed"
+            scene.failure_reason = reason
+            try registry.recordFailure(scene)
+            let state = attempts > retries ? "given_up" : "retrying"
+            summary.failed.append(.init(scene: scene.id, reason: reason, attempts: attempts, state: state))
+            logger.error("nightly: scene \(scene.id) failed (attempt \(attempts) of \(retries + 1), \(state == "given_up" ? "given up" : "retried next night")): \(reason)")
+            summary.scenesFailed += 1
+        }
+        for (var delivery, attempts) in fresh.sorted(by: { ($0.delivery.date, $0.delivery.id) < ($1.delivery.date, $1.delivery.id) }) {
             if delivery.problem == nil, let archive = delivery.archive {
                 // Unpacked where later nights find it as their baseline; the inbox may be cleaned after processing.
                 let folder = URL(fileURLWithPath: out).appendingPathComponent("unpacked").appendingPathComponent(delivery.id)
@@ -125,16 +215,14 @@ public struct Nightly {
                     delivery.problem = error.description
                 }
             }
+            var scene = SceneRecord(id: delivery.id, sensor: delivery.sensor, date: delivery.date, footprintWKT: delivery.footprintWKT,
+                                    cloudShare: nil, contentHash: delivery.contentHash, path: delivery.path, status: "done")
+            scene.attempts = attempts
             if let problem = delivery.problem {
-                try registry.recordFailure(SceneRecord(id: delivery.id, sensor: delivery.sensor, date: delivery.date, footprintWKT: nil,
-                                                       cloudShare: nil, contentHash: delivery.contentHash, path: delivery.path,
-                                                       status: "failed", failureReason: problem))
-                logger.error("nightly: scene \(delivery.id) failed: \(problem)")
-                summary.scenesFailed += 1
+                scene.footprint_wkt = nil
+                try failed(scene, problem, attempts: attempts)
                 continue
             }
-            let scene = SceneRecord(id: delivery.id, sensor: delivery.sensor, date: delivery.date, footprintWKT: delivery.footprintWKT,
-                                    cloudShare: nil, contentHash: delivery.contentHash, path: delivery.path, status: "done")
             let baseline = againstLanduse ? nil : try Self.baseline(for: delivery, in: registry.scenes(), days: baselineDays, window: window)
             if baseline == nil, !againstLanduse {
                 // The first scene over a place: the baseline of later nights.
@@ -144,19 +232,45 @@ public struct Nightly {
                 continue
             }
             do {
-                let folder = try process(delivery, baseline: baseline, runner: runner, declared: declared)
-                let detections = try Self.detections(in: folder)
+                // The violations tracked over the scene, handed to the run so that its list carries their ids.
+                let box = try delivery.footprintWKT.map { try Geometry(wkt: $0).envelope } ?? (-180, -90, 180, 90)
+                let tracked = try registry.violations(meeting: box)
+                let handed = TrackedViolations(overlap: 0.25, violations: tracked.map {
+                    .init(id: $0.id, statusIfSeen: $0.status.seenAgain(firstTonight: $0.first_scene == scene.id).rawValue, geometryWKT: $0.geometry_wkt)
+                })
+                let folder = try process(delivery, baseline: baseline, runner: runner, declared: declared, tracked: handed)
                 let run = try RunRecord.decode(Data(contentsOf: folder.appendingPathComponent("run.json")))
+                guard let listPath = run.outputs.first(where: { $0 == ViolationList.fileName || $0.hasSuffix("/" + ViolationList.fileName) }) else {
+                    throw RunError(.input, "\(pipelinePath): the run wrote no \(ViolationList.fileName): nightly needs a write.violations stage")
+                }
+                let list = try ViolationList.read(folder.appendingPathComponent(listPath))
+                let detections = list.violations.map {
+                    Detection(id: $0.id, geoJSON: (try? Geometry(wkt: $0.geometry_wkt).geoJSON) ?? "", rules: $0.rules, areaM2: $0.area_m2,
+                              score: $0.score, beforeClass: $0.before_class, afterClass: $0.after_class)
+                }
+                let listed = Set(list.violations.map(\.id))
+                let watched = tracked.filter { !listed.contains($0.id) && !$0.status.isDecided && $0.first_scene != scene.id }
+                let observations = SiteObserver.observe(watched, classes: folder.appendingPathComponent(siteClasses), logger: logger)
                 let against = baseline?.id ?? "landuse"
                 let entry = RunEntry(sceneID: scene.id, baseline: against, started: run.started, finished: run.finished,
                                      pipelineSHA256: run.pipelineSHA256, versions: "landwatch \(run.landwatchVersion), GDAL \(run.gdalVersion)",
                                      exitStatus: run.status, outputs: run.outputs)
-                let outcome = try registry.record(scene: scene, detections: detections, run: entry)
+                let outcome = try registry.record(scene: scene, detections: detections, observations: observations, run: entry, overlap: 0.25)
+                for (listedID, registryID) in outcome.renamed.sorted(by: { $0.key < $1.key }) {
+                    logger.warning("nightly: scene \(delivery.id): the list names \(listedID) what the registry tracks as \(registryID) (the registry changed while the scene ran)")
+                }
                 summary.scenesDone += 1
                 summary.violationsNew += outcome.new.count
                 summary.violationsPersisting += outcome.persisting.count
                 summary.violationsResolved += outcome.resolved.count
-                logger.info("nightly: scene \(delivery.id) against \(against): \(outcome.new.count) new, \(outcome.persisting.count) persisting, \(outcome.resolved.count) resolved")
+                summary.violationsNotObserved += outcome.notObserved.count
+                let scenes = URL(fileURLWithPath: out).appendingPathComponent("scenes").lastPathComponent
+                let report = run.outputs.first { $0.hasSuffix(".html") }
+                summary.scenes.append(.init(scene: scene.id, date: scene.date, baseline: against, list: "\(scenes)/\(scene.id)/\(listPath)",
+                                            report: report.map { "\(scenes)/\(scene.id)/\($0)" }, new: outcome.new, persisting: outcome.persisting,
+                                            resolved: outcome.resolved, not_observed: outcome.notObserved))
+                let unseen = outcome.notObserved.isEmpty ? "" : ", \(outcome.notObserved.count) not observed (cloud or nodata over the site)"
+                logger.info("nightly: scene \(delivery.id) against \(against): \(outcome.new.count) new, \(outcome.persisting.count) persisting, \(outcome.resolved.count) resolved\(unseen)")
             } catch let error as RunError where error.category == .outputNotWritable || error.category == .io {
                 // The machine, not the scene (a full disk, a read-only mount): stop the night with the registry as it
                 // was for this scene, so that the next night retries it.
@@ -164,12 +278,7 @@ public struct Nightly {
                 logger.error("nightly: scene \(delivery.id) could not be written, the night stops and the scene is retried next time: \(error)")
                 throw error
             } catch {
-                var failed = scene
-                failed.status = "failed"
-                failed.failure_reason = "\(error)"
-                try registry.recordFailure(failed)
-                logger.error("nightly: scene \(delivery.id) failed: \(error)")
-                summary.scenesFailed += 1
+                try failed(scene, "\(error)", attempts: attempts)
             }
         }
         summary.result = summary.scenesFailed > 0 ? .someFailed : .allDone
@@ -202,7 +311,8 @@ public struct Nightly {
 
     /// Runs the pipeline for one pair into `out/scenes/ID`, published whole: written under `ID.partial` and renamed.
     /// A folder already published for the scene (a rerun after a crash between publishing and recording) is reused.
-    func process(_ delivery: Delivery, baseline: SceneRecord?, runner: PipelineRunner, declared: [String: String]) throws -> URL {
+    func process(_ delivery: Delivery, baseline: SceneRecord?, runner: PipelineRunner, declared: [String: String],
+                 tracked: TrackedViolations) throws -> URL {
         let scenes = URL(fileURLWithPath: out).appendingPathComponent("scenes")
         let target = scenes.appendingPathComponent(delivery.id)
         if force { try? FileManager.default.removeItem(at: target) }
@@ -213,6 +323,21 @@ public struct Nightly {
         // A folder a killed run left is resumed: its completed stages are kept when nothing they depend on changed.
         let partial = scenes.appendingPathComponent(delivery.id + ".partial")
         if force { try? FileManager.default.removeItem(at: partial) }
+        // The tracked violations go into the run's folder, where write.violations reads them; a folder a killed run
+        // left with other tracked violations (the registry changed since) starts again.
+        let trackedFile = partial.appendingPathComponent(TrackedViolations.fileName)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let trackedData = try encoder.encode(tracked)
+        if let earlier = FileManager.default.contents(atPath: trackedFile.path), earlier != trackedData {
+            try? FileManager.default.removeItem(at: partial)
+        }
+        do {
+            try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
+            try trackedData.write(to: trackedFile)
+        } catch {
+            throw RunError(.outputNotWritable, "cannot write \(trackedFile.path): \(error.localizedDescription)")
+        }
         var overrides: [String: String] = [:]
         var values = ["after": delivery.path, "after_date": delivery.date]
         if let baseline {
@@ -229,23 +354,5 @@ public struct Nightly {
             throw RunError(.io, "cannot publish \(partial.path) as \(target.path): \(String(cString: strerror(errno)))")
         }
         return target
-    }
-
-    /// The patches of the night's violations.geojson (anywhere under the scene's folder).
-    static func detections(in folder: URL) throws -> [Detection] {
-        guard let enumerator = FileManager.default.enumerator(atPath: folder.path) else { return [] }
-        for case let relative as String in enumerator where relative.hasSuffix("violations.geojson") {
-            let data = try Data(contentsOf: folder.appendingPathComponent(relative))
-            guard let collection = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw RunError(.io, "\(relative) is not a GeoJSON object")
-            }
-            return try ((collection["features"] as? [[String: Any]]) ?? []).map { feature in
-                let geometry = try JSONSerialization.data(withJSONObject: feature["geometry"] ?? [:])
-                let properties = feature["properties"] as? [String: Any] ?? [:]
-                return Detection(geoJSON: String(decoding: geometry, as: UTF8.self), rules: properties["rules"] as? String ?? "",
-                                 areaM2: (properties["area_m2"] as? NSNumber)?.doubleValue ?? 0)
-            }
-        }
-        return []
     }
 }

@@ -13,12 +13,13 @@ public enum ViolationExport {
         public var needsFile: Bool { self == .gpkg || self == .kml }
     }
 
-    static let header = ["id", "status", "rules", "area_m2", "first_seen", "last_seen", "first_scene", "last_scene",
-                         "west", "south", "east", "north", "dismissed_by", "dismissed_reason"]
+    static let header = ["id", "status", "rules", "area_m2", "score", "first_seen", "last_seen", "first_scene", "last_scene",
+                         "resolved_date", "resolved_scene", "west", "south", "east", "north", "dismissed_by", "dismissed_reason"]
 
     static func values(_ v: ViolationRecord) -> [String: VectorWriter.Value] {
         func text(_ s: String?) -> VectorWriter.Value { s.map { .string($0) } ?? .null }
-        return ["id": .string(v.id), "status": .string(v.status), "rules": .string(v.rules), "area_m2": .real(v.area_m2),
+        return ["id": .string(v.id), "status": .string(v.status.rawValue),
+                "score": v.score.map { .integer($0) } ?? .null, "resolved_date": text(v.resolved_date), "resolved_scene": text(v.resolved_scene), "rules": .string(v.rules), "area_m2": .real(v.area_m2),
                 "first_seen": .string(v.first_seen), "last_seen": .string(v.last_seen), "first_scene": .string(v.first_scene),
                 "last_scene": .string(v.last_scene), "west": .real(v.min_lon), "south": .real(v.min_lat), "east": .real(v.max_lon),
                 "north": .real(v.max_lat), "dismissed_by": text(v.dismissed_by), "dismissed_reason": text(v.dismissed_reason)]
@@ -74,7 +75,7 @@ public enum ViolationExport {
             case .geojson:
                 try Data(geoJSON(rows).utf8).write(to: URL(fileURLWithPath: temporary))
             case .gpkg, .kml:
-                var fields: [(String, VectorWriter.FieldType)] = header.map { ($0, ["area_m2", "west", "south", "east", "north"].contains($0) ? .real : .string) }
+                var fields: [(String, VectorWriter.FieldType)] = header.map { ($0, ["area_m2", "west", "south", "east", "north"].contains($0) ? .real : $0 == "score" ? .integer : .string) }
                 if format == .kml { fields += [("Name", .string), ("Description", .string)] }
                 let writer = try VectorWriter(path: temporary, driver: format == .gpkg ? "GPKG" : "KML", layer: "violations",
                                               crs: .wgs84(), geometry: .polygon, fields: fields)
@@ -82,7 +83,7 @@ public enum ViolationExport {
                     var row = values(v)
                     if format == .kml {
                         row["Name"] = .string(v.id)
-                        row["Description"] = .string("\(v.status): \(v.rules); \(Int(v.area_m2.rounded())) m²; first seen \(v.first_seen), last seen \(v.last_seen)"
+                        row["Description"] = .string("\(v.status.rawValue): \(v.rules); \(Int(v.area_m2.rounded())) m²; first seen \(v.first_seen), last seen \(v.last_seen)"
                                                      + (v.dismissed_reason.map { "; dismissed: \($0)" } ?? ""))
                     }
                     try writer.add(Geometry(wkt: v.geometry_wkt), values: row)
@@ -90,5 +91,27 @@ public enum ViolationExport {
                 try writer.close()
             }
         }
+    }
+}
+
+/// `landwatch violations show`: a violation and its whole history as text.
+public enum ViolationHistory {
+    public static func text(_ v: ViolationRecord, _ history: [ViolationEvent]) -> String {
+        var lines = ["\(v.id)  \(v.status.rawValue)  rules \(v.rules)  \(String(format: "%.0f", v.area_m2)) m²"
+                     + (v.score.map { "  score \($0)" } ?? ""),
+                     "  first seen \(v.first_seen) (\(v.first_scene)), last seen \(v.last_seen) (\(v.last_scene))"
+                     + String(format: "; box %.6f, %.6f – %.6f, %.6f", v.min_lon, v.min_lat, v.max_lon, v.max_lat)]
+        if let date = v.resolved_date { lines.append("  resolved on \(date) by scene \(v.resolved_scene ?? "?")") }
+        lines.append("  history:")
+        for event in history {
+            var line = "  \(event.date)  \(event.event.rawValue.replacingOccurrences(of: "_", with: " ")) → \(event.status.rawValue)"
+            if let scene = event.scene_id { line += "  scene \(scene)" }
+            if let area = event.area_m2 { line += String(format: "  %.0f m²", area) }
+            if let score = event.score { line += "  score \(score)" }
+            if let by = event.changed_by { line += "  by \(by)" }
+            if let reason = event.reason { line += "  (\(reason))" }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -42,6 +42,7 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
             """,
             "CREATE INDEX violation_box ON violation (min_lon, max_lon, min_lat, max_lat)",
         ]),
+        ("v2", Schema.v2Postgres),
     ]
 
     /// Connects and migrates. The password comes from the URL only when it came from the environment
@@ -159,7 +160,13 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
                                 path: try row["path"].decode(String.self), status: try row["status"].decode(String.self),
                                 failureReason: try row["failure_reason"].decode(String?.self))
         scene.recorded_at = try row["recorded_at"].decode(Date.self)
+        scene.attempts = try row["attempts"].decode(Int.self)
         return scene
+    }
+
+    static func status(_ text: String) throws -> ViolationStatus {
+        guard let status = ViolationStatus(rawValue: text) else { throw RegistryError("unknown violation status '\(text)' in the registry") }
+        return status
     }
 
     static func violation(_ row: PostgresRandomAccessRow) throws -> ViolationRecord {
@@ -169,34 +176,52 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
                         rules: try row["rules"].decode(String.self), area_m2: try row["area_m2"].decode(Double.self),
                         first_seen: try row["first_seen"].decode(String.self), last_seen: try row["last_seen"].decode(String.self),
                         first_scene: try row["first_scene"].decode(String.self), last_scene: try row["last_scene"].decode(String.self),
-                        status: try row["status"].decode(String.self), dismissed_by: try row["dismissed_by"].decode(String?.self),
+                        status: try status(row["status"].decode(String.self)), dismissed_by: try row["dismissed_by"].decode(String?.self),
                         dismissed_reason: try row["dismissed_reason"].decode(String?.self),
-                        dismissed_at: try row["dismissed_at"].decode(Date?.self))
+                        dismissed_at: try row["dismissed_at"].decode(Date?.self),
+                        before_class: try row["before_class"].decode(Int?.self), after_class: try row["after_class"].decode(Int?.self),
+                        score: try row["score"].decode(Int?.self), resolved_date: try row["resolved_date"].decode(String?.self),
+                        resolved_scene: try row["resolved_scene"].decode(String?.self))
+    }
+
+    static func event(_ row: PostgresRandomAccessRow) throws -> ViolationEvent {
+        guard let kind = ViolationEvent.Kind(rawValue: try row["event"].decode(String.self)) else { throw RegistryError("unknown event in the registry") }
+        var event = ViolationEvent(violationID: try row["violation_id"].decode(String.self), sceneID: try row["scene_id"].decode(String?.self),
+                                   date: try row["date"].decode(String.self), event: kind, status: try status(row["status"].decode(String.self)),
+                                   areaM2: try row["area_m2"].decode(Double?.self), score: try row["score"].decode(Int?.self),
+                                   by: try row["changed_by"].decode(String?.self), reason: try row["reason"].decode(String?.self),
+                                   recordedAt: try row["recorded_at"].decode(Date.self))
+        event.id = try row["id"].decode(Int64.self)
+        return event
     }
 
     func save(scene s: SceneRecord) throws {
         try run("""
-            INSERT INTO scene (id, sensor, date, footprint_wkt, cloud_share, content_hash, path, status, failure_reason, recorded_at)
+            INSERT INTO scene (id, sensor, date, footprint_wkt, cloud_share, content_hash, path, status, failure_reason, recorded_at, attempts)
             VALUES (\(s.id), \(s.sensor), \(s.date), \(s.footprint_wkt), \(s.cloud_share), \(s.content_hash), \(s.path), \(s.status),
-                    \(s.failure_reason), \(s.recorded_at))
+                    \(s.failure_reason), \(s.recorded_at), \(s.attempts))
             ON CONFLICT (id) DO UPDATE SET sensor = EXCLUDED.sensor, date = EXCLUDED.date, footprint_wkt = EXCLUDED.footprint_wkt,
               cloud_share = EXCLUDED.cloud_share, content_hash = EXCLUDED.content_hash, path = EXCLUDED.path, status = EXCLUDED.status,
-              failure_reason = EXCLUDED.failure_reason, recorded_at = EXCLUDED.recorded_at
+              failure_reason = EXCLUDED.failure_reason, recorded_at = EXCLUDED.recorded_at, attempts = EXCLUDED.attempts
             """)
     }
 
     func save(violation v: ViolationRecord) throws {
         try run("""
             INSERT INTO violation (id, geometry_wkt, min_lon, min_lat, max_lon, max_lat, rules, area_m2, first_seen, last_seen,
-              first_scene, last_scene, status, dismissed_by, dismissed_reason, dismissed_at)
+              first_scene, last_scene, status, dismissed_by, dismissed_reason, dismissed_at, before_class, after_class, score,
+              resolved_date, resolved_scene)
             VALUES (\(v.id), \(v.geometry_wkt), \(v.min_lon), \(v.min_lat), \(v.max_lon), \(v.max_lat), \(v.rules), \(v.area_m2),
-                    \(v.first_seen), \(v.last_seen), \(v.first_scene), \(v.last_scene), \(v.status), \(v.dismissed_by),
-                    \(v.dismissed_reason), \(v.dismissed_at))
+                    \(v.first_seen), \(v.last_seen), \(v.first_scene), \(v.last_scene), \(v.status.rawValue), \(v.dismissed_by),
+                    \(v.dismissed_reason), \(v.dismissed_at), \(v.before_class), \(v.after_class), \(v.score), \(v.resolved_date),
+                    \(v.resolved_scene))
             ON CONFLICT (id) DO UPDATE SET geometry_wkt = EXCLUDED.geometry_wkt, min_lon = EXCLUDED.min_lon, min_lat = EXCLUDED.min_lat,
               max_lon = EXCLUDED.max_lon, max_lat = EXCLUDED.max_lat, rules = EXCLUDED.rules, area_m2 = EXCLUDED.area_m2,
               first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen, first_scene = EXCLUDED.first_scene,
               last_scene = EXCLUDED.last_scene, status = EXCLUDED.status, dismissed_by = EXCLUDED.dismissed_by,
-              dismissed_reason = EXCLUDED.dismissed_reason, dismissed_at = EXCLUDED.dismissed_at
+              dismissed_reason = EXCLUDED.dismissed_reason, dismissed_at = EXCLUDED.dismissed_at, before_class = EXCLUDED.before_class,
+              after_class = EXCLUDED.after_class, score = EXCLUDED.score, resolved_date = EXCLUDED.resolved_date,
+              resolved_scene = EXCLUDED.resolved_scene
             """)
     }
 
@@ -204,6 +229,10 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
 
     public func hasScene(contentHash: String) throws -> Bool {
         try read { try !run("SELECT 1 FROM scene WHERE content_hash = \(contentHash)").isEmpty }
+    }
+
+    public func scene(contentHash: String) throws -> SceneRecord? {
+        try read { try run("SELECT * FROM scene WHERE content_hash = \(contentHash)").first.map(Self.scene) }
     }
 
     public func runs() throws -> [RunEntry] {
@@ -226,35 +255,53 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
     }
 
     public func recordFailure(_ scene: SceneRecord) throws {
-        try transaction(lock: Self.trackingLock) { try save(scene: scene) }
-    }
-
-    public func record(scene: SceneRecord, detections: [Detection], run entry: RunEntry?, overlap: Double) throws -> NightOutcome {
         try transaction(lock: Self.trackingLock) {
-            try Tracking.record(scene: scene, detections: detections, run: entry, overlap: overlap, in: PostgresTracking(registry: self))
+            var scene = scene
+            if let earlier = try run("SELECT attempts FROM scene WHERE id = \(scene.id)").first {
+                scene.attempts = try earlier["attempts"].decode(Int.self) + 1
+            }
+            try save(scene: scene)
         }
     }
 
-    public func dismiss(id: String, by: String, reason: String) throws {
+    public func record(scene: SceneRecord, detections: [Detection], observations: [SiteObservation], run entry: RunEntry?,
+                       overlap: Double) throws -> NightOutcome {
         try transaction(lock: Self.trackingLock) {
-            let updated = try run("""
-                UPDATE violation SET status = 'dismissed', dismissed_by = \(by), dismissed_reason = \(reason), dismissed_at = \(Date())
-                WHERE id = \(id) RETURNING id
-                """)
-            if updated.isEmpty { throw RegistryError("no violation \(id) in \(location)") }
+            try Tracking.record(scene: scene, detections: detections, observations: observations, run: entry, overlap: overlap,
+                                in: PostgresTracking(registry: self))
         }
     }
 
-    public func violations(status: String?, since: String?) throws -> [ViolationRecord] {
-        try read {
+    public func setStatus(id: String, to status: ViolationStatus, by: String, reason: String, date: String?) throws {
+        try transaction(lock: Self.trackingLock) {
+            try Tracking.setStatus(id: id, to: status, by: by, reason: reason, date: date, location: location, in: PostgresTracking(registry: self))
+        }
+    }
+
+    public func violations(statuses: Set<ViolationStatus>?, since: String?) throws -> [ViolationRecord] {
+        let list = statuses.map { $0.map(\.rawValue).sorted().joined(separator: ",") }
+        return try read {
             try run("""
-                SELECT * FROM violation WHERE (\(status)::text IS NULL OR status = \(status)) AND (\(since)::text IS NULL OR last_seen >= \(since))
+                SELECT * FROM violation WHERE (\(list)::text IS NULL OR status = ANY(string_to_array(\(list), ',')))
+                  AND (\(since)::text IS NULL OR last_seen >= \(since))
                 ORDER BY first_seen, id
                 """).map(Self.violation)
         }
     }
 
-    /// Tracking's statements, inside the transaction ``record(scene:detections:run:overlap:)`` holds.
+    public func violations(meeting box: (minX: Double, minY: Double, maxX: Double, maxY: Double)) throws -> [ViolationRecord] {
+        try read { try PostgresTracking(registry: self).violations(meeting: box) }
+    }
+
+    public func violation(id: String) throws -> ViolationRecord? {
+        try read { try PostgresTracking(registry: self).violation(id: id) }
+    }
+
+    public func history(id: String) throws -> [ViolationEvent] {
+        try read { try run("SELECT * FROM violation_event WHERE violation_id = \(id) ORDER BY date, id").map(Self.event) }
+    }
+
+    /// Tracking's statements, inside the transaction ``record(scene:detections:observations:run:overlap:)`` holds.
     struct PostgresTracking: TrackingTransaction {
         let registry: PostgresRegistry
 
@@ -276,10 +323,22 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
                 """).map(PostgresRegistry.violation)
         }
 
-        func activeViolations() throws -> [ViolationRecord] {
-            try registry.run("SELECT * FROM violation WHERE status IN ('new', 'persisting') ORDER BY id").map(PostgresRegistry.violation)
+        func violation(id: String) throws -> ViolationRecord? {
+            try registry.run("SELECT * FROM violation WHERE id = \(id)").first.map(PostgresRegistry.violation)
         }
 
         func save(violation: ViolationRecord) throws { try registry.save(violation: violation) }
+
+        func removeEvents(scene: String) throws {
+            try registry.run("DELETE FROM violation_event WHERE scene_id = \(scene) AND event <> 'status'")
+        }
+
+        func add(event e: ViolationEvent) throws {
+            try registry.run("""
+                INSERT INTO violation_event (violation_id, scene_id, date, event, status, area_m2, score, changed_by, reason, recorded_at)
+                VALUES (\(e.violation_id), \(e.scene_id), \(e.date), \(e.event.rawValue), \(e.status.rawValue), \(e.area_m2), \(e.score),
+                        \(e.changed_by), \(e.reason), \(e.recorded_at))
+                """)
+        }
     }
 }

@@ -86,6 +86,11 @@ public final class Registry: Sendable {
             }
             try db.create(index: "violation_box", on: "violation", columns: ["min_lon", "max_lon", "min_lat", "max_lat"])
         }
+        // v2 (issue 21): statuses as a checked enum, the classes and score a site was first detected with, the clear
+        // observation that resolved it, every night and decision in violation_event, attempts of failed scenes.
+        migrator.registerMigration("v2") { db in
+            for statement in Schema.v2SQLite { try db.execute(sql: statement) }
+        }
         return migrator
     }
 

@@ -7,25 +7,37 @@ public protocol RegistryStore: AnyObject, Sendable {
     var location: String { get }
     /// True when a scene with this content hash was already recorded (done or failed).
     func hasScene(contentHash: String) throws -> Bool
+    /// The scene recorded with this content hash.
+    func scene(contentHash: String) throws -> SceneRecord?
     func runs() throws -> [RunEntry]
     func scenes() throws -> [SceneRecord]
-    /// Records a scene that could not be processed, with the reason.
+    /// Records a scene that could not be processed, with the reason (one attempt more when it failed before).
     func recordFailure(_ scene: SceneRecord) throws
-    /// Records a processed scene, its run and its detections in one transaction.
-    func record(scene: SceneRecord, detections: [Detection], run: RunEntry?, overlap: Double) throws -> NightOutcome
-    /// Marks a violation as legal after a field check, so that it never comes back as new.
-    func dismiss(id: String, by: String, reason: String) throws
-    /// Violations with a status (all when nil) last seen on or after `since` (YYYY-MM-DD).
-    func violations(status: String?, since: String?) throws -> [ViolationRecord]
+    /// Records a processed scene, its run, its detections and what it saw at tracked places, in one transaction.
+    func record(scene: SceneRecord, detections: [Detection], observations: [SiteObservation], run: RunEntry?, overlap: Double) throws -> NightOutcome
+    /// Sets a violation's status by someone's decision (a dismissal, a field check), into its history.
+    func setStatus(id: String, to status: ViolationStatus, by: String, reason: String, date: String?) throws
+    /// Violations with one of the statuses (all when nil) last seen on or after `since` (YYYY-MM-DD).
+    func violations(statuses: Set<ViolationStatus>?, since: String?) throws -> [ViolationRecord]
+    /// Violations whose bounding boxes meet the box (longitude/latitude), any status.
+    func violations(meeting box: (minX: Double, minY: Double, maxX: Double, maxY: Double)) throws -> [ViolationRecord]
+    func violation(id: String) throws -> ViolationRecord?
+    /// Every night that saw the violation (or could not) and every status change, oldest first.
+    func history(id: String) throws -> [ViolationEvent]
 }
 
 extension RegistryStore {
-    public func record(scene: SceneRecord, detections: [Detection], run: RunEntry? = nil) throws -> NightOutcome {
-        try record(scene: scene, detections: detections, run: run, overlap: 0.25)
+    public func record(scene: SceneRecord, detections: [Detection], observations: [SiteObservation] = [], run: RunEntry? = nil) throws -> NightOutcome {
+        try record(scene: scene, detections: detections, observations: observations, run: run, overlap: 0.25)
     }
 
-    public func violations() throws -> [ViolationRecord] { try violations(status: nil, since: nil) }
-    public func violations(status: String?) throws -> [ViolationRecord] { try violations(status: status, since: nil) }
+    /// Marks a violation as legal after a field check, so that it never comes back as new.
+    public func dismiss(id: String, by: String, reason: String) throws {
+        try setStatus(id: id, to: .dismissed, by: by, reason: reason, date: nil)
+    }
+
+    public func violations() throws -> [ViolationRecord] { try violations(statuses: nil, since: nil) }
+    public func violations(status: ViolationStatus?) throws -> [ViolationRecord] { try violations(statuses: status.map { [$0] }, since: nil) }
 }
 
 public enum Registries {

@@ -111,7 +111,8 @@ public struct ViolationEvent: Sendable, Equatable, Codable, FetchableRecord, Per
     public var status: ViolationStatus
     public var area_m2: Double?
     public var score: Int?
-    public var by: String?
+    /// Who set the status (nil for what a scene showed).
+    public var changed_by: String?
     public var reason: String?
     public var recorded_at: Date
 
@@ -124,7 +125,7 @@ public struct ViolationEvent: Sendable, Equatable, Codable, FetchableRecord, Per
         self.status = status
         area_m2 = areaM2
         self.score = score
-        self.by = by
+        changed_by = by
         self.reason = reason
         recorded_at = recordedAt
     }

@@ -68,7 +68,7 @@ final class NightlyTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stderr.contains("violations new 1, persisting 0, resolved 0"), result.stderr)
         let registry = try Registry(path: out.appendingPathComponent("registry.sqlite").path)
-        let new = try registry.violations(status: "new")
+        let new = try registry.violations(status: .new)
         XCTAssertEqual(new.count, 1)
         XCTAssertEqual(new[0].area_m2, 14400, accuracy: 1, "the planted 4 x 4 pixels of 900 m²")
         XCTAssertTrue(new[0].rules.contains("UC-P"), new[0].rules)
@@ -113,7 +113,7 @@ final class NightlyTests: XCTestCase {
         result = try nightly()
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stderr.contains("violations new 0, persisting 1, resolved 0"), result.stderr)
-        XCTAssertEqual(try registry.violations(status: "persisting").map(\.id), [new[0].id])
+        XCTAssertEqual(try registry.violations(status: .persisting).map(\.id), [new[0].id])
         // One run row per compared scene: night 2 and night 3, both against night 1.
         let runs = try registry.runs()
         XCTAssertEqual(runs.count, 2)
@@ -129,7 +129,7 @@ final class NightlyTests: XCTestCase {
         result = try nightly()
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stderr.contains("violations new 0"), result.stderr)
-        XCTAssertEqual(try registry.violations(status: "new"), [])
+        XCTAssertEqual(try registry.violations(status: .new), [])
         XCTAssertEqual(try registry.violations().count, 1, "no duplicate")
         // Published scene folders are whole; no partial folder is left.
         let scenes = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("scenes").path)
@@ -170,7 +170,7 @@ final class NightlyTests: XCTestCase {
             statuses.append(process.terminationStatus)
         }
         XCTAssertEqual(statuses.sorted(), [0, 75])
-        XCTAssertEqual(try Registry(path: out.appendingPathComponent("registry.sqlite").path).violations(status: "new").count, 1)
+        XCTAssertEqual(try Registry(path: out.appendingPathComponent("registry.sqlite").path).violations(status: .new).count, 1)
     }
 
     func testACorruptDeliveryIsRecordedAndTheOthersGoOn() throws {
@@ -528,7 +528,7 @@ final class NightlyLanduseTests: XCTestCase {
         try deliver("S2L1C_20150830_13band.tif", as: "night2", date: "2015-09-09", plant: true)
         result = try nightly()
         XCTAssertEqual(result.status, 0, result.stderr)
-        let new = try registry.violations(status: "new")
+        let new = try registry.violations(status: .new)
         XCTAssertEqual(planted(new).count, 1, "\(new)")
         XCTAssertEqual(planted(new).first?.area_m2 ?? 0, 900, accuracy: 1, "3 x 3 pixels of 100 m²")
         XCTAssertTrue(planted(new).first?.rules.contains("UC") == true)

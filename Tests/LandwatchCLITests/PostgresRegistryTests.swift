@@ -41,7 +41,7 @@ final class PostgresServer {
     /// Empties the database between tests.
     func reset() throws {
         try asPostgres("\(bin)/psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "landwatch", "-d", "landwatch", "-q", "-c",
-                                       "DROP TABLE IF EXISTS run, violation, scene, landwatch_schema CASCADE"], environment: ["PGPASSWORD": password])
+                                       "DROP TABLE IF EXISTS violation_event, run, violation, scene, landwatch_schema CASCADE"], environment: ["PGPASSWORD": password])
     }
 
     func asPostgres(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws {
@@ -162,7 +162,7 @@ final class PostgresRegistryTests: XCTestCase {
         XCTAssertTrue(export.stdout.contains(new.id), export.stdout)
         let dismiss = try CLITests.landwatch(["violations", "dismiss", new.id, "--reason", "field check: approved"], environment: environment)
         XCTAssertEqual(dismiss.status, 0, dismiss.stderr)
-        XCTAssertEqual(try store.violations(status: "dismissed").map(\.id), [new.id])
+        XCTAssertEqual(try store.violations(status: .dismissed).map(\.id), [new.id])
         environment["LANDWATCH_DB_URL"] = "postgres://landwatch@127.0.0.1:\(server.port)/landwatch"
         let noPassword = try CLITests.landwatch(["violations", "export"], environment: environment)
         XCTAssertEqual(noPassword.status, 66, noPassword.stderr)
@@ -198,7 +198,7 @@ final class PostgresRegistryTests: XCTestCase {
         XCTAssertEqual(failures.all, [])
         let violations = try first.violations()
         XCTAssertEqual(violations.count, 1, "\(violations)")
-        XCTAssertEqual(violations.first?.status, "persisting")
+        XCTAssertEqual(violations.first?.status, .persisting)
         XCTAssertEqual(violations.first?.last_seen, "2024-07-05")
         XCTAssertEqual(try first.scenes().count, 5)
     }

@@ -1,0 +1,190 @@
+import Foundation
+import LandwatchGDAL
+import LandwatchNightly
+import LandwatchRegistry
+import LandwatchStages
+import XCTest
+
+/// Issue 21 over six nights of the real Marburg scene (testdata/nightly: a 4 x 4 pixel construction planted inside the
+/// red line): one id on every list, chip, export and history; the status from what the ground shows against the
+/// baseline the site was first detected on; cloud is "not observed"; `--force` leaves the same registry.
+final class EnforcementRecordTests: XCTestCase {
+    var work: URL!
+    var inbox: URL { work.appendingPathComponent("inbox") }
+    var out: URL { work.appendingPathComponent("out") }
+    var db: String { out.appendingPathComponent("registry.sqlite").path }
+    var pipeline: URL!
+
+    override func setUpWithError() throws {
+        work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-record-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+        pipeline = try NightlyTests.shortNightsPipeline(in: work)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
+
+    /// Delivers a copy of a fixture, each band changed by `edit(band values, width)`, under its own content hash.
+    func deliver(_ fixture: String, as name: String, date: String, edit: ((inout [Float], Int) -> Void)? = nil) throws {
+        let target = inbox.appendingPathComponent("\(name).tif").path
+        try Dataset.open(CLITests.root.appendingPathComponent("testdata/nightly/\(fixture)").path).copy(to: target, driver: "GTiff").close()
+        unlink(target + ".aux.xml")
+        if let edit {
+            let copy = try Dataset.openForUpdate(target)
+            let window = Window(width: copy.width, height: copy.height)
+            for band in 1...copy.bandCount {
+                var pixels = try copy.band(band).read(window)
+                edit(&pixels, copy.width)
+                try pixels.withUnsafeBufferPointer { try copy.band(band).write(window, from: $0) }
+            }
+            try copy.close()
+            unlink(target + ".aux.xml")
+        }
+        // Other bytes, other content hash (GDAL ignores the tail).
+        let url = URL(fileURLWithPath: target)
+        try (Data(contentsOf: url) + Data(name.utf8)).write(to: url)
+        try "{\"sensor\": \"landsat8-toa\", \"date\": \"\(date)\"}".write(to: inbox.appendingPathComponent("\(name).json"), atomically: true, encoding: .utf8)
+    }
+
+    func nightly(_ extra: [String] = []) throws -> CLITests.Result {
+        try CLITests.landwatch(["nightly", "--inbox", inbox.path, "--pipeline", pipeline.path, "--out", out.path, "--threads", "2"] + extra)
+    }
+
+    /// The ids of a scene's lists: CSV, GeoJSON, KML, GeoPackage, the typed list and the chips.
+    func listIDs(_ scene: String) throws -> [String: [String]] {
+        let folder = out.appendingPathComponent("scenes/\(scene)/violations")
+        var ids: [String: [String]] = [:]
+        let csv = try String(contentsOf: folder.appendingPathComponent("violations.csv"), encoding: .utf8).split(separator: "\r\n")
+        let header = csv[0].replacingOccurrences(of: "\u{FEFF}", with: "").split(separator: ",")
+        let idColumn = try XCTUnwrap(header.firstIndex(of: "id"))
+        ids["csv"] = csv.dropFirst().map { String($0.split(separator: ",", omittingEmptySubsequences: false)[idColumn]) }
+        for (format, field) in [("geojson", "id"), ("gpkg", "id"), ("kml", "Name")] {
+            let path = folder.appendingPathComponent("violations.\(format)").path
+            ids[format] = try VectorDataset.open(path).attributes(layer: nil, fields: [field]).compactMap { $0.values[field] }
+        }
+        ids["json"] = try ViolationList.read(folder.appendingPathComponent(ViolationList.fileName)).violations.map(\.id)
+        let chips = (try? FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("chips").path)) ?? []
+        ids["chips"] = Array(Set(chips.map { $0.replacingOccurrences(of: "-before.png", with: "").replacingOccurrences(of: "-after.png", with: "") })).sorted()
+        return ids
+    }
+
+    /// The registry as lines: violations and their whole history (without the wall-clock time of recording).
+    func snapshot() throws -> [String] {
+        let registry = try Registry(path: db)
+        return try registry.violations().flatMap { v in
+            ["violation \(v.id) \(v.status.rawValue) \(v.first_seen) \(v.last_seen) \(v.area_m2) \(v.rules) \(v.resolved_date ?? "-") \(v.resolved_scene ?? "-")"]
+                + (try registry.history(id: v.id)).map { "  \($0.date) \($0.event.rawValue) \($0.status.rawValue) \($0.scene_id ?? "-") \($0.reason ?? "")" }
+        }
+    }
+
+    // The planted patch: rows 33–36, columns 4–7 of the 41 x 41 scene; the donor built-up pixel at row 0, column 12.
+    static func plant(columns: Range<Int>) -> (inout [Float], Int) -> Void {
+        { pixels, width in for row in 33..<37 { for col in columns { pixels[row * width + col] = pixels[12] } } }
+    }
+
+    func testSixNightsOneIdAndTheStatusFromTheGround() throws {
+        // Night 1: the baseline. Night 2 (against night 1): the construction, new.
+        try deliver("before.tif", as: "n1", date: "2024-06-30")
+        XCTAssertEqual(try nightly().status, 0)
+        try deliver("after.tif", as: "n2", date: "2024-07-16")
+        var result = try nightly()
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let registry = try Registry(path: db)
+        let v = try XCTUnwrap(registry.violations().first)
+        XCTAssertEqual(try registry.violations().count, 1)
+        XCTAssertEqual(v.status, .new)
+        XCTAssertEqual(v.first_scene, try registry.runs().last?.scene_id)
+        XCTAssertTrue(v.id.hasPrefix("LW-u"), "the geohash id of write.violations: \(v.id)")
+        for (format, ids) in try listIDs(v.first_scene) { XCTAssertEqual(ids, [v.id], "night 2, \(format)") }
+        let csv2 = try String(contentsOf: out.appendingPathComponent("scenes/\(v.first_scene)/violations/violations.csv"), encoding: .utf8)
+        XCTAssertTrue(csv2.contains("rank,id,status,"), "a status column when a registry is involved")
+        XCTAssertTrue(csv2.contains("1,\(v.id),new,"), csv2)
+
+        // Night 3 (against night 1): the construction has grown by a column: another outline, another geohash, the same id.
+        try deliver("before.tif", as: "n3", date: "2024-08-01", edit: Self.plant(columns: 4..<9))
+        result = try nightly()
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("violations new 0, persisting 1, resolved 0"), result.stderr)
+        let scene3 = try XCTUnwrap(registry.runs().map(\.scene_id).first { $0.contains("2024-08-01") })
+        let list3 = try ViolationList.read(out.appendingPathComponent("scenes/\(scene3)/violations/\(ViolationList.fileName)"))
+        XCTAssertEqual(list3.violations.map(\.id), [v.id])
+        XCTAssertEqual(list3.violations.first?.status, "persisting")
+        XCTAssertEqual(list3.violations.first?.pixels, 20)
+        for (format, ids) in try listIDs(scene3) { XCTAssertEqual(ids, [v.id], "night 3, \(format)") }
+        XCTAssertEqual(try registry.violations().count, 1)
+        XCTAssertEqual(try registry.violation(id: v.id)?.area_m2, 18000)
+
+        // Night 4 against night 2, which already shows the building: no patch, but the place is still built against
+        // the baseline it was first detected on: persisting (it was resolved before issue 21).
+        try deliver("after.tif", as: "n4", date: "2024-08-17")
+        result = try nightly()
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("violations new 0, persisting 1, resolved 0"), result.stderr)
+        XCTAssertEqual(try registry.violation(id: v.id)?.status, .persisting)
+
+        // Night 5: cloud (no data) over the site: not observed, nothing changes.
+        try deliver("after.tif", as: "n5", date: "2024-09-02") { pixels, width in
+            for row in 31..<39 { for col in 2..<11 { pixels[row * width + col] = .nan } }
+        }
+        result = try nightly()
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("violations new 0, persisting 0, resolved 0, not observed 1"), result.stderr)
+        XCTAssertEqual(try registry.violation(id: v.id)?.status, .persisting)
+        XCTAssertEqual(try registry.violation(id: v.id)?.last_seen, "2024-08-17")
+        let open = try CLITests.landwatch(["violations", "export", "--db", db, "--status", "open"])
+        XCTAssertTrue(open.stdout.contains("\(v.id),persisting,"), open.stdout)
+
+        // Night 6: the original pixels back (demolished and replanted): resolved on this night, naming its scene.
+        try deliver("before.tif", as: "n6", date: "2024-09-18")
+        result = try nightly()
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("violations new 0, persisting 0, resolved 1"), result.stderr)
+        let resolved = try XCTUnwrap(registry.violation(id: v.id))
+        let scene6 = try XCTUnwrap(registry.scenes().first { $0.date == "2024-09-18" }).id
+        XCTAssertEqual(resolved.status, .resolved)
+        XCTAssertEqual(resolved.resolved_date, "2024-09-18")
+        XCTAssertEqual(resolved.resolved_scene, scene6)
+        XCTAssertFalse(try CLITests.landwatch(["violations", "export", "--db", db, "--status", "open"]).stdout.contains(v.id))
+
+        // The whole history, under the same id everywhere.
+        let show = try CLITests.landwatch(["violations", "show", v.id, "--db", db])
+        XCTAssertEqual(show.status, 0, show.stderr)
+        let lines = show.stdout.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines[0].hasPrefix("\(v.id)  resolved  rules "), show.stdout)
+        XCTAssertTrue(show.stdout.contains("resolved on 2024-09-18 by scene \(scene6)"), show.stdout)
+        let events = lines.filter { $0.hasPrefix("  2024-") }.map { $0.split(separator: " ").prefix(2).joined(separator: " ") }
+        XCTAssertEqual(events.count, 5, show.stdout)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("  2024-07-16  detected → new  scene \(v.first_scene)  14400 m²") }, show.stdout)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("  2024-08-01  detected → persisting  scene \(scene3)  18000 m²") }, show.stdout)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("  2024-08-17  still changed → persisting") }, show.stdout)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("  2024-09-02  not observed → persisting") && $0.contains("without a class") }, show.stdout)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("  2024-09-18  restored → resolved  scene \(scene6)") }, show.stdout)
+        let export = try CLITests.landwatch(["violations", "export", "--db", db, "--format", "csv"])
+        XCTAssertTrue(export.stdout.contains("\r\n\(v.id),resolved,"), export.stdout)
+        let missing = try CLITests.landwatch(["violations", "show", "LW-nothing", "--db", db])
+        XCTAssertEqual(missing.status, 66)
+        XCTAssertTrue(missing.stderr.contains("no violation LW-nothing in \(db)"), missing.stderr)
+
+        // --force redoes all six nights: the same registry, ids, statuses and history.
+        let expected = try snapshot()
+        result = try nightly(["--force"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("scenes new 6, done 6, failed 0"), result.stderr)
+        XCTAssertEqual(try snapshot(), expected)
+
+        // The inspector's id is the list's: dismissing it works, it is in the history with who and why, and it stays
+        // dismissed whatever the satellite sees, --force included.
+        let dismiss = try CLITests.landwatch(["violations", "dismiss", v.id, "--db", db, "--reason", "field check: demolished", "--by", "inspector Wang",
+                                              "--date", "2024-09-20"])
+        XCTAssertEqual(dismiss.status, 0, dismiss.stderr)
+        let dismissedLine = "  2024-09-20  status → dismissed  by inspector Wang  (field check: demolished)"
+        XCTAssertTrue(try CLITests.landwatch(["violations", "show", v.id, "--db", db]).stdout.contains(dismissedLine))
+        result = try nightly(["--force"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try registry.violations().map(\.id), [v.id])
+        XCTAssertEqual(try registry.violation(id: v.id)?.status, .dismissed)
+        XCTAssertTrue(try CLITests.landwatch(["violations", "show", v.id, "--db", db]).stdout.contains(dismissedLine))
+        // The scene list of a night shows the dismissed site with its status.
+        let scene2 = out.appendingPathComponent("scenes/\(v.first_scene)/violations/violations.csv")
+        XCTAssertTrue(try String(contentsOf: scene2, encoding: .utf8).contains("1,\(v.id),dismissed,"))
+    }
+}
