@@ -7,17 +7,28 @@ import LandwatchRegistry
 import LandwatchStages
 import Logging
 
-/// `landwatch nightly`: the unattended run from cron.
+/// `landwatch nightly`: the unattended run from cron (`nightly run`, the default), and `nightly status`.
 struct NightlyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nightly",
         abstract: "Process the new deliveries of an inbox against their baselines and record everything in the registry.",
+        subcommands: [NightlyRun.self, NightlyStatus.self],
+        defaultSubcommand: NightlyRun.self
+    )
+}
+
+/// `landwatch nightly [run]`.
+struct NightlyRun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Process the new deliveries of an inbox against their baselines and record everything in the registry (the default).",
         discussion: """
         Exit codes: 0 all new scenes done, 1 nothing new, 2 some scenes failed (the others were processed), \
         75 another nightly run holds the lock (nothing touched), 66 the inbox or pipeline cannot be read.
         The pipeline file may declare params before, after, before_date, after_date (set per scene), baseline_days \
-        (default 365), season_window (default 45 days) and baseline (scene, the default, or landuse: compare every \
-        scene with the land-use survey the pipeline reads).
+        (default 365), season_window (default 45 days), baseline (scene, the default, or landuse: compare every \
+        scene with the land-use survey the pipeline reads), retries (default 3: how many later nights a failed scene is \
+        tried again) and site_classes (default landcover-after.tif: the class raster tracked sites are observed in).
         """
     )
 
@@ -45,6 +56,9 @@ struct NightlyCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Take shard K of N of the inbox (from 1), by where scenes lie: Landsat path/row, Sentinel-2 tile, or the 1° cell of the footprint; each shard has its own lock; auto/N takes K from a Kubernetes Indexed Job's JOB_COMPLETION_INDEX.", valueName: "K/N"))
     var shard: String?
 
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a param of the pipeline file for every scene (repeatable).", valueName: "name=value"))
+    var settings: [String] = []
+
     @Flag(name: .long, help: "Redo every delivery in the inbox, already processed or not, rerunning its pipeline.")
     var force = false
 
@@ -58,6 +72,20 @@ struct NightlyCommand: ParsableCommand {
         if let shard {
             do { _ = try Shard(parsing: shard, environment: ProcessInfo.processInfo.environment) } catch { throw ValidationError(error.description) }
         }
+        _ = try parseOverrides(settings)
+    }
+
+    /// A failure as the log should show it: one line, or one JSON object under `--log-format json`.
+    func failure(_ lines: [String], code: Int32, event: String) -> ExitCode {
+        guard logFormat == .json else { return fail(lines, code: code) }
+        for line in lines {
+            let object: [String: Any] = ["time": ISO8601DateFormatter().string(from: Date()), "level": "error", "source": "LandwatchCLI",
+                                         "event": event, "message": line, "exit": Int(code)]
+            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
+                FileHandle.standardError.write(data + Data("\n".utf8))
+            }
+        }
+        return ExitCode(code)
     }
 
     func run() throws {
@@ -69,6 +97,7 @@ struct NightlyCommand: ParsableCommand {
                               threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                               memoryBudget: ByteCount.parse(memory) ?? 512 << 20, registry: standardRegistry, logger: logger)
         nightly.force = force
+        nightly.overrides = try parseOverrides(settings)
         nightly.databaseFromEnvironment = fromEnvironment
         nightly.shard = try shard.map { text throws in try Shard(parsing: text, environment: ProcessInfo.processInfo.environment) }
         // The inbox and the output folder (tars unpacked there are later nights' baselines) are always readable.
@@ -77,18 +106,36 @@ struct NightlyCommand: ParsableCommand {
         do {
             summary = try nightly.run()
         } catch let locked as NightlyLocked {
-            throw fail([locked.description], code: LandwatchExit.resources)
+            throw failure([locked.description], code: LandwatchExit.resources, event: "nightly.locked")
         } catch let error as PipelineFileError {
+            if logFormat == .json {
+                throw failure(error.diagnostics.map(\.description), code: LandwatchExit.invalidPipeline, event: "nightly.pipeline")
+            }
             throw fail(error)
         } catch let error as RunError {
-            throw fail([error.description], code: LandwatchExit.code(for: error.category))
+            throw failure([error.description], code: LandwatchExit.code(for: error.category), event: "nightly.failed")
         } catch where RegistryError.concerns(error) {
             // The registry: locked by another process (retry later), or unusable.
-            throw registryFailure(error, path: nightly.database)
+            let problem = RegistryError(error, registry: Registries.isDatabaseURL(nightly.database) ? PostgresRegistry.redacted(nightly.database) : nightly.database)
+            throw failure([problem.description], code: problem.isLocked ? LandwatchExit.resources : LandwatchExit.inputUnavailable, event: "nightly.registry")
         } catch {
-            throw fail(["nightly: \(error)"], code: LandwatchExit.ioError)
+            throw failure(["nightly: \(error)"], code: LandwatchExit.ioError, event: "nightly.failed")
         }
-        logger.notice("\(shard.map { "shard \($0): " } ?? "")\(summary.line)")
+        if logFormat == .json {
+            // The night's summary: one JSON object with the counts as fields, the failed scenes and each scene's outputs.
+            var object = (try? JSONSerialization.jsonObject(with: Data(summary.json.utf8))) as? [String: Any] ?? [:]
+            object["time"] = ISO8601DateFormatter().string(from: Date())
+            object["level"] = "notice"
+            object["source"] = "LandwatchCLI"
+            object["event"] = "nightly.summary"
+            object["message"] = "\(shard.map { "shard \($0): " } ?? "")\(summary.line)"
+            if let shard { object["shard"] = shard }
+            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
+                FileHandle.standardError.write(data + Data("\n".utf8))
+            }
+        } else {
+            logger.notice("\(shard.map { "shard \($0): " } ?? "")\(summary.line)")
+        }
         switch summary.result {
         case .allDone: return
         case .nothingToDo: if !exitZero { throw ExitCode(1) }
@@ -98,6 +145,37 @@ struct NightlyCommand: ParsableCommand {
 }
 
 enum LogFormat: String, ExpressibleByArgument { case text, json }
+
+/// `landwatch nightly status`: the scenes of the registry, failed, retrying, given up, and the violations by status.
+struct NightlyStatus: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the registry's scenes that failed (to be retried), are retrying or were given up, and its violations by status.")
+
+    @Option(name: .long, help: "The nightly output folder (its registry.sqlite), when --db is not given.")
+    var out: String?
+
+    @Option(name: .long, help: "Registry: a SQLite file or a postgres:// URL. (default: LANDWATCH_DB_URL, else <out>/registry.sqlite)")
+    var db: String?
+
+    func run() throws {
+        let location: String, fromEnvironment: Bool
+        if db == nil, let out {
+            (location, fromEnvironment) = (URL(fileURLWithPath: out).appendingPathComponent("registry.sqlite").path, false)
+        } else {
+            (location, fromEnvironment) = try registryLocation(db)
+        }
+        let scenes: [SceneRecord], violations: [ViolationRecord]
+        do {
+            let store = try existingRegistry(location, fromEnvironment: fromEnvironment)
+            scenes = try store.scenes()
+            violations = try store.violations()
+        } catch {
+            throw registryFailure(error, path: location)
+        }
+        print(NightlyReport.status(scenes: scenes, violations: violations), terminator: "")
+    }
+}
 
 /// `landwatch violations export|dismiss`: what the enforcement team takes, and what a field check found legal.
 struct ViolationsCommand: ParsableCommand {

@@ -116,6 +116,9 @@ public struct Nightly {
     public var shard: Shard?
     /// True when `database` came from `LANDWATCH_DB_URL` (the only place a password may stand in the URL).
     public var databaseFromEnvironment = false
+    /// `--set NAME=VALUE`: params of the pipeline file overridden for every scene (nightly still sets before, after,
+    /// before_date and after_date per scene).
+    public var overrides: [String: String] = [:]
 
     public init(inbox: String, pipelinePath: String, out: String, database: String?, threads: Int, memoryBudget: Int,
                 registry: StageRegistry, logger: Logger) {
@@ -159,7 +162,7 @@ public struct Nightly {
         // Validate the pipeline once, before any scene.
         var runner = PipelineRunner(registry: self.registry, logger: logger)
         runner.readRoots = readRoots
-        let declared = try runner.validate(path: pipelinePath).pipeline.params
+        let declared = try runner.validate(path: pipelinePath, overrides: overrides).pipeline.params
         let baselineDays = Int(declared["baseline_days"] ?? "") ?? 365
         let window = Int(declared["season_window"] ?? "") ?? 45
         // `baseline: landuse`: every scene is compared with the land-use survey the pipeline reads, not with an
@@ -196,8 +199,10 @@ public struct Nightly {
             var scene = scene
             scene.status = "failed"
             scene.failure_reason = reason
-            try registry.recordFailure(scene)
             let state = attempts > retries ? "given_up" : "retrying"
+            // `given_up`: never tried again (--force still redoes it).
+            if state == "given_up" { scene.status = "given_up" }
+            try registry.recordFailure(scene)
             summary.failed.append(.init(scene: scene.id, reason: reason, attempts: attempts, state: state))
             logger.error("nightly: scene \(scene.id) failed (attempt \(attempts) of \(retries + 1), \(state == "given_up" ? "given up" : "retried next night")): \(reason)")
             summary.scenesFailed += 1
@@ -338,7 +343,7 @@ public struct Nightly {
         } catch {
             throw RunError(.outputNotWritable, "cannot write \(trackedFile.path): \(error.localizedDescription)")
         }
-        var overrides: [String: String] = [:]
+        var overrides = self.overrides
         var values = ["after": delivery.path, "after_date": delivery.date]
         if let baseline {
             values["before"] = baseline.path

@@ -115,3 +115,29 @@ public enum ViolationHistory {
         return lines.joined(separator: "\n") + "\n"
     }
 }
+
+/// `landwatch nightly status` as text.
+public enum NightlyReport {
+    /// The state of a scene for operators: done, failed (tried once, retried next night), retrying (failed again,
+    /// retried next night) or given up.
+    public static func state(_ scene: SceneRecord) -> String {
+        switch scene.status {
+        case "done": return "done"
+        case "given_up": return "given up"
+        default: return scene.attempts > 1 ? "retrying" : "failed"
+        }
+    }
+
+    public static func status(scenes: [SceneRecord], violations: [ViolationRecord]) -> String {
+        let states = ["done", "failed", "retrying", "given up"]
+        var counts = Dictionary(uniqueKeysWithValues: states.map { ($0, 0) })
+        for scene in scenes { counts[state(scene), default: 0] += 1 }
+        var lines = ["scenes: " + states.map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", ")]
+        for scene in scenes where scene.status != "done" {
+            lines.append("  \(state(scene))  \(scene.id)  \(scene.date)  attempts \(scene.attempts)  \(scene.failure_reason ?? "")")
+        }
+        let byStatus = Dictionary(grouping: violations, by: \.status)
+        lines.append("violations: " + ViolationStatus.allCases.map { "\($0.rawValue) \(byStatus[$0]?.count ?? 0)" }.joined(separator: ", "))
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -255,13 +255,7 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
     }
 
     public func recordFailure(_ scene: SceneRecord) throws {
-        try transaction(lock: Self.trackingLock) {
-            var scene = scene
-            if let earlier = try run("SELECT attempts FROM scene WHERE id = \(scene.id)").first {
-                scene.attempts = try earlier["attempts"].decode(Int.self) + 1
-            }
-            try save(scene: scene)
-        }
+        try transaction(lock: Self.trackingLock) { try save(scene: scene) }
     }
 
     public func record(scene: SceneRecord, detections: [Detection], observations: [SiteObservation], run entry: RunEntry?,

@@ -11,7 +11,7 @@ public protocol RegistryStore: AnyObject, Sendable {
     func scene(contentHash: String) throws -> SceneRecord?
     func runs() throws -> [RunEntry]
     func scenes() throws -> [SceneRecord]
-    /// Records a scene that could not be processed, with the reason (one attempt more when it failed before).
+    /// Records a scene that could not be processed (`failed`, or `given_up` after its last retry), with the reason and attempts.
     func recordFailure(_ scene: SceneRecord) throws
     /// Records a processed scene, its run, its detections and what it saw at tracked places, in one transaction.
     func record(scene: SceneRecord, detections: [Detection], observations: [SiteObservation], run: RunEntry?, overlap: Double) throws -> NightOutcome

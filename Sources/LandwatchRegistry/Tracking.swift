@@ -249,13 +249,9 @@ extension Registry {
         try database.read { db in try SceneRecord.order(Column("date"), Column("id")).fetchAll(db) }
     }
 
-    /// Records a scene that could not be processed, with the reason; a scene tried before counts one attempt more.
+    /// Records a scene that could not be processed, with the reason and its attempts.
     public func recordFailure(_ scene: SceneRecord) throws {
-        try database.write { db in
-            var scene = scene
-            if let earlier = try SceneRecord.fetchOne(db, key: scene.id) { scene.attempts = earlier.attempts + 1 }
-            try scene.save(db)
-        }
+        try database.write { db in try scene.save(db) }
     }
 
     /// Records a processed scene and its detections in one transaction (see ``Tracking``).

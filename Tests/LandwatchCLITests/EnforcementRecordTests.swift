@@ -187,4 +187,74 @@ final class EnforcementRecordTests: XCTestCase {
         let scene2 = out.appendingPathComponent("scenes/\(v.first_scene)/violations/violations.csv")
         XCTAssertTrue(try String(contentsOf: scene2, encoding: .utf8).contains("1,\(v.id),dismissed,"))
     }
+
+    /// The JSON objects of stderr under --log-format json with this event.
+    func events(_ stderr: String, _ event: String) throws -> [[String: Any]] {
+        try stderr.split(separator: "\n").map { line -> [String: Any] in
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return try XCTUnwrap(object, "every line is one JSON object: \(line)")
+        }.filter { $0["event"] as? String == event }
+    }
+
+    /// A failed scene is retried on later nights up to the param retries (here 1, then 2 by --set), listed in the
+    /// night's JSON summary, and shown by `nightly status`; the lock message is JSON too.
+    func testFailedScenesAreRetriedUpToTheLimitAndListed() throws {
+        let text = try String(contentsOf: pipeline, encoding: .utf8).replacingOccurrences(of: "  baseline_days:", with: "  retries: \"1\"\n  baseline_days:")
+        try text.write(to: pipeline, atomically: true, encoding: .utf8)
+        try deliver("before.tif", as: "n1", date: "2024-06-30")
+        try Data("not a tiff".utf8).write(to: inbox.appendingPathComponent("broken.tif"))
+        try "{\"sensor\": \"landsat8-toa\", \"date\": \"2024-07-16\"}".write(to: inbox.appendingPathComponent("broken.json"), atomically: true, encoding: .utf8)
+        var result = try nightly(["--log-format", "json"])
+        XCTAssertEqual(result.status, 2, result.stderr)
+        var summary = try XCTUnwrap(events(result.stderr, "nightly.summary").first, result.stderr)
+        XCTAssertEqual(summary["scenes_new"] as? Int, 2)
+        XCTAssertEqual(summary["scenes_done"] as? Int, 1)
+        XCTAssertEqual(summary["scenes_failed"] as? Int, 1)
+        XCTAssertEqual(summary["result"] as? String, "some_failed")
+        var failed = try XCTUnwrap((summary["failed"] as? [[String: Any]])?.first)
+        XCTAssertEqual(failed["attempts"] as? Int, 1)
+        XCTAssertEqual(failed["state"] as? String, "retrying")
+        XCTAssertTrue((failed["reason"] as? String ?? "").contains("broken.tif"), "\(failed)")
+        var status = try CLITests.landwatch(["nightly", "status", "--out", out.path])
+        XCTAssertEqual(status.status, 0, status.stderr)
+        XCTAssertTrue(status.stdout.hasPrefix("scenes: done 1, failed 1, retrying 0, given up 0\n"), status.stdout)
+
+        // Night 2, nothing new: the failed scene is tried again (the limit raised to 2 by --set), and fails again.
+        result = try nightly(["--set", "retries=2"])
+        XCTAssertEqual(result.status, 2, result.stderr)
+        XCTAssertTrue(result.stderr.contains("scenes new 1, done 0, failed 1 (1 retried)"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("(retrying after 2 attempts)"), result.stderr)
+        status = try CLITests.landwatch(["nightly", "status", "--out", out.path])
+        XCTAssertTrue(status.stdout.hasPrefix("scenes: done 1, failed 0, retrying 1, given up 0\n"), status.stdout)
+        XCTAssertTrue(status.stdout.contains("  retrying  landsat8-toa-2024-07-16-"), status.stdout)
+        XCTAssertTrue(status.stdout.contains("attempts 2"), status.stdout)
+
+        // Night 3, the same limit: the third attempt fails, the scene is given up.
+        result = try nightly(["--log-format", "json", "--set", "retries=2"])
+        XCTAssertEqual(result.status, 2, result.stderr)
+        summary = try XCTUnwrap(events(result.stderr, "nightly.summary").first, result.stderr)
+        XCTAssertEqual(summary["scenes_retried"] as? Int, 1)
+        failed = try XCTUnwrap((summary["failed"] as? [[String: Any]])?.first)
+        XCTAssertEqual(failed["attempts"] as? Int, 3)
+        XCTAssertEqual(failed["state"] as? String, "given_up")
+        // Night 4: nothing new, nothing to retry.
+        XCTAssertEqual(try nightly(["--set", "retries=2"]).status, 1)
+        status = try CLITests.landwatch(["nightly", "status", "--out", out.path])
+        XCTAssertTrue(status.stdout.hasPrefix("scenes: done 1, failed 0, retrying 0, given up 1\n"), status.stdout)
+
+        // An unknown param for --set: refused before anything is touched.
+        let unknown = try nightly(["--set", "no_such_param=1"])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.stderr.contains("no_such_param"), unknown.stderr)
+
+        // The lock, under --log-format json: one JSON object.
+        let lock = open(out.appendingPathComponent("nightly.lock").path, O_RDWR | O_CREAT, 0o644)
+        XCTAssertEqual(flock(lock, LOCK_EX | LOCK_NB), 0)
+        defer { close(lock) }
+        let locked = try nightly(["--log-format", "json"])
+        XCTAssertEqual(locked.status, 75, locked.stderr)
+        let message = try XCTUnwrap(events(locked.stderr, "nightly.locked").first, locked.stderr)
+        XCTAssertEqual(message["exit"] as? Int, 75)
+        XCTAssertTrue((message["message"] as? String ?? "").contains("another nightly run holds"), "\(message)")
+    }
 }
