@@ -34,8 +34,9 @@ let package = Package(
             name: "LandwatchGDAL",
             dependencies: ["CGDAL", .product(name: "Logging", package: "swift-log")]
         ),
-        // Pure Swift on pixel buffers: indices, and later classification, rules, metrics.
-        .target(name: "LandwatchAlgorithms"),
+        // Pure Swift on pixel buffers: indices, classification, change evidence, rules, metrics. Optimised in debug
+        // builds too: the tests run the real scenes through these loops, which are 30-100 times slower unoptimised.
+        .target(name: "LandwatchAlgorithms", swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // Pipeline files, stage protocol, registry, scheduler, run records.
         .target(
             name: "LandwatchPipeline",

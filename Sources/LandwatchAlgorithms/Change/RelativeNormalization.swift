@@ -134,14 +134,24 @@ public enum RelativeNormalization {
     /// outliers (up to half of the values).
     public static func robustSigma(_ values: [Float]) -> Double {
         guard !values.isEmpty else { return 0 }
-        let median = Self.median(values)
-        return 1.4826 * Self.median(values.map { abs($0 - Float(median)) })
+        let thinned = thin(values)
+        let median = Self.median(thinned)
+        return 1.4826 * Self.median(thinned.map { abs($0 - Float(median)) })
     }
 
-    /// The median of finite values (the mean of the two middle ones for an even count).
+    /// At most `limit` values, taken at an even stride (the order statistics of a large sample move by well under a
+    /// percent of the spread, and the result still depends on the values only, not on how they were gathered).
+    static func thin(_ values: [Float], limit: Int = 50_001) -> [Float] {
+        guard values.count > limit else { return values }
+        let stride = Double(values.count) / Double(limit)
+        return (0..<limit).map { values[Int(Double($0) * stride)] }
+    }
+
+    /// The median of finite values (the mean of the two middle ones for an even count), of at most 50,001 of them
+    /// taken at an even stride.
     public static func median(_ values: [Float]) -> Double {
         guard !values.isEmpty else { return .nan }
-        var sorted = values
+        var sorted = thin(values)
         sorted.sort()
         let mid = sorted.count / 2
         return sorted.count % 2 == 1 ? Double(sorted[mid]) : (Double(sorted[mid - 1]) + Double(sorted[mid])) / 2
