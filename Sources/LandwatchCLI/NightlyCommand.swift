@@ -182,7 +182,7 @@ struct ViolationsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "violations",
         abstract: "Export tracked violations, show one's history, or dismiss one after a field check.",
-        subcommands: [Export.self, Dismiss.self, Show.self]
+        subcommands: [Export.self, Dismiss.self, Show.self, Import.self, Stats.self]
     )
 
     struct Export: ParsableCommand {
@@ -295,6 +295,94 @@ extension ViolationsCommand {
                 throw registryFailure(error, path: location)
             }
             print(ViolationHistory.text(record, history), terminator: "")
+        }
+    }
+}
+
+extension ViolationsCommand {
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import",
+            abstract: "Record the inspectors' field checks (外业核查) from a CSV (UTF-8), GeoPackage or KML: one row per violation id.",
+            discussion: """
+            Columns: id, result (confirmed/确认违法, approved_late/补办, false_alarm/误报, demolished/已拆除, rectified/已整改), \
+            date (YYYY-MM-DD), inspector, note, photos (file names separated by ';', beside the file or in --photos), \
+            reason (for false_alarm: shadow, harvest, cloud, misregistration, greenhouse, other). Every bad row is one line \
+            naming it; then nothing is applied (exit 65), or with --apply-good the good rows are (exit 2). The rows are \
+            applied in one transaction; photos are copied into the registry's folder, photos/ID/.
+            """)
+
+        @Argument(help: "The field-check file.")
+        var file: String
+
+        @Option(name: .long, help: "Registry: a SQLite file or a postgres:// URL. (default: LANDWATCH_DB_URL)")
+        var db: String?
+
+        @Option(name: .long, help: "Folder of the photos (default: the file's folder).")
+        var photos: String?
+
+        @Option(name: .customLong("photo-store"), help: "Where photos are kept (default: photos/ beside a SQLite registry; needed with PostgreSQL).")
+        var photoStore: String?
+
+        @Flag(name: .customLong("apply-good"), help: "Apply the good rows even when some are bad.")
+        var applyGood = false
+
+        func run() throws {
+            let (location, fromEnvironment) = try registryLocation(db)
+            let checks: [FieldChecks.Check], problems: [String], store: any RegistryStore
+            do {
+                store = try existingRegistry(location, fromEnvironment: fromEnvironment)
+                (checks, problems) = try FieldChecks.read(file, photos: photos, registry: store)
+            } catch {
+                throw registryFailure(error, path: location)
+            }
+            for problem in problems { FileHandle.standardError.write(Data("landwatch: \(problem)\n".utf8)) }
+            if !problems.isEmpty && !applyGood {
+                throw fail(["\(problems.count) bad row\(problems.count == 1 ? "" : "s") in \(file): nothing applied (--apply-good applies the \(checks.count) good ones)"],
+                           code: LandwatchExit.invalidPipeline)
+            }
+            let folder: String
+            if let photoStore { folder = photoStore } else if !Registries.isDatabaseURL(location) {
+                folder = URL(fileURLWithPath: location).deletingLastPathComponent().appendingPathComponent("photos").path
+            } else if checks.allSatisfy({ $0.photos.isEmpty }) {
+                folder = FileManager.default.temporaryDirectory.path
+            } else {
+                throw fail(["the registry is a database: give --photo-store DIR for the photos"], code: LandwatchExit.usage)
+            }
+            do { try FieldChecks.apply(checks, to: store, photoStore: folder) } catch {
+                throw registryFailure(error, path: location)
+            }
+            let photoCount = checks.reduce(0) { $0 + $1.photos.count }
+            FileHandle.standardError.write(Data("landwatch: \(checks.count) field checks applied from \(file) (\(photoCount) photos into \(folder))\(problems.isEmpty ? "" : "; \(problems.count) bad rows not applied")\n".utf8))
+            if !problems.isEmpty { throw ExitCode(2) }
+        }
+    }
+
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Field-check results per rule and per month of detection as CSV: sent, checked, confirmed, false alarms by reason, precision.")
+
+        @Option(name: .long, help: "Registry: a SQLite file or a postgres:// URL. (default: LANDWATCH_DB_URL)")
+        var db: String?
+
+        func run() throws {
+            let (location, fromEnvironment) = try registryLocation(db)
+            let violations: [ViolationRecord]
+            var checks: [String: StatusChange] = [:]
+            do {
+                let store = try existingRegistry(location, fromEnvironment: fromEnvironment)
+                violations = try store.violations()
+                let results: Set<ViolationStatus> = [.confirmed, .approvedLate, .falseAlarm, .demolished, .rectified]
+                for v in violations {
+                    if let last = try store.history(id: v.id).last(where: { $0.event == .status && results.contains($0.status) }) {
+                        checks[v.id] = StatusChange(id: v.id, status: last.status, by: last.changed_by ?? "", reason: last.reason ?? "",
+                                                    date: last.date, checkReason: last.reason_code)
+                    }
+                }
+            } catch {
+                throw registryFailure(error, path: location)
+            }
+            print(FieldChecks.statsCSV(violations, checks: checks), terminator: "")
         }
     }
 }

@@ -192,6 +192,7 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
                                    by: try row["changed_by"].decode(String?.self), reason: try row["reason"].decode(String?.self),
                                    recordedAt: try row["recorded_at"].decode(Date.self))
         event.id = try row["id"].decode(Int64.self)
+        event.reason_code = try row["reason_code"].decode(String?.self)
         return event
     }
 
@@ -266,9 +267,9 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
         }
     }
 
-    public func setStatus(id: String, to status: ViolationStatus, by: String, reason: String, date: String?) throws {
+    public func setStatuses(_ changes: [StatusChange]) throws {
         try transaction(lock: Self.trackingLock) {
-            try Tracking.setStatus(id: id, to: status, by: by, reason: reason, date: date, location: location, in: PostgresTracking(registry: self))
+            for change in changes { try Tracking.setStatus(change, location: location, in: PostgresTracking(registry: self)) }
         }
     }
 
@@ -329,9 +330,10 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
 
         func add(event e: ViolationEvent) throws {
             try registry.run("""
-                INSERT INTO violation_event (violation_id, scene_id, date, event, status, area_m2, score, changed_by, reason, recorded_at)
+                INSERT INTO violation_event (violation_id, scene_id, date, event, status, area_m2, score, changed_by, reason, reason_code,
+                  recorded_at)
                 VALUES (\(e.violation_id), \(e.scene_id), \(e.date), \(e.event.rawValue), \(e.status.rawValue), \(e.area_m2), \(e.score),
-                        \(e.changed_by), \(e.reason), \(e.recorded_at))
+                        \(e.changed_by), \(e.reason), \(e.reason_code), \(e.recorded_at))
                 """)
         }
     }

@@ -15,8 +15,9 @@ public protocol RegistryStore: AnyObject, Sendable {
     func recordFailure(_ scene: SceneRecord) throws
     /// Records a processed scene, its run, its detections and what it saw at tracked places, in one transaction.
     func record(scene: SceneRecord, detections: [Detection], observations: [SiteObservation], run: RunEntry?, overlap: Double) throws -> NightOutcome
-    /// Sets a violation's status by someone's decision (a dismissal, a field check), into its history.
-    func setStatus(id: String, to status: ViolationStatus, by: String, reason: String, date: String?) throws
+    /// Sets violations' statuses by someone's decision (a dismissal, field checks), into their histories, all in one
+    /// transaction: all are applied or none (an unknown id throws).
+    func setStatuses(_ changes: [StatusChange]) throws
     /// Violations with one of the statuses (all when nil) last seen on or after `since` (YYYY-MM-DD).
     func violations(statuses: Set<ViolationStatus>?, since: String?) throws -> [ViolationRecord]
     /// Violations whose bounding boxes meet the box (longitude/latitude), any status.
@@ -29,6 +30,10 @@ public protocol RegistryStore: AnyObject, Sendable {
 extension RegistryStore {
     public func record(scene: SceneRecord, detections: [Detection], observations: [SiteObservation] = [], run: RunEntry? = nil) throws -> NightOutcome {
         try record(scene: scene, detections: detections, observations: observations, run: run, overlap: 0.25)
+    }
+
+    public func setStatus(id: String, to status: ViolationStatus, by: String, reason: String, date: String?) throws {
+        try setStatuses([StatusChange(id: id, status: status, by: by, reason: reason, date: date)])
     }
 
     /// Marks a violation as legal after a field check, so that it never comes back as new.

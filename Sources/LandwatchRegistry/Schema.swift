@@ -38,7 +38,7 @@ enum Schema {
             CREATE TABLE violation_event (id INTEGER PRIMARY KEY AUTOINCREMENT, violation_id TEXT NOT NULL REFERENCES violation(id),
               scene_id TEXT, date TEXT NOT NULL, event TEXT NOT NULL CHECK (event IN (\(ViolationEvent.Kind.sqlList))),
               status TEXT NOT NULL CHECK (status IN (\(ViolationStatus.sqlList))), area_m2 DOUBLE, score INTEGER, changed_by TEXT, reason TEXT,
-              recorded_at DATETIME NOT NULL)
+              reason_code TEXT, recorded_at DATETIME NOT NULL)
             """,
             "CREATE INDEX violation_event_violation ON violation_event (violation_id)",
             "CREATE INDEX violation_event_scene ON violation_event (scene_id)",
@@ -55,7 +55,7 @@ enum Schema {
             CREATE TABLE violation_event (id bigserial PRIMARY KEY, violation_id text NOT NULL REFERENCES violation(id), scene_id text,
               date text NOT NULL, event text NOT NULL CHECK (event IN (\(ViolationEvent.Kind.sqlList))),
               status text NOT NULL CHECK (status IN (\(ViolationStatus.sqlList))), area_m2 double precision, score integer, changed_by text,
-              reason text, recorded_at timestamptz NOT NULL)
+              reason text, reason_code text, recorded_at timestamptz NOT NULL)
             """,
             "CREATE INDEX violation_event_violation ON violation_event (violation_id)",
             "CREATE INDEX violation_event_scene ON violation_event (scene_id)",

@@ -93,6 +93,27 @@ public struct SiteObservation: Sendable, Equatable {
     }
 }
 
+/// A status set by someone: a dismissal, a field check.
+public struct StatusChange: Sendable, Equatable {
+    public var id: String
+    public var status: ViolationStatus
+    public var by: String
+    public var reason: String
+    /// YYYY-MM-DD; nil: today.
+    public var date: String?
+    /// A false alarm's reason code.
+    public var checkReason: String?
+
+    public init(id: String, status: ViolationStatus, by: String, reason: String, date: String?, checkReason: String? = nil) {
+        self.id = id
+        self.status = status
+        self.by = by
+        self.reason = reason
+        self.date = date
+        self.checkReason = checkReason
+    }
+}
+
 /// One entry of a violation's history: a night that saw (or could not see) it, or a status change by someone.
 public struct ViolationEvent: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "violation_event"
@@ -114,6 +135,8 @@ public struct ViolationEvent: Sendable, Equatable, Codable, FetchableRecord, Per
     /// Who set the status (nil for what a scene showed).
     public var changed_by: String?
     public var reason: String?
+    /// A false alarm's reason code from a field check (shadow, harvest, cloud, misregistration, greenhouse, other).
+    public var reason_code: String?
     public var recorded_at: Date
 
     public init(violationID: String, sceneID: String?, date: String, event: Kind, status: ViolationStatus, areaM2: Double? = nil,
@@ -263,8 +286,10 @@ extension Registry {
         }
     }
 
-    public func setStatus(id: String, to status: ViolationStatus, by: String, reason: String, date: String?) throws {
-        try database.write { db in try Tracking.setStatus(id: id, to: status, by: by, reason: reason, date: date, location: path, in: SQLiteTracking(db: db)) }
+    public func setStatuses(_ changes: [StatusChange]) throws {
+        try database.write { db in
+            for change in changes { try Tracking.setStatus(change, location: path, in: SQLiteTracking(db: db)) }
+        }
     }
 
     public func violations(statuses: Set<ViolationStatus>?, since: String?) throws -> [ViolationRecord] {
@@ -434,17 +459,18 @@ enum Tracking {
     }
 
     /// A status set by someone (a dismissal, a field check), with who, why and the day.
-    static func setStatus(id: String, to status: ViolationStatus, by: String, reason: String, date: String?, location: String,
-                          in store: some TrackingTransaction) throws {
-        guard var record = try store.violation(id: id) else { throw RegistryError("no violation \(id) in \(location)") }
+    static func setStatus(_ change: StatusChange, location: String, in store: some TrackingTransaction) throws {
+        guard var record = try store.violation(id: change.id) else { throw RegistryError("no violation \(change.id) in \(location)") }
         let now = Date()
-        record.status = status
-        record.dismissed_by = by
-        record.dismissed_reason = reason
+        record.status = change.status
+        record.dismissed_by = change.by
+        record.dismissed_reason = change.reason
         record.dismissed_at = now
         try store.save(violation: record)
-        try store.add(event: ViolationEvent(violationID: id, sceneID: nil, date: date ?? Self.day(now), event: .status, status: status,
-                                            by: by, reason: reason, recordedAt: now))
+        var event = ViolationEvent(violationID: change.id, sceneID: nil, date: change.date ?? Self.day(now), event: .status, status: change.status,
+                                   by: change.by, reason: change.reason, recordedAt: now)
+        event.reason_code = change.checkReason
+        try store.add(event: event)
     }
 
     /// YYYY-MM-DD in UTC.
