@@ -151,6 +151,9 @@ public struct Nightly {
     public func run() throws -> NightlySummary {
         let lock = try Self.lock(out, shard: shard)
         defer { close(lock) }
+        // The inbox is read-only to us: GDAL would otherwise leave a .properties file (the uncompressed size of a
+        // .tar.gz it seeked in) beside the delivery.
+        setenv("CPL_VSIL_GZIP_WRITE_PROPERTIES", "NO", 1)
         var (deliveries, skipped) = try Inbox.scan(inbox)
         if let shard {
             let all = deliveries.count

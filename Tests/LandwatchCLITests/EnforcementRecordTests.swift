@@ -257,4 +257,27 @@ final class EnforcementRecordTests: XCTestCase {
         XCTAssertEqual(message["exit"] as? Int, 75)
         XCTAssertTrue((message["message"] as? String ?? "").contains("another nightly run holds"), "\(message)")
     }
+
+    /// GDAL writes nothing into the inbox: no .properties beside a .tar.gz it read, no .aux.xml beside a GeoTIFF.
+    func testNothingIsWrittenIntoTheInbox() throws {
+        try deliver("before.tif", as: "n1", date: "2024-06-30")
+        try deliver("after.tif", as: "n2", date: "2024-07-16")
+        let product = work.appendingPathComponent("product")
+        try FileManager.default.createDirectory(at: product, withIntermediateDirectories: true)
+        let source = CLITests.root.appendingPathComponent("testdata/marburg-landsat")
+        let prefix = "LC08_L1TP_195025_20130707_20170503_01_T1"
+        let names = try FileManager.default.contentsOfDirectory(atPath: source.path).filter { $0.hasPrefix(prefix) }.sorted()
+        for name in names { try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: product.appendingPathComponent(name)) }
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
+        tar.arguments = ["-czf", inbox.appendingPathComponent("\(prefix).tar.gz").path, "-C", product.path] + names
+        try tar.run()
+        tar.waitUntilExit()
+        XCTAssertEqual(tar.terminationStatus, 0)
+        let before = try FileManager.default.contentsOfDirectory(atPath: inbox.path).sorted()
+        let result = try nightly()
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("scenes new 3, done 3, failed 0"), result.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: inbox.path).sorted(), before)
+    }
 }
