@@ -4,12 +4,13 @@ import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchXGBoost
 
-/// `classify.model`: applies a trained model block by block; writes the class and the model's confidence
-/// (top-class probability, in percent) as two bands.
+/// `classify.model`: applies a trained model block by block; writes the class and its confidence (percent) as two
+/// bands: the accuracy observed on held-out cells at the model's top-class probability (its calibration), or the raw
+/// probability for models saved before calibration.
 public struct ApplyModelStage: PixelStage {
     public static let descriptor = StageDescriptor(
         id: "classify.model",
-        summary: "Classify a scene with a trained model, block by block: class and confidence (top-class probability, %)",
+        summary: "Classify a scene with a trained model, block by block: class and calibrated confidence (observed accuracy on held-out cells, %)",
         evaluation: .pixelwise,
         inputs: [InputPort("scene", kinds: [.scene], help: "imagery with the model's feature bands"),
                  InputPort("model", kinds: [.model], help: "a classify.train stage of this pipeline", optional: true)],
@@ -80,6 +81,9 @@ public struct ApplyModelStage: PixelStage {
         if let problem = try? RadiometryCheck.reflectanceProblem(bands: read, in: inputs[0], read: true) {
             RadiometryCheck.warnOnce("classify.model: \(problem); a model trained on other radiometry will misclassify it", key: "model|" + path, context: context)
         }
+        if metadata.calibration == nil {
+            RadiometryCheck.warnOnce("classify.model: \(path) has no confidence calibration (saved before format \(ModelMetadata.currentFormat)): confidence is the raw top-class probability, which overstates accuracy; train it again", key: "calibration|" + path, context: context)
+        }
         return Worker(booster: try Booster.load(from: path, threads: 1), metadata: metadata)
     }
 
@@ -124,7 +128,7 @@ public struct ApplyModelStage: PixelStage {
                     bestScore = probabilities[n * classCount + c]
                 }
                 output.bands[0][i] = Float(metadata.classes[best])
-                output.bands[1][i] = (bestScore * 100).rounded()
+                output.bands[1][i] = ((metadata.calibration?.accuracy(for: bestScore, predicted: metadata.classes[best]) ?? bestScore) * 100).rounded()
             }
         }
     }

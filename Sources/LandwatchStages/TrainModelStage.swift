@@ -13,6 +13,17 @@ struct ModelMetadata: Codable, Sendable {
     var xgboostVersion: String
     /// Classes in the reference that had too few samples to train, with their counts.
     var untrained: [String: Int]
+    /// The format of this file: absent in models before calibration (classify.model then reports the raw top-class
+    /// probability), 2 from calibration on.
+    var formatVersion: Int?
+    /// Raw top-class probability to observed accuracy per predicted class, fitted on half of the held-out cells
+    /// (those in even cell columns); classify.model reports it as the confidence.
+    var calibration: ClassConfidenceCalibration?
+    /// Reported against observed, on the other half of the held-out cells: raw probability and calibrated.
+    var reliabilityRaw: ReliabilityTable?
+    var reliability: ReliabilityTable?
+
+    static let currentFormat = 2
 
     static func path(for model: String) -> String { model + ".meta.json" }
 }
@@ -113,6 +124,9 @@ public struct TrainModelStage: SinkStage {
         var hash: UInt64
         var label: Int
         var features: [Float]
+        /// For held-out samples: in an even cell column, whose pixels fit the confidence calibration (the others
+        /// check it).
+        var calibrates = false
     }
 
     struct BottomK {
@@ -191,7 +205,8 @@ public struct TrainModelStage: SinkStage {
                     if isTraining { counts[label, default: 0] += 1 }
                     let hash = TrainModelStage.positionHash(y * gridWidth + x)
                     guard hash < (isTraining ? thresholds[label] ?? .max : validationThreshold) else { continue }
-                    local.append((isTraining, Sample(hash: hash, label: label, features: columns.map { $0[i] })))
+                    local.append((isTraining, Sample(hash: hash, label: label, features: columns.map { $0[i] },
+                                                     calibrates: (x / stage.holdoutBlock) % 2 == 0)))
                 }
             }
             lock.withLock {
@@ -254,13 +269,29 @@ public struct TrainModelStage: SinkStage {
             // Validation on the held-out cells.
             var matrix = ConfusionMatrix()
             let held = validation.samples.filter { sample in classes.contains(sample.label) || untrained.keys.contains(stage.legend.name(of: sample.label)) }
+            var top: [Float] = [], correct: [Bool] = [], predicted: [Int] = []
             if !held.isEmpty {
                 let probabilities = try booster.predictProbabilities(features: held.flatMap(\.features), rows: held.count, columns: columns)
                 for (row, sample) in held.enumerated() {
                     let scores = probabilities[(row * classes.count)..<((row + 1) * classes.count)]
-                    let best = scores.indices.max { scores[$0] < scores[$1] }! - row * classes.count
-                    matrix.add(reference: sample.label, predicted: classes[best])
+                    let best = scores.indices.max { scores[$0] < scores[$1] }!
+                    matrix.add(reference: sample.label, predicted: classes[best - row * classes.count])
+                    top.append(scores[best])
+                    correct.append(classes[best - row * classes.count] == sample.label)
+                    predicted.append(classes[best - row * classes.count])
                 }
+            }
+            // Confidence calibration: fitted on the held-out cells of even cell columns, checked on the others.
+            let fit = held.indices.filter { held[$0].calibrates }, check = held.indices.filter { !held[$0].calibrates }
+            let calibration = ClassConfidenceCalibration(probabilities: fit.map { top[$0] }, predicted: fit.map { predicted[$0] },
+                                                         correct: fit.map { correct[$0] })
+            let reliabilityRaw = ReliabilityTable(confidence: check.map { top[$0] * 100 }, correct: check.map { correct[$0] })
+            let reliability = calibration.map { calibration in
+                ReliabilityTable(confidence: check.map { (calibration.accuracy(for: top[$0], predicted: predicted[$0]) * 100).rounded() },
+                                 correct: check.map { correct[$0] })
+            }
+            if let reliability {
+                context.logger.info("classify.train: confidence calibrated on \(fit.count) held-out pixels; on \(check.count) others the largest gap between reported confidence and observed accuracy is \(String(format: "%.1f", reliability.largestGap(minimum: 200))) points (raw probability: \(String(format: "%.1f", reliabilityRaw.largestGap(minimum: 200))))")
             }
 
             // Write the model and its metadata under temporary names, then move them into place.
@@ -274,7 +305,9 @@ public struct TrainModelStage: SinkStage {
                 throw error
             }
             let metadata = ModelMetadata(features: features, classes: classes, legend: stage.legend,
-                                         xgboostVersion: Booster.version, untrained: untrained)
+                                         xgboostVersion: Booster.version, untrained: untrained,
+                                         formatVersion: ModelMetadata.currentFormat, calibration: calibration,
+                                         reliabilityRaw: check.isEmpty ? nil : reliabilityRaw, reliability: check.isEmpty ? nil : reliability)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try context.outputRoot.writeAtomically(try encoder.encode(metadata), to: ModelMetadata.path(for: stage.model))
@@ -283,6 +316,25 @@ public struct TrainModelStage: SinkStage {
                 try context.outputRoot.writeAtomically(try report.json(), to: stage.reportPaths[0])
                 try context.outputRoot.writeAtomically(Data(report.csv().utf8), to: stage.reportPaths[1])
                 var markdown = report.markdown().replacingOccurrences(of: "# Accuracy\n", with: "# Validation on held-out blocks\n")
+                if let reliability, !check.isEmpty {
+                    markdown += "\n## Confidence\n\nclassify.model reports the observed accuracy of pixels with the same raw top-class probability "
+                        + "(isotonic calibration fitted on \(fit.count) held-out pixels in even cell columns). Checked on the \(check.count) "
+                        + "held-out pixels of odd cell columns, by reported confidence:\n\n" + reliability.markdown()
+                        + "\nLargest gap in bins of 200 pixels or more: \(String(format: "%.1f", reliability.largestGap(minimum: 200))) points; "
+                        + "expected calibration error \(String(format: "%.1f", reliability.expectedError)) points.\n\n"
+                        + "By predicted class (mean reported confidence against the share right):\n\n"
+                        + "| class | pixels | mean confidence | observed accuracy |\n|---|---:|---:|---:|\n"
+                        + classes.compactMap { code -> String? in
+                            let rows = check.filter { predicted[$0] == code }
+                            guard !rows.isEmpty, let calibration else { return nil }
+                            let mean = rows.reduce(0.0) { $0 + Double((calibration.accuracy(for: top[$1], predicted: code) * 100).rounded()) } / Double(rows.count)
+                            let right = 100 * Double(rows.filter { correct[$0] }.count) / Double(rows.count)
+                            return "| \(stage.legend.name(of: code)) | \(rows.count) | \(String(format: "%.1f", mean)) | \(String(format: "%.1f", right)) |\n"
+                        }.joined()
+                        + "\nThe raw top-class probability, for comparison:\n\n" + reliabilityRaw.markdown()
+                        + "\nLargest gap: \(String(format: "%.1f", reliabilityRaw.largestGap(minimum: 200))) points; expected calibration error "
+                        + "\(String(format: "%.1f", reliabilityRaw.expectedError)) points.\n"
+                }
                 if !untrained.isEmpty {
                     markdown += "\nNot trained (fewer than \(stage.minSamples) training pixels): "
                         + untrained.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: ", ") + ".\n"

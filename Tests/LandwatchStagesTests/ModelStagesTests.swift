@@ -71,6 +71,11 @@ final class ModelStagesTests: PipelineTestCase {
         let classes = metadata["classes"] as! [Int]
         XCTAssertEqual(metadata["features"] as? [String], ["blue", "green", "red", "nir", "ndvi", "ndwi"])
 
+        // The confidence is the calibration's accuracy at the raw top-class probability, per predicted class.
+        let calibrationJSON = try JSONSerialization.data(withJSONObject: try XCTUnwrap(metadata["calibration"]))
+        let calibration = try JSONDecoder().decode(ClassConfidenceCalibration.self, from: calibrationJSON)
+        XCTAssertEqual(metadata["formatVersion"] as? Int, 2)
+
         let output = try Dataset.open(work.appendingPathComponent("out/landcover.tif").path)
         let blockwise = try output.band(1).read(window)
         let confidence = try output.band(2).read(window)
@@ -79,7 +84,7 @@ final class ModelStagesTests: PipelineTestCase {
             let scores = probabilities[(n * classes.count)..<((n + 1) * classes.count)]
             let best = scores.indices.max { scores[$0] < scores[$1] }! - n * classes.count
             if Float(classes[best]) != blockwise[i] { mismatches += 1 }
-            XCTAssertEqual(confidence[i], (scores.max()! * 100).rounded(), accuracy: 0.5)
+            XCTAssertEqual(confidence[i], (calibration.accuracy(for: scores.max()!, predicted: classes[best]) * 100).rounded(), accuracy: 0.5)
         }
         XCTAssertEqual(mismatches, 0)
         // Pixels without features (nodata) are nodata in the class band (0 in the Byte GeoTIFF).
