@@ -3,7 +3,7 @@ SWIFT ?= swift
 BUILD_FLAGS ?= -c release
 BIN = .build/release/landwatch
 
-.PHONY: deps build demo test bench clean fuzz sanitize shard-check
+.PHONY: deps build demo test bench clean fuzz sanitize shard-check accuracy
 
 # Installs the system libraries landwatch needs (skipped when they are already there).
 deps:
@@ -41,6 +41,17 @@ shard-check: build
 # Benchmarks against gdal_calc.py and a raw GDAL read/write floor; writes bench/RESULTS.md.
 bench: build
 	bash bench/run.sh
+
+# Change-detection accuracy on the real scenes: changes planted from real built-up and bare pixels, a gain, offset,
+# noise and one-pixel shift on the later date, scored at patch level (recall, precision, stray reports), null runs
+# and the real Marburg and Kenya pairs; writes bench/ACCURACY.md (about 10 minutes on 2 cores). Uses $(LANDWATCH)
+# or the newer of .build/release and .build/debug; ACCURACY_ARGS go to bench/accuracy/accuracy.py, e.g.
+# ACCURACY_ARGS="--with changes.min_evidence=3 --config bench/accuracy/configs/classes-only.yaml --seeds 2".
+ACCURACY_ARGS ?=
+accuracy:
+	@/usr/bin/python3 -c 'import osgeo, numpy, yaml' 2>/dev/null || { echo "make accuracy: needs Debian's python3-gdal, python3-numpy and python3-yaml (apt-get install python3-gdal python3-numpy python3-yaml)"; exit 1; }
+	@[ -n "$(LANDWATCH)" ] || [ -x .build/release/landwatch ] || [ -x .build/debug/landwatch ] || $(SWIFT) build
+	/usr/bin/python3 bench/accuracy/accuracy.py --report bench/ACCURACY.md $(if $(LANDWATCH),--landwatch $(LANDWATCH)) $(ACCURACY_ARGS)
 
 clean:
 	rm -rf .build out bench/work
