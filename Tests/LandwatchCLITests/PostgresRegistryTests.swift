@@ -112,6 +112,9 @@ final class PostgresRegistryTests: XCTestCase {
         try store.scenes().map { "scene \($0.id) \($0.status) \($0.failure_reason.map { $0.contains("does not overlap the image") ? "a plan layer does not overlap" : $0 } ?? "")" }
             + store.violations().map { "violation \($0.id) \($0.status) \($0.first_seen) \($0.last_seen) \(Int($0.area_m2)) \($0.rules)" }
             + store.runs().map { "run \($0.scene_id) \($0.baseline ?? "") \($0.exit_status)" }
+            + store.violations().flatMap { v in
+                try store.history(id: v.id).map { "event \(v.id) \($0.date) \($0.event.rawValue) \($0.status.rawValue) \($0.scene_id ?? "-") \($0.area_m2 ?? -1) \($0.reason ?? "")" }
+            }
     }
 
     func testFourWorkersAtOnceOnPostgresEndAsOneSQLiteRun() throws {
