@@ -9,11 +9,11 @@ BIN = .build/release/landwatch
 deps:
 	@if ! pkg-config --exists gdal || ! pkg-config --exists xgboost || ! command -v gdal_translate >/dev/null \
 	   || ! pkg-config --exists libtiff-4 || ! [ -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import osgeo' 2>/dev/null \
-	   || ! [ -x /usr/bin/time ] || ! command -v chromium >/dev/null || ! command -v tidy >/dev/null \
+	   || ! /usr/bin/python3 -c 'import yaml' 2>/dev/null || ! [ -x /usr/bin/time ] || ! command -v chromium >/dev/null || ! command -v tidy >/dev/null \
 	   || ! [ -d /usr/share/fonts/opentype/noto ] || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  echo "make deps: installing GDAL, XGBoost, libtiff and tools with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    libgdal-dev libtiff-dev gdal-bin python3-gdal python3-numpy libxgboost-dev python3-xgboost time pkg-config \
+	    libgdal-dev libtiff-dev gdal-bin python3-gdal python3-numpy python3-yaml libxgboost-dev python3-xgboost time pkg-config \
 	    chromium fonts-noto-cjk tidy postgresql python3-pip >/dev/null; \
 	fi
 	@command -v kubernetes-validate >/dev/null || { echo "make deps: installing kubernetes-validate from PyPI"; \

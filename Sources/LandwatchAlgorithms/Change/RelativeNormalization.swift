@@ -45,7 +45,7 @@ public enum RelativeNormalization {
 
     /// Fits `subject` onto `reference`. Both are band-major samples of the same pixels (`reference[b][i]` and
     /// `subject[b][i]` are band `b` of pixel `i`), every value finite. Throws when fewer than `minimumShare` of the
-    /// pixels (or fewer than `minimumPixels`) stay invariant, or when the invariant pixels of a band correlate less
+    /// pixels (or fewer than `minimumPixels`) stay invariant, or when the invariant pixels of most bands correlate less
     /// than `minimumCorrelation` between the dates: a flooded or snow-covered date, or another place.
     public static func fit(reference: [[Float]], subject: [[Float]], bandNames: [String], probability: Double = 0.99,
                            maxIterations: Int = 20, minimumShare: Double = 0.1, minimumPixels: Int = 50,
@@ -114,10 +114,14 @@ public enum RelativeNormalization {
             throw Problem("only \(kept) of \(count) sampled pixels (\(String(format: "%.1f", share * 100)) %) look unchanged between the dates, "
                           + "under the \(String(format: "%.0f", minimumShare * 100)) % needed to fit the later date to the earlier one (a flooded, snow-covered or cloudy date, or another place?)")
         }
-        let weakest = fits.indices.min { fits[$0].correlation < fits[$1].correlation }!
-        guard fits[weakest].correlation >= minimumCorrelation else {
-            throw Problem("the dates hardly agree on the pixels taken as unchanged: band \(bandNames[weakest]) correlates \(String(format: "%.2f", fits[weakest].correlation)) "
-                          + "between them, under the \(String(format: "%.2f", minimumCorrelation)) needed (another place, a flooded or snow-covered date?)")
+        // The dates must agree on the invariant pixels in most bands: a band with little contrast (blue over forest)
+        // may correlate weakly on its own, a flooded or snow-covered date or another place disagrees in all.
+        let correlations = fits.map(\.correlation).sorted()
+        let typical = correlations[correlations.count / 2]
+        guard typical >= minimumCorrelation else {
+            let listed = zip(bandNames, fits).map { "\($0) \(String(format: "%.2f", $1.correlation))" }.joined(separator: ", ")
+            throw Problem("the dates hardly agree on the pixels taken as unchanged: the bands correlate \(listed) between them, "
+                          + "under the \(String(format: "%.2f", minimumCorrelation)) needed in most bands (another place, a flooded or snow-covered date?)")
         }
         var bands: [BandFit] = []
         for band in 0..<bandCount {
