@@ -456,8 +456,8 @@ public struct ComplianceDiffStage: MergeFinishingStage {
         try data.write(to: URL(fileURLWithPath: Self.patchesPath(output)))
     }
 
-    /// The no-change centre and spread of each compared band: differences (after − before) at sampled pixels whose
-    /// class is the same on both dates, about 200,000 of them, chosen by a hash of the position (so the sample does not
+    /// The no-change centre and spread of each compared band: differences (after − the most similar earlier pixel in
+    /// the neighbourhood) at sampled pixels whose class is the same on both dates, about 200,000 of them, chosen by a hash of the position (so the sample does not
     /// depend on the tiling).
     func noChangeSpread(before: MaterializedRaster, after: MaterializedRaster, beforeImage: MaterializedRaster, afterImage: MaterializedRaster,
                         bands: (before: [Int], after: [Int]), grid: RasterGrid, context: RunContext) throws -> ChangeEvidence {
@@ -476,7 +476,10 @@ public struct ComplianceDiffStage: MergeFinishingStage {
                     guard index < tiles.count else { break }
                     let tile = tiles[index]
                     let bc = try beforeClasses.read(tile), ac = try afterClasses.read(tile)
-                    let bv = try b.map { try $0.read(tile) }, av = try a.map { try $0.read(tile) }
+                    let halo = Window(colOffset: max(tile.colOffset - radius, 0), rowOffset: max(tile.rowOffset - radius, 0),
+                                      width: min(tile.colOffset + tile.width + radius, grid.width) - max(tile.colOffset - radius, 0),
+                                      height: min(tile.rowOffset + tile.height + radius, grid.height) - max(tile.rowOffset - radius, 0))
+                    let bv = try b.map { try $0.read(halo) }, av = try a.map { try $0.read(tile) }
                     var positions: [Int] = [], values: [Float] = []
                     for row in 0..<tile.height {
                         for col in 0..<tile.width {
@@ -485,10 +488,27 @@ public struct ComplianceDiffStage: MergeFinishingStage {
                             let i = row * tile.width + col
                             guard bc[i].isFinite, bc[i] > 0, bc[i] == ac[i] else { continue }
                             var valid = true
-                            for band in bv.indices where !(bv[band][i].isFinite && av[band][i].isFinite) { valid = false; break }
+                            for band in av.indices where !av[band][i].isFinite { valid = false; break }
                             guard valid else { continue }
+                            // The most similar earlier pixel in the neighbourhood, as the evidence takes it: the spread is
+                            // that of the same statistic, so a one-pixel misregistration does not inflate it.
+                            let haloRow = gridRow - halo.rowOffset, haloCol = gridCol - halo.colOffset
+                            var best = -1
+                            var bestDistance = Float.infinity
+                            for r in max(haloRow - radius, 0)...min(haloRow + radius, halo.height - 1) {
+                                for c in max(haloCol - radius, 0)...min(haloCol + radius, halo.width - 1) {
+                                    let j = r * halo.width + c
+                                    var distance: Float = 0
+                                    for band in av.indices {
+                                        let d = av[band][i] - bv[band][j]
+                                        distance += d * d
+                                    }
+                                    if distance.isFinite, distance < bestDistance { bestDistance = distance; best = j }
+                                }
+                            }
+                            guard best >= 0 else { continue }
                             positions.append(gridRow * grid.width + gridCol)
-                            for band in bv.indices { values.append(bv[band][i]); values.append(av[band][i]) }
+                            for band in av.indices { values.append(bv[band][best]); values.append(av[band][i]) }
                         }
                     }
                     collected.add(positions: positions, values: values, stride: 2 * bv.count)

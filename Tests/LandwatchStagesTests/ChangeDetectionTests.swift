@@ -9,21 +9,10 @@ final class ChangeDetectionTests: PipelineTestCase {
     static let zion = EngineTests.root.appendingPathComponent("testdata/zion-landsat8")
     static let gains: [Float] = [1.06, 0.95, 1.03, 0.92], offsets: [Float] = [150, -200, 80, 300]   // in digital numbers
 
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// The Zion bands 2–5 as one 4-band file, each band `gain × DN + offset` with uniform noise of `noise` DN, shifted
     /// `shift` pixels east (the vacated column nodata), and `plant` applied to (row, col, band values).
     func disturbedCopy(named name: String, noise: Float, shift: Int, plant: [(Int, Int)] = [], donor: (Int, Int)? = nil) throws -> String {
-        var generator = SplitMix(state: 42)
+        var generator = ModelStagesTests.SplitMix(seed: 42)
         let path = work.appendingPathComponent(name).path
         let first = try Dataset.open(Self.zion.appendingPathComponent("landsat_b2.tif").path)
         let grid = try first.grid()
