@@ -203,3 +203,29 @@ extension Geometry {
         return Geometry(owning: multi)
     }
 }
+
+extension Geometry {
+    /// Which pixel centres of `window` (on a grid with `transform`) lie inside the polygon, even-odd over every ring:
+    /// row-major, `window.pixelCount` values.
+    public func pixelCentresInside(_ window: Window, transform: GeoTransform) -> [Bool] {
+        var inside = [Bool](repeating: false, count: window.pixelCount)
+        let rings = allRings
+        for row in 0..<window.height {
+            let y = transform.originY + (Double(window.rowOffset + row) + 0.5) * transform.pixelHeight
+            for col in 0..<window.width {
+                let x = transform.originX + (Double(window.colOffset + col) + 0.5) * transform.pixelWidth
+                var crossings = 0
+                for ring in rings where ring.count > 2 {
+                    var j = ring.count - 1
+                    for i in 0..<ring.count {
+                        let (xi, yi) = ring[i], (xj, yj) = ring[j]
+                        if (yi > y) != (yj > y), x < (xj - xi) * (y - yi) / (yj - yi) + xi { crossings += 1 }
+                        j = i
+                    }
+                }
+                inside[row * window.width + col] = crossings % 2 == 1
+            }
+        }
+        return inside
+    }
+}

@@ -62,24 +62,9 @@ enum SiteObserver {
         guard c0 <= c1, r0 <= r1 else { return [] }
         let window = Window(colOffset: c0, rowOffset: r0, width: c1 - c0 + 1, height: r1 - r0 + 1)
         guard let values = try? band.read(window) else { return [] }
-        let rings = outline.allRings
+        let mask = outline.pixelCentresInside(window, transform: t)
         var inside: [Float] = []
-        for r in 0..<window.height {
-            let y = t.originY + (Double(r0 + r) + 0.5) * t.pixelHeight
-            for c in 0..<window.width {
-                let x = t.originX + (Double(c0 + c) + 0.5) * t.pixelWidth
-                var crossings = 0
-                for ring in rings where ring.count > 2 {
-                    var j = ring.count - 1
-                    for i in 0..<ring.count {
-                        let (xi, yi) = ring[i], (xj, yj) = ring[j]
-                        if (yi > y) != (yj > y), x < (xj - xi) * (y - yi) / (yj - yi) + xi { crossings += 1 }
-                        j = i
-                    }
-                }
-                if crossings % 2 == 1 { inside.append(values[r * window.width + c]) }
-            }
-        }
+        for (index, isInside) in mask.enumerated() where isInside { inside.append(values[index]) }
         if inside.isEmpty, let centre = outline.pointOnSurface() {
             let c = column(centre.x) - c0, r = row(centre.y) - r0
             if c >= 0, c < window.width, r >= 0, r < window.height { inside.append(values[r * window.width + c]) }

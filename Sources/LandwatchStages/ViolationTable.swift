@@ -193,7 +193,7 @@ struct ChipMaker {
         let window = Window(colOffset: x0, rowOffset: y0, width: min(edge, grid.width - x0), height: min(edge, grid.height - y0))
         let scale = max(1, min(8, 320 / max(window.width, window.height)))
         // Pixels inside the patch outline, from its polygon (exact for polygonised pixels: test pixel centres).
-        let inside = Self.rasterize(outline, window: window, transform: grid.geoTransform)
+        let inside = outline.pixelCentresInside(window, transform: grid.geoTransform)
         for (image, path) in [(before, beforePath), (after, afterPath)] {
             let rgb = try image.bands.map { try image.dataset.band($0).read(window) }
             // Each band stretched between its own 2nd and 98th percentile: haze (blue-heavy top-of-atmosphere
@@ -247,28 +247,5 @@ struct ChipMaker {
         let finite = values.filter(\.isFinite).sorted()
         guard !finite.isEmpty else { return (0, 1) }
         return (finite[Int(Double(finite.count - 1) * 0.02)], finite[Int(Double(finite.count - 1) * 0.98)])
-    }
-
-    /// Which pixel centres of the window lie inside the polygon (even-odd over every ring).
-    static func rasterize(_ geometry: Geometry, window: Window, transform: GeoTransform) -> [Bool] {
-        var inside = [Bool](repeating: false, count: window.pixelCount)
-        let rings = geometry.allRings
-        for row in 0..<window.height {
-            let y = transform.originY + (Double(window.rowOffset + row) + 0.5) * transform.pixelHeight
-            for col in 0..<window.width {
-                let x = transform.originX + (Double(window.colOffset + col) + 0.5) * transform.pixelWidth
-                var crossings = 0
-                for ring in rings where ring.count > 2 {
-                    var j = ring.count - 1
-                    for i in 0..<ring.count {
-                        let (xi, yi) = ring[i], (xj, yj) = ring[j]
-                        if (yi > y) != (yj > y), x < (xj - xi) * (y - yi) / (yj - yi) + xi { crossings += 1 }
-                        j = i
-                    }
-                }
-                inside[row * window.width + col] = crossings % 2 == 1
-            }
-        }
-        return inside
     }
 }
