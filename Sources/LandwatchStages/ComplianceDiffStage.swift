@@ -72,6 +72,8 @@ public struct ComplianceDiffStage: MergeFinishingStage {
     public let compareWith: String?
     public let minConfidence: Float
     public let minEvidence: Float
+    /// True when the file set `min_evidence` (it then needs the images).
+    let minEvidenceIsSet: Bool
     public let evidenceBands: [String]?
     public let seasonWindow: Int
     public let constructionFromBare: Bool
@@ -135,6 +137,7 @@ public struct ComplianceDiffStage: MergeFinishingStage {
         compareWith = options.string("compare_with")
         minConfidence = Float(options.number("min_confidence") ?? 50)
         minEvidence = Float(options.number("min_evidence") ?? 4)
+        minEvidenceIsSet = options.isSet("min_evidence")
         if let text = options.string("evidence_bands") {
             let list = Features.parse(text)
             if list.isEmpty { throw StageProblem(option: "evidence_bands", "name at least one band") }
@@ -222,6 +225,8 @@ public struct ComplianceDiffStage: MergeFinishingStage {
             _ = try comparedBands(before: beforeImage.bandNames, after: afterImage.bandNames)
         } else if evidenceBands != nil {
             throw StageProblem(option: "evidence_bands", "evidence_bands needs the inputs before_image and after_image")
+        } else if minEvidenceIsSet {
+            throw StageProblem(option: "min_evidence", "min_evidence needs the inputs before_image and after_image (the change evidence is measured on the images); connect both, or leave the option out")
         }
         for product in inputs where product.kind == .plan {
             let role = product.featureTables.keys.first ?? ""

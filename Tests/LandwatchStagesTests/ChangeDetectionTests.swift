@@ -106,4 +106,13 @@ final class ChangeDetectionTests: PipelineTestCase {
         let evidence = nlcdForest.map { changesA[4][$0.0 * width + $0.1] }
         XCTAssertTrue(evidence.filter { $0 >= 4 }.count >= 12, "the planted pixels carry strong evidence: \(evidence)")
     }
+
+    func testMinEvidenceWithoutTheImagesIsRefusedNotIgnored() throws {
+        let text = pipeline(after: try disturbedCopy(named: "copy.tif", noise: 0, shift: 0))
+            .replacingOccurrences(of: "inputs: {before: before-classes, after: after-classes, before_image: before-scene, after_image: after-normalised}",
+                                  with: "inputs: {before: before-classes, after: after-classes}\n    with: {min_evidence: 3}")
+        XCTAssertThrowsError(try run(text)) { error in
+            XCTAssertTrue("\(error)".contains("min_evidence needs the inputs before_image and after_image"), "\(error)")
+        }
+    }
 }
