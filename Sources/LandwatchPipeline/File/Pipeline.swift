@@ -18,21 +18,58 @@ public struct Pipeline: Sendable {
     public var grid: GridSpec?
     /// The class legend: codes, names, Chinese names, colours.
     public var legend: Legend
-    public var stages: [StageDeclaration]
+    public var stages: [StageDeclaration] {
+        didSet { stageIndex = Self.index(stages) }
+    }
+    /// Position of each stage by id, so that looking a stage up is O(1) (validate and plan are linear in stages).
+    private var stageIndex: [String: Int]
+
+    init(path: String, directory: URL, contents: Data, version: Int, name: String, description: String,
+         params: [String: String], grid: GridSpec?, legend: Legend, stages: [StageDeclaration]) {
+        self.path = path
+        self.directory = directory
+        self.contents = contents
+        self.version = version
+        self.name = name
+        self.description = description
+        self.params = params
+        self.grid = grid
+        self.legend = legend
+        self.stages = stages
+        stageIndex = Self.index(stages)
+    }
+
+    private static func index(_ stages: [StageDeclaration]) -> [String: Int] {
+        var index: [String: Int] = [:]
+        for (position, stage) in stages.enumerated() where index[stage.id] == nil { index[stage.id] = position }
+        return index
+    }
 
     /// The stage with an id.
-    public func stage(_ id: String) -> StageDeclaration? { stages.first { $0.id == id } }
+    public func stage(_ id: String) -> StageDeclaration? {
+        guard let position = stageIndex[id] else { return nil }
+        return stages[position]
+    }
 
-    /// Stage ids in an order where every stage comes after its inputs.
+    /// Stage ids in an order where every stage comes after its inputs (iterative: 15,000 stages in a chain do not
+    /// exhaust the stack).
     public var topologicalOrder: [String] {
         var visited = Set<String>(), order: [String] = []
-        func visit(_ id: String) {
-            guard !visited.contains(id), let stage = stage(id) else { return }
-            visited.insert(id)
-            for input in stage.inputs { visit(input.stageID) }
-            order.append(id)
+        order.reserveCapacity(stages.count)
+        for root in stages where !visited.contains(root.id) {
+            visited.insert(root.id)
+            var stack: [(id: String, next: Int)] = [(root.id, 0)]
+            while let top = stack.last {
+                guard let declaration = stage(top.id), top.next < declaration.inputs.count else {
+                    stack.removeLast()
+                    order.append(top.id)
+                    continue
+                }
+                stack[stack.count - 1].next += 1
+                let input = declaration.inputs[top.next].stageID
+                if self.stage(input) != nil, visited.insert(input).inserted { stack.append((input, 0)) }
+            }
         }
-        for stage in stages { visit(stage.id) }
         return order
     }
 
@@ -89,8 +126,16 @@ public enum GridSpec: Sendable {
     /// The grid an explicit spec describes.
     public static func grid(crs: String, resolution: Double, extent: [Double]) throws(GDALError) -> RasterGrid {
         let srs = try SpatialReference(definition: crs)
-        let width = Int(((extent[2] - extent[0]) / resolution).rounded(.up))
-        let height = Int(((extent[3] - extent[1]) / resolution).rounded(.up))
+        let columns = ((extent[2] - extent[0]) / resolution).rounded(.up)
+        let rows = ((extent[3] - extent[1]) / resolution).rounded(.up)
+        // GDAL's rasters are at most 2^31-1 pixels a side; beyond, the arithmetic of blocks would overflow.
+        let largest = Double(Int32.max)
+        guard columns.isFinite, rows.isFinite, columns >= 1, rows >= 1, columns <= largest, rows <= largest,
+              columns * rows <= Double(1 << 46) else {
+            throw GDALError(kind: .outOfRange, operation: "the grid's extent and resolution give \(columns.isFinite ? String(format: "%.0f", columns) : "∞") x \(rows.isFinite ? String(format: "%.0f", rows) : "∞") pixels; "
+                            + "at most \(Int32.max) a side and 2^46 in all (is the resolution in the CRS's units?)")
+        }
+        let width = Int(columns), height = Int(rows)
         return RasterGrid(width: width, height: height,
                           geoTransform: GeoTransform(originX: extent[0], pixelWidth: resolution,
                                                      originY: extent[3], pixelHeight: -resolution),
