@@ -90,7 +90,8 @@ public final class VectorDataset {
     /// touches are `background`.
     ///
     /// GDAL's rasteriser does not reproject, so the layer is first written, reprojected, to `scratch` (a GeoPackage).
-    /// - Complexity: GDAL rasterises in chunks sized by its block cache; memory does not grow with the grid.
+    /// - Complexity: the features are held in memory; the raster is burned a window at a time, so memory does
+    ///   not grow with the grid.
     public func rasterize(layer name: String?, onto grid: RasterGrid, burn: BurnValue, allTouched: Bool,
                           background: Double, dataType: DataType, target: String, scratch: String) throws(GDALError) {
         let info = try layer(name)
@@ -118,31 +119,35 @@ public final class VectorDataset {
         }
         defer { GDALClose(translated) }
 
-        // 2. Create the target on the grid, filled with the background, and burn the features into it.
-        let raster = try Dataset.createGeoTIFF(at: target, grid: grid, bandCount: 1, dataType: dataType,
-                                               options: GeoTIFFOptions(compression: .zstd))
-        let band = try raster.band(1)
-        let (fillStatus, fillMessage) = withGDALErrorState { GDALFillRaster(band.handle, background, 0) }
-        guard fillStatus == CE_None else {
-            throw GDALError(kind: .write, operation: "cannot initialise \(target)", gdalMessage: fillMessage)
+        // 2. Read the reprojected features and their burn values, then burn them into a new target on the grid
+        //    (every block written once, the background where no feature is; see Dataset.burn for why GDAL's
+        //    rasteriser does not work on the target itself).
+        guard let translatedLayer = GDALDatasetGetLayerByName(translated, "layer") else {
+            throw GDALError(kind: .other, operation: "cannot read back the reprojected layer '\(info.name)' of \(path)")
         }
-        var args = ["-l", "layer"]
-        switch burn {
-        case .constant(let value): args += ["-burn", String(value)]
-        case .field(let field): args += ["-a", field]
-        }
-        if allTouched { args.append("-at") }
-        let (result, message) = withGDALErrorState { () -> GDALDatasetH? in
-            withCStringList(args) { list -> GDALDatasetH? in
-                guard let options = GDALRasterizeOptionsNew(list, nil) else { return nil }
-                defer { GDALRasterizeOptionsFree(options) }
-                var usageError: Int32 = 0
-                return GDALRasterize(nil, raster.handle, translated, options, &usageError)
+        var fieldIndex: Int32 = -1
+        if case .field(let field) = burn {
+            fieldIndex = OGR_FD_GetFieldIndex(OGR_L_GetLayerDefn(translatedLayer), field)
+            guard fieldIndex >= 0 else {
+                throw GDALError(kind: .outOfRange, operation: "field '\(field)' does not exist in layer '\(info.name)' of \(path)")
             }
         }
-        guard result != nil else {
-            throw GDALError(kind: .write, operation: "cannot rasterise layer '\(info.name)' of \(path)", gdalMessage: message)
+        var geometries: [Geometry] = []
+        var values: [Double] = []
+        OGR_L_ResetReading(translatedLayer)
+        while let feature = OGR_L_GetNextFeature(translatedLayer) {
+            defer { OGR_F_Destroy(feature) }
+            guard let reference = OGR_F_GetGeometryRef(feature), OGR_G_IsEmpty(reference) == 0 else { continue }
+            geometries.append(Geometry(owning: OGR_G_Clone(reference)))
+            switch burn {
+            case .constant(let value): values.append(value)
+            // As gdal_rasterize -a: the field read as a number (an unset or null field burns 0).
+            case .field: values.append(OGR_F_GetFieldAsDouble(feature, fieldIndex))
+            }
         }
+        let raster = try Dataset.createGeoTIFF(at: target, grid: grid, bandCount: 1, dataType: dataType,
+                                               options: GeoTIFFOptions(compression: .zstd))
+        try raster.burn(geometries, values: values, allTouched: allTouched, background: background)
         try raster.close()
     }
 }

@@ -92,24 +92,132 @@ extension VectorDataset {
 
 extension Dataset {
     /// Burns geometries (in the dataset's CRS) into band 1, each with its own value; later ones win where they
-    /// overlap. GDAL rasterises in chunks of rows holding at most `chunkBytes` (GDAL would otherwise size them by
-    /// its whole block cache, once per concurrent call), so memory does not grow with the raster.
-    public func burn(_ geometries: [Geometry], values: [Double], allTouched: Bool, chunkBytes: Int = 16 << 20) throws(GDALError) {
+    /// overlap. Pixels no geometry covers keep what the band held, or are set to `background` when it is given
+    /// (the band is then written whole, without being read).
+    ///
+    /// The band is burned one window of at most `chunkBytes` at a time (a row of blocks, split into groups of
+    /// block columns), so memory does not grow with the raster. Each window is rasterised by GDAL into an
+    /// in-memory raster over a buffer of ours and copied in and out of the band one natural block at a time.
+    ///
+    /// Why not `GDALRasterizeGeometries` on the band itself: it reads and writes whole-width swaths of many
+    /// blocks while holding the dataset's lock. With `GDAL_NUM_THREADS` > 1, GDAL 3.6's GeoTIFF driver turns
+    /// such a read of a compressed file into decompression jobs on the process-wide thread pool and waits for
+    /// them; a job that needs a block-cache slot flushes another dataset's dirty block, which takes that
+    /// dataset's lock, held by another rasterising thread that itself waits on the same (full) pool. Four plan
+    /// layers burned at once on 2 threads hung forever that way once the dirty blocks outgrew the cache (fixed
+    /// upstream in GDAL 3.7.3/3.8, OSGeo/gdal#8561). Single-block reads and writes never go to the pool for
+    /// decompression, and nothing here waits on the pool while holding a lock a pool job could need.
+    public func burn(_ geometries: [Geometry], values: [Double], allTouched: Bool, background: Double? = nil,
+                     chunkBytes: Int = 16 << 20) throws(GDALError) {
         precondition(geometries.count == values.count, "one burn value per geometry")
-        guard !geometries.isEmpty else { return }
-        var handles: [OGRGeometryH?] = geometries.map { $0.handle }
-        var burnValues = values
-        var bands: [Int32] = [1]
-        let rowBytes = width * 8  // GDAL burns into a Float64 buffer
-        let options = (allTouched ? ["ALL_TOUCHED=TRUE"] : []) + ["CHUNKYSIZE=\(max(1, chunkBytes / max(rowBytes, 1)))"]
-        let (status, message) = withGDALErrorState {
-            withCStringList(options) { list in
-                GDALRasterizeGeometries(handle, 1, &bands, Int32(handles.count), &handles, nil, nil, &burnValues, list, nil, nil)
+        guard !geometries.isEmpty || background != nil else { return }
+        let band = try self.band(1)
+        guard let type = band.dataType else {
+            throw GDALError(kind: .write, operation: "cannot rasterise into \(path): band 1 is of type \(band.dataTypeName)")
+        }
+        guard let transform = geoTransform else {
+            throw GDALError(kind: .write, operation: "cannot rasterise into \(path): it has no geotransform")
+        }
+        let (blockWidth, blockHeight) = band.blockSize
+        let bytes = type.byteCount
+        let blocksAcross = (width + blockWidth - 1) / blockWidth
+        let blocksDown = (height + blockHeight - 1) / blockHeight
+        // Columns of blocks per window: as many as fit in chunkBytes, at least one.
+        let groupBlocks = max(1, min(blocksAcross, chunkBytes / max(1, blockWidth * blockHeight * bytes)))
+        let envelopes = geometries.map(\.envelope)
+        let c = transform.coefficients
+        let windowWidth = groupBlocks * blockWidth
+        let options = (allTouched ? ["ALL_TOUCHED=TRUE"] : []) + ["CHUNKYSIZE=\(blockHeight)"]
+        let capacity = windowWidth * blockHeight * bytes
+        let base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        defer { base.deallocate() }
+        do {
+            let memory = try Dataset.inMemory(over: base, width: windowWidth, height: blockHeight, dataType: type)
+            let memoryBand = try memory.band(1)
+            for blockRow in 0..<blocksDown {
+                let row0 = blockRow * blockHeight
+                let rows = min(blockHeight, height - row0)
+                for group in stride(from: 0, to: blocksAcross, by: groupBlocks) {
+                    let col0 = group * blockWidth
+                    let cols = min(windowWidth, width - col0)
+                    // The window's corners in georeferenced coordinates, for picking the geometries that reach it.
+                    let corners = [(0.0, 0.0), (Double(windowWidth), 0.0), (0.0, Double(blockHeight)),
+                                   (Double(windowWidth), Double(blockHeight))].map { dx, dy in
+                        (c[0] + (Double(col0) + dx) * c[1] + (Double(row0) + dy) * c[2],
+                         c[3] + (Double(col0) + dx) * c[4] + (Double(row0) + dy) * c[5])
+                    }
+                    let minX = corners.map(\.0).min()!, maxX = corners.map(\.0).max()!
+                    let minY = corners.map(\.1).min()!, maxY = corners.map(\.1).max()!
+                    let reaching = envelopes.indices.filter { index in
+                        let box = envelopes[index]
+                        return box.maxX >= minX && box.minX <= maxX && box.maxY >= minY && box.minY <= maxY
+                    }
+                    if reaching.isEmpty && background == nil { continue }
+                    if let background {
+                        try memoryBand.fill(background)
+                    } else {
+                        for column in stride(from: 0, to: cols, by: blockWidth) {
+                            let window = Window(colOffset: col0 + column, rowOffset: row0, width: min(blockWidth, cols - column), height: rows)
+                            try band.readRaw(window, into: base + column * bytes, byteCapacity: capacity - column * bytes,
+                                             type: type, lineStride: windowWidth)
+                        }
+                    }
+                    if !reaching.isEmpty {
+                        try memory.setGeoTransform(GeoTransform(coefficients: [
+                            c[0] + Double(col0) * c[1] + Double(row0) * c[2], c[1], c[2],
+                            c[3] + Double(col0) * c[4] + Double(row0) * c[5], c[4], c[5]]))
+                        var handles: [OGRGeometryH?] = reaching.map { geometries[$0].handle }
+                        var burnValues = reaching.map { values[$0] }
+                        var bands: [Int32] = [1]
+                        let (status, message) = withGDALErrorState {
+                            withCStringList(options) { list in
+                                GDALRasterizeGeometries(memory.handle, 1, &bands, Int32(handles.count), &handles, nil, nil,
+                                                        &burnValues, list, nil, nil)
+                            }
+                        }
+                        guard status == CE_None else {
+                            throw GDALError(kind: .write, operation: "cannot rasterise \(reaching.count) polygons into \(path)",
+                                            gdalMessage: message)
+                        }
+                    }
+                    for column in stride(from: 0, to: cols, by: blockWidth) {
+                        let window = Window(colOffset: col0 + column, rowOffset: row0, width: min(blockWidth, cols - column), height: rows)
+                        try band.writeRaw(window, from: base + column * bytes, byteCapacity: capacity - column * bytes,
+                                          type: type, lineStride: windowWidth)
+                    }
+                }
             }
+            try memory.close()
         }
         withExtendedLifetime(geometries) {}
+    }
+
+    /// A one-band in-memory raster (GDAL's MEM driver) over memory the caller owns and keeps alive.
+    static func inMemory(over pointer: UnsafeMutableRawPointer, width: Int, height: Int, dataType: DataType) throws(GDALError) -> Dataset {
+        GDALRuntime.ensureRegistered()
+        guard let driver = GDALGetDriverByName("MEM"),
+              let created = GDALCreate(driver, "", Int32(width), Int32(height), 0, dataType.gdal, nil) else {
+            throw GDALError(kind: .other, operation: "cannot create a \(width)x\(height) in-memory raster")
+        }
+        let dataset = Dataset(handle: created, path: "MEM")
+        let options = ["DATAPOINTER=0x" + String(UInt(bitPattern: pointer), radix: 16), "PIXELOFFSET=\(dataType.byteCount)",
+                       "LINEOFFSET=\(width * dataType.byteCount)"]
+        let (status, message) = withGDALErrorState {
+            withCStringList(options) { list in GDALAddBand(created, dataType.gdal, list) }
+        }
         guard status == CE_None else {
-            throw GDALError(kind: .write, operation: "cannot rasterise \(geometries.count) polygons into \(path)", gdalMessage: message)
+            throw GDALError(kind: .other, operation: "cannot create an in-memory raster over a buffer", gdalMessage: message)
+        }
+        return dataset
+    }
+}
+
+extension Band {
+    /// Sets every pixel of the band to `value`.
+    func fill(_ value: Double) throws(GDALError) {
+        let (status, message) = withGDALErrorState { GDALFillRaster(handle, value, 0) }
+        guard status == CE_None else {
+            throw GDALError(kind: .write, operation: "cannot fill band \(index) of \(dataset.path)", gdalMessage: message)
         }
     }
 }
@@ -167,7 +275,7 @@ public final class VectorWriter {
     /// Creates `path` with `driver` (`GeoJSON`, `GPKG`, `KML`, `LIBKML`), one layer in `crs`.
     public init(path: String, driver driverName: String, layer layerName: String, crs: SpatialReference,
                 geometry: GeometryKind, fields: [(String, FieldType)],
-                datasetOptions: [String] = [], layerOptions: [String] = []) throws(GDALError) {
+                datasetOptions: [String] = [], layerOptions: [String] = [], realPrecision: Int? = nil) throws(GDALError) {
         GDALRuntime.ensureRegistered()
         guard let driver = GDALGetDriverByName(driverName) else {
             throw GDALError(kind: .other, operation: "GDAL driver \(driverName) is not available")
@@ -193,6 +301,11 @@ public final class VectorWriter {
             case .real: OFTReal
             }
             let field = OGR_Fld_Create(name, ogrType)
+            // Fixed decimals where the format stores them (a Shapefile's DBF writes 15 otherwise: 21.600000000000001).
+            if type == .real, let realPrecision {
+                OGR_Fld_SetWidth(field, 24)
+                OGR_Fld_SetPrecision(field, Int32(realPrecision))
+            }
             OGR_L_CreateField(layer, field, 1)
             OGR_Fld_Destroy(field)
             _ = index

@@ -287,7 +287,7 @@ public struct ReadPlanStage: SourceStage {
         }
         let output = try Dataset.createGeoTIFF(at: raster, grid: grid, bandCount: 1, dataType: dataType,
                                                options: GeoTIFFOptions(compression: .zstd, blockSize: context.blockSize))
-        try output.burn(inside.map(\.geometry), values: values, allTouched: allTouched)
+        try output.burn(inside.map(\.geometry), values: values, allTouched: allTouched, background: 0)
         try output.close()
     }
 
