@@ -3,6 +3,7 @@ import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchXGBoost
+import Synchronization
 
 /// `classify.model`: applies a trained model block by block; writes the class and its confidence (percent) as two
 /// bands: the accuracy observed on held-out cells at the model's top-class probability (its calibration), or the raw
@@ -18,12 +19,19 @@ public struct ApplyModelStage: PixelStage {
         options: [
             OptionSpec("path", .inputPath, optional: true,
                        help: "a model file written by an earlier run (its NAME.meta.json beside it), instead of the model input"),
+            OptionSpec("predictor", .choice(["native", "xgboost"]), default: .string("native"),
+                       help: "native: landwatch's own tree evaluator (the same classes and probabilities as XGBoost's, faster); "
+                           + "xgboost: XGBoost's predictor. A model the native evaluator cannot run (dart booster, categorical splits, "
+                           + "trees deeper than \(TreeEnsemble.maximumDepth)) goes to XGBoost with a warning"),
         ])
 
     /// A model file from an earlier run, with its description.
     let saved: (path: String, metadata: ModelMetadata)?
+    /// Evaluate the trees natively (the default) rather than through XGBoost.
+    let native: Bool
 
     public init(options: StageOptions) throws(StageProblem) {
+        native = (options.string("predictor") ?? "native") == "native"
         guard let path = options.string("path") else {
             saved = nil
             return
@@ -84,20 +92,175 @@ public struct ApplyModelStage: PixelStage {
         if metadata.calibration == nil {
             RadiometryCheck.warnOnce("classify.model: \(path) has no confidence calibration (saved before format \(ModelMetadata.currentFormat)): confidence is the raw top-class probability, which overstates accuracy; train it again", key: "calibration|" + path, context: context)
         }
-        return Worker(booster: try Booster.load(from: path, threads: 1), metadata: metadata)
+        if native {
+            do {
+                let ensemble = try Self.ensemble(at: path)
+                guard ensemble.featureCount == metadata.features.count, ensemble.classCount == metadata.classes.count else {
+                    throw RunError(.input, "model \(path) reads \(ensemble.featureCount) features into \(ensemble.classCount) classes, but its "
+                                   + "description \(metadataPath) lists \(metadata.features.count) features and \(metadata.classes.count) classes: "
+                                   + "the two files are of different models")
+                }
+                return Worker(predictor: .native(ensemble), metadata: metadata)
+            } catch let error as TreeEnsembleError where error.kind == .unsupported {
+                let message = "classify.model: the native tree evaluator cannot run \(path) (\(error.message)); XGBoost's predictor classifies it instead"
+                if Self.firstTime("fallback|" + context.workDirectory.path + "|" + path) {
+                    context.logger.warning("\(message)")
+                    context.findings?.note(message)
+                }
+            } catch let error as TreeEnsembleError {
+                throw RunError(.input, "model \(path) cannot be used: \(error.message)")
+            }
+        }
+        return Worker(predictor: .xgboost(try Booster.load(from: path, threads: 1)), metadata: metadata)
+    }
+
+    private static let loaded = Mutex<[String: TreeEnsemble]>([:])
+    private static let said = Mutex<Set<String>>([])
+
+    static func firstTime(_ key: String) -> Bool { said.withLock { $0.insert(key).inserted } }
+
+    /// The model at `path` for the native evaluator, read once per file version (workers share it: it is read only).
+    static func ensemble(at path: String) throws -> TreeEnsemble {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        let key = path + "|" + String(describing: attributes?[.size] ?? 0) + "|" + String(describing: attributes?[.modificationDate] ?? "")
+        if let known = loaded.withLock({ $0[key] }) { return known }
+        let bytes: [UInt8]
+        do { bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+            throw RunError(.input, "cannot read the model \(path): \(error.localizedDescription)")
+        }
+        guard bytes.first(where: { ![0x20, 0x0A, 0x0D, 0x09].contains($0) }) == UInt8(ascii: "{") else {
+            throw TreeEnsembleError(.unsupported, "it is not in XGBoost's JSON format")
+        }
+        let ensemble = try TreeEnsemble.loadXGBoostJSON(bytes)
+        loaded.withLock { $0[key] = ensemble }
+        return ensemble
+    }
+
+    enum Predictor {
+        case native(TreeEnsemble)
+        case xgboost(Booster)
     }
 
     final class Worker: PixelWorker {
-        let booster: Booster
+        let predictor: Predictor
         let metadata: ModelMetadata
+        /// Probabilities of a block's pixels, pixel-major; compacted feature columns when some pixels are invalid.
+        private var probabilities: [Float] = []
+        private var compact: [[Float]] = []
 
-        init(booster: Booster, metadata: ModelMetadata) {
-            self.booster = booster
+        init(predictor: Predictor, metadata: ModelMetadata) {
+            self.predictor = predictor
             self.metadata = metadata
         }
 
         func apply(inputs: [PixelBlock], into output: inout PixelBlock) throws {
-            let scene = inputs[0]
+            switch predictor {
+            case .native(let ensemble): applyNative(ensemble, scene: inputs[0], into: &output)
+            case .xgboost(let booster): try applyXGBoost(booster, scene: inputs[0], into: &output)
+            }
+        }
+
+        /// Writes the class and confidence of pixel `i` from its probabilities at `p`.
+        @inline(__always)
+        private func label(_ p: UnsafePointer<Float>, pixel i: Int, into output: inout PixelBlock) {
+            let classCount = metadata.classes.count
+            var best = 0
+            var bestScore: Float = -1
+            for c in 0..<classCount where p[c] > bestScore {
+                best = c
+                bestScore = p[c]
+            }
+            output.bands[0][i] = Float(metadata.classes[best])
+            output.bands[1][i] = ((metadata.calibration?.accuracy(for: bestScore, predicted: metadata.classes[best]) ?? bestScore) * 100).rounded()
+        }
+
+        /// The native evaluator reads the features in place: the block's own bands, and indices computed once per
+        /// block. Pixels with a missing feature (nodata) are classified as nothing, as with XGBoost.
+        private func applyNative(_ ensemble: TreeEnsemble, scene: PixelBlock, into output: inout PixelBlock) {
+            let used = scene.usedCount
+            let classCount = metadata.classes.count
+            var arrays: [[Float]] = []
+            var sources: [(array: Int, band: Int?)] = []
+            for feature in metadata.features {
+                if let band = scene.band(named: feature) {
+                    sources.append((-1, band))
+                } else {
+                    sources.append((arrays.count, nil))
+                    arrays.append(Features.values(feature, scene, used))
+                }
+            }
+            if probabilities.count < used * classCount { probabilities = [Float](repeating: 0, count: used * classCount) }
+            for band in 0..<2 {
+                output.bands[band].withUnsafeMutableBufferPointer { out in
+                    for i in 0..<used { out[i] = .nan }
+                }
+            }
+            let width = scene.window.width, stride = scene.stride, height = scene.window.height
+            Self.withPointers(scene.bands, arrays, sources) { columns in
+                // Which pixels have every feature; most blocks have no nodata and are evaluated in place.
+                var valid: [Int] = []
+                var allValid = true
+                for row in 0..<height {
+                    for i in (row * stride)..<(row * stride + width) where !columns.allSatisfy({ $0[i].isFinite }) {
+                        allValid = false
+                        break
+                    }
+                    if !allValid { break }
+                }
+                if allValid {
+                    probabilities.withUnsafeMutableBufferPointer { out in
+                        ensemble.predictProbabilities(columns: columns, count: used, into: out.baseAddress!)
+                    }
+                    probabilities.withUnsafeBufferPointer { p in
+                        for row in 0..<height {
+                            for i in (row * stride)..<(row * stride + width) { label(p.baseAddress! + i * classCount, pixel: i, into: &output) }
+                        }
+                    }
+                    return
+                }
+                valid.reserveCapacity(used)
+                for row in 0..<height {
+                    for i in (row * stride)..<(row * stride + width) where columns.allSatisfy({ $0[i].isFinite }) { valid.append(i) }
+                }
+                guard !valid.isEmpty else { return }
+                if compact.count != columns.count { compact = Array(repeating: [], count: columns.count) }
+                for (f, column) in columns.enumerated() {
+                    if compact[f].count < valid.count { compact[f] = [Float](repeating: 0, count: used) }
+                    compact[f].withUnsafeMutableBufferPointer { out in
+                        for (n, i) in valid.enumerated() { out[n] = column[i] }
+                    }
+                }
+                Self.withPointers([], compact, compact.indices.map { ($0, nil) }) { packed in
+                    probabilities.withUnsafeMutableBufferPointer { out in
+                        ensemble.predictProbabilities(columns: packed, count: valid.count, into: out.baseAddress!)
+                    }
+                }
+                probabilities.withUnsafeBufferPointer { p in
+                    for (n, i) in valid.enumerated() { label(p.baseAddress! + n * classCount, pixel: i, into: &output) }
+                }
+            }
+        }
+
+        /// Pointers to the feature columns: a band of the block or a computed array, in the model's order.
+        private static func withPointers(_ bands: [[Float]], _ arrays: [[Float]], _ sources: [(array: Int, band: Int?)],
+                                         _ body: ([UnsafePointer<Float>]) -> Void) {
+            var pointers: [UnsafePointer<Float>?] = Array(repeating: nil, count: sources.count)
+            func nest(_ index: Int) {
+                guard index < sources.count else {
+                    body(pointers.map { $0! })
+                    return
+                }
+                let source = sources[index]
+                let array = source.band.map { bands[$0] } ?? arrays[source.array]
+                array.withUnsafeBufferPointer { buffer in
+                    pointers[index] = buffer.baseAddress!
+                    nest(index + 1)
+                }
+            }
+            nest(0)
+        }
+
+        private func applyXGBoost(_ booster: Booster, scene: PixelBlock, into output: inout PixelBlock) throws {
             let used = scene.usedCount
             let columns = metadata.features.map { Features.values($0, scene, used) }
             var rows: [Int] = []
@@ -120,15 +283,11 @@ public struct ApplyModelStage: PixelStage {
             guard !rows.isEmpty else { return }
             let probabilities = try booster.predictProbabilities(features: values, rows: rows.count, columns: columns.count)
             let classCount = metadata.classes.count
-            for (n, i) in rows.enumerated() {
-                var best = 0
-                var bestScore: Float = -1
-                for c in 0..<classCount where probabilities[n * classCount + c] > bestScore {
-                    best = c
-                    bestScore = probabilities[n * classCount + c]
-                }
-                output.bands[0][i] = Float(metadata.classes[best])
-                output.bands[1][i] = ((metadata.calibration?.accuracy(for: bestScore, predicted: metadata.classes[best]) ?? bestScore) * 100).rounded()
+            guard probabilities.count == rows.count * classCount else {
+                throw RunError(.input, "the model gives \(probabilities.count / max(rows.count, 1)) values per pixel, but its description lists \(classCount) classes")
+            }
+            probabilities.withUnsafeBufferPointer { p in
+                for (n, i) in rows.enumerated() { label(p.baseAddress! + n * classCount, pixel: i, into: &output) }
             }
         }
     }

@@ -214,3 +214,129 @@ final class ModelStagesTests: PipelineTestCase {
         XCTAssertGreaterThan(accuracy["overall_accuracy"] as! Double, 0.85)
     }
 }
+
+/// The native tree evaluator (TreeEnsemble) against XGBoost's predictor on models XGBoost trains on real scenes:
+/// depth 2 to 10, 2 to 8 classes, with missing values. Every pixel's class must be XGBoost's and every probability
+/// within 1e-5 of it.
+final class NativeTreeEvaluatorTests: XCTestCase {
+    /// Feature columns of a real scene (every pixel, in order) and a real reference class per pixel.
+    struct Scene {
+        var columns: [[Float]]
+        var reference: [Int]
+    }
+
+    static func zion() throws -> Scene {
+        let directory = ModelStagesTests.zion
+        let window = Window(width: 1128, height: 1428)
+        func band(_ name: String) throws -> [Float] {
+            var values = try Dataset.open("\(directory)/\(name).tif").band(1).read(window)
+            values.withUnsafeMutableBufferPointer { Rescale.apply($0, scale: 2.0e-5, offset: -0.1, noData: 65535) }
+            return values
+        }
+        let blue = try band("landsat_b2"), green = try band("landsat_b3"), red = try band("landsat_b4"), nir = try band("landsat_b5")
+        // NLCD is on a grid of its own: warped (nearest) onto the Landsat grid, as read.scene does.
+        let vrt = FileManager.default.temporaryDirectory.appendingPathComponent("nlcd-\(UUID().uuidString).vrt").path
+        defer { try? FileManager.default.removeItem(atPath: vrt) }
+        let grid = try Dataset.open("\(directory)/landsat_b2.tif").grid()
+        try Dataset.open("\(directory)/nlcd.tif").writeWarpedVRT(to: vrt, onto: grid, resampling: .nearest, sourceNoData: nil)
+        let nlcd = try Dataset.open(vrt).band(1).read(window)
+        return Scene(columns: [blue, green, red, nir, SpectralIndex.normalizedDifference(nir, red), SpectralIndex.normalizedDifference(green, nir)],
+                     reference: nlcd.map { $0.isFinite ? Int($0) : 0 })
+    }
+
+    /// Slovenia's Sentinel-2 scene: 13 bands on two dates (26 features) and its land-use reference.
+    static func slovenia() throws -> Scene {
+        let directory = EngineTests.root.appendingPathComponent("testdata/slovenia-sentinel2").path
+        let window = Window(width: 100, height: 101)
+        var columns: [[Float]] = []
+        for date in ["20150711", "20150820"] {
+            let dataset = try Dataset.open("\(directory)/S2L1C_\(date)_13band.tif")
+            for index in 1...13 { columns.append(try dataset.band(index).read(window)) }
+        }
+        let reference = try Dataset.open("\(directory)/LULC_reference.tif").band(1).read(window)
+        return Scene(columns: columns, reference: reference.map { $0.isFinite ? Int($0) : 0 })
+    }
+
+    /// Trains XGBoost on `scene` (classes: the reference codes folded onto `classCount`), saves it as JSON, and
+    /// compares the two predictors on `evaluated` pixels, a share of them with missing features.
+    func compare(_ scene: Scene, depth: Int, classCount: Int, rounds: Int, missing: Double, seed: UInt64,
+                 file: StaticString = #filePath, line: UInt = #line) throws {
+        var random = ModelStagesTests.SplitMix(seed: seed)
+        var columns = scene.columns
+        let pixels = columns[0].count
+        // Missing values: NaN in a share of the values of every feature (the same pixels for training and evaluation).
+        for f in columns.indices {
+            for i in 0..<pixels where random.unit() < missing { columns[f][i] = .nan }
+        }
+        let usable = (0..<pixels).filter { i in scene.reference[i] > 0 && columns.contains { !$0[i].isNaN } && columns.allSatisfy { !$0[i].isInfinite } }
+        let training = Array(usable.shuffled(using: &random).prefix(20_000))
+        let features = training.flatMap { i in columns.map { $0[i] } }
+        let labels = training.map { Float(scene.reference[$0] % classCount) }
+        let booster = try Booster.train(features: features, rows: training.count, columns: columns.count, labels: labels, weights: nil,
+                                        classCount: classCount, rounds: rounds,
+                                        parameters: ["max_depth": String(depth), "eta": "0.3", "nthread": "2", "seed": String(seed)])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("native-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try booster.save(to: path)
+        let ensemble = try TreeEnsemble.loadXGBoostJSON(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        XCTAssertEqual(ensemble.classCount, classCount, file: file, line: line)
+        XCTAssertEqual(ensemble.featureCount, columns.count, file: file, line: line)
+        XCTAssertEqual(ensemble.treeCount, rounds * classCount, file: file, line: line)
+        XCTAssertLessThanOrEqual(ensemble.depth, depth, file: file, line: line)
+
+        let evaluated = Array(usable.prefix(200_000))
+        let reference = try Booster.load(from: path, threads: 2)
+            .predictProbabilities(features: evaluated.flatMap { i in columns.map { $0[i] } }, rows: evaluated.count, columns: columns.count)
+        let packed = columns.map { column in evaluated.map { column[$0] } }
+        var native = [Float](repeating: .nan, count: evaluated.count * classCount)
+        packed.withPointers { pointers in
+            native.withUnsafeMutableBufferPointer { ensemble.predictProbabilities(columns: pointers, count: evaluated.count, into: $0.baseAddress!) }
+        }
+        var differentClasses = 0, largest: Float = 0
+        for n in 0..<evaluated.count {
+            let a = native[(n * classCount)..<((n + 1) * classCount)], b = reference[(n * classCount)..<((n + 1) * classCount)]
+            if a.firstIndex(of: a.max()!) != b.firstIndex(of: b.max()!) { differentClasses += 1 }
+            for (x, y) in zip(a, b) { largest = max(largest, abs(x - y)) }
+        }
+        XCTAssertEqual(differentClasses, 0, "depth \(depth), \(classCount) classes: pixels whose class differs from XGBoost's", file: file, line: line)
+        XCTAssertLessThanOrEqual(largest, 1e-5, "depth \(depth), \(classCount) classes: largest probability difference", file: file, line: line)
+        XCTAssertGreaterThan(evaluated.count, 1000, file: file, line: line)
+    }
+
+    func testZionDepthsAndClassCountsWithMissingValues() throws {
+        let scene = try Self.zion()
+        for (depth, classes, rounds) in [(2, 2, 12), (4, 3, 10), (6, 6, 20), (8, 8, 8), (10, 5, 6)] {
+            try compare(scene, depth: depth, classCount: classes, rounds: rounds, missing: 0.03, seed: UInt64(depth * 10 + classes))
+        }
+    }
+
+    func testZionWithoutMissingValues() throws {
+        try compare(try Self.zion(), depth: 6, classCount: 6, rounds: 15, missing: 0, seed: 7)
+    }
+
+    func testSloveniaSentinel2TwentySixFeatures() throws {
+        let scene = try Self.slovenia()
+        for (depth, classes) in [(3, 4), (7, 7)] {
+            try compare(scene, depth: depth, classCount: classes, rounds: 10, missing: 0.05, seed: UInt64(depth))
+        }
+    }
+}
+
+extension ModelStagesTests.SplitMix {
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}
+
+extension Array where Element == [Float] {
+    /// Pointers to every column, for the native evaluator.
+    func withPointers(_ body: ([UnsafePointer<Float>]) -> Void) {
+        var pointers: [UnsafePointer<Float>] = []
+        func nest(_ index: Int) {
+            guard index < count else { return body(pointers) }
+            self[index].withUnsafeBufferPointer { buffer in
+                pointers.append(buffer.baseAddress!)
+                nest(index + 1)
+            }
+        }
+        nest(0)
+    }
+}
