@@ -200,17 +200,27 @@ struct ViolationsCommand: ParsableCommand {
         @Option(name: .long, help: "Only those last seen on or after this date (YYYY-MM-DD).")
         var since: String?
 
-        @Option(name: .long, help: "csv, geojson, gpkg or kml.")
+        @Option(name: .long, help: "csv, geojson, gpkg, kml, or shp (Shapefile, with --profile wpzf).")
         var format: String = "csv"
 
-        @Option(name: [.short, .long], help: "File to write (needed for gpkg and kml).")
+        @Option(name: .long, help: "landwatch (the registry's fields) or wpzf (the fields of a 卫片执法 monitoring patch, in Chinese; docs/wpzf-export.md).")
+        var profile: String = "landwatch"
+
+        @Option(name: [.short, .long], help: "File to write (needed for gpkg, kml, shp and the wpzf profile).")
         var output: String?
 
         func validate() throws {
             guard let chosen = ViolationExport.Format(rawValue: format) else {
-                throw ValidationError("--format \(format): choose csv, geojson, gpkg or kml")
+                throw ValidationError("--format \(format): choose csv, geojson, gpkg, kml or shp")
+            }
+            guard let profile = ViolationExport.Profile(rawValue: profile) else {
+                throw ValidationError("--profile \(self.profile): choose landwatch or wpzf")
+            }
+            if chosen == .shp, profile != .wpzf {
+                throw ValidationError("--format shp: the landwatch profile's field names are longer than a Shapefile allows; use gpkg, or --profile wpzf")
             }
             if chosen.needsFile, output == nil { throw ValidationError("--format \(format) writes a file: give it with --output PATH") }
+            if profile == .wpzf, output == nil { throw ValidationError("--profile wpzf writes a file: give it with --output PATH") }
             for status in self.status where status != "open" && ViolationStatus(rawValue: status) == nil {
                 throw ValidationError("--status \(status): choose open, \(ViolationStatus.allCases.map(\.rawValue).joined(separator: ", "))")
             }
@@ -229,7 +239,7 @@ struct ViolationsCommand: ParsableCommand {
                 throw registryFailure(error, path: location)
             }
             if let output {
-                do { try ViolationExport.write(rows, format: chosen, to: output) } catch {
+                do { try ViolationExport.write(rows, format: chosen, profile: ViolationExport.Profile(rawValue: profile)!, to: output) } catch {
                     throw fail([error.description], code: LandwatchExit.code(for: error.category))
                 }
                 FileHandle.standardError.write(Data("landwatch: \(rows.count) violations written to \(output)\n".utf8))
@@ -360,10 +370,23 @@ extension ViolationsCommand {
 
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Field-check results per rule and per month of detection as CSV: sent, checked, confirmed, false alarms by reason, precision.")
+            abstract: "Field-check results per rule, per zone and per month of detection: sent, checked, confirmed, false alarms by reason, precision.",
+            discussion: "CSV (Excel) by default; --format html writes the same figures as a report section, in English or Chinese (--language zh).")
 
         @Option(name: .long, help: "Registry: a SQLite file or a postgres:// URL. (default: LANDWATCH_DB_URL)")
         var db: String?
+
+        @Option(name: .long, help: "csv or html.")
+        var format: String = "csv"
+
+        @Option(name: .long, help: "en or zh (for --format html).")
+        var language: String = "en"
+
+        func validate() throws {
+            guard ["csv", "html"].contains(format) else { throw ValidationError("--format \(format): choose csv or html") }
+            guard ["en", "zh"].contains(language) else { throw ValidationError("--language \(language): choose en or zh") }
+            if language != "en", format == "csv" { throw ValidationError("--language applies to --format html only (the CSV's columns are fixed)") }
+        }
 
         func run() throws {
             let (location, fromEnvironment) = try registryLocation(db)
@@ -382,7 +405,11 @@ extension ViolationsCommand {
             } catch {
                 throw registryFailure(error, path: location)
             }
-            print(FieldChecks.statsCSV(violations, checks: checks), terminator: "")
+            if format == "html" {
+                print(FieldChecks.statsHTML(violations, checks: checks, chinese: language == "zh"), terminator: "")
+            } else {
+                print(FieldChecks.statsCSV(violations, checks: checks), terminator: "")
+            }
         }
     }
 }

@@ -187,29 +187,102 @@ public enum FieldChecks {
         return fields
     }
 
-    /// `violations stats`: per rule, per month of first detection: lists sent (violations), checked, confirmed (and
-    /// the other field results), false alarms by reason, and the precision the field saw (confirmed, demolished,
-    /// rectified and approved late count as real changes; false alarms as not).
-    public static func statsCSV(_ violations: [ViolationRecord], checks: [String: StatusChange]) -> String {
-        var header = ["group", "value", "sent", "checked", "confirmed", "approved_late", "demolished", "rectified", "false_alarm"]
-        header += reasons.map { "false_alarm_\($0)" } + ["precision"]
-        var lines = [header.joined(separator: ",")]
-        func row(_ group: String, _ value: String, _ rows: [ViolationRecord]) -> String {
+    /// One line of `violations stats`: a group of violations (all, one rule, one zone, one month of first detection)
+    /// and what the field checks found.
+    public struct StatsRow: Sendable, Equatable {
+        /// `all`, `rule`, `zone` or `month`.
+        public var group: String
+        public var value: String
+        public var sent: Int
+        public var checked: Int
+        public var confirmed: Int
+        public var approvedLate: Int
+        public var demolished: Int
+        public var rectified: Int
+        public var falseAlarms: Int
+        /// False alarms by reason, in the order of ``FieldChecks/reasons``.
+        public var falseAlarmsByReason: [Int]
+        /// Real changes (confirmed, approved late, demolished, rectified) over everything checked with a result
+        /// that says real or not; nil when nothing is checked.
+        public var precision: Double?
+    }
+
+    /// `violations stats`: per rule, per zone (the zone holding most of each patch; `(no zone)` when its list had none)
+    /// and per month of first detection: lists sent (violations), checked, confirmed (and the other field results),
+    /// false alarms by reason, and the precision the field saw (confirmed, demolished, rectified and approved late
+    /// count as real changes; false alarms as not).
+    public static func stats(_ violations: [ViolationRecord], checks: [String: StatusChange]) -> [StatsRow] {
+        func row(_ group: String, _ value: String, _ rows: [ViolationRecord]) -> StatsRow {
             let checked = rows.compactMap { checks[$0.id] }
             func count(_ status: ViolationStatus) -> Int { checked.filter { $0.status == status }.count }
             let real = count(.confirmed) + count(.approvedLate) + count(.demolished) + count(.rectified)
             let falseAlarms = count(.falseAlarm)
-            var fields = [group, value, String(rows.count), String(checked.count), String(count(.confirmed)), String(count(.approvedLate)),
-                          String(count(.demolished)), String(count(.rectified)), String(falseAlarms)]
-            fields += reasons.map { reason in String(checked.filter { $0.status == .falseAlarm && $0.checkReason == reason }.count) }
-            fields.append(real + falseAlarms == 0 ? "" : String(format: "%.3f", Double(real) / Double(real + falseAlarms)))
-            return fields.joined(separator: ",")
+            return StatsRow(group: group, value: value, sent: rows.count, checked: checked.count, confirmed: count(.confirmed),
+                            approvedLate: count(.approvedLate), demolished: count(.demolished), rectified: count(.rectified),
+                            falseAlarms: falseAlarms,
+                            falseAlarmsByReason: reasons.map { reason in checked.filter { $0.status == .falseAlarm && $0.checkReason == reason }.count },
+                            precision: real + falseAlarms == 0 ? nil : Double(real) / Double(real + falseAlarms))
         }
-        lines.append(row("all", "", violations))
+        var result = [row("all", "", violations)]
         let rules = Set(violations.flatMap { $0.rules.split(separator: ";").map(String.init) }).sorted()
-        for rule in rules { lines.append(row("rule", rule, violations.filter { $0.rules.split(separator: ";").map(String.init).contains(rule) })) }
+        for rule in rules { result.append(row("rule", rule, violations.filter { $0.rules.split(separator: ";").map(String.init).contains(rule) })) }
+        func zone(_ v: ViolationRecord) -> String {
+            guard let a = v.planAttributes, a.zone_code != nil || a.zone_name != nil else { return "(no zone)" }
+            return [a.zone_code, a.zone_name].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
+        }
+        let zones = Dictionary(grouping: violations, by: zone)
+        for name in zones.keys.sorted() { result.append(row("zone", name, zones[name]!)) }
         let months = Set(violations.map { String($0.first_seen.prefix(7)) }).sorted()
-        for month in months { lines.append(row("month", month, violations.filter { $0.first_seen.hasPrefix(month) })) }
+        for month in months { result.append(row("month", month, violations.filter { $0.first_seen.hasPrefix(month) })) }
+        return result
+    }
+
+    /// ``stats(_:checks:)`` as CSV (UTF-8 with BOM, CRLF: Excel).
+    public static func statsCSV(_ violations: [ViolationRecord], checks: [String: StatusChange]) -> String {
+        var header = ["group", "value", "sent", "checked", "confirmed", "approved_late", "demolished", "rectified", "false_alarm"]
+        header += reasons.map { "false_alarm_\($0)" } + ["precision"]
+        var lines = [header.joined(separator: ",")]
+        for r in stats(violations, checks: checks) {
+            let value = r.value.contains(where: { ",\"\r\n".contains($0) }) ? "\"" + r.value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : r.value
+            var fields = [r.group, value] + [r.sent, r.checked, r.confirmed, r.approvedLate, r.demolished, r.rectified, r.falseAlarms].map(String.init)
+            fields += r.falseAlarmsByReason.map(String.init)
+            fields.append(r.precision.map { String(format: "%.3f", $0) } ?? "")
+            lines.append(fields.joined(separator: ","))
+        }
         return "\u{FEFF}" + lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    /// ``stats(_:checks:)`` as a section of an HTML report (`violations stats --format html`), in English or Chinese:
+    /// one table per group, precision as a bar, groups whose precision is under one half marked.
+    public static func statsHTML(_ violations: [ViolationRecord], checks: [String: StatusChange], chinese: Bool) -> String {
+        func esc(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        }
+        let reasonNames = chinese ? ["阴影", "收割", "云", "配准误差", "大棚", "其他"] : reasons
+        let groupNames: [String: String] = chinese ? ["all": "全部", "rule": "按规则", "zone": "按行政区", "month": "按发现月份"]
+            : ["all": "All", "rule": "By rule", "zone": "By zone", "month": "By month of first detection"]
+        let columns = chinese ? ["分组", "下发", "已核查", "确认违法", "补办", "已拆除", "已整改", "误报"] + reasonNames.map { "误报：\($0)" } + ["实地精度"]
+            : ["Group", "Sent", "Checked", "Confirmed", "Approved late", "Demolished", "Rectified", "False alarms"] + reasonNames.map { "False: \($0)" } + ["Field precision"]
+        let rows = stats(violations, checks: checks)
+        var html = ["<section class=\"field-checks\">",
+                    "<h2>\(chinese ? "外业核查结果" : "Field-check results")</h2>",
+                    "<p>\(chinese ? "实地精度 = 确认为真实变化的图斑（确认违法、补办、已拆除、已整改）÷（这些图斑 + 误报）。精度低于 50% 的分组以红色标出。" : "Field precision = patches found to be real changes (confirmed, approved late, demolished, rectified) ÷ (those + false alarms). Groups under 50 % are marked red.")</p>",
+                    "<style>.field-checks table{border-collapse:collapse;margin:0 0 1em}.field-checks td,.field-checks th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
+                        + ".field-checks td:first-child{text-align:left}.field-checks tr.low{background:#fde2e2}.field-checks .bar{display:inline-block;height:.8em;background:#2d7f3b;vertical-align:middle;margin-right:4px}</style>"]
+        for group in ["all", "rule", "zone", "month"] {
+            let members = rows.filter { $0.group == group }
+            guard !members.isEmpty else { continue }
+            html.append("<h3>\(groupNames[group]!)</h3><table><tr>" + columns.map { "<th>\(esc($0))</th>" }.joined() + "</tr>")
+            for r in members {
+                let low = (r.precision ?? 1) < 0.5
+                let precision = r.precision.map { String(format: "<span class=\"bar\" style=\"width:%.0fpx\"></span>%.1f %%", $0 * 60, $0 * 100) } ?? "–"
+                let label = group == "all" ? (chinese ? "全部" : "all") : r.value
+                let cells = [esc(label)] + ([r.sent, r.checked, r.confirmed, r.approvedLate, r.demolished, r.rectified, r.falseAlarms] + r.falseAlarmsByReason).map(String.init) + [precision]
+                html.append("<tr\(low ? " class=\"low\"" : "")>" + cells.map { "<td>\($0)</td>" }.joined() + "</tr>")
+            }
+            html.append("</table>")
+        }
+        html.append("</section>")
+        return html.joined(separator: "\n") + "\n"
     }
 }

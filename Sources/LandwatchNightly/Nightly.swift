@@ -254,7 +254,9 @@ public struct Nightly {
                 let list = try ViolationList.read(folder.appendingPathComponent(listPath))
                 let detections = list.violations.map {
                     Detection(id: $0.id, geoJSON: (try? Geometry(wkt: $0.geometry_wkt).geoJSON) ?? "", rules: $0.rules, areaM2: $0.area_m2,
-                              score: $0.score, beforeClass: $0.before_class, afterClass: $0.after_class)
+                              score: $0.score, beforeClass: $0.before_class, afterClass: $0.after_class,
+                              attributes: ViolationExport.attributes(of: $0, list: list,
+                                                                      folder: folder.appendingPathComponent(listPath).deletingLastPathComponent()))
                 }
                 let listed = Set(list.violations.map(\.id))
                 let watched = tracked.filter { !listed.contains($0.id) && !$0.status.isDecided && $0.first_scene != scene.id }

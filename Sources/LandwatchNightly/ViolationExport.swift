@@ -2,15 +2,36 @@ import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchRegistry
+import LandwatchStages
 
 /// The registry's violations in the formats an enforcement team opens: CSV for Excel (UTF-8 with BOM, CRLF),
 /// GeoJSON, GeoPackage for QGIS and KML for Google Earth or a phone; every geometry in WGS84.
 public enum ViolationExport {
     public enum Format: String, CaseIterable, Sendable {
-        case csv, geojson, gpkg, kml
+        case csv, geojson, gpkg, kml, shp
 
-        /// GeoPackage and KML are files GDAL writes; they cannot go to standard output.
-        public var needsFile: Bool { self == .gpkg || self == .kml }
+        /// GeoPackage, KML and Shapefile are files GDAL writes; they cannot go to standard output.
+        public var needsFile: Bool { self == .gpkg || self == .kml || self == .shp }
+    }
+
+    /// The attribute sets an export writes.
+    public enum Profile: String, CaseIterable, Sendable {
+        /// The registry's own fields, in English.
+        case landwatch
+        /// The fields of a 卫片执法 monitoring patch, in Chinese (docs/wpzf-export.md).
+        case wpzf
+    }
+
+    /// What the registry keeps of a list entry's place in the plan; `folder` is where the list lies (for the chips).
+    public static func attributes(of entry: ViolationList.Entry, list: ViolationList, folder: URL? = nil) -> ViolationAttributes {
+        ViolationAttributes(before_date: list.before_date, after_date: list.after_date, before_class: entry.before_class_name,
+                            after_class: entry.after_class_name, before_class_zh: entry.before_class_zh, after_class_zh: entry.after_class_zh,
+                            rule_names_zh: entry.rule_names_zh, zone_code: entry.zone_code, zone_name: entry.zone_name,
+                            plan_area_m2: entry.plan_area_m2 ?? [:], outside_urban_boundary_m2: entry.outside_urban_boundary_m2,
+                            cropland_m2: entry.cropland_m2, approvals: entry.approvals ?? [], severity: entry.severity,
+                            lon: entry.lon, lat: entry.lat, plan_features: entry.plan_features,
+                            chip_before: entry.chip_before.flatMap { chip in folder.map { $0.appendingPathComponent(chip).path } },
+                            chip_after: entry.chip_after.flatMap { chip in folder.map { $0.appendingPathComponent(chip).path } })
     }
 
     static let header = ["id", "status", "rules", "area_m2", "score", "first_seen", "last_seen", "first_scene", "last_scene",
@@ -65,7 +86,11 @@ public enum ViolationExport {
 
     /// Writes the rows to `path` in `format`, under a temporary name renamed when complete; an existing file is
     /// replaced only then.
-    public static func write(_ rows: [ViolationRecord], format: Format, to path: String) throws(RunError) {
+    public static func write(_ rows: [ViolationRecord], format: Format, profile: Profile = .landwatch, to path: String) throws(RunError) {
+        if profile == .wpzf { return try WPZF.write(rows, format: format, to: path) }
+        if format == .shp {
+            throw RunError(.input, "--format shp: the landwatch profile's field names are longer than a Shapefile allows; use gpkg, or --profile wpzf")
+        }
         let partial = AtomicOutput(target: URL(fileURLWithPath: path), keepingExtension: true)
         unlink(partial.temporaryPath)
         try partial.write { temporary in
@@ -74,6 +99,8 @@ public enum ViolationExport {
                 try Data(csv(rows).utf8).write(to: URL(fileURLWithPath: temporary))
             case .geojson:
                 try Data(geoJSON(rows).utf8).write(to: URL(fileURLWithPath: temporary))
+            case .shp:
+                throw RunError(.internal, "shapefile export without the wpzf profile")
             case .gpkg, .kml:
                 var fields: [(String, VectorWriter.FieldType)] = header.map { ($0, ["area_m2", "west", "south", "east", "north"].contains($0) ? .real : $0 == "score" ? .integer : .string) }
                 if format == .kml { fields += [("Name", .string), ("Description", .string)] }

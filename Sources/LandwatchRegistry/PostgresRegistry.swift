@@ -43,6 +43,7 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
             "CREATE INDEX violation_box ON violation (min_lon, max_lon, min_lat, max_lat)",
         ]),
         ("v2", Schema.v2Postgres),
+        ("v3", Schema.v3Postgres),
     ]
 
     /// Connects and migrates. The password comes from the URL only when it came from the environment
@@ -181,7 +182,8 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
                         dismissed_at: try row["dismissed_at"].decode(Date?.self),
                         before_class: try row["before_class"].decode(Int?.self), after_class: try row["after_class"].decode(Int?.self),
                         score: try row["score"].decode(Int?.self), resolved_date: try row["resolved_date"].decode(String?.self),
-                        resolved_scene: try row["resolved_scene"].decode(String?.self))
+                        resolved_scene: try row["resolved_scene"].decode(String?.self),
+                        attributes: try row["attributes"].decode(String?.self))
     }
 
     static func event(_ row: PostgresRandomAccessRow) throws -> ViolationEvent {
@@ -211,18 +213,18 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
         try run("""
             INSERT INTO violation (id, geometry_wkt, min_lon, min_lat, max_lon, max_lat, rules, area_m2, first_seen, last_seen,
               first_scene, last_scene, status, dismissed_by, dismissed_reason, dismissed_at, before_class, after_class, score,
-              resolved_date, resolved_scene)
+              resolved_date, resolved_scene, attributes)
             VALUES (\(v.id), \(v.geometry_wkt), \(v.min_lon), \(v.min_lat), \(v.max_lon), \(v.max_lat), \(v.rules), \(v.area_m2),
                     \(v.first_seen), \(v.last_seen), \(v.first_scene), \(v.last_scene), \(v.status.rawValue), \(v.dismissed_by),
                     \(v.dismissed_reason), \(v.dismissed_at), \(v.before_class), \(v.after_class), \(v.score), \(v.resolved_date),
-                    \(v.resolved_scene))
+                    \(v.resolved_scene), \(v.attributes))
             ON CONFLICT (id) DO UPDATE SET geometry_wkt = EXCLUDED.geometry_wkt, min_lon = EXCLUDED.min_lon, min_lat = EXCLUDED.min_lat,
               max_lon = EXCLUDED.max_lon, max_lat = EXCLUDED.max_lat, rules = EXCLUDED.rules, area_m2 = EXCLUDED.area_m2,
               first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen, first_scene = EXCLUDED.first_scene,
               last_scene = EXCLUDED.last_scene, status = EXCLUDED.status, dismissed_by = EXCLUDED.dismissed_by,
               dismissed_reason = EXCLUDED.dismissed_reason, dismissed_at = EXCLUDED.dismissed_at, before_class = EXCLUDED.before_class,
               after_class = EXCLUDED.after_class, score = EXCLUDED.score, resolved_date = EXCLUDED.resolved_date,
-              resolved_scene = EXCLUDED.resolved_scene
+              resolved_scene = EXCLUDED.resolved_scene, attributes = EXCLUDED.attributes
             """)
     }
 

@@ -91,6 +91,10 @@ public final class Registry: Sendable {
         migrator.registerMigration("v2") { db in
             for statement in Schema.v2SQLite { try db.execute(sql: statement) }
         }
+        // v3: the plan attributes of the latest detection, for the wpzf export.
+        migrator.registerMigration("v3") { db in
+            for statement in Schema.v3SQLite { try db.execute(sql: statement) }
+        }
         return migrator
     }
 

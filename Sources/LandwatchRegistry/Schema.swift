@@ -62,4 +62,9 @@ enum Schema {
             "ALTER TABLE scene ADD COLUMN attempts integer NOT NULL DEFAULT 1",
         ] + v1History
     }
+
+    /// v3: the plan attributes of the latest detection (zone, areas per plan layer, dates, approvals), as JSON
+    /// (``ViolationAttributes``): what the `wpzf` export profile writes.
+    static let v3SQLite = ["ALTER TABLE violation ADD COLUMN attributes TEXT"]
+    static let v3Postgres = ["ALTER TABLE violation ADD COLUMN attributes text"]
 }

@@ -58,9 +58,12 @@ public struct Detection: Sendable {
     /// Majority class codes before and after (nil: not known).
     public var beforeClass: Int?
     public var afterClass: Int?
+    /// Where it lies in the plan (zone, areas per plan layer, dates), as the list gave it.
+    public var attributes: ViolationAttributes?
 
     public init(id: String? = nil, geoJSON: String, rules: String, areaM2: Double, score: Int? = nil, beforeClass: Int? = nil,
-                afterClass: Int? = nil) {
+                afterClass: Int? = nil, attributes: ViolationAttributes? = nil) {
+        self.attributes = attributes
         self.id = id
         self.geoJSON = geoJSON
         self.rules = rules
@@ -236,6 +239,81 @@ public struct ViolationRecord: Sendable, Equatable, Codable, FetchableRecord, Pe
     /// The clear observation that showed the land restored.
     public var resolved_date: String?
     public var resolved_scene: String?
+    /// The plan attributes of the latest detection, as JSON (``ViolationAttributes``); nil before schema v3.
+    public var attributes: String? = nil
+
+    /// ``attributes`` decoded (nil when absent or unreadable).
+    public var planAttributes: ViolationAttributes? {
+        attributes.flatMap { try? JSONDecoder().decode(ViolationAttributes.self, from: Data($0.utf8)) }
+    }
+}
+
+/// What a detection says of a violation's place in the plan, kept with the violation (the latest detection's):
+/// the attributes a 卫片执法 monitoring patch carries (see docs/wpzf-export.md).
+public struct ViolationAttributes: Codable, Sendable, Equatable {
+    /// Dates of the two classifications compared (before: nil against the land-use survey).
+    public var before_date: String?
+    public var after_date: String?
+    /// Majority class names before and after, English and Chinese, from the run's legend.
+    public var before_class: String?
+    public var after_class: String?
+    public var before_class_zh: String?
+    public var after_class_zh: String?
+    /// The Chinese names of the rules broken, from the run's rule set (`；`-separated).
+    public var rule_names_zh: String?
+    /// The zone holding most of the patch.
+    public var zone_code: String?
+    public var zone_name: String?
+    /// m² inside each plan layer's features, by role.
+    public var plan_area_m2: [String: Double]
+    /// m² outside the urban development boundary (nil: no boundary connected).
+    public var outside_urban_boundary_m2: Double?
+    /// m² that was cropland before.
+    public var cropland_m2: Double?
+    /// Numbers of the approvals the patch touches.
+    public var approvals: [String]
+    /// Severity on the scene's list; the navigation point (WGS84).
+    public var severity: String?
+    public var lon: Double?
+    public var lat: Double?
+    /// The plan features touched, by role ("id name" each).
+    public var plan_features: [String: [String]]?
+    /// The before and after chips of the latest list that drew them (absolute paths).
+    public var chip_before: String?
+    public var chip_after: String?
+
+    public init(before_date: String? = nil, after_date: String? = nil, before_class: String? = nil, after_class: String? = nil,
+                before_class_zh: String? = nil, after_class_zh: String? = nil, rule_names_zh: String? = nil, zone_code: String? = nil, zone_name: String? = nil, plan_area_m2: [String: Double] = [:],
+                outside_urban_boundary_m2: Double? = nil, cropland_m2: Double? = nil, approvals: [String] = [],
+                severity: String? = nil, lon: Double? = nil, lat: Double? = nil, plan_features: [String: [String]]? = nil,
+                chip_before: String? = nil, chip_after: String? = nil) {
+        self.plan_features = plan_features
+        self.chip_before = chip_before
+        self.chip_after = chip_after
+        self.before_date = before_date
+        self.after_date = after_date
+        self.before_class = before_class
+        self.after_class = after_class
+        self.before_class_zh = before_class_zh
+        self.after_class_zh = after_class_zh
+        self.rule_names_zh = rule_names_zh
+        self.zone_code = zone_code
+        self.zone_name = zone_name
+        self.plan_area_m2 = plan_area_m2
+        self.outside_urban_boundary_m2 = outside_urban_boundary_m2
+        self.cropland_m2 = cropland_m2
+        self.approvals = approvals
+        self.severity = severity
+        self.lon = lon
+        self.lat = lat
+    }
+
+    /// As stored in the registry.
+    public var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
 }
 
 /// What one night changed.
@@ -392,6 +470,7 @@ enum Tracking {
                     record.area_m2 = detection.areaM2
                     record.rules = detection.rules
                     record.score = detection.score ?? record.score
+                    record.attributes = detection.attributes?.json ?? record.attributes
                     if record.before_class == nil { record.before_class = detection.beforeClass }
                     if record.after_class == nil { record.after_class = detection.afterClass }
                     if status != record.status, record.status == .resolved || record.first_scene == scene.id {
@@ -417,7 +496,8 @@ enum Tracking {
                                              max_lat: box.maxY, rules: detection.rules, area_m2: detection.areaM2,
                                              first_seen: scene.date, last_seen: scene.date, first_scene: scene.id,
                                              last_scene: scene.id, status: .new, before_class: detection.beforeClass,
-                                             after_class: detection.afterClass, score: detection.score)
+                                             after_class: detection.afterClass, score: detection.score,
+                                             attributes: detection.attributes?.json)
                 try store.save(violation: record)
                 try store.add(event: ViolationEvent(violationID: id, sceneID: scene.id, date: scene.date, event: .detected, status: .new,
                                                     areaM2: detection.areaM2, score: detection.score))

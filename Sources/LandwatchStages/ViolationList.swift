@@ -8,7 +8,8 @@ import LandwatchAlgorithms
 public struct ViolationList: Codable, Sendable, Equatable {
     public static let fileName = "violations.json"
 
-    public var version = 1
+    /// 2: the plan areas, zone, cropland and approvals of each entry.
+    public var version = 2
     /// Dates of the two classifications (the before one is nil against the land-use survey).
     public var before_date: String?
     public var after_date: String?
@@ -38,6 +39,27 @@ public struct ViolationList: Codable, Sendable, Equatable {
         public var geometry_wkt: String
         public var chip_before: String?
         public var chip_after: String?
+        /// The zone (`read.plan` role `zones`) holding most of the patch's pixels: its code and name.
+        public var zone_code: String? = nil
+        public var zone_name: String? = nil
+        /// m² of the patch inside the features of each connected plan layer, by role (`redline`, `basic_farmland`,
+        /// `urban_boundary`, `zoning`, `approvals`, `zones`), counted from its pixels, not its box.
+        public var plan_area_m2: [String: Double]? = nil
+        /// m² of the patch outside the urban development boundary (nil: no boundary was connected).
+        public var outside_urban_boundary_m2: Double? = nil
+        /// m² of the patch that was cropland on the earlier date (or in the land-use survey).
+        public var cropland_m2: Double? = nil
+        /// The approvals the patch touches: their numbers (the layer's code field, else its id field).
+        public var approvals: [String]? = nil
+        /// Names of the majority classes (English, Chinese) and of the rules broken (Chinese), from the run's legend
+        /// and rule set.
+        public var before_class_name: String? = nil
+        public var before_class_zh: String? = nil
+        public var after_class_name: String? = nil
+        public var after_class_zh: String? = nil
+        public var rule_names_zh: String? = nil
+        /// The plan features touched, by role: "id name" each.
+        public var plan_features: [String: [String]]? = nil
     }
 
     public static func read(_ url: URL) throws -> ViolationList {
@@ -125,7 +147,7 @@ extension WriteViolationsStage {
     }
 
     /// The typed list of ``ViolationList``.
-    static func typedList(_ violations: [Violation], statuses: [String: String]?, compliance: ComplianceDescription) -> ViolationList {
+    static func typedList(_ violations: [Violation], statuses: [String: String]?, compliance: ComplianceDescription, legend: Legend) -> ViolationList {
         ViolationList(before_date: compliance.beforeDate, after_date: compliance.afterDate, before_source: compliance.beforeSource,
                       violations: violations.map { v in
                           ViolationList.Entry(rank: v.number, id: v.id, status: statuses?[v.id], rules: v.rules.map(\.code).joined(separator: ";"),
@@ -133,7 +155,18 @@ extension WriteViolationsStage {
                                               pixels: v.patch.pixelCount, before_class: v.patch.majorityBefore,
                                               after_class: v.patch.majorityAfter, lon: ViolationTable.round(v.point.lon, 7),
                                               lat: ViolationTable.round(v.point.lat, 7), geometry_wkt: v.wgs84.wkt,
-                                              chip_before: v.chips?.before, chip_after: v.chips?.after)
+                                              chip_before: v.chips?.before, chip_after: v.chips?.after,
+                                              zone_code: v.zone?.code, zone_name: v.zone?.name, plan_area_m2: v.planAreas,
+                                              outside_urban_boundary_m2: v.outsideUrbanBoundary, cropland_m2: v.croplandArea,
+                                              approvals: v.approvals,
+                                              before_class_name: legend.class(code: v.patch.majorityBefore)?.name,
+                                              before_class_zh: legend.class(code: v.patch.majorityBefore)?.nameZH,
+                                              after_class_name: legend.class(code: v.patch.majorityAfter)?.name,
+                                              after_class_zh: legend.class(code: v.patch.majorityAfter)?.nameZH,
+                                              rule_names_zh: v.rules.map(\.nameZH).joined(separator: "；"),
+                                              plan_features: Dictionary(v.plan.map { role, features in
+                                                  (role, features.map { $0.name.isEmpty ? $0.id : "\($0.id) \($0.name)" })
+                                              }, uniquingKeysWith: { a, _ in a }))
                       })
     }
 }

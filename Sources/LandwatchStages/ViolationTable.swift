@@ -28,6 +28,10 @@ struct ViolationTable {
                     ("before_class", .string), ("before_class_zh", .string), ("after_class", .string), ("after_class_zh", .string),
                     ("confidence", .real)]
         columns += planRoles.map { ($0, .string) }
+        // Areas from the patch's pixels: inside each plan layer (outside, for the urban boundary), cropland taken.
+        columns += planRoles.filter { $0 != "zones" }.map { ($0 == "urban_boundary" ? "outside_urban_boundary_m2" : "\($0)_m2", .real) }
+        columns.append(("cropland_m2", .real))
+        if planRoles.contains("zones") { columns += [("zone_code", .string), ("zone_name", .string)] }
         columns += [("before_date", .string), ("after_date", .string), ("chip_before", .string), ("chip_after", .string)]
         return columns
     }
@@ -59,6 +63,15 @@ struct ViolationTable {
         if let gcj = v.gcj {
             values["gcj02_lon"] = .real(Self.round(gcj.lon, 7))
             values["gcj02_lat"] = .real(Self.round(gcj.lat, 7))
+        }
+        for role in planRoles where role != "zones" {
+            values[role == "urban_boundary" ? "outside_urban_boundary_m2" : "\(role)_m2"] =
+                .real(role == "urban_boundary" ? v.outsideUrbanBoundary ?? 0 : v.planAreas[role] ?? 0)
+        }
+        values["cropland_m2"] = .real(v.croplandArea)
+        if let zone = v.zone {
+            values["zone_code"] = .string(zone.code)
+            values["zone_name"] = .string(zone.name)
         }
         for (role, features) in v.plan {
             values[role] = .string(features.map { $0.name.isEmpty ? $0.id : "\($0.id) \($0.name)" }.joined(separator: "; "))

@@ -127,6 +127,47 @@ public struct WriteViolationsStage: WholeSinkStage {
         var areaM2: Double
         var plan: [(role: String, features: [FeatureTable.Feature])]
         var chips: (before: String, after: String)?
+        /// The zone holding most of the patch (code, name).
+        var zone: (code: String, name: String)?
+        /// m² inside each plan layer's features, by role, from the patch's pixels.
+        var planAreas: [String: Double]
+        /// m² outside the urban development boundary, when one is connected.
+        var outsideUrbanBoundary: Double?
+        /// m² that was cropland before.
+        var croplandArea: Double
+        /// Numbers of the approvals touched.
+        var approvals: [String]
+    }
+
+    /// The plan measures of a patch: zone, areas per plan layer, outside the urban boundary, cropland taken, approvals.
+    static func planMeasures(_ patch: PatchLabeler.Patch, planRoles: [String], tables: [String: FeatureTable], legend: Legend,
+                             pixelArea: Double) -> (zone: (code: String, name: String)?, areas: [String: Double], outside: Double?,
+                                                    cropland: Double, approvals: [String]) {
+        func area(_ pixels: Int) -> Double { (Double(pixels) * pixelArea * 10).rounded() / 10 }
+        var areas: [String: Double] = [:]
+        var zone: (code: String, name: String)?
+        var outside: Double?
+        var approvals: [String] = []
+        let inside = patch.planPixels
+        for (layer, role) in planRoles.enumerated() {
+            areas[role] = area(inside[layer])
+            switch role {
+            case "zones":
+                if let number = patch.majorityFeature(layer: layer) {
+                    let feature = tables[role]?.feature(number: number)
+                    zone = (feature.map { $0.code.isEmpty ? $0.id : $0.code } ?? String(number), feature?.name ?? "")
+                }
+            case "urban_boundary":
+                outside = area(patch.pixelCount - inside[layer])
+            case "approvals":
+                approvals = patch.planFeatures[layer].map { number in
+                    tables[role]?.feature(number: number).map { $0.code.isEmpty ? $0.id : $0.code } ?? String(number)
+                }
+            default: break
+            }
+        }
+        let cropland = legend.code(for: "cropland").map { patch.before[$0] ?? 0 } ?? 0
+        return (zone, areas, outside, area(cropland), approvals)
     }
 
     private func write(change: MaterializedRaster, compliance: ComplianceDescription, images: [MaterializedRaster],
@@ -271,11 +312,15 @@ public struct WriteViolationsStage: WholeSinkStage {
                 }
                 plan.append((role, features))
             }
+            let measures = Self.planMeasures(entry.patch, planRoles: planRoles, tables: change.description.featureTables,
+                                             legend: legend, pixelArea: pixelArea)
             violations.append(Violation(
                 number: number, id: id, patch: entry.patch, rules: entry.rules, severity: entry.severity, score: entry.score, geometry: geometry,
                 wgs84: try geometry.transformed(by: toWGS84), planGeometry: try geometry.transformed(by: toPlan),
                 point: (point.x, point.y), gcj: gcj02 ? { let g = Navigation.gcj02(longitude: point.x, latitude: point.y); return (g.longitude, g.latitude) }() : nil,
-                planPoint: (planPoint.x, planPoint.y), areaM2: Double(entry.patch.pixelCount) * pixelArea, plan: plan, chips: nil))
+                planPoint: (planPoint.x, planPoint.y), areaM2: Double(entry.patch.pixelCount) * pixelArea, plan: plan, chips: nil,
+                zone: measures.zone, planAreas: measures.areas, outsideUrbanBoundary: measures.outside, croplandArea: measures.cropland,
+                approvals: measures.approvals))
         }
 
         // The ids a registry tracks, when the run was given them (landwatch nightly): one id on every list and export.
@@ -327,7 +372,7 @@ public struct WriteViolationsStage: WholeSinkStage {
         try table.summaryJSON(pixelArea: pixelArea, patchesFound: patches.count).write(to: URL(fileURLWithPath: folder.path("summary.json")))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try encoder.encode(Self.typedList(violations, statuses: statuses, compliance: compliance))
+        try encoder.encode(Self.typedList(violations, statuses: statuses, compliance: compliance, legend: legend))
             .write(to: URL(fileURLWithPath: folder.path(ViolationList.fileName)))
         written += ["summary.csv", "summary.json", ViolationList.fileName]
         logger.info("\(violations.count) violations written to \(path)/")

@@ -93,6 +93,10 @@ final class PatchLabelerTests: XCTestCase {
         XCTAssertEqual(found.count, 1)
         XCTAssertEqual(found[0].pixelCount, 6)
         XCTAssertEqual(found[0].planFeatures, [[7, 9]])
+        // Pixels per feature, from the pixels: feature 7 under two of the patch's pixels, 9 under one; three under none.
+        XCTAssertEqual(found[0].planFeaturePixels, [[7: 2, 9: 1]])
+        XCTAssertEqual(found[0].planPixels, [3])
+        XCTAssertEqual(found[0].majorityFeature(layer: 0), 7)
     }
 }
 

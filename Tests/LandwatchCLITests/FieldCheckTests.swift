@@ -100,7 +100,7 @@ final class FieldCheckTests: XCTestCase {
 
         // Hand count: all 5 checked; real = LW-1 confirmed, LW-3 demolished, LW-4 approved late (3); false alarms LW-2
         // (shadow), LW-5 (greenhouse): precision 3/5. UC (LW-1..4): 3 real, 1 false: 0.75. FL (LW-4, LW-5): 1/2.
-        // July (LW-1..3): 2 real, 1 false: 0.667; August (LW-4, LW-5): 0.5.
+        // July (LW-1..3): 2 real, 1 false: 0.667; August (LW-4, LW-5): 0.5. No zone layer made these: one zone row, (no zone).
         let stats = try CLITests.landwatch(["violations", "stats", "--db", db])
         XCTAssertEqual(stats.status, 0, stats.stderr)
         let rows = stats.stdout.replacingOccurrences(of: "\u{FEFF}", with: "").split(separator: "\r\n").map(String.init)
@@ -109,6 +109,7 @@ final class FieldCheckTests: XCTestCase {
             "all,,5,5,1,1,1,0,2,1,0,0,0,1,0,0.600",
             "rule,FL,2,2,0,1,0,0,1,0,0,0,0,1,0,0.500",
             "rule,UC,4,4,1,1,1,0,1,1,0,0,0,0,0,0.750",
+            "zone,(no zone),5,5,1,1,1,0,2,1,0,0,0,1,0,0.600",
             "month,2024-07,3,3,1,0,1,0,1,1,0,0,0,0,0,0.667",
             "month,2024-08,2,2,0,1,0,0,1,0,0,0,0,1,0,0.500",
         ])

@@ -23,7 +23,8 @@ public final class PatchLabeler {
     private var evidenceCounts: [Int32] = [0]
     private var beforeHistogram: [Int32]
     private var afterHistogram: [Int32]
-    private var planFeatures: [[UInt32: Set<Int32>]]
+    /// Per plan layer, per provisional label: pixels under each feature number.
+    private var planFeatures: [[UInt32: [Int32: Int32]]]
     private var previous: [UInt32]
     private var current: [UInt32]
     private var previousIsEmpty = true
@@ -120,7 +121,6 @@ public final class PatchLabeler {
         var runStart = -1
         var runLabel: UInt32 = 0
         var any = false
-        var lastFeature = [(label: UInt32, number: Float)](repeating: (0, 0), count: planLayerCount)
         current.withUnsafeMutableBufferPointer { current in
         previous.withUnsafeMutableBufferPointer { previous in
         for x in 0..<width {
@@ -165,9 +165,8 @@ public final class PatchLabeler {
             afterHistogram[index * slotCount + slot(after[x])] += 1
             for layer in 0..<planLayerCount {
                 let number = plan[layer][x]
-                guard number.isFinite, number >= 1, lastFeature[layer] != (label, number) else { continue }
-                lastFeature[layer] = (label, number)
-                planFeatures[layer][label, default: []].insert(Int32(number))
+                guard number.isFinite, number >= 1 else { continue }
+                planFeatures[layer][label, default: [:]][Int32(number), default: 0] += 1
             }
         }
         }
@@ -209,8 +208,18 @@ public final class PatchLabeler {
         /// Pixels per class code before and after.
         public var before: [Int: Int]
         public var after: [Int: Int]
-        /// Feature numbers touched, per plan layer.
-        public var planFeatures: [[Int]]
+        /// Per plan layer: the patch's pixels under each feature number it touches (a pixel under no feature of a
+        /// layer counts for none of them).
+        public var planFeaturePixels: [[Int: Int]]
+
+        /// Feature numbers touched, per plan layer, in increasing order.
+        public var planFeatures: [[Int]] { planFeaturePixels.map { $0.keys.sorted() } }
+        /// Pixels inside some feature of each plan layer.
+        public var planPixels: [Int] { planFeaturePixels.map { $0.values.reduce(0, +) } }
+        /// The feature of a layer holding most of the patch's pixels (ties: the lower number); nil when it touches none.
+        public func majorityFeature(layer: Int) -> Int? {
+            planFeaturePixels[layer].max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key
+        }
 
         /// The most frequent class before / after.
         public var majorityBefore: Int { before.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? 0 }
@@ -231,7 +240,7 @@ public final class PatchLabeler {
                 byRoot[r] = position
                 result.append(Patch(label: r, pixelCount: 0, ruleCounts: Array(repeating: 0, count: ruleCount),
                                     minColumn: Int.max, minRow: Int.max, maxColumn: Int.min, maxRow: Int.min,
-                                    meanConfidence: 0, before: [:], after: [:], planFeatures: Array(repeating: [], count: planLayerCount)))
+                                    meanConfidence: 0, before: [:], after: [:], planFeaturePixels: Array(repeating: [:], count: planLayerCount)))
             }
             result[position].pixelCount += Int(counts[index])
             for rule in 0..<ruleCount { result[position].ruleCounts[rule] += Int(ruleCounts[index * ruleCount + rule]) }
@@ -251,13 +260,12 @@ public final class PatchLabeler {
                 if a > 0 { result[position].after[code, default: 0] += a }
             }
             for layer in 0..<planLayerCount {
-                if let numbers = planFeatures[layer][label] { result[position].planFeatures[layer] += numbers.map(Int.init) }
+                for (number, count) in planFeatures[layer][label] ?? [:] { result[position].planFeaturePixels[layer][Int(number), default: 0] += Int(count) }
             }
         }
         for index in result.indices {
             result[index].meanConfidence /= Double(max(result[index].pixelCount, 1))
             if let sum = result[index].meanEvidence, let n = result[index].evidencePixels { result[index].meanEvidence = sum / Double(max(n, 1)) }
-            result[index].planFeatures = result[index].planFeatures.map { Array(Set($0)).sorted() }
         }
         return result
     }
@@ -281,7 +289,9 @@ extension PatchLabeler.Patch {
         maxRow = max(maxRow, other.maxRow)
         for (code, count) in other.before { before[code, default: 0] += count }
         for (code, count) in other.after { after[code, default: 0] += count }
-        for layer in planFeatures.indices { planFeatures[layer] = Array(Set(planFeatures[layer] + other.planFeatures[layer])).sorted() }
+        for layer in planFeaturePixels.indices {
+            for (number, count) in other.planFeaturePixels[layer] { planFeaturePixels[layer][number, default: 0] += count }
+        }
     }
 }
 
