@@ -7,6 +7,16 @@ import LandwatchPipeline
 /// matrix; writes overall accuracy, kappa and per-class producer's and user's accuracy and F1 as JSON, CSV and
 /// Markdown.
 public struct AccuracyStage: SinkStage {
+    public static let path = Option<String>(
+        "path", .outputPath, default: "accuracy",
+        help: "output name without extension: writes NAME.json, NAME.csv and NAME.md under the output root")
+    public static let holdoutBlock = Option<Int?>(
+        "holdout_block", range: 1...100_000,
+        help: "assess only the checkerboard cells classify.train held out with this holdout_block (its validation half)")
+    public static let referenceMap = Option<[Int: Int]?>(
+        "reference_map",
+        help: "reference codes onto legend codes, for example NLCD {1: 4, 2: 5, 3: 6, 4: 2, 5: 3, 6: 3, 7: 1, 8: 4}; unmapped codes are left out")
+
     public static let descriptor = StageDescriptor(
         id: "assess.accuracy",
         summary: "Confusion matrix, overall accuracy, kappa and per-class F1 against a reference raster",
@@ -14,14 +24,7 @@ public struct AccuracyStage: SinkStage {
         inputs: [InputPort("classes", kinds: [.classes], help: "the classification to assess"),
                  InputPort("reference", kinds: [.classes, .scene], help: "reference classes on the same grid")],
         output: nil,
-        options: [
-            OptionSpec("path", .outputPath, default: .path("accuracy"),
-                       help: "output name without extension: writes NAME.json, NAME.csv and NAME.md under the output root"),
-            OptionSpec("holdout_block", .integer, optional: true, range: 1...100_000,
-                       help: "assess only the checkerboard cells classify.train held out with this holdout_block (its validation half)"),
-            OptionSpec("reference_map", .codeMap, optional: true,
-                       help: "reference codes onto legend codes, for example NLCD {1: 4, 2: 5, 3: 6, 4: 2, 5: 3, 6: 3, 7: 1, 8: 4}; unmapped codes are left out"),
-        ])
+        keys: [path, holdoutBlock, referenceMap])
 
     public let path: String
     public let referenceMap: [Int: Int]?
@@ -30,9 +33,9 @@ public struct AccuracyStage: SinkStage {
 
     public init(options: StageOptions) throws(StageProblem) {
         legend = options.legend
-        path = options.string("path") ?? "accuracy"
-        referenceMap = options.codeMap("reference_map")
-        holdoutBlock = options.integer("holdout_block")
+        path = options[Self.path]
+        referenceMap = options[Self.referenceMap]
+        holdoutBlock = options[Self.holdoutBlock]
     }
 
     public var outputPaths: [String] { ["json", "csv", "md"].map { "\(path).\($0)" } }

@@ -7,27 +7,53 @@ import LandwatchPipeline
 /// bit layout read from the product's MTL (pre-collection BQA, Collection 1 BQA or Collection 2 QA_PIXEL); or the
 /// scene classification (SCL) of a Sentinel-2 L2A product, by class.
 public struct CloudMaskStage: SourceStage {
+    /// The `layout` option: read from the MTL, or one named layout.
+    public enum LayoutChoice: OptionValueType, Equatable {
+        case auto
+        case layout(LandsatQALayout)
+        public static var optionType: OptionType { .choice(["auto"] + LandsatQALayout.allCases.map(\.rawValue)) }
+        public init?(optionValue: OptionValue) {
+            guard case .string(let word) = optionValue else { return nil }
+            if word == "auto" { self = .auto } else if let layout = LandsatQALayout(rawValue: word) { self = .layout(layout) } else { return nil }
+        }
+        public var optionValue: OptionValue? {
+            switch self {
+            case .auto: return .string("auto")
+            case .layout(let layout): return .string(layout.rawValue)
+            }
+        }
+    }
+
+    /// The lowest two-bit confidence that masks a pixel.
+    public enum ConfidenceChoice: String, OptionChoice {
+        case low, medium, high
+        var confidence: QAConfidence { QAConfidence(name: rawValue) ?? .high }
+    }
+
+    public static let mtl = Option<String?>(
+        "mtl", .inputPath, help: "the product's MTL file: gives the quality layout and, unless 'qa' is set, the quality band's file")
+    public static let qa = Option<String?>("qa", .inputPath, help: "the quality band (BQA or QA_PIXEL), when not found from the MTL")
+    public static let layout = Option<LayoutChoice>(
+        "layout", default: .auto, help: "quality bit layout; auto reads it from the MTL (COLLECTION_NUMBER)")
+    public static let flags = Option<OptionList>(
+        "flags", default: OptionList(["cloud", "shadow", "cirrus"]),
+        help: "conditions to mask, comma-separated: " + LandsatQAFlag.allCases.map(\.rawValue).joined(separator: ", "))
+    public static let confidence = Option<ConfidenceChoice>(
+        "confidence", default: .high, help: "lowest two-bit confidence that masks a pixel")
+    public static let safe = Option<String?>(
+        "safe", .inputPath, help: "Sentinel-2 L2A: the SAFE product (folder or MTD_MSIL2A.xml) whose SCL band is the mask")
+    public static let scl = Option<String?>(
+        "scl", .inputPath, help: "Sentinel-2 L2A: a scene classification raster (SCL), when not taken from 'safe'")
+    public static let sclClassList = Option<OptionList>(
+        "scl_classes", default: OptionList(["3", "8", "9", "10"]),
+        help: "SCL classes to mask: 3 cloud shadow, 8 cloud medium probability, 9 cloud high probability, 10 thin cirrus, 11 snow")
+
     public static let descriptor = StageDescriptor(
         id: "mask.clouds",
         summary: "Cloud mask from a Landsat quality band (bit layout read from the MTL) or a Sentinel-2 L2A scene classification",
         evaluation: .source,
         output: .mask,
-        options: [
-            OptionSpec("mtl", .inputPath, optional: true,
-                       help: "the product's MTL file: gives the quality layout and, unless 'qa' is set, the quality band's file"),
-            OptionSpec("qa", .inputPath, optional: true, help: "the quality band (BQA or QA_PIXEL), when not found from the MTL"),
-            OptionSpec("layout", .choice(["auto"] + LandsatQALayout.allCases.map(\.rawValue)), default: .string("auto"),
-                       help: "quality bit layout; auto reads it from the MTL (COLLECTION_NUMBER)"),
-            OptionSpec("flags", .string, default: .string("cloud,shadow,cirrus"),
-                       help: "conditions to mask, comma-separated: " + LandsatQAFlag.allCases.map(\.rawValue).joined(separator: ", ")),
-            OptionSpec("confidence", .choice(["low", "medium", "high"]), default: .string("high"),
-                       help: "lowest two-bit confidence that masks a pixel"),
-            OptionSpec("safe", .inputPath, optional: true,
-                       help: "Sentinel-2 L2A: the SAFE product (folder or MTD_MSIL2A.xml) whose SCL band is the mask"),
-            OptionSpec("scl", .inputPath, optional: true, help: "Sentinel-2 L2A: a scene classification raster (SCL), when not taken from 'safe'"),
-            OptionSpec("scl_classes", .string, default: .string("3,8,9,10"),
-                       help: "SCL classes to mask: 3 cloud shadow, 8 cloud medium probability, 9 cloud high probability, 10 thin cirrus, 11 snow"),
-        ])
+        keys: [mtl, qa, layout, flags, confidence, safe, scl, sclClassList])
 
     public let qaPath: String
     public let mask: LandsatQualityMask
@@ -37,8 +63,8 @@ public struct CloudMaskStage: SourceStage {
     public let classiMask: Bool
 
     public init(options: StageOptions) throws(StageProblem) {
-        if options.string("safe") != nil || options.string("scl") != nil {
-            if let safe = options.string("safe") {
+        if options[Self.safe] != nil || options[Self.scl] != nil {
+            if let safe = options[Self.safe] {
                 let product = try Sentinel2Product(path: safe)
                 if product.level == .l1c {
                     // Level-1C from baseline 04.00: the raster cloud mask MSK_CLASSI_B00 (opaque clouds, cirrus, snow).
@@ -48,18 +74,18 @@ public struct CloudMaskStage: SourceStage {
                     mask = LandsatQualityMask(layout: .collection2, flags: [.cloud], minimumConfidence: .high)
                     return
                 }
-                do { qaPath = try product.file(for: "SCL") } catch { throw StageProblem(option: "safe", error.message) }
+                do { qaPath = try product.file(for: "SCL") } catch { throw StageProblem(option: Self.safe, error.message) }
             } else {
-                qaPath = options.string("scl")!
+                qaPath = options[Self.scl]!
             }
             var classes = Set<Int>()
-            for word in Features.parse(options.string("scl_classes") ?? "") {
+            for word in options[Self.sclClassList] {
                 guard let code = Int(word), (1...11).contains(code) else {
-                    throw StageProblem(option: "scl_classes", "'\(word)' is not a scene classification class (1 to 11)")
+                    throw StageProblem(option: Self.sclClassList, "'\(word)' is not a scene classification class (1 to 11)")
                 }
                 classes.insert(code)
             }
-            if classes.isEmpty { throw StageProblem(option: "scl_classes", "name at least one class to mask") }
+            if classes.isEmpty { throw StageProblem(option: Self.sclClassList, "name at least one class to mask") }
             sclClasses = classes
             classiMask = false
             mask = LandsatQualityMask(layout: .collection2, flags: [.cloud], minimumConfidence: .high)
@@ -68,50 +94,48 @@ public struct CloudMaskStage: SourceStage {
         sclClasses = nil
         classiMask = false
         var product: LandsatProduct?
-        if let mtlPath = options.string("mtl") {
+        if let mtlPath = options[Self.mtl] {
             do { product = try LandsatProduct(mtl: MTLFile(path: mtlPath)) } catch {
-                throw StageProblem(option: "mtl", error.description)
+                throw StageProblem(option: Self.mtl, error.description)
             }
         }
-        let layoutName = options.string("layout") ?? "auto"
         let layout: LandsatQALayout
-        if layoutName == "auto" {
+        switch options[Self.layout] {
+        case .auto:
             guard let product else {
-                throw StageProblem(option: "layout", "layout 'auto' reads the quality layout from the MTL: give 'mtl', or name the layout")
+                throw StageProblem(option: Self.layout, "layout 'auto' reads the quality layout from the MTL: give 'mtl', or name the layout")
             }
             layout = product.qualityLayout
-        } else {
-            layout = LandsatQALayout(rawValue: layoutName)!
+        case .layout(let named):
+            layout = named
         }
-        if let qa = options.string("qa") {
+        if let qa = options[Self.qa] {
             qaPath = qa
-        } else if let product, let mtlPath = options.string("mtl") {
+        } else if let product, let mtlPath = options[Self.mtl] {
             do {
                 qaPath = try product.file(band: "QA", directory: URL(fileURLWithPath: mtlPath).deletingLastPathComponent())
             } catch {
-                throw StageProblem(option: "mtl", error.description)
+                throw StageProblem(option: Self.mtl, error.description)
             }
         } else {
-            throw StageProblem(option: "qa", "give the quality band ('qa') or the MTL it is named in ('mtl')")
+            throw StageProblem(option: Self.qa, "give the quality band ('qa') or the MTL it is named in ('mtl')")
         }
         var flags = Set<LandsatQAFlag>()
-        for word in (options.string("flags") ?? "").split(separator: ",") {
-            let name = word.trimmingCharacters(in: .whitespaces)
+        for name in options[Self.flags] {
             guard let flag = LandsatQAFlag(rawValue: name) else {
-                throw StageProblem(option: "flags", "unknown flag '\(name)' (known: \(LandsatQAFlag.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw StageProblem(option: Self.flags, "unknown flag '\(name)' (known: \(LandsatQAFlag.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             flags.insert(flag)
         }
-        if flags.isEmpty { throw StageProblem(option: "flags", "name at least one flag to mask") }
-        mask = LandsatQualityMask(layout: layout, flags: flags,
-                                  minimumConfidence: QAConfidence(name: options.string("confidence") ?? "high") ?? .high)
+        if flags.isEmpty { throw StageProblem(option: Self.flags, "name at least one flag to mask") }
+        mask = LandsatQualityMask(layout: layout, flags: flags, minimumConfidence: options[Self.confidence].confidence)
     }
 
     public func describe() throws(StageProblem) -> ProductDescription {
         let dataset: Dataset
-        do { dataset = try Dataset.open(qaPath) } catch { throw StageProblem(option: "qa", error.description) }
+        do { dataset = try Dataset.open(qaPath) } catch { throw StageProblem(option: Self.qa, error.description) }
         let band: Band
-        do { band = try dataset.band(1) } catch { throw StageProblem(option: "qa", error.description) }
+        do { band = try dataset.band(1) } catch { throw StageProblem(option: Self.qa, error.description) }
         guard band.dataType == .uint16 || band.dataType == .int16 || band.dataType == .uint8 else {
             throw StageProblem(option: sclClasses == nil ? "qa" : "scl", "\(qaPath) is \(band.dataTypeName); a Landsat quality band holds 16-bit integers")
         }

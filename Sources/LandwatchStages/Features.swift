@@ -3,10 +3,8 @@ import LandwatchPipeline
 /// Per-pixel features by name: a band of the scene, or an index computed from its bands by their names.
 enum Features {
     /// The index stages' formulas, by the name a feature list or a rule uses for them.
-    static let formulas: [String: any IndexFormula.Type] = [
-        "ndvi": NDVI.self, "ndwi": NDWI.self, "mndwi": MNDWI.self, "ndbi": NDBI.self,
-        "bsi": BSI.self, "savi": SAVI.self, "evi": EVI.self,
-    ]
+    static let formulas: [String: any IndexFormula.Type] = Dictionary(
+        spectralIndices.map { ($0.outputName, $0) }, uniquingKeysWith: { first, _ in first })
 
     /// The indices a feature list or a rule may name, with the bands each needs (by their usual names).
     static let indexBands: [String: [String]] = formulas.mapValues { $0.bands.map(\.defaultName) }

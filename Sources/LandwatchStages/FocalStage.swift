@@ -10,21 +10,21 @@ import LandwatchPipeline
 /// similar ones, a valley floor below its surroundings. Tiles are read with a halo of half the largest window, so the
 /// result does not depend on the tiling; windows are cut at the image's edges and skip nodata.
 public struct FocalStage: WholeRasterStage, RowLocalStage {
+    public static let features = Option<OptionList>(
+        "features", help: "bands or indices, comma-separated (" + Features.indexBands.keys.sorted().joined(separator: ", ") + ")")
+    public static let sizes = Option<OptionList>("sizes", default: OptionList(["5", "15"]), help: "window sizes in pixels, odd, comma-separated")
+    public static let statistics = Option<OptionList>(
+        "statistics", default: OptionList(["mean", "std"]),
+        help: "mean, std (standard deviation), dev (value minus the window mean: terrain position for elevation), comma-separated")
+    public static let keep = Option<Bool>("keep", default: true, help: "pass the scene's own bands through before the new ones")
+
     public static let descriptor = StageDescriptor(
         id: "features.focal",
         summary: "Moving-window mean, standard deviation and deviation from the mean of bands or indices, added as bands",
         evaluation: .wholeRaster,
         inputs: [InputPort("scene", kinds: [.scene], help: "the imagery (and elevation) the features come from")],
         output: .scene,
-        options: [
-            OptionSpec("features", .string,
-                       help: "bands or indices, comma-separated (" + Features.indexBands.keys.sorted().joined(separator: ", ") + ")"),
-            OptionSpec("sizes", .string, default: .string("5,15"),
-                       help: "window sizes in pixels, odd, comma-separated"),
-            OptionSpec("statistics", .string, default: .string("mean,std"),
-                       help: "mean, std (standard deviation), dev (value minus the window mean: terrain position for elevation), comma-separated"),
-            OptionSpec("keep", .boolean, default: .boolean(true), help: "pass the scene's own bands through before the new ones"),
-        ])
+        keys: [features, sizes, statistics, keep])
 
     public let features: [String]
     public let sizes: [Int]
@@ -35,28 +35,28 @@ public struct FocalStage: WholeRasterStage, RowLocalStage {
     public var haloRows: Int { (sizes.max() ?? 1) / 2 }
 
     public init(options: StageOptions) throws(StageProblem) {
-        features = Features.parse(options.string("features") ?? "")
-        if features.isEmpty { throw StageProblem(option: "features", "name at least one band or index") }
-        if Set(features).count != features.count { throw StageProblem(option: "features", "a feature is named twice") }
+        features = options[Self.features].items
+        if features.isEmpty { throw StageProblem(option: Self.features, "name at least one band or index") }
+        if Set(features).count != features.count { throw StageProblem(option: Self.features, "a feature is named twice") }
         var sizes: [Int] = []
-        for word in Features.parse(options.string("sizes") ?? "5,15") {
+        for word in options[Self.sizes] {
             guard let size = Int(word), size >= 3, size <= 255, size % 2 == 1 else {
-                throw StageProblem(option: "sizes", "'\(word)' is not an odd window size from 3 to 255 pixels")
+                throw StageProblem(option: Self.sizes, "'\(word)' is not an odd window size from 3 to 255 pixels")
             }
             sizes.append(size)
         }
-        if sizes.isEmpty { throw StageProblem(option: "sizes", "name at least one window size") }
+        if sizes.isEmpty { throw StageProblem(option: Self.sizes, "name at least one window size") }
         self.sizes = Array(Set(sizes)).sorted()
         var statistics: [FocalStatistics.Statistic] = []
-        for word in Features.parse(options.string("statistics") ?? "mean,std") {
+        for word in options[Self.statistics] {
             guard let statistic = FocalStatistics.Statistic(rawValue: word) else {
-                throw StageProblem(option: "statistics", "'\(word)' is not a statistic (mean, std, dev)")
+                throw StageProblem(option: Self.statistics, "'\(word)' is not a statistic (mean, std, dev)")
             }
             if !statistics.contains(statistic) { statistics.append(statistic) }
         }
-        if statistics.isEmpty { throw StageProblem(option: "statistics", "name at least one statistic") }
+        if statistics.isEmpty { throw StageProblem(option: Self.statistics, "name at least one statistic") }
         self.statistics = statistics
-        keep = options.boolean("keep") ?? true
+        keep = options[Self.keep]
     }
 
     /// The new bands, feature by feature, then size, then statistic.
@@ -67,10 +67,10 @@ public struct FocalStage: WholeRasterStage, RowLocalStage {
     public func describe(inputs: [ProductDescription]) throws(StageProblem) -> ProductDescription {
         let bands = inputs[0].bandNames
         for feature in features {
-            if let problem = Features.problem(with: feature, bands: bands) { throw StageProblem(option: "features", problem) }
+            if let problem = Features.problem(with: feature, bands: bands) { throw StageProblem(option: Self.features, problem) }
         }
         if keep, let clash = derivedNames.first(where: bands.contains) {
-            throw StageProblem(option: "features", "the scene already has a band named '\(clash)'")
+            throw StageProblem(option: Self.features, "the scene already has a band named '\(clash)'")
         }
         return ProductDescription(kind: .scene, bandNames: (keep ? bands : []) + derivedNames)
     }

@@ -11,6 +11,25 @@ import LandwatchPipeline
 /// from GDAL's proximity algorithm). Without a temperature input it reports a proxy (the built-up share), labelled a
 /// proxy everywhere it appears: never a temperature.
 public struct HeatIslandStage: WholeSinkStage {
+    /// Which pixels are urban.
+    public enum UrbanChoice: String, OptionChoice {
+        case builtUp = "built-up", boundary
+    }
+
+    public static let path = Option<String>(
+        "path", .outputPath, default: "heat_island",
+        help: "output name: NAME.csv, NAME.json, and NAME_hotspots.tif when there is a temperature")
+    public static let urban = Option<UrbanChoice>(
+        "urban", default: .builtUp, help: "urban pixels: the built-up class, or the inside of the urban boundary")
+    public static let ringWidth = Option<Double>(
+        "ring_width", default: 1000, range: 0...100_000, excludesLowerBound: true,
+        help: "width in metres of the rural reference ring around the urban pixels")
+    public static let hotspotK = Option<Double>(
+        "hotspot_k", default: 2, range: 0...10, help: "hot spot: LST above the scene mean plus this many standard deviations")
+    public static let vegetationClasses = Option<OptionList>(
+        "vegetation_classes", default: OptionList(["cropland", "forest", "grassland"]),
+        help: "classes counted as green, for the correlation of green coverage with LST across zones")
+
     public static let descriptor = StageDescriptor(
         id: "metrics.heat_island",
         summary: "Surface urban heat-island intensity per zone (urban minus rural-ring LST), hot spots; a labelled proxy without LST",
@@ -22,18 +41,7 @@ public struct HeatIslandStage: WholeSinkStage {
             InputPort("urban_boundary", kinds: [.plan, .mask], help: "urban development boundary, with urban: boundary", optional: true),
         ],
         output: nil,
-        options: [
-            OptionSpec("path", .outputPath, default: .path("heat_island"),
-                       help: "output name: NAME.csv, NAME.json, and NAME_hotspots.tif when there is a temperature"),
-            OptionSpec("urban", .choice(["built-up", "boundary"]), default: .string("built-up"),
-                       help: "urban pixels: the built-up class, or the inside of the urban boundary"),
-            OptionSpec("ring_width", .number, default: .number(1000), range: 0...100_000, excludesLowerBound: true,
-                       help: "width in metres of the rural reference ring around the urban pixels"),
-            OptionSpec("hotspot_k", .number, default: .number(2), range: 0...10,
-                       help: "hot spot: LST above the scene mean plus this many standard deviations"),
-            OptionSpec("vegetation_classes", .string, default: .string("cropland,forest,grassland"),
-                       help: "classes counted as green, for the correlation of green coverage with LST across zones"),
-        ])
+        keys: [path, urban, ringWidth, hotspotK, vegetationClasses])
 
     public let path: String
     public let urbanFromBoundary: Bool
@@ -44,19 +52,19 @@ public struct HeatIslandStage: WholeSinkStage {
     public let vegetation: Set<Int>
 
     public init(options: StageOptions) throws(StageProblem) {
-        path = options.string("path") ?? "heat_island"
-        urbanFromBoundary = options.string("urban") == "boundary"
-        ringWidth = options.number("ring_width") ?? 1000
-        hotspotK = options.number("hotspot_k") ?? 2
+        path = options[Self.path]
+        urbanFromBoundary = options[Self.urban] == .boundary
+        ringWidth = options[Self.ringWidth]
+        hotspotK = options[Self.hotspotK]
         guard let builtUp = options.legend.code(for: "built-up") else {
             throw StageProblem("the legend has no class named built-up, which the heat island needs")
         }
         self.builtUp = builtUp
         water = options.legend.code(for: "water") ?? -1
         var codes = Set<Int>()
-        for name in (options.string("vegetation_classes") ?? "").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+        for name in options[Self.vegetationClasses] {
             guard let code = options.legend.code(for: name) else {
-                throw StageProblem(option: "vegetation_classes", "'\(name)' is not a class of the legend")
+                throw StageProblem(option: Self.vegetationClasses, "'\(name)' is not a class of the legend")
             }
             codes.insert(code)
         }
@@ -67,7 +75,7 @@ public struct HeatIslandStage: WholeSinkStage {
 
     public func check(inputs: [ProductDescription]) throws(StageProblem) {
         if urbanFromBoundary && !ports(inputs).contains("urban_boundary") {
-            throw StageProblem(option: "urban", "urban: boundary needs input 'urban_boundary'")
+            throw StageProblem(option: Self.urban, "urban: boundary needs input 'urban_boundary'")
         }
     }
 

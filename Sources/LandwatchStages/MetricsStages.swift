@@ -119,13 +119,15 @@ public struct ZonalStatisticsStage: SinkStage {
             InputPort("values", kinds: [.index, .scene], help: "value rasters: each band gets mean, min, max and std per zone", optional: true),
         ],
         output: nil,
-        options: [OptionSpec("path", .outputPath, default: .path("zonal"), help: "output name: NAME.csv and NAME.json")])
+        keys: [path])
+
+    public static let path = Option<String>("path", .outputPath, default: "zonal", help: "output name: NAME.csv and NAME.json")
 
     public let path: String
     public let legend: Legend
 
     public init(options: StageOptions) throws(StageProblem) {
-        path = options.string("path") ?? "zonal"
+        path = options[Self.path]
         legend = options.legend
     }
 
@@ -222,16 +224,22 @@ public struct GreenCoverageStage: SinkStage {
             InputPort("ndvi", kinds: [.index], help: "NDVI", optional: true),
         ],
         output: nil,
-        options: [
-            OptionSpec("path", .outputPath, default: .path("green"), help: "output name: NAME.csv and NAME.json"),
-            OptionSpec("vegetated", .choice(["classes", "ndvi", "either"]), optional: true,
-                       help: "what counts as vegetated (default: classes when connected, else ndvi)"),
-            OptionSpec("vegetation_classes", .string, default: .string("cropland,forest,grassland"),
-                       help: "legend classes that count as vegetated, comma-separated"),
-            OptionSpec("ndvi_threshold", .number, default: .number(0.3), range: -1...1, help: "NDVI above this counts as vegetated"),
-            OptionSpec("baseline", .inputPath, optional: true,
-                       help: "NAME.json of an earlier metrics.green run: each zone's change in percentage points"),
-        ])
+        keys: [path, vegetated, vegetationClasses, ndviThreshold, baselineFile])
+
+    /// What counts as vegetated.
+    public enum VegetatedChoice: String, OptionChoice {
+        case classes, ndvi, either
+    }
+
+    public static let path = Option<String>("path", .outputPath, default: "green", help: "output name: NAME.csv and NAME.json")
+    public static let vegetated = Option<VegetatedChoice?>(
+        "vegetated", help: "what counts as vegetated (default: classes when connected, else ndvi)")
+    public static let vegetationClasses = Option<OptionList>(
+        "vegetation_classes", default: OptionList(["cropland", "forest", "grassland"]),
+        help: "legend classes that count as vegetated, comma-separated")
+    public static let ndviThreshold = Option<Double>("ndvi_threshold", default: 0.3, range: -1...1, help: "NDVI above this counts as vegetated")
+    public static let baselineFile = Option<String?>(
+        "baseline", .inputPath, help: "NAME.json of an earlier metrics.green run: each zone's change in percentage points")
 
     public let path: String
     public let mode: String?
@@ -240,14 +248,14 @@ public struct GreenCoverageStage: SinkStage {
     public let baseline: String?
 
     public init(options: StageOptions) throws(StageProblem) {
-        path = options.string("path") ?? "green"
-        mode = options.string("vegetated")
-        threshold = Float(options.number("ndvi_threshold") ?? 0.3)
-        baseline = options.string("baseline")
+        path = options[Self.path]
+        mode = options[Self.vegetated]?.rawValue
+        threshold = Float(options[Self.ndviThreshold])
+        baseline = options[Self.baselineFile]
         var codes = Set<Int>()
-        for name in (options.string("vegetation_classes") ?? "").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+        for name in options[Self.vegetationClasses] {
             guard let code = options.legend.code(for: name) else {
-                throw StageProblem(option: "vegetation_classes", "'\(name)' is not a class of the legend ("
+                throw StageProblem(option: Self.vegetationClasses, "'\(name)' is not a class of the legend ("
                                    + options.legend.classes.map(\.name).joined(separator: ", ") + ")")
             }
             codes.insert(code)
@@ -263,13 +271,13 @@ public struct GreenCoverageStage: SinkStage {
         let connected = ports(inputs)
         let mode = effectiveMode(connected)
         if (mode == "classes" || mode == "either") && !connected.contains("classes") {
-            throw StageProblem(option: "vegetated", "vegetated: \(mode) needs input 'classes'")
+            throw StageProblem(option: Self.vegetated, "vegetated: \(mode) needs input 'classes'")
         }
         if (mode == "ndvi" || mode == "either") && !connected.contains("ndvi") {
             throw StageProblem(option: mode == "ndvi" && self.mode == nil ? nil : "vegetated", "vegetated: \(mode) needs input 'ndvi'")
         }
         if let baseline {
-            do { _ = try Self.baselineCoverage(baseline) } catch { throw StageProblem(option: "baseline", "\(error)") }
+            do { _ = try Self.baselineCoverage(baseline) } catch { throw StageProblem(option: Self.baselineFile, "\(error)") }
         }
     }
 
@@ -359,16 +367,46 @@ public struct DevelopmentIntensityStage: SinkStage {
             InputPort("redline", kinds: [.plan, .mask], help: "ecological protection red line", optional: true),
         ],
         output: nil,
-        options: [
-            OptionSpec("path", .outputPath, default: .path("intensity"), help: "output name: NAME.csv and NAME.json"),
-            OptionSpec("warning", .number, default: .number(0.3), range: 0...1, help: "intensity (share of built-up land) that raises a warning"),
-            OptionSpec("limit", .number, default: .number(0.4), range: 0...1, help: "intensity over which a zone has exceeded its limit"),
-            OptionSpec("eco_warning", .number, default: .number(0.005), range: 0...1,
-                       help: "ecological-space occupation (built-up share of the red line) that raises a warning"),
-            OptionSpec("eco_limit", .number, default: .number(0.01), range: 0...1, help: "ecological-space occupation over which a zone has exceeded"),
-            OptionSpec("per_zone", .structured(shape: "{zone id: {warning, limit, eco_warning, eco_limit}}"), optional: true,
-                       help: "levels of particular zones, by the zone's id"),
-        ])
+        keys: [path, warning, limit, ecoWarning, ecoLimit, perZoneLevels])
+
+    public static let path = Option<String>("path", .outputPath, default: "intensity", help: "output name: NAME.csv and NAME.json")
+    public static let warning = Option<Double>(
+        "warning", default: 0.3, range: 0...1, help: "intensity (share of built-up land) that raises a warning")
+    public static let limit = Option<Double>("limit", default: 0.4, range: 0...1, help: "intensity over which a zone has exceeded its limit")
+    public static let ecoWarning = Option<Double>(
+        "eco_warning", default: 0.005, range: 0...1,
+        help: "ecological-space occupation (built-up share of the red line) that raises a warning")
+    public static let ecoLimit = Option<Double>(
+        "eco_limit", default: 0.01, range: 0...1, help: "ecological-space occupation over which a zone has exceeded")
+    public static let perZoneLevels = StructuredOption<ZoneLevels>(
+        "per_zone", shape: "{zone id: {warning, limit, eco_warning, eco_limit}}", help: "levels of particular zones, by the zone's id")
+
+    /// The `per_zone:` option: by zone id, the levels that zone sets (the others are the global ones).
+    public struct ZoneLevels: ConfigDecodable {
+        public var zones: [(id: String, settings: [(name: String, value: Double)])]
+
+        public init(config node: ConfigNode, context: ConfigDecodingContext) throws(ConfigDecodingError) {
+            guard let entries = node.entries else {
+                throw ConfigDecodingError("must map zone ids to levels, e.g. {'330102': {warning: 0.35, limit: 0.45}} (found \(node.shortDescription))")
+            }
+            zones = []
+            for entry in entries {
+                var settings: [(name: String, value: Double)] = []
+                for setting in entry.value.entries ?? [] {
+                    guard let value = setting.value.scalarText.flatMap(Double.init), (0...1).contains(value) else {
+                        throw ConfigDecodingError("zone '\(entry.key)': '\(setting.key)' must be a share between 0 and 1 (found \(setting.value.shortDescription))",
+                                                  at: setting.value.location)
+                    }
+                    guard ["warning", "limit", "eco_warning", "eco_limit"].contains(setting.key) else {
+                        throw ConfigDecodingError("zone '\(entry.key)': unknown setting '\(setting.key)' (warning, limit, eco_warning, eco_limit)",
+                                                  at: setting.keyLocation)
+                    }
+                    settings.append((setting.key, value))
+                }
+                zones.append((entry.key, settings))
+            }
+        }
+    }
 
     public struct Levels: Sendable, Equatable {
         public var warning: Double, limit: Double, ecoWarning: Double, ecoLimit: Double
@@ -387,42 +425,30 @@ public struct DevelopmentIntensityStage: SinkStage {
     public let perZone: [String: Levels]
 
     public init(options: StageOptions) throws(StageProblem) {
-        path = options.string("path") ?? "intensity"
+        path = options[Self.path]
         guard let builtUp = options.legend.code(for: "built-up") else {
             throw StageProblem("the legend has no class named built-up, which development intensity counts")
         }
         self.builtUp = builtUp
-        let global = Levels(warning: options.number("warning") ?? 0.3, limit: options.number("limit") ?? 0.4,
-                            ecoWarning: options.number("eco_warning") ?? 0.005, ecoLimit: options.number("eco_limit") ?? 0.01)
-        guard global.warning <= global.limit else { throw StageProblem(option: "warning", "warning (\(global.warning)) is above limit (\(global.limit))") }
+        let global = Levels(warning: options[Self.warning], limit: options[Self.limit],
+                            ecoWarning: options[Self.ecoWarning], ecoLimit: options[Self.ecoLimit])
+        guard global.warning <= global.limit else { throw StageProblem(option: Self.warning, "warning (\(global.warning)) is above limit (\(global.limit))") }
         guard global.ecoWarning <= global.ecoLimit else {
-            throw StageProblem(option: "eco_warning", "eco_warning (\(global.ecoWarning)) is above eco_limit (\(global.ecoLimit))")
+            throw StageProblem(option: Self.ecoWarning, "eco_warning (\(global.ecoWarning)) is above eco_limit (\(global.ecoLimit))")
         }
         levels = global
         var perZone: [String: Levels] = [:]
-        if let node = options.node("per_zone") {
-            guard let entries = node.entries else {
-                throw StageProblem(option: "per_zone", "must map zone ids to levels, e.g. {'330102': {warning: 0.35, limit: 0.45}} (found \(node.shortDescription))")
-            }
-            for entry in entries {
-                var zone = global
-                for setting in entry.value.entries ?? [] {
-                    guard let value = setting.value.scalarText.flatMap(Double.init), (0...1).contains(value) else {
-                        throw StageProblem(option: "per_zone", "zone '\(entry.key)': '\(setting.key)' must be a share between 0 and 1 (found \(setting.value.shortDescription))",
-                                           at: setting.value.location)
-                    }
-                    switch setting.key {
-                    case "warning": zone.warning = value
-                    case "limit": zone.limit = value
-                    case "eco_warning": zone.ecoWarning = value
-                    case "eco_limit": zone.ecoLimit = value
-                    default:
-                        throw StageProblem(option: "per_zone", "zone '\(entry.key)': unknown setting '\(setting.key)' (warning, limit, eco_warning, eco_limit)",
-                                           at: setting.keyLocation)
-                    }
+        for zone in try options.decode(Self.perZoneLevels)?.zones ?? [] {
+            var zoneLevels = global
+            for setting in zone.settings {
+                switch setting.name {
+                case "warning": zoneLevels.warning = setting.value
+                case "limit": zoneLevels.limit = setting.value
+                case "eco_warning": zoneLevels.ecoWarning = setting.value
+                default: zoneLevels.ecoLimit = setting.value
                 }
-                perZone[entry.key] = zone
             }
+            perZone[zone.id] = zoneLevels
         }
         self.perZone = perZone
     }

@@ -12,6 +12,25 @@ import LandwatchPipeline
 /// (``RelativeNormalization``); the second writes `gain × value + offset` for every band. The fit (gains, offsets,
 /// the share of invariant pixels, the residual per band) is recorded in run.json under the stage.
 public struct NormalizeStage: WholeRasterStage {
+    /// What happens when no fit can be trusted.
+    public enum FailureChoice: String, OptionChoice {
+        case error, warn
+    }
+
+    public static let bandList = Option<OptionList?>(
+        "bands", help: "bands to fit, comma-separated (default: every band of the subject); others pass through unchanged")
+    public static let probability = Option<Double>(
+        "probability", default: 0.99, range: 0.5...0.999999,
+        help: "a pixel is taken as unchanged while its standardised residual is under the chi-square quantile of this probability")
+    public static let minInvariantShare = Option<Double>(
+        "min_invariant_share", default: 0.1, range: 0...1,
+        help: "refuse the fit when fewer of the valid pixels than this look unchanged (a flooded, snow-covered or cloudy date)")
+    public static let sample = Option<Int>(
+        "sample", default: 250_000, range: 1_000...50_000_000, help: "about this many pixels are sampled for the fit")
+    public static let onFailure = Option<FailureChoice>(
+        "on_failure", default: .error,
+        help: "when no fit can be trusted: stop (error), or warn and pass the later date through unnormalised (warn)")
+
     public static let descriptor = StageDescriptor(
         id: "normalize.relative",
         summary: "The later date fitted to the earlier one, band by band, on pixels that did not change (pseudo-invariant features found automatically)",
@@ -21,18 +40,7 @@ public struct NormalizeStage: WholeRasterStage {
             InputPort("subject", kinds: [.scene], help: "the later date, normalised onto the reference (its bands by name)"),
         ],
         output: .scene,
-        options: [
-            OptionSpec("bands", .string, optional: true,
-                       help: "bands to fit, comma-separated (default: every band of the subject); others pass through unchanged"),
-            OptionSpec("probability", .number, default: .number(0.99), range: 0.5...0.999999,
-                       help: "a pixel is taken as unchanged while its standardised residual is under the chi-square quantile of this probability"),
-            OptionSpec("min_invariant_share", .number, default: .number(0.1), range: 0...1,
-                       help: "refuse the fit when fewer of the valid pixels than this look unchanged (a flooded, snow-covered or cloudy date)"),
-            OptionSpec("sample", .integer, default: .integer(250_000), range: 1_000...50_000_000,
-                       help: "about this many pixels are sampled for the fit"),
-            OptionSpec("on_failure", .choice(["error", "warn"]), default: .string("error"),
-                       help: "when no fit can be trusted: stop (error), or warn and pass the later date through unnormalised (warn)"),
-        ])
+        keys: [bandList, probability, minInvariantShare, sample, onFailure])
 
     public let bands: [String]?
     public let probability: Double
@@ -41,18 +49,17 @@ public struct NormalizeStage: WholeRasterStage {
     public let warnOnFailure: Bool
 
     public init(options: StageOptions) throws(StageProblem) {
-        if let text = options.string("bands") {
-            let list = Features.parse(text)
-            if list.isEmpty { throw StageProblem(option: "bands", "name at least one band") }
-            if Set(list).count != list.count { throw StageProblem(option: "bands", "a band is named twice") }
+        if let list = options[Self.bandList]?.items {
+            if list.isEmpty { throw StageProblem(option: Self.bandList, "name at least one band") }
+            if Set(list).count != list.count { throw StageProblem(option: Self.bandList, "a band is named twice") }
             bands = list
         } else {
             bands = nil
         }
-        probability = options.number("probability") ?? 0.99
-        minimumShare = options.number("min_invariant_share") ?? 0.1
-        sample = options.integer("sample") ?? 250_000
-        warnOnFailure = options.string("on_failure") == "warn"
+        probability = options[Self.probability]
+        minimumShare = options[Self.minInvariantShare]
+        sample = options[Self.sample]
+        warnOnFailure = options[Self.onFailure] == .warn
     }
 
     func fitted(_ subject: ProductDescription) -> [String] { bands ?? subject.bandNames }
@@ -63,7 +70,7 @@ public struct NormalizeStage: WholeRasterStage {
         if let bands {
             let unknown = bands.filter { !subject.bandNames.contains($0) }
             if !unknown.isEmpty {
-                throw StageProblem(option: "bands", "the subject has no band \(unknown.joined(separator: ", ")) (its bands: \(subject.bandNames.joined(separator: ", ")))")
+                throw StageProblem(option: Self.bandList, "the subject has no band \(unknown.joined(separator: ", ")) (its bands: \(subject.bandNames.joined(separator: ", ")))")
             }
         }
         let missing = names.filter { !reference.bandNames.contains($0) }

@@ -4,43 +4,51 @@ import LandwatchPipeline
 
 /// `read.scene`: one multi-band raster, or one file per band, with named bands and DN-to-value scaling.
 public struct ReadSceneStage: SourceStage {
+    public static let path = Option<String?>(
+        "path", .inputPath,
+        help: "multi-band raster whose bands the band map numbers (leave out when every band has its own file); with sensor sentinel2-*: a SAFE folder or its MTD xml")
+    public static let sensor = Option<SensorPreset?>(
+        "sensor", help: "the product's sensor: band order, wavelengths and scaling come from its preset (landwatch stages --json lists them)")
+    public static let bandNames = Option<OptionList>(
+        "band_names", default: OptionList(["blue", "green", "red", "nir", "swir1", "swir2"]),
+        help: "with 'sensor': the bands to read, by name (those the sensor lacks are skipped)")
+    public static let bandMap = Option<[BandMapEntry]?>(
+        "bands", help: "band names to band numbers of 'path' ({red: 4, nir: 5}) or to files ({red: b4.tif}); with 'sensor' it overrides the preset's band order")
+    public static let gain = Option<NumberOrBandMap?>(
+        "gain",
+        help: "value = stored number x gain + offset: one gain for every band or one per band ({red: 2.0e-5, nir: 2.1e-5}); default 1, or the sensor's: Landsat C1/C2 L1 2.0e-5, C2 L2 2.75e-5, Sentinel-2 1e-4 (Float rasters are taken as reflectance already); Gaofen: the radiance gains")
+    public static let scale = Option<Double?>("scale", help: "the former name of 'gain' (one value for every band); give one of the two")
+    public static let offset = Option<NumberOrBandMap?>(
+        "offset",
+        help: "value = stored number x gain + offset: one offset for every band or one per band; default 0, or the sensor's: Landsat L1 -0.1, C2 L2 -0.2; Sentinel-2 SAFE: from the metadata; Gaofen: the radiance biases")
+    public static let values = Option<BandRadiometry.Values?>(
+        "values",
+        help: "what the numbers are after gain and offset: dn (digital numbers), toa (top-of-atmosphere reflectance) or sr (surface reflectance); default: the sensor's, digital numbers for integer data without gain or offset, else what the data shows. Stages that need reflectance (classify.rules) refuse digital numbers; a statement the data contradicts is refused")
+    public static let gains = Option<OptionList?>(
+        "gains",
+        help: "Gaofen: the year's calibration gains, one per band of the sensor in its order (radiance = DN x gain + bias); or give 'gain' by band name")
+    public static let biases = Option<OptionList?>(
+        "biases", help: "Gaofen: calibration biases, one per band (default 0); or give 'offset' by band name")
+    public static let esun = Option<OptionList?>(
+        "esun", help: "Gaofen: exo-atmospheric solar irradiance (W/m2/um), one per band: with it values are TOA reflectance, without it radiance")
+    public static let dem = Option<String?>(
+        "dem", .inputPath,
+        help: "a raster placed only by RPCs (Gaofen Level-1A) is orthorectified with GDAL's RPC transformer; this DEM (heights above the ellipsoid) gives the terrain")
+    public static let sunElevation = Option<Double?>(
+        "sun_elevation", range: 0...90, excludesLowerBound: true,
+        help: "Gaofen: sun elevation in degrees (default: from the product XML beside the image, SolarZenith)")
+    public static let noData = Option<Double?>("nodata", help: "stored number meaning no data (default: the file's own nodata)")
+    public static let resampling = Option<Resampling>(
+        "resampling", default: .bilinear, help: "how pixels are sampled when the raster is warped onto the run grid")
+    public static let date = Option<String?>("date", help: "acquisition date (YYYY-MM-DD), carried into violation lists and reports")
+
     public static let descriptor = StageDescriptor(
         id: "read.scene",
         summary: "Read imagery: a multi-band raster or one file per band, with named bands and scaling",
         evaluation: .source,
         output: .scene,
-        options: [
-            OptionSpec("path", .inputPath, optional: true,
-                       help: "multi-band raster whose bands the band map numbers (leave out when every band has its own file); with sensor sentinel2-*: a SAFE folder or its MTD xml"),
-            OptionSpec("sensor", .choice(SensorPreset.all.map(\.id)), optional: true,
-                       help: "the product's sensor: band order, wavelengths and scaling come from its preset (landwatch stages --json lists them)"),
-            OptionSpec("band_names", .string, default: .string("blue,green,red,nir,swir1,swir2"),
-                       help: "with 'sensor': the bands to read, by name (those the sensor lacks are skipped)"),
-            OptionSpec("bands", .bandMap, optional: true,
-                       help: "band names to band numbers of 'path' ({red: 4, nir: 5}) or to files ({red: b4.tif}); with 'sensor' it overrides the preset's band order"),
-            OptionSpec("gain", .numberOrBandMap, optional: true,
-                       help: "value = stored number x gain + offset: one gain for every band or one per band ({red: 2.0e-5, nir: 2.1e-5}); default 1, or the sensor's: Landsat C1/C2 L1 2.0e-5, C2 L2 2.75e-5, Sentinel-2 1e-4 (Float rasters are taken as reflectance already); Gaofen: the radiance gains"),
-            OptionSpec("scale", .number, optional: true,
-                       help: "the former name of 'gain' (one value for every band); give one of the two"),
-            OptionSpec("offset", .numberOrBandMap, optional: true,
-                       help: "value = stored number x gain + offset: one offset for every band or one per band; default 0, or the sensor's: Landsat L1 -0.1, C2 L2 -0.2; Sentinel-2 SAFE: from the metadata; Gaofen: the radiance biases"),
-            OptionSpec("values", .choice(BandRadiometry.Values.allCases.map(\.rawValue)), optional: true,
-                       help: "what the numbers are after gain and offset: dn (digital numbers), toa (top-of-atmosphere reflectance) or sr (surface reflectance); default: the sensor's, digital numbers for integer data without gain or offset, else what the data shows. Stages that need reflectance (classify.rules) refuse digital numbers; a statement the data contradicts is refused"),
-            OptionSpec("gains", .string, optional: true,
-                       help: "Gaofen: the year's calibration gains, one per band of the sensor in its order (radiance = DN x gain + bias); or give 'gain' by band name"),
-            OptionSpec("biases", .string, optional: true, help: "Gaofen: calibration biases, one per band (default 0); or give 'offset' by band name"),
-            OptionSpec("esun", .string, optional: true,
-                       help: "Gaofen: exo-atmospheric solar irradiance (W/m2/um), one per band: with it values are TOA reflectance, without it radiance"),
-            OptionSpec("dem", .inputPath, optional: true,
-                       help: "a raster placed only by RPCs (Gaofen Level-1A) is orthorectified with GDAL's RPC transformer; this DEM (heights above the ellipsoid) gives the terrain"),
-            OptionSpec("sun_elevation", .number, optional: true, range: 0...90, excludesLowerBound: true,
-                       help: "Gaofen: sun elevation in degrees (default: from the product XML beside the image, SolarZenith)"),
-            OptionSpec("nodata", .number, optional: true, help: "stored number meaning no data (default: the file's own nodata)"),
-            OptionSpec("resampling", .choice(Resampling.allCases.map(\.rawValue)), default: .string("bilinear"),
-                       help: "how pixels are sampled when the raster is warped onto the run grid"),
-            OptionSpec("date", .string, optional: true,
-                       help: "acquisition date (YYYY-MM-DD), carried into violation lists and reports"),
-        ])
+        keys: [path, sensor, bandNames, bandMap, gain, scale, offset, values, gains, biases, esun, dem, sunElevation, noData,
+               resampling, date])
 
     public let path: String?
     public let bands: [BandMapEntry]
@@ -69,42 +77,43 @@ public struct ReadSceneStage: SourceStage {
     let productValues: BandRadiometry.Values?
 
     public init(options: StageOptions) throws(StageProblem) {
-        var date = options.string("date")
+        var date = options[Self.date]
         if let date, !ReadSceneStage.isDate(date) {
-            throw StageProblem(option: "date", "'\(date)' is not a date written YYYY-MM-DD")
+            throw StageProblem(option: Self.date, "'\(date)' is not a date written YYYY-MM-DD")
         }
-        path = options.string("path")
-        dem = options.string("dem")
-        let sensor = options.string("sensor").flatMap(SensorPreset.named)
+        path = options[Self.path]
+        dem = options[Self.dem]
+        let sensor = options[Self.sensor]
         self.sensor = sensor
-        if options.isSet("scale") && options.isSet("gain") {
-            throw StageProblem(option: "scale", "give the gain once: 'gain' (one value or one per band) or its former name 'scale', not both")
+        if options.isSet(Self.scale) && options.isSet(Self.gain) {
+            throw StageProblem(option: Self.scale, "give the gain once: 'gain' (one value or one per band) or its former name 'scale', not both")
         }
-        scalingIsExplicit = options.isSet("scale") || options.isSet("gain") || options.isSet("offset")
-        scale = options.number("gain") ?? options.number("scale") ?? sensor?.scale ?? 1
-        offset = options.number("offset") ?? sensor?.offset ?? 0
-        let gainMap = options.numberMap("gain") ?? [], offsetMap = options.numberMap("offset") ?? []
+        scalingIsExplicit = options.isSet(Self.scale) || options.isSet(Self.gain) || options.isSet(Self.offset)
+        scale = options[Self.gain]?.number ?? options[Self.scale] ?? sensor?.scale ?? 1
+        offset = options[Self.offset]?.number ?? sensor?.offset ?? 0
+        let gainMap = options[Self.gain]?.bands ?? [], offsetMap = options[Self.offset]?.bands ?? []
         bandGains = Dictionary(gainMap.map { ($0.band, $0.value) }, uniquingKeysWith: { first, _ in first })
         bandOffsets = Dictionary(offsetMap.map { ($0.band, $0.value) }, uniquingKeysWith: { first, _ in first })
-        values = options.string("values").flatMap(BandRadiometry.Values.init(rawValue:))
-        noData = options.number("nodata")
-        resampling = Resampling(rawValue: options.string("resampling") ?? "bilinear") ?? .bilinear
-        var bands = options.bandMap("bands") ?? []
+        values = options[Self.values]
+        noData = options[Self.noData]
+        resampling = options[Self.resampling]
+        var bands = options[Self.bandMap] ?? []
         var sentinel2: Sentinel2Product?
         var calibration: [(scale: Double, offset: Double)]?
         if let sensor {
             let filesGiven = !bands.isEmpty && bands.allSatisfy { $0.path != nil }
             guard let path = path ?? (filesGiven ? bands[0].path : nil) else {
-                throw StageProblem(option: "path", "sensor \(sensor.id) reads one product: give its 'path' (or a file per band in 'bands')")
+                throw StageProblem(option: Self.path, "sensor \(sensor.id) reads one product: give its 'path' (or a file per band in 'bands')")
             }
-            let wanted = Features.parse(options.string("band_names") ?? "")
+            let wanted = options[Self.bandNames].items
+            let bandNamesLocation = options.location(of: Self.bandNames) ?? SourceLocation(file: "", line: 0, column: 0)
             var isDirectory: ObjCBool = false
             let isFolder = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
             if sensor.isSentinel2 && (isFolder || path.lowercased().hasSuffix(".xml") || path.lowercased().hasSuffix(".zip")) {
                 let product = try Sentinel2Product(path: path)
                 let expected: Sentinel2Product.Level = sensor.id == "sentinel2-l2a" ? .l2a : .l1c
                 if product.level != expected {
-                    throw StageProblem(option: "sensor", "sensor \(sensor.id) does not match \(product.metadataPath), a \(product.level.rawValue) product")
+                    throw StageProblem(option: Self.sensor, "sensor \(sensor.id) does not match \(product.metadataPath), a \(product.level.rawValue) product")
                 }
                 sentinel2 = product
                 if date == nil { date = product.date }
@@ -113,30 +122,31 @@ public struct ReadSceneStage: SourceStage {
                     var scalings: [(scale: Double, offset: Double)] = []
                     for name in wanted {
                         guard let id = SensorPreset.msi.first(where: { $0.name == name })?.id, sensor.band(named: name) != nil else { continue }
-                        entries.append(BandMapEntry(name: name, band: 1, path: try product.file(for: id), location: options.locations["band_names"] ?? SourceLocation(file: "", line: 0, column: 0)))
+                        entries.append(BandMapEntry(name: name, band: 1, path: try product.file(for: id), location: bandNamesLocation))
                         scalings.append(product.scaling(for: id))
                     }
                     bands = entries
                     calibration = scalingIsExplicit ? nil : scalings
                 }
             } else if bands.isEmpty {
-                let location = options.locations["band_names"] ?? SourceLocation(file: "", line: 0, column: 0)
-                bands = wanted.compactMap { name in sensor.band(named: name).map { BandMapEntry(name: name, band: $0.number, path: nil, location: location) } }
+                bands = wanted.compactMap { name in
+                    sensor.band(named: name).map { BandMapEntry(name: name, band: $0.number, path: nil, location: bandNamesLocation) }
+                }
             }
             if bands.isEmpty {
-                throw StageProblem(option: "band_names", "none of \(wanted.joined(separator: ", ")) is a band of \(sensor.id) (its bands: \(sensor.bands.map(\.name).joined(separator: ", ")))")
+                throw StageProblem(option: Self.bandNames, "none of \(wanted.joined(separator: ", ")) is a band of \(sensor.id) (its bands: \(sensor.bands.map(\.name).joined(separator: ", ")))")
             }
             if sensor.isGaofen {
-                if options.isSet("gains") && (options.isSet("gain") || options.isSet("scale")) {
-                    throw StageProblem(option: "gain", "give the Gaofen gains once: 'gains' (one per band of the sensor, in its order) or 'gain' (by band name), not both")
+                if options.isSet(Self.gains) && (options.isSet(Self.gain) || options.isSet(Self.scale)) {
+                    throw StageProblem(option: Self.gain, "give the Gaofen gains once: 'gains' (one per band of the sensor, in its order) or 'gain' (by band name), not both")
                 }
-                if options.isSet("biases") && options.isSet("offset") {
-                    throw StageProblem(option: "offset", "give the Gaofen biases once: 'biases' (one per band of the sensor, in its order) or 'offset' (by band name), not both")
+                if options.isSet(Self.biases) && options.isSet(Self.offset) {
+                    throw StageProblem(option: Self.offset, "give the Gaofen biases once: 'biases' (one per band of the sensor, in its order) or 'offset' (by band name), not both")
                 }
                 let (scale, offset, gains, offsets) = (self.scale, self.offset, bandGains, bandOffsets)
                 calibration = try Self.gaofenCalibration(options: options, sensor: sensor, bands: bands, path: path, date: &date,
-                                                         namedGains: options.isSet("gain") || options.isSet("scale") ? { gains[$0] ?? scale } : nil,
-                                                         namedBiases: options.isSet("offset") ? { offsets[$0] ?? offset } : nil)
+                                                         namedGains: options.isSet(Self.gain) || options.isSet(Self.scale) ? { gains[$0] ?? scale } : nil,
+                                                         namedBiases: options.isSet(Self.offset) ? { offsets[$0] ?? offset } : nil)
             }
         }
         self.date = date
@@ -145,7 +155,7 @@ public struct ReadSceneStage: SourceStage {
         switch (sensor?.values, sensor?.isGaofen ?? false) {
         case (nil, _): productValues = nil
         // Gaofen: reflectance with esun, radiance with gains only.
-        case (_, true): productValues = options.isSet("esun") ? .toa : nil
+        case (_, true): productValues = options.isSet(Self.esun) ? .toa : nil
         case _ where scalingIsExplicit: productValues = nil
         case (.surfaceReflectance?, _): productValues = .sr
         case (.topOfAtmosphere?, _): productValues = .toa
@@ -153,15 +163,15 @@ public struct ReadSceneStage: SourceStage {
         }
         self.calibration = calibration
         if path == nil, let numbered = bands.first(where: { $0.band != nil }) {
-            throw StageProblem(option: "bands",
+            throw StageProblem(option: Self.bandMap,
                                "band '\(numbered.name)' is band number \(numbered.band!), which needs 'path' (the multi-band raster it is a band of)")
         }
         var seen = Set<String>()
         for entry in bands where !seen.insert(entry.name).inserted {
-            throw StageProblem(option: "bands", "band name '\(entry.name)' is given twice")
+            throw StageProblem(option: Self.bandMap, "band name '\(entry.name)' is given twice")
         }
         // A band map of gains or offsets names every band, and only bands of this scene.
-        for (option, map) in [("gain", gainMap), ("offset", offsetMap)] where !map.isEmpty {
+        for (option, map) in [(Self.gain.name, gainMap), (Self.offset.name, offsetMap)] where !map.isEmpty {
             for entry in map where !seen.contains(entry.band) {
                 throw StageProblem(option: option, "'\(entry.band)' is not a band of this scene (its bands: \(bands.map(\.name).joined(separator: ", ")))", at: entry.location)
             }
@@ -202,10 +212,11 @@ public struct ReadSceneStage: SourceStage {
     static func gaofenCalibration(options: StageOptions, sensor: SensorPreset, bands: [BandMapEntry], path: String,
                                   date: inout String?, namedGains: ((String) -> Double)? = nil,
                                   namedBiases: ((String) -> Double)? = nil) throws(StageProblem) -> [(scale: Double, offset: Double)] {
-        func numbers(_ name: String) throws(StageProblem) -> [Double]? {
-            guard let text = options.string(name) else { return nil }
+        func numbers(_ key: Option<OptionList?>) throws(StageProblem) -> [Double]? {
+            guard let list = options[key] else { return nil }
+            let name = key.name
             var values: [Double] = []
-            for word in Features.parse(text) {
+            for word in list {
                 guard let value = Double(word) else { throw StageProblem(option: name, "'\(word)' is not a number") }
                 values.append(value)
             }
@@ -215,23 +226,23 @@ public struct ReadSceneStage: SourceStage {
             return values
         }
         // By band name (gain/offset), as lists in the sensor's band order (gains/biases).
-        let listed = try numbers("gains")
+        let listed = try numbers(Self.gains)
         let gains = listed ?? namedGains.map { named in sensor.bands.map { named($0.name) } }
         guard let gains else {
-            throw StageProblem(option: "gains", "\(sensor.id) delivers digital numbers: give the year's calibration gains (published yearly by CRESDA), one per band: \(sensor.bands.map(\.name).joined(separator: ", "))")
+            throw StageProblem(option: Self.gains, "\(sensor.id) delivers digital numbers: give the year's calibration gains (published yearly by CRESDA), one per band: \(sensor.bands.map(\.name).joined(separator: ", "))")
         }
-        let biases = try numbers("biases") ?? namedBiases.map { named in sensor.bands.map { named($0.name) } } ?? Array(repeating: 0, count: gains.count)
-        let esun = try numbers("esun")
+        let biases = try numbers(Self.biases) ?? namedBiases.map { named in sensor.bands.map { named($0.name) } } ?? Array(repeating: 0, count: gains.count)
+        let esun = try numbers(Self.esun)
         var factor = 1.0
         if let esun {
             _ = esun
             let product = GaofenMetadata(imagePath: path)
-            guard let elevation = options.number("sun_elevation") ?? product?.sunElevation else {
-                throw StageProblem(option: "sun_elevation", "TOA reflectance needs the sun elevation: give 'sun_elevation' (no product XML with SolarZenith beside \(path))")
+            guard let elevation = options[Self.sunElevation] ?? product?.sunElevation else {
+                throw StageProblem(option: Self.sunElevation, "TOA reflectance needs the sun elevation: give 'sun_elevation' (no product XML with SolarZenith beside \(path))")
             }
             if date == nil { date = product?.date }
             guard let day = date.flatMap(Self.dayOfYear) else {
-                throw StageProblem(option: "date", "TOA reflectance needs the acquisition date for the Earth-Sun distance: give 'date' (no product XML with a date beside \(path))")
+                throw StageProblem(option: Self.date, "TOA reflectance needs the acquisition date for the Earth-Sun distance: give 'date' (no product XML with a date beside \(path))")
             }
             let distance = 1 - 0.01672 * cos(0.9856 * Double(day - 4) * .pi / 180)
             factor = Double.pi * distance * distance / sin(elevation * .pi / 180)
@@ -241,7 +252,7 @@ public struct ReadSceneStage: SourceStage {
             // A band of the stack by its number; a band in a file of its own by its name.
             guard let index = (entry.path == nil ? sensor.bands.firstIndex { $0.number == entry.band } : nil)
                 ?? sensor.bands.firstIndex(where: { $0.name == entry.name }) else {
-                throw StageProblem(option: "bands", "band '\(entry.name)' is not a band of \(sensor.id) (\(sensor.bands.map(\.name).joined(separator: ", "))), so it has no gain", at: entry.location)
+                throw StageProblem(option: Self.bandMap, "band '\(entry.name)' is not a band of \(sensor.id) (\(sensor.bands.map(\.name).joined(separator: ", "))), so it has no gain", at: entry.location)
             }
             let k = esun.map { factor / $0[index] } ?? 1
             calibration.append((gains[index] * k, biases[index] * k))
@@ -263,9 +274,9 @@ public struct ReadSceneStage: SourceStage {
     public func describe() throws(StageProblem) -> ProductDescription {
         if let sensor, sentinel2 == nil, let path, bands.allSatisfy({ $0.path == nil }) {
             let dataset: Dataset
-            do { dataset = try Dataset.open(path) } catch { throw StageProblem(option: "path", error.description) }
+            do { dataset = try Dataset.open(path) } catch { throw StageProblem(option: Self.path, error.description) }
             if dataset.bandCount != sensor.bands.count {
-                throw StageProblem(option: "sensor",
+                throw StageProblem(option: Self.sensor,
                                    "sensor \(sensor.id) delivers \(sensor.bands.count) band\(sensor.bands.count == 1 ? "" : "s") (\(sensor.bands.map(\.name).joined(separator: ", "))), but \(path) has \(dataset.bandCount)")
             }
         }
@@ -282,7 +293,7 @@ public struct ReadSceneStage: SourceStage {
                 throw StageProblem(option: option, "\(input.path) is named .tif but holds a \(dataset.driverName) file, not a GeoTIFF (a renamed photo or export?)")
             }
             guard input.band <= dataset.bandCount else {
-                throw StageProblem(option: "bands",
+                throw StageProblem(option: Self.bandMap,
                                    "band '\(entry.name)' is band \(input.band), but \(input.path) has \(dataset.bandCount) band\(dataset.bandCount == 1 ? "" : "s")")
             }
             let band: Band
@@ -293,7 +304,7 @@ public struct ReadSceneStage: SourceStage {
             let described = describeValues(dataType: dataType, input: input)
             if let problem = RadiometryCheck.contradiction(band: entry.name, described, observation: nil) {
                 let observation = described.probe.flatMap { try? RadiometryCheck.observe($0) }
-                throw StageProblem(option: "values", RadiometryCheck.contradiction(band: entry.name, described, observation: observation ?? nil) ?? problem)
+                throw StageProblem(option: Self.values, RadiometryCheck.contradiction(band: entry.name, described, observation: observation ?? nil) ?? problem)
             }
             radiometry[entry.name] = described
             var grid = dataset.grid()
@@ -305,7 +316,7 @@ public struct ReadSceneStage: SourceStage {
             if let reference, sentinel2 == nil {
                 let same = (try? grid.matches(reference.grid)) ?? false
                 if !same {
-                    throw StageProblem(option: "bands",
+                    throw StageProblem(option: Self.bandMap,
                                        "band '\(entry.name)' (\(input.path)) is on grid \(grid), but \(reference.path) is on grid \(reference.grid); the bands of one scene must share a grid")
                 }
             }

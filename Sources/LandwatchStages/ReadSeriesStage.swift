@@ -13,31 +13,32 @@ import Synchronization
 /// and haze are bright in blue, vegetation, water and most soil are not), or its cirrus band exceeds
 /// `cirrus_threshold`. A date's cloud share is measured on a reduced read of at most 1024 pixels a side.
 public struct ReadSeriesStage: SourceStage {
+    public static let sceneFiles = Option<[BandMapEntry]>(
+        "scenes", help: "acquisition dates to files: {2015-07-11: S2_20150711.tif, ...}")
+    public static let bandMap = Option<[BandMapEntry]>("bands", help: "band names to band numbers of every file ({blue: 2, nir: 8})")
+    public static let scale = Option<Double>("scale", default: 1, help: "value = stored number x scale + offset")
+    public static let offset = Option<Double>("offset", default: 0, help: "value = stored number x scale + offset")
+    public static let noData = Option<Double?>("nodata", help: "stored number meaning no data (default: each file's own)")
+    public static let cloudBandName = Option<String>(
+        "cloud_band", default: "blue", help: "band (a name of 'bands') whose reflectance above cloud_threshold marks cloud")
+    public static let cloudThreshold = Option<Double>("cloud_threshold", default: 0.2, help: "reflectance above which cloud_band is cloud")
+    public static let cirrusBandNumber = Option<Int?>(
+        "cirrus_band", range: 1...1000, help: "band number of a cirrus band (Sentinel-2 B10: 11 in a 13-band file; Landsat 8 band 9)")
+    public static let cirrusThreshold = Option<Double>(
+        "cirrus_threshold", default: 0.01, help: "reflectance above which the cirrus band is cirrus")
+    public static let maxCloud = Option<Double>("max_cloud", default: 0.3, range: 0...1, help: "a date with a larger cloud share is left out")
+    public static let minDates = Option<Int>("min_dates", default: 1, range: 1...1000, help: "fewer usable dates than this is an error")
+    public static let maskClouds = Option<Bool>("mask_clouds", default: true, help: "cloudy pixels of the dates kept become nodata")
+    public static let resampling = Option<Resampling>(
+        "resampling", default: .bilinear, help: "how pixels are sampled when a file is warped onto the run grid")
+
     public static let descriptor = StageDescriptor(
         id: "read.series",
         summary: "Read several dates as one scene (bands NAME_YYYYMMDD), leaving out dates too cloudy to use",
         evaluation: .source,
         output: .scene,
-        options: [
-            OptionSpec("scenes", .bandMap, help: "acquisition dates to files: {2015-07-11: S2_20150711.tif, ...}"),
-            OptionSpec("bands", .bandMap, help: "band names to band numbers of every file ({blue: 2, nir: 8})"),
-            OptionSpec("scale", .number, default: .number(1), help: "value = stored number x scale + offset"),
-            OptionSpec("offset", .number, default: .number(0), help: "value = stored number x scale + offset"),
-            OptionSpec("nodata", .number, optional: true, help: "stored number meaning no data (default: each file's own)"),
-            OptionSpec("cloud_band", .string, default: .string("blue"),
-                       help: "band (a name of 'bands') whose reflectance above cloud_threshold marks cloud"),
-            OptionSpec("cloud_threshold", .number, default: .number(0.2), help: "reflectance above which cloud_band is cloud"),
-            OptionSpec("cirrus_band", .integer, optional: true, range: 1...1000,
-                       help: "band number of a cirrus band (Sentinel-2 B10: 11 in a 13-band file; Landsat 8 band 9)"),
-            OptionSpec("cirrus_threshold", .number, default: .number(0.01), help: "reflectance above which the cirrus band is cirrus"),
-            OptionSpec("max_cloud", .number, default: .number(0.3), range: 0...1,
-                       help: "a date with a larger cloud share is left out"),
-            OptionSpec("min_dates", .integer, default: .integer(1), range: 1...1000,
-                       help: "fewer usable dates than this is an error"),
-            OptionSpec("mask_clouds", .boolean, default: .boolean(true), help: "cloudy pixels of the dates kept become nodata"),
-            OptionSpec("resampling", .choice(Resampling.allCases.map(\.rawValue)), default: .string("bilinear"),
-                       help: "how pixels are sampled when a file is warped onto the run grid"),
-        ])
+        keys: [sceneFiles, bandMap, scale, offset, noData, cloudBandName, cloudThreshold, cirrusBandNumber, cirrusThreshold,
+               maxCloud, minDates, maskClouds, resampling])
 
     public struct Scene: Sendable {
         public var date: String
@@ -64,36 +65,36 @@ public struct ReadSeriesStage: SourceStage {
 
     public init(options: StageOptions) throws(StageProblem) {
         var scenes: [(date: String, path: String)] = []
-        for entry in options.bandMap("scenes") ?? [] {
+        for entry in options[Self.sceneFiles] {
             guard ReadSceneStage.isDate(entry.name) else {
-                throw StageProblem(option: "scenes", "'\(entry.name)' is not a date written YYYY-MM-DD", at: entry.location)
+                throw StageProblem(option: Self.sceneFiles, "'\(entry.name)' is not a date written YYYY-MM-DD", at: entry.location)
             }
             guard let path = entry.path else {
-                throw StageProblem(option: "scenes", "date \(entry.name) must name a file", at: entry.location)
+                throw StageProblem(option: Self.sceneFiles, "date \(entry.name) must name a file", at: entry.location)
             }
             scenes.append((entry.name, path))
         }
         self.scenes = scenes.sorted { $0.date < $1.date }
-        if Set(scenes.map(\.date)).count != scenes.count { throw StageProblem(option: "scenes", "a date is given twice") }
-        bands = options.bandMap("bands") ?? []
+        if Set(scenes.map(\.date)).count != scenes.count { throw StageProblem(option: Self.sceneFiles, "a date is given twice") }
+        bands = options[Self.bandMap]
         if let entry = bands.first(where: { $0.band == nil }) {
-            throw StageProblem(option: "bands", "band '\(entry.name)' must be a band number (the same in every file)", at: entry.location)
+            throw StageProblem(option: Self.bandMap, "band '\(entry.name)' must be a band number (the same in every file)", at: entry.location)
         }
-        scale = options.number("scale") ?? 1
-        offset = options.number("offset") ?? 0
-        noData = options.number("nodata")
-        let cloudBand = options.string("cloud_band") ?? "blue"
+        scale = options[Self.scale]
+        offset = options[Self.offset]
+        noData = options[Self.noData]
+        let cloudBand = options[Self.cloudBandName]
         self.cloudBand = cloudBand
         if !bands.contains(where: { $0.name == cloudBand }) {
-            throw StageProblem(option: "cloud_band", "'\(cloudBand)' is not a band of 'bands' (\(bands.map(\.name).joined(separator: ", ")))")
+            throw StageProblem(option: Self.cloudBandName, "'\(cloudBand)' is not a band of 'bands' (\(bands.map(\.name).joined(separator: ", ")))")
         }
-        cloudThreshold = options.number("cloud_threshold") ?? 0.2
-        cirrusBand = options.integer("cirrus_band")
-        cirrusThreshold = options.number("cirrus_threshold") ?? 0.01
-        maxCloud = options.number("max_cloud") ?? 0.3
-        minDates = options.integer("min_dates") ?? 1
-        maskClouds = options.boolean("mask_clouds") ?? true
-        resampling = Resampling(rawValue: options.string("resampling") ?? "bilinear") ?? .bilinear
+        cloudThreshold = options[Self.cloudThreshold]
+        cirrusBand = options[Self.cirrusBandNumber]
+        cirrusThreshold = options[Self.cirrusThreshold]
+        maxCloud = options[Self.maxCloud]
+        minDates = options[Self.minDates]
+        maskClouds = options[Self.maskClouds]
+        resampling = options[Self.resampling]
     }
 
     /// A share as a percentage, with a decimal under 10 %: "0 %", "0.9 %", "98 %".
@@ -115,7 +116,7 @@ public struct ReadSeriesStage: SourceStage {
                 let dataset = try Dataset.open(scene.path)
                 let needed = bands.compactMap(\.band) + (cirrusBand.map { [$0] } ?? [])
                 if let beyond = needed.first(where: { $0 > dataset.bandCount }) {
-                    throw StageProblem(option: "bands", "\(scene.path) (\(scene.date)) has \(dataset.bandCount) band\(dataset.bandCount == 1 ? "" : "s"); band \(beyond) does not exist")
+                    throw StageProblem(option: Self.bandMap, "\(scene.path) (\(scene.date)) has \(dataset.bandCount) band\(dataset.bandCount == 1 ? "" : "s"); band \(beyond) does not exist")
                 }
                 let cloudBandHandle = try dataset.band(cloudNumber)
                 let fileNoData = noData ?? cloudBandHandle.noDataValue
@@ -134,7 +135,7 @@ public struct ReadSeriesStage: SourceStage {
             } catch let problem as StageProblem {
                 throw problem
             } catch {
-                throw StageProblem(option: "scenes", "\(scene.date): \(error)")
+                throw StageProblem(option: Self.sceneFiles, "\(scene.date): \(error)")
             }
         }
         return measured
@@ -146,7 +147,7 @@ public struct ReadSeriesStage: SourceStage {
         let kept = measured.filter { $0.cloudShare <= maxCloud }
         let left = measured.filter { $0.cloudShare > maxCloud }
         guard kept.count >= minDates else {
-            throw StageProblem(option: "max_cloud",
+            throw StageProblem(option: Self.maxCloud,
                                "only \(kept.count) of \(measured.count) dates have at most \(Self.percent(maxCloud)) cloud, and min_dates is \(minDates) (cloud shares: "
                                    + measured.map { "\($0.date) \(Self.percent($0.cloudShare))" }.joined(separator: ", ") + ")")
         }
@@ -154,14 +155,14 @@ public struct ReadSeriesStage: SourceStage {
     }
 
     public func describe() throws(StageProblem) -> ProductDescription {
-        if scenes.isEmpty { throw StageProblem(option: "scenes", "name at least one date") }
+        if scenes.isEmpty { throw StageProblem(option: Self.sceneFiles, "name at least one date") }
         let kept = try usableScenes().kept
         var reference: (path: String, grid: RasterGrid)?
         for scene in kept {
             let grid: RasterGrid
-            do { grid = try Dataset.open(scene.path).grid() } catch { throw StageProblem(option: "scenes", error.description) }
+            do { grid = try Dataset.open(scene.path).grid() } catch { throw StageProblem(option: Self.sceneFiles, error.description) }
             if let reference, !((try? grid.matches(reference.grid)) ?? false) {
-                throw StageProblem(option: "scenes", "\(scene.path) is on grid \(grid), but \(reference.path) is on grid \(reference.grid); the dates of a series must share a grid")
+                throw StageProblem(option: Self.sceneFiles, "\(scene.path) is on grid \(grid), but \(reference.path) is on grid \(reference.grid); the dates of a series must share a grid")
             }
             if reference == nil { reference = (scene.path, grid) }
         }

@@ -23,21 +23,54 @@ public struct RuleClassifierStage: PixelStage {
         ("grassland", [("ndvi", "0.2..0.35")]),
     ]
 
+    public static let rules = StructuredOption<ClassRules>(
+        "rules", shape: "list of {class, when: {variable: condition}}",
+        help: "ordered rules, e.g. [{class: water, when: {mndwi: '> 0'}}]; variables: scene bands and "
+            + indexBands.keys.sorted().joined(separator: ", ") + "; conditions: '> x', '>= x', '< x', '<= x', 'a..b'. Default: "
+            + defaultRules.map { rule in "\(rule.class) if " + rule.when.map { "\($0.0) \($0.1)" }.joined(separator: " and ") }
+                .joined(separator: "; "))
+    public static let fallbackClass = Option<String>(
+        "default", default: "0", help: "class of pixels no rule matches (a legend name or code; 0 = unclassified)")
+
     public static let descriptor = StageDescriptor(
         id: "classify.rules",
         summary: "Land cover from an ordered list of threshold rules over bands and indices (first match wins)",
         evaluation: .pixelwise,
         inputs: [InputPort("scene", kinds: [.scene], help: "reflectance with bands named blue, green, red, nir (swir1 optional)")],
         output: .classes,
-        options: [
-            OptionSpec("rules", .structured(shape: "list of {class, when: {variable: condition}}"), optional: true,
-                       help: "ordered rules, e.g. [{class: water, when: {mndwi: '> 0'}}]; variables: scene bands and "
-                           + indexBands.keys.sorted().joined(separator: ", ") + "; conditions: '> x', '>= x', '< x', '<= x', 'a..b'. Default: "
-                           + defaultRules.map { rule in "\(rule.class) if " + rule.when.map { "\($0.0) \($0.1)" }.joined(separator: " and ") }
-                               .joined(separator: "; ")),
-            OptionSpec("default", .string, default: .string("0"),
-                       help: "class of pixels no rule matches (a legend name or code; 0 = unclassified)"),
-        ])
+        keys: [rules, fallbackClass])
+
+    /// The `rules:` option: an ordered list of `{class, when: {variable: condition}}`, decoded against the legend.
+    public struct ClassRules: ConfigDecodable {
+        public var rules: [RuleClassifier.Rule]
+
+        public init(config node: ConfigNode, context: ConfigDecodingContext) throws(ConfigDecodingError) {
+            let legend = context.legend
+            rules = []
+            for item in try node.decodeList("must be a list of rules {class, when}") {
+                guard let classEntry = item.entry("class"), let className = classEntry.value.scalarText else {
+                    throw ConfigDecodingError("a rule needs 'class' (a legend name or code)", at: item.location)
+                }
+                guard let code = legend.code(for: className) else {
+                    throw ConfigDecodingError("unknown class '\(className)' (legend: \(legend.classes.map(\.name).joined(separator: ", ")), or a code)",
+                                              at: classEntry.value.location)
+                }
+                guard let when = item.entry("when")?.value, let conditions = when.entries, !conditions.isEmpty else {
+                    throw ConfigDecodingError("rule for '\(className)' needs 'when' with at least one condition", at: item.location)
+                }
+                try item.rejectUnknownKeys(["class", "when"]) { "unknown key '\($0)' in a rule (a rule has class and when)" }
+                var parsed: [RuleClassifier.Condition] = []
+                for condition in conditions {
+                    guard let text = condition.value.scalarText, let value = RuleClassifier.Condition(variable: condition.key, text: text) else {
+                        throw ConfigDecodingError("condition on '\(condition.key)' must be '> x', '>= x', '< x', '<= x' or 'a..b' (found \(condition.value.shortDescription))",
+                                                  at: condition.value.location)
+                    }
+                    parsed.append(value)
+                }
+                rules.append(RuleClassifier.Rule(code: code, conditions: parsed))
+            }
+        }
+    }
 
     public let rules: [RuleClassifier.Rule]
     public let fallback: Int
@@ -45,49 +78,21 @@ public struct RuleClassifierStage: PixelStage {
 
     public init(options: StageOptions) throws(StageProblem) {
         let legend = options.legend
-        guard let fallback = legend.code(for: options.string("default") ?? "0") else {
-            throw StageProblem(option: "default", "unknown class '\(options.string("default") ?? "")' (legend: "
+        guard let fallback = legend.code(for: options[Self.fallbackClass]) else {
+            throw StageProblem(option: Self.fallbackClass, "unknown class '\(options[Self.fallbackClass])' (legend: "
                                + legend.classes.map(\.name).joined(separator: ", ") + ", or a code)")
         }
         self.fallback = fallback
-        guard let node = options.node("rules") else {
+        if let decoded = try options.decode(Self.rules) {
+            rules = decoded.rules
+            isDefault = false
+        } else {
             rules = Self.defaultRules.map { rule in
                 RuleClassifier.Rule(code: legend.code(for: rule.class)!,
                                     conditions: rule.when.map { RuleClassifier.Condition(variable: $0.0, text: $0.1)! })
             }
             isDefault = true
-            return
         }
-        isDefault = false
-        guard let items = node.items, !items.isEmpty else {
-            throw StageProblem(option: "rules", "must be a list of rules {class, when} (found \(node.shortDescription))")
-        }
-        var rules: [RuleClassifier.Rule] = []
-        for item in items {
-            guard let className = item.entry("class")?.value.scalarText else {
-                throw StageProblem(option: "rules", "a rule needs 'class' (a legend name or code)", at: item.location)
-            }
-            guard let code = legend.code(for: className) else {
-                throw StageProblem(option: "rules", "unknown class '\(className)' (legend: \(legend.classes.map(\.name).joined(separator: ", ")), or a code)",
-                                   at: item.entry("class")!.value.location)
-            }
-            guard let when = item.entry("when")?.value, let conditions = when.entries, !conditions.isEmpty else {
-                throw StageProblem(option: "rules", "rule for '\(className)' needs 'when' with at least one condition", at: item.location)
-            }
-            for extra in item.entries ?? [] where extra.key != "class" && extra.key != "when" {
-                throw StageProblem(option: "rules", "unknown key '\(extra.key)' in a rule (a rule has class and when)", at: extra.keyLocation)
-            }
-            var parsed: [RuleClassifier.Condition] = []
-            for condition in conditions {
-                guard let text = condition.value.scalarText, let value = RuleClassifier.Condition(variable: condition.key, text: text) else {
-                    throw StageProblem(option: "rules", "condition on '\(condition.key)' must be '> x', '>= x', '< x', '<= x' or 'a..b' (found \(condition.value.shortDescription))",
-                                       at: condition.value.location)
-                }
-                parsed.append(value)
-            }
-            rules.append(RuleClassifier.Rule(code: code, conditions: parsed))
-        }
-        self.rules = rules
     }
 
     /// The rules that can run on a scene with these bands (all of them, unless they are the defaults).
@@ -102,7 +107,7 @@ public struct RuleClassifierStage: PixelStage {
         let bands = inputs[0].bandNames
         let variables = classifier(for: bands).variables
         for variable in variables {
-            if let problem = Features.problem(with: variable, bands: bands) { throw StageProblem(option: "rules", problem) }
+            if let problem = Features.problem(with: variable, bands: bands) { throw StageProblem(option: Self.rules, problem) }
         }
         // Thresholds are reflectance: digital numbers known from the header or the file's statement are refused here
         // (validate), values that only a look at the data shows at run start (makeWorker).

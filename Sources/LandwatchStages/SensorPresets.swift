@@ -229,3 +229,13 @@ public struct Sentinel2Product: Sendable {
         (1 / quantification, (offsets[id] ?? 0) / quantification)
     }
 }
+
+/// `sensor:` names a preset by its id.
+extension SensorPreset: OptionValueType {
+    public static var optionType: OptionType { .choice(all.map(\.id)) }
+    public init?(optionValue: OptionValue) {
+        guard case .string(let id) = optionValue, let preset = SensorPreset.named(id) else { return nil }
+        self = preset
+    }
+    public var optionValue: OptionValue? { .string(id) }
+}

@@ -1,7 +1,9 @@
 import LandwatchAlgorithms
 import LandwatchPipeline
 
-/// One spectral index: its id, the bands it reads (with their default names) and its formula.
+/// One spectral index: its id, the bands it reads (with their default names) and its formula. A new index is one
+/// type conforming to this, added to ``spectralIndices``: the registry, `landwatch stages`, the rule classifier's and
+/// the model's feature names all take it from there.
 public protocol IndexFormula: Sendable {
     /// The stage id, `index.NAME`.
     static var id: String { get }
@@ -10,15 +12,19 @@ public protocol IndexFormula: Sendable {
     static var outputName: String { get }
     /// Band roles in the order `compute` receives them, each with the scene band name used by default.
     static var bands: [BandRole] { get }
-    /// Extra numeric options of the formula (for example SAVI's L).
-    static var parameters: [OptionSpec] { get }
+    /// Extra numeric options of the formula (for example SAVI's L), read in `compute` as `parameters[key]`.
+    static var parameters: [any OptionKey] { get }
     /// Computes the index for `output.count` pixels from the bands in `bands` order.
     static func compute(_ bands: [UnsafeBufferPointer<Float>], parameters: StageOptions, into output: UnsafeMutableBufferPointer<Float>)
 }
 
 extension IndexFormula {
-    public static var parameters: [OptionSpec] { [] }
+    public static var parameters: [any OptionKey] { [] }
 }
+
+/// Every spectral index landwatch ships, in the order `landwatch stages` lists them: each is registered as an
+/// `index.NAME` stage and may be named in rules and feature lists.
+public let spectralIndices: [any IndexFormula.Type] = [NDVI.self, NDWI.self, MNDWI.self, NDBI.self, BSI.self, SAVI.self, EVI.self]
 
 /// A band an index reads: its role in the formula and the scene band name used unless the file names another.
 public struct BandRole: Sendable {
@@ -31,6 +37,9 @@ public struct BandRole: Sendable {
         self.defaultName = defaultName
         self.help = help
     }
+
+    /// The option naming the scene band for this role.
+    public var key: Option<String> { Option(role, default: defaultName, help: help) }
 }
 
 /// A pixel-wise stage computing an ``IndexFormula`` from named bands of a scene: Float32, NaN where an input is
@@ -42,8 +51,7 @@ public struct SpectralIndexStage<Formula: IndexFormula>: PixelStage {
             inputs: [InputPort("scene", kinds: [.scene],
                                help: "imagery with " + Formula.bands.map(\.role).joined(separator: ", ") + " bands")],
             output: .index,
-            options: Formula.bands.map { OptionSpec($0.role, .string, default: .string($0.defaultName), help: $0.help) }
-                + Formula.parameters)
+            keys: Formula.bands.map(\.key) + Formula.parameters)
     }
 
     /// Scene band name for each role, in the formula's order.
@@ -52,7 +60,7 @@ public struct SpectralIndexStage<Formula: IndexFormula>: PixelStage {
 
     public init(options: StageOptions) throws(StageProblem) {
         self.options = options
-        bandNames = Formula.bands.map { options.string($0.role) ?? $0.defaultName }
+        bandNames = Formula.bands.map { options[$0.key] }
     }
 
     public func describe(inputs: [ProductDescription]) throws(StageProblem) -> ProductDescription {
@@ -148,10 +156,11 @@ public enum SAVI: IndexFormula {
     public static let outputName = "savi"
     public static let bands: [BandRole] = [BandRole("nir", "nir", "name of the near-infrared band in the scene"),
                                BandRole("red", "red", "name of the red band in the scene")]
-    public static let parameters = [OptionSpec("l", .number, default: .number(0.5), range: 0...1,
-                                               help: "soil brightness correction L (0 gives NDVI; 0.5 for intermediate cover)")]
+    public static let l = Option<Double>("l", default: 0.5, range: 0...1,
+                                         help: "soil brightness correction L (0 gives NDVI; 0.5 for intermediate cover)")
+    public static var parameters: [any OptionKey] { [l] }
     public static func compute(_ b: [UnsafeBufferPointer<Float>], parameters: StageOptions, into output: UnsafeMutableBufferPointer<Float>) {
-        SpectralIndex.soilAdjusted(nir: b[0], red: b[1], l: parameters.number("l") ?? 0.5, into: output)
+        SpectralIndex.soilAdjusted(nir: b[0], red: b[1], l: parameters[l], into: output)
     }
 }
 

@@ -10,13 +10,7 @@ public let standardRegistry: StageRegistry = {
     registry.register(ReadSeriesStage.self)
     registry.register(CloudMaskStage.self)
     registry.register(ApplyMaskStage.self)
-    registry.register(SpectralIndexStage<NDVI>.self)
-    registry.register(SpectralIndexStage<NDWI>.self)
-    registry.register(SpectralIndexStage<MNDWI>.self)
-    registry.register(SpectralIndexStage<NDBI>.self)
-    registry.register(SpectralIndexStage<BSI>.self)
-    registry.register(SpectralIndexStage<SAVI>.self)
-    registry.register(SpectralIndexStage<EVI>.self)
+    for formula in spectralIndices { registry.register(index: formula) }
     registry.register(StackStage.self)
     registry.register(NormalizeStage.self)
     registry.register(FocalStage.self)
@@ -35,3 +29,10 @@ public let standardRegistry: StageRegistry = {
     registry.register(HTMLReportStage.self)
     return registry
 }()
+
+extension StageRegistry {
+    /// Registers the `index.NAME` stage of a formula.
+    mutating func register<Formula: IndexFormula>(index formula: Formula.Type) {
+        register(SpectralIndexStage<Formula>.self)
+    }
+}

@@ -8,6 +8,15 @@ import LandwatchPipeline
 /// M_L and A_L, brightness temperature from its K1 and K2, emissivity from NDVI by the threshold method (water
 /// 0.991 where a water class or mask says so). Collection-2 Level-2 ST bands are surface temperature already.
 public struct ThermalLSTStage: PixelStage {
+    public static let mtl = Option<String>("mtl", .inputPath, help: "the product's MTL file: radiance scaling, K1/K2, sensor (wavelength)")
+    public static let highGain = Option<Bool>("high_gain", default: false, help: "Landsat 7: the band is 6 high gain (VCID_2), not low gain")
+    public static let soilNDVI = Option<Double>("soil_ndvi", default: 0.2, help: "NDVI under which a pixel is bare soil")
+    public static let vegetationNDVI = Option<Double>("vegetation_ndvi", default: 0.5, help: "NDVI over which a pixel is full vegetation")
+    public static let soilEmissivity = Option<Double>("soil_emissivity", default: 0.973, range: 0.5...1, help: "emissivity of bare soil")
+    public static let vegetationEmissivity = Option<Double>(
+        "vegetation_emissivity", default: 0.99, range: 0.5...1, help: "emissivity of full vegetation")
+    public static let waterEmissivity = Option<Double>("water_emissivity", default: 0.991, range: 0.5...1, help: "emissivity of water")
+
     public static let descriptor = StageDescriptor(
         id: "thermal.lst",
         summary: "Land surface temperature (°C) from a Landsat thermal band, constants from its MTL, emissivity from NDVI",
@@ -18,15 +27,7 @@ public struct ThermalLSTStage: PixelStage {
             InputPort("water", kinds: [.classes, .mask], help: "water: a land-cover map (its water class) or a 0/1 mask", optional: true),
         ],
         output: .index,
-        options: [
-            OptionSpec("mtl", .inputPath, help: "the product's MTL file: radiance scaling, K1/K2, sensor (wavelength)"),
-            OptionSpec("high_gain", .boolean, default: .boolean(false), help: "Landsat 7: the band is 6 high gain (VCID_2), not low gain"),
-            OptionSpec("soil_ndvi", .number, default: .number(0.2), help: "NDVI under which a pixel is bare soil"),
-            OptionSpec("vegetation_ndvi", .number, default: .number(0.5), help: "NDVI over which a pixel is full vegetation"),
-            OptionSpec("soil_emissivity", .number, default: .number(0.973), range: 0.5...1, help: "emissivity of bare soil"),
-            OptionSpec("vegetation_emissivity", .number, default: .number(0.99), range: 0.5...1, help: "emissivity of full vegetation"),
-            OptionSpec("water_emissivity", .number, default: .number(0.991), range: 0.5...1, help: "emissivity of water"),
-        ])
+        keys: [mtl, highGain, soilNDVI, vegetationNDVI, soilEmissivity, vegetationEmissivity, waterEmissivity])
 
     public let calibration: ThermalCalibration
     public let emissivity: EmissivityModel
@@ -34,19 +35,19 @@ public struct ThermalLSTStage: PixelStage {
 
     public init(options: StageOptions) throws(StageProblem) {
         do {
-            let product = try LandsatProduct(mtl: MTLFile(path: options.string("mtl") ?? ""))
-            calibration = try product.thermalCalibration(highGain: options.boolean("high_gain") ?? false)
+            let product = try LandsatProduct(mtl: MTLFile(path: options[Self.mtl]))
+            calibration = try product.thermalCalibration(highGain: options[Self.highGain])
         } catch {
-            throw StageProblem(option: "mtl", "\(error)")
+            throw StageProblem(option: Self.mtl, "\(error)")
         }
         var model = EmissivityModel()
-        model.soilNDVI = options.number("soil_ndvi") ?? 0.2
-        model.vegetationNDVI = options.number("vegetation_ndvi") ?? 0.5
-        model.soil = options.number("soil_emissivity") ?? 0.973
-        model.vegetation = options.number("vegetation_emissivity") ?? 0.99
-        model.water = options.number("water_emissivity") ?? 0.991
+        model.soilNDVI = options[Self.soilNDVI]
+        model.vegetationNDVI = options[Self.vegetationNDVI]
+        model.soil = options[Self.soilEmissivity]
+        model.vegetation = options[Self.vegetationEmissivity]
+        model.water = options[Self.waterEmissivity]
         guard model.soilNDVI < model.vegetationNDVI else {
-            throw StageProblem(option: "soil_ndvi", "soil_ndvi (\(model.soilNDVI)) must be below vegetation_ndvi (\(model.vegetationNDVI))")
+            throw StageProblem(option: Self.soilNDVI, "soil_ndvi (\(model.soilNDVI)) must be below vegetation_ndvi (\(model.vegetationNDVI))")
         }
         emissivity = model
         waterCode = Float(options.legend.code(for: "water") ?? -1)

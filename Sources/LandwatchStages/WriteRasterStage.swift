@@ -5,23 +5,25 @@ import LandwatchPipeline
 
 /// `write.raster`: a tiled, compressed GeoTIFF under the output root, written block by block.
 public struct WriteRasterStage: SinkStage, RowLocalStage {
+    public static let path = Option<String>(
+        "path", .outputPath, help: "file to write, relative to the output root (for example ndvi.tif)")
+    public static let pixelType = Option<DataType?>(
+        "type", help: "pixel type (default: Float32 for scenes and indices, Byte for classes and masks)")
+    public static let noData = Option<Double?>(
+        "nodata", help: "value written where there is no data (default: NaN for floats, 0 for classes, 255 for masks)")
+    public static let compression = Option<String>(
+        "compression", .choice(GeoTIFFOptions.Compression.allCases.map { $0.rawValue.lowercased() }), default: "zstd",
+        help: "codec: zstd is fastest to write at level 1")
+    public static let level = Option<Int?>(
+        "level", range: 1...22, help: "codec level (default: 1 for zstd, GDAL's default for the others)")
+
     public static let descriptor = StageDescriptor(
         id: "write.raster",
         summary: "Write a raster as a tiled GeoTIFF (ZSTD level 1 by default) under the output root",
         evaluation: .sink,
         inputs: [InputPort("raster", kinds: ProductKind.rasters, help: "any raster product")],
         output: nil,
-        options: [
-            OptionSpec("path", .outputPath, help: "file to write, relative to the output root (for example ndvi.tif)"),
-            OptionSpec("type", .choice(DataType.allCases.map(\.rawValue)), optional: true,
-                       help: "pixel type (default: Float32 for scenes and indices, Byte for classes and masks)"),
-            OptionSpec("nodata", .number, optional: true,
-                       help: "value written where there is no data (default: NaN for floats, 0 for classes, 255 for masks)"),
-            OptionSpec("compression", .choice(GeoTIFFOptions.Compression.allCases.map { $0.rawValue.lowercased() }),
-                       default: .string("zstd"), help: "codec: zstd is fastest to write at level 1"),
-            OptionSpec("level", .integer, optional: true, range: 1...22,
-                       help: "codec level (default: 1 for zstd, GDAL's default for the others)"),
-        ])
+        keys: [path, pixelType, noData, compression, level])
 
     public let path: String
     public let type: DataType?
@@ -32,23 +34,23 @@ public struct WriteRasterStage: SinkStage, RowLocalStage {
 
     public init(options: StageOptions) throws(StageProblem) {
         legend = options.legend
-        path = options.string("path") ?? ""
-        type = options.string("type").flatMap(DataType.init(rawValue:))
-        noData = options.number("nodata")
-        compression = GeoTIFFOptions.Compression(rawValue: (options.string("compression") ?? "zstd").uppercased()) ?? .zstd
-        level = options.integer("level")
+        path = options[Self.path]
+        type = options[Self.pixelType]
+        noData = options[Self.noData]
+        compression = GeoTIFFOptions.Compression(rawValue: options[Self.compression].uppercased()) ?? .zstd
+        level = options[Self.level]
         if let level, compression == .deflate, level > 9 {
-            throw StageProblem(option: "level", "deflate levels run from 1 to 9 (got \(level))")
+            throw StageProblem(option: Self.level, "deflate levels run from 1 to 9 (got \(level))")
         }
         if level != nil, compression == .none || compression == .lzw {
-            throw StageProblem(option: "level", "\(compression.rawValue.lowercased()) takes no level")
+            throw StageProblem(option: Self.level, "\(compression.rawValue.lowercased()) takes no level")
         }
         if let type, let noData, !(noData.isNaN && type.isFloatingPoint), !type.valueRange.contains(noData) {
-            throw StageProblem(option: "nodata", "nodata \(OptionValue.number(noData).text) does not fit pixel type \(type.rawValue)")
+            throw StageProblem(option: Self.noData, "nodata \(OptionValue.number(noData).text) does not fit pixel type \(type.rawValue)")
         }
         let lower = path.lowercased()
         if !(lower.hasSuffix(".tif") || lower.hasSuffix(".tiff")) {
-            throw StageProblem(option: "path", "write.raster writes GeoTIFF: the path must end in .tif or .tiff (found '\(path)')")
+            throw StageProblem(option: Self.path, "write.raster writes GeoTIFF: the path must end in .tif or .tiff (found '\(path)')")
         }
     }
 
@@ -66,7 +68,7 @@ public struct WriteRasterStage: SinkStage, RowLocalStage {
     public func check(inputs: [ProductDescription]) throws(StageProblem) {
         let (type, noData) = storage(for: inputs[0].kind)
         if !noData.isNaN, !type.valueRange.contains(noData) {
-            throw StageProblem(option: "nodata", "nodata \(OptionValue.number(noData).text) does not fit pixel type \(type.rawValue)")
+            throw StageProblem(option: Self.noData, "nodata \(OptionValue.number(noData).text) does not fit pixel type \(type.rawValue)")
         }
     }
 

@@ -66,6 +66,15 @@ struct OptionChecker {
         case .string:
             guard let text = node.scalarText else { throw Problem("must be text (found \(node.shortDescription))") }
             return .string(text)
+        case .list:
+            if let text = node.scalarText { return .string(text) }
+            guard let items = node.items else {
+                throw Problem("must be a list, comma-separated or [a, b] (found \(node.shortDescription))")
+            }
+            for item in items where item.scalarText == nil {
+                throw Problem("must be a list of words (found \(item.shortDescription) in it)", at: item.location)
+            }
+            return .node(node)
         case .choice(let words):
             guard let text = node.scalarText, words.contains(text) else {
                 throw Problem("must be one of \(words.joined(separator: ", ")) (found \(node.shortDescription))")

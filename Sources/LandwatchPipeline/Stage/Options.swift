@@ -8,6 +8,8 @@ public enum OptionType: Sendable, Equatable {
     case boolean
     /// One of a fixed set of words.
     case choice([String])
+    /// Words, as comma-separated text (`cloud, shadow`) or a YAML list (`[cloud, shadow]`): read as ``OptionList``.
+    case list
     /// A file that must exist, relative to the pipeline file's folder unless absolute.
     case inputPath
     /// A file written under the run's output root; never absolute, never leaving the root.
@@ -30,6 +32,7 @@ public enum OptionType: Sendable, Equatable {
         case .integer: return "integer"
         case .boolean: return "boolean"
         case .choice(let words): return words.joined(separator: "|")
+        case .list: return "list"
         case .inputPath: return "input path"
         case .outputPath: return "output path"
         case .bandMap: return "band map"

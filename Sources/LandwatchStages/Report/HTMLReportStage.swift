@@ -7,18 +7,17 @@ import LandwatchPipeline
 /// the same content for email, summary.json), written after every other stage from the run record and the files the
 /// run wrote. Each section appears when its stage ran, and says so when it did not.
 public struct HTMLReportStage: ReportStage {
+    public static let path = Option<String>("path", default: "report", help: "report folder, under the output directory")
+    static let language = Option<ReportLanguage>("language", default: .en, help: "labels in English (en) or Chinese (zh)")
+    public static let title = Option<String?>("title", help: "the report's title (default: the pipeline's name)")
+    public static let topPatches = Option<Int>("top_patches", default: 10, range: 1...1000, help: "patches listed per rule")
+
     public static let descriptor = StageDescriptor(
         id: "report.html",
         summary: "Write an HTML and Markdown report (maps, charts, tables) of everything the run produced",
         evaluation: .report,
         output: nil,
-        options: [
-            OptionSpec("path", .string, default: .string("report"), help: "report folder, under the output directory"),
-            OptionSpec("language", .choice(ReportLanguage.allCases.map(\.rawValue)), default: .string("en"),
-                       help: "labels in English (en) or Chinese (zh)"),
-            OptionSpec("title", .string, optional: true, help: "the report's title (default: the pipeline's name)"),
-            OptionSpec("top_patches", .integer, default: .integer(10), range: 1...1000, help: "patches listed per rule"),
-        ])
+        keys: [path, language, title, topPatches])
 
     public let path: String
     let language: ReportLanguage
@@ -26,10 +25,10 @@ public struct HTMLReportStage: ReportStage {
     public let topPatches: Int
 
     public init(options: StageOptions) throws(StageProblem) {
-        path = options.string("path") ?? "report"
-        language = ReportLanguage(rawValue: options.string("language") ?? "en") ?? .en
-        title = options.string("title")
-        topPatches = options.integer("top_patches") ?? 10
+        path = options[Self.path]
+        language = options[Self.language]
+        title = options[Self.title]
+        topPatches = options[Self.topPatches]
     }
 
     public var outputPaths: [String] { [path] }
@@ -208,8 +207,8 @@ struct ReportBuilder {
         for id in pipeline.topologicalOrder {
             guard let declaration = pipeline.stage(id), ["read.scene", "read.landsat", "read.series"].contains(declaration.uses),
                   let product = plan.products[id] else { continue }
-            let sensor = declaration.options.string("sensor")
-                ?? declaration.options.string("mtl").map { URL(fileURLWithPath: $0).lastPathComponent.components(separatedBy: "_").prefix(1).joined() }
+            let sensor = (declaration.instance as? ReadSceneStage)?.sensor?.id
+                ?? (declaration.instance as? ReadLandsatStage).map { URL(fileURLWithPath: $0.mtlPath).lastPathComponent.components(separatedBy: "_").prefix(1).joined() }
                 ?? "–"
             var cloud = "–"
             for masking in pipeline.topologicalOrder.compactMap({ pipeline.stage($0) }) where masking.uses == "mask.apply"

@@ -1,5 +1,7 @@
+import LandwatchPipeline
+
 /// The report's language: labels in English or Chinese (bureau staff read Chinese).
-enum ReportLanguage: String, CaseIterable {
+enum ReportLanguage: String, CaseIterable, OptionChoice {
     case en, zh
 
     var htmlCode: String { self == .en ? "en" : "zh-CN" }
