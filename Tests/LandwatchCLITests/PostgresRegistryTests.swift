@@ -1,4 +1,5 @@
 import Foundation
+import LandwatchGDAL
 import LandwatchRegistry
 import XCTest
 
@@ -111,6 +112,13 @@ final class PostgresRegistryTests: XCTestCase {
         // by what it says, not by the layer it names.
         try store.scenes().map { "scene \($0.id) \($0.status) \($0.failure_reason.map { $0.contains("does not overlap the image") ? "a plan layer does not overlap" : $0 } ?? "")" }
             + store.violations().map { "violation \($0.id) \($0.status) \($0.first_seen) \($0.last_seen) \(Int($0.area_m2)) \($0.rules)" }
+            // The plan attributes (schema v3) too, but for the chips' paths, which name each run's output root.
+            + store.violations().map { v in
+                var attributes = v.planAttributes
+                attributes?.chip_before = nil
+                attributes?.chip_after = nil
+                return "attributes \(v.id) \(attributes?.json ?? "none")"
+            }
             + store.runs().map { "run \($0.scene_id) \($0.baseline ?? "") \($0.exit_status)" }
             + store.violations().flatMap { v in
                 try store.history(id: v.id).map { "event \(v.id) \($0.date) \($0.event.rawValue) \($0.status.rawValue) \($0.scene_id ?? "-") \($0.area_m2 ?? -1) \($0.reason ?? "")" }
@@ -163,6 +171,11 @@ final class PostgresRegistryTests: XCTestCase {
         let export = try CLITests.landwatch(["violations", "export", "--format", "csv"], environment: environment)
         XCTAssertEqual(export.status, 0, export.stderr)
         XCTAssertTrue(export.stdout.contains(new.id), export.stdout)
+        let wpzf = work.appendingPathComponent("wpzf.gpkg").path
+        let exportWPZF = try CLITests.landwatch(["violations", "export", "--profile", "wpzf", "--format", "gpkg", "--output", wpzf], environment: environment)
+        XCTAssertEqual(exportWPZF.status, 0, exportWPZF.stderr)
+        XCTAssertEqual(try VectorDataset.open(wpzf).attributes(layer: nil, fields: ["监测图斑编号"]).compactMap { $0.values["监测图斑编号"] }.sorted(),
+                       try store.violations().map(\.id).sorted())
         let dismiss = try CLITests.landwatch(["violations", "dismiss", new.id, "--reason", "field check: approved"], environment: environment)
         XCTAssertEqual(dismiss.status, 0, dismiss.stderr)
         XCTAssertEqual(try store.violations(status: .dismissed).map(\.id), [new.id])

@@ -165,7 +165,8 @@ public final class PatchLabeler {
             afterHistogram[index * slotCount + slot(after[x])] += 1
             for layer in 0..<planLayerCount {
                 let number = plan[layer][x]
-                guard number.isFinite, number >= 1 else { continue }
+                // Feature numbers are 1...n (n < 2^24, exact in a Float); anything else is no feature.
+                guard number.isFinite, number >= 1, number < 16_777_216 else { continue }
                 planFeatures[layer][label, default: [:]][Int32(number), default: 0] += 1
             }
         }
