@@ -20,6 +20,111 @@ public struct ComplianceDiffStage: MergeFinishingStage {
     /// The bands of a change raster before its plan layers.
     public static let leadingBands = ["rules", "before", "after", "confidence", "evidence"]
 
+    /// What `before` is.
+    public enum CompareWith: String, OptionChoice {
+        case before, landuse
+    }
+
+    public static let ruleSettings = StructuredOption<RuleSettings>(
+        "rules", shape: "{rule: {code, name, name_zh, severity, min_area, min_pixels, exempt_if_approved, enabled}}",
+        help: "changes to the default rules, by rule: " + ChangeRule.defaults.map {
+            "\($0.kind.rawValue) (\($0.code), \($0.severity.name), \(Int($0.minArea)) m²)"
+        }.joined(separator: ", "))
+    public static let compareWith = Option<CompareWith?>(
+        "compare_with", help: "what 'before' is: the earlier classification or the land-use survey (default: 'before' when connected)")
+    public static let minConfidence = Option<Double>(
+        "min_confidence", default: 50, range: 0...100, help: "both classifications must be at least this confident (%) for a change to count")
+    public static let minEvidence = Option<Double>(
+        "min_evidence", default: 4, range: 0...1000,
+        help: "with before_image and after_image: a changed pixel must lie at least this many no-change standard deviations (RMS over the bands) from the most similar earlier pixel in the neighbourhood")
+    public static let evidenceBands = Option<OptionList?>(
+        "evidence_bands", help: "image bands the evidence compares, comma-separated (default: every band both images have)")
+    public static let seasonWindow = Option<Int>(
+        "season_window", default: 45, range: 0...183,
+        help: "days of the year the two dates may differ by and count as one season; beyond it a warning, and cropland → bare (FL-S) is taken as harvest")
+    public static let constructionFromBare = Option<Bool>(
+        "construction_from_bare", default: false,
+        help: "count bare → built-up as new construction (off: bare soil and roofs are the classes 10–30 m imagery confuses most)")
+    public static let minIndexChange = Option<Double?>(
+        "min_index_change", range: 0...2, help: "count a change only where |after_index - before_index| is at least this")
+    public static let neighbourhood = Option<Int>(
+        "neighbourhood", default: 3, range: 1...7, help: "window in which the before map must not already show the new class (1 = off, 3 = 3x3)")
+    public static let minPixels = Option<Int>(
+        "min_pixels", default: 4, range: 1...1_000_000, help: "smallest patch in pixels for every rule (a rule's own min_pixels overrides it)")
+
+    /// The `rules:` option: by rule name, the settings that change a default rule, in the file's order.
+    public struct RuleSettings: ConfigDecodable {
+        public struct Change: Sendable {
+            public var kind: ChangeRule.Kind
+            public var keyLocation: SourceLocation
+            public var code: String?, name: String?, nameZH: String?
+            public var severity: Severity?
+            public var minArea: Double?
+            public var minPixels: Int?
+            public var exemptIfApproved: Bool?
+            public var enabled: Bool?
+
+            /// The rule with these settings.
+            func applied(to rule: ChangeRule) -> ChangeRule {
+                var rule = rule
+                if let code { rule.code = code }
+                if let name { rule.name = name }
+                if let nameZH { rule.nameZH = nameZH }
+                if let severity { rule.severity = severity }
+                if let minArea { rule.minArea = minArea }
+                if let minPixels { rule.minPixels = minPixels }
+                if let exemptIfApproved { rule.exemptIfApproved = exemptIfApproved }
+                return rule
+            }
+        }
+
+        public var changes: [Change]
+
+        static let settings = "code, name, name_zh, severity, min_area, min_pixels, exempt_if_approved, enabled"
+
+        public init(config node: ConfigNode, context: ConfigDecodingContext) throws(ConfigDecodingError) {
+            guard let entries = node.entries else {
+                throw ConfigDecodingError("must map rule names to settings, e.g. {unapproved_construction: {min_area: 300}} (found \(node.shortDescription))")
+            }
+            changes = []
+            for entry in entries {
+                guard let kind = ChangeRule.Kind(rawValue: entry.key) else {
+                    throw ConfigDecodingError(Self.unknownRule(entry.key), at: entry.keyLocation)
+                }
+                guard let settings = entry.value.entries else {
+                    throw ConfigDecodingError("rule '\(entry.key)' takes a mapping {\(Self.settings)} (found \(entry.value.shortDescription))",
+                                              at: entry.value.location)
+                }
+                var change = Change(kind: kind, keyLocation: entry.keyLocation)
+                for setting in settings {
+                    let text = setting.value.scalarText ?? ""
+                    func bad(_ wanted: String) -> ConfigDecodingError {
+                        ConfigDecodingError("rule '\(entry.key)': '\(setting.key)' must be \(wanted) (found \(setting.value.shortDescription))",
+                                            at: setting.value.location)
+                    }
+                    switch setting.key {
+                    case "code": guard !text.isEmpty else { throw bad("a short code") }; change.code = text
+                    case "name": guard !text.isEmpty else { throw bad("text") }; change.name = text
+                    case "name_zh": guard !text.isEmpty else { throw bad("text") }; change.nameZH = text
+                    case "severity": guard let severity = Severity(name: text) else { throw bad("low, medium or high") }; change.severity = severity
+                    case "min_area": guard let area = Double(text), area >= 0 else { throw bad("an area in m² (0 or more)") }; change.minArea = area
+                    case "min_pixels": guard let pixels = Int(text), pixels >= 1 else { throw bad("a whole number of pixels (1 or more)") }; change.minPixels = pixels
+                    case "exempt_if_approved": guard let flag = Bool(text) else { throw bad("true or false") }; change.exemptIfApproved = flag
+                    case "enabled": guard let flag = Bool(text) else { throw bad("true or false") }; change.enabled = flag
+                    default:
+                        throw ConfigDecodingError("rule '\(entry.key)': unknown setting '\(setting.key)' (settings: \(Self.settings))",
+                                                  at: setting.keyLocation)
+                    }
+                }
+                changes.append(change)
+            }
+        }
+
+        static func unknownRule(_ name: String) -> String {
+            "unknown rule '\(name)' (rules: " + ChangeRule.Kind.allCases.map(\.rawValue).joined(separator: ", ") + ")"
+        }
+    }
+
     public static let descriptor = StageDescriptor(
         id: "compliance.diff",
         summary: "Change between two dates against the approved plan: a bit per violated rule for every changed pixel",
@@ -40,31 +145,8 @@ public struct ComplianceDiffStage: MergeFinishingStage {
             InputPort("after_index", kinds: [.index], help: "the same index of the new image", optional: true),
         ],
         output: .change,
-        options: [
-            OptionSpec("rules", .structured(shape: "{rule: {code, name, name_zh, severity, min_area, min_pixels, exempt_if_approved, enabled}}"),
-                       optional: true,
-                       help: "changes to the default rules, by rule: " + ChangeRule.defaults.map {
-                           "\($0.kind.rawValue) (\($0.code), \($0.severity.name), \(Int($0.minArea)) m²)"
-                       }.joined(separator: ", ")),
-            OptionSpec("compare_with", .choice(["before", "landuse"]), optional: true,
-                       help: "what 'before' is: the earlier classification or the land-use survey (default: 'before' when connected)"),
-            OptionSpec("min_confidence", .number, default: .number(50), range: 0...100,
-                       help: "both classifications must be at least this confident (%) for a change to count"),
-            OptionSpec("min_evidence", .number, default: .number(4), range: 0...1000,
-                       help: "with before_image and after_image: a changed pixel must lie at least this many no-change standard deviations (RMS over the bands) from the most similar earlier pixel in the neighbourhood"),
-            OptionSpec("evidence_bands", .string, optional: true,
-                       help: "image bands the evidence compares, comma-separated (default: every band both images have)"),
-            OptionSpec("season_window", .integer, default: .integer(45), range: 0...183,
-                       help: "days of the year the two dates may differ by and count as one season; beyond it a warning, and cropland → bare (FL-S) is taken as harvest"),
-            OptionSpec("construction_from_bare", .boolean, default: .boolean(false),
-                       help: "count bare → built-up as new construction (off: bare soil and roofs are the classes 10–30 m imagery confuses most)"),
-            OptionSpec("min_index_change", .number, optional: true, range: 0...2,
-                       help: "count a change only where |after_index - before_index| is at least this"),
-            OptionSpec("neighbourhood", .integer, default: .integer(3), range: 1...7,
-                       help: "window in which the before map must not already show the new class (1 = off, 3 = 3x3)"),
-            OptionSpec("min_pixels", .integer, default: .integer(4), range: 1...1_000_000,
-                       help: "smallest patch in pixels for every rule (a rule's own min_pixels overrides it)"),
-        ])
+        keys: [ruleSettings, compareWith, minConfidence, minEvidence, evidenceBands, seasonWindow, constructionFromBare,
+               minIndexChange, neighbourhood, minPixels])
 
     public let rules: [ChangeRule]
     public let classes: ComplianceClasses
@@ -86,70 +168,38 @@ public struct ComplianceDiffStage: MergeFinishingStage {
         classes = ComplianceClasses(cropland: legend.code(for: "cropland") ?? 0, forest: legend.code(for: "forest") ?? 0,
                                     water: legend.code(for: "water") ?? 0, builtUp: legend.code(for: "built-up") ?? 0,
                                     bare: legend.code(for: "bare") ?? 0)
-        let minPixels = options.integer("min_pixels") ?? 4
+        let minPixels = options[Self.minPixels]
         var rules = ChangeRule.defaults.map { rule -> ChangeRule in
             var copy = rule
             copy.minPixels = minPixels
             return copy
         }
-        if let node = options.node("rules") {
-            guard let entries = node.entries else {
-                throw StageProblem(option: "rules", "must map rule names to settings, e.g. {unapproved_construction: {min_area: 300}} (found \(node.shortDescription))")
+        for change in try options.decode(Self.ruleSettings)?.changes ?? [] {
+            // A rule disabled by an earlier entry is gone: naming it again is refused as before.
+            guard let index = rules.firstIndex(where: { $0.kind == change.kind }) else {
+                throw StageProblem(option: Self.ruleSettings, RuleSettings.unknownRule(change.kind.rawValue), at: change.keyLocation)
             }
-            for entry in entries {
-                guard let kind = ChangeRule.Kind(rawValue: entry.key), let index = rules.firstIndex(where: { $0.kind == kind }) else {
-                    throw StageProblem(option: "rules", "unknown rule '\(entry.key)' (rules: " + ChangeRule.Kind.allCases.map(\.rawValue).joined(separator: ", ") + ")",
-                                       at: entry.keyLocation)
-                }
-                guard let settings = entry.value.entries else {
-                    throw StageProblem(option: "rules", "rule '\(entry.key)' takes a mapping {code, name, name_zh, severity, min_area, min_pixels, exempt_if_approved, enabled} (found \(entry.value.shortDescription))",
-                                       at: entry.value.location)
-                }
-                var rule = rules[index]
-                var enabled = true
-                for setting in settings {
-                    let text = setting.value.scalarText ?? ""
-                    func bad(_ wanted: String) -> StageProblem {
-                        StageProblem(option: "rules", "rule '\(entry.key)': '\(setting.key)' must be \(wanted) (found \(setting.value.shortDescription))",
-                                     at: setting.value.location)
-                    }
-                    switch setting.key {
-                    case "code": guard !text.isEmpty else { throw bad("a short code") }; rule.code = text
-                    case "name": guard !text.isEmpty else { throw bad("text") }; rule.name = text
-                    case "name_zh": guard !text.isEmpty else { throw bad("text") }; rule.nameZH = text
-                    case "severity": guard let severity = Severity(name: text) else { throw bad("low, medium or high") }; rule.severity = severity
-                    case "min_area": guard let area = Double(text), area >= 0 else { throw bad("an area in m² (0 or more)") }; rule.minArea = area
-                    case "min_pixels": guard let pixels = Int(text), pixels >= 1 else { throw bad("a whole number of pixels (1 or more)") }; rule.minPixels = pixels
-                    case "exempt_if_approved": guard let flag = Bool(text) else { throw bad("true or false") }; rule.exemptIfApproved = flag
-                    case "enabled": guard let flag = Bool(text) else { throw bad("true or false") }; enabled = flag
-                    default:
-                        throw StageProblem(option: "rules", "rule '\(entry.key)': unknown setting '\(setting.key)' (settings: code, name, name_zh, severity, min_area, min_pixels, exempt_if_approved, enabled)",
-                                           at: setting.keyLocation)
-                    }
-                }
-                rules[index] = rule
-                if !enabled { rules.remove(at: index) }
-            }
+            rules[index] = change.applied(to: rules[index])
+            if change.enabled == false { rules.remove(at: index) }
         }
-        guard !rules.isEmpty else { throw StageProblem(option: "rules", "every rule is disabled: nothing would be reported") }
+        guard !rules.isEmpty else { throw StageProblem(option: Self.ruleSettings, "every rule is disabled: nothing would be reported") }
         self.rules = rules
         legendCodes = legend.classes.map(\.code)
-        compareWith = options.string("compare_with")
-        minConfidence = Float(options.number("min_confidence") ?? 50)
-        minEvidence = Float(options.number("min_evidence") ?? 4)
-        minEvidenceIsSet = options.isSet("min_evidence")
-        if let text = options.string("evidence_bands") {
-            let list = Features.parse(text)
-            if list.isEmpty { throw StageProblem(option: "evidence_bands", "name at least one band") }
+        compareWith = options[Self.compareWith]?.rawValue
+        minConfidence = Float(options[Self.minConfidence])
+        minEvidence = Float(options[Self.minEvidence])
+        minEvidenceIsSet = options.isSet(Self.minEvidence)
+        if let list = options[Self.evidenceBands]?.items {
+            if list.isEmpty { throw StageProblem(option: Self.evidenceBands, "name at least one band") }
             evidenceBands = list
         } else {
             evidenceBands = nil
         }
-        seasonWindow = options.integer("season_window") ?? 45
-        constructionFromBare = options.boolean("construction_from_bare") ?? false
-        minIndexChange = options.number("min_index_change").map(Float.init)
-        let window = options.integer("neighbourhood") ?? 3
-        guard window % 2 == 1 else { throw StageProblem(option: "neighbourhood", "must be odd (1, 3, 5 or 7), found \(window)") }
+        seasonWindow = options[Self.seasonWindow]
+        constructionFromBare = options[Self.constructionFromBare]
+        minIndexChange = options[Self.minIndexChange].map(Float.init)
+        let window = options[Self.neighbourhood]
+        guard window % 2 == 1 else { throw StageProblem(option: Self.neighbourhood, "must be odd (1, 3, 5 or 7), found \(window)") }
         radius = window / 2
         baseSettings = [("min_confidence", "\(Int(minConfidence)) %"), ("neighbourhood", "\(window) x \(window)"),
                         ("min_pixels", "\(minPixels)"), ("season_window", "\(seasonWindow) days"),
@@ -192,7 +242,7 @@ public struct ComplianceDiffStage: MergeFinishingStage {
         if let evidenceBands {
             let missing = evidenceBands.filter { !before.contains($0) || !after.contains($0) }
             if !missing.isEmpty {
-                throw StageProblem(option: "evidence_bands", "band \(missing.joined(separator: ", ")) is not in both images (before_image: \(before.joined(separator: ", ")); after_image: \(after.joined(separator: ", ")))")
+                throw StageProblem(option: Self.evidenceBands, "band \(missing.joined(separator: ", ")) is not in both images (before_image: \(before.joined(separator: ", ")); after_image: \(after.joined(separator: ", ")))")
             }
             return evidenceBands
         }
@@ -210,13 +260,13 @@ public struct ComplianceDiffStage: MergeFinishingStage {
         let ports = Set(inputs.compactMap(\.port))
         guard let beforePort = beforePort(ports) else {
             if let compareWith {
-                throw StageProblem(option: "compare_with", "compare_with: \(compareWith), but no stage is connected to input '\(compareWith)'")
+                throw StageProblem(option: Self.compareWith, "compare_with: \(compareWith), but no stage is connected to input '\(compareWith)'")
             }
             throw StageProblem("connect 'before' (a classification of the earlier image) or 'landuse' (the land-use survey): "
                                + "there is nothing to compare the new image with")
         }
         if minIndexChange != nil, !(ports.contains("before_index") && ports.contains("after_index")) {
-            throw StageProblem(option: "min_index_change", "min_index_change needs both inputs before_index and after_index")
+            throw StageProblem(option: Self.minIndexChange, "min_index_change needs both inputs before_index and after_index")
         }
         if ports.contains("before_image") != ports.contains("after_image") {
             throw StageProblem("connect both before_image and after_image for the change evidence, or neither")
@@ -224,9 +274,9 @@ public struct ComplianceDiffStage: MergeFinishingStage {
         if let beforeImage = input("before_image", in: inputs), let afterImage = input("after_image", in: inputs) {
             _ = try comparedBands(before: beforeImage.bandNames, after: afterImage.bandNames)
         } else if evidenceBands != nil {
-            throw StageProblem(option: "evidence_bands", "evidence_bands needs the inputs before_image and after_image")
+            throw StageProblem(option: Self.evidenceBands, "evidence_bands needs the inputs before_image and after_image")
         } else if minEvidenceIsSet {
-            throw StageProblem(option: "min_evidence", "min_evidence needs the inputs before_image and after_image (the change evidence is measured on the images); connect both, or leave the option out")
+            throw StageProblem(option: Self.minEvidence, "min_evidence needs the inputs before_image and after_image (the change evidence is measured on the images); connect both, or leave the option out")
         }
         for product in inputs where product.kind == .plan {
             let role = product.featureTables.keys.first ?? ""

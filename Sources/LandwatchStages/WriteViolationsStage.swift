@@ -5,13 +5,45 @@ import LandwatchPipeline
 
 /// `write.violations`: patches of change for enforcement teams.
 ///
-/// The change raster of `compliance.diff` is read in strips of rows and labelled into 8-connected patches (only
-/// two rows of labels in memory); a patch keeps the rules for which it reaches that rule's minimum size, and is
-/// dropped when it reaches none. The kept patches are burned into a label raster and vectorised with GDAL's
-/// polygonize; each gets a stable id from its location, a navigation point inside it (point-on-surface) and the
-/// plan features it touches. Everything is written into a folder that replaces the older one only when complete.
+/// `compliance.diff` labels the 8-connected patches of change as it finds them and leaves them (their statistics and
+/// pixel runs) beside its change raster; this stage reads them back. A patch keeps the rules for which it reaches
+/// that rule's minimum size, and is dropped when it reaches none or scores under `min_score`. Each kept patch's mask
+/// is rebuilt from its runs over its bounding box (over strips of a whole-grid label raster when the box is very
+/// large) and vectorised with GDAL's polygonize; each gets a stable id from its location, a navigation point inside
+/// it (point-on-surface) and the plan features it touches. Everything is written into a folder that replaces the
+/// older one only when complete.
 public struct WriteViolationsStage: WholeSinkStage {
     public static let formats = ["geojson", "csv", "gpkg", "kml"]
+
+    public static let path = Option<String>("path", .outputPath, default: "violations", help: "folder for the list, under the output root")
+    public static let formatList = StructuredOption<FormatList>(
+        "formats", shape: "[geojson|csv|gpkg|kml, …]",
+        help: "files to write (default: all of " + formats.joined(separator: ", ") + "); summary files are always written")
+    public static let gcj02 = Option<Bool>(
+        "gcj02", default: false, help: "add the navigation point in GCJ-02, the datum of Chinese map apps (Amap, Tencent)")
+    public static let chips = Option<Int>(
+        "chips", default: 100, range: 0...100_000, help: "before/after PNG chips for at most this many patches, gravest first (0 = none)")
+    public static let chipSize = Option<Int>(
+        "chip_size", default: 40, range: 8...1000, help: "smallest chip edge in pixels of the run grid (larger patches get larger chips)")
+    public static let minScore = Option<Int>(
+        "min_score", default: 0, range: 0...100,
+        help: "list only patches whose change score (0–100: 50 at compliance.diff's min_evidence, more the stronger the evidence, scaled by the classifiers' confidence) is at least this")
+
+    /// The `formats:` option: a list of the file formats to write, each named once or more.
+    public struct FormatList: ConfigDecodable {
+        public var formats: [String]
+
+        public init(config node: ConfigNode, context: ConfigDecodingContext) throws(ConfigDecodingError) {
+            formats = []
+            for item in try node.decodeList("must be a list such as [geojson, csv]") {
+                guard let text = item.scalarText?.lowercased(), WriteViolationsStage.formats.contains(text) else {
+                    throw ConfigDecodingError("unknown format \(item.shortDescription) (formats: \(WriteViolationsStage.formats.joined(separator: ", ")))",
+                                              at: item.location)
+                }
+                formats.append(text)
+            }
+        }
+    }
 
     public static let descriptor = StageDescriptor(
         id: "write.violations",
@@ -23,19 +55,7 @@ public struct WriteViolationsStage: WholeSinkStage {
             InputPort("after_image", kinds: [.scene], help: "the new image (bands red, green, blue)", optional: true),
         ],
         output: nil,
-        options: [
-            OptionSpec("path", .outputPath, default: .path("violations"), help: "folder for the list, under the output root"),
-            OptionSpec("formats", .structured(shape: "[geojson|csv|gpkg|kml, …]"), optional: true,
-                       help: "files to write (default: all of " + formats.joined(separator: ", ") + "); summary files are always written"),
-            OptionSpec("gcj02", .boolean, default: .boolean(false),
-                       help: "add the navigation point in GCJ-02, the datum of Chinese map apps (Amap, Tencent)"),
-            OptionSpec("chips", .integer, default: .integer(100), range: 0...100_000,
-                       help: "before/after PNG chips for at most this many patches, gravest first (0 = none)"),
-            OptionSpec("chip_size", .integer, default: .integer(40), range: 8...1000,
-                       help: "smallest chip edge in pixels of the run grid (larger patches get larger chips)"),
-            OptionSpec("min_score", .integer, default: .integer(0), range: 0...100,
-                       help: "list only patches whose change score (0–100: 50 at compliance.diff's min_evidence, more the stronger the evidence, scaled by the classifiers' confidence) is at least this"),
-        ])
+        keys: [path, formatList, gcj02, chips, chipSize, minScore])
 
     /// Patches whose bounding box holds more pixels than this are polygonised from a whole-grid label raster.
     static let boxPolygonizeLimit = 4096 * 4096
@@ -49,28 +69,13 @@ public struct WriteViolationsStage: WholeSinkStage {
     public let legend: Legend
 
     public init(options: StageOptions) throws(StageProblem) {
-        path = options.string("path") ?? "violations"
-        gcj02 = options.boolean("gcj02") ?? false
-        chipLimit = options.integer("chips") ?? 100
-        chipSize = options.integer("chip_size") ?? 40
-        minScore = options.integer("min_score") ?? 0
+        path = options[Self.path]
+        gcj02 = options[Self.gcj02]
+        chipLimit = options[Self.chips]
+        chipSize = options[Self.chipSize]
+        minScore = options[Self.minScore]
         legend = options.legend
-        if let node = options.node("formats") {
-            guard let items = node.items, !items.isEmpty else {
-                throw StageProblem(option: "formats", "must be a list such as [geojson, csv] (found \(node.shortDescription))")
-            }
-            var formats: [String] = []
-            for item in items {
-                guard let text = item.scalarText?.lowercased(), Self.formats.contains(text) else {
-                    throw StageProblem(option: "formats", "unknown format \(item.shortDescription) (formats: \(Self.formats.joined(separator: ", ")))",
-                                       at: item.location)
-                }
-                formats.append(text)
-            }
-            self.formats = formats
-        } else {
-            formats = Self.formats
-        }
+        formats = try options.decode(Self.formatList)?.formats ?? Self.formats
     }
 
     public var outputPaths: [String] {
