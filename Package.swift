@@ -34,8 +34,11 @@ let package = Package(
             name: "LandwatchGDAL",
             dependencies: ["CGDAL", .product(name: "Logging", package: "swift-log")]
         ),
-        // Pure Swift on pixel buffers: indices, classification, change evidence, rules, metrics. Optimised in debug
-        // builds too: the tests run the real scenes through these loops, which are 30-100 times slower unoptimised.
+        // Pure Swift, no GDAL: indices, classification (rules, calibration, a native tree evaluator), relative
+        // normalisation and change evidence, compliance rules and patch labelling, focal, zonal and thermal
+        // computations on pixel buffers; and the Landsat MTL parser and QA bit layouts (it reads MTL text files).
+        // Optimised in debug builds too: the tests run the real scenes through these loops, which are 30-100 times
+        // slower unoptimised.
         .target(name: "LandwatchAlgorithms", swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // Pipeline files, stage protocol, registry, scheduler, run records.
         .target(
@@ -46,7 +49,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Stage types: one algorithm plus its declared options each.
+        // Stage types (an algorithm and its typed option keys each), the sensor-product readers (Landsat, Sentinel-2
+        // SAFE, Gaofen, presets) and the outputs (violation lists, tables, charts, the report).
         .target(
             name: "LandwatchStages",
             dependencies: ["LandwatchPipeline", "LandwatchAlgorithms", "LandwatchGDAL", "LandwatchXGBoost"]

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Land surface temperature from a Landsat thermal band (DOMAIN.md, "Indices and formulas").
+/// Land surface temperature from a Landsat thermal band (docs/formulas.md, "Land surface temperature").
 ///
 /// Level-1: radiance L = M_L·DN + A_L; brightness temperature BT = K2 / ln(K1/L + 1); emissivity from NDVI by the
 /// threshold method; LST = BT / (1 + (λ·BT/ρ)·ln ε). Collection-2 Level-2 surface temperature is already corrected:

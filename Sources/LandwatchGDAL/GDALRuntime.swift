@@ -30,12 +30,12 @@ public enum GDALRuntime {
         CPLSetConfigOption("GDAL_NUM_THREADS", String(max(threads, 1)))
     }
 
-    /// The block cache size currently in force, in bytes.
     /// Returns free heap pages to the system. glibc keeps freed block buffers in its per-thread arenas, and with its
     /// adaptive mmap threshold the resident size of a long pass crept up with the scene; calling this now and then
     /// keeps it flat.
     public static func releaseFreeMemory() { landwatch_release_free_memory() }
 
+    /// The block cache size currently in force, in bytes.
     public static var cacheBytes: Int {
         ensureRegistered()
         return Int(GDALGetCacheMax64())

@@ -11,7 +11,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/pipeline" "$work/mtl"
 cp "$root"/pipelines/*.yaml "$here"/BadPipelines/*.yaml "$here"/FuzzRegressions/pipeline/* "$work/pipeline/"
 cp "$root"/testdata/marburg-landsat/*_MTL.txt "$here"/FuzzRegressions/mtl/* "$work/mtl/"
-find /work/shared/data ../shared/data -name '*_MTL.txt' -exec cp {} "$work/mtl/" \; 2>/dev/null || true
+find "${LANDWATCH_SHARED_DATA:-../shared/data}" -name '*_MTL.txt' -exec cp {} "$work/mtl/" \; 2>/dev/null || true
 status=0
 for target in pipeline mtl; do
     echo "make fuzz: $target for $seconds s"

@@ -126,7 +126,7 @@ final class MetricsTests: PipelineTestCase {
             XCTAssertGreaterThan(finite.count, lst.count / 2)
             let mean = Double(finite.reduce(0, +)) / Double(finite.count)
             XCTAssertTrue(range.contains(mean), "\(mtl): mean LST \(mean) °C")
-            // Three pixels recomputed by hand from the MTL's constants (DOMAIN.md's formulas): bare or built
+            // Three pixels recomputed by hand from the MTL's constants (docs/formulas.md): bare or built
             // (NDVI < 0.2), mixed, vegetated (NDVI > 0.5) where the scene has them. The two known mistakes of
             // public code (K1 and K2 swapped; log1p(K1/L + 1)) give other numbers, which the last lines show.
             let product = try LandsatProduct(mtl: MTLFile(path: mtl))

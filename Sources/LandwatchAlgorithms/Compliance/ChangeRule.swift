@@ -28,8 +28,7 @@ public enum Severity: Int, Sendable, Codable, Comparable, CaseIterable {
     }
 }
 
-/// One rule that turns a change between two dates into a violation (DOMAIN.md, "Rules that turn change into a
-/// violation"). The kind fixes the logic; everything a bureau may want to set (code, names, severity, minimum
+/// One rule that turns a change between two dates into a violation (docs/rules.md). The kind fixes the logic; everything a bureau may want to set (code, names, severity, minimum
 /// size, whether an approval exempts it) is data, set in the pipeline file.
 public struct ChangeRule: Sendable, Equatable, Codable {
     public enum Kind: String, Sendable, Codable, CaseIterable {

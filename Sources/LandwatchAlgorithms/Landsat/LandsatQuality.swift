@@ -1,5 +1,5 @@
 /// Where a Landsat quality band keeps each flag; which one a product uses depends on its processing, read from
-/// the MTL (DOMAIN.md: "Landsat quality bits").
+/// the MTL (docs/qa-bits.md).
 public enum LandsatQALayout: String, Sendable, CaseIterable {
     /// Pre-collection Landsat 8 BQA (`LC8…LGN00`): 2-bit confidences only, no shadow.
     case preCollection = "pre-collection"
