@@ -107,6 +107,8 @@ public struct StageDeclaration: Sendable {
     /// Keep the stage's output as a GeoTIFF in the output root's `work/` folder.
     public var keep: Bool
     public var instance: any StageType
+    /// The instance in its one role, resolved when the stage was declared.
+    public var role: StageRole
 
     public var descriptor: StageDescriptor { type(of: instance).descriptor }
 

@@ -228,7 +228,7 @@ public struct PipelineLoader: Sendable {
         }
         guard let id else { return nil }
         return StageDeclaration(id: id, uses: uses, location: node.location, usesLocation: usesEntry.value.location,
-                                inputs: inputs, options: options, keep: keep, instance: instance)
+                                inputs: inputs, options: options, keep: keep, instance: instance, role: StageRole(instance))
     }
 
     private func loadInputs(_ node: ConfigNode, descriptor: StageDescriptor, stage: String,
@@ -334,11 +334,7 @@ public struct PipelineLoader: Sendable {
     private func checkOutputPaths(_ declarations: [StageDeclaration], problems: inout DiagnosticCollector) {
         var seen: [String: String] = [:]
         for declaration in declarations {
-            let paths: [String]
-            if let sink = declaration.instance as? any SinkStage { paths = sink.outputPaths }
-            else if let sink = declaration.instance as? any WholeSinkStage { paths = sink.outputPaths }
-            else if let report = declaration.instance as? any ReportStage { paths = report.outputPaths }
-            else { continue }
+            guard let paths = declaration.role.outputPaths else { continue }
             for path in paths {
                 let normalized = OutputRoot.normalize(path) ?? path
                 if let other = seen[normalized] {
@@ -414,7 +410,7 @@ public struct PipelineLoader: Sendable {
                 problems.add(like.value.location, stage: nil, "grid 'like: \(id)': no stage has that id")
                 return nil
             }
-            if !(stage.instance is any SourceStage) {
+            if !stage.role.isSource {
                 problems.add(like.value.location, stage: nil, "grid 'like: \(id)': the stage must read a raster (it is a \(stage.uses) stage)")
             }
             return .like(stageID: id, location: like.value.location)

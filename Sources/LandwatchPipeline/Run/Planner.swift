@@ -26,24 +26,22 @@ public struct RunPlan: Sendable {
                 return product
             }
             do {
-                switch stage.instance {
-                case let source as any SourceStage:
+                switch stage.role {
+                case .source(let source):
                     var product = try source.describe()
                     for band in product.radiometry.keys where product.radiometry[band]?.stage == nil { product.radiometry[band]?.stage = id }
                     products[id] = product
-                case let pixel as any PixelStage:
+                case .pixel(let pixel):
                     products[id] = Self.inheritingRadiometry(Self.inheritingDate(try pixel.describe(inputs: inputs), from: inputs), from: inputs)
-                case let whole as any WholeRasterStage:
+                case .wholeRaster(let whole):
                     products[id] = Self.inheritingRadiometry(Self.inheritingDate(try whole.describe(inputs: inputs), from: inputs), from: inputs)
-                case is any ReportStage:
+                case .report:
                     break
-                case let wholeSink as any WholeSinkStage:
+                case .wholeSink(let wholeSink):
                     try wholeSink.check(inputs: inputs)
-                case let sink as any SinkStage:
+                case .sink(let sink):
                     try sink.check(inputs: inputs)
                     products[id] = sink.describeOutput(inputs: inputs)
-                default:
-                    preconditionFailure("stage type \(stage.uses) adopts none of the stage roles")
                 }
             } catch {
                 failed.insert(id)

@@ -28,7 +28,7 @@ public struct ShardSplit: Sendable, Equatable {
             case .report: own = nil
             case .sink, .wholeRaster:
                 let ports = Set(stage.inputs.map(\.port))
-                own = (stage.instance as? any RowLocalStage).flatMap { $0.isRowLocal(connectedPorts: ports) ? $0.haloRows : nil }
+                own = stage.rowLocal.flatMap { $0.isRowLocal(connectedPorts: ports) ? $0.haloRows : nil }
             }
             let inputs = stage.inputs.map(\.stageID)
             guard let own, !inputs.contains(where: deferred.contains) else {

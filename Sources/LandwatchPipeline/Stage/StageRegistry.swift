@@ -5,10 +5,12 @@ public struct StageRegistry: Sendable {
 
     public init() {}
 
-    /// Adds a stage type. Registering the same id twice is a programmer error.
+    /// Adds a stage type. Registering the same id twice, or a type without exactly one role that agrees with its
+    /// `evaluation:` (``StageRole/problem(with:)``), is a programmer error, found at start-up.
     public mutating func register(_ type: any StageType.Type) {
         let id = type.descriptor.id
         precondition(types[id] == nil, "stage type \(id) registered twice")
+        if let problem = StageRole.problem(with: type) { preconditionFailure(problem) }
         types[id] = type
         order.append(id)
     }
