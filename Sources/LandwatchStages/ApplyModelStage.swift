@@ -9,6 +9,19 @@ import Synchronization
 /// bands: the accuracy observed on held-out cells at the model's top-class probability (its calibration), or the raw
 /// probability for models saved before calibration.
 public struct ApplyModelStage: PixelStage {
+    /// Which predictor evaluates the trees.
+    public enum PredictorChoice: String, OptionChoice {
+        case native, xgboost
+    }
+
+    public static let path = Option<String?>(
+        "path", .inputPath, help: "a model file written by an earlier run (its NAME.meta.json beside it), instead of the model input")
+    public static let predictor = Option<PredictorChoice>(
+        "predictor", default: .native,
+        help: "native: landwatch's own tree evaluator (the same classes and probabilities as XGBoost's, faster); "
+            + "xgboost: XGBoost's predictor. A model the native evaluator cannot run (dart booster, categorical splits, "
+            + "trees deeper than \(TreeEnsemble.maximumDepth)) goes to XGBoost with a warning")
+
     public static let descriptor = StageDescriptor(
         id: "classify.model",
         summary: "Classify a scene with a trained model, block by block: class and calibrated confidence (observed accuracy on held-out cells, %)",
@@ -16,14 +29,7 @@ public struct ApplyModelStage: PixelStage {
         inputs: [InputPort("scene", kinds: [.scene], help: "imagery with the model's feature bands"),
                  InputPort("model", kinds: [.model], help: "a classify.train stage of this pipeline", optional: true)],
         output: .classes,
-        options: [
-            OptionSpec("path", .inputPath, optional: true,
-                       help: "a model file written by an earlier run (its NAME.meta.json beside it), instead of the model input"),
-            OptionSpec("predictor", .choice(["native", "xgboost"]), default: .string("native"),
-                       help: "native: landwatch's own tree evaluator (the same classes and probabilities as XGBoost's, faster); "
-                           + "xgboost: XGBoost's predictor. A model the native evaluator cannot run (dart booster, categorical splits, "
-                           + "trees deeper than \(TreeEnsemble.maximumDepth)) goes to XGBoost with a warning"),
-        ])
+        keys: [path, predictor])
 
     /// A model file from an earlier run, with its description.
     let saved: (path: String, metadata: ModelMetadata)?
@@ -31,8 +37,8 @@ public struct ApplyModelStage: PixelStage {
     let native: Bool
 
     public init(options: StageOptions) throws(StageProblem) {
-        native = (options.string("predictor") ?? "native") == "native"
-        guard let path = options.string("path") else {
+        native = options[Self.predictor] == .native
+        guard let path = options[Self.path] else {
             saved = nil
             return
         }
@@ -40,7 +46,7 @@ public struct ApplyModelStage: PixelStage {
             let data = try Data(contentsOf: URL(fileURLWithPath: ModelMetadata.path(for: path)))
             saved = (path, try JSONDecoder().decode(ModelMetadata.self, from: data))
         } catch {
-            throw StageProblem(option: "path", "cannot read the model description \(ModelMetadata.path(for: path)) (\(error.localizedDescription)); a model is saved by classify.train with it")
+            throw StageProblem(option: Self.path, "cannot read the model description \(ModelMetadata.path(for: path)) (\(error.localizedDescription)); a model is saved by classify.train with it")
         }
     }
 
@@ -48,7 +54,7 @@ public struct ApplyModelStage: PixelStage {
         let features: [String]
         switch (inputs.count > 1 ? inputs[1] : nil, saved) {
         case (nil, nil): throw StageProblem("give the model: the input 'model' (a classify.train stage) or the option 'path'")
-        case (_?, _?): throw StageProblem(option: "path", "give the model once: the input 'model' or the option 'path', not both")
+        case (_?, _?): throw StageProblem(option: Self.path, "give the model once: the input 'model' or the option 'path', not both")
         case (let model?, nil): features = model.bandNames
         case (nil, let saved?): features = saved.metadata.features
         }

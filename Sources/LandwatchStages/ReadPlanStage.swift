@@ -9,11 +9,11 @@ import LandwatchPipeline
 /// Each pixel holds the number of the feature covering it (1 for the first feature read, 0 outside), so later
 /// stages can name the polygons a patch touches; the `landuse` role holds the legend class of the survey code.
 public struct ReadPlanStage: SourceStage {
-    public enum Role: String, CaseIterable, Sendable {
+    public enum Role: String, CaseIterable, Sendable, OptionChoice {
         case redline, basicFarmland = "basic_farmland", urbanBoundary = "urban_boundary", zoning, approvals, landuse, zones
     }
 
-    /// GB/T 21010-2017 first-level codes onto the default legend (DOMAIN.md); longer codes match by prefix.
+    /// GB/T 21010-2017 first-level codes onto the default legend (docs/terms.md); longer codes match by prefix.
     /// 02 (garden land: orchards, tea) counts as forest, tree cover being what imagery sees there.
     public static let defaultLandUseCodes: [(String, String)] = [
         ("01", "cropland"), ("02", "forest"), ("03", "forest"), ("04", "grassland"), ("05", "built-up"), ("06", "built-up"),
@@ -25,35 +25,79 @@ public struct ReadPlanStage: SourceStage {
     /// transport 12, utilities 13, special 15); longer codes match by prefix.
     public static let defaultConstructionCodes = ["07", "08", "09", "10", "11", "12", "13", "15"]
 
+    /// What an invalid polygon does.
+    public enum InvalidGeometry: String, OptionChoice {
+        case fail, repair
+    }
+
+    public static let roleKey = Option<Role>("role", help: "what the layer is in the plan")
+    public static let path = Option<String>(
+        "path", .inputPath, help: "GeoPackage, GeoJSON, Shapefile, File Geodatabase, … or a GeoTIFF (non-zero inside)")
+    public static let layer = Option<String?>("layer", help: "layer name (default: the first layer)")
+    public static let encoding = Option<String?>("encoding", help: "text encoding of a Shapefile's attributes, for example GBK")
+    public static let crs = Option<String?>(
+        "crs", help: "CRS of a layer that carries none (a Shapefile without .prj), for example EPSG:4490 or EPSG:4527")
+    public static let idField = Option<String?>("id_field", help: "attribute with the feature's id (default: the FID)")
+    public static let nameField = Option<String?>("name_field", help: "attribute with the feature's name")
+    public static let codeField = Option<String?>(
+        "code_field", help: "attribute with the use code: the planned use (zoning) or the GB/T 21010 code (landuse); required for those")
+    public static let landUseCodeMap = StructuredOption<LandUseCodes>(
+        "codes", shape: "{code: class}",
+        help: "landuse: GB/T 21010 code (or its prefix) to legend class, or none (never compared); default: "
+            + defaultLandUseCodes.map { "\($0.0): \($0.1)" }.joined(separator: ", "))
+    public static let constructionCodeList = StructuredOption<ConstructionCodes>(
+        "construction_codes", shape: "[code, …]",
+        help: "zoning: planned-use codes (or prefixes) that allow construction; default: " + defaultConstructionCodes.joined(separator: ", "))
+    public static let allTouched = Option<Bool>(
+        "all_touched", default: false, help: "burn every pixel a polygon touches, not only those whose centre it covers")
+    public static let allowOutside = Option<Bool>(
+        "allow_outside", default: false, help: "accept a layer with no feature over the image (otherwise an error: usually a wrong CRS)")
+    public static let invalidGeometry = Option<InvalidGeometry>(
+        "invalid_geometry", default: .fail,
+        help: "a self-intersecting or otherwise invalid polygon stops the run (fail), or is repaired with GEOS MakeValid and named in a warning (repair)")
+
+    /// The `codes:` option: land-use codes (or prefixes) to legend codes, 0 for none, in the file's order.
+    public struct LandUseCodes: ConfigDecodable {
+        public var pairs: [(prefix: String, code: Int)]
+
+        public init(config node: ConfigNode, context: ConfigDecodingContext) throws(ConfigDecodingError) {
+            let legend = context.legend
+            guard let entries = node.entries, !entries.isEmpty else {
+                throw ConfigDecodingError("must map land-use codes to classes, e.g. {'01': cropland} (found \(node.shortDescription))")
+            }
+            pairs = []
+            for entry in entries {
+                let name = entry.value.scalarText ?? ""
+                guard let code = name == "none" ? 0 : legend.code(for: name), code >= 0 else {
+                    throw ConfigDecodingError("code '\(entry.key)' maps to '\(entry.value.scalarText ?? entry.value.shortDescription)', "
+                                              + "which is not a class of the legend (" + legend.classes.map(\.name).joined(separator: ", ")
+                                              + ", or none for land that is never compared)",
+                                              at: entry.value.location)
+                }
+                pairs.append((entry.key, code))
+            }
+        }
+    }
+
+    /// The `construction_codes:` option: a list of planned-use codes (or prefixes).
+    public struct ConstructionCodes: ConfigDecodable {
+        public var codes: [String]
+
+        public init(config node: ConfigNode, context: ConfigDecodingContext) throws(ConfigDecodingError) {
+            guard let items = node.items, items.allSatisfy({ $0.scalarText != nil }) else {
+                throw ConfigDecodingError("must be a list of codes, e.g. ['07', '09'] (found \(node.shortDescription))")
+            }
+            codes = items.compactMap(\.scalarText)
+        }
+    }
+
     public static let descriptor = StageDescriptor(
         id: "read.plan",
         summary: "Read one layer of the approved plan (any OGR vector in any CRS, or a raster) onto the run grid",
         evaluation: .source,
         output: .plan,
-        options: [
-            OptionSpec("role", .choice(Role.allCases.map(\.rawValue)), help: "what the layer is in the plan"),
-            OptionSpec("path", .inputPath, help: "GeoPackage, GeoJSON, Shapefile, File Geodatabase, … or a GeoTIFF (non-zero inside)"),
-            OptionSpec("layer", .string, optional: true, help: "layer name (default: the first layer)"),
-            OptionSpec("encoding", .string, optional: true, help: "text encoding of a Shapefile's attributes, for example GBK"),
-            OptionSpec("crs", .string, optional: true,
-                       help: "CRS of a layer that carries none (a Shapefile without .prj), for example EPSG:4490 or EPSG:4527"),
-            OptionSpec("id_field", .string, optional: true, help: "attribute with the feature's id (default: the FID)"),
-            OptionSpec("name_field", .string, optional: true, help: "attribute with the feature's name"),
-            OptionSpec("code_field", .string, optional: true,
-                       help: "attribute with the use code: the planned use (zoning) or the GB/T 21010 code (landuse); required for those"),
-            OptionSpec("codes", .structured(shape: "{code: class}"), optional: true,
-                       help: "landuse: GB/T 21010 code (or its prefix) to legend class, or none (never compared); default: "
-                           + defaultLandUseCodes.map { "\($0.0): \($0.1)" }.joined(separator: ", ")),
-            OptionSpec("construction_codes", .structured(shape: "[code, …]"), optional: true,
-                       help: "zoning: planned-use codes (or prefixes) that allow construction; default: "
-                           + defaultConstructionCodes.joined(separator: ", ")),
-            OptionSpec("all_touched", .boolean, default: .boolean(false),
-                       help: "burn every pixel a polygon touches, not only those whose centre it covers"),
-            OptionSpec("allow_outside", .boolean, default: .boolean(false),
-                       help: "accept a layer with no feature over the image (otherwise an error: usually a wrong CRS)"),
-            OptionSpec("invalid_geometry", .choice(["fail", "repair"]), default: .string("fail"),
-                       help: "a self-intersecting or otherwise invalid polygon stops the run (fail), or is repaired with GEOS MakeValid and named in a warning (repair)"),
-        ])
+        keys: [roleKey, path, layer, encoding, crs, idField, nameField, codeField, landUseCodeMap, constructionCodeList, allTouched,
+               allowOutside, invalidGeometry])
 
     public let role: Role
     public let path: String
@@ -70,42 +114,30 @@ public struct ReadPlanStage: SourceStage {
     public let repairInvalid: Bool
 
     public init(options: StageOptions) throws(StageProblem) {
-        role = Role(rawValue: options.string("role") ?? "") ?? .zones
-        path = options.string("path") ?? ""
-        layer = options.string("layer")
-        encoding = options.string("encoding")
-        crs = options.string("crs")
-        idField = options.string("id_field")
-        nameField = options.string("name_field")
-        codeField = options.string("code_field")
-        allTouched = options.boolean("all_touched") ?? false
-        allowOutside = options.boolean("allow_outside") ?? false
-        repairInvalid = options.string("invalid_geometry") == "repair"
+        role = options[Self.roleKey]
+        path = options[Self.path]
+        layer = options[Self.layer]
+        encoding = options[Self.encoding]
+        crs = options[Self.crs]
+        idField = options[Self.idField]
+        nameField = options[Self.nameField]
+        codeField = options[Self.codeField]
+        allTouched = options[Self.allTouched]
+        allowOutside = options[Self.allowOutside]
+        repairInvalid = options[Self.invalidGeometry] == .repair
         if (role == .zoning || role == .landuse), codeField == nil, !Self.isRaster(path) {
-            throw StageProblem(option: "code_field", "a \(role.rawValue) layer needs 'code_field': the attribute holding the "
+            throw StageProblem(option: Self.codeField, "a \(role.rawValue) layer needs 'code_field': the attribute holding the "
                                + (role == .zoning ? "planned use" : "GB/T 21010 land-use code"))
         }
-        if options.isSet("codes"), role != .landuse {
-            throw StageProblem(option: "codes", "'codes' maps land-use survey codes: it applies to role landuse only")
+        if options.isSet(Self.landUseCodeMap), role != .landuse {
+            throw StageProblem(option: Self.landUseCodeMap, "'codes' maps land-use survey codes: it applies to role landuse only")
         }
-        if options.isSet("construction_codes"), role != .zoning {
-            throw StageProblem(option: "construction_codes", "'construction_codes' applies to role zoning only")
+        if options.isSet(Self.constructionCodeList), role != .zoning {
+            throw StageProblem(option: Self.constructionCodeList, "'construction_codes' applies to role zoning only")
         }
         var pairs: [(String, Int)] = []
-        if let node = options.node("codes") {
-            guard let entries = node.entries, !entries.isEmpty else {
-                throw StageProblem(option: "codes", "must map land-use codes to classes, e.g. {'01': cropland} (found \(node.shortDescription))")
-            }
-            for entry in entries {
-                let name = entry.value.scalarText ?? ""
-                guard let code = name == "none" ? 0 : options.legend.code(for: name), code >= 0 else {
-                    throw StageProblem(option: "codes", "code '\(entry.key)' maps to '\(entry.value.scalarText ?? entry.value.shortDescription)', "
-                                       + "which is not a class of the legend (" + options.legend.classes.map(\.name).joined(separator: ", ")
-                                       + ", or none for land that is never compared)",
-                                       at: entry.value.location)
-                }
-                pairs.append((entry.key, code))
-            }
+        if let decoded = try options.decode(Self.landUseCodeMap) {
+            pairs = decoded.pairs.map { ($0.prefix, $0.code) }
         } else if role == .landuse {
             for (prefix, name) in Self.defaultLandUseCodes {
                 if let code = options.legend.code(for: name) { pairs.append((prefix, code)) }
@@ -113,16 +145,13 @@ public struct ReadPlanStage: SourceStage {
         }
         // Longest prefix first, so that 0101 can differ from 01.
         landUseCodes = pairs.sorted { $0.0.count > $1.0.count }.map { (prefix: $0.0, code: $0.1) }
-        if let node = options.node("construction_codes") {
-            guard let items = node.items, items.allSatisfy({ $0.scalarText != nil }) else {
-                throw StageProblem(option: "construction_codes", "must be a list of codes, e.g. ['07', '09'] (found \(node.shortDescription))")
-            }
-            constructionCodes = items.compactMap(\.scalarText)
+        if let decoded = try options.decode(Self.constructionCodeList) {
+            constructionCodes = decoded.codes
         } else {
             constructionCodes = Self.defaultConstructionCodes
         }
         if let crs {
-            do { _ = try SpatialReference(definition: crs) } catch { throw StageProblem(option: "crs", error.description) }
+            do { _ = try SpatialReference(definition: crs) } catch { throw StageProblem(option: Self.crs, error.description) }
         }
     }
 
@@ -156,15 +185,15 @@ public struct ReadPlanStage: SourceStage {
         if let crs {
             crsWKT = (try? SpatialReference(definition: crs).wkt) ?? ""
         } else if crsWKT.isEmpty {
-            throw StageProblem(option: "path", "layer '\(info.name)' of \(path) has no CRS (a Shapefile without its .prj?); "
+            throw StageProblem(option: Self.path, "layer '\(info.name)' of \(path) has no CRS (a Shapefile without its .prj?); "
                                + "give it with 'crs', for example crs: EPSG:4490")
         }
         let rows: [(fid: Int, values: [String: String])]
         do { rows = try dataset.attributes(layer: layer, fields: [idField, nameField, codeField].compactMap { $0 }) } catch {
-            throw StageProblem(option: "path", error.description)
+            throw StageProblem(option: Self.path, error.description)
         }
         guard !rows.isEmpty else {
-            throw StageProblem(option: "path", "plan layer '\(role.rawValue)' (\(path), layer '\(info.name)') has no features")
+            throw StageProblem(option: Self.path, "plan layer '\(role.rawValue)' (\(path), layer '\(info.name)') has no features")
         }
         // Zones report the share of their area the image covers: their areas, on an equal-area projection.
         var areas: [Int: Double] = [:]
@@ -176,14 +205,14 @@ public struct ReadPlanStage: SourceStage {
                     areas[feature.fid, default: 0] += feature.geometry.area
                 }
             } catch {
-                throw StageProblem(option: "path", error.description)
+                throw StageProblem(option: Self.path, error.description)
             }
         }
         var features: [FeatureTable.Feature] = []
         for row in rows {
             let code = codeField.flatMap { row.values[$0] } ?? ""
             if role == .landuse, landUseClass(code) == nil {
-                throw StageProblem(option: "codes", "land-use code '\(code)' of feature \(row.fid) in \(path) maps to no class "
+                throw StageProblem(option: Self.landUseCodeMap, "land-use code '\(code)' of feature \(row.fid) in \(path) maps to no class "
                                    + "(mapped: \(landUseCodes.map(\.prefix).sorted().joined(separator: ", "))); add it to 'codes'")
             }
             features.append(FeatureTable.Feature(
@@ -197,7 +226,7 @@ public struct ReadPlanStage: SourceStage {
     public func describe() throws(StageProblem) -> ProductDescription {
         if Self.isRaster(path) {
             let dataset: Dataset
-            do { dataset = try Dataset.open(path) } catch { throw StageProblem(option: "path", error.description) }
+            do { dataset = try Dataset.open(path) } catch { throw StageProblem(option: Self.path, error.description) }
             var product = ProductDescription(kind: .plan, bandNames: [role.rawValue], nativeGrid: nil, sourcePath: path)
             product.featureTables[role.rawValue] = FeatureTable(role: role.rawValue, path: path, crsWKT: dataset.crsWKT, features: [])
             return product

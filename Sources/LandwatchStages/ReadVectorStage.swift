@@ -4,21 +4,21 @@ import LandwatchPipeline
 
 /// `read.vector`: a vector layer reprojected and rasterised onto the run grid (plan layers, zones, samples).
 public struct ReadVectorStage: SourceStage {
+    public static let path = Option<String>("path", .inputPath, help: "vector file: GeoPackage, GeoJSON, Shapefile, File Geodatabase, ...")
+    public static let layer = Option<String?>("layer", help: "layer name (default: the first layer)")
+    public static let field = Option<String?>("field", help: "attribute whose value is burned (default: burn 'burn')")
+    public static let burn = Option<Double>("burn", default: 1, help: "value burned inside features when no field is given")
+    public static let background = Option<Double>("background", default: 0, help: "value of pixels no feature covers")
+    public static let allTouched = Option<Bool>(
+        "all_touched", default: false, help: "burn every pixel a feature touches, not only those whose centre it covers")
+    public static let encoding = Option<String?>("encoding", help: "text encoding of a Shapefile's attributes, for example GBK")
+
     public static let descriptor = StageDescriptor(
         id: "read.vector",
         summary: "Rasterise a vector layer (any OGR format, any CRS) onto the run grid: a field's values or a constant",
         evaluation: .source,
         output: .classes,
-        options: [
-            OptionSpec("path", .inputPath, help: "vector file: GeoPackage, GeoJSON, Shapefile, File Geodatabase, ..."),
-            OptionSpec("layer", .string, optional: true, help: "layer name (default: the first layer)"),
-            OptionSpec("field", .string, optional: true, help: "attribute whose value is burned (default: burn 'burn')"),
-            OptionSpec("burn", .number, default: .number(1), help: "value burned inside features when no field is given"),
-            OptionSpec("background", .number, default: .number(0), help: "value of pixels no feature covers"),
-            OptionSpec("all_touched", .boolean, default: .boolean(false),
-                       help: "burn every pixel a feature touches, not only those whose centre it covers"),
-            OptionSpec("encoding", .string, optional: true, help: "text encoding of a Shapefile's attributes, for example GBK"),
-        ])
+        keys: [path, layer, field, burn, background, allTouched, encoding])
 
     public let path: String
     public let layer: String?
@@ -29,15 +29,15 @@ public struct ReadVectorStage: SourceStage {
     public let encoding: String?
 
     public init(options: StageOptions) throws(StageProblem) {
-        path = options.string("path") ?? ""
-        layer = options.string("layer")
-        field = options.string("field")
-        burn = options.number("burn") ?? 1
-        background = options.number("background") ?? 0
-        allTouched = options.boolean("all_touched") ?? false
-        encoding = options.string("encoding")
-        if field != nil && options.isSet("burn") {
-            throw StageProblem(option: "burn", "give either 'field' or 'burn', not both")
+        path = options[Self.path]
+        layer = options[Self.layer]
+        field = options[Self.field]
+        burn = options[Self.burn]
+        background = options[Self.background]
+        allTouched = options[Self.allTouched]
+        encoding = options[Self.encoding]
+        if field != nil && options.isSet(Self.burn) {
+            throw StageProblem(option: Self.burn, "give either 'field' or 'burn', not both")
         }
     }
 
@@ -49,11 +49,11 @@ public struct ReadVectorStage: SourceStage {
             throw StageProblem(option: error.kind == .outOfRange ? "layer" : "path", error.description)
         }
         if let field, !info.fieldNames.contains(field) {
-            throw StageProblem(option: "field", "field '\(field)' does not exist in layer '\(info.name)' of \(path) "
+            throw StageProblem(option: Self.field, "field '\(field)' does not exist in layer '\(info.name)' of \(path) "
                                + "(its fields: \(info.fieldNames.isEmpty ? "none" : info.fieldNames.joined(separator: ", ")))")
         }
         if info.crsWKT.isEmpty {
-            throw StageProblem(option: "path", "layer '\(info.name)' of \(path) has no CRS, so it cannot be placed on the run grid")
+            throw StageProblem(option: Self.path, "layer '\(info.name)' of \(path) has no CRS, so it cannot be placed on the run grid")
         }
         return ProductDescription(kind: .classes, bandNames: [field ?? info.name], nativeGrid: nil, sourcePath: path)
     }

@@ -31,6 +31,35 @@ struct ModelMetadata: Codable, Sendable {
 /// `classify.train`: samples features and reference classes block by block, holds out every other block of a
 /// checkerboard for validation, trains an XGBoost model and saves it with its feature list and legend.
 public struct TrainModelStage: SinkStage {
+    /// How classes are weighted in training.
+    public enum Balance: String, OptionChoice {
+        case none, sqrt, full
+    }
+
+    public static let modelPath = Option<String>(
+        "model", .outputPath, default: "model.json",
+        help: "model file under the output root; NAME.meta.json and NAME.validation.{json,csv,md} are written beside it")
+    public static let featureList = Option<OptionList>(
+        "features", default: OptionList(["blue", "green", "red", "nir", "ndvi", "ndwi"]),
+        help: "features, comma-separated: scene bands and indices (" + Features.indexBands.keys.sorted().joined(separator: ", ") + ")")
+    public static let referenceMap = Option<[Int: Int]?>("reference_map", help: "reference codes onto legend codes; unmapped codes are left out")
+    public static let holdoutBlock = Option<Int>(
+        "holdout_block", default: 128, range: 8...100_000,
+        help: "checkerboard cell in pixels: cells where (column cell + row cell) is odd are kept for validation")
+    public static let samplesPerClass = Option<Int>(
+        "samples_per_class", default: 5000, range: 10...10_000_000,
+        help: "training pixels per class, drawn evenly at random (balanced sampling, so rare classes such as built-up count)")
+    public static let minSamples = Option<Int>(
+        "min_samples", default: 50, range: 1...1_000_000, help: "a class with fewer training pixels is reported and left out of the model")
+    public static let validationSamples = Option<Int>(
+        "validation_samples", default: 200_000, range: 100...100_000_000, help: "validation pixels drawn uniformly from the held-out cells")
+    public static let balanceChoice = Option<Balance>(
+        "balance", default: .sqrt,
+        help: "class weighting: none restores each class's share of the scene (best overall accuracy), full weighs classes equally (best for rare classes such as built-up), sqrt between")
+    public static let rounds = Option<Int>("rounds", default: 60, range: 1...10_000, help: "boosting rounds")
+    public static let maxDepth = Option<Int>("max_depth", default: 6, range: 1...32, help: "tree depth")
+    public static let eta = Option<Double>("eta", default: 0.3, range: 0...1, excludesLowerBound: true, help: "learning rate")
+
     public static let descriptor = StageDescriptor(
         id: "classify.train",
         summary: "Train an XGBoost land-cover model on reference classes, validated on spatially separate blocks",
@@ -38,27 +67,7 @@ public struct TrainModelStage: SinkStage {
         inputs: [InputPort("scene", kinds: [.scene], help: "the imagery the features come from"),
                  InputPort("reference", kinds: [.classes, .scene], help: "reference classes on the same grid")],
         output: .model,
-        options: [
-            OptionSpec("model", .outputPath, default: .path("model.json"),
-                       help: "model file under the output root; NAME.meta.json and NAME.validation.{json,csv,md} are written beside it"),
-            OptionSpec("features", .string, default: .string("blue,green,red,nir,ndvi,ndwi"),
-                       help: "features, comma-separated: scene bands and indices (" + Features.indexBands.keys.sorted().joined(separator: ", ") + ")"),
-            OptionSpec("reference_map", .codeMap, optional: true,
-                       help: "reference codes onto legend codes; unmapped codes are left out"),
-            OptionSpec("holdout_block", .integer, default: .integer(128), range: 8...100_000,
-                       help: "checkerboard cell in pixels: cells where (column cell + row cell) is odd are kept for validation"),
-            OptionSpec("samples_per_class", .integer, default: .integer(5000), range: 10...10_000_000,
-                       help: "training pixels per class, drawn evenly at random (balanced sampling, so rare classes such as built-up count)"),
-            OptionSpec("min_samples", .integer, default: .integer(50), range: 1...1_000_000,
-                       help: "a class with fewer training pixels is reported and left out of the model"),
-            OptionSpec("validation_samples", .integer, default: .integer(200_000), range: 100...100_000_000,
-                       help: "validation pixels drawn uniformly from the held-out cells"),
-            OptionSpec("balance", .choice(["none", "sqrt", "full"]), default: .string("sqrt"),
-                       help: "class weighting: none restores each class's share of the scene (best overall accuracy), full weighs classes equally (best for rare classes such as built-up), sqrt between"),
-            OptionSpec("rounds", .integer, default: .integer(60), range: 1...10_000, help: "boosting rounds"),
-            OptionSpec("max_depth", .integer, default: .integer(6), range: 1...32, help: "tree depth"),
-            OptionSpec("eta", .number, default: .number(0.3), range: 0...1, excludesLowerBound: true, help: "learning rate"),
-        ])
+        keys: [modelPath, featureList, referenceMap, holdoutBlock, samplesPerClass, minSamples, validationSamples, balanceChoice, rounds, maxDepth, eta])
 
     public let model: String
     public let features: [String]
@@ -74,20 +83,20 @@ public struct TrainModelStage: SinkStage {
     public let legend: Legend
 
     public init(options: StageOptions) throws(StageProblem) {
-        model = options.string("model") ?? "model.json"
-        features = Features.parse(options.string("features") ?? "")
-        referenceMap = options.codeMap("reference_map")
-        holdoutBlock = options.integer("holdout_block") ?? 128
-        samplesPerClass = options.integer("samples_per_class") ?? 5000
-        minSamples = options.integer("min_samples") ?? 50
-        validationSamples = options.integer("validation_samples") ?? 200_000
-        rounds = options.integer("rounds") ?? 60
-        maxDepth = options.integer("max_depth") ?? 6
-        eta = options.number("eta") ?? 0.3
-        balance = options.string("balance") ?? "sqrt"
+        model = options[Self.modelPath]
+        features = options[Self.featureList].items
+        referenceMap = options[Self.referenceMap]
+        holdoutBlock = options[Self.holdoutBlock]
+        samplesPerClass = options[Self.samplesPerClass]
+        minSamples = options[Self.minSamples]
+        validationSamples = options[Self.validationSamples]
+        rounds = options[Self.rounds]
+        maxDepth = options[Self.maxDepth]
+        eta = options[Self.eta]
+        balance = options[Self.balanceChoice].rawValue
         legend = options.legend
-        if features.isEmpty { throw StageProblem(option: "features", "name at least one feature") }
-        if Set(features).count != features.count { throw StageProblem(option: "features", "a feature is named twice") }
+        if features.isEmpty { throw StageProblem(option: Self.featureList, "name at least one feature") }
+        if Set(features).count != features.count { throw StageProblem(option: Self.featureList, "a feature is named twice") }
     }
 
     /// The features with their patterns (`nir_*`, `*`) expanded over the scene's bands.
@@ -101,7 +110,7 @@ public struct TrainModelStage: SinkStage {
 
     public func check(inputs: [ProductDescription]) throws(StageProblem) {
         for feature in try resolvedFeatures(bands: inputs[0].bandNames) {
-            if let problem = Features.problem(with: feature, bands: inputs[0].bandNames) { throw StageProblem(option: "features", problem) }
+            if let problem = Features.problem(with: feature, bands: inputs[0].bandNames) { throw StageProblem(option: Self.featureList, problem) }
         }
         if inputs[1].bandNames.count != 1 {
             throw StageProblem("the reference must have one band (it has \(inputs[1].bandNames.count))")
