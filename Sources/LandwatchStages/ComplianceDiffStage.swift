@@ -52,79 +52,6 @@ public struct ComplianceDiffStage: MergeFinishingStage {
     public static let minPixels = Option<Int>(
         "min_pixels", default: 4, range: 1...1_000_000, help: "smallest patch in pixels for every rule (a rule's own min_pixels overrides it)")
 
-    /// The `rules:` option: by rule name, the settings that change a default rule, in the file's order.
-    public struct RuleSettings: ConfigDecodable {
-        public struct Change: Sendable {
-            public var kind: ChangeRule.Kind
-            public var keyLocation: SourceLocation
-            public var code: String?, name: String?, nameZH: String?
-            public var severity: Severity?
-            public var minArea: Double?
-            public var minPixels: Int?
-            public var exemptIfApproved: Bool?
-            public var enabled: Bool?
-
-            /// The rule with these settings.
-            func applied(to rule: ChangeRule) -> ChangeRule {
-                var rule = rule
-                if let code { rule.code = code }
-                if let name { rule.name = name }
-                if let nameZH { rule.nameZH = nameZH }
-                if let severity { rule.severity = severity }
-                if let minArea { rule.minArea = minArea }
-                if let minPixels { rule.minPixels = minPixels }
-                if let exemptIfApproved { rule.exemptIfApproved = exemptIfApproved }
-                return rule
-            }
-        }
-
-        public var changes: [Change]
-
-        static let settings = "code, name, name_zh, severity, min_area, min_pixels, exempt_if_approved, enabled"
-
-        public init(config node: ConfigNode, context: ConfigDecodingContext) throws(ConfigDecodingError) {
-            guard let entries = node.entries else {
-                throw ConfigDecodingError("must map rule names to settings, e.g. {unapproved_construction: {min_area: 300}} (found \(node.shortDescription))")
-            }
-            changes = []
-            for entry in entries {
-                guard let kind = ChangeRule.Kind(rawValue: entry.key) else {
-                    throw ConfigDecodingError(Self.unknownRule(entry.key), at: entry.keyLocation)
-                }
-                guard let settings = entry.value.entries else {
-                    throw ConfigDecodingError("rule '\(entry.key)' takes a mapping {\(Self.settings)} (found \(entry.value.shortDescription))",
-                                              at: entry.value.location)
-                }
-                var change = Change(kind: kind, keyLocation: entry.keyLocation)
-                for setting in settings {
-                    let text = setting.value.scalarText ?? ""
-                    func bad(_ wanted: String) -> ConfigDecodingError {
-                        ConfigDecodingError("rule '\(entry.key)': '\(setting.key)' must be \(wanted) (found \(setting.value.shortDescription))",
-                                            at: setting.value.location)
-                    }
-                    switch setting.key {
-                    case "code": guard !text.isEmpty else { throw bad("a short code") }; change.code = text
-                    case "name": guard !text.isEmpty else { throw bad("text") }; change.name = text
-                    case "name_zh": guard !text.isEmpty else { throw bad("text") }; change.nameZH = text
-                    case "severity": guard let severity = Severity(name: text) else { throw bad("low, medium or high") }; change.severity = severity
-                    case "min_area": guard let area = Double(text), area >= 0 else { throw bad("an area in m² (0 or more)") }; change.minArea = area
-                    case "min_pixels": guard let pixels = Int(text), pixels >= 1 else { throw bad("a whole number of pixels (1 or more)") }; change.minPixels = pixels
-                    case "exempt_if_approved": guard let flag = Bool(text) else { throw bad("true or false") }; change.exemptIfApproved = flag
-                    case "enabled": guard let flag = Bool(text) else { throw bad("true or false") }; change.enabled = flag
-                    default:
-                        throw ConfigDecodingError("rule '\(entry.key)': unknown setting '\(setting.key)' (settings: \(Self.settings))",
-                                                  at: setting.keyLocation)
-                    }
-                }
-                changes.append(change)
-            }
-        }
-
-        static func unknownRule(_ name: String) -> String {
-            "unknown rule '\(name)' (rules: " + ChangeRule.Kind.allCases.map(\.rawValue).joined(separator: ", ") + ")"
-        }
-    }
-
     public static let descriptor = StageDescriptor(
         id: "compliance.diff",
         summary: "Change between two dates against the approved plan: a bit per violated rule for every changed pixel",
@@ -700,4 +627,79 @@ final class FirstError: @unchecked Sendable {
 struct UncheckedSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+extension ComplianceDiffStage {
+    /// The `rules:` option: by rule name, the settings that change a default rule, in the file's order.
+    public struct RuleSettings: ConfigDecodable {
+        public struct Change: Sendable {
+            public var kind: ChangeRule.Kind
+            public var keyLocation: SourceLocation
+            public var code: String?, name: String?, nameZH: String?
+            public var severity: Severity?
+            public var minArea: Double?
+            public var minPixels: Int?
+            public var exemptIfApproved: Bool?
+            public var enabled: Bool?
+
+            /// The rule with these settings.
+            func applied(to rule: ChangeRule) -> ChangeRule {
+                var rule = rule
+                if let code { rule.code = code }
+                if let name { rule.name = name }
+                if let nameZH { rule.nameZH = nameZH }
+                if let severity { rule.severity = severity }
+                if let minArea { rule.minArea = minArea }
+                if let minPixels { rule.minPixels = minPixels }
+                if let exemptIfApproved { rule.exemptIfApproved = exemptIfApproved }
+                return rule
+            }
+        }
+
+        public var changes: [Change]
+
+        static let settings = "code, name, name_zh, severity, min_area, min_pixels, exempt_if_approved, enabled"
+
+        public init(config node: ConfigNode, context: ConfigDecodingContext) throws(ConfigDecodingError) {
+            guard let entries = node.entries else {
+                throw ConfigDecodingError("must map rule names to settings, e.g. {unapproved_construction: {min_area: 300}} (found \(node.shortDescription))")
+            }
+            changes = []
+            for entry in entries {
+                guard let kind = ChangeRule.Kind(rawValue: entry.key) else {
+                    throw ConfigDecodingError(Self.unknownRule(entry.key), at: entry.keyLocation)
+                }
+                guard let settings = entry.value.entries else {
+                    throw ConfigDecodingError("rule '\(entry.key)' takes a mapping {\(Self.settings)} (found \(entry.value.shortDescription))",
+                                              at: entry.value.location)
+                }
+                var change = Change(kind: kind, keyLocation: entry.keyLocation)
+                for setting in settings {
+                    let text = setting.value.scalarText ?? ""
+                    func bad(_ wanted: String) -> ConfigDecodingError {
+                        ConfigDecodingError("rule '\(entry.key)': '\(setting.key)' must be \(wanted) (found \(setting.value.shortDescription))",
+                                            at: setting.value.location)
+                    }
+                    switch setting.key {
+                    case "code": guard !text.isEmpty else { throw bad("a short code") }; change.code = text
+                    case "name": guard !text.isEmpty else { throw bad("text") }; change.name = text
+                    case "name_zh": guard !text.isEmpty else { throw bad("text") }; change.nameZH = text
+                    case "severity": guard let severity = Severity(name: text) else { throw bad("low, medium or high") }; change.severity = severity
+                    case "min_area": guard let area = Double(text), area >= 0 else { throw bad("an area in m² (0 or more)") }; change.minArea = area
+                    case "min_pixels": guard let pixels = Int(text), pixels >= 1 else { throw bad("a whole number of pixels (1 or more)") }; change.minPixels = pixels
+                    case "exempt_if_approved": guard let flag = Bool(text) else { throw bad("true or false") }; change.exemptIfApproved = flag
+                    case "enabled": guard let flag = Bool(text) else { throw bad("true or false") }; change.enabled = flag
+                    default:
+                        throw ConfigDecodingError("rule '\(entry.key)': unknown setting '\(setting.key)' (settings: \(Self.settings))",
+                                                  at: setting.keyLocation)
+                    }
+                }
+                changes.append(change)
+            }
+        }
+
+        static func unknownRule(_ name: String) -> String {
+            "unknown rule '\(name)' (rules: " + ChangeRule.Kind.allCases.map(\.rawValue).joined(separator: ", ") + ")"
+        }
+    }
 }
