@@ -408,14 +408,21 @@ public struct DevelopmentIntensityStage: SinkStage {
         }
     }
 
+    /// Where a zone stands against its levels, as written into the CSV and JSON and read back by the report.
+    public enum Level: String, Sendable, Codable, CaseIterable {
+        case ok, warning, exceeded, unknown
+        /// The zone has no red line, so its ecological-space occupation has no level.
+        case noRedLine = "no red line"
+    }
+
     public struct Levels: Sendable, Equatable {
         public var warning: Double, limit: Double, ecoWarning: Double, ecoLimit: Double
 
-        public func level(_ value: Double?, eco: Bool) -> String {
-            guard let value else { return "unknown" }
-            if value > (eco ? ecoLimit : limit) { return "exceeded" }
-            if value >= (eco ? ecoWarning : warning) { return "warning" }
-            return "ok"
+        public func level(_ value: Double?, eco: Bool) -> Level {
+            guard let value else { return .unknown }
+            if value > (eco ? ecoLimit : limit) { return .exceeded }
+            if value >= (eco ? ecoWarning : warning) { return .warning }
+            return .ok
         }
     }
 
@@ -498,17 +505,17 @@ public struct DevelopmentIntensityStage: SinkStage {
                 var row = [id, naming.name(zone), csvNumber(Double(s.pixels) * naming.pixelArea / 1e6), csvNumber(naming.coveredShare(zone, pixels: s.pixels)),
                            csvNumber(Double(s.classified) / Double(max(s.pixels, 1))), csvNumber(Double(built) * naming.pixelArea / 1e6),
                            csvNumber(intensity.map { $0 * 100 }, 2), csvNumber(zoneLevels.warning * 100, 2), csvNumber(zoneLevels.limit * 100, 2),
-                           zoneLevels.level(intensity, eco: false)]
+                           zoneLevels.level(intensity, eco: false).rawValue]
                 var object: [String: Any] = ["zone": id, "name": naming.name(zone), "area_km2": jsonNumber(Double(s.pixels) * naming.pixelArea / 1e6),
                                              "covered_share": jsonNumber(naming.coveredShare(zone, pixels: s.pixels)),
                                              "observed_share": jsonNumber(Double(s.classified) / Double(max(s.pixels, 1))),
                                              "intensity": jsonNumber(intensity, 6), "warning": zoneLevels.warning, "limit": zoneLevels.limit,
-                                             "level": zoneLevels.level(intensity, eco: false)]
+                                             "level": zoneLevels.level(intensity, eco: false).rawValue]
                 if hasRedline {
                     row += [csvNumber(Double(redlinePixels) * naming.pixelArea / 1e6), csvNumber(Double(redlineBuilt) * naming.pixelArea / 1e6),
-                            csvNumber(occupation.map { $0 * 100 }, 3), redlinePixels > 0 ? zoneLevels.level(occupation, eco: true) : "no red line"]
+                            csvNumber(occupation.map { $0 * 100 }, 3), (redlinePixels > 0 ? zoneLevels.level(occupation, eco: true) : .noRedLine).rawValue]
                     object["eco_occupation"] = jsonNumber(occupation, 6)
-                    object["eco_level"] = redlinePixels > 0 ? zoneLevels.level(occupation, eco: true) : "no red line"
+                    object["eco_level"] = (redlinePixels > 0 ? zoneLevels.level(occupation, eco: true) : .noRedLine).rawValue
                 }
                 rows.append(row)
                 objects.append(object)
@@ -517,7 +524,7 @@ public struct DevelopmentIntensityStage: SinkStage {
             if hasRedline {
                 let occupation: Double? = totals.redline > 0 ? Double(totals.built) / Double(totals.redline) : nil
                 summary["eco_occupation_all_zones"] = jsonNumber(occupation, 6)
-                summary["eco_level_all_zones"] = totals.redline > 0 ? levels.level(occupation, eco: true) : "no red line"
+                summary["eco_level_all_zones"] = (totals.redline > 0 ? levels.level(occupation, eco: true) : .noRedLine).rawValue
             }
             try root.writeAtomically(csvText(rows), to: "\(path).csv")
             try root.writeAtomically(jsonData(summary), to: "\(path).json")

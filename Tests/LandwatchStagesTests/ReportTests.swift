@@ -69,6 +69,16 @@ final class ReportTests: PipelineTestCase {
         try render(report)
     }
 
+    /// The report highlights what metrics.intensity wrote: "exceeded" (either level) is a red row, "warning" an amber one.
+    /// (It looked for "over", a word the stage never writes, so zones over their limit went unmarked.)
+    func testIntensityLevelsAsWrittenAreTheLevelsHighlighted() {
+        XCTAssertEqual(HTMLReportStage.intensityHighlight(level: DevelopmentIntensityStage.Level.exceeded.rawValue, eco: "ok"), "over")
+        XCTAssertEqual(HTMLReportStage.intensityHighlight(level: "ok", eco: DevelopmentIntensityStage.Level.exceeded.rawValue), "over")
+        XCTAssertEqual(HTMLReportStage.intensityHighlight(level: "warning", eco: "no red line"), "warning")
+        XCTAssertNil(HTMLReportStage.intensityHighlight(level: "ok", eco: "no red line"))
+        XCTAssertNil(HTMLReportStage.intensityHighlight(level: "unknown", eco: nil))
+    }
+
     func testEnforcementReportHasChangeMatrixAndViolations() throws {
         let report = try runShipped("nightly-enforcement")
         let html = try String(contentsOf: report.appendingPathComponent("index.html"), encoding: .utf8)

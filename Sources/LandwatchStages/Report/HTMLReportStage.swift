@@ -33,6 +33,15 @@ public struct HTMLReportStage: ReportStage {
 
     public var outputPaths: [String] { [path] }
 
+    /// The row class of a zone in the intensity table and chart, from the levels metrics.intensity wrote:
+    /// `over` when either level is exceeded, `warning` when either is in warning, else none.
+    public static func intensityHighlight(level: String?, eco: String?) -> String? {
+        let levels = [level, eco].compactMap { $0.flatMap(DevelopmentIntensityStage.Level.init(rawValue:)) }
+        if levels.contains(.exceeded) { return "over" }
+        if levels.contains(.warning) { return "warning" }
+        return nil
+    }
+
     public func run(record: RunRecord, plan: RunPlan, context: RunContext) throws -> [String] {
         let folder = try AtomicDirectory(target: try context.outputRoot.resolve(path))
         do {
@@ -441,10 +450,9 @@ struct ReportBuilder {
         var highlights: [Int: String] = [:]
         var colours: [String] = []
         for (index, zone) in zones.enumerated() {
-            let level = zone["level"] as? String ?? "ok", eco = zone["eco_level"] as? String ?? "ok"
-            if level == "over" || eco == "over" { highlights[index] = "over"; colours.append("#c0392b") }
-            else if level == "warning" || eco == "warning" { highlights[index] = "warning"; colours.append("#e6a700") }
-            else { colours.append("#5b7083") }
+            let highlight = HTMLReportStage.intensityHighlight(level: zone["level"] as? String, eco: zone["eco_level"] as? String)
+            highlights[index] = highlight
+            colours.append(highlight == "over" ? "#c0392b" : highlight == "warning" ? "#e6a700" : "#5b7083")
         }
         let limit = zones.compactMap { Self.number($0["limit"]) }.first
         let chart = try saveChart(SVGChart.bars(title: t("chart.intensity"), labels: zones.map(zoneName),
