@@ -44,9 +44,7 @@ struct MergeCommand: ParsableCommand {
 
     func validate() throws {
         guard !shards.isEmpty else { throw ValidationError("give the output folders of the shards to merge") }
-        guard ByteCount.parse(memory) != nil else {
-            throw ValidationError("--memory '\(memory)' is not a size (write for example 256M or 2G)")
-        }
+        if case .failure(let problem) = ByteCount.check(memory) { throw ValidationError("--memory '\(memory)' \(problem)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
     }
 

@@ -10,8 +10,9 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a pipeline file.",
         discussion: """
-        Every output is written under --out, first under a temporary name (NAME.partial) and renamed when \
-        complete; run.json in --out records the pipeline, its hash, parameters, inputs, versions and per-stage times. \
+        Every output is written under --out, first into a private staging folder (.landwatch-work-PID) and renamed \
+        into place when complete; a file in --out that landwatch did not write is never replaced, deleted or followed \
+        through a symlink, and one run at a time writes into one --out (a second exits 75 naming the first). run.json in --out records the pipeline, its hash, parameters, inputs, versions and per-stage times. \
         Rerun into the same --out, a stage whose outputs are complete and whose inputs (path, size, time), options and \
         versions are unchanged is kept as it is (after a crash, only what is missing is redone); --force redoes all.
         """
@@ -46,9 +47,7 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         _ = try parseOverrides(settings)
-        guard ByteCount.parse(memory) != nil else {
-            throw ValidationError("--memory '\(memory)' is not a size (write for example 256M or 2G)")
-        }
+        if case .failure(let problem) = ByteCount.check(memory) { throw ValidationError("--memory '\(memory)' \(problem)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
         if let shard {
             do { _ = try Shard(parsing: shard, environment: ProcessInfo.processInfo.environment) } catch { throw ValidationError(error.description) }
@@ -69,6 +68,8 @@ struct RunCommand: ParsableCommand {
         }
         let shard = try self.shard.map { text throws in try Shard(parsing: text, environment: ProcessInfo.processInfo.environment) }
         let output = out ?? "out/\(plan.pipeline.name)" + (shard.map { "/shard-\($0.index)-of-\($0.count)" } ?? "")
+        // An output that is an input, a record of the run, or inside another output is refused before anything runs.
+        do { try runner.checkOutputs(plan, outputDirectory: output) } catch { throw fail(error) }
         let settings = PipelineRunner.Settings(
             outputDirectory: output, memoryBudget: ByteCount.parse(memory)!,
             threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, force: force, shard: shard)

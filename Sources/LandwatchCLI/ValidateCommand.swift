@@ -20,6 +20,9 @@ struct ValidateCommand: ParsableCommand {
     @Option(name: .customLong("allow-read"), help: ArgumentHelp("A folder the pipeline may read inputs from, besides its own folder and the current one (repeatable; a GDAL prefix such as /vsis3/bucket for remote data).", valueName: "DIR"))
     var allowRead: [String] = []
 
+    @Option(name: .long, help: "The output root the run will use, to check the outputs against the inputs and the run's records. (default: out/<pipeline name>)")
+    var out: String?
+
     func validate() throws { _ = try parseOverrides(settings) }
 
     func run() throws {
@@ -29,6 +32,7 @@ struct ValidateCommand: ParsableCommand {
         let overrides = try parseOverrides(settings)
         do {
             let plan = try runner.validate(path: pipeline, overrides: overrides)
+            try runner.checkOutputs(plan, outputDirectory: out ?? "out/\(plan.pipeline.name)")
             print("\(pipeline): ok: \(plan.pipeline.stages.count) stages, grid \(plan.grid)")
         } catch {
             throw fail(error)

@@ -63,3 +63,11 @@ public enum DataType: String, Sendable, CaseIterable, Codable {
         self = match
     }
 }
+
+extension Band {
+    /// True for a band of signed bytes: GDAL 3.6 keeps Int8 as Byte with `PIXELTYPE=SIGNEDBYTE` in the
+    /// `IMAGE_STRUCTURE` metadata, and reads it as 0…255 unless told; −10 is stored as 246.
+    public var isSignedByte: Bool {
+        GDALGetRasterDataType(handle) == GDT_Byte && metadata(domain: "IMAGE_STRUCTURE")["PIXELTYPE"] == "SIGNEDBYTE"
+    }
+}

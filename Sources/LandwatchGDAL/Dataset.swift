@@ -35,16 +35,33 @@ public final class Dataset {
         if !path.hasPrefix("/vsi") && !FileManager.default.fileExists(atPath: path) {
             throw GDALError(kind: .cannotOpen, operation: "cannot open raster \(path): no such file")
         }
+        // The file and whatever a VRT names, against the folders the run may read, before GDAL opens anything.
+        do { try ReadPolicy.shared.check(path) } catch { throw error.gdalError }
         let (handle, message) = withGDALErrorState { GDALOpenEx(path, flags, nil, nil, nil) }
         guard let handle else {
             throw GDALError(kind: .cannotOpen, operation: "cannot open raster \(path)",
                             gdalMessage: message ?? "not a raster format GDAL recognises")
         }
         let dataset = Dataset(handle: handle, path: path)
+        // What GDAL itself says the dataset reads (sidecars, sources).
+        do { try ReadPolicy.shared.checkOpened(dataset.fileList, via: path) } catch { throw error.gdalError }
         guard dataset.bandCount > 0 else {
             throw GDALError(kind: .cannotOpen, operation: "cannot open raster \(path): it has no raster bands")
         }
         return dataset
+    }
+
+    /// The files GDAL reads for this dataset (`GDALGetFileList`: the file, its sidecars, a VRT's sources).
+    public var fileList: [String] {
+        guard let list = GDALGetFileList(handle) else { return [] }
+        defer { CSLDestroy(list) }
+        var files: [String] = []
+        var index = 0
+        while let entry = list[index] {
+            files.append(String(cString: entry))
+            index += 1
+        }
+        return files
     }
 
     public var width: Int { Int(GDALGetRasterXSize(handle)) }

@@ -196,17 +196,20 @@ final class InterruptTests: XCTestCase {
 
         let process = Process()
         process.executableURL = CLITests.binary
-        process.arguments = ["run", "big.yaml", "--out", "out", "--threads", "1"]
+        // The VRT's source lies in testdata: a folder the run must be allowed to read (issue 22).
+        process.arguments = ["run", "big.yaml", "--out", "out", "--threads", "1", "--allow-read", CLITests.root.appendingPathComponent("testdata").path]
         process.currentDirectoryURL = work
         let err = Pipe()
         process.standardError = err
         process.standardOutput = Pipe()
         try process.run()
         // Wait until the output file is being written, then interrupt.
-        let partial = work.appendingPathComponent("out/ndvi.tif.partial").path
+        // Temporary files are written in the run's private staging folder (.landwatch-work-PID/staging).
+        let staging = work.appendingPathComponent("out/.landwatch-work-\(process.processIdentifier)/staging").path
+        func writing() -> Bool { ((try? FileManager.default.contentsOfDirectory(atPath: staging)) ?? []).contains { $0.hasSuffix("ndvi.tif.partial") } }
         let deadline = Date().addingTimeInterval(20)
-        while !FileManager.default.fileExists(atPath: partial) && Date() < deadline && process.isRunning { usleep(20_000) }
-        XCTAssertTrue(FileManager.default.fileExists(atPath: partial), "the run never started writing")
+        while !writing() && Date() < deadline && process.isRunning { usleep(20_000) }
+        XCTAssertTrue(writing(), "the run never started writing")
         usleep(200_000)
         XCTAssertTrue(process.isRunning, "the run finished before it could be interrupted")
         process.interrupt()

@@ -70,6 +70,7 @@ public struct LandsatProduct: Sendable {
         }
         let mult = try mtl.number("REFLECTANCE_MULT_BAND_\(band)", purpose: "the reflectance scale of band \(band)", group: group)
         let add = try mtl.number("REFLECTANCE_ADD_BAND_\(band)", purpose: "the reflectance offset of band \(band)", group: group)
+        try requirePositiveScale(mult, key: "REFLECTANCE_MULT_BAND_\(band)", group: group)
         guard sunCorrected, !isLevel2 else { return (mult, add) }
         guard let elevation = sunElevation, elevation > 0, elevation <= 90 else {
             throw MTLError(file: mtl.file, line: mtl.lines["SUN_ELEVATION"],
@@ -77,6 +78,14 @@ public struct LandsatProduct: Sendable {
         }
         let sine = sin(elevation * .pi / 180)
         return (mult / sine, add / sine)
+    }
+
+    /// A scale of 0 (or below) makes every pixel the offset: a broken MTL, not a product.
+    func requirePositiveScale(_ value: Double, key: String, group: String?) throws(MTLError) {
+        guard value > 0 else {
+            throw MTLError(file: mtl.file, line: group.flatMap { mtl.groupLines[$0]?[key] } ?? mtl.lines[key],
+                           "\(key) is \(value == 0 ? "0" : "negative (\(value))"): every pixel would read as the offset; the MTL is broken")
+        }
     }
 
     /// Mean exo-atmospheric solar irradiance (W/(m² µm)) per band number, Chander, Markham & Helder 2009,
@@ -110,6 +119,7 @@ public struct LandsatProduct: Sendable {
     public func reflectanceFromRadiance(band: String, sunCorrected: Bool) throws(MTLError) -> (scale: Double, offset: Double) {
         let mult = try mtl.number("RADIANCE_MULT_BAND_\(band)", purpose: "the radiance scale of band \(band)")
         let add = try mtl.number("RADIANCE_ADD_BAND_\(band)", purpose: "the radiance offset of band \(band)")
+        try requirePositiveScale(mult, key: "RADIANCE_MULT_BAND_\(band)", group: nil)
         guard let esun = Self.esun[spacecraft]?[band] else {
             throw MTLError(file: mtl.file, line: mtl.lines["RADIANCE_MULT_BAND_\(band)"],
                            "no REFLECTANCE_MULT_BAND_\(band), and band \(band) of \(spacecraft) has no solar irradiance (ESUN) to derive reflectance from radiance")
@@ -147,7 +157,13 @@ public struct LandsatProduct: Sendable {
     public func file(band: String, locate: (String) -> String?) throws(MTLError) -> String {
         var candidates: [String] = []
         let key = band == "QA" ? (collection == 2 ? "FILE_NAME_QUALITY_L1_PIXEL" : "FILE_NAME_BAND_QUALITY") : "FILE_NAME_BAND_\(band)"
-        if let name = mtl[key] { candidates.append(name) }
+        if let name = mtl[key] {
+            // The product's files lie beside its MTL: a name with a folder in it (`../../x.TIF`) leads elsewhere.
+            guard !name.contains("/"), !name.contains("\\"), name != "..", name != "." else {
+                throw MTLError(file: mtl.file, line: mtl.lines[key], "\(key) '\(name.prefix(80))' is not a file name beside the MTL (it names a folder); refused")
+            }
+            candidates.append(name)
+        }
         let prefix = mtl.file.range(of: "MTL", options: .backwards).map { String(mtl.file[..<$0.lowerBound]) } ?? ""
         let suffix = band == "QA" ? (collection == 2 ? "QA_PIXEL" : "BQA") : (isLevel2 ? "SR_B\(band)" : "B\(band)")
         candidates += [prefix + suffix + ".TIF", prefix + suffix + ".tif"]

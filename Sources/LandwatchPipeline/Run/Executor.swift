@@ -432,6 +432,8 @@ public final class Executor: Sendable {
         // Imagery with no valid pixel on the run grid (all nodata, all cloud) is refused before any output is kept.
         let watched = nodes.map { plan.products[$0.id]?.kind == .scene && evaluation($0.id) != .wholeRaster }
         let validPixels = Tallies()
+        // Each stage of the pass records what it finds (warnings, fits) under its own id in run.json.
+        let stageContexts = Dictionary(nodes.map { ($0.id, context.forStage()) }, uniquingKeysWith: { first, _ in first })
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             let nodes = frozenNodes.value, sinks = frozenSinks.value
             var current = ""
@@ -444,7 +446,7 @@ public final class Executor: Sendable {
                     case .read(let source):
                         readers[index] = try source.makeReader()
                     case .compute(let stage, _, let descriptions):
-                        workers[index] = try stage.makeWorker(inputs: descriptions, context: self.context)
+                        workers[index] = try stage.makeWorker(inputs: descriptions, context: stageContexts[node.id] ?? self.context)
                     }
                 }
                 var blocks = nodes.map { PixelBlock(bandNames: $0.bandNames, blockWidth: bufferWidth, blockHeight: bufferHeight) }
@@ -525,7 +527,8 @@ public final class Executor: Sendable {
         let counts = tallies.totals
         return stageIDs.map { id in
             StageTiming(id: id, uses: pipeline.stage(id)!.uses, started: started, finished: finished,
-                        outputs: outputs[id] ?? [], fusedWith: stageIDs, counts: counts[id], allNodata: allNodata.contains(id) ? true : nil)
+                        outputs: outputs[id] ?? [], fusedWith: stageIDs, counts: counts[id], allNodata: allNodata.contains(id) ? true : nil,
+                        findings: stageContexts[id]?.findings?.record)
         }
     }
 
@@ -716,17 +719,44 @@ final class SchedulerState: @unchecked Sendable {
 
 /// Byte sizes as people write them.
 public enum ByteCount {
-    /// Parses `512M`, `2G`, `256MB`, `1048576` (bytes); nil when it is not a size.
+    /// The largest budget taken (1 PiB): anything above is a typo, and would not fit the arithmetic of the budget.
+    public static let largest = 1 << 50
+
+    /// Parses `512M`, `2G`, `256MB`, `1048576` (bytes); nil when it is not a size, or not a finite one from 1 byte to
+    /// ``largest``.
     public static func parse(_ text: String) -> Int? {
+        guard case .success(let bytes) = check(text) else { return nil }
+        return bytes
+    }
+
+    /// The size in bytes, or why the text is not one (for the one-line refusal of `--memory`).
+    public static func check(_ text: String) -> Result<Int, SizeProblem> {
         let trimmed = text.trimmingCharacters(in: .whitespaces).uppercased()
         let units: [(String, Int)] = [("GB", 1 << 30), ("G", 1 << 30), ("MB", 1 << 20), ("M", 1 << 20),
                                       ("KB", 1 << 10), ("K", 1 << 10), ("B", 1)]
-        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
-            guard let value = Double(trimmed.dropLast(suffix.count)), value > 0 else { return nil }
-            return Int(value * Double(factor))
+        var number = trimmed, factor = 1
+        if let unit = units.first(where: { trimmed.hasSuffix($0.0) }) {
+            number = String(trimmed.dropLast(unit.0.count))
+            factor = unit.1
         }
-        guard let value = Int(trimmed), value > 0 else { return nil }
-        return value
+        guard let value = Double(number.trimmingCharacters(in: .whitespaces)), !number.isEmpty else {
+            return .failure(SizeProblem("is not a size (write for example 256M or 2G)"))
+        }
+        guard value.isFinite else { return .failure(SizeProblem("is not a finite size (write for example 256M or 2G)")) }
+        guard value > 0 else { return .failure(SizeProblem("must be more than 0 bytes")) }
+        let bytes = value * Double(factor)
+        guard bytes <= Double(largest) else {
+            return .failure(SizeProblem("is more than any machine has (at most \(largest >> 30)G)"))
+        }
+        guard bytes >= 1 else { return .failure(SizeProblem("is less than one byte")) }
+        if factor == 1, !number.allSatisfy(\.isNumber) { return .failure(SizeProblem("is not a whole number of bytes (write for example 256M or 2G)")) }
+        return .success(Int(bytes))
+    }
+
+    /// Why a text is not a size.
+    public struct SizeProblem: Error, Sendable, CustomStringConvertible {
+        public var description: String
+        init(_ description: String) { self.description = description }
     }
 
     public static func format(_ bytes: Int) -> String {

@@ -108,8 +108,21 @@ extension PipelineRunner {
             throw RunError(.internal, "the shards split the pipeline otherwise than this landwatch does (another version?): run the shards again with this one")
         }
 
-        let (root, context) = try open(settings)
-        defer { Self.removeWorkDirectory(context.workDirectory) }
+        // The merge writes a folder of its own: never one of the shards' (it would replace what it reads).
+        let target = OutputCheck.realPathAllowingMissing(URL(fileURLWithPath: settings.outputDirectory).standardizedFileURL.path)
+        for member in shards.members {
+            let shard = OutputCheck.realPathAllowingMissing(URL(fileURLWithPath: member.directory).standardizedFileURL.path)
+            if target == shard || target.hasPrefix(shard + "/") || shard.hasPrefix(target + "/") {
+                throw RunError(.outputNotWritable, "--out \(settings.outputDirectory) is \(target == shard ? "" : target.hasPrefix(shard + "/") ? "inside " : "the folder holding ")the output folder of shard \(member.shard.layout.index)/\(member.shard.layout.count) (\(member.directory)); merge into a folder of its own")
+            }
+        }
+        ReadPolicy.shared.begin(roots: readPolicyRoots(pipelinePath: plan.pipeline.path).map { $0 + shards.members.map(\.directory) })
+        defer { ReadPolicy.shared.end() }
+        let (root, context, transaction) = try open(settings)
+        defer {
+            Self.removeWorkDirectory(context.workDirectory)
+            transaction.close()
+        }
         var record = RunRecord(
             landwatchVersion: Self.version, gdalVersion: GDALRuntime.version, pipeline: plan.pipeline.path,
             pipelineName: plan.pipeline.name, pipelineSHA256: first.record.pipelineSHA256,
@@ -117,6 +130,9 @@ extension PipelineRunner {
             grid: first.shard.grid, memoryBudgetBytes: settings.memoryBudget, threads: context.threads, started: started, finished: nil,
             status: "running", error: nil, stages: [], outputs: [])
         record.mergedFrom = shards.members.map(\.directory)
+        record.processID = Int(getpid())
+        let marker = try Self.markRunning(record, root: root, transaction: transaction)
+        defer { PartialFiles.shared.removeInterruptHandler(marker) }
         logger.info("merge \(plan.pipeline.name): \(shards.count) shards onto \(grid)")
 
         var failure: RunError?
@@ -188,6 +204,7 @@ extension PipelineRunner {
         } catch {
             failure = RunError(.internal, "\(error)")
         }
+        record.filesRead = Self.filesRead(plan)
         return try Self.close(record, failure: failure, root: root)
     }
 }

@@ -44,8 +44,16 @@ public struct PipelineRunner: Sendable {
 
     /// Loads and fully checks a pipeline (what `landwatch validate` does): opens raster headers, reads no pixels.
     public func validate(path: String, overrides: [String: String] = [:]) throws(PipelineFileError) -> RunPlan {
+        // Every file GDAL opens while the stages check their inputs is checked against the read roots too.
+        ReadPolicy.shared.begin(roots: readPolicyRoots(pipelinePath: path))
+        defer { ReadPolicy.shared.end() }
         let pipeline = try PipelineLoader(registry: registry, readRoots: readRoots).load(path: path, overrides: overrides)
         return try RunPlan(pipeline: pipeline)
+    }
+
+    /// The folders GDAL may read from for a pipeline file: its own folder and the read roots; nil: anywhere.
+    func readPolicyRoots(pipelinePath: String) -> [String]? {
+        readRoots.map { [URL(fileURLWithPath: pipelinePath).standardizedFileURL.deletingLastPathComponent().path] + $0 }
     }
 
     /// Runs a checked plan, writes `run.json`, and returns the record. Throws ``RunError`` after recording a failure.
@@ -72,8 +80,17 @@ public struct PipelineRunner: Sendable {
             split = shardSplit
             logger.info("shard \(shard): rows \(layout.rows[0])..<\(layout.rows[1]) of \(full.height), computed with a halo of \(shardSplit.haloRows) rows as \(layout.readRows[0])..<\(layout.readRows[1]); left to the merge: \(shardRecord!.deferred.joined(separator: ", "))")
         }
-        let (root, context) = try open(settings, fullGrid: fullGrid)
-        defer { Self.removeWorkDirectory(context.workDirectory) }
+        // Outputs that are inputs, records or inside each other are refused before anything is written.
+        do { try checkOutputs(plan, outputDirectory: settings.outputDirectory) } catch {
+            throw RunError(.outputNotWritable, error.diagnostics.map(\.description).joined(separator: "; "))
+        }
+        ReadPolicy.shared.begin(roots: readPolicyRoots(pipelinePath: plan.pipeline.path))
+        defer { ReadPolicy.shared.end() }
+        let (root, context, transaction) = try open(settings, fullGrid: fullGrid)
+        defer {
+            Self.removeWorkDirectory(context.workDirectory)
+            transaction.close()
+        }
         var record = RunRecord(
             landwatchVersion: Self.version, gdalVersion: GDALRuntime.version, pipeline: plan.pipeline.path,
             pipelineName: plan.pipeline.name, pipelineSHA256: SHA256.hex(plan.pipeline.contents),
@@ -82,6 +99,9 @@ public struct PipelineRunner: Sendable {
                         geoTransform: plan.grid.geoTransform.coefficients),
             memoryBudgetBytes: settings.memoryBudget, threads: context.threads, started: started, finished: nil,
             status: "running", error: nil, stages: [], outputs: [])
+        record.processID = Int(getpid())
+        let marker = try Self.markRunning(record, root: root, transaction: transaction)
+        defer { PartialFiles.shared.removeInterruptHandler(marker) }
         logger.info("run \(plan.pipeline.name): grid \(plan.grid), \(context.threads) threads, memory \(ByteCount.format(settings.memoryBudget))")
 
         // Resume: stages whose outputs an earlier run here completed under the same key are kept as they are.
@@ -100,6 +120,8 @@ public struct PipelineRunner: Sendable {
 
         var failure: RunError?
         do {
+            // What is in the way of an output and not landwatch's is refused before anything is computed.
+            for output in OutputCheck.declared(plan) { try transaction.checkReplaceable(root.url.appendingPathComponent(output.path)) }
             let counted = shardRecord.map { $0.layout.rows[0] - $0.layout.readRows[0]..<$0.layout.rows[1] - $0.layout.readRows[0] }
             let handover = Executor.Handover(write: shardRecord?.handedOver ?? [:], checksValidPixels: shardRecord == nil, countedRows: counted)
             record.stages = reused + (try Executor(plan: plan, context: context, observer: observer, skipping: skipping, manifest: writer,
@@ -119,19 +141,58 @@ public struct PipelineRunner: Sendable {
         } catch {
             failure = RunError(.internal, "\(error)")
         }
+        record.filesRead = Self.filesRead(plan)
         return try Self.close(record, failure: failure, root: root)
     }
 
-    /// The output root, GDAL configured for the budget, and the context with a fresh scratch folder (the caller
-    /// removes it with ``removeWorkDirectory(_:)``).
-    func open(_ settings: Settings, fullGrid: RasterGrid? = nil) throws(RunError) -> (OutputRoot, RunContext) {
+    /// What the run read: the files the stages opened and what the pipeline's inputs lead to.
+    static func filesRead(_ plan: RunPlan) -> [String] {
+        let named = (plan.pipeline.inputFiles + StageManifest.indirectFiles(plan)).map { $0.hasPrefix("/vsi") ? $0 : ReadPolicy.realPath($0) }
+        return Array(Set(ReadPolicy.shared.filesRead + named)).sorted()
+    }
+
+    /// Writes the record as `running` before anything else, so that run.json never says "succeeded" beside outputs
+    /// of another run; on SIGINT/SIGTERM the record says `interrupted` (or goes, when the run published nothing and
+    /// there was no record before). Returns the interrupt handler's token.
+    static func markRunning(_ record: RunRecord, root: OutputRoot, transaction: OutputTransaction) throws(RunError) -> Int {
+        let recordPath = root.url.appendingPathComponent("run.json").path
+        let hadRecord = FileManager.default.fileExists(atPath: recordPath)
+        do {
+            try root.writeAtomically(try record.encoded(), to: "run.json")
+        } catch let error as RunError {
+            throw error
+        } catch {
+            throw RunError(.internal, "cannot encode run.json: \(error)")
+        }
+        var interrupted = record
+        interrupted.status = "interrupted"
+        interrupted.error = "interrupted by a signal before the run ended; outputs may be of this run or an earlier one"
+        let data = try? interrupted.encoded()
+        return PartialFiles.shared.onInterrupt {
+            if !hadRecord && !transaction.publishedThisRun {
+                unlink(recordPath)
+            } else if let data {
+                try? root.writeAtomically(data, to: "run.json")
+            }
+        }
+    }
+
+    /// The output root (locked for this run), GDAL configured for the budget, and the context with a fresh scratch
+    /// folder (the caller removes it with ``removeWorkDirectory(_:)`` and then closes the transaction).
+    func open(_ settings: Settings, fullGrid: RasterGrid? = nil) throws(RunError) -> (OutputRoot, RunContext, OutputTransaction) {
         let root = try OutputRoot(path: settings.outputDirectory)
         // GDAL's cache gets a quarter of the budget; blocks in flight get half; the rest is the program itself.
         GDALRuntime.configure(cacheBytes: settings.memoryBudget / 4, threads: settings.threads)
         let work = try Self.makeWorkDirectory(in: root)
+        let transaction: OutputTransaction
+        do { transaction = try OutputTransaction(root: root, workDirectory: work) } catch {
+            Self.removeWorkDirectory(work)
+            throw error
+        }
+        ReadPolicy.shared.allowOwn(root.url.path)
         let context = RunContext(outputRoot: root, workDirectory: work, logger: logger, memoryBudget: settings.memoryBudget,
                                  threads: max(settings.threads, 1), blockSize: settings.blockSize, fullGrid: fullGrid)
-        return (root, context)
+        return (root, context, transaction)
     }
 
     /// The run's scratch folder in the output root (removed, with everything in it, by ``removeWorkDirectory(_:)``,

@@ -23,6 +23,10 @@ public struct RasterFileSource: BlockSource {
         var saturated: Float?
         /// Float bands are checked for infinities, which no sensor delivers (a broken processing chain).
         var isFloat = false
+        /// Float64 bands: values beyond Float32's range become infinities when read as Float32.
+        var isFloat64 = false
+        /// Int8 stored as Byte with PIXELTYPE=SIGNEDBYTE: 128…255 are −128…−1.
+        var isSignedByte = false
         /// Where the run grid's first pixel lies in the file, when the run grid is a part of the file's grid (a shard's
         /// band of rows, an extent cut from the image): the file is then read through a window, not warped. Also
         /// where a shard's rows lie in the warped VRT of the whole run grid.
@@ -52,6 +56,8 @@ public struct RasterFileSource: BlockSource {
             input.origin = input.path
             if band.dataType == .uint16, input.noData != 65535 { input.saturated = 65535 }
             input.isFloat = band.dataType == .float32 || band.dataType == .float64
+            input.isFloat64 = band.dataType == .float64
+            input.isSignedByte = band.isSignedByte
             let usesRPC = try dataset.usesRPC, sameGrid = try dataset.grid().matches(grid)
             if !usesRPC, !sameGrid, let window = grid.window(in: dataset.grid()) {
                 input.gridOffset = (window.colOffset, window.rowOffset)
@@ -113,10 +119,23 @@ public struct RasterFileSource: BlockSource {
                     var fileWindow = window
                     fileWindow.colOffset += input.gridOffset.col
                     fileWindow.rowOffset += input.gridOffset.row
-                    try handles[index].read(fileWindow, into: buffer, lineStride: stride)
+                    do { try handles[index].read(fileWindow, into: buffer, lineStride: stride) } catch {
+                        // Through a warped VRT the message names the scratch file: name the input too.
+                        guard let origin = input.origin, origin != input.path else { throw error }
+                        throw RunError(.io, "reading \(origin) band \(input.band): \(error)")
+                    }
                     let values = UnsafeMutableBufferPointer(rebasing: buffer[0..<used])
+                    if input.isSignedByte {
+                        for i in values.indices where values[i] > 127 { values[i] -= 256 }
+                    }
+                    // A Float64 nodata beyond Float32's range (ArcGIS's −1.797e308) reads as an infinity: it is nodata.
+                    if input.isFloat, let noData = input.noData, !noData.isNaN, Float(noData).isInfinite {
+                        let stored = Float(noData)
+                        for i in values.indices where values[i] == stored { values[i] = .nan }
+                    }
                     if input.isFloat, let at = values.firstIndex(where: \.isInfinite), at % stride < window.width {
-                        throw RunError(.input, "\(input.origin ?? input.path) band \(input.band): \(values[at] > 0 ? "+" : "-")infinity at row "
+                        let what = input.isFloat64 ? "\(values[at] > 0 ? "+" : "-")infinity, or a value beyond Float32's ±3.4e38," : "\(values[at] > 0 ? "+" : "-")infinity"
+                        throw RunError(.input, "\(input.origin ?? input.path) band \(input.band): \(what) at row "
                                        + "\(window.rowOffset + at / stride), column \(window.colOffset + at % stride) of the run grid; NaN marks nodata, "
                                        + "an infinity is a broken value (a division by zero upstream?)")
                     }

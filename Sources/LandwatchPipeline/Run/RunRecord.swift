@@ -28,7 +28,7 @@ public struct RunRecord: Codable, Sendable {
     public var threads: Int
     public var started: Date
     public var finished: Date?
-    /// `succeeded` or `failed`.
+    /// `running` (written when the run starts), `succeeded`, `failed` or `interrupted`.
     public var status: String
     public var error: String?
     public var stages: [StageTiming]
@@ -38,6 +38,11 @@ public struct RunRecord: Codable, Sendable {
     public var shard: ShardRecord? = nil
     /// For `merge`: the shards' output folders joined.
     public var mergedFrom: [String]? = nil
+    /// Every file the run read (real paths; virtual paths as given): the inputs the pipeline names and what they lead
+    /// to (a VRT's sources, the band files an MTL names, sidecars), each checked against the allowed folders.
+    public var filesRead: [String]? = nil
+    /// The process that wrote the record (a `running` record of a process that is gone is a killed run's).
+    public var processID: Int? = nil
 
     /// Encodes as pretty, key-sorted JSON with ISO 8601 times.
     public func encoded() throws -> Data {

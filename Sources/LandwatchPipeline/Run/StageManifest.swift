@@ -11,22 +11,33 @@ public struct StageManifest: Codable, Sendable {
     public struct Entry: Codable, Sendable {
         public var key: String
         public var timing: StageTiming
+        /// Each output's identity (size, modification time, inode) when the stage published it: a file replaced since
+        /// (by hand, or by another run) is not taken for the stage's result.
+        public var outputIdentities: [String: String]? = nil
     }
 
     /// The file in the output root.
     public static let fileName = ".landwatch-stages.json"
 
     public var entries: [String: Entry] = [:]
+    /// Every file landwatch published in the output root (relative paths): what a later run may replace. Nil in a
+    /// manifest written before the list was kept.
+    public var owned: [String]? = nil
 
     public init() {}
+
+    /// The manifest in `data`, or nil when it is not one.
+    public static func decode(_ data: Data) -> StageManifest? {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try? decoder.decode(StageManifest.self, from: data)
+    }
 
     /// The manifest an earlier run left in the output root; empty when there is none or it cannot be read.
     public static func load(from root: OutputRoot) -> StageManifest {
         let url = root.url.appendingPathComponent(fileName)
         guard let data = FileManager.default.contents(atPath: url.path) else { return StageManifest() }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return (try? decoder.decode(StageManifest.self, from: data)) ?? StageManifest()
+        return decode(data) ?? StageManifest()
     }
 
     func encoded() throws -> Data {
@@ -71,14 +82,69 @@ public struct StageManifest: Codable, Sendable {
             switch value {
             case .path(let path) where specs[name]?.type == .inputPath:
                 text += "file \(identity(of: path))\n"
+                for extra in indirectFiles(of: path) { text += "reads \(identity(of: extra))\n" }
             case .bandMap(let entries):
-                for path in entries.compactMap(\.path) { text += "file \(identity(of: path))\n" }
+                for path in entries.compactMap(\.path) {
+                    text += "file \(identity(of: path))\n"
+                    for extra in indirectFiles(of: path) { text += "reads \(identity(of: extra))\n" }
+                }
             default:
                 break
             }
         }
         for input in stage.inputs { text += "input \(input.port)=\(keys[input.stageID] ?? "?")\n" }
         return text
+    }
+
+    /// Files a stage reads besides the ones its options name, for the key and for run.json: a VRT's sources
+    /// (recursively), the files a Landsat MTL names (the band files beside it), a shapefile's siblings, GDAL's
+    /// sidecars (`.aux.xml`, `.ovr`, `.msk`, world files).
+    public static func indirectFiles(of path: String) -> [String] {
+        guard !path.hasPrefix("/vsi") else { return ReadPolicy.vrtReferences(of: path) }
+        var result: [String] = []
+        var queue = [path], seen = Set<String>()
+        while let next = queue.popLast() {
+            guard seen.insert(next).inserted, seen.count < 1024 else { continue }
+            for source in ReadPolicy.vrtReferences(of: next) where !result.contains(source) {
+                result.append(source)
+                queue.append(source)
+            }
+        }
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent()
+        let ext = url.pathExtension.lowercased()
+        let fm = FileManager.default
+        var siblings: [String] = [path + ".aux.xml", path + ".ovr", path + ".msk"]
+        let stem = url.deletingPathExtension().path
+        if ext == "shp" || ext == "tab" || ext == "mif" {
+            for sibling in ["dbf", "shx", "prj", "cpg", "qix", "sbn", "sbx", "qpj", "dat", "id", "map", "ind", "mid"] {
+                siblings += [stem + "." + sibling, stem + "." + sibling.uppercased()]
+            }
+        }
+        for world in ["tfw", "tifw", "wld", "jgw", "j2w"] { siblings.append(stem + "." + world) }
+        let upper = url.lastPathComponent.uppercased()
+        if upper.hasSuffix("_MTL.TXT") || upper.hasSuffix("_MTL.JSON") || upper.hasSuffix("_MTL.XML"),
+           let data = fm.contents(atPath: path), data.count < 4 << 20 {
+            let text = String(decoding: data, as: UTF8.self)
+            if let pattern = try? NSRegularExpression(pattern: #"FILE_NAME_[A-Z0-9_]+"?\s*[=:>]\s*"?([^"\s<]+)"#) {
+                for match in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+                    guard let range = Range(match.range(at: 1), in: text) else { continue }
+                    let name = String(text[range])
+                    siblings.append(name.hasPrefix("/") ? name : folder.appendingPathComponent(name).path)
+                }
+            }
+        }
+        for sibling in siblings where sibling != path && !result.contains(sibling) && fm.fileExists(atPath: sibling) {
+            result.append(sibling)
+        }
+        return result
+    }
+
+    /// ``indirectFiles(of:)`` of every file the plan's options name.
+    public static func indirectFiles(_ plan: RunPlan) -> [String] {
+        var result = Set<String>()
+        for path in plan.pipeline.inputFiles { result.formUnion(indirectFiles(of: path)) }
+        return result.sorted()
     }
 
     /// The full value as text (structured options included, which `OptionValue.text` abbreviates).
@@ -117,6 +183,13 @@ public struct StageManifest: Codable, Sendable {
         return files.map { one(URL(fileURLWithPath: path).appendingPathComponent($0).path) }.joined(separator: "\n")
     }
 
+    /// Size, modification time and inode of a published output; nil when it is missing or not a regular file.
+    static func outputIdentity(_ path: String) -> String? {
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        return "\(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) \(info.st_ino)"
+    }
+
     // MARK: - What a rerun may skip
 
     /// The stages a run can leave out: those whose outputs are all complete under the same key, and those that only
@@ -136,7 +209,11 @@ public struct StageManifest: Codable, Sendable {
         }
         func isFresh(_ id: String) -> Bool {
             guard let entry = entries[id], entry.key == keys[id] else { return false }
-            return entry.timing.outputs.allSatisfy { FileManager.default.fileExists(atPath: root.url.appendingPathComponent($0).path) }
+            return entry.timing.outputs.allSatisfy { output in
+                let path = root.url.appendingPathComponent(output).path
+                guard let identities = entry.outputIdentities else { return FileManager.default.fileExists(atPath: path) }
+                return identities[output] == Self.outputIdentity(path)
+            }
         }
         var needed = Set<String>()
         func need(_ id: String) {
@@ -177,7 +254,15 @@ final class StageManifestWriter: @unchecked Sendable {
             guard let key = keys[timing.id] else { continue }
             var kept = timing
             kept.reused = nil
-            manifest.entries[timing.id] = StageManifest.Entry(key: key, timing: kept)
+            var identities: [String: String] = [:]
+            for output in timing.outputs {
+                identities[output] = StageManifest.outputIdentity(root.url.appendingPathComponent(output).path)
+            }
+            manifest.entries[timing.id] = StageManifest.Entry(key: key, timing: kept, outputIdentities: identities)
+        }
+        if let transaction = OutputTransaction.containing(root.url.appendingPathComponent(StageManifest.fileName)) {
+            try transaction.updateEntries(manifest.entries)
+            return
         }
         let data: Data
         do { data = try manifest.encoded() } catch { throw RunError(.internal, "cannot encode \(StageManifest.fileName): \(error)") }
