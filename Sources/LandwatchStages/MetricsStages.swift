@@ -104,6 +104,36 @@ func jsonNumber(_ value: Double?, _ digits: Int = 4) -> Any {
     return (value * factor).rounded() / factor
 }
 
+/// What `metrics.green` writes as NAME.json, as its readers see it: the report and a later run's `baseline:`.
+/// Files written before the version field read as version 1.
+public struct GreenCoverageResult: Codable, Sendable, Equatable {
+    public static let currentVersion = 1
+
+    public struct Zone: Codable, Sendable, Equatable {
+        public var zone: String
+        public var name: String?
+        public var areaKm2: Double?
+        public var coveredShare: Double?
+        public var observedShare: Double?
+        /// 0–1; nil where nothing of the zone was observed.
+        public var greenCoverage: Double?
+        public var baselineCoverage: Double?
+        public var changePercentagePoints: Double?
+    }
+
+    public var version: Int?
+    public var zones: [Zone]
+    public var vegetated: String?
+    public var greenCoverageAllZones: Double?
+
+    /// Decodes the file's JSON (snake_case keys).
+    public static func decode(_ data: Data) throws -> GreenCoverageResult {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(GreenCoverageResult.self, from: data)
+    }
+}
+
 // MARK: - metrics.zonal
 
 /// `metrics.zonal`: per zone, pixel counts and area per class, the share of pixels with a class (clouds and nodata
@@ -285,16 +315,12 @@ public struct GreenCoverageStage: SinkStage {
 
     /// Zone id → green coverage (0–1) of an earlier run.
     static func baselineCoverage(_ path: String) throws -> [String: Double] {
-        guard let data = FileManager.default.contents(atPath: path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let zones = object["zones"] as? [[String: Any]] else {
+        guard let data = FileManager.default.contents(atPath: path), let result = try? GreenCoverageResult.decode(data) else {
             throw BaselineError(description: "\(path) is not the JSON of a metrics.green run (no 'zones' list)")
         }
-        var result: [String: Double] = [:]
-        for zone in zones {
-            if let id = zone["zone"] as? String, let coverage = zone["green_coverage"] as? Double { result[id] = coverage }
-        }
-        return result
+        var coverage: [String: Double] = [:]
+        for zone in result.zones { if let value = zone.greenCoverage { coverage[zone.zone] = value } }
+        return coverage
     }
 
     public func makeSink(inputs: [ProductDescription], grid: RasterGrid, context: RunContext) throws -> any BlockSink {
@@ -344,7 +370,8 @@ public struct GreenCoverageStage: SinkStage {
             }
             let overall: Double? = total.valid > 0 ? Double(total.vegetated) / Double(total.valid) : nil
             try root.writeAtomically(csvText(rows), to: "\(path).csv")
-            try root.writeAtomically(jsonData(["zones": objects, "vegetated": mode, "green_coverage_all_zones": jsonNumber(overall, 6)]),
+            try root.writeAtomically(jsonData(["version": GreenCoverageResult.currentVersion, "zones": objects, "vegetated": mode,
+                                               "green_coverage_all_zones": jsonNumber(overall, 6)]),
                                      to: "\(path).json")
             return ["\(path).csv", "\(path).json"]
         })

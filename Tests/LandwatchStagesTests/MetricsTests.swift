@@ -2,6 +2,7 @@ import Foundation
 import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
+import LandwatchStages
 import XCTest
 
 /// Environmental metrics on the real Marburg scenes and the example districts of testdata/plan.
@@ -80,6 +81,13 @@ final class MetricsTests: PipelineTestCase {
             let expected = ((after["green_coverage"] as! Double) - (before["green_coverage"] as! Double)) * 100
             XCTAssertEqual(after["change_percentage_points"] as! Double, expected, accuracy: 1e-2)
         }
+        // The typed product the report and the next baseline read is the file, field for field.
+        let typed = try GreenCoverageResult.decode(Data(contentsOf: work.appendingPathComponent("out2013/green.json")))
+        XCTAssertEqual(typed.version, GreenCoverageResult.currentVersion)
+        XCTAssertEqual(typed.zones.map(\.zone), rows2013.map { $0["zone"] as! String })
+        XCTAssertEqual(typed.zones.map(\.greenCoverage), rows2013.map { $0["green_coverage"] as? Double })
+        XCTAssertEqual(typed.zones.map(\.baselineCoverage), rows2001.map { $0["green_coverage"] as? Double })
+        XCTAssertEqual(typed.zones.map(\.changePercentagePoints), rows2013.map { $0["change_percentage_points"] as? Double })
     }
 
     func testDevelopmentIntensityLevelsPerZone() throws {

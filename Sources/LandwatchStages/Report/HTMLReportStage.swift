@@ -417,27 +417,31 @@ struct ReportBuilder {
         }
     }
 
-    func zoneName(_ zone: [String: Any]) -> String {
-        let name = zone["name"] as? String ?? ""
-        let code = zone["zone"] as? String ?? ""
-        return name.isEmpty ? code : (code == "scene" ? t("scene") : name)
-    }
+    func zoneName(_ zone: [String: Any]) -> String { zoneName(code: zone["zone"] as? String ?? "", name: zone["name"] as? String ?? "") }
+
+    func zoneName(code: String, name: String) -> String { name.isEmpty ? code : (code == "scene" ? t("scene") : name) }
 
     mutating func green() throws -> ReportDocument.Section? {
         guard let stage = ran("metrics.green").first else { return nil }
         var section = ReportDocument.Section(id: "green", title: t("green"))
-        guard let file = outputs(of: stage.id).first(where: { $0.hasSuffix(".json") }), let data = json(file) else { return section }
-        let zones = (data["zones"] as? [[String: Any]]) ?? []
-        summary.greenCoverage = Self.number(data["green_coverage_all_zones"])
-        let values = zones.map { (Self.number($0["green_coverage"]) ?? .nan) * 100 }
-        let chart = try saveChart(SVGChart.bars(title: t("chart.green"), labels: zones.map(zoneName), values: values, unit: "%", maximum: 100),
+        guard let file = outputs(of: stage.id).first(where: { $0.hasSuffix(".json") }),
+              let data = FileManager.default.contents(atPath: absolute(file)) else { return section }
+        let result: GreenCoverageResult
+        do { result = try GreenCoverageResult.decode(data) } catch {
+            throw RunError(.internal, "cannot read \(file), which metrics.green wrote (\(error)); this is a bug in landwatch")
+        }
+        let zones = result.zones
+        summary.greenCoverage = result.greenCoverageAllZones
+        let names = zones.map { zoneName(code: $0.zone, name: $0.name ?? "") }
+        let values = zones.map { ($0.greenCoverage ?? .nan) * 100 }
+        let chart = try saveChart(SVGChart.bars(title: t("chart.green"), labels: names, values: values, unit: "%", maximum: 100),
                                   name: "green")
         section.blocks.append(.figure(.init(file: chart, caption: t("chart.green"), width: 760, height: 70 + 26 * max(zones.count, 1))))
         section.blocks.append(.table(.init(
             header: [t("zone"), t("coverage"), t("baseline"), t("change.pp"), t("area.km2")],
-            rows: zones.map { z in
-                [zoneName(z), Self.fmt((Self.number(z["green_coverage"]) ?? .nan) * 100), Self.fmt(Self.number(z["baseline_coverage"]).map { $0 * 100 }),
-                 Self.fmt(Self.number(z["change_percentage_points"])), Self.fmt(Self.number(z["area_km2"]), 3)]
+            rows: zip(zones, names).map { z, name in
+                [name, Self.fmt((z.greenCoverage ?? .nan) * 100), Self.fmt(z.baselineCoverage.map { $0 * 100 }),
+                 Self.fmt(z.changePercentagePoints), Self.fmt(z.areaKm2, 3)]
             }, numeric: [1, 2, 3, 4])))
         return section
     }
