@@ -134,6 +134,41 @@ public struct GreenCoverageResult: Codable, Sendable, Equatable {
     }
 }
 
+/// What `metrics.intensity` writes as NAME.json, as the report reads it. Files written before the version field read as
+/// version 1.
+public struct IntensityResult: Codable, Sendable, Equatable {
+    public static let currentVersion = 1
+    public typealias Level = DevelopmentIntensityStage.Level
+
+    public struct Zone: Codable, Sendable, Equatable {
+        public var zone: String
+        public var name: String?
+        public var areaKm2: Double?
+        public var coveredShare: Double?
+        public var observedShare: Double?
+        /// Built-up share of the observed zone, 0–1.
+        public var intensity: Double?
+        public var warning: Double?
+        public var limit: Double?
+        public var level: Level?
+        /// Built-up share of the zone's red line, 0–1 (with a red-line input).
+        public var ecoOccupation: Double?
+        public var ecoLevel: Level?
+    }
+
+    public var version: Int?
+    public var zones: [Zone]
+    public var ecoOccupationAllZones: Double?
+    public var ecoLevelAllZones: Level?
+
+    /// Decodes the file's JSON (snake_case keys).
+    public static func decode(_ data: Data) throws -> IntensityResult {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(IntensityResult.self, from: data)
+    }
+}
+
 // MARK: - metrics.zonal
 
 /// `metrics.zonal`: per zone, pixel counts and area per class, the share of pixels with a class (clouds and nodata
@@ -547,7 +582,7 @@ public struct DevelopmentIntensityStage: SinkStage {
                 rows.append(row)
                 objects.append(object)
             }
-            var summary: [String: Any] = ["zones": objects]
+            var summary: [String: Any] = ["version": IntensityResult.currentVersion, "zones": objects]
             if hasRedline {
                 let occupation: Double? = totals.redline > 0 ? Double(totals.built) / Double(totals.redline) : nil
                 summary["eco_occupation_all_zones"] = jsonNumber(occupation, 6)

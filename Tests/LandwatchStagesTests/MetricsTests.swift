@@ -106,6 +106,14 @@ final class MetricsTests: PipelineTestCase {
             XCTAssertEqual(row["intensity"] as! Double, Double(built) / Double(observed.count), accuracy: 1e-6)
         }
         XCTAssertEqual(rows[1]["level"] as? String, "exceeded", "the east district's own limit of 0.1 %")
+        // The typed product the report reads is the file, field for field.
+        let typed = try IntensityResult.decode(Data(contentsOf: work.appendingPathComponent("out/intensity.json")))
+        XCTAssertEqual(typed.version, IntensityResult.currentVersion)
+        XCTAssertEqual(typed.zones.map(\.zone), rows.map { $0["zone"] as! String })
+        XCTAssertEqual(typed.zones.map(\.intensity), rows.map { $0["intensity"] as? Double })
+        XCTAssertEqual(typed.zones.map { $0.level?.rawValue }, rows.map { $0["level"] as? String })
+        XCTAssertEqual(typed.zones.map { $0.ecoLevel?.rawValue }, rows.map { $0["eco_level"] as? String })
+        XCTAssertEqual(typed.zones[1].level, .exceeded)
         XCTAssertEqual(rows[1]["limit"] as? Double, 0.001)
         XCTAssertNotNil(rows[0]["eco_occupation"])
     }

@@ -449,27 +449,33 @@ struct ReportBuilder {
     mutating func intensity() throws -> ReportDocument.Section? {
         guard let stage = ran("metrics.intensity").first else { return nil }
         var section = ReportDocument.Section(id: "intensity", title: t("intensity"))
-        guard let file = outputs(of: stage.id).first(where: { $0.hasSuffix(".json") }), let data = json(file) else { return section }
-        let zones = (data["zones"] as? [[String: Any]]) ?? []
+        guard let file = outputs(of: stage.id).first(where: { $0.hasSuffix(".json") }),
+              let data = FileManager.default.contents(atPath: absolute(file)) else { return section }
+        let result: IntensityResult
+        do { result = try IntensityResult.decode(data) } catch {
+            throw RunError(.internal, "cannot read \(file), which metrics.intensity wrote (\(error)); this is a bug in landwatch")
+        }
+        let zones = result.zones
+        let names = zones.map { zoneName(code: $0.zone, name: $0.name ?? "") }
         var highlights: [Int: String] = [:]
         var colours: [String] = []
         for (index, zone) in zones.enumerated() {
-            let highlight = HTMLReportStage.intensityHighlight(level: zone["level"] as? String, eco: zone["eco_level"] as? String)
+            let highlight = HTMLReportStage.intensityHighlight(level: zone.level?.rawValue, eco: zone.ecoLevel?.rawValue)
             highlights[index] = highlight
             colours.append(highlight == "over" ? "#c0392b" : highlight == "warning" ? "#e6a700" : "#5b7083")
         }
-        let limit = zones.compactMap { Self.number($0["limit"]) }.first
-        let chart = try saveChart(SVGChart.bars(title: t("chart.intensity"), labels: zones.map(zoneName),
-                                                values: zones.map { (Self.number($0["intensity"]) ?? .nan) * 100 }, unit: "%",
+        let limit = zones.compactMap(\.limit).first
+        let chart = try saveChart(SVGChart.bars(title: t("chart.intensity"), labels: names,
+                                                values: zones.map { ($0.intensity ?? .nan) * 100 }, unit: "%",
                                                 colors: colours, reference: limit.map { ($0 * 100, t("limit")) }),
                                   name: "intensity")
         section.blocks.append(.figure(.init(file: chart, caption: t("chart.intensity"), width: 760, height: 70 + 26 * max(zones.count, 1))))
         section.blocks.append(.table(.init(
             header: [t("zone"), t("intensity.value"), t("warning"), t("limit"), t("level"), t("eco")],
-            rows: zones.map { z in
-                [zoneName(z), Self.fmt((Self.number(z["intensity"]) ?? .nan) * 100), Self.fmt(Self.number(z["warning"]).map { $0 * 100 }),
-                 Self.fmt(Self.number(z["limit"]).map { $0 * 100 }), "\(z["level"] as? String ?? "") / \(z["eco_level"] as? String ?? "")",
-                 Self.fmt(Self.number(z["eco_occupation"]).map { $0 * 100 }, 2)]
+            rows: zip(zones, names).map { z, name in
+                [name, Self.fmt((z.intensity ?? .nan) * 100), Self.fmt(z.warning.map { $0 * 100 }),
+                 Self.fmt(z.limit.map { $0 * 100 }), "\(z.level?.rawValue ?? "") / \(z.ecoLevel?.rawValue ?? "")",
+                 Self.fmt(z.ecoOccupation.map { $0 * 100 }, 2)]
             }, highlights: highlights, numeric: [1, 2, 3, 5])))
         return section
     }
