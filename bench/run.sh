@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # make bench: landwatch against its peers on one machine in one run: NDVI (gdal_calc.py, a raw GDAL floor, numpy,
 # otbcli_BandMath), model
-# classification (XGBoost's Python package), the enforcement chain (GDAL's command-line tools), zonal statistics
+# classification (XGBoost's Python package; the native tree evaluator also against tl2cgen-compiled C, bench/trees/),
+# the enforcement chain (GDAL's command-line tools), zonal statistics
 # (a numpy bincount script).
 # Writes bench/RESULTS.md. Inputs are generated once in bench/work/ from the real Zion Landsat 8 bands.
 set -euo pipefail
 cd "$(dirname "$0")"
-command -v otbcli_BandMath >/dev/null || { echo "bench: installing Orfeo ToolBox (otb-bin) for the NDVI peer"; \
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq otb-bin >/dev/null; }
 mkdir -p work
 ROOT=$(cd .. && pwd)
 ZION=$ROOT/testdata/zion-landsat8
@@ -27,7 +26,18 @@ make_input() {  # make_input SIZE NAME COMPRESS
   mv "work/$name.tmp" "work/$name"
 }
 
+# The tree-evaluator tl2cgen peer (PyPI: tl2cgen, and the treelite it is built against).
+/usr/bin/python3 -c 'import tl2cgen, treelite' 2>/dev/null || { echo "bench: installing tl2cgen and treelite from PyPI for the tree-evaluator peer"; \
+  /usr/bin/python3 -m pip install -q --break-system-packages tl2cgen "treelite==4.1.2" 2>/dev/null || /usr/bin/python3 -m pip install -q tl2cgen "treelite==4.1.2"; }
+
 make_input 10980 input.tif NONE
+# `bash bench/run.sh trees`: only the tree-evaluator cases (a section of RESULTS.md of their own).
+if [ "${1:-}" = trees ]; then
+  /usr/bin/python3 trees/bench_trees.py "$ROOT/.build/release/landwatch"
+  exit 0
+fi
+command -v otbcli_BandMath >/dev/null || { echo "bench: installing Orfeo ToolBox (otb-bin) for the NDVI peer"; \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq otb-bin >/dev/null; }
 make_input 10980 input-deflate.tif DEFLATE
 make_input 21960 input-4x.tif NONE
 /usr/bin/python3 enforcement/make_inputs.py   # work/after.tif (planted construction) and work/plan/
@@ -39,3 +49,4 @@ gcc -O2 -o work/floor floor.c $(pkg-config --cflags --libs gdal) -lpthread
 LANDWATCH=$ROOT/.build/release/landwatch
 /usr/bin/python3 bench.py "$LANDWATCH"
 /usr/bin/python3 targets.py
+/usr/bin/python3 trees/bench_trees.py "$LANDWATCH"

@@ -172,6 +172,55 @@ final class ModelStagesTests: PipelineTestCase {
         }
     }
 
+    /// A model the native evaluator cannot run (XGBoost's dart booster) is classified by XGBoost instead, with the
+    /// same classes as XGBoost gives; a model whose description lists other features is one line.
+    func testUnsupportedModelsGoToXGBoostAndMismatchedOnesAreRefused() throws {
+        try run(pipeline())
+        let out = work.appendingPathComponent("out")
+        let meta = try Data(contentsOf: out.appendingPathComponent("model.json.meta.json"))
+        let classes = (try JSONSerialization.jsonObject(with: meta) as! [String: Any])["classes"] as! [Int]
+        let scene = try NativeTreeEvaluatorTests.zion()
+        let rows = (0..<scene.columns[0].count).filter { i in scene.columns.allSatisfy { $0[i].isFinite } && scene.reference[i] > 0 }
+        let training = Array(rows.prefix(5000))
+        let dart = try Booster.train(features: training.flatMap { i in scene.columns.map { $0[i] } }, rows: training.count, columns: 6,
+                                     labels: training.map { Float(scene.reference[$0] % classes.count) }, weights: nil,
+                                     classCount: classes.count, rounds: 4,
+                                     parameters: ["booster": "dart", "rate_drop": "0.1", "max_depth": "4", "nthread": "2", "seed": "1"])
+        let dartPath = out.appendingPathComponent("dart.json").path
+        try dart.save(to: dartPath)
+        try meta.write(to: URL(fileURLWithPath: dartPath + ".meta.json"))
+        let apply = pipeline().components(separatedBy: "\n  - id: train")[0] + """
+
+              - id: landcover
+                uses: classify.model
+                inputs: {scene: scene}
+                with: {path: "\(dartPath)"}
+              - id: out
+                uses: write.raster
+                inputs: [landcover]
+                with: {path: landcover.tif}
+            """
+        try run(apply, out: "dart")
+        let classified = try readWhole(work.appendingPathComponent("dart/landcover.tif").path)
+        let probabilities = try Booster.load(from: dartPath, threads: 2)
+            .predictProbabilities(features: rows.flatMap { i in scene.columns.map { $0[i] } }, rows: rows.count, columns: 6)
+        var differing = 0
+        for (n, i) in rows.enumerated() {
+            let p = probabilities[(n * classes.count)..<((n + 1) * classes.count)]
+            if Float(classes[p.firstIndex(of: p.max()!)! - n * classes.count]) != classified[i] { differing += 1 }
+        }
+        XCTAssertEqual(differing, 0, "the dart model through XGBoost's predictor")
+
+        // A description listing five of the model's six features.
+        var description = try JSONSerialization.jsonObject(with: meta) as! [String: Any]
+        description["features"] = ["blue", "green", "red", "nir", "ndvi"]
+        let model = out.appendingPathComponent("model.json").path
+        try JSONSerialization.data(withJSONObject: description).write(to: URL(fileURLWithPath: model + ".meta.json"))
+        XCTAssertThrowsError(try run(apply.replacingOccurrences(of: dartPath, with: model), out: "mismatch")) { error in
+            XCTAssertTrue("\(error)".contains("model \(model) reads 6 features into \(classes.count) classes, but its description \(model).meta.json lists 5 features"), "\(error)")
+        }
+    }
+
     func testTheModelIsGivenOnce() throws {
         let text = pipeline().replacingOccurrences(of: "inputs: {scene: scene, model: train}", with: "inputs: {scene: scene}")
         let plan = { (text: String) throws -> RunPlan in
