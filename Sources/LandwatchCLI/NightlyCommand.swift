@@ -73,6 +73,8 @@ struct NightlyRun: ParsableCommand {
             do { _ = try Shard(parsing: shard, environment: ProcessInfo.processInfo.environment) } catch { throw ValidationError(error.description) }
         }
         _ = try parseOverrides(settings)
+        if case .failure(let problem) = ByteCount.check(memory) { throw ValidationError("--memory '\(memory)' \(problem)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
     }
 
     /// A failure as the log should show it: one line, or one JSON object under `--log-format json`.
@@ -90,12 +92,15 @@ struct NightlyRun: ParsableCommand {
 
     func run() throws {
         LogSetup.bootstrap(verbosity: 1, json: logFormat == .json)
+        // SIGINT/SIGTERM as for `run`: the scene's partial files go, its record says interrupted, the lock is released
+        // by the exit; the registry holds only scenes recorded whole (each in one transaction).
+        SignalCleanup.install()
         let logger = Logger(label: "landwatch")
         let environment = ProcessInfo.processInfo.environment
         let fromEnvironment = db == nil && environment["LANDWATCH_DB_URL"] != nil
         var nightly = Nightly(inbox: inbox, pipelinePath: pipeline, out: out, database: db ?? environment["LANDWATCH_DB_URL"],
                               threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
-                              memoryBudget: ByteCount.parse(memory) ?? 512 << 20, registry: standardRegistry, logger: logger)
+                              memoryBudget: ByteCount.parse(memory)!, registry: standardRegistry, logger: logger)
         nightly.force = force
         nightly.overrides = try parseOverrides(settings)
         nightly.databaseFromEnvironment = fromEnvironment

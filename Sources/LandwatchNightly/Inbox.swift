@@ -30,12 +30,76 @@ public struct Delivery: Sendable {
 /// a Landsat tar as USGS delivers it (`.tar`, `.tar.gz`, `.tgz`; read in place through GDAL's /vsitar/); a Gaofen
 /// image with its product XML beside it (date from the XML, sensor from the file name).
 public enum Inbox {
-    public static func scan(_ folder: String) throws(RunError) -> (deliveries: [Delivery], skipped: [String]) {
+    /// - Parameter settleSeconds: a delivery with a file modified less than this long ago is still being copied: it
+    ///   is recorded as failed (and retried on a later night), not read half-written. A delivery whose files change
+    ///   size or time while the scan reads them is treated the same, whatever the setting.
+    public static func scan(_ folder: String, settleSeconds: Double = 0) throws(RunError) -> (deliveries: [Delivery], skipped: [String]) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw RunError(.input, "the inbox \(folder) does not exist or is not a folder")
         }
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+        let before = Dictionary(uniqueKeysWithValues: names.map { ($0, state(of: URL(fileURLWithPath: folder).appendingPathComponent($0).path)) })
+        var (deliveries, skipped) = read(folder, names: names)
+        // Still being written: changed during the scan, or younger than the settle time.
+        let now = Date().timeIntervalSince1970
+        for index in deliveries.indices where deliveries[index].problem == nil {
+            let delivery = deliveries[index]
+            let entry = topLevelName(of: delivery, in: folder)
+            guard let entry, let earlier = before[entry] else { continue }
+            let later = state(of: URL(fileURLWithPath: folder).appendingPathComponent(entry).path)
+            if later.signature != earlier.signature {
+                deliveries[index].problem = "\(delivery.archive ?? delivery.path): still being written (its size or time changed while the inbox was read); tried again on a later night"
+            } else if settleSeconds > 0, now - later.newest < settleSeconds {
+                deliveries[index].problem = "\(delivery.archive ?? delivery.path): still being written (modified \(Int(now - later.newest)) s ago, less than the settle time of \(Int(settleSeconds)) s); tried again on a later night"
+            }
+        }
+        // The same bytes delivered twice (another name, another sidecar date): the first is the scene, the others
+        // are duplicates of it, not scenes of their own.
+        var first: [String: String] = [:]
+        deliveries = deliveries.filter { delivery in
+            guard !delivery.contentHash.hasPrefix("unreadable-") else { return true }
+            if let earlier = first[delivery.contentHash] {
+                skipped.append("\(delivery.archive ?? delivery.path): the same bytes as \(earlier) (a duplicate delivery; \(earlier) is the scene)")
+                return false
+            }
+            first[delivery.contentHash] = delivery.archive ?? delivery.path
+            return true
+        }
+        return (deliveries, skipped)
+    }
+
+    /// The inbox entry (file or folder) a delivery came from.
+    static func topLevelName(of delivery: Delivery, in folder: String) -> String? {
+        let root = URL(fileURLWithPath: folder).standardizedFileURL.path + "/"
+        let path = URL(fileURLWithPath: delivery.archive ?? delivery.path).standardizedFileURL.path
+        guard path.hasPrefix(root) else { return nil }
+        return path.dropFirst(root.count).split(separator: "/").first.map(String.init)
+    }
+
+    /// Sizes and times of an inbox entry (every file in a folder, and a GeoTIFF's sidecars), to tell a delivery that
+    /// is still being copied.
+    static func state(of path: String) -> (signature: String, newest: Double) {
+        var files = [path]
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            files += ((FileManager.default.enumerator(atPath: path)?.allObjects as? [String]) ?? []).sorted().map { path + "/" + $0 }
+        } else {
+            let base = URL(fileURLWithPath: path).deletingPathExtension().path
+            files += ["json", "xml"].map { base + "." + $0 }
+        }
+        var signature = "", newest = 0.0
+        for file in files {
+            var info = stat()
+            guard lstat(file, &info) == 0 else { continue }
+            let time = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+            newest = max(newest, time)
+            signature += "\(file) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)\n"
+        }
+        return (signature, newest)
+    }
+
+    static func read(_ folder: String, names: [String]) -> (deliveries: [Delivery], skipped: [String]) {
         var deliveries: [Delivery] = [], skipped: [String] = []
         for name in names where !name.hasPrefix(".") {
             let path = URL(fileURLWithPath: folder).appendingPathComponent(name).path
@@ -80,6 +144,14 @@ public enum Inbox {
         return (deliveries, skipped)
     }
 
+    /// Reads the last row of every band: a truncated GeoTIFF opens (its header is complete) but fails there.
+    static func checkComplete(_ dataset: Dataset) throws {
+        guard dataset.height > 0, dataset.width > 0 else { return }
+        for index in 1...dataset.bandCount {
+            _ = try dataset.band(index).read(Window(colOffset: 0, rowOffset: dataset.height - 1, width: dataset.width, height: 1))
+        }
+    }
+
     /// A GeoTIFF and its sidecar; problems are kept on the delivery, so that the scene is recorded as failed.
     static func geoTIFF(_ path: String) -> Delivery {
         let hash = contentHash(path)
@@ -104,6 +176,9 @@ public enum Inbox {
         do {
             let dataset = try Dataset.open(path)
             delivery.footprintWKT = try footprint(dataset)
+            do { try checkComplete(dataset) } catch {
+                return finish("\(path): incomplete (truncated, or still being copied?): \(error)")
+            }
         } catch {
             return finish("\(path): \(error)")
         }

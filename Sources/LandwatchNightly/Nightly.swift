@@ -154,7 +154,16 @@ public struct Nightly {
         // The inbox is read-only to us: GDAL would otherwise leave a .properties file (the uncompressed size of a
         // .tar.gz it seeked in) beside the delivery.
         setenv("CPL_VSIL_GZIP_WRITE_PROPERTIES", "NO", 1)
-        var (deliveries, skipped) = try Inbox.scan(inbox)
+        var isInbox: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: inbox, isDirectory: &isInbox), isInbox.boolValue else {
+            throw RunError(.input, "the inbox \(inbox) does not exist or is not a folder")
+        }
+        // Validate the pipeline once, before any scene (its params say how long a delivery must settle).
+        var runner = PipelineRunner(registry: self.registry, logger: logger)
+        runner.readRoots = readRoots
+        let declared = try runner.validate(path: pipelinePath, overrides: overrides).pipeline.params
+        let settle = try Self.seconds(declared["settle_seconds"], name: "settle_seconds", path: pipelinePath)
+        var (deliveries, skipped) = try Inbox.scan(inbox, settleSeconds: settle)
         if let shard {
             let all = deliveries.count
             deliveries = deliveries.filter { shard.owns($0.place ?? $0.contentHash) }
@@ -162,10 +171,6 @@ public struct Nightly {
         }
         for line in skipped where shard == nil || shard!.owns(line) { logger.warning("nightly: skipped \(line)") }
         let registry = try Registries.open(database, fromEnvironment: databaseFromEnvironment)
-        // Validate the pipeline once, before any scene.
-        var runner = PipelineRunner(registry: self.registry, logger: logger)
-        runner.readRoots = readRoots
-        let declared = try runner.validate(path: pipelinePath, overrides: overrides).pipeline.params
         let baselineDays = Int(declared["baseline_days"] ?? "") ?? 365
         let window = Int(declared["season_window"] ?? "") ?? 45
         // `baseline: landuse`: every scene is compared with the land-use survey the pipeline reads, not with an
@@ -281,6 +286,10 @@ public struct Nightly {
                                             resolved: outcome.resolved, not_observed: outcome.notObserved))
                 let unseen = outcome.notObserved.isEmpty ? "" : ", \(outcome.notObserved.count) not observed (cloud or nodata over the site)"
                 logger.info("nightly: scene \(delivery.id) against \(against): \(outcome.new.count) new, \(outcome.persisting.count) persisting, \(outcome.resolved.count) resolved\(unseen)")
+            } catch let error as RunError where error.category == .io && Self.concernsDelivery(error, delivery, baseline: baseline) {
+                // Reading the delivery failed (truncated, still being copied, corrupt): the scene, not the machine.
+                // Recorded failed and retried on a later night; the night goes on with the others.
+                try failed(scene, "\(error)", attempts: attempts)
             } catch let error as RunError where error.category == .outputNotWritable || error.category == .io {
                 // The machine, not the scene (a full disk, a read-only mount): stop the night with the registry as it
                 // was for this scene, so that the next night retries it.
@@ -293,6 +302,26 @@ public struct Nightly {
         }
         summary.result = summary.scenesFailed > 0 ? .someFailed : .allDone
         return summary
+    }
+
+    /// True when a failure names a file of the delivery (or of its baseline): a broken input, not a broken machine.
+    static func concernsDelivery(_ error: RunError, _ delivery: Delivery, baseline: SceneRecord?) -> Bool {
+        var places = [delivery.path, URL(fileURLWithPath: delivery.path).deletingLastPathComponent().path]
+        if let archive = delivery.archive { places.append(archive) }
+        if let baseline { places += [baseline.path, URL(fileURLWithPath: baseline.path).deletingLastPathComponent().path] }
+        let message = error.description
+        return places.contains { !$0.isEmpty && $0 != "/" && $0 != "." && message.contains($0) }
+            && !message.contains("No space left") && !message.contains("Read-only file system")
+            && !message.lowercased().contains("cannot write") && !message.lowercased().contains("cannot create")
+    }
+
+    /// A params value in seconds (nil: 0), or a one-line refusal naming the param.
+    static func seconds(_ text: String?, name: String, path: String) throws(RunError) -> Double {
+        guard let text, !text.isEmpty else { return 0 }
+        guard let value = Double(text), value.isFinite, value >= 0, value <= 7 * 86400 else {
+            throw RunError(.input, "\(path): param \(name): '\(text.prefix(40))' must be a number of seconds from 0 to 604800")
+        }
+        return value
     }
 
     /// The processed scene over the same footprint closest to `days` before, within `window` days of it.
