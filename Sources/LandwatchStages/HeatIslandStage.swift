@@ -232,7 +232,7 @@ public struct HeatIslandStage: WholeSinkStage {
             objects.append(object)
             if !isProxy, entry.observed > 0, let mean = entry.all.mean { pairs.append((Double(entry.green) / Double(entry.observed), mean)) }
         }
-        var summary: [String: Any] = ["kind": kind, "is_proxy": isProxy, "zones": objects, "scene": describe("scene", "whole scene", scene).1,
+        var summary: [String: Any] = ["version": HeatIslandResult.currentVersion, "kind": kind, "is_proxy": isProxy, "zones": objects, "scene": describe("scene", "whole scene", scene).1,
                                       "ring_width_m": ringWidth, "urban": urbanFromBoundary ? "urban boundary" : "built-up class"]
         if !isProxy {
             summary["hotspot_threshold_c"] = jsonNumber(threshold, 3)
@@ -250,5 +250,43 @@ public struct HeatIslandStage: WholeSinkStage {
         try context.outputRoot.writeAtomically(csvText(csvRows), to: "\(path).csv")
         try context.outputRoot.writeAtomically(jsonData(summary), to: "\(path).json")
         return written + ["\(path).csv", "\(path).json"]
+    }
+}
+
+/// What `metrics.heat_island` writes as NAME.json, as the report reads it. Files written before the version field
+/// read as version 1. Temperatures are °C; without a thermal band only the proxy (built-up share, 0–1) is set.
+public struct HeatIslandResult: Codable, Sendable, Equatable {
+    public static let currentVersion = 1
+
+    public struct Zone: Codable, Sendable, Equatable {
+        public var zone: String
+        public var name: String?
+        public var observedKm2: Double?
+        public var cloudOrNodataShare: Double?
+        public var urbanKm2: Double?
+        public var greenCoverage: Double?
+        /// The proxy: built-up share of the observed zone (0–1), when there is no temperature.
+        public var heatIslandProxy: Double?
+        public var urbanMeanLstC: Double?
+        public var ruralRingMeanLstC: Double?
+        public var suhiC: Double?
+        public var zoneMeanLstC: Double?
+    }
+
+    public var version: Int?
+    public var kind: String?
+    public var isProxy: Bool
+    public var zones: [Zone]
+    /// The whole scene as one zone.
+    public var scene: Zone?
+    public var hotspotThresholdC: Double?
+    public var hotspotKm2: Double?
+    public var greenLstCorrelation: Double?
+
+    /// Decodes the file's JSON (snake_case keys).
+    public static func decode(_ data: Data) throws -> HeatIslandResult {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(HeatIslandResult.self, from: data)
     }
 }

@@ -103,6 +103,14 @@ final class ReportTests: PipelineTestCase {
         let html = try String(contentsOf: report.appendingPathComponent("index.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("替代指标：未提供热红外波段"), "proxy label")
         XCTAssertFalse(html.contains("images/lst.png"))
+        // The proxy's values are in the table, as the stage wrote them (the report looked for a key the stage never
+        // wrote, so the column was all dashes).
+        let result = try HeatIslandResult.decode(Data(contentsOf: report.deletingLastPathComponent().appendingPathComponent("heat_island.json")))
+        XCTAssertTrue(result.isProxy)
+        XCTAssertEqual(result.version, HeatIslandResult.currentVersion)
+        let shares = result.zones.compactMap(\.heatIslandProxy)
+        XCTAssertFalse(shares.isEmpty)
+        for share in shares { XCTAssertTrue(html.contains("<td class=\"num\">\(String(format: "%.2f", share * 100))</td>"), "proxy \(share) not in the table") }
     }
 
     func testAReportWithNothingToReportSaysSo() throws {

@@ -483,8 +483,13 @@ struct ReportBuilder {
     mutating func heatIsland() throws -> ReportDocument.Section? {
         guard let stage = ran("metrics.heat_island").first else { return nil }
         var section = ReportDocument.Section(id: "heat", title: t("heat"))
-        guard let file = outputs(of: stage.id).first(where: { $0.hasSuffix(".json") }), let data = json(file) else { return section }
-        let proxy = data["is_proxy"] as? Bool ?? false
+        guard let file = outputs(of: stage.id).first(where: { $0.hasSuffix(".json") }),
+              let data = FileManager.default.contents(atPath: absolute(file)) else { return section }
+        let result: HeatIslandResult
+        do { result = try HeatIslandResult.decode(data) } catch {
+            throw RunError(.internal, "cannot read \(file), which metrics.heat_island wrote (\(error)); this is a bug in landwatch")
+        }
+        let proxy = result.isProxy
         summary.heatIslandIsProxy = proxy
         if proxy { section.blocks.append(.note(t("proxy"))) }
         if !proxy, let lstInput = stage.inputs.first(where: { $0.port == "lst" }), let raster = writtenRaster(of: lstInput.stageID) {
@@ -499,15 +504,16 @@ struct ReportBuilder {
                                                             Self.fmt(Double(low) + f * Double(high - low)) + " °C")
                                                 }, width: quicklook.width, height: quicklook.height)))
         }
-        var zones = (data["zones"] as? [[String: Any]]) ?? []
-        if let scene = data["scene"] as? [String: Any] { zones.append(scene) }
+        let zones = result.zones + (result.scene.map { [$0] } ?? [])
+        // Without a temperature the first column is the proxy (built-up share, %), labelled so; the rest have no value.
         section.blocks.append(.table(.init(
             header: [t("zone"), proxy ? t("suhi") + " (proxy)" : t("urban.lst"), t("rural.lst"), t("suhi"), t("coverage")],
             rows: zones.map { z in
-                [zoneName(z), Self.fmt(Self.number(z["urban_mean_lst_c"]), 2), Self.fmt(Self.number(z["rural_ring_mean_lst_c"]), 2),
-                 Self.fmt(Self.number(z["suhi_c"] ?? z["proxy_index"]), 2), Self.fmt((Self.number(z["green_coverage"]) ?? .nan) * 100)]
+                [zoneName(code: z.zone, name: z.name ?? ""),
+                 proxy ? Self.fmt(z.heatIslandProxy.map { $0 * 100 }, 2) : Self.fmt(z.urbanMeanLstC, 2),
+                 Self.fmt(z.ruralRingMeanLstC, 2), Self.fmt(z.suhiC, 2), Self.fmt((z.greenCoverage ?? .nan) * 100)]
             }, numeric: [1, 2, 3, 4])))
-        if let threshold = Self.number(data["hotspot_threshold_c"]), let area = Self.number(data["hotspot_km2"]) {
+        if let threshold = result.hotspotThresholdC, let area = result.hotspotKm2 {
             section.blocks.append(.paragraph("\(t("hotspots")): > \(Self.fmt(threshold, 2)) °C, \(Self.fmt(area, 4)) km²"))
         }
         return section
