@@ -321,6 +321,26 @@ final class OutputTransactionTests: XCTestCase {
 
     // MARK: - Exports and merges
 
+    func testAMergeIntoOneOfItsShardsIsRefusedAndTheShardIsUntouched() throws {
+        try pipeline("sharded", writing: "ndvi.tif")
+        for index in 1...2 {
+            let result = try CLITests.landwatch(["run", "sharded.yaml", "--shard", "\(index)/2", "--out", "s\(index)", "--threads", "2"], in: work)
+            XCTAssertEqual(result.status, 0, result.stderr)
+        }
+        let before = try digest(work.appendingPathComponent("s1/ndvi.tif"))
+        let record = try digest(work.appendingPathComponent("s1/run.json"))
+        for target in ["s1", "s1/inside", "."] {
+            let result = try CLITests.landwatch(["merge", "s1", "s2", "--out", target], in: work)
+            XCTAssertEqual(result.status, 73, "\(target): \(result.stderr)")
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+            XCTAssertTrue(result.stderr.contains("the output folder of shard 1/2") || result.stderr.contains("the output folder of shard 2/2"), result.stderr)
+        }
+        XCTAssertEqual(try digest(work.appendingPathComponent("s1/ndvi.tif")), before)
+        XCTAssertEqual(try digest(work.appendingPathComponent("s1/run.json")), record)
+        let merged = try CLITests.landwatch(["merge", "s1", "s2", "--out", "merged"], in: work)
+        XCTAssertEqual(merged.status, 0, merged.stderr)
+    }
+
     func testAnExportNeverReplacesAnSQLiteDatabaseOrFollowsALink() throws {
         let registry = work.appendingPathComponent("registry.sqlite")
         let sqlite = Process()
