@@ -159,11 +159,14 @@ public struct NormalizeStage: WholeRasterStage {
                 findings?.set("\(band.band).residual_rms", band.residualRMS)
                 findings?.set("\(band.band).residual_sigma", band.residualSigma)
                 findings?.set("\(band.band).correlation", band.correlation)
+                if !band.regressed {
+                    findings?.note("\(band.band): the dates correlate \(String(format: "%.2f", band.correlation)) on the unchanged pixels, too little to fit a gain: shifted only (gain 1, offset from the medians; a gain is fitted from 0.90)")
+                }
             }
             let share = String(format: "%.0f", fit.invariantShare * 100)
             let gainsText = fit.bands.map { band -> String in
                 let gain = String(format: "%.4f", band.gain), offset = String(format: "%+.4f", band.offset)
-                return "\(band.band) ×\(gain) \(offset)"
+                return "\(band.band) ×\(gain) \(offset)" + (band.regressed ? "" : " (shifted only: correlation \(String(format: "%.2f", band.correlation)))")
             }.joined(separator: ", ")
             context.logger.info("normalize.relative: \(fit.invariantPixels) of \(fit.sampledPixels) sampled pixels unchanged (\(share) %); \(gainsText)")
         }

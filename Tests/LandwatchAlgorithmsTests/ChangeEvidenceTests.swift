@@ -42,6 +42,29 @@ final class ChangeEvidenceTests: XCTestCase {
         XCTAssertEqual(fit.invariantShare, 0.8, accuracy: 0.05, "the changed fifth is left out")
     }
 
+    /// A band whose contrast is mostly noise (red over dark forest: σ 0.004 of land, 0.004 of noise on the later date)
+    /// is shifted, never shrunk: a regression there gave gains of 0.06-0.43 for a true 1.0 on Slovenia, and planted
+    /// roofs came out forest. A band with contrast keeps its fitted gain.
+    func testANoisyLowContrastBandIsShiftedNotShrunk() throws {
+        var random = SplitMix(state: 5)
+        var reference: [[Float]] = [[], []], subject: [[Float]] = [[], []]
+        for _ in 0..<20_000 {
+            let dark = 0.03 + 0.004 * random.gaussian(), bright = Float.random(in: 0.1...0.4, using: &random)
+            reference[0].append(dark)
+            reference[1].append(bright)
+            subject[0].append((dark - 0.01) / 1.05 + 0.004 * random.gaussian())
+            subject[1].append((bright - 0.01) / 1.05 + 0.004 * random.gaussian())
+        }
+        let fit = try RelativeNormalization.fit(reference: reference, subject: subject, bandNames: ["red", "swir1"])
+        XCTAssertFalse(fit.bands[0].regressed)
+        XCTAssertLessThan(fit.bands[0].correlation, 0.9)
+        XCTAssertEqual(fit.bands[0].gain, 1)
+        // The medians: 0.03 before, (0.03 - 0.01) / 1.05 after.
+        XCTAssertEqual(fit.bands[0].offset, 0.03 - 0.02 / 1.05, accuracy: 0.0005)
+        XCTAssertTrue(fit.bands[1].regressed)
+        XCTAssertEqual(fit.bands[1].gain, 1.05, accuracy: 0.02)
+    }
+
     func testTooFewUnchangedPixelsIsAProblemNotASilentFit() {
         var random = SplitMix(state: 3)
         let reference = [(0..<1000).map { _ in Float.random(in: 0...1, using: &random) }]

@@ -183,6 +183,8 @@ def render(kind, scene, classifier, cfg):
             stages[sid]["keep"] = True
     apply_overrides(p, cfg)
     apply_overrides(p, (cfg.get("variants") or {}).get(classifier))
+    if scene is not None and scene.stage_with:
+        apply_overrides(p, {"stages": {sid: {"with": opts} for sid, opts in scene.stage_with.items()}})
     if kind == "pair":
         apply_overrides(p, (cfg.get("variants") or {}).get("pair"))
     return p
@@ -250,7 +252,7 @@ def planted_case(scene, seed, member, fixed, folder, cfg):
         p["approved"] = bool(approved[labels == p["id"]].all())
         if approved[labels == p["id"]].any() and not p["approved"]:
             raise RuntimeError(f"{scene.name} seed {seed}: patch {p['id']} partly inside an approval")
-        must, codes, why = expect.expected(p, scene.pixel_area)
+        must, codes, why = expect.expected(p, scene.pixel_area, scene.construction_from_bare)
         p["must_report"], p["expected_codes"], p["why_not"] = must, codes, why
     after, labels, radiometry = plant.perturb(scene, after, labels, seed, cfg["perturbation"])
     write_stack(os.path.join(folder, "after.tif"), scene, scene.to_stored(after))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from scenes import CROPLAND
+from scenes import BARE, CROPLAND
 
 # Rule code: minimum area in m² (README defaults); a rule needs max(MIN_PIXELS, ceil(area / pixel area)) pixels.
 MIN_AREA = {"UC-P": 200, "UC": 200, "FL-B": 400, "FL-S": 400, "FL-W": 400, "FL-F": 400, "RL": 200}
@@ -24,16 +24,22 @@ def min_pixels(code: str, pixel_area: float) -> int:
     return max(MIN_PIXELS, math.ceil(MIN_AREA[code] / pixel_area - 1e-9))
 
 
-def expected(patch: dict, pixel_area: float) -> tuple[bool, list[str], str]:
+def expected(patch: dict, pixel_area: float, construction_from_bare: bool = False) -> tuple[bool, list[str], str]:
     """(must be reported, rule codes it must list, why not when it must not).
 
     patch: kind ('built' or 'bare': what was planted), before_class (legend code of the land it was planted on),
     pixels, and the plan under it: redline, basic_farmland, urban_boundary, zoned_non_construction, approved.
+    construction_from_bare: the pipeline's compliance.diff option (bare -> built-up is construction).
     """
     if patch["approved"]:
         return False, [], "inside an approval"
     built = patch["kind"] == "built"
     cropland = patch["before_class"] == CROPLAND
+    if patch["before_class"] == BARE:
+        if not built:
+            return False, [], "bare planted on bare land: no change of class"
+        if not construction_from_bare:
+            return False, [], "built-up on bare land: construction only with construction_from_bare"
     construction = built or (BARE_IS_CONSTRUCTION and (not cropland or CROPLAND_TO_BARE_IS_CONSTRUCTION))
     codes = set()
     if construction:

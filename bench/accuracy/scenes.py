@@ -93,6 +93,13 @@ class Scene:
     date: str
     features: str               # classify.train features
     notes: list[str] = field(default_factory=list)
+    # Stage options this scene's pipeline sets (a bureau's setting for its land, e.g. construction on bare land in
+    # an arid region), applied after the config's overrides; expect.py is told the same.
+    stage_with: dict = field(default_factory=dict)
+
+    @property
+    def construction_from_bare(self) -> bool:
+        return bool(self.stage_with.get("changes", {}).get("construction_from_bare", False))
 
     @property
     def shape(self):
@@ -224,10 +231,10 @@ def _landsat_toa(folder: str, prefix: str, mtl: str, band_numbers: list[int], wi
 
 def _oli_artificial(refl: np.ndarray, ok: np.ndarray):
     """Built-up and bare donors by spectral criteria where SWIR exists (no reference map): not vegetated
-    (NDVI < 0.25), not water (MNDWI < -0.1, NIR > 0.1), not cloud (blue < 0.2), SWIR above NIR or close to it
+    (NDVI < 0.2, the usual upper bound of bare soil and sealed surfaces; 0.2-0.25 is sparse vegetation), not water (MNDWI < -0.1, NIR > 0.1), not cloud (blue < 0.2), SWIR above NIR or close to it
     (NDBI > -0.1); split into bare (BSI >= 0.05, soil-like) and built (BSI < 0.05)."""
     ix = indices(dict(zip(ALL_BANDS, refl)))
-    art = ok & (ix["ndvi"] < 0.25) & (ix["mndwi"] < -0.1) & (refl[3] > 0.1) & (refl[0] < 0.2) & (ix["ndbi"] > -0.1)
+    art = ok & (ix["ndvi"] < 0.2) & (ix["mndwi"] < -0.1) & (refl[3] > 0.1) & (refl[0] < 0.2) & (ix["ndbi"] > -0.1)
     return art & (ix["bsi"] < 0.05), art & (ix["bsi"] >= 0.05)
 
 
@@ -266,7 +273,7 @@ def mobile(crop=(0, 0, 256, 256)) -> Scene:
         features="blue,green,red,nir,swir1,swir2,ndvi,ndwi,ndbi,mndwi,bsi",
         notes=[f"crop rows {r0}-{r0 + h - 1}, cols {c0}-{c0 + w - 1} of 603 x 627 (run time of the debug build); donors from the whole scene; pixels with BQA cloud or cirrus confidence >= medium (pre-collection layout) are neither targets nor donors",
                "targets: NDVI >= 0.4 (vegetation; class unknown, taken as not cropland) or MNDWI > 0.2 and NIR < 0.08 (water)",
-               "donors: NDVI < 0.25, MNDWI < -0.1, NIR > 0.1, blue < 0.2, NDBI > -0.1; BSI < 0.05 built, >= 0.05 bare; >= 50 px from the patch"])
+               "donors: NDVI < 0.2, MNDWI < -0.1, NIR > 0.1, blue < 0.2, NDBI > -0.1; BSI < 0.05 built, >= 0.05 bare; >= 50 px from the patch"])
 
 
 MARBURG = os.path.join(TESTDATA, "marburg-landsat")
@@ -305,26 +312,34 @@ KENYA_LT5 = "LT51670552010352MLK00"
 
 def kenya() -> Scene:
     """Kenya LT05 2000-03-09 (101 x 101, dry savannah, NDVI 0.11-0.19): per-band MTL constants, so the stack is
-    written as Float32 TOA reflectance. The scene has no vegetation or built-up land in the usual sense: targets are
-    its greenest sixth (NDVI >= 0.17) and donors its brightest bare soil, a real but weak contrast."""
+    written as Float32 TOA reflectance. The scene has no vegetation or built-up land in the usual sense: it is bare
+    soil by the product's classes (NDVI < 0.2). What the field would find here is construction on bare land, which a
+    bureau of an arid region counts (compliance.diff construction_from_bare: true, set for this scene): targets are its
+    bare soil (NDVI < 0.2, BSI >= 0.1), donors real built-up pixels of another Landsat scene (Mobile's OLI, through
+    reflectance: TM bands 1-5, 7 and OLI 2-7 cover the same windows) and Kenya's own brightest bare soil, whose
+    patches are bare on bare: no change, never to be reported."""
     folder = os.path.join(KENYA, "LT05")
     dn, refl, m, _ = _landsat_toa(folder, f"{KENYA_LT05}_B", os.path.join(folder, f"{KENYA_LT05}_MTL.txt"), [1, 2, 3, 4, 5, 7])
     ok = (dn > 0).all(axis=0)
     ix = indices(dict(zip(ALL_BANDS, refl)))
     albedo = refl.mean(axis=0)
-    target = ok & (ix["ndvi"] >= 0.17)
+    target = ok & (ix["ndvi"] < 0.2) & (ix["bsi"] >= 0.1)
     bare = ok & (ix["ndvi"] < 0.13) & (albedo >= np.percentile(albedo[ok], 90))
+    _, _, mrefl, _, mok = _mobile_raw()
+    mbuilt, _ = _oli_artificial(mrefl, mok)
     path = os.path.join(folder, f"{KENYA_LT05}_B1.TIF")
     return Scene(
         name="kenya", title="Kenya (Landsat 5 C1 2000, 101x101, TOA Float32)", gt=_geotransform(path), wkt=_srs_wkt(path),
         bands=list(ALL_BANDS), refl=refl, stored=refl.astype(np.float32), dtype=gdal.GDT_Float32,
-        scale=1.0, offset=0.0, nodata=None, valid=ok, target=target, target_class=np.full(ok.shape, GRASSLAND),
-        reference=None, donors=[_pool("bare", refl, bare, "Kenya LT05, NDVI < 0.13 and albedo >= P90")],
+        scale=1.0, offset=0.0, nodata=None, valid=ok, target=target, target_class=np.full(ok.shape, BARE),
+        reference=None, donors=[_pool("built", mrefl, mbuilt, "Mobile L8 (another Landsat scene), spectral built-up", same_scene=False),
+                                _pool("bare", refl, bare, "Kenya LT05, NDVI < 0.13 and albedo >= P90")],
         min_donor_distance=20, n_patches=10, spacing=3, date="2000-03-09",
         features="blue,green,red,nir,swir1,swir2,ndvi,ndwi,ndbi,mndwi,bsi",
-        notes=["targets: NDVI >= 0.17 (the greenest sixth of a dry-season savannah)",
-               "donors: bare only, NDVI < 0.13 and mean reflectance >= its 90th percentile, >= 20 px from the patch (no built-up land in the scene)",
-               "weak contrast by construction: see the contrast column"])
+        stage_with={"changes": {"construction_from_bare": True}},
+        notes=["targets: bare soil, NDVI < 0.2 and BSI >= 0.1 (all but a few pixels of a dry-season savannah)",
+               "donors: Mobile's spectral built-up (another Landsat scene, through reflectance) and Kenya's own bright bare soil (NDVI < 0.13, mean reflectance >= P90, >= 20 px from the patch: bare on bare, must be ignored)",
+               "compliance.diff construction_from_bare: true for this scene (an arid region's setting), and the expectation follows it"])
 
 
 # --- Slovenia: Sentinel-2 L1C reflectance, LULC reference -----------------------------------------------------
@@ -343,17 +358,20 @@ def slovenia() -> Scene:
     ix = indices(dict(zip(ALL_BANDS, refl)))
     legend = np.vectorize(lambda v: SLOVENIA_LULC_TO_LEGEND.get(int(v), 0))(lulc)
     target = ok & np.isin(lulc, [1, 2, 3, 4]) & (ix["ndvi"] >= 0.5)
-    built = ok & (lulc == 8) & (ix["ndvi"] < 0.6)
+    # Artificial surface by its spectrum, not by the map: LULC 8 here is villages with gardens (NDVI 0.44-0.72).
+    _, _, mrefl, _, mok = _mobile_raw()
+    mbuilt, mbare = _oli_artificial(mrefl, mok)
     return Scene(
         name="slovenia", title="Slovenia (Sentinel-2 L1C 2015-07-11, 100x101 at 10 m)", gt=_geotransform(path),
         wkt=_srs_wkt(path), bands=list(ALL_BANDS), refl=refl, stored=refl.astype(np.float32), dtype=gdal.GDT_Float32,
         scale=1.0, offset=0.0, nodata=None, valid=ok, target=target, target_class=legend,
         reference=np.where(ok, legend, 0),
-        donors=[_pool("built", refl, built, "Slovenia LULC 8 (artificial surface), NDVI < 0.6")],
+        donors=[_pool("built", mrefl, mbuilt, "Mobile L8 (another scene), spectral built-up", same_scene=False),
+                _pool("bare", mrefl, mbare, "Mobile L8 (another scene), spectral bare", same_scene=False)],
         min_donor_distance=15, n_patches=10, spacing=3, date="2015-07-11",
         features="blue,green,red,nir,swir1,swir2,ndvi,ndwi,ndbi,mndwi,bsi",
         notes=["targets: LULC 1-4 (cultivated, forest, grassland, shrubland) with NDVI >= 0.5",
-               "donors: LULC 8 artificial surface with NDVI < 0.6 (built), >= 15 px from the patch; reused across patches only when the pool runs out"])
+               "donors: spectral built-up and bare pixels (NDVI < 0.2, NDBI > -0.1, ...) of another scene (Mobile's OLI, through reflectance; S2 B02-B04, B08, B11, B12 and OLI 2-7 cover the same windows): the scene's own artificial surface (LULC 8) is villages with gardens, NDVI 0.44-0.72, which no classifier calls built-up"])
 
 
 LOADERS = {"zion": zion, "mobile": mobile, "marburg": marburg, "kenya": kenya, "slovenia": slovenia}

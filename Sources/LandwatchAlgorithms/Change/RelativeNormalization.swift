@@ -10,7 +10,8 @@ import Foundation
 /// standardised residuals is under the chi-square quantile of `probability` for as many degrees of freedom as bands
 /// (its no-change probability is at least 1 − `probability`); iterate until the set stops changing. Real change
 /// (construction, a cleared field) has large residuals in several bands at once and drops out of the set after the
-/// first iteration; a gain, an offset and noise do not.
+/// first iteration; a gain, an offset and noise do not. A band whose dates correlate under 0.9 on the invariant pixels
+/// (noise a large part of its contrast: blue or red over forest) gets no gain, only an offset (see ``BandFit/regressed``).
 public enum RelativeNormalization {
     /// The fit of one band.
     public struct BandFit: Sendable, Codable, Equatable {
@@ -24,6 +25,10 @@ public enum RelativeNormalization {
         public var residualSigma: Double
         /// Correlation of the two dates over the invariant pixels.
         public var correlation: Double
+        /// False when the band correlated under `regressionCorrelation`: noise is much of its contrast and a
+        /// regression would shrink it towards a constant (dark forest in blue: gain 0.06), so it is only shifted
+        /// (gain 1, offset from the medians of the invariant pixels).
+        public var regressed: Bool = true
     }
 
     /// The fit of every band, and how it was found.
@@ -49,7 +54,7 @@ public enum RelativeNormalization {
     /// than `minimumCorrelation` between the dates: a flooded or snow-covered date, or another place.
     public static func fit(reference: [[Float]], subject: [[Float]], bandNames: [String], probability: Double = 0.99,
                            maxIterations: Int = 20, minimumShare: Double = 0.1, minimumPixels: Int = 50,
-                           minimumCorrelation: Double = 0.5) throws(Problem) -> Fit {
+                           minimumCorrelation: Double = 0.5, regressionCorrelation: Double = 0.9) throws(Problem) -> Fit {
         precondition(reference.count == subject.count && reference.count == bandNames.count && !reference.isEmpty)
         let count = reference[0].count
         let bandCount = reference.count
@@ -58,7 +63,8 @@ public enum RelativeNormalization {
         }
         let limit = chiSquareQuantile(probability: probability, degreesOfFreedom: bandCount)
         var invariant = [Bool](repeating: true, count: count)
-        var fits = [(gain: Double, offset: Double, sigma: Double, centre: Double, correlation: Double)](repeating: (1, 0, 1, 0, 1), count: bandCount)
+        var fits = [(gain: Double, offset: Double, sigma: Double, centre: Double, correlation: Double, regressed: Bool)](
+            repeating: (1, 0, 1, 0, 1, true), count: bandCount)
         var iterations = 0
         var residuals = [[Float]](repeating: [Float](repeating: 0, count: count), count: bandCount)
         while iterations < maxIterations {
@@ -80,7 +86,21 @@ public enum RelativeNormalization {
                     gain = (syy - sxx + ((syy - sxx) * (syy - sxx) + 4 * sxy * sxy).squareRoot()) / (2 * sxy)
                 }
                 if !gain.isFinite || gain <= 0 { gain = sxx > 0 ? max(sxy / sxx, 1e-6) : 1 }
-                let offset = my - gain * mx
+                var offset = my - gain * mx
+                let correlation = sxx > 0 && syy > 0 ? sxy / (sxx * syy).squareRoot() : (sxx == syy ? 1 : 0)
+                // A band the dates agree on less than `regressionCorrelation`: noise is a large part of its contrast, and
+                // a regression shrinks the band towards a constant (noise of 0.004 on dark forest gave red a gain of
+                // 0.43 for a true 1.0, blue 0.06, and planted roofs came out forest). Such a band is shifted only, by
+                // the medians of the invariant pixels: a gain error then scales only the band's small contrast.
+                let weak = correlation < regressionCorrelation
+                if weak {
+                    var xs: [Float] = [], ys: [Float] = []
+                    xs.reserveCapacity(Int(n))
+                    ys.reserveCapacity(Int(n))
+                    for i in 0..<count where invariant[i] { xs.append(x[i]); ys.append(y[i]) }
+                    gain = 1
+                    offset = median(ys) - median(xs)
+                }
                 var inside: [Float] = []
                 inside.reserveCapacity(Int(n))
                 for i in 0..<count {
@@ -89,8 +109,7 @@ public enum RelativeNormalization {
                     if invariant[i] { inside.append(r) }
                 }
                 let sigma = max(robustSigma(inside), 1e-6 * max(abs(my), 1e-3))
-                let correlation = sxx > 0 && syy > 0 ? sxy / (sxx * syy).squareRoot() : (sxx == syy ? 1 : 0)
-                fits[band] = (gain, offset, sigma, median(inside), correlation)
+                fits[band] = (gain, offset, sigma, median(inside), correlation, !weak)
             }
             var changed = 0
             var kept = 0
@@ -129,7 +148,7 @@ public enum RelativeNormalization {
             for i in 0..<count where invariant[i] { sum += Double(residuals[band][i]) * Double(residuals[band][i]) }
             bands.append(BandFit(band: bandNames[band], gain: fits[band].gain, offset: fits[band].offset,
                                  residualRMS: (sum / Double(kept)).squareRoot(), residualSigma: fits[band].sigma,
-                                 correlation: fits[band].correlation))
+                                 correlation: fits[band].correlation, regressed: fits[band].regressed))
         }
         return Fit(bands: bands, sampledPixels: count, invariantPixels: kept, iterations: iterations)
     }
