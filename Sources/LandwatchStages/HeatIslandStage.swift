@@ -255,7 +255,7 @@ public struct HeatIslandStage: WholeSinkStage {
 
 /// What `metrics.heat_island` writes as NAME.json, as the report reads it. Files written before the version field
 /// read as version 1. Temperatures are °C; without a thermal band only the proxy (built-up share, 0–1) is set.
-public struct HeatIslandResult: Codable, Sendable, Equatable {
+public struct HeatIslandResult: StageProduct, Equatable {
     public static let currentVersion = 1
 
     public struct Zone: Codable, Sendable, Equatable {
@@ -282,11 +282,4 @@ public struct HeatIslandResult: Codable, Sendable, Equatable {
     public var hotspotThresholdC: Double?
     public var hotspotKm2: Double?
     public var greenLstCorrelation: Double?
-
-    /// Decodes the file's JSON (snake_case keys).
-    public static func decode(_ data: Data) throws -> HeatIslandResult {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(HeatIslandResult.self, from: data)
-    }
 }

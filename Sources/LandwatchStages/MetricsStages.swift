@@ -104,9 +104,24 @@ func jsonNumber(_ value: Double?, _ digits: Int = 4) -> Any {
     return (value * factor).rounded() / factor
 }
 
+/// A file a stage writes and another reads back (the report, a later run): `Codable`, with a version, snake_case keys.
+public protocol StageProduct: Codable, Sendable {
+    /// The version the stage writes now.
+    static var currentVersion: Int { get }
+}
+
+extension StageProduct {
+    /// Decodes the file's JSON (snake_case keys).
+    public static func decode(_ data: Data) throws -> Self {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(Self.self, from: data)
+    }
+}
+
 /// What `metrics.green` writes as NAME.json, as its readers see it: the report and a later run's `baseline:`.
 /// Files written before the version field read as version 1.
-public struct GreenCoverageResult: Codable, Sendable, Equatable {
+public struct GreenCoverageResult: StageProduct, Equatable {
     public static let currentVersion = 1
 
     public struct Zone: Codable, Sendable, Equatable {
@@ -125,18 +140,11 @@ public struct GreenCoverageResult: Codable, Sendable, Equatable {
     public var zones: [Zone]
     public var vegetated: String?
     public var greenCoverageAllZones: Double?
-
-    /// Decodes the file's JSON (snake_case keys).
-    public static func decode(_ data: Data) throws -> GreenCoverageResult {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(GreenCoverageResult.self, from: data)
-    }
 }
 
 /// What `metrics.intensity` writes as NAME.json, as the report reads it. Files written before the version field read as
 /// version 1.
-public struct IntensityResult: Codable, Sendable, Equatable {
+public struct IntensityResult: StageProduct, Equatable {
     public static let currentVersion = 1
     public typealias Level = DevelopmentIntensityStage.Level
 
@@ -160,13 +168,6 @@ public struct IntensityResult: Codable, Sendable, Equatable {
     public var zones: [Zone]
     public var ecoOccupationAllZones: Double?
     public var ecoLevelAllZones: Level?
-
-    /// Decodes the file's JSON (snake_case keys).
-    public static func decode(_ data: Data) throws -> IntensityResult {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(IntensityResult.self, from: data)
-    }
 }
 
 // MARK: - metrics.zonal

@@ -116,6 +116,15 @@ struct ReportBuilder {
 
     func outputs(of id: String) -> [String] { record.stages.first { $0.id == id }?.outputs ?? [] }
 
+    /// The typed product a stage wrote as its JSON output, nil when it wrote none; one it cannot decode is a bug.
+    func product<Product: StageProduct>(_ type: Product.Type, of stage: StageDeclaration) throws -> Product? {
+        guard let file = outputs(of: stage.id).first(where: { $0.hasSuffix(".json") }),
+              let data = FileManager.default.contents(atPath: absolute(file)) else { return nil }
+        do { return try Product.decode(data) } catch {
+            throw RunError(.internal, "cannot read \(file), which \(stage.uses) wrote (\(error)); this is a bug in landwatch")
+        }
+    }
+
     /// The raster a write.raster stage wrote of stage `id`, relative to the output root.
     func writtenRaster(of id: String) -> String? {
         for writer in ran("write.raster") where writer.inputs.contains(where: { $0.stageID == id }) {
@@ -424,12 +433,7 @@ struct ReportBuilder {
     mutating func green() throws -> ReportDocument.Section? {
         guard let stage = ran("metrics.green").first else { return nil }
         var section = ReportDocument.Section(id: "green", title: t("green"))
-        guard let file = outputs(of: stage.id).first(where: { $0.hasSuffix(".json") }),
-              let data = FileManager.default.contents(atPath: absolute(file)) else { return section }
-        let result: GreenCoverageResult
-        do { result = try GreenCoverageResult.decode(data) } catch {
-            throw RunError(.internal, "cannot read \(file), which metrics.green wrote (\(error)); this is a bug in landwatch")
-        }
+        guard let result = try product(GreenCoverageResult.self, of: stage) else { return section }
         let zones = result.zones
         summary.greenCoverage = result.greenCoverageAllZones
         let names = zones.map { zoneName(code: $0.zone, name: $0.name ?? "") }
@@ -449,12 +453,7 @@ struct ReportBuilder {
     mutating func intensity() throws -> ReportDocument.Section? {
         guard let stage = ran("metrics.intensity").first else { return nil }
         var section = ReportDocument.Section(id: "intensity", title: t("intensity"))
-        guard let file = outputs(of: stage.id).first(where: { $0.hasSuffix(".json") }),
-              let data = FileManager.default.contents(atPath: absolute(file)) else { return section }
-        let result: IntensityResult
-        do { result = try IntensityResult.decode(data) } catch {
-            throw RunError(.internal, "cannot read \(file), which metrics.intensity wrote (\(error)); this is a bug in landwatch")
-        }
+        guard let result = try product(IntensityResult.self, of: stage) else { return section }
         let zones = result.zones
         let names = zones.map { zoneName(code: $0.zone, name: $0.name ?? "") }
         var highlights: [Int: String] = [:]
@@ -483,12 +482,7 @@ struct ReportBuilder {
     mutating func heatIsland() throws -> ReportDocument.Section? {
         guard let stage = ran("metrics.heat_island").first else { return nil }
         var section = ReportDocument.Section(id: "heat", title: t("heat"))
-        guard let file = outputs(of: stage.id).first(where: { $0.hasSuffix(".json") }),
-              let data = FileManager.default.contents(atPath: absolute(file)) else { return section }
-        let result: HeatIslandResult
-        do { result = try HeatIslandResult.decode(data) } catch {
-            throw RunError(.internal, "cannot read \(file), which metrics.heat_island wrote (\(error)); this is a bug in landwatch")
-        }
+        guard let result = try product(HeatIslandResult.self, of: stage) else { return section }
         let proxy = result.isProxy
         summary.heatIslandIsProxy = proxy
         if proxy { section.blocks.append(.note(t("proxy"))) }
