@@ -133,7 +133,6 @@ extension Dataset {
         defer { base.deallocate() }
         do {
             let memory = try Dataset.inMemory(over: base, width: windowWidth, height: blockHeight, dataType: type)
-            let memoryBand = try memory.band(1)
             for blockRow in 0..<blocksDown {
                 let row0 = blockRow * blockHeight
                 let rows = min(blockHeight, height - row0)
@@ -154,7 +153,10 @@ extension Dataset {
                     }
                     if reaching.isEmpty && background == nil { continue }
                     if let background {
-                        try memoryBand.fill(background)
+                        // Straight into the buffer: GDALFillRaster on the MEM band would fill its blocks in GDAL's
+                        // block cache, reaching the buffer only when flushed (the last window's pixels showed through).
+                        var value = background
+                        GDALCopyWords64(&value, GDT_Float64, 0, base, type.gdal, Int32(bytes), GPtrDiff_t(capacity / bytes))
                     } else {
                         for column in stride(from: 0, to: cols, by: blockWidth) {
                             let window = Window(colOffset: col0 + column, rowOffset: row0, width: min(blockWidth, cols - column), height: rows)
@@ -179,6 +181,8 @@ extension Dataset {
                             throw GDALError(kind: .write, operation: "cannot rasterise \(reaching.count) polygons into \(path)",
                                             gdalMessage: message)
                         }
+                        // Anything GDAL left in its block cache reaches the buffer before the buffer is read.
+                        GDALFlushCache(memory.handle)
                     }
                     for column in stride(from: 0, to: cols, by: blockWidth) {
                         let window = Window(colOffset: col0 + column, rowOffset: row0, width: min(blockWidth, cols - column), height: rows)
@@ -209,16 +213,6 @@ extension Dataset {
             throw GDALError(kind: .other, operation: "cannot create an in-memory raster over a buffer", gdalMessage: message)
         }
         return dataset
-    }
-}
-
-extension Band {
-    /// Sets every pixel of the band to `value`.
-    func fill(_ value: Double) throws(GDALError) {
-        let (status, message) = withGDALErrorState { GDALFillRaster(handle, value, 0) }
-        guard status == CE_None else {
-            throw GDALError(kind: .write, operation: "cannot fill band \(index) of \(dataset.path)", gdalMessage: message)
-        }
     }
 }
 

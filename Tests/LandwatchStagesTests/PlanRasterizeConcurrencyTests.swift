@@ -81,6 +81,40 @@ final class PlanRasterizeConcurrencyTests: XCTestCase {
         XCTAssertEqual(zip(burned, expected).filter { $0 != $1 }.count, 0)
     }
 
+    /// A shard's grid (a band of rows at an offset, not a multiple of the block height tall) burns the same values
+    /// as those rows of the whole grid: feature numbers in UInt32 and Float32, odd block sizes, windows of several
+    /// block columns.
+    func testAShardOfTheGridBurnsTheSameRowsAsTheWholeGrid() throws {
+        let side = 1500, pixel = 30.0
+        let crs = try SpatialReference(definition: "EPSG:32612").wkt
+        let whole = RasterGrid(width: side, height: side,
+                               geoTransform: GeoTransform(originX: 0, pixelWidth: pixel, originY: Double(side) * pixel, pixelHeight: -pixel),
+                               crsWKT: crs, crsLabel: "EPSG:32612")
+        let layer = try polygons(seed: 9, count: 400, side: side, pixel: pixel)
+        let values = layer.indices.map { Double($0 + 1) }
+        for (type, block, chunk) in [(DataType.uint32, 256, 16 << 20), (.float32, 96, 200_000), (.uint32, 512, 1)] {
+            func burned(_ grid: RasterGrid, _ name: String) throws -> [Float] {
+                let path = work.appendingPathComponent("\(name)-\(type.rawValue)-\(block).tif").path
+                let raster = try Dataset.createGeoTIFF(at: path, grid: grid, bandCount: 1, dataType: type,
+                                                       options: GeoTIFFOptions(compression: .zstd, blockSize: block))
+                try raster.burn(layer, values: values, allTouched: false, background: 0, chunkBytes: chunk)
+                try raster.close()
+                let dataset = try Dataset.open(path)
+                return try dataset.band(1).read(Window(width: dataset.width, height: dataset.height))
+            }
+            let all = try burned(whole, "whole")
+            for (first, rows) in [(0, 377), (377, 600), (977, 523)] {
+                let shard = RasterGrid(width: side, height: rows,
+                                       geoTransform: GeoTransform(originX: 0, pixelWidth: pixel, originY: Double(side - first) * pixel, pixelHeight: -pixel),
+                                       crsWKT: crs, crsLabel: "EPSG:32612")
+                let part = try burned(shard, "shard\(first)")
+                let expected = Array(all[(first * side)..<((first + rows) * side)])
+                XCTAssertEqual(zip(part, expected).filter { $0 != $1 }.count, 0, "\(type) block \(block): rows \(first)..<\(first + rows)")
+                XCTAssertTrue(part.allSatisfy { $0 >= 0 && $0 <= Float(layer.count) }, "\(type) block \(block): values outside 0...\(layer.count)")
+            }
+        }
+    }
+
     func testBurningWithoutBackgroundKeepsWhatTheBandHeld() throws {
         let grid = RasterGrid(width: 700, height: 600,
                               geoTransform: GeoTransform(originX: 0, pixelWidth: 10, originY: 6000, pixelHeight: -10),
