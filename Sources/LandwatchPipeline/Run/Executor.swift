@@ -315,7 +315,7 @@ public final class Executor: Sendable {
         let pipeline = plan.pipeline
         // A source read only to be materialised for whole-raster stages may write its file directly.
         if pass.nodes.count == 1, pass.sinks.count == 1, case .materialize(let path, nil) = pass.sinks[0].target,
-           let source = pipeline.stage(pass.nodes[0])!.instance as? any SourceStage {
+           case .source(let source) = pipeline.stage(pass.nodes[0])!.role {
             let id = pass.nodes[0]
             observer?.passStarted(pass.index, stages: [id], blocks: 0)
             let done: Bool
@@ -335,16 +335,16 @@ public final class Executor: Sendable {
             let stage = pipeline.stage(id)!
             let product = plan.products[id]!
             do {
-                switch stage.instance {
-                case _ where handover.read[id] != nil, is any WholeRasterStage:
+                switch stage.role {
+                case _ where handover.read[id] != nil, .wholeRaster:
                     let path = materializedPath(id).path
                     let inputs = (0..<product.bandNames.count).map { RasterFileSource.BandInput(path: path, band: $0 + 1) }
                     let source = try RasterFileSource(bands: inputs, onto: grid, resampling: .nearest, context: context, stageID: id)
                     nodes.append(StreamNode(id: id, bandNames: product.bandNames, role: .read(source)))
-                case let source as any SourceStage:
+                case .source(let source):
                     nodes.append(StreamNode(id: id, bandNames: product.bandNames,
                                             role: .read(try source.makeSource(onto: grid, context: context))))
-                case let pixel as any PixelStage:
+                case .pixel(let pixel):
                     let inputs = stage.descriptor.inputs.compactMap { port in
                         stage.inputs.first { $0.port == port.name }.flatMap { ref in pass.nodes.firstIndex(of: ref.stageID) }
                     }
@@ -375,7 +375,7 @@ public final class Executor: Sendable {
                     switch job.target {
                     case .stage(let id):
                         let declaration = pipeline.stage(id)!
-                        let stage = declaration.instance as! any SinkStage
+                        guard case .sink(let stage) = declaration.role else { preconditionFailure("stage \(id) is not a sink") }
                         // Each description carries the port it feeds, for sinks with optional ports.
                         let ports = declaration.descriptor.inputs.compactMap { port in declaration.inputs.first { $0.port == port.name }?.port }
                         let described = zip(products, ports).map { product, port -> ProductDescription in
@@ -534,7 +534,7 @@ public final class Executor: Sendable {
 
     /// The refusal of imagery without one valid pixel on the run grid, naming the file when the stage reads one.
     static func nothingValid(stage id: String, plan: RunPlan, grid: RasterGrid) -> RunError {
-        if plan.pipeline.stage(id)?.instance is any SourceStage, let path = plan.products[id]?.sourcePath {
+        if plan.pipeline.stage(id)?.role.isSource == true, let path = plan.products[id]?.sourcePath {
             return RunError(.input, "\(path): every pixel is nodata on the run grid (\(grid.width) x \(grid.height) px; nodata value, NaN, or 65535 in UInt16 bands): nothing to process", stage: id)
         }
         return RunError(.input, "every pixel of this stage's output is nodata (masked as cloud, or nodata in its inputs): nothing to process", stage: id)
@@ -551,7 +551,7 @@ public final class Executor: Sendable {
         }
         observer?.passStarted(0, stages: [id], blocks: 0)
         let context = self.context.forStage()
-        if let sink = stage.instance as? any WholeSinkStage {
+        if case .wholeSink(let sink) = stage.role {
             let written: [String]
             do {
                 written = try sink.run(inputs: inputs, grid: plan.grid, context: context)
@@ -564,7 +564,7 @@ public final class Executor: Sendable {
             timing.findings = context.findings?.record
             return [timing]
         }
-        let whole = stage.instance as! any WholeRasterStage
+        guard case .wholeRaster(let whole) = stage.role else { preconditionFailure("stage \(id) is not a whole-raster stage") }
         let target = materializedPath(id)
         do {
             try whole.run(inputs: inputs, output: target.path, grid: plan.grid, context: context)

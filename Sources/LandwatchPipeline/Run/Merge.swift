@@ -168,7 +168,7 @@ extension PipelineRunner {
                 } catch {
                     throw Executor.wrap(error, stage: id)
                 }
-                if let finishing = plan.pipeline.stage(id)?.instance as? any MergeFinishingStage, let product = plan.products[id] {
+                if let finishing = plan.pipeline.stage(id)?.mergeFinishing, let product = plan.products[id] {
                     do { try finishing.finishMerged(output: path, description: product, grid: grid, context: context) } catch {
                         throw Executor.wrap(error, stage: id)
                     }
@@ -193,7 +193,7 @@ extension PipelineRunner {
             record.stages += try Executor(plan: plan, context: context, observer: observer, skipping: skipping, manifest: nil,
                                           handover: .init(read: handed)).run()
             for id in plan.pipeline.topologicalOrder where split.deferred.contains(id) {
-                guard let declaration = plan.pipeline.stage(id), let report = declaration.instance as? any ReportStage else { continue }
+                guard let declaration = plan.pipeline.stage(id), let report = declaration.role.report else { continue }
                 let started = Date()
                 let written = try report.run(record: record, plan: plan, context: context)
                 record.stages.append(StageTiming(id: id, uses: declaration.uses, started: started, finished: Date(), outputs: written, fusedWith: [id]))

@@ -18,11 +18,7 @@ public struct OutputCheck: Sendable {
         var result: [Declared] = []
         let handedOver = Set(ShardSplit(plan: plan).handedOver)
         for stage in plan.pipeline.stages {
-            let paths: [String]
-            if let sink = stage.instance as? any SinkStage { paths = sink.outputPaths }
-            else if let sink = stage.instance as? any WholeSinkStage { paths = sink.outputPaths }
-            else if let report = stage.instance as? any ReportStage { paths = report.outputPaths }
-            else { paths = [] }
+            let paths = stage.role.outputPaths ?? []
             let option = stage.descriptor.options.first { $0.type == .outputPath }?.name
             let location = stage.location(of: option)
             for path in paths { result.append(Declared(path: OutputRoot.normalize(path) ?? path, stageID: stage.id, location: location)) }

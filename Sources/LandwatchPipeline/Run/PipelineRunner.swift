@@ -128,7 +128,7 @@ public struct PipelineRunner: Sendable {
                                                    handover: handover).run())
             // Reports last, from the record of everything else.
             for id in plan.pipeline.topologicalOrder where !skipping.contains(id) {
-                guard let declaration = plan.pipeline.stage(id), let report = declaration.instance as? any ReportStage else { continue }
+                guard let declaration = plan.pipeline.stage(id), let report = declaration.role.report else { continue }
                 let started = Date()
                 let written = try report.run(record: record, plan: plan, context: context)
                 let timing = StageTiming(id: id, uses: declaration.uses, started: started, finished: Date(), outputs: written, fusedWith: [id])

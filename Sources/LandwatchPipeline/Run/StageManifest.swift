@@ -203,7 +203,7 @@ public struct StageManifest: Codable, Sendable {
             if handedOver.contains(stage.id) { return true }
             switch stage.descriptor.evaluation {
             case .sink, .report: return true
-            case .wholeRaster: return stage.instance is any WholeSinkStage || stage.keep
+            case .wholeRaster: return stage.role.kind == .wholeSink || stage.keep
             case .source, .pixelwise: return stage.keep
             }
         }
