@@ -19,6 +19,7 @@ public final class VectorDataset {
         if !path.hasPrefix("/vsi") && !FileManager.default.fileExists(atPath: path) {
             throw GDALError(kind: .cannotOpen, operation: "cannot open vector \(path): no such file")
         }
+        do { try ReadPolicy.shared.check(path) } catch { throw error.gdalError }
         let options = encoding.map { ["ENCODING=\($0)"] } ?? []
         let (handle, message) = withGDALErrorState {
             withCStringList(options) { list in GDALOpenEx(path, landwatch_of_vector_readonly(), nil, constList(list), nil) }
@@ -28,6 +29,17 @@ public final class VectorDataset {
                             gdalMessage: message ?? "not a vector format GDAL recognises")
         }
         let dataset = VectorDataset(handle: handle, path: path)
+        // The files GDAL reads for it (sidecars, an OGR VRT's sources) are inside the run's read roots too.
+        var files: [String] = []
+        if let list = GDALGetFileList(handle) {
+            var index = 0
+            while let entry = list[index] {
+                files.append(String(cString: entry))
+                index += 1
+            }
+            CSLDestroy(list)
+        }
+        do { try ReadPolicy.shared.checkOpened(files, via: path) } catch { throw error.gdalError }
         guard !dataset.layerNames.isEmpty else {
             throw GDALError(kind: .cannotOpen, operation: "cannot open vector \(path): it has no layers")
         }
