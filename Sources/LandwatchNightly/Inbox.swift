@@ -99,10 +99,32 @@ public enum Inbox {
         return (signature, newest)
     }
 
+    /// What a path is when it exists but is not a regular file or folder (a FIFO would block a read forever), or
+    /// nil; a symlink is judged by its target, a dangling or looping link says so.
+    static func notARegularFile(_ path: String) -> String? {
+        var link = stat()
+        guard lstat(path, &link) == 0 else { return nil }
+        var info = stat()
+        if stat(path, &info) != 0 {
+            return errno == ELOOP ? "a symlink loop" : "a symlink to nothing (\(String(cString: strerror(errno))))"
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFDIR: return "a folder"
+        case S_IFIFO: return "a FIFO (named pipe)"
+        case S_IFSOCK: return "a socket"
+        default: return "a device"
+        }
+    }
+
     static func read(_ folder: String, names: [String]) -> (deliveries: [Delivery], skipped: [String]) {
         var deliveries: [Delivery] = [], skipped: [String] = []
         for name in names where !name.hasPrefix(".") {
             let path = URL(fileURLWithPath: folder).appendingPathComponent(name).path
+            if let kind = notARegularFile(path), kind != "a folder" {
+                skipped.append("\(path): \(kind), not a delivery")
+                continue
+            }
             let lower = name.lowercased()
             var isFolder: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
@@ -162,6 +184,7 @@ public enum Inbox {
             delivery.id = "\(delivery.sensor)-\(delivery.date)-\(hash.prefix(8))"
             return delivery
         }
+        if let kind = notARegularFile(sidecar) { return finish("\(sidecar): the sidecar is \(kind), not a JSON file") }
         guard let data = FileManager.default.contents(atPath: sidecar) else {
             return finish("\(path): no sidecar \(sidecar) giving sensor and date")
         }

@@ -72,6 +72,22 @@ final class NightlyRobustnessTests: XCTestCase {
                       || result.stderr.contains("still being written (modified 1 s ago"), result.stderr)
     }
 
+    func testASidecarThatIsAFolderOrAFIFOAndADeliveryThatIsALoopAreNamedNotReadForever() throws {
+        let before = try fixture("before.tif")
+        try before.write(to: inbox.appendingPathComponent("folder.tif"))
+        try FileManager.default.createDirectory(at: inbox.appendingPathComponent("folder.json"), withIntermediateDirectories: true)
+        var other = before
+        other[other.count - 1] ^= 0xFF
+        try other.write(to: inbox.appendingPathComponent("fifo.tif"))
+        XCTAssertEqual(mkfifo(inbox.appendingPathComponent("fifo.json").path, 0o644), 0)
+        try FileManager.default.createSymbolicLink(atPath: inbox.appendingPathComponent("loop.tif").path, withDestinationPath: inbox.appendingPathComponent("loop.tif").path)
+        let result = try nightly()
+        XCTAssertEqual(result.status, 2, result.stderr)
+        XCTAssertTrue(result.stderr.contains("folder.json: the sidecar is a folder, not a JSON file"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("fifo.json: the sidecar is a FIFO (named pipe), not a JSON file"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("loop.tif: a symlink loop, not a delivery"), result.stderr)
+    }
+
     func testNightlyRefusesAMemoryThatIsNotASizeAndZeroThreads() throws {
         for arguments in [["--memory", "lots"], ["--memory", "1e30G"], ["--threads", "0"]] {
             let result = try CLITests.landwatch(["nightly", "--inbox", inbox.path, "--pipeline", pipeline.path, "--out", out.path] + arguments)
