@@ -24,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.abspath("work/trees")
 RESULTS = os.path.join(os.path.dirname(HERE), "RESULTS.md")
 RUNS = int(os.environ.get("TREES_RUNS", "3"))
+WARM = os.environ.get("TREES_WARM", "1") != "0"  # TREES_WARM=0: no warm-up round
 STRIP = (0, 4096, 10980, 1024)  # xoff, yoff, width, height of the strip of work/input.tif every case classifies
 CFLAGS = ["-O3"]  # tl2cgen's C; landwatch's Swift is built -O, both for the baseline x86-64 instruction set
 CO = ["TILED=YES", "BLOCKXSIZE=512", "BLOCKYSIZE=512", "BIGTIFF=IF_SAFER"]
@@ -44,7 +45,7 @@ def timed(command, env=None):
 def measure_together(commands):
     """Runs every command once as a warm-up, then RUNS rounds of all of them in turn (so that a change of load on
     the machine falls on every case alike); the median of each."""
-    for _, command in commands:
+    for _, command in commands if WARM else []:
         timed(command)
     results = [[] for _ in commands]
     for _ in range(RUNS):
@@ -138,8 +139,9 @@ stages:
 
 
 def agreement(a, b):
-    x = gdal.Open(a).GetRasterBand(1).ReadAsArray()
-    y = gdal.Open(b).GetRasterBand(1).ReadAsArray()
+    a_ds, b_ds = gdal.Open(a), gdal.Open(b)  # kept alive while their bands are read
+    x = a_ds.GetRasterBand(1).ReadAsArray()
+    y = b_ds.GetRasterBand(1).ReadAsArray()
     return int((x != y).sum()), x.size
 
 
@@ -185,7 +187,8 @@ def main():
              "read block by block, 2 workers). Peers: bench/trees/peer.py reads the raster with GDAL, predicts with 2 threads "
              "(XGBoost's `inplace_predict`; tl2cgen's Predictor over the model compiled to C by tl2cgen 1.0 / treelite 4.1 "
              f"with gcc {' '.join(CFLAGS)}, the baseline x86-64 instruction set as landwatch's `swift build -c release`), "
-             f"arg-max, writes the classes; 'predict' is its predict call alone. Median of {RUNS} rounds after a warm-up, "
+             f"arg-max, writes the classes; 'predict' is its predict call alone. Median of {RUNS} round(s)"
+             + (" after a warm-up" if WARM else " without a warm-up (the feature rasters were in the page cache from earlier runs)") + ", "
              "each round running every case in turn; "
              f"load average (1, 5, 15 min) at the start: {' '.join(load_start)}, at the end: {' '.join(load)} "
              "(2 cores; other agents' builds and tests were running on this machine).", ""]
