@@ -200,7 +200,10 @@ final class ModelStagesTests: PipelineTestCase {
                 inputs: [landcover]
                 with: {path: landcover.tif}
             """
-        try run(apply, out: "dart")
+        let record = try run(apply, out: "dart")
+        let notes = record.stages.flatMap { $0.findings?.notes ?? [] }
+        XCTAssertTrue(notes.contains { $0.contains("the native tree evaluator cannot run \(dartPath) (its booster is dart, not gbtree); XGBoost's predictor classifies it instead") },
+                      "run.json notes: \(notes)")
         let classified = try readWhole(work.appendingPathComponent("dart/landcover.tif").path)
         let probabilities = try Booster.load(from: dartPath, threads: 2)
             .predictProbabilities(features: rows.flatMap { i in scene.columns.map { $0[i] } }, rows: rows.count, columns: 6)
