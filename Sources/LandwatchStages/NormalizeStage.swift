@@ -160,7 +160,7 @@ public struct NormalizeStage: WholeRasterStage {
                 findings?.set("\(band.band).residual_sigma", band.residualSigma)
                 findings?.set("\(band.band).correlation", band.correlation)
                 if !band.regressed {
-                    findings?.note("\(band.band): the dates correlate \(String(format: "%.2f", band.correlation)) on the unchanged pixels, too little to fit a gain: shifted only (gain 1, offset from the medians; a gain is fitted from 0.90)")
+                    findings?.note("\(band.band): the dates correlate \(String(format: "%.2f", band.correlation)) on the unchanged pixels, too little to fit a gain: shifted only (gain 1, offset from the medians; a gain is fitted from 0.80)")
                 }
             }
             let share = String(format: "%.0f", fit.invariantShare * 100)
