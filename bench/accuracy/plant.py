@@ -84,6 +84,10 @@ def plant(scene, seed: int, member: dict[str, np.ndarray], n_patches: int | None
     after = scene.refl.copy()
     labels = np.zeros((h, w), np.int32)
     blocked = np.zeros((h, w), bool)
+    empty = [p.source for p in scene.donors if len(p.spectra) == 0]
+    if empty:
+        raise RuntimeError(f"{scene.name}: no donor pixels in {', '.join(empty)} (the shared data is not at ../shared/data: "
+                           "set LANDWATCH_SHARED_DATA to its folder)")
     used = {id(p): np.zeros(len(p.spectra), bool) for p in scene.donors}
     codes_present = [int(c) for c in np.unique(code[free])]
     rng.shuffle(codes_present)

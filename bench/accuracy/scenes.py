@@ -254,6 +254,22 @@ def _mobile_raw():
     return d, dn, refl, sin_e, ok
 
 
+def _other_scene_donors():
+    """Mobile's spectral built-up and bare pixels (reflectance, as (bands, N) arrays), the donors of the scenes that
+    have none of their own; empty pools when the shared data is not there (null runs need no donor; a planted run
+    then stops with one line)."""
+    if not os.path.isdir(os.path.join(SHARED, "mobile-landsat8")):
+        empty = np.zeros((len(ALL_BANDS), 0), np.float32)
+        return empty, empty
+    _, _, mrefl, _, mok = _mobile_raw()
+    built, bare = _oli_artificial(mrefl, mok)
+    return mrefl[:, built], mrefl[:, bare]
+
+
+def _spectra_pool(kind: str, spectra: np.ndarray, source: str) -> DonorPool:
+    return DonorPool(kind, spectra.T.copy(), None, None, source)
+
+
 def mobile(crop=(0, 0, 256, 256)) -> Scene:
     """Mobile, cropped to 256 x 256 (run time of the debug build); donors come from the whole 627 x 603 scene."""
     d, fdn, frefl, sin_e, fok = _mobile_raw()
@@ -289,16 +305,15 @@ def marburg() -> Scene:
     qa = read_band(os.path.join(MARBURG, f"{MARBURG_LC08}_BQA.TIF")).astype(np.int64)
     ok = ((qa & 1) == 0) & (((qa >> 4) & 1) == 0) & (dn > 0).all(axis=0)   # Collection 1: bit 4 cloud
     veg, wat = _vegetation_or_water(refl, ok)
-    _, _, mrefl, _, mok = _mobile_raw()
-    built, bare = _oli_artificial(mrefl, mok)
+    mbuilt, mbare = _other_scene_donors()
     path = os.path.join(MARBURG, f"{MARBURG_LC08}_B2.TIF")
     return Scene(
         name="marburg", title="Marburg (Landsat 8 C1 2013, 41x41)", gt=_geotransform(path), wkt=_srs_wkt(path),
         bands=list(ALL_BANDS), refl=refl, stored=dn.astype(np.uint16), dtype=gdal.GDT_UInt16,
         scale=2e-5 / sin_e, offset=-0.1 / sin_e, nodata=0, valid=ok, target=veg | wat,
         target_class=np.where(wat, WATER, GRASSLAND), reference=None,
-        donors=[_pool("built", mrefl, built, "Mobile L8 (another OLI scene), spectral built-up", same_scene=False),
-                _pool("bare", mrefl, bare, "Mobile L8 (another OLI scene), spectral bare", same_scene=False)],
+        donors=[_spectra_pool("built", mbuilt, "Mobile L8 (another OLI scene), spectral built-up"),
+                _spectra_pool("bare", mbare, "Mobile L8 (another OLI scene), spectral bare")],
         min_donor_distance=0, n_patches=5, spacing=3, date="2013-07-07",
         features="blue,green,red,nir,swir1,swir2,ndvi,ndwi,ndbi,mndwi,bsi",
         notes=["targets: NDVI >= 0.4 or water (MNDWI > 0.2, NIR < 0.08), BQA cloud bit clear",
@@ -325,14 +340,13 @@ def kenya() -> Scene:
     albedo = refl.mean(axis=0)
     target = ok & (ix["ndvi"] < 0.2) & (ix["bsi"] >= 0.1)
     bare = ok & (ix["ndvi"] < 0.13) & (albedo >= np.percentile(albedo[ok], 90))
-    _, _, mrefl, _, mok = _mobile_raw()
-    mbuilt, _ = _oli_artificial(mrefl, mok)
+    mbuilt, _ = _other_scene_donors()
     path = os.path.join(folder, f"{KENYA_LT05}_B1.TIF")
     return Scene(
         name="kenya", title="Kenya (Landsat 5 C1 2000, 101x101, TOA Float32)", gt=_geotransform(path), wkt=_srs_wkt(path),
         bands=list(ALL_BANDS), refl=refl, stored=refl.astype(np.float32), dtype=gdal.GDT_Float32,
         scale=1.0, offset=0.0, nodata=None, valid=ok, target=target, target_class=np.full(ok.shape, BARE),
-        reference=None, donors=[_pool("built", mrefl, mbuilt, "Mobile L8 (another Landsat scene), spectral built-up", same_scene=False),
+        reference=None, donors=[_spectra_pool("built", mbuilt, "Mobile L8 (another Landsat scene), spectral built-up"),
                                 _pool("bare", refl, bare, "Kenya LT05, NDVI < 0.13 and albedo >= P90")],
         min_donor_distance=20, n_patches=10, spacing=3, date="2000-03-09",
         features="blue,green,red,nir,swir1,swir2,ndvi,ndwi,ndbi,mndwi,bsi",
@@ -359,15 +373,14 @@ def slovenia() -> Scene:
     legend = np.vectorize(lambda v: SLOVENIA_LULC_TO_LEGEND.get(int(v), 0))(lulc)
     target = ok & np.isin(lulc, [1, 2, 3, 4]) & (ix["ndvi"] >= 0.5)
     # Artificial surface by its spectrum, not by the map: LULC 8 here is villages with gardens (NDVI 0.44-0.72).
-    _, _, mrefl, _, mok = _mobile_raw()
-    mbuilt, mbare = _oli_artificial(mrefl, mok)
+    mbuilt, mbare = _other_scene_donors()
     return Scene(
         name="slovenia", title="Slovenia (Sentinel-2 L1C 2015-07-11, 100x101 at 10 m)", gt=_geotransform(path),
         wkt=_srs_wkt(path), bands=list(ALL_BANDS), refl=refl, stored=refl.astype(np.float32), dtype=gdal.GDT_Float32,
         scale=1.0, offset=0.0, nodata=None, valid=ok, target=target, target_class=legend,
         reference=np.where(ok, legend, 0),
-        donors=[_pool("built", mrefl, mbuilt, "Mobile L8 (another scene), spectral built-up", same_scene=False),
-                _pool("bare", mrefl, mbare, "Mobile L8 (another scene), spectral bare", same_scene=False)],
+        donors=[_spectra_pool("built", mbuilt, "Mobile L8 (another scene), spectral built-up"),
+                _spectra_pool("bare", mbare, "Mobile L8 (another scene), spectral bare")],
         min_donor_distance=15, n_patches=10, spacing=3, date="2015-07-11",
         features="blue,green,red,nir,swir1,swir2,ndvi,ndwi,ndbi,mndwi,bsi",
         notes=["targets: LULC 1-4 (cultivated, forest, grassland, shrubland) with NDVI >= 0.5",
