@@ -68,7 +68,7 @@ struct ViolationTable {
             values[role == "urban_boundary" ? "outside_urban_boundary_m2" : "\(role)_m2"] =
                 .real(role == "urban_boundary" ? v.outsideUrbanBoundary ?? 0 : v.planAreas[role] ?? 0)
         }
-        values["cropland_m2"] = .real(v.croplandArea)
+        values["cropland_m2"] = v.croplandArea.map { .real($0) } ?? .null
         if let zone = v.zone {
             values["zone_code"] = .string(zone.code)
             values["zone_name"] = .string(zone.name)

@@ -138,8 +138,8 @@ public struct WriteViolationsStage: WholeSinkStage {
         var planAreas: [String: Double]
         /// m² outside the urban development boundary, when one is connected.
         var outsideUrbanBoundary: Double?
-        /// m² that was cropland before.
-        var croplandArea: Double
+        /// m² that was cropland before; nil when the run's legend has no class named cropland.
+        var croplandArea: Double?
         /// Numbers of the approvals touched.
         var approvals: [String]
     }
@@ -147,7 +147,7 @@ public struct WriteViolationsStage: WholeSinkStage {
     /// The plan measures of a patch: zone, areas per plan layer, outside the urban boundary, cropland taken, approvals.
     static func planMeasures(_ patch: PatchLabeler.Patch, planRoles: [String], tables: [String: FeatureTable], legend: Legend,
                              pixelArea: Double) -> (zone: (code: String, name: String)?, areas: [String: Double], outside: Double?,
-                                                    cropland: Double, approvals: [String]) {
+                                                    cropland: Double?, approvals: [String]) {
         func area(_ pixels: Int) -> Double { (Double(pixels) * pixelArea * 10).rounded() / 10 }
         var areas: [String: Double] = [:]
         var zone: (code: String, name: String)?
@@ -171,8 +171,9 @@ public struct WriteViolationsStage: WholeSinkStage {
             default: break
             }
         }
-        let cropland = legend.code(for: "cropland").map { patch.before[$0] ?? 0 } ?? 0
-        return (zone, areas, outside, area(cropland), approvals)
+        // No cropland class in the legend: unknown, never 0.
+        let cropland = legend.code(for: "cropland").map { area(patch.before[$0] ?? 0) }
+        return (zone, areas, outside, cropland, approvals)
     }
 
     private func write(change: MaterializedRaster, compliance: ComplianceDescription, images: [MaterializedRaster],
