@@ -84,19 +84,60 @@ struct RunCommand: ParsableCommand {
                 print("landwatch: kept from an earlier run, unchanged: \(kept.joined(separator: ", ")) (--force redoes them)")
             }
             print("landwatch: \(plan.pipeline.name) finished in \(String(format: "%.2f", seconds)) s; "
-                  + "outputs in \(output): \(files.joined(separator: ", "))")
+                  + "outputs in \(output): \(OutputSummary.entries(files).joined(separator: ", "))")
             if let part = record.shard {
                 let deferred = part.deferred.isEmpty ? "" : "; left to the merge: \(part.deferred.joined(separator: ", "))"
                 print("landwatch: shard \(part.layout.index)/\(part.layout.count): rows \(part.layout.rows[0])–\(part.layout.rows[1] - 1) of \(part.grid.height)\(deferred); "
                       + "when all \(part.layout.count) are done: landwatch merge --out FOLDER <the \(part.layout.count) shard folders>")
             }
-            for report in record.outputs where report.hasSuffix("/index.html") {
-                print("landwatch: report: \(URL(fileURLWithPath: output).appendingPathComponent(report).path)")
-            }
+            // The last line: where a person goes next (the list, the report, the field package), not every file.
+            if let line = OutputSummary.whereToLook(record.outputs, in: output) { print("landwatch: \(line)") }
         } catch {
             progress.finish()
             throw fail(error)
         }
+    }
+}
+
+/// The outputs of a run as a person reads them: files at the top of the output folder by name, a folder by what it
+/// is (a violation list, a report, a field package) and how many files it holds, never each chip.
+enum OutputSummary {
+    static func entries(_ files: [String]) -> [String] {
+        var order: [String] = [], groups: [String: [String]] = [:]
+        for file in files {
+            let key = file.split(separator: "/", maxSplits: 1).count > 1 ? String(file.split(separator: "/")[0]) : file
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(file)
+        }
+        return order.map { key in
+            let members = groups[key]!
+            guard members.count > 1 || members[0] != key else { return key }
+            if let list = members.first(where: { $0.hasSuffix("/violations.json") }) {
+                return "\(key)/ (violation list \(list), \(members.count) files)"
+            }
+            if let pack = members.first(where: { $0.hasSuffix("/fieldpack.pdf") }) {
+                return "\(key)/ (field package \(pack), \(members.count) files)"
+            }
+            if let report = members.first(where: { $0.hasSuffix("/index.html") }) {
+                return "\(key)/ (report \(report), \(members.count) files)"
+            }
+            return members.count == 1 ? members[0] : "\(key)/ (\(members.count) files)"
+        }
+    }
+
+    /// "violation list: …; report: …; field package: …" with full paths, or nil when the run wrote none of them.
+    static func whereToLook(_ files: [String], in output: String) -> String? {
+        let root = URL(fileURLWithPath: output)
+        func path(_ file: String) -> String { root.appendingPathComponent(file).path }
+        var parts: [String] = []
+        for list in files where list.hasSuffix("/violations.json") {
+            let folder = String(list.dropLast("/violations.json".count))
+            let shown = files.contains(folder + "/violations.csv") ? folder + "/violations.csv" : list
+            parts.append("violation list: \(path(shown))")
+        }
+        for report in files where report.hasSuffix("/index.html") { parts.append("report: \(path(report))") }
+        for pack in files where pack.hasSuffix("/fieldpack.pdf") { parts.append("field package: \(path(String(pack.dropLast("/fieldpack.pdf".count))))/") }
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
     }
 }
 

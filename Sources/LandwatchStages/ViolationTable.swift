@@ -11,6 +11,8 @@ struct ViolationTable {
     let gcj02: Bool
     let planRoles: [String]
     let planCRS: String
+    /// Decimals of `plan_x` / `plan_y`: what the plan CRS's unit needs (``planDigits(geographic:)``).
+    var planDigits: Int = 2
     /// Registry statuses by id, when the run was given the tracked violations: a `status` column after `id`.
     var statuses: [String: String]? = nil
 
@@ -19,10 +21,10 @@ struct ViolationTable {
         var columns: [(String, VectorWriter.FieldType)] = [
             ("rank", .integer), ("id", .string), ("severity", .string), ("severity_zh", .string), ("score", .integer), ("evidence", .real), ("rules", .string),
             ("rule_names", .string), ("rule_names_zh", .string), ("area_m2", .real), ("area_mu", .real), ("pixels", .integer),
-            ("lon", .real), ("lat", .real),
+            ("lat", .real), ("lon", .real),
         ]
         if statuses != nil { columns.insert(("status", .string), at: 2) }
-        if gcj02 { columns += [("gcj02_lon", .real), ("gcj02_lat", .real)] }
+        if gcj02 { columns += [("gcj02_lat", .real), ("gcj02_lon", .real)] }
         columns += [("plan_x", .real), ("plan_y", .real), ("plan_crs", .string),
                     ("west", .real), ("south", .real), ("east", .real), ("north", .real),
                     ("before_class", .string), ("before_class_zh", .string), ("after_class", .string), ("after_class_zh", .string),
@@ -48,7 +50,7 @@ struct ViolationTable {
             "area_m2": .real((v.areaM2 * 10).rounded() / 10), "area_mu": .real((v.areaM2 / Navigation.squareMetresPerMu * 100).rounded() / 100),
             "pixels": .integer(v.patch.pixelCount),
             "lon": .real(Self.round(v.point.lon, 7)), "lat": .real(Self.round(v.point.lat, 7)),
-            "plan_x": .real(Self.round(v.planPoint.x, 3)), "plan_y": .real(Self.round(v.planPoint.y, 3)), "plan_crs": .string(planCRS),
+            "plan_x": .real(Self.round(v.planPoint.x, planDigits)), "plan_y": .real(Self.round(v.planPoint.y, planDigits)), "plan_crs": .string(planCRS),
             "west": .real(Self.round(box.minX, 7)), "south": .real(Self.round(box.minY, 7)),
             "east": .real(Self.round(box.maxX, 7)), "north": .real(Self.round(box.maxY, 7)),
             "before_class": .string(beforeClass?.name ?? (compliance.beforeSource == "land-use survey" ? "unmapped" : "none")),
@@ -78,6 +80,10 @@ struct ViolationTable {
         }
         return values
     }
+
+    /// Decimals a plan coordinate needs: 1e-7 degree (about 1 cm) in a geographic CRS, 0.01 of a metre (or foot)
+    /// in a projected one. Three decimals of a degree were up to 55 m off.
+    static func planDigits(geographic: Bool) -> Int { geographic ? 7 : 2 }
 
     static func round(_ value: Double, _ digits: Int) -> Double {
         let factor = pow(10.0, Double(digits))

@@ -355,7 +355,8 @@ public struct WriteViolationsStage: WholeSinkStage {
             }
         }
         let table = ViolationTable(violations: violations, compliance: compliance, legend: legend, gcj02: gcj02,
-                                   planRoles: planRoles, planCRS: planSRS.label, statuses: statuses)
+                                   planRoles: planRoles, planCRS: planSRS.label,
+                                   planDigits: ViolationTable.planDigits(geographic: planSRS.isGeographic), statuses: statuses)
         if formats.contains("csv") {
             try table.csv().write(toFile: folder.path("violations.csv"), atomically: false, encoding: .utf8)
             written.append("violations.csv")

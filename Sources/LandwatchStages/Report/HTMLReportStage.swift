@@ -376,7 +376,7 @@ struct ReportBuilder {
                 for p in matching {
                     rows.append([code, String(p["rank"] as? Int ?? 0), p["id"] as? String ?? "",
                                  Self.fmt(Self.number(p["area_m2"]), 0),
-                                 "\(Self.fmt(Self.number(p["lon"]), 6)), \(Self.fmt(Self.number(p["lat"]), 6))",
+                                 "\(Self.fmt(Self.number(p["lat"]), 6)), \(Self.fmt(Self.number(p["lon"]), 6))",
                                  "\(p[t == .zh ? "before_class_zh" : "before_class"] as? String ?? "") → \(p[t == .zh ? "after_class_zh" : "after_class"] as? String ?? "")"])
                 }
             }
