@@ -23,6 +23,9 @@ struct ValidateCommand: ParsableCommand {
     @Option(name: .long, help: "The output root the run will use, to check the outputs against the inputs and the run's records. (default: out/<pipeline name>)")
     var out: String?
 
+    @Flag(name: .long, help: "Print the execution plan: the streaming passes and the stages fused into each, whole-raster stages, what is materialised where, what waits for what, and how run --shard and merge divide the pipeline.")
+    var plan = false
+
     func validate() throws { _ = try parseOverrides(settings) }
 
     func run() throws {
@@ -34,6 +37,11 @@ struct ValidateCommand: ParsableCommand {
             let plan = try runner.validate(path: pipeline, overrides: overrides)
             try runner.checkOutputs(plan, outputDirectory: out ?? "out/\(plan.pipeline.name)")
             print("\(pipeline): ok: \(plan.pipeline.stages.count) stages, grid \(plan.grid)")
+            if self.plan {
+                let execution = ExecutionPlan(plan)
+                print(execution)
+                print(execution.shardSummary)
+            }
         } catch {
             throw fail(error)
         }

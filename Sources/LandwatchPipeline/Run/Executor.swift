@@ -25,32 +25,19 @@ public struct StageTiming: Sendable, Codable {
     public var findings: StageFindingsRecord? = nil
 }
 
-/// Runs a planned pipeline: fuses chains of pixel-wise stages into streaming passes, evaluates each pass block by
-/// block with blocks in parallel, materialises rasters only for whole-raster stages (or `keep: true`), and runs
-/// independent passes concurrently on Dispatch.
+/// Schedules an ``ExecutionPlan``: evaluates each streaming pass block by block with blocks in parallel, runs each
+/// whole-raster stage once the rasters it reads are materialised, and runs independent tasks concurrently on
+/// Dispatch. What fuses with what, and what is materialised where, is the plan's (see ``Planner``), not decided here.
 public final class Executor: Sendable {
     public let plan: RunPlan
     public let context: RunContext
     public let observer: (any RunObserver)?
-    /// Stages left out because an earlier run completed their outputs (see ``StageManifest``).
-    let skipping: Set<String>
+    /// The tasks this executor schedules: passes, whole-raster stages, what is materialised where (see
+    /// ``ExecutionPlan``; resume, shard and merge are transformations of it).
+    public let execution: ExecutionPlan
     /// Records each stage that wrote files as soon as its task ends.
     let manifest: StageManifestWriter?
-    /// Products passed between `run --shard` and `merge` (see ``ShardSplit``).
-    let handover: Handover
-
-    /// Products a shard writes for the merge, and products a merge reads from the shards' mosaics.
-    struct Handover: Sendable {
-        /// Stage id → path under the output root where a shard keeps the product for the merge.
-        var write: [String: String] = [:]
-        /// Stage id → file holding the product on the whole grid (a mosaic): read, never computed.
-        var read: [String: String] = [:]
-        /// Refuse imagery without a valid pixel (off in a shard: its band of rows may lie in the image's collar).
-        var checksValidPixels = true
-        /// Rows of the grid whose pixels stages' tallies count: a shard's own rows, its halo left out, so that the
-        /// merge's sums are the whole run's. Nil counts every row.
-        var countedRows: Range<Int>? = nil
-    }
+    private var handover: ExecutionPlan.Handover { execution.handover }
 
     /// A stage's tally of the part of a block that lies in `rows` of the grid.
     static func tally(_ stage: any PixelStage, inputs: [PixelBlock], output: PixelBlock, within rows: Range<Int>?) -> [String: Int] {
@@ -63,208 +50,51 @@ public final class Executor: Sendable {
         return stage.tally(inputs: inputs.map { $0.rows(part) }, output: output.rows(part))
     }
 
+    /// Runs every stage of `plan`.
     public convenience init(plan: RunPlan, context: RunContext, observer: (any RunObserver)? = nil) {
-        self.init(plan: plan, context: context, observer: observer, skipping: [], manifest: nil)
+        self.init(execution: ExecutionPlan(plan), context: context, observer: observer, manifest: nil)
     }
 
-    init(plan: RunPlan, context: RunContext, observer: (any RunObserver)?, skipping: Set<String>, manifest: StageManifestWriter?,
-         handover: Handover = Handover()) {
-        self.plan = plan
+    /// Schedules the tasks of `execution`.
+    public convenience init(execution: ExecutionPlan, context: RunContext, observer: (any RunObserver)? = nil) {
+        self.init(execution: execution, context: context, observer: observer, manifest: nil)
+    }
+
+    init(execution: ExecutionPlan, context: RunContext, observer: (any RunObserver)?, manifest: StageManifestWriter?) {
+        self.plan = execution.run
+        self.execution = execution
         self.context = context
         self.observer = observer
-        self.skipping = skipping
         self.manifest = manifest
-        self.handover = handover
     }
 
-    // MARK: - Building the task graph
+    typealias SinkJob = ExecutionPlan.SinkJob
+    typealias Pass = ExecutionPlan.Pass
+    typealias Task = ExecutionPlan.Task
 
-    /// One sink fed by a pass: a stage of the file, or a raster materialised for a whole-raster stage or `keep`.
-    struct SinkJob: Sendable {
-        enum Target: Sendable {
-            case stage(String)
-            case materialize(path: String, relativePath: String?)
-        }
-        /// The streamed stages the sink reads, in its port order.
-        var producers: [String]
-        var target: Target
-        /// The stage the sink belongs to, for timings and messages.
-        var ownerID: String
-    }
-
-    struct Pass: Sendable {
-        var index: Int
-        /// Streaming nodes in evaluation order.
-        var nodes: [String]
-        var sinks: [SinkJob]
-        /// Whole-raster stages whose outputs this pass reads.
-        var wholeInputs: Set<String>
-        /// Sink stages whose products (models) this pass's stages use: the pass waits for them.
-        var sinkInputs: Set<String>
-    }
-
-    enum Task: Sendable {
-        case pass(Pass)
-        case whole(String)
-    }
-
-    /// Where each whole-raster output or materialised stream lands.
+    /// Where each whole-raster output or materialised stream lands: the file's path, and its path relative to the
+    /// output root when it is an output of the run (nil: scratch, or a mosaic read in a merge).
     private func materializedPath(_ id: String) -> (path: String, relative: String?) {
-        if let path = handover.read[id] { return (path, nil) }
-        if let relative = handover.write[id] {
+        path(of: execution.destination(of: id), id: id)
+    }
+
+    private func path(of destination: ExecutionPlan.Destination, id: String) -> (path: String, relative: String?) {
+        switch destination {
+        case .mosaic(let path): return (path, nil)
+        case .kept(let relative), .handover(let relative):
             return ((try? context.outputRoot.resolve(relative).path) ?? context.scratchPath("\(id).tif"), relative)
+        case .scratch: return (context.scratchPath("\(id).tif"), nil)
         }
-        let stage = plan.pipeline.stage(id)!
-        if stage.keep {
-            let relative = "work/\(id).tif"
-            let path = (try? context.outputRoot.resolve(relative).path) ?? context.scratchPath("\(id).tif")
-            return (path, relative)
-        }
-        return (context.scratchPath("\(id).tif"), nil)
     }
 
     private func evaluation(_ id: String) -> Evaluation { plan.pipeline.stage(id)!.descriptor.evaluation }
-
-    func buildTasks() -> (tasks: [Task], dependencies: [[Int]]) {
-        let pipeline = plan.pipeline
-        var jobs: [SinkJob] = []
-        for id in pipeline.topologicalOrder where !skipping.contains(id) {
-            let stage = pipeline.stage(id)!
-            switch stage.descriptor.evaluation {
-            case .sink:
-                let producers = stage.descriptor.inputs.compactMap { port in stage.inputs.first { $0.port == port.name }?.stageID }
-                jobs.append(SinkJob(producers: producers, target: .stage(id), ownerID: id))
-            case .wholeRaster:
-                for input in stage.inputs where evaluation(input.stageID) != .wholeRaster && handover.read[input.stageID] == nil {
-                    if !jobs.contains(where: { $0.producers == [input.stageID] && !$0.isStageSink }) {
-                        let target = materializedPath(input.stageID)
-                        jobs.append(SinkJob(producers: [input.stageID], target: .materialize(path: target.path, relativePath: target.relative),
-                                            ownerID: input.stageID))
-                    }
-                }
-            case .report:
-                break  // run by the runner once the passes are done
-            case .source, .pixelwise:
-                if stage.keep, !jobs.contains(where: { $0.producers == [id] && !$0.isStageSink }) {
-                    let target = materializedPath(id)
-                    jobs.append(SinkJob(producers: [id], target: .materialize(path: target.path, relativePath: target.relative), ownerID: id))
-                }
-            }
-        }
-        // Streamed products a shard hands over to the merge are written like kept ones.
-        for id in pipeline.topologicalOrder where handover.write[id] != nil && !skipping.contains(id) {
-            guard evaluation(id) == .source || evaluation(id) == .pixelwise,
-                  !jobs.contains(where: { $0.producers == [id] && !$0.isStageSink }) else { continue }
-            let target = materializedPath(id)
-            jobs.append(SinkJob(producers: [id], target: .materialize(path: target.path, relativePath: target.relative), ownerID: id))
-        }
-
-        // The streaming nodes each job needs, stopping at whole-raster outputs (read back from their files).
-        // Inputs produced by sinks (models) are not streamed: the pass waits for the sink's pass instead.
-        func upstream(_ id: String, into nodes: inout Set<String>, wholes: inout Set<String>, sinks: inout Set<String>) {
-            guard !nodes.contains(id) else { return }
-            nodes.insert(id)
-            if evaluation(id) == .wholeRaster || handover.read[id] != nil { wholes.insert(id); return }
-            for input in pipeline.stage(id)!.inputs {
-                if evaluation(input.stageID) == .sink { sinks.insert(input.stageID) } else {
-                    upstream(input.stageID, into: &nodes, wholes: &wholes, sinks: &sinks)
-                }
-            }
-        }
-        // Everything that must be written before the whole-raster stages can run: the streams they read (materialised
-        // by a pass), the sinks upstream of them (models), and the same for the whole-raster stages upstream.
-        func prerequisites(of wholes: Set<String>) -> Set<String> {
-            var found = Set<String>(), visited = Set<String>()
-            func visit(_ id: String) {
-                guard visited.insert(id).inserted else { return }
-                for input in pipeline.stage(id)!.inputs where handover.read[input.stageID] == nil {
-                    switch evaluation(input.stageID) {
-                    case .wholeRaster: visit(input.stageID)
-                    case .sink: found.insert(input.stageID)
-                    case .report: break
-                    case .source, .pixelwise:
-                        if evaluation(id) == .wholeRaster { found.insert(input.stageID) }
-                        visit(input.stageID)
-                    }
-                }
-            }
-            wholes.forEach(visit)
-            return found
-        }
-        var groups: [(nodes: Set<String>, wholes: Set<String>, sinks: Set<String>, jobs: [SinkJob])] = []
-        for job in jobs {
-            var nodes = Set<String>(), wholes = Set<String>(), sinkInputs = Set<String>()
-            for producer in job.producers { upstream(producer, into: &nodes, wholes: &wholes, sinks: &sinkInputs) }
-            var merged = (nodes: nodes, wholes: wholes, sinks: sinkInputs, jobs: [job])
-            // Merge with every group that shares a streaming node: one read of each input block serves all sinks.
-            func sinkIDs(_ jobs: [SinkJob]) -> Set<String> {
-                Set(jobs.compactMap { if case .stage(let id) = $0.target { return id } else { return nil } })
-            }
-            groups.removeAll { group in
-                let streaming = group.nodes.subtracting(group.wholes)
-                guard !streaming.isDisjoint(with: merged.nodes.subtracting(merged.wholes)) else { return false }
-                // A pass that uses a model cannot also be the pass that trains it: it must run after. Nor can a pass
-                // materialise what a whole-raster stage it reads from needs, however far upstream.
-                guard group.sinks.isDisjoint(with: sinkIDs(merged.jobs)), merged.sinks.isDisjoint(with: sinkIDs(group.jobs)) else {
-                    return false
-                }
-                let needed = prerequisites(of: group.wholes.union(merged.wholes))
-                guard needed.isDisjoint(with: (group.jobs + merged.jobs).map(\.ownerID)) else { return false }
-                merged.nodes.formUnion(group.nodes)
-                merged.wholes.formUnion(group.wholes)
-                merged.sinks.formUnion(group.sinks)
-                merged.jobs = group.jobs + merged.jobs
-                return true
-            }
-            groups.append(merged)
-        }
-
-        var tasks: [Task] = []
-        let order = pipeline.topologicalOrder
-        for (index, group) in groups.enumerated() {
-            tasks.append(.pass(Pass(index: index + 1, nodes: order.filter(group.nodes.contains), sinks: group.jobs,
-                                    wholeInputs: group.wholes, sinkInputs: group.sinks)))
-        }
-        for id in order where evaluation(id) == .wholeRaster && !skipping.contains(id) { tasks.append(.whole(id)) }
-
-        var dependencies = Array(repeating: [Int](), count: tasks.count)
-        func wholeTaskIndex(_ id: String) -> Int? {
-            tasks.firstIndex { if case .whole(let w) = $0 { return w == id } else { return false } }
-        }
-        for (index, task) in tasks.enumerated() {
-            switch task {
-            case .pass(let pass):
-                dependencies[index] = pass.wholeInputs.compactMap(wholeTaskIndex)
-                for sinkID in pass.sinkInputs {
-                    if let producer = tasks.firstIndex(where: {
-                        if case .pass(let p) = $0 { return p.sinks.contains { if case .stage(sinkID) = $0.target { return true } else { return false } } }
-                        return false
-                    }) {
-                        dependencies[index].append(producer)
-                    }
-                }
-            case .whole(let id):
-                for input in pipeline.stage(id)!.inputs {
-                    if evaluation(input.stageID) == .wholeRaster {
-                        if let dep = wholeTaskIndex(input.stageID) { dependencies[index].append(dep) }
-                    } else if let dep = tasks.firstIndex(where: {
-                        if case .pass(let p) = $0 { return p.sinks.contains { $0.producers == [input.stageID] && !$0.isStageSink } }
-                        return false
-                    }) {
-                        dependencies[index].append(dep)
-                    }
-                }
-            }
-        }
-        return (tasks, dependencies)
-    }
 
     // MARK: - Running
 
     /// Runs every task, independent ones concurrently. On the first failure the others stop at their next block,
     /// partial outputs are deleted, and the failure is thrown; outputs already completed stay.
     public func run() throws -> [StageTiming] {
-        let (tasks, dependencies) = buildTasks()
+        let tasks = execution.tasks, dependencies = execution.dependencies
         guard Self.isAcyclic(dependencies) else {
             throw RunError(.internal, "the stages' passes depend on each other in a circle; this is a bug in landwatch's scheduler")
         }
@@ -314,9 +144,10 @@ public final class Executor: Sendable {
         let started = Date()
         let pipeline = plan.pipeline
         // A source read only to be materialised for whole-raster stages may write its file directly.
-        if pass.nodes.count == 1, pass.sinks.count == 1, case .materialize(let path, nil) = pass.sinks[0].target,
+        if pass.nodes.count == 1, pass.sinks.count == 1, case .materialize(.scratch) = pass.sinks[0].target,
            case .source(let source) = pipeline.stage(pass.nodes[0])!.role {
             let id = pass.nodes[0]
+            let path = materializedPath(id).path
             observer?.passStarted(pass.index, stages: [id], blocks: 0)
             let done: Bool
             do { done = try source.materialize(onto: plan.grid, at: path, context: context) } catch { throw Self.wrap(error, stage: id) }
@@ -384,7 +215,8 @@ public final class Executor: Sendable {
                             return copy
                         }
                         sink = try stage.makeSink(inputs: described, grid: grid, context: context)
-                    case .materialize(let path, let relative):
+                    case .materialize(let destination):
+                        let (path, relative) = self.path(of: destination, id: job.ownerID)
                         let (dataType, noData) = Self.materializedType(product.kind)
                         sink = try GeoTIFFSink(target: URL(fileURLWithPath: path), relativePath: relative ?? path, grid: grid,
                                                bandNames: product.bandNames, dataType: dataType, noData: noData,
@@ -514,7 +346,7 @@ public final class Executor: Sendable {
                 do {
                     let written = try entry.sink.finish()
                     // Rasters materialised only for a whole-raster stage are scratch, not outputs.
-                    if case .materialize(_, nil) = entry.job.target { continue }
+                    if case .materialize(let destination) = entry.job.target, destination.relativePath == nil { continue }
                     outputs[entry.job.ownerID, default: []] += written
                 } catch {
                     for later in sinks[(position + 1)...] { later.sink.abort() }
@@ -635,10 +467,6 @@ public final class Executor: Sendable {
             return RunError(.internal, "\(error)", stage: stage)
         }
     }
-}
-
-extension Executor.SinkJob {
-    var isStageSink: Bool { if case .stage = target { return true } else { return false } }
 }
 
 /// Hands values that are only read across `concurrentPerform`'s worker closures.

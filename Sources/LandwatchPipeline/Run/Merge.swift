@@ -189,10 +189,9 @@ extension PipelineRunner {
                 record.stages.append(timing)
             }
             // 3. What needs the whole grid.
-            let skipping = Set(plan.pipeline.topologicalOrder).subtracting(split.deferred)
-            record.stages += try Executor(plan: plan, context: context, observer: observer, skipping: skipping, manifest: nil,
-                                          handover: .init(read: handed)).run()
-            for id in plan.pipeline.topologicalOrder where split.deferred.contains(id) {
+            let execution = ExecutionPlan(plan).merging(split, mosaics: handed)
+            record.stages += try Executor(execution: execution, context: context, observer: observer).run()
+            for id in execution.reports {
                 guard let declaration = plan.pipeline.stage(id), let report = declaration.role.report else { continue }
                 let started = Date()
                 let written = try report.run(record: record, plan: plan, context: context)

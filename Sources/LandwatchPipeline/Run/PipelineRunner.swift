@@ -107,7 +107,8 @@ public struct PipelineRunner: Sendable {
         // Resume: stages whose outputs an earlier run here completed under the same key are kept as they are.
         let keys = StageManifest.keys(for: plan, blockSize: settings.blockSize, shard: settings.shard)
         let manifest = settings.force ? StageManifest() : StageManifest.load(from: root)
-        let skipping = manifest.skippable(in: plan, keys: keys, root: root, split: split).union(split?.deferred ?? [])
+        let complete = manifest.skippable(in: plan, keys: keys, root: root, split: split)
+        let skipping = complete.union(split?.deferred ?? [])
         record.shard = shardRecord
         let writer = StageManifestWriter(manifest: manifest, keys: keys, root: root)
         var reused: [StageTiming] = []
@@ -122,12 +123,16 @@ public struct PipelineRunner: Sendable {
         do {
             // What is in the way of an output and not landwatch's is refused before anything is computed.
             for output in OutputCheck.declared(plan) { try transaction.checkReplaceable(root.url.appendingPathComponent(output.path)) }
-            let counted = shardRecord.map { $0.layout.rows[0] - $0.layout.readRows[0]..<$0.layout.rows[1] - $0.layout.readRows[0] }
-            let handover = Executor.Handover(write: shardRecord?.handedOver ?? [:], checksValidPixels: shardRecord == nil, countedRows: counted)
-            record.stages = reused + (try Executor(plan: plan, context: context, observer: observer, skipping: skipping, manifest: writer,
-                                                   handover: handover).run())
+            // The whole run's plan, cut to this shard's part of it, less what an earlier run completed.
+            var execution = ExecutionPlan(plan)
+            if let split, let shardRecord {
+                let layout = shardRecord.layout
+                execution = execution.sharded(split, countedRows: layout.rows[0] - layout.readRows[0]..<layout.rows[1] - layout.readRows[0])
+            }
+            execution = execution.resuming(skipping: complete)
+            record.stages = reused + (try Executor(execution: execution, context: context, observer: observer, manifest: writer).run())
             // Reports last, from the record of everything else.
-            for id in plan.pipeline.topologicalOrder where !skipping.contains(id) {
+            for id in execution.reports {
                 guard let declaration = plan.pipeline.stage(id), let report = declaration.role.report else { continue }
                 let started = Date()
                 let written = try report.run(record: record, plan: plan, context: context)
