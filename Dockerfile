@@ -9,7 +9,7 @@ RUN make build
 RUN install -m 755 .build/release/landwatch /usr/local/bin/landwatch
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends gdal-bin libgdal32 libxgboost0 libtiff6 ca-certificates && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends gdal-bin libgdal32 libxgboost0 libtiff6 libqrencode4 libfreetype6 fonts-noto-cjk ca-certificates && rm -rf /var/lib/apt/lists/*
 COPY --from=build /usr/lib/swift/linux/*.so /usr/lib/swift/linux/
 COPY --from=build /usr/local/bin/landwatch /usr/local/bin/landwatch
 RUN echo /usr/lib/swift/linux > /etc/ld.so.conf.d/swift.conf && ldconfig && landwatch --version

@@ -27,6 +27,19 @@ let package = Package(
             pkgConfig: "xgboost",
             providers: [.apt(["libxgboost-dev"])]
         ),
+        // libqrencode (Debian's libqrencode-dev) and FreeType (libfreetype-dev). Only LandwatchRender imports them.
+        .systemLibrary(
+            name: "CQRencode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
+        .systemLibrary(
+            name: "CFreeType",
+            pkgConfig: "freetype2",
+            providers: [.apt(["libfreetype-dev"])]
+        ),
+        // Pure drawing for people: an RGB canvas, text (FreeType, Noto Sans CJK), QR codes. No GDAL.
+        .target(name: "LandwatchRender", dependencies: ["CQRencode", "CFreeType"]),
         // Gradient-boosted trees for land-cover classification: train, save, load, predict.
         .target(name: "LandwatchXGBoost", dependencies: ["CXGBoost"]),
         // Safe Swift over GDAL: datasets, bands, windows, errors, creation, warping.
@@ -53,7 +66,7 @@ let package = Package(
         // SAFE, Gaofen, presets) and the outputs (violation lists, tables, charts, the report).
         .target(
             name: "LandwatchStages",
-            dependencies: ["LandwatchPipeline", "LandwatchAlgorithms", "LandwatchGDAL", "LandwatchXGBoost"]
+            dependencies: ["LandwatchPipeline", "LandwatchAlgorithms", "LandwatchGDAL", "LandwatchXGBoost", "LandwatchRender"]
         ),
         // The registry of scenes, runs and violations (SQLite through GRDB), and tracking violations across nights.
         .target(
@@ -79,6 +92,7 @@ let package = Package(
         .executableTarget(name: "landwatch", dependencies: ["LandwatchCLI"]),
         .testTarget(name: "LandwatchGDALTests", dependencies: ["LandwatchGDAL"]),
         .testTarget(name: "LandwatchAlgorithmsTests", dependencies: ["LandwatchAlgorithms"]),
+        .testTarget(name: "LandwatchRenderTests", dependencies: ["LandwatchRender"]),
         .testTarget(
             name: "LandwatchPipelineTests",
             dependencies: ["LandwatchPipeline", "LandwatchStages", "LandwatchGDAL"],
