@@ -15,6 +15,8 @@ public struct ViolationList: Codable, Sendable, Equatable {
     public var after_date: String?
     /// `classification` or `land-use survey`.
     public var before_source: String
+    /// The after image over the whole grid (georeferenced PNG beside the list), when chips were drawn.
+    public var overview: String? = nil
     public var violations: [Entry]
 
     public struct Entry: Codable, Sendable, Equatable {
@@ -60,6 +62,13 @@ public struct ViolationList: Codable, Sendable, Equatable {
         public var rule_names_zh: String? = nil
         /// The plan features touched, by role: "id name" each.
         public var plan_features: [String: [String]]? = nil
+        /// The navigation point in GCJ-02 (Amap, Tencent), when the run asked for it (`gcj02: true`).
+        public var gcj02_lat: Double? = nil
+        public var gcj02_lon: Double? = nil
+        /// The navigation point in the plan's CRS (`plan_crs`), at the precision its unit needs.
+        public var plan_x: Double? = nil
+        public var plan_y: Double? = nil
+        public var plan_crs: String? = nil
     }
 
     public static func read(_ url: URL) throws -> ViolationList {
@@ -147,7 +156,8 @@ extension WriteViolationsStage {
     }
 
     /// The typed list of ``ViolationList``.
-    static func typedList(_ violations: [Violation], statuses: [String: String]?, compliance: ComplianceDescription, legend: Legend) -> ViolationList {
+    static func typedList(_ violations: [Violation], statuses: [String: String]?, compliance: ComplianceDescription, legend: Legend,
+                          planCRS: String? = nil, planDigits: Int = 2) -> ViolationList {
         ViolationList(before_date: compliance.beforeDate, after_date: compliance.afterDate, before_source: compliance.beforeSource,
                       violations: violations.map { v in
                           ViolationList.Entry(rank: v.number, id: v.id, status: statuses?[v.id], rules: v.rules.map(\.code).joined(separator: ";"),
@@ -166,7 +176,12 @@ extension WriteViolationsStage {
                                               rule_names_zh: v.rules.map(\.nameZH).joined(separator: "；"),
                                               plan_features: Dictionary(v.plan.map { role, features in
                                                   (role, features.map { $0.name.isEmpty ? $0.id : "\($0.id) \($0.name)" })
-                                              }, uniquingKeysWith: { a, _ in a }))
+                                              }, uniquingKeysWith: { a, _ in a }),
+                                              gcj02_lat: v.gcj.map { ViolationTable.round($0.lat, 7) },
+                                              gcj02_lon: v.gcj.map { ViolationTable.round($0.lon, 7) },
+                                              plan_x: planCRS == nil ? nil : ViolationTable.round(v.planPoint.x, planDigits),
+                                              plan_y: planCRS == nil ? nil : ViolationTable.round(v.planPoint.y, planDigits),
+                                              plan_crs: planCRS)
                       })
     }
 }

@@ -24,7 +24,8 @@ public struct WriteViolationsStage: WholeSinkStage {
     public static let chips = Option<Int>(
         "chips", default: 100, range: 0...100_000, help: "before/after PNG chips for at most this many patches, gravest first (0 = none)")
     public static let chipSize = Option<Int>(
-        "chip_size", default: 40, range: 8...1000, help: "smallest chip edge in pixels of the run grid (larger patches get larger chips)")
+        "chip_size", default: 8, range: 8...1000,
+        help: "smallest chip window edge in pixels of the run grid; the window is anyway the patch's box with 300 m around it (a tenth of the box over 1 km)")
     public static let minScore = Option<Int>(
         "min_score", default: 0, range: 0...100,
         help: "list only patches whose change score (0–100: 50 at compliance.diff's min_evidence, more the stronger the evidence, scaled by the classifiers' confidence) is at least this")
@@ -56,6 +57,9 @@ public struct WriteViolationsStage: WholeSinkStage {
         ],
         output: nil,
         keys: [path, formatList, gcj02, chips, chipSize, minScore])
+
+    /// The after image over the whole grid, georeferenced, written beside the chips (page 1 of the field package).
+    static let overviewName = "overview.png"
 
     /// Patches whose bounding box holds more pixels than this are polygonised from a whole-grid label raster.
     static let boxPolygonizeLimit = 4096 * 4096
@@ -343,16 +347,22 @@ public struct WriteViolationsStage: WholeSinkStage {
         logger.debug("write.violations: step 5 at \(Date().timeIntervalSince(started)) s")
         // 5. Chips, then the files.
         var written: [String] = []
+        var overview: String?
         let before = images.first { $0.description.port == "before_image" }, after = images.first { $0.description.port == "after_image" }
         if let before, let after, chipLimit > 0, !violations.isEmpty {
-            let chips = try ChipMaker(before: before, after: after, grid: grid, minimumSize: chipSize)
+            let chips = try ChipMaker(before: before, after: after, grid: grid, dates: (compliance.beforeDate, compliance.afterDate),
+                                      minimumWindow: chipSize)
             for index in violations.indices.prefix(chipLimit) {
                 let v = violations[index]
                 let names = (before: "chips/\(v.id)-before.png", after: "chips/\(v.id)-after.png")
-                try chips.write(patch: v.patch, outline: v.geometry, beforePath: folder.path(names.before), afterPath: folder.path(names.after))
+                try chips.write(patch: v.patch, runs: runs[v.patch.label] ?? [], id: v.id,
+                                beforePath: folder.path(names.before), afterPath: folder.path(names.after))
                 violations[index].chips = names
                 written += [names.before, names.after]
             }
+            try chips.writeOverview(to: folder.path(Self.overviewName))
+            overview = Self.overviewName
+            written.append(Self.overviewName)
         }
         let table = ViolationTable(violations: violations, compliance: compliance, legend: legend, gcj02: gcj02,
                                    planRoles: planRoles, planCRS: planSRS.label,
@@ -379,7 +389,10 @@ public struct WriteViolationsStage: WholeSinkStage {
         try table.summaryJSON(pixelArea: pixelArea, patchesFound: patches.count).write(to: URL(fileURLWithPath: folder.path("summary.json")))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try encoder.encode(Self.typedList(violations, statuses: statuses, compliance: compliance, legend: legend))
+        var list = Self.typedList(violations, statuses: statuses, compliance: compliance, legend: legend,
+                                  planCRS: planSRS.label, planDigits: table.planDigits)
+        list.overview = overview
+        try encoder.encode(list)
             .write(to: URL(fileURLWithPath: folder.path(ViolationList.fileName)))
         written += ["summary.csv", "summary.json", ViolationList.fileName]
         logger.info("\(violations.count) violations written to \(path)/")

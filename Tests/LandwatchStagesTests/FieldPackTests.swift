@@ -2,6 +2,7 @@ import Foundation
 import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
+import LandwatchStages
 import XCTest
 
 /// Issue 23: what an inspector takes to the site. A multi-patch list of the real Marburg Landsat 8 scene with the
@@ -95,5 +96,62 @@ final class FieldPackTests: PipelineTestCase {
         let gcjLat = try XCTUnwrap(header.firstIndex(of: "gcj02_lat")), gcjLon = try XCTUnwrap(header.firstIndex(of: "gcj02_lon"))
         XCTAssertEqual(lon, lat + 1)
         XCTAssertEqual(gcjLon, gcjLat + 1)
+    }
+
+    /// Keeps a copy of `folder` where LANDWATCH_KEEP_FIELDPACK points (to look at the chips and pages by eye).
+    func keep(_ folder: URL, as name: String) {
+        guard let keep = ProcessInfo.processInfo.environment["LANDWATCH_KEEP_FIELDPACK"] else { return }
+        let target = URL(fileURLWithPath: keep).appendingPathComponent(name)
+        try? FileManager.default.removeItem(at: target)
+        try? FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try? FileManager.default.copyItem(at: folder, to: target)
+    }
+
+    /// Item 2: chips of at least 480 px, nearest-neighbour upsampled from a window with 300 m around the patch,
+    /// georeferenced; the patch outlined; what lies outside the image hatched as no data; the same stretch for both
+    /// dates (an unchanged pixel of the pair, planted nowhere, has the same colour on both chips).
+    func testChipsShowTheSurroundingsAtReadableSizeAndPadAnEdgeWithNoData() throws {
+        let folder = try plantedList()
+        keep(folder, as: "violations")
+        let list = try ViolationList.read(folder.appendingPathComponent(ViolationList.fileName))
+        XCTAssertEqual(list.overview, "overview.png")
+        let overview = try Dataset.open(folder.appendingPathComponent("overview.png").path)
+        XCTAssertGreaterThanOrEqual(overview.width, 800)
+        XCTAssertNotNil(overview.geoTransform, "the overview is georeferenced")
+        for entry in list.violations {
+            let after = try Dataset.open(folder.appendingPathComponent(try XCTUnwrap(entry.chip_after)).path)
+            let before = try Dataset.open(folder.appendingPathComponent(try XCTUnwrap(entry.chip_before)).path)
+            XCTAssertGreaterThanOrEqual(after.width, 480, entry.id)
+            XCTAssertEqual(after.width, after.height, entry.id)
+            let transform = try XCTUnwrap(after.geoTransform, "\(entry.id): the chip is georeferenced")
+            XCTAssertTrue(after.crsWKT.contains("32632"), entry.id)
+            // 300 m of surroundings at least on each side of the navigation point's pixel.
+            let toGrid = try CoordinateTransformation(from: .wgs84(), to: SpatialReference(definition: "EPSG:32632"))
+            let point = try toGrid.transform(x: entry.lon, y: entry.lat)
+            let west = transform.originX, north = transform.originY
+            let east: Double = west + Double(after.width) * transform.pixelWidth
+            let south: Double = north + Double(after.height) * transform.pixelHeight
+            let margins: [Double] = [point.x - west, east - point.x, north - point.y, point.y - south]
+            XCTAssertGreaterThanOrEqual(margins.min()!, 300, entry.id)
+            // Nearest neighbour: each 30 m pixel is a block of whole output pixels.
+            XCTAssertEqual(30 / transform.pixelWidth, (30 / transform.pixelWidth).rounded(), accuracy: 1e-9, entry.id)
+            let rgb = try (1...3).map { try after.band($0).read(Window(width: after.width, height: after.height)) }
+            let beforeRGB = try (1...3).map { try before.band($0).read(Window(width: before.width, height: before.height)) }
+            let pixels = after.width * after.height
+            func isColour(_ i: Int, _ r: Float, _ g: Float, _ b: Float) -> Bool { rgb[0][i] == r && rgb[1][i] == g && rgb[2][i] == b }
+            let yellow = (0..<pixels).filter { isColour($0, 255, 230, 0) }.count
+            XCTAssertGreaterThan(yellow, 4 * after.width / 10, "\(entry.id): the outline is drawn")
+            // The grid is 41 x 41 pixels: a window of 300 m around a patch near its edge reaches outside, hatched.
+            let column = (point.x - 483285) / 30, row = (5628525 - point.y) / 30
+            if column < 10 || row < 10 || column > 31 || row > 31 {
+                let hatched = (0..<pixels).filter { isColour($0, 200, 200, 200) || isColour($0, 70, 70, 70) }.count
+                XCTAssertGreaterThan(hatched, pixels / 50, "\(entry.id) at column \(column), row \(row): outside the image is hatched")
+            }
+            // Same stretch on both dates: the pair is the same scene outside the planted patches, so the chips agree
+            // on most pixels (all but the patches, the outline and the burned-in labels).
+            var same = 0
+            for i in 0..<pixels where rgb[0][i] == beforeRGB[0][i] && rgb[1][i] == beforeRGB[1][i] && rgb[2][i] == beforeRGB[2][i] { same += 1 }
+            XCTAssertGreaterThan(Double(same) / Double(pixels), 0.8, "\(entry.id): one stretch for both dates")
+        }
     }
 }
