@@ -27,6 +27,7 @@ public let standardRegistry: StageRegistry = {
     registry.register(WriteRasterStage.self)
     registry.register(WriteViolationsStage.self)
     registry.register(HTMLReportStage.self)
+    registry.register(WriteFieldPackStage.self)
     return registry
 }()
 

@@ -9,6 +9,17 @@ import XCTest
 /// changes of testdata/plan/planted.json planted into it (5 reported patches of 4 to 9 pixels, checked against the
 /// example plan in CGCS2000), run through pipelines/nightly-enforcement.yaml.
 final class FieldPackTests: PipelineTestCase {
+    /// The shipped enforcement pipeline with a field package after its list (when the file has none).
+    static func withFieldPack(_ text: String) -> String {
+        text.contains("write.fieldpack") ? text : text + """
+
+          - id: fieldpack
+            uses: write.fieldpack
+            with: {path: fieldpack, list: violations, note: "Changes planted into a copy of the real 2013 scene (testdata/plan/planted.json)"}
+
+        """
+    }
+
     /// Runs the planted enforcement pair into `work/out` and returns the list's folder.
     func plantedList() throws -> URL {
         let compliance = ComplianceTests(name: "helper", testClosure: { _ in })
@@ -21,8 +32,11 @@ final class FieldPackTests: PipelineTestCase {
                 for row in patch.rows[0]..<patch.rows[1] { for col in patch.cols[0]..<patch.cols[1] { pixels[row * width + col] = roof } }
             }
         }
-        let features = try compliance.runEnforcement(
-            after: mtl, before: ComplianceTests.marburg.appendingPathComponent("\(ComplianceTests.l8)_MTL.txt").path)
+        let text = Self.withFieldPack(try String(contentsOf: ComplianceTests.pipeline, encoding: .utf8))
+        try run(text, overrides: ["before": ComplianceTests.marburg.appendingPathComponent("\(ComplianceTests.l8)_MTL.txt").path,
+                                  "after": mtl, "plan": EngineTests.root.appendingPathComponent("testdata/plan").path])
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("out/violations/violations.geojson"))) as! [String: Any]
+        let features = json["features"] as! [[String: Any]]
         XCTAssertEqual(features.count, truth.patches.filter { !$0.rules.isEmpty }.count, "the planted list")
         return work.appendingPathComponent("out/violations")
     }
@@ -153,5 +167,87 @@ final class FieldPackTests: PipelineTestCase {
             for i in 0..<pixels where rgb[0][i] == beforeRGB[0][i] && rgb[1][i] == beforeRGB[1][i] && rgb[2][i] == beforeRGB[2][i] { same += 1 }
             XCTAssertGreaterThan(Double(same) / Double(pixels), 0.8, "\(entry.id): one stretch for both dates")
         }
+    }
+
+    /// Runs a tool from /usr/bin; skips the test when it is not installed (naming the Debian package).
+    @discardableResult
+    func tool(_ name: String, _ arguments: [String], package: String, allowFailure: Bool = false) throws -> String {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/\(name)") else {
+            throw XCTSkip("\(name) is not installed (Debian's \(package))")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/\(name)")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = Pipe()
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        if !allowFailure { XCTAssertEqual(process.terminationStatus, 0, "\(name) \(arguments.joined(separator: " "))") }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Item 1 and "what it must show": the planted list's field package opens in the tools an inspector's office and
+    /// phone use. pdfinfo counts a page per patch after the overview; GDAL reads every page's georeferencing and the
+    /// patch layer of page 1; the pages pdftoppm renders are not blank and the two QR codes of each patch page decode
+    /// to that patch's geo: URI and Amap link; the KMZ holds a point and an outline per patch and its chips; the answer
+    /// sheet has one row per id with the columns violations import reads.
+    func testTheFieldPackOfAPlantedListOpensInPDFReadersGDALAndAPhoneQRReader() throws {
+        let folder = try plantedList()
+        let pack = folder.deletingLastPathComponent().appendingPathComponent("fieldpack")
+        keep(pack, as: "fieldpack")
+        let list = try ViolationList.read(folder.appendingPathComponent(ViolationList.fileName))
+        let sites = FieldPack.sites(of: list, folder: folder)
+        let pdf = pack.appendingPathComponent("fieldpack.pdf").path
+        let info = try tool("pdfinfo", [pdf], package: "poppler-utils")
+        XCTAssertNotNil(info.range(of: "Pages:\\s+\(sites.count + 1)\n", options: .regularExpression), info)
+        // Georeferencing of every page (GDAL's subdatasets PDF:N:file), the patch layer of page 1.
+        for page in 1...(sites.count + 1) {
+            let text = try tool("gdalinfo", ["PDF:\(page):\(pdf)"], package: "gdal-bin")
+            XCTAssertTrue(text.contains("Origin = ("), "page \(page) is georeferenced")
+            XCTAssertTrue(text.contains("ID[\"EPSG\",32632]]"), "page \(page): the scene's UTM zone")
+        }
+        let layers = try tool("ogrinfo", ["-ro", "-q", pdf], package: "gdal-bin")
+        XCTAssertTrue(layers.contains("1: patches (Polygon)"), layers)
+        XCTAssertTrue(layers.contains("2: navigation points (Point)"), layers)
+        for site in sites { XCTAssertTrue(layers.contains("patch \(site.id) (Polygon)"), "\(site.id): \(layers)") }
+        let patches = try tool("ogrinfo", ["-ro", "-so", pdf, "patches"], package: "gdal-bin")
+        XCTAssertTrue(patches.contains("Feature Count: \(sites.count)\n"), patches)
+        // Pages rendered as a PDF reader shows them: not blank; each patch page's QR codes are its own links.
+        let rendered = work.appendingPathComponent("pages")
+        try FileManager.default.createDirectory(at: rendered, withIntermediateDirectories: true)
+        try tool("pdftoppm", ["-r", "150", "-png", pdf, rendered.appendingPathComponent("page").path], package: "poppler-utils")
+        let pages = try FileManager.default.contentsOfDirectory(atPath: rendered.path).filter { $0.hasSuffix(".png") }.sorted()
+        XCTAssertEqual(pages.count, sites.count + 1)
+        for (index, name) in pages.enumerated() {
+            let path = rendered.appendingPathComponent(name).path
+            let image = try Dataset.open(path)
+            let values = try image.band(1).read(Window(width: image.width, height: image.height))
+            let dark = values.filter { $0 < 128 }.count
+            XCTAssertGreaterThan(Double(dark) / Double(values.count), 0.01, "\(name) is not blank")
+            guard index > 0 else { continue }
+            let site = sites[index - 1]
+            let codes = Set(try tool("zbarimg", ["--quiet", "--raw", path], package: "zbar-tools").split(separator: "\n").map(String.init))
+            XCTAssertEqual(codes, [FieldPack.geoURI(site), FieldPack.amapLink(site)], "\(name): the QR codes of \(site.id)")
+            XCTAssertTrue(FieldPack.geoURI(site).hasPrefix("geo:\(String(format: "%.6f", site.lat)),\(String(format: "%.6f", site.lon))"))
+        }
+        // The KMZ, as GDAL's LIBKML driver reads it: a point and an outline per patch, the chips inside.
+        let kmz = pack.appendingPathComponent("fieldpack.kmz").path
+        let kml = try VectorDataset.open(kmz)
+        XCTAssertEqual(try kml.layer("Navigation points").featureCount, sites.count)
+        XCTAssertEqual(try kml.layer("Outlines").featureCount, sites.count)
+        let members = VirtualFiles.listRecursively(VirtualFiles.zipRoot(kmz))
+        for site in sites {
+            XCTAssertTrue(members.contains("images/\(site.id)-after.png"), "\(site.id): \(members)")
+            XCTAssertTrue(members.contains("images/\(site.id)-before.png"), site.id)
+        }
+        // The blank answer sheet: one row per id, the columns violations import reads first.
+        let sheet = String(decoding: try Data(contentsOf: pack.appendingPathComponent("fieldcheck.csv")), as: UTF8.self)
+        let rows = sheet.dropFirst().split(separator: "\r\n").map(String.init)
+        XCTAssertTrue(rows[0].hasPrefix("id,result,date,inspector,note,photos,reason,"), rows[0])
+        XCTAssertEqual(rows.dropFirst().map { String($0.split(separator: ",")[0]) }, sites.map(\.id))
+        let gpkg = try VectorDataset.open(pack.appendingPathComponent("fieldcheck.gpkg").path)
+        XCTAssertEqual(try gpkg.layer(nil).featureCount, sites.count)
     }
 }
