@@ -187,7 +187,7 @@ struct ViolationsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "violations",
         abstract: "Export tracked violations, show one's history, or dismiss one after a field check.",
-        subcommands: [Export.self, Dismiss.self, Show.self, Import.self, Stats.self]
+        subcommands: [Export.self, Fieldpack.self, Dismiss.self, Show.self, Import.self, Stats.self]
     )
 
     struct Export: ParsableCommand {
@@ -315,6 +315,64 @@ extension ViolationsCommand {
 }
 
 extension ViolationsCommand {
+    struct Fieldpack: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "fieldpack",
+            abstract: "Write the field package of tracked violations: fieldpack.pdf (GeoPDF), fieldpack.kmz, fieldcheck.csv/.gpkg (docs/fieldpack.md).",
+            discussion: "The folder is built beside --output and moved in when complete. The answer sheet fieldcheck.csv, filled in, "
+                + "goes back with `landwatch violations import`.")
+
+        @Option(name: .long, help: "Registry: a SQLite file or a postgres:// URL. (default: LANDWATCH_DB_URL)")
+        var db: String?
+
+        @Option(name: .long, help: "open (new and persisting), or one status: \(ViolationStatus.allCases.map(\.rawValue).joined(separator: ", ")); repeatable (default: open).")
+        var status: [String] = []
+
+        @Option(name: .long, help: "Only the violations in this zone: its code or name, as the scene list recorded the zone holding most of each patch.")
+        var zone: String?
+
+        @Option(name: .long, help: "Only those last seen on or after this date (YYYY-MM-DD).")
+        var since: String?
+
+        @Option(name: .long, help: "Title on page 1. (default: 'open violations' and the zone)")
+        var title: String?
+
+        @Option(name: [.short, .long], help: "Folder to write the field package into.")
+        var output: String
+
+        func validate() throws {
+            for status in self.status where status != "open" && ViolationStatus(rawValue: status) == nil {
+                throw ValidationError("--status \(status): choose open, \(ViolationStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if let since, since.count != 10 || Int(since.prefix(4)) == nil {
+                throw ValidationError("--since \(since): write the date as YYYY-MM-DD")
+            }
+        }
+
+        func run() throws {
+            let (location, fromEnvironment) = try registryLocation(db)
+            let chosen = status.isEmpty ? ["open"] : status
+            let statuses = Set(chosen.flatMap { $0 == "open" ? Array(ViolationStatus.open) : [ViolationStatus(rawValue: $0)!] })
+            var rows: [ViolationRecord]
+            do { rows = try existingRegistry(location, fromEnvironment: fromEnvironment).violations(statuses: statuses, since: since) } catch {
+                throw registryFailure(error, path: location)
+            }
+            if let zone {
+                let all = rows.count
+                rows = rows.filter { FieldPackExport.isIn(zone: zone, $0) }
+                if rows.isEmpty && all > 0 {
+                    FileHandle.standardError.write(Data("landwatch: none of the \(all) violations lies in zone '\(zone)': the field package says so\n".utf8))
+                }
+            }
+            let heading = title ?? (chosen.joined(separator: ", ") + " violations" + (zone.map { " in \($0)" } ?? ""))
+            do { try FieldPackExport.write(rows, title: heading, to: output) } catch {
+                throw fail([error.description], code: LandwatchExit.code(for: error.category))
+            }
+            let folder = URL(fileURLWithPath: output).path
+            print("landwatch: field package of \(rows.count) violation\(rows.count == 1 ? "" : "s"): \(folder)/ (\(FieldPack.files.joined(separator: ", ")))")
+        }
+    }
+
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "import",

@@ -50,6 +50,38 @@ public struct FieldPack {
         /// Absolute paths of the georeferenced chips, when drawn.
         public var chipBefore: String?
         public var chipAfter: String?
+
+        public init(rank: Int, id: String, status: String?, severity: String, rules: String, ruleNamesZH: String?, score: Int?,
+                    areaM2: Double, zoneCode: String?, zoneName: String?, planFeatures: [String: [String]], beforeDate: String?,
+                    afterDate: String?, beforeClass: String?, afterClass: String?, lat: Double, lon: Double, gcjLat: Double,
+                    gcjLon: Double, planX: Double?, planY: Double?, planCRS: String?, outlineWKT: String, chipBefore: String?,
+                    chipAfter: String?) {
+            self.rank = rank
+            self.id = id
+            self.status = status
+            self.severity = severity
+            self.rules = rules
+            self.ruleNamesZH = ruleNamesZH
+            self.score = score
+            self.areaM2 = areaM2
+            self.zoneCode = zoneCode
+            self.zoneName = zoneName
+            self.planFeatures = planFeatures
+            self.beforeDate = beforeDate
+            self.afterDate = afterDate
+            self.beforeClass = beforeClass
+            self.afterClass = afterClass
+            self.lat = lat
+            self.lon = lon
+            self.gcjLat = gcjLat
+            self.gcjLon = gcjLon
+            self.planX = planX
+            self.planY = planY
+            self.planCRS = planCRS
+            self.outlineWKT = outlineWKT
+            self.chipBefore = chipBefore
+            self.chipAfter = chipAfter
+        }
     }
 
     public static let pdfName = "fieldpack.pdf", kmzName = "fieldpack.kmz", sheetName = "fieldcheck.csv", sheetLayerName = "fieldcheck.gpkg"
@@ -113,7 +145,8 @@ public struct FieldPack {
         switch severity {
         case "high": return .red
         case "medium": return .orange
-        default: return Color(230, 200, 0)
+        case "low": return Color(230, 200, 0)
+        default: return .grey  // not recorded (a registry older than schema v3)
         }
     }
 
@@ -237,7 +270,7 @@ public struct FieldPack {
     func writeKMZ(to path: String) throws {
         var kml = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "<kml xmlns=\"http://www.opengis.net/kml/2.2\">", "<Document>",
                    "<name>\(Self.xml(title))</name>"]
-        for severity in ["high", "medium", "low"] {
+        for severity in ["high", "medium", "low", "unknown"] {
             let color = Self.severityColor(severity)
             kml.append("<Style id=\"\(severity)\"><IconStyle><color>\(Self.kmlColor(color, alpha: 255))</color><scale>1.2</scale>"
                        + "<Icon><href>http://maps.google.com/mapfiles/kml/shapes/placemark_circle.png</href></Icon></IconStyle>"
