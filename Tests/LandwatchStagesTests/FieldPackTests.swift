@@ -10,12 +10,12 @@ import XCTest
 /// example plan in CGCS2000), run through pipelines/nightly-enforcement.yaml.
 final class FieldPackTests: PipelineTestCase {
     /// The shipped enforcement pipeline with a field package after its list (when the file has none).
-    static func withFieldPack(_ text: String) -> String {
+    static func withFieldPack(_ text: String, note: String? = "Changes planted into a copy of the real 2013 scene (testdata/plan/planted.json)") -> String {
         text.contains("write.fieldpack") ? text : text + """
 
           - id: fieldpack
             uses: write.fieldpack
-            with: {path: fieldpack, list: violations, note: "Changes planted into a copy of the real 2013 scene (testdata/plan/planted.json)"}
+            with: {path: fieldpack, list: violations\(note.map { ", note: \"\($0)\"" } ?? "")}
 
         """
     }
@@ -249,5 +249,28 @@ final class FieldPackTests: PipelineTestCase {
         XCTAssertEqual(rows.dropFirst().map { String($0.split(separator: ",")[0]) }, sites.map(\.id))
         let gpkg = try VectorDataset.open(pack.appendingPathComponent("fieldcheck.gpkg").path)
         XCTAssertEqual(try gpkg.layer(nil).featureCount, sites.count)
+    }
+
+    /// Bad input: a list with no patch (the real 2001 -> 2013 pair of Marburg) gives a one-page package that says so,
+    /// an answer sheet with its header only and a KMZ without placemarks (the missing font: FieldPackRenderTests).
+    func testAListWithNoPatchGivesAOnePagePackageThatSaysSo() throws {
+        let text = Self.withFieldPack(try String(contentsOf: ComplianceTests.pipeline, encoding: .utf8), note: nil)
+        try run(text, overrides: ["before": ComplianceTests.l7MTL, "after": ComplianceTests.marburg.appendingPathComponent("\(ComplianceTests.l8)_MTL.txt").path,
+                                  "plan": EngineTests.root.appendingPathComponent("testdata/plan").path])
+        let list = try ViolationList.read(work.appendingPathComponent("out/violations/violations.json"))
+        guard list.violations.isEmpty else { throw XCTSkip("the real pair listed \(list.violations.count) patches: not the empty case") }
+        let pack = work.appendingPathComponent("out/fieldpack")
+        keep(pack, as: "fieldpack-empty")
+        let info = try tool("pdfinfo", [pack.appendingPathComponent("fieldpack.pdf").path], package: "poppler-utils")
+        XCTAssertNotNil(info.range(of: "Pages:\\s+1\n", options: .regularExpression), info)
+        let sheet = String(decoding: try Data(contentsOf: pack.appendingPathComponent("fieldcheck.csv")), as: UTF8.self)
+        XCTAssertEqual(sheet.dropFirst().split(separator: "\r\n").count, 1, "the header alone")
+        let members = VirtualFiles.listRecursively(VirtualFiles.zipRoot(pack.appendingPathComponent("fieldpack.kmz").path))
+        XCTAssertEqual(members, ["doc.kml"])
+        let rendered = work.appendingPathComponent("empty")
+        try tool("pdftoppm", ["-r", "50", "-png", pack.appendingPathComponent("fieldpack.pdf").path, rendered.path], package: "poppler-utils")
+        let page = try Dataset.open(rendered.path + "-1.png")
+        let values = try page.band(1).read(Window(width: page.width, height: page.height))
+        XCTAssertGreaterThan(values.filter { $0 < 128 }.count, 100, "the page says there is no patch")
     }
 }
