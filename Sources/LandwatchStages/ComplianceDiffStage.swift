@@ -13,12 +13,13 @@ import LandwatchPipeline
 /// pixel around it (``ChangeEvidence``; the spread is measured on the scene's own unchanged pixels, so one setting
 /// works on digital numbers, TOA and surface reflectance). Each change is tested against the rules; the output holds
 /// a bit per rule broken, the classes, the confidence, the evidence and the plan features under the pixel, at changed
-/// pixels only (0 elsewhere). Tiles are processed in parallel, each read with a halo for the neighbourhood.
-public struct ComplianceDiffStage: MergeFinishingStage {
+/// pixels only (0 elsewhere). A neighbourhood stage: the engine reads its tiles with the neighbourhood's halo and runs
+/// the pixel test (``ChangeTest``, in LandwatchAlgorithms) and each tile's patch labelling on its workers.
+public struct ComplianceDiffStage: NeighbourhoodStage, MergeFinishingStage {
     static let planPorts = ["redline", "basic_farmland", "urban_boundary", "zoning", "approvals", "zones"]
     static let planKinds: [ProductKind] = [.plan, .mask, .classes]
     /// The bands of a change raster before its plan layers.
-    public static let leadingBands = ["rules", "before", "after", "confidence", "evidence"]
+    public static let leadingBands = ChangeTest.leadingBands
 
     /// What `before` is.
     public enum CompareWith: String, OptionChoice {
@@ -231,10 +232,12 @@ public struct ComplianceDiffStage: MergeFinishingStage {
         return product
     }
 
-    public func run(inputs: [MaterializedRaster], output: String, grid: RasterGrid, context: RunContext) throws {
+    /// Settles the run's rules and the no-change spread of the images (sampled through the engine's tiles), then
+    /// the kernel the engine runs over every tile: the pixel test (``ChangeTest``) and the tile's patch labelling.
+    public func prepare(inputs: [MaterializedRaster], grid: RasterGrid, context: RunContext, tiles: any TileRunner) throws -> any NeighbourhoodKernel {
         let ports = Set(inputs.compactMap(\.description.port))
         let beforePort = beforePort(ports)!
-        @Sendable func raster(_ port: String) -> MaterializedRaster? { inputs.first { $0.description.port == port } }
+        func raster(_ port: String) -> MaterializedRaster? { inputs.first { $0.description.port == port } }
         let planBands = Self.planPorts.filter(ports.contains)
         let zoningTable = raster("zoning")?.description.featureTables.values.first
         let nonConstruction: [Bool] = [false] + (zoningTable?.features.map { !$0.allowsConstruction } ?? [])
@@ -251,14 +254,14 @@ public struct ComplianceDiffStage: MergeFinishingStage {
 
         // The images for the evidence, and the no-change spread measured on them.
         let beforeImage = raster("before_image"), afterImage = raster("after_image")
-        var measuredEvidence: ChangeEvidence?
-        var comparedImageBands: (before: [Int], after: [Int]) = ([], [])
+        var evidence: ChangeEvidence?
+        var imageBands: (before: [Int], after: [Int]) = ([], [])
         if let beforeImage, let afterImage {
             let names = try comparedBands(before: beforeImage.description.bandNames, after: afterImage.description.bandNames)
-            comparedImageBands = (names.map { beforeImage.description.band(named: $0)! + 1 }, names.map { afterImage.description.band(named: $0)! + 1 })
+            imageBands = (names.map { beforeImage.description.band(named: $0)! + 1 }, names.map { afterImage.description.band(named: $0)! + 1 })
             let measured = try noChangeSpread(before: raster(beforePort)!, after: raster("after")!, beforeImage: beforeImage, afterImage: afterImage,
-                                              bands: comparedImageBands, grid: grid, context: context)
-            measuredEvidence = measured
+                                              bands: imageBands, grid: grid, context: context, tiles: tiles)
+            evidence = measured
             for (index, name) in names.enumerated() {
                 context.findings?.set("evidence.\(name).centre", Double(measured.centre[index]))
                 context.findings?.set("evidence.\(name).sigma", Double(measured.sigma[index]))
@@ -272,234 +275,142 @@ public struct ComplianceDiffStage: MergeFinishingStage {
             context.findings?.note(message)
         }
 
-        let evidence = measuredEvidence, imageBands = comparedImageBands
-        let bandNames = Self.leadingBands + planBands
-        let bandCount = bandNames.count
-        let target = try Dataset.createGeoTIFF(at: output, grid: grid, bandCount: bandCount, dataType: .float32,
-                                               options: GeoTIFFOptions(compression: .zstd, blockSize: context.blockSize))
-        for (index, name) in bandNames.enumerated() {
-            try target.band(index + 1).setDescription(name)
+        // What each tile reads: the before map and image with the neighbourhood's halo, the rest on the tile alone.
+        var reads: [NeighbourhoodRead] = []
+        func read(_ raster: MaterializedRaster?, bands: [Int] = [1], halo: Int = 0) -> Int? {
+            guard let raster else { return nil }
+            reads.append(NeighbourhoodRead(path: raster.path, bands: bands, halo: halo))
+            return reads.count - 1
         }
-        let outputLock = NSLock()
-        let tiles = Window(width: grid.width, height: grid.height).subdivided(tileWidth: context.blockSize, tileHeight: context.blockSize)
-        let tileValues = (context.blockSize + 2 * radius) * (context.blockSize + 2 * radius)
-        let perWorker = tileValues * 4 * (6 + planBands.count + 2 + 2 * imageBands.before.count) * 2
-        let workers = max(1, min(context.threads, tiles.count, context.memoryBudget / 2 / max(perWorker, 1)))
-        let next = Counter()
-        let failure = FirstError()
-        let radius = self.radius, minConfidence = self.minConfidence, minIndexChange = self.minIndexChange, minEvidence = self.minEvidence
-        let targetBox = UncheckedSendable(target)
-        let classCodes = legendCodes
-        let pieces = TilePieces()
-        let tally = DiffTally()
+        func confidence(_ port: String) -> MaterializedRaster? {
+            guard let input = raster(port), input.description.band(named: "confidence") != nil else { return nil }
+            return input
+        }
+        func confidenceBand(_ port: String) -> [Int] { [(raster(port)?.description.band(named: "confidence") ?? 0) + 1] }
+        var layout = DiffKernel.Layout(beforeClasses: read(raster(beforePort), halo: radius)!, afterClasses: read(raster("after"))!)
+        if beforePort == "before" { layout.beforeConfidence = read(confidence("before"), bands: confidenceBand("before")) }
+        layout.afterConfidence = read(confidence("after"), bands: confidenceBand("after"))
+        layout.plan = planBands.map { read(raster($0))! }
+        if minIndexChange != nil {
+            layout.beforeIndex = read(raster("before_index"))
+            layout.afterIndex = read(raster("after_index"))
+        }
+        if beforeImage != nil, afterImage != nil {
+            layout.beforeImage = read(beforeImage, bands: imageBands.before, halo: radius)
+            layout.afterImage = read(afterImage, bands: imageBands.after)
+        }
+        let layers = ChangeTest.Layers(redline: planBands.firstIndex(of: "redline"), basicFarmland: planBands.firstIndex(of: "basic_farmland"),
+                                       urbanBoundary: planBands.firstIndex(of: "urban_boundary"), zoning: planBands.firstIndex(of: "zoning"),
+                                       approvals: planBands.firstIndex(of: "approvals"))
+        let test = ChangeTest(ruleSet: ruleSet, minConfidence: minConfidence, minIndexChange: minIndexChange, minEvidence: minEvidence,
+                              evidence: evidence, radius: radius, layers: layers, nonConstruction: nonConstruction)
+        return DiffKernel(test: test, reads: reads, layout: layout, outputBands: Self.leadingBands + planBands, classCodes: legendCodes)
+    }
 
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            do {
-                // One GDAL handle per worker and input.
-                func open(_ port: String, band: Int = 1) throws -> Band? {
-                    guard let input = raster(port) else { return nil }
-                    return try Dataset.open(input.path).band(band)
-                }
-                func confidenceBand(_ port: String) throws -> Band? {
-                    guard let input = raster(port), let index = input.description.band(named: "confidence") else { return nil }
-                    return try Dataset.open(input.path).band(index + 1)
-                }
-                let beforeBand = try open(beforePort)!, afterBand = try open("after")!
-                let beforeConfidence = beforePort == "before" ? try confidenceBand("before") : nil
-                let afterConfidence = try confidenceBand("after")
-                let planBandHandles = try planBands.map { try open($0)! }
-                let beforeIndex = minIndexChange == nil ? nil : try open("before_index")
-                let afterIndex = minIndexChange == nil ? nil : try open("after_index")
-                var beforeImageBands: [Band] = [], afterImageBands: [Band] = []
-                if let beforeImage, let afterImage {
-                    let beforeSet = try Dataset.open(beforeImage.path), afterSet = try Dataset.open(afterImage.path)
-                    beforeImageBands = try imageBands.before.map { try beforeSet.band($0) }
-                    afterImageBands = try imageBands.after.map { try afterSet.band($0) }
-                }
-                let redline = planBands.firstIndex(of: "redline"), farmland = planBands.firstIndex(of: "basic_farmland")
-                let urban = planBands.firstIndex(of: "urban_boundary"), zoning = planBands.firstIndex(of: "zoning")
-                let approvals = planBands.firstIndex(of: "approvals")
-                // The output bands of a tile, allocated once per worker and cleared for each tile.
-                let outputs = (0..<bandCount).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: context.blockSize * context.blockSize) }
-                defer { outputs.forEach { $0.deallocate() } }
-                var local = DiffTally.Counts()
-                var afterPixel = [Float](repeating: 0, count: afterImageBands.count)
+    /// The diff's tiles: the pixel test into the output bands, and the tile's patches of change, labelled on the
+    /// worker and joined across tiles when every tile is done.
+    struct DiffKernel: NeighbourhoodKernel {
+        /// Where each input's block is in ``reads``.
+        struct Layout: Sendable {
+            var beforeClasses: Int, afterClasses: Int
+            var beforeConfidence: Int?, afterConfidence: Int?
+            var plan: [Int] = []
+            var beforeIndex: Int?, afterIndex: Int?
+            var beforeImage: Int?, afterImage: Int?
+        }
 
-                while failure.error == nil {
-                    let tileIndex = next.next()
-                    guard tileIndex < tiles.count else { break }
-                    let tile = tiles[tileIndex]
-                    let halo = Window(colOffset: max(tile.colOffset - radius, 0), rowOffset: max(tile.rowOffset - radius, 0),
-                                      width: min(tile.colOffset + tile.width + radius, grid.width) - max(tile.colOffset - radius, 0),
-                                      height: min(tile.rowOffset + tile.height + radius, grid.height) - max(tile.rowOffset - radius, 0))
-                    let beforeHalo = try beforeBand.read(halo)
-                    let after = try afterBand.read(tile)
-                    let beforeConf = try beforeConfidence?.read(tile)
-                    let afterConf = try afterConfidence?.read(tile)
-                    let plan = try planBandHandles.map { try $0.read(tile) }
-                    let indexBefore = try beforeIndex?.read(tile), indexAfter = try afterIndex?.read(tile)
-                    let beforeImageHalo = try beforeImageBands.map { try $0.read(halo) }
-                    let afterImageTile = try afterImageBands.map { try $0.read(tile) }
-                    let count = tile.pixelCount
-                    for band in outputs { band.update(repeating: 0) }
-                    try withBuffers(beforeImageHalo) { beforeImageViews in
-                    for row in 0..<tile.height {
-                        let haloRow = tile.rowOffset + row - halo.rowOffset
-                        for col in 0..<tile.width {
-                            let i = row * tile.width + col
-                            let haloCol = tile.colOffset + col - halo.colOffset
-                            let beforeValue = beforeHalo[haloRow * halo.width + haloCol]
-                            let afterValue = after[i]
-                            let b = beforeValue.isFinite ? Int(beforeValue) : 0
-                            let a = afterValue.isFinite ? Int(afterValue) : 0
-                            let confidence = min(beforeConf.map { $0[i].isFinite ? $0[i] : 0 } ?? 100,
-                                                 afterConf.map { $0[i].isFinite ? $0[i] : 0 } ?? 100)
-                            guard b > 0, a > 0, a != b, confidence >= minConfidence else { continue }
-                            if let minIndexChange, let indexBefore, let indexAfter {
-                                let change = abs(indexAfter[i] - indexBefore[i])
-                                guard change.isFinite, change >= minIndexChange else { continue }
-                            }
-                            if radius > 0 {
-                                var seen = false
-                                let r0 = max(haloRow - radius, 0), r1 = min(haloRow + radius, halo.height - 1)
-                                let c0 = max(haloCol - radius, 0), c1 = min(haloCol + radius, halo.width - 1)
-                                search: for r in r0...r1 {
-                                    for c in c0...c1 where beforeHalo[r * halo.width + c] == afterValue {
-                                        seen = true
-                                        break search
-                                    }
-                                }
-                                if seen { continue }
-                            }
-                            func inside(_ band: Int?) -> Bool { band.map { plan[$0][i].isFinite && plan[$0][i] > 0 } ?? false }
-                            var pixelPlan = PlanAtPixel(redline: inside(redline), basicFarmland: inside(farmland),
-                                                        insideUrbanBoundary: urban.map { _ in inside(urban) }, approved: inside(approvals))
-                            if let zoning {
-                                let number = plan[zoning][i]
-                                if number.isFinite, number >= 1, Int(number) < nonConstruction.count {
-                                    pixelPlan.zonedNonConstruction = nonConstruction[Int(number)]
-                                }
-                            }
-                            let bits = ruleSet.bits(before: b, after: a, plan: pixelPlan)
-                            guard bits != 0 else { continue }
-                            var strength: Float = 0
-                            if let evidence {
-                                for band in afterPixel.indices { afterPixel[band] = afterImageTile[band][i] }
-                                strength = evidence.evidence(after: afterPixel, before: beforeImageViews, haloWidth: halo.width,
-                                                             haloHeight: halo.height, haloRow: haloRow, haloColumn: haloCol)
-                                // A pixel without imagery on a date has no evidence: it is not reported on classes alone.
-                                guard strength.isFinite else { local.noImagery += 1; continue }
-                                guard strength >= minEvidence else { local.weak += 1; continue }
-                            }
-                            local.changed += 1
-                            // Only changed pixels carry values: the raster stays sparse, small and quick to read.
-                            outputs[0][i] = Float(bits)
-                            outputs[1][i] = Float(b)
-                            outputs[2][i] = Float(a)
-                            outputs[3][i] = confidence
-                            outputs[4][i] = strength
-                            for layer in plan.indices {
-                                let value = plan[layer][i]
-                                outputs[5 + layer][i] = value.isFinite ? value : 0
-                            }
-                        }
-                    }
-                    }
-                    // The tile's patches of change, labelled here in parallel and joined across tiles afterwards.
-                    let labeler = PatchLabeler(width: tile.width, ruleCount: ChangeRule.Kind.allCases.count, classCodes: classCodes,
-                                               planLayerCount: planBands.count, columnOffset: tile.colOffset)
-                    Self.label(outputs, tile: tile, into: labeler)
-                    pieces.add(columns: tile.colOffset..<(tile.colOffset + tile.width), rows: tile.rowOffset..<(tile.rowOffset + tile.height),
-                               pieces: PatchMerger.pieces(of: labeler, classCodes: classCodes))
-                    outputLock.lock()
-                    defer { outputLock.unlock() }
-                    for band in 0..<bandCount {
-                        try targetBox.value.band(band + 1).write(tile, from: UnsafeBufferPointer(rebasing: outputs[band][0..<count]))
-                    }
-                }
-                tally.add(local)
-            } catch {
-                failure.set(error)
+        /// What a tile reduces to.
+        struct Reduction: Sendable {
+            var pieces: [LabelledPatch]
+            var counts: ChangeTest.Counts
+        }
+
+        let test: ChangeTest
+        let reads: [NeighbourhoodRead]
+        let layout: Layout
+        let outputBands: [String]
+        let classCodes: [Int]
+
+        /// The worker's own output buffers (the patch labeller reads them before the engine writes the tile).
+        func workerBytes(tile: Int) -> Int { outputBands.count * tile * tile * 4 }
+
+        func makeWorker() throws -> any NeighbourhoodWorker { DiffWorker(kernel: self) }
+
+        func finish(tiles: [TileReduction], output: String?, context: RunContext) throws {
+            let reductions = tiles.compactMap { tile in (tile.value as? Reduction).map { (tile.tile, $0) } }
+            let counts = reductions.reduce(ChangeTest.Counts()) { $0 + $1.1.counts }
+            context.findings?.set("changed_pixels", Double(counts.changed))
+            if test.evidence != nil {
+                context.findings?.set("weak_evidence_pixels", Double(counts.weak))
+                context.findings?.set("no_imagery_pixels", Double(counts.noImagery))
+                context.logger.info("compliance.diff: \(counts.changed) changed pixels; \(counts.weak) whose class changed left out for weak evidence (under \(test.minEvidence) σ)")
             }
+            // The patches, for write.violations: labelling them tile by tile on every worker spares it a sequential
+            // pass over the whole raster.
+            guard let output else { return }
+            let pieces = reductions.filter { !$0.1.pieces.isEmpty }.map { tile, reduction in
+                (columns: tile.colOffset..<(tile.colOffset + tile.width), rows: tile.rowOffset..<(tile.rowOffset + tile.height), pieces: reduction.pieces)
+            }
+            let data = try JSONEncoder().encode(PatchMerger.mergeTiles(pieces))
+            try data.write(to: URL(fileURLWithPath: ComplianceDiffStage.patchesPath(output)))
         }
-        if let error = failure.error { throw error }
-        try target.close()
-        let counts = tally.total
-        context.findings?.set("changed_pixels", Double(counts.changed))
-        if evidence != nil {
-            context.findings?.set("weak_evidence_pixels", Double(counts.weak))
-            context.findings?.set("no_imagery_pixels", Double(counts.noImagery))
-            context.logger.info("compliance.diff: \(counts.changed) changed pixels; \(counts.weak) whose class changed left out for weak evidence (under \(minEvidence) σ)")
+    }
+
+    final class DiffWorker: NeighbourhoodWorker {
+        let kernel: DiffKernel
+        /// The tile's output bands, for the test and the labeller; copied into the engine's block afterwards.
+        private var buffers: [UnsafeMutableBufferPointer<Float>] = []
+
+        init(kernel: DiffKernel) { self.kernel = kernel }
+
+        deinit { buffers.forEach { $0.deallocate() } }
+
+        func apply(inputs: [PixelBlock], into output: inout PixelBlock) throws -> (any Sendable)? {
+            let tile = output.window, layout = kernel.layout
+            if buffers.first.map({ $0.count < tile.pixelCount }) ?? true {
+                buffers.forEach { $0.deallocate() }
+                buffers = output.bands.map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: output.capacity) }
+            }
+            let halo = inputs[layout.beforeClasses].window
+            let counts = ComplianceDiffStage.withViews(inputs) { views in
+                let test = ChangeTest.Tile(
+                    width: tile.width, height: tile.height, haloWidth: halo.width, haloHeight: halo.height,
+                    haloColumn: tile.colOffset - halo.colOffset, haloRow: tile.rowOffset - halo.rowOffset,
+                    beforeClasses: views[layout.beforeClasses][0], afterClasses: views[layout.afterClasses][0],
+                    beforeConfidence: layout.beforeConfidence.map { views[$0][0] }, afterConfidence: layout.afterConfidence.map { views[$0][0] },
+                    plan: layout.plan.map { views[$0][0] },
+                    beforeIndex: layout.beforeIndex.map { views[$0][0] }, afterIndex: layout.afterIndex.map { views[$0][0] },
+                    beforeImage: layout.beforeImage.map { views[$0] } ?? [], afterImage: layout.afterImage.map { views[$0] } ?? [])
+                return kernel.test.apply(test, into: buffers)
+            }
+            // The tile's patches of change, labelled here in parallel and joined across tiles afterwards.
+            let labeler = PatchLabeler(width: tile.width, ruleCount: ChangeRule.Kind.allCases.count, classCodes: kernel.classCodes,
+                                       planLayerCount: layout.plan.count, columnOffset: tile.colOffset)
+            ComplianceDiffStage.label(buffers, tile: tile, into: labeler)
+            for band in output.bands.indices {
+                output.bands[band].withUnsafeMutableBufferPointer { target in
+                    _ = target.initialize(from: UnsafeBufferPointer(rebasing: buffers[band][0..<tile.pixelCount]))
+                }
+            }
+            return DiffKernel.Reduction(pieces: PatchMerger.pieces(of: labeler, classCodes: kernel.classCodes), counts: counts)
         }
-        // The patches, for write.violations: labelling them here, tile by tile on every worker, spares it a
-        // sequential pass over the whole raster.
-        let merged = PatchMerger.mergeTiles(pieces.all)
-        let data = try JSONEncoder().encode(merged)
-        try data.write(to: URL(fileURLWithPath: Self.patchesPath(output)))
     }
 
     /// The no-change centre and spread of each compared band: differences (after − the most similar earlier pixel in
-    /// the neighbourhood) at sampled pixels whose class is the same on both dates, about 200,000 of them, chosen by a hash of the position (so the sample does not
-    /// depend on the tiling).
+    /// the neighbourhood) at sampled pixels whose class is the same on both dates, about 200,000 of them, chosen by a
+    /// hash of the position (so the sample does not depend on the tiling); sampled through the engine's tiles.
     func noChangeSpread(before: MaterializedRaster, after: MaterializedRaster, beforeImage: MaterializedRaster, afterImage: MaterializedRaster,
-                        bands: (before: [Int], after: [Int]), grid: RasterGrid, context: RunContext) throws -> ChangeEvidence {
-        let tiles = Window(width: grid.width, height: grid.height).subdivided(tileWidth: context.blockSize, tileHeight: context.blockSize)
-        let oneIn = max(1, Int(Double(grid.width) * Double(grid.height) / 200_000))
-        let perWorker = context.blockSize * context.blockSize * 4 * (2 + 2 * bands.before.count) * 2
-        let workers = max(1, min(context.threads, tiles.count, context.memoryBudget / 2 / max(perWorker, 1)))
-        let next = Counter(), failure = FirstError(), collected = SampleCollector()
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            do {
-                let beforeClasses = try Dataset.open(before.path).band(1), afterClasses = try Dataset.open(after.path).band(1)
-                let beforeSet = try Dataset.open(beforeImage.path), afterSet = try Dataset.open(afterImage.path)
-                let b = try bands.before.map { try beforeSet.band($0) }, a = try bands.after.map { try afterSet.band($0) }
-                while failure.error == nil {
-                    let index = next.next()
-                    guard index < tiles.count else { break }
-                    let tile = tiles[index]
-                    let bc = try beforeClasses.read(tile), ac = try afterClasses.read(tile)
-                    let halo = Window(colOffset: max(tile.colOffset - radius, 0), rowOffset: max(tile.rowOffset - radius, 0),
-                                      width: min(tile.colOffset + tile.width + radius, grid.width) - max(tile.colOffset - radius, 0),
-                                      height: min(tile.rowOffset + tile.height + radius, grid.height) - max(tile.rowOffset - radius, 0))
-                    let bv = try b.map { try $0.read(halo) }, av = try a.map { try $0.read(tile) }
-                    var positions: [Int] = [], values: [Float] = []
-                    for row in 0..<tile.height {
-                        for col in 0..<tile.width {
-                            let gridRow = tile.rowOffset + row, gridCol = tile.colOffset + col
-                            guard RelativeNormalization.isSampled(row: gridRow, column: gridCol, width: grid.width, oneIn: oneIn) else { continue }
-                            let i = row * tile.width + col
-                            guard bc[i].isFinite, bc[i] > 0, bc[i] == ac[i] else { continue }
-                            var valid = true
-                            for band in av.indices where !av[band][i].isFinite { valid = false; break }
-                            guard valid else { continue }
-                            // The most similar earlier pixel in the neighbourhood, as the evidence takes it: the spread is
-                            // that of the same statistic, so a one-pixel misregistration does not inflate it.
-                            let haloRow = gridRow - halo.rowOffset, haloCol = gridCol - halo.colOffset
-                            var best = -1
-                            var bestDistance = Float.infinity
-                            for r in max(haloRow - radius, 0)...min(haloRow + radius, halo.height - 1) {
-                                for c in max(haloCol - radius, 0)...min(haloCol + radius, halo.width - 1) {
-                                    let j = r * halo.width + c
-                                    var distance: Float = 0
-                                    for band in av.indices {
-                                        let d = av[band][i] - bv[band][j]
-                                        distance += d * d
-                                    }
-                                    if distance.isFinite, distance < bestDistance { bestDistance = distance; best = j }
-                                }
-                            }
-                            guard best >= 0 else { continue }
-                            positions.append(gridRow * grid.width + gridCol)
-                            for band in av.indices { values.append(bv[band][best]); values.append(av[band][i]) }
-                        }
-                    }
-                    collected.add(positions: positions, values: values, stride: 2 * bv.count)
-                }
-            } catch {
-                failure.set(error)
-            }
+                        bands: (before: [Int], after: [Int]), grid: RasterGrid, context: RunContext, tiles: any TileRunner) throws -> ChangeEvidence {
+        let sampler = SpreadSampler(reads: [NeighbourhoodRead(path: before.path, bands: [1]), NeighbourhoodRead(path: after.path, bands: [1]),
+                                            NeighbourhoodRead(path: beforeImage.path, bands: bands.before, halo: radius),
+                                            NeighbourhoodRead(path: afterImage.path, bands: bands.after)],
+                                    radius: radius, gridWidth: grid.width,
+                                    oneIn: max(1, Int(Double(grid.width) * Double(grid.height) / 200_000)))
+        let collected = SampleCollector()
+        for tile in try tiles.reduce(sampler) {
+            guard let sample = tile.value as? SpreadSampler.Sample else { continue }
+            collected.add(positions: sample.positions, values: sample.values, stride: sample.stride)
         }
-        if let error = failure.error { throw error }
         let (beforeSample, afterSample) = collected.bandMajor(bands: bands.before.count)
         guard (beforeSample.first?.count ?? 0) >= 50 else {
             throw RunError(.input, "only \(beforeSample.first?.count ?? 0) sampled pixels keep their class between the dates and have imagery on both: too few to measure the no-change spread of the change evidence (a cloud-covered or empty date?)")
@@ -510,14 +421,80 @@ public struct ComplianceDiffStage: MergeFinishingStage {
         return ChangeEvidence.noChange(differences: differences, magnitudes: magnitudes, radius: radius)
     }
 
-    /// Calls `body` with read-only views of the arrays.
-    private func withBuffers<R>(_ arrays: [[Float]], _ body: ([UnsafeBufferPointer<Float>]) throws -> R) rethrows -> R {
-        func nest(_ index: Int, _ collected: [UnsafeBufferPointer<Float>]) throws -> R {
-            if index == arrays.count { return try body(collected) }
-            return try arrays[index].withUnsafeBufferPointer { try nest(index + 1, collected + [$0]) }
+    /// Samples of unchanged pixels for the no-change spread: reads before classes, after classes, the before image
+    /// (with the halo) and the after image; no output.
+    struct SpreadSampler: NeighbourhoodKernel {
+        struct Sample: Sendable {
+            var positions: [Int], values: [Float], stride: Int
         }
-        return try nest(0, [])
+
+        let reads: [NeighbourhoodRead]
+        let radius: Int, gridWidth: Int, oneIn: Int
+        var outputBands: [String] { [] }
+
+        func makeWorker() throws -> any NeighbourhoodWorker { Worker(sampler: self) }
+
+        final class Worker: NeighbourhoodWorker {
+            let sampler: SpreadSampler
+            init(sampler: SpreadSampler) { self.sampler = sampler }
+            func apply(inputs: [PixelBlock], into output: inout PixelBlock) throws -> (any Sendable)? { sampler.sample(inputs, tile: output.window) }
+        }
+
+        func sample(_ inputs: [PixelBlock], tile: Window) -> Sample {
+            let bc = inputs[0].bands[0], ac = inputs[1].bands[0]
+            let bv = inputs[2].bands, av = inputs[3].bands, halo = inputs[2].window
+            var positions: [Int] = [], values: [Float] = []
+            for row in 0..<tile.height {
+                for col in 0..<tile.width {
+                    let gridRow = tile.rowOffset + row, gridCol = tile.colOffset + col
+                    guard RelativeNormalization.isSampled(row: gridRow, column: gridCol, width: gridWidth, oneIn: oneIn) else { continue }
+                    let i = row * tile.width + col
+                    guard bc[i].isFinite, bc[i] > 0, bc[i] == ac[i] else { continue }
+                    var valid = true
+                    for band in av.indices where !av[band][i].isFinite { valid = false; break }
+                    guard valid else { continue }
+                    // The most similar earlier pixel in the neighbourhood, as the evidence takes it: the spread is
+                    // that of the same statistic, so a one-pixel misregistration does not inflate it.
+                    let haloRow = gridRow - halo.rowOffset, haloCol = gridCol - halo.colOffset
+                    var best = -1
+                    var bestDistance = Float.infinity
+                    for r in max(haloRow - radius, 0)...min(haloRow + radius, halo.height - 1) {
+                        for c in max(haloCol - radius, 0)...min(haloCol + radius, halo.width - 1) {
+                            let j = r * halo.width + c
+                            var distance: Float = 0
+                            for band in av.indices {
+                                let d = av[band][i] - bv[band][j]
+                                distance += d * d
+                            }
+                            if distance.isFinite, distance < bestDistance { bestDistance = distance; best = j }
+                        }
+                    }
+                    guard best >= 0 else { continue }
+                    positions.append(gridRow * gridWidth + gridCol)
+                    for band in av.indices { values.append(bv[band][best]); values.append(av[band][i]) }
+                }
+            }
+            return Sample(positions: positions, values: values, stride: 2 * bv.count)
+        }
     }
+
+    /// Calls `body` with read-only views of every band of every block.
+    private static func withViews<R>(_ blocks: [PixelBlock], _ body: ([[UnsafeBufferPointer<Float>]]) throws -> R) rethrows -> R {
+        let arrays = blocks.map(\.bands)
+        func nest(_ block: Int, _ band: Int, _ collected: [[UnsafeBufferPointer<Float>]]) throws -> R {
+            if block == arrays.count { return try body(collected) }
+            var collected = collected
+            if band == 0 { collected.append([]) }
+            if band == arrays[block].count { return try nest(block + 1, 0, collected) }
+            return try arrays[block][band].withUnsafeBufferPointer { view in
+                var grown = collected
+                grown[grown.count - 1].append(view)
+                return try nest(block, band + 1, grown)
+            }
+        }
+        return try nest(0, 0, [])
+    }
+
 
     /// The neighbourhood search reaches `radius` rows away.
     public var haloRows: Int { radius }
@@ -584,17 +561,6 @@ public struct ComplianceDiffStage: MergeFinishingStage {
             }
         }
     }
-}
-
-/// Pixel counts of the diff's workers.
-final class DiffTally: @unchecked Sendable {  // state guarded by `lock`
-    struct Counts { var changed = 0, weak = 0, noImagery = 0 }
-    private let lock = NSLock()
-    private var counts = Counts()
-    func add(_ other: Counts) {
-        lock.withLock { counts.changed += other.changed; counts.weak += other.weak; counts.noImagery += other.noImagery }
-    }
-    var total: Counts { lock.withLock { counts } }
 }
 
 /// Patch pieces found in tiles by several workers.

@@ -64,8 +64,9 @@ struct FieldPackPDF {
     func write(to path: String) throws {
         var pages = [try overviewPage()]
         for (index, site) in pack.sites.enumerated() { pages.append(try sitePage(site, number: index + 1)) }
-        let xml = "<PDFComposition><Metadata><Title>\(FieldPack.xml(pack.title))</Title><Creator>landwatch</Creator>"
-            + "<Subject>field package: \(pack.sites.count) patches</Subject></Metadata>" + pages.joined(separator: "\n") + "</PDFComposition>"
+        // Metadata in the order the composition schema wants (Author, Producer, Creator, CreationDate, Subject, Title).
+        let xml = "<PDFComposition><Metadata><Creator>landwatch</Creator><Subject>field package: \(pack.sites.count) patches</Subject>"
+            + "<Title>\(FieldPack.xml(pack.title))</Title></Metadata>" + pages.joined(separator: "\n") + "</PDFComposition>"
         try PDFComposition.write(xml, to: path)
     }
 

@@ -28,7 +28,7 @@ public struct WriteFieldPackStage: ReportStage {
         path = options[Self.path]
         list = options[Self.list]
         title = options[Self.title]
-        note = options[Self.note]
+        note = options[Self.note].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
     }
 
     public var outputPaths: [String] { [path] }

@@ -7,9 +7,10 @@ import LandwatchPipeline
 /// added to the scene as bands named `FEATURE_STATSIZE` (`nir_std15`, `elevation_dev31`) for a classifier.
 ///
 /// A pixel's class depends on its neighbours: a built-up pixel sits among varied pixels, a forest pixel among
-/// similar ones, a valley floor below its surroundings. Tiles are read with a halo of half the largest window, so the
-/// result does not depend on the tiling; windows are cut at the image's edges and skip nodata.
-public struct FocalStage: WholeRasterStage, RowLocalStage {
+/// similar ones, a valley floor below its surroundings. A neighbourhood stage: the engine reads its tiles with a halo
+/// of half the largest window, so the result does not depend on the tiling; windows are cut at the image's edges
+/// and skip nodata.
+public struct FocalStage: NeighbourhoodStage, RowLocalStage {
     public static let features = Option<OptionList>(
         "features", help: "bands or indices, comma-separated (" + Features.indexBands.keys.sorted().joined(separator: ", ") + ")")
     public static let sizes = Option<OptionList>("sizes", default: OptionList(["5", "15"]), help: "window sizes in pixels, odd, comma-separated")
@@ -75,89 +76,62 @@ public struct FocalStage: WholeRasterStage, RowLocalStage {
         return ProductDescription(kind: .scene, bandNames: (keep ? bands : []) + derivedNames)
     }
 
-    public func run(inputs: [MaterializedRaster], output: String, grid: RasterGrid, context: RunContext) throws {
+    /// Every tile of the output from the scene read with a halo of half the largest window (the engine's tiles,
+    /// workers and readers, see ``NeighbourhoodStage``).
+    public func prepare(inputs: [MaterializedRaster], grid: RasterGrid, context: RunContext, tiles: any TileRunner) throws -> any NeighbourhoodKernel {
         let scene = inputs[0]
         let sceneBands = scene.description.bandNames
-        let names = (keep ? sceneBands : []) + derivedNames
-        let target = try Dataset.createGeoTIFF(at: output, grid: grid, bandCount: names.count, dataType: .float32,
-                                               options: GeoTIFFOptions(compression: .zstd, blockSize: context.blockSize))
-        for (index, name) in names.enumerated() { try target.band(index + 1).setDescription(name) }
-        let radius = sizes.last! / 2
-        let tile = context.blockSize
-        let tiles = Window(width: grid.width, height: grid.height).subdivided(tileWidth: tile, tileHeight: tile)
-        // Per worker: the halo'd scene bands, one feature, its tables (sums and squares with their rounding errors, counts), the tile's outputs.
-        let haloValues = (tile + 2 * radius) * (tile + 2 * radius)
-        let perWorker = haloValues * 4 * (sceneBands.count + 2) + FocalStatistics.tableBytes(values: haloValues) + tile * tile * 4 * names.count
-        let workers = max(1, min(context.threads, tiles.count, context.memoryBudget / 2 / max(perWorker, 1)))
-        let next = Counter()
-        let failure = FirstError()
-        let outputLock = NSLock()
-        let targetBox = UncheckedSendable(target)
-        let stage = self
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            do {
-                try stage.work(scene: scene, names: sceneBands, radius: radius, grid: grid, tiles: tiles, next: next,
-                               failure: failure) { window, outputs throws in
-                    try outputLock.withLock {
-                        for (index, values) in outputs.enumerated() {
-                            try values.withUnsafeBufferPointer { try targetBox.value.band(index + 1).write(window, from: $0) }
-                        }
-                    }
-                }
-            } catch {
-                failure.set(error)
-            }
-        }
-        if let error = failure.error { throw error }
-        try target.close()
+        return Kernel(stage: self, reads: [NeighbourhoodRead(path: scene.path, bands: Array(1...sceneBands.count), halo: haloRows, names: sceneBands)],
+                      outputBands: (keep ? sceneBands : []) + derivedNames)
     }
 
-    /// One worker: takes tiles until none is left, and hands each tile's output bands to `write`.
-    private func work(scene: MaterializedRaster, names: [String], radius: Int, grid: RasterGrid, tiles: [Window],
-                      next: Counter, failure: FirstError, write: (Window, [[Float]]) throws -> Void) throws {
-        let dataset = try Dataset.open(scene.path)
-        let bands = try (1...names.count).map { try dataset.band($0) }
-        while failure.error == nil {
-            let index = next.next()
-            guard index < tiles.count else { return }
-            let tile = tiles[index]
-            let x0 = max(tile.colOffset - radius, 0), y0 = max(tile.rowOffset - radius, 0)
-            let halo = Window(colOffset: x0, rowOffset: y0,
-                              width: min(tile.colOffset + tile.width + radius, grid.width) - x0,
-                              height: min(tile.rowOffset + tile.height + radius, grid.height) - y0)
-            var block = PixelBlock(bandNames: names, blockWidth: halo.width, blockHeight: halo.height)
-            block.window = halo
-            for (position, band) in bands.enumerated() {
-                try block.bands[position].withUnsafeMutableBufferPointer { try band.read(halo, into: $0) }
-            }
-            var outputs: [[Float]] = []
-            let dx = tile.colOffset - x0, dy = tile.rowOffset - y0
-            if keep {
-                for position in bands.indices {
-                    var values = [Float](repeating: .nan, count: tile.pixelCount)
+    struct Kernel: NeighbourhoodKernel {
+        let stage: FocalStage
+        let reads: [NeighbourhoodRead]
+        let outputBands: [String]
+
+        /// One feature's values over the halo'd tile and its tables.
+        func workerBytes(tile: Int) -> Int {
+            let haloValues = (tile + 2 * stage.haloRows) * (tile + 2 * stage.haloRows)
+            return haloValues * 4 * 2 + FocalStatistics.tableBytes(values: haloValues)
+        }
+
+        func makeWorker() throws -> any NeighbourhoodWorker { Worker(stage: stage) }
+    }
+
+    final class Worker: NeighbourhoodWorker {
+        let stage: FocalStage
+        init(stage: FocalStage) { self.stage = stage }
+
+        /// The scene's own bands (with `keep`), then each feature's statistics, cut from the halo'd tile.
+        func apply(inputs: [PixelBlock], into output: inout PixelBlock) throws -> (any Sendable)? {
+            let block = inputs[0], halo = inputs[0].window, tile = output.window
+            let dx = tile.colOffset - halo.colOffset, dy = tile.rowOffset - halo.rowOffset
+            var next = 0
+            if stage.keep {
+                for position in block.bands.indices {
                     for row in 0..<tile.height {
-                        for col in 0..<tile.width { values[row * tile.width + col] = block.bands[position][(row + dy) * halo.width + col + dx] }
+                        for col in 0..<tile.width { output.bands[next][row * tile.width + col] = block.bands[position][(row + dy) * halo.width + col + dx] }
                     }
-                    outputs.append(values)
+                    next += 1
                 }
             }
-            for feature in features {
+            for feature in stage.features {
                 let values = Features.values(feature, block, halo.pixelCount)
                 let table = values.withUnsafeBufferPointer { FocalStatistics(values: $0, width: halo.width, height: halo.height) }
-                for size in sizes {
-                    for statistic in statistics {
-                        var out = [Float](repeating: .nan, count: tile.pixelCount)
+                for size in stage.sizes {
+                    for statistic in stage.statistics {
                         for row in 0..<tile.height {
                             for col in 0..<tile.width {
                                 let x = col + dx, y = row + dy
-                                out[row * tile.width + col] = table.value(statistic, size: size, x: x, y: y, centre: values[y * halo.width + x])
+                                output.bands[next][row * tile.width + col] = table.value(statistic, size: size, x: x, y: y, centre: values[y * halo.width + x])
                             }
                         }
-                        outputs.append(out)
+                        next += 1
                     }
                 }
             }
-            try write(tile, outputs)
+            return nil
         }
     }
 }

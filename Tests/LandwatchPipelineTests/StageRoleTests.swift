@@ -47,7 +47,7 @@ final class StageRoleTests: XCTestCase {
 
     func testATypeWithNoRoleTwoRolesOrAnotherEvaluationIsRefused() {
         XCTAssertEqual(StageRole.problem(with: NoRole.self),
-                       "stage type test.none adopts none of the stage roles (SourceStage, PixelStage, WholeRasterStage, WholeSinkStage, SinkStage, ReportStage)")
+                       "stage type test.none adopts none of the stage roles (SourceStage, PixelStage, WholeRasterStage, NeighbourhoodStage, WholeSinkStage, SinkStage, ReportStage)")
         XCTAssertEqual(StageRole.problem(with: TwoRoles.self), "stage type test.two adopts 2 stage roles (PixelStage, SinkStage); a stage has one")
         XCTAssertEqual(StageRole.problem(with: WrongEvaluation.self),
                        "stage type test.wrong is a PixelStage but declares evaluation 'sink' (a PixelStage is 'pixelwise')")

@@ -369,10 +369,10 @@ extension ExecutionPlan: CustomStringConvertible {
                 }
             case .whole(let id):
                 let stage = pipeline.stage(id)!
-                let kind = stage.role.kind == .wholeSink ? "whole-raster sink" : "whole-raster"
+                let kind = stage.role.kind == .wholeSink ? "whole-raster sink" : stage.role.kind == .neighbourhood ? "neighbourhood" : "whole-raster"
                 let inputs = stage.inputs.map { "\($0.port): \($0.stageID)" }
                 lines.append("\(kind): \(named(id)) reads \(inputs.isEmpty ? "nothing" : inputs.joined(separator: ", "))")
-                if stage.role.kind == .wholeRaster { lines.append("  output: \(place(destination(of: id)))") }
+                if stage.role.kind != .wholeSink { lines.append("  output: \(place(destination(of: id)))") }
             }
             if !dependencies[index].isEmpty {
                 lines.append("  after: " + Set(dependencies[index]).sorted().map(label).joined(separator: ", "))

@@ -112,7 +112,7 @@ public final class Executor: Sendable {
                         let timings: [StageTiming]
                         switch tasks[index] {
                         case .pass(let pass): timings = try self.runPass(pass, state: state, concurrentPasses: concurrency[index])
-                        case .whole(let id): timings = try self.runWhole(id)
+                        case .whole(let id): timings = try self.runWhole(id, state: state, concurrentPasses: concurrency[index])
                         }
                         try self.manifest?.record(timings)
                         state.record(timings)
@@ -167,7 +167,7 @@ public final class Executor: Sendable {
             let product = plan.products[id]!
             do {
                 switch stage.role {
-                case _ where handover.read[id] != nil, .wholeRaster:
+                case _ where handover.read[id] != nil, .wholeRaster, .neighbourhood:
                     let path = materializedPath(id).path
                     let inputs = (0..<product.bandNames.count).map { RasterFileSource.BandInput(path: path, band: $0 + 1) }
                     let source = try RasterFileSource(bands: inputs, onto: grid, resampling: .nearest, context: context, stageID: id)
@@ -372,7 +372,7 @@ public final class Executor: Sendable {
         return RunError(.input, "every pixel of this stage's output is nodata (masked as cloud, or nodata in its inputs): nothing to process", stage: id)
     }
 
-    private func runWhole(_ id: String) throws -> [StageTiming] {
+    private func runWhole(_ id: String, state: SchedulerState, concurrentPasses: Int) throws -> [StageTiming] {
         let started = Date()
         let stage = plan.pipeline.stage(id)!
         let inputs = stage.descriptor.inputs.compactMap { port -> MaterializedRaster? in
@@ -396,10 +396,18 @@ public final class Executor: Sendable {
             timing.findings = context.findings?.record
             return [timing]
         }
-        guard case .wholeRaster(let whole) = stage.role else { preconditionFailure("stage \(id) is not a whole-raster stage") }
         let target = materializedPath(id)
         do {
-            try whole.run(inputs: inputs, output: target.path, grid: plan.grid, context: context)
+            switch stage.role {
+            case .wholeRaster(let whole):
+                try whole.run(inputs: inputs, output: target.path, grid: plan.grid, context: context)
+            case .neighbourhood(let neighbourhood):
+                let tiles = TileScheduler(grid: plan.grid, context: context, state: state, concurrentPasses: concurrentPasses, stageID: id)
+                let kernel = try neighbourhood.prepare(inputs: inputs, grid: plan.grid, context: context, tiles: tiles)
+                try tiles.run(kernel, output: target.path)
+            default:
+                preconditionFailure("stage \(id) is not a whole-raster stage")
+            }
         } catch {
             throw Self.wrap(error, stage: id)
         }

@@ -35,6 +35,8 @@ public struct RunPlan: Sendable {
                     products[id] = Self.inheritingRadiometry(Self.inheritingDate(try pixel.describe(inputs: inputs), from: inputs), from: inputs)
                 case .wholeRaster(let whole):
                     products[id] = Self.inheritingRadiometry(Self.inheritingDate(try whole.describe(inputs: inputs), from: inputs), from: inputs)
+                case .neighbourhood(let stage):
+                    products[id] = Self.inheritingRadiometry(Self.inheritingDate(try stage.describe(inputs: inputs), from: inputs), from: inputs)
                 case .report:
                     break
                 case .wholeSink(let wholeSink):

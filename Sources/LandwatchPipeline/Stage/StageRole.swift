@@ -7,13 +7,14 @@ public enum StageRole: Sendable {
     case source(any SourceStage)
     case pixel(any PixelStage)
     case wholeRaster(any WholeRasterStage)
+    case neighbourhood(any NeighbourhoodStage)
     case wholeSink(any WholeSinkStage)
     case sink(any SinkStage)
     case report(any ReportStage)
 
     /// The role protocols, by name, for messages.
     public enum Kind: String, Sendable, CaseIterable {
-        case source = "SourceStage", pixel = "PixelStage", wholeRaster = "WholeRasterStage"
+        case source = "SourceStage", pixel = "PixelStage", wholeRaster = "WholeRasterStage", neighbourhood = "NeighbourhoodStage"
         case wholeSink = "WholeSinkStage", sink = "SinkStage", report = "ReportStage"
 
         /// The `evaluation:` a type of this role declares.
@@ -21,7 +22,7 @@ public enum StageRole: Sendable {
             switch self {
             case .source: return .source
             case .pixel: return .pixelwise
-            case .wholeRaster, .wholeSink: return .wholeRaster
+            case .wholeRaster, .neighbourhood, .wholeSink: return .wholeRaster
             case .sink: return .sink
             case .report: return .report
             }
@@ -34,6 +35,7 @@ public enum StageRole: Sendable {
         if type is any SourceStage.Type { kinds.append(.source) }
         if type is any PixelStage.Type { kinds.append(.pixel) }
         if type is any WholeRasterStage.Type { kinds.append(.wholeRaster) }
+        if type is any NeighbourhoodStage.Type { kinds.append(.neighbourhood) }
         if type is any WholeSinkStage.Type { kinds.append(.wholeSink) }
         if type is any SinkStage.Type { kinds.append(.sink) }
         if type is any ReportStage.Type { kinds.append(.report) }
@@ -65,6 +67,7 @@ public enum StageRole: Sendable {
         case let source as any SourceStage: self = .source(source)
         case let pixel as any PixelStage: self = .pixel(pixel)
         case let whole as any WholeRasterStage: self = .wholeRaster(whole)
+        case let neighbourhood as any NeighbourhoodStage: self = .neighbourhood(neighbourhood)
         case let wholeSink as any WholeSinkStage: self = .wholeSink(wholeSink)
         case let sink as any SinkStage: self = .sink(sink)
         case let report as any ReportStage: self = .report(report)
@@ -77,6 +80,7 @@ public enum StageRole: Sendable {
         case .source: return .source
         case .pixel: return .pixel
         case .wholeRaster: return .wholeRaster
+        case .neighbourhood: return .neighbourhood
         case .wholeSink: return .wholeSink
         case .sink: return .sink
         case .report: return .report
@@ -89,7 +93,7 @@ public enum StageRole: Sendable {
         case .sink(let sink): return sink.outputPaths
         case .wholeSink(let sink): return sink.outputPaths
         case .report(let report): return report.outputPaths
-        case .source, .pixel, .wholeRaster: return nil
+        case .source, .pixel, .wholeRaster, .neighbourhood: return nil
         }
     }
 

@@ -267,8 +267,8 @@ extension RowLocalStage {
     public func isRowLocal(connectedPorts: Set<String>) -> Bool { true }
 }
 
-/// A row-local whole-raster stage that keeps something beside its output raster spanning the whole grid (the patches
-/// of `compliance.diff`): `landwatch merge` lets it rebuild that from the mosaic of its output.
-public protocol MergeFinishingStage: WholeRasterStage, RowLocalStage {
+/// A row-local whole-raster or neighbourhood stage that keeps something beside its output raster spanning the whole
+/// grid (the patches of `compliance.diff`): `landwatch merge` lets it rebuild that from the mosaic of its output.
+public protocol MergeFinishingStage: RowLocalStage {
     func finishMerged(output: String, description: ProductDescription, grid: RasterGrid, context: RunContext) throws
 }
