@@ -3,7 +3,7 @@ SWIFT ?= swift
 BUILD_FLAGS ?= -c release
 BIN = .build/release/landwatch
 
-.PHONY: deps build demo test bench clean fuzz sanitize shard-check accuracy
+.PHONY: deps build demo test bench clean fuzz sanitize shard-check accuracy kill-check
 
 # Installs the system libraries landwatch needs (skipped when they are already there).
 deps:
@@ -34,6 +34,14 @@ demo: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
+
+# 30 SIGKILLs over three shipped pipelines (10 each, at moments spread over the run), each followed by a rerun that
+# must end as an uninterrupted run with no staging folder left, and kills during the publish's renames (about 4
+# minutes on 2 cores; make test runs 2 kills per pipeline). LANDWATCH_KILLS sets the kills per pipeline.
+LANDWATCH_KILLS ?= 10
+kill-check: deps
+	$(SWIFT) build --build-tests
+	LANDWATCH_KILLS=$(LANDWATCH_KILLS) $(SWIFT) test --skip-build --disable-swift-testing --filter KillRerunTests
 
 # Every shipped pipeline run whole and as 4 shards joined by merge: the outputs must be the same (about 2 minutes).
 shard-check: build

@@ -30,23 +30,25 @@ public final class Dataset {
         try open(path, flags: landwatch_of_raster_update())
     }
 
-    private static func open(_ path: String, flags: UInt32) throws(GDALError) -> Dataset {
+    private static func open(_ named: String, flags: UInt32) throws(GDALError) -> Dataset {
         GDALRuntime.ensureRegistered()
+        // An output of this run that is not published yet is read where it is staged.
+        let path = StagedOutputs.located(named)
         if !path.hasPrefix("/vsi") && !FileManager.default.fileExists(atPath: path) {
-            throw GDALError(kind: .cannotOpen, operation: "cannot open raster \(path): no such file")
+            throw GDALError(kind: .cannotOpen, operation: "cannot open raster \(named): no such file")
         }
         // The file and whatever a VRT names, against the folders the run may read, before GDAL opens anything.
         do { try ReadPolicy.shared.check(path) } catch { throw error.gdalError }
         let (handle, message) = withGDALErrorState { GDALOpenEx(path, flags, nil, nil, nil) }
         guard let handle else {
-            throw GDALError(kind: .cannotOpen, operation: "cannot open raster \(path)",
+            throw GDALError(kind: .cannotOpen, operation: "cannot open raster \(named)",
                             gdalMessage: message ?? "not a raster format GDAL recognises")
         }
-        let dataset = Dataset(handle: handle, path: path)
+        let dataset = Dataset(handle: handle, path: named)
         // What GDAL itself says the dataset reads (sidecars, sources).
         do { try ReadPolicy.shared.checkOpened(dataset.fileList, via: path) } catch { throw error.gdalError }
         guard dataset.bandCount > 0 else {
-            throw GDALError(kind: .cannotOpen, operation: "cannot open raster \(path): it has no raster bands")
+            throw GDALError(kind: .cannotOpen, operation: "cannot open raster \(named): it has no raster bands")
         }
         return dataset
     }

@@ -209,3 +209,36 @@ extension ReadPolicy.Refusal {
     /// The refusal as GDAL-layer error, for callers that throw ``GDALError``.
     public var gdalError: GDALError { GDALError(kind: .cannotOpen, operation: description) }
 }
+
+/// Where a run's outputs are until the run ends: a run writes every output into a staging tree inside its output
+/// root and publishes the whole tree by renames at the end (see `OutputTransaction` in LandwatchPipeline). Until
+/// then a stage that reads an output of an earlier stage by its final path reads the staged copy; GDAL opens
+/// (``Dataset/open(_:)``, ``VectorDataset/open(_:encoding:)``) are mapped here, other readers call ``located(_:)``.
+public enum StagedOutputs {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var trees: [(root: String, tree: String)] = []
+
+    /// Maps paths under `root` (symlinks resolved) to `tree` while something is staged there.
+    public static func register(root: String, tree: String) {
+        lock.withLock { trees.append((root, tree)) }
+    }
+
+    public static func unregister(root: String) {
+        lock.withLock { trees.removeAll { $0.root == root } }
+    }
+
+    /// The staged copy of `path` when an open run staged an output there and has not published it yet; `path`
+    /// itself otherwise (an output an earlier run published, an input, anything outside a run).
+    public static func located(_ path: String) -> String {
+        guard !path.hasPrefix("/vsi") else { return path }
+        let current = lock.withLock { trees }
+        guard !current.isEmpty else { return path }
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        for (root, tree) in current.reversed() where absolute.hasPrefix(root + "/") && !absolute.hasPrefix(tree + "/") {
+            let staged = tree + String(absolute.dropFirst(root.count))
+            var info = stat()
+            if lstat(staged, &info) == 0 { return staged }
+        }
+        return path
+    }
+}

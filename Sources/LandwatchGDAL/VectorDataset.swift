@@ -14,10 +14,12 @@ public final class VectorDataset {
     deinit { GDALClose(handle) }
 
     /// Opens a vector file. `encoding` (for example `GBK`) is passed to drivers that take one (Shapefile).
-    public static func open(_ path: String, encoding: String? = nil) throws(GDALError) -> VectorDataset {
+    public static func open(_ named: String, encoding: String? = nil) throws(GDALError) -> VectorDataset {
         GDALRuntime.ensureRegistered()
+        // An output of this run that is not published yet is read where it is staged.
+        let path = StagedOutputs.located(named)
         if !path.hasPrefix("/vsi") && !FileManager.default.fileExists(atPath: path) {
-            throw GDALError(kind: .cannotOpen, operation: "cannot open vector \(path): no such file")
+            throw GDALError(kind: .cannotOpen, operation: "cannot open vector \(named): no such file")
         }
         do { try ReadPolicy.shared.check(path) } catch { throw error.gdalError }
         let options = encoding.map { ["ENCODING=\($0)"] } ?? []
@@ -25,10 +27,10 @@ public final class VectorDataset {
             withCStringList(options) { list in GDALOpenEx(path, landwatch_of_vector_readonly(), nil, constList(list), nil) }
         }
         guard let handle else {
-            throw GDALError(kind: .cannotOpen, operation: "cannot open vector \(path)",
+            throw GDALError(kind: .cannotOpen, operation: "cannot open vector \(named)",
                             gdalMessage: message ?? "not a vector format GDAL recognises")
         }
-        let dataset = VectorDataset(handle: handle, path: path)
+        let dataset = VectorDataset(handle: handle, path: named)
         // The files GDAL reads for it (sidecars, an OGR VRT's sources) are inside the run's read roots too.
         var files: [String] = []
         if let list = GDALGetFileList(handle) {
@@ -41,7 +43,7 @@ public final class VectorDataset {
         }
         do { try ReadPolicy.shared.checkOpened(files, via: path) } catch { throw error.gdalError }
         guard !dataset.layerNames.isEmpty else {
-            throw GDALError(kind: .cannotOpen, operation: "cannot open vector \(path): it has no layers")
+            throw GDALError(kind: .cannotOpen, operation: "cannot open vector \(named): it has no layers")
         }
         return dataset
     }

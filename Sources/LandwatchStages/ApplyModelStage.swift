@@ -79,9 +79,11 @@ public struct ApplyModelStage: PixelStage {
             path = context.outputRoot.url.appendingPathComponent(relative).path
         }
         let metadataPath = ModelMetadata.path(for: path)
+        // A model this run trained waits in the run's staging tree until the run publishes its outputs.
+        let modelFile = StagedOutputs.located(path)
         let metadata: ModelMetadata
         do {
-            metadata = try JSONDecoder().decode(ModelMetadata.self, from: Data(contentsOf: URL(fileURLWithPath: metadataPath)))
+            metadata = try JSONDecoder().decode(ModelMetadata.self, from: Data(contentsOf: URL(fileURLWithPath: StagedOutputs.located(metadataPath))))
         } catch {
             throw RunError(.input, "cannot read the model description \(metadataPath): \(error.localizedDescription)")
         }
@@ -100,7 +102,7 @@ public struct ApplyModelStage: PixelStage {
         }
         if native {
             do {
-                let ensemble = try Self.ensemble(at: path)
+                let ensemble = try Self.ensemble(at: modelFile)
                 guard ensemble.featureCount == metadata.features.count, ensemble.classCount == metadata.classes.count else {
                     throw RunError(.input, "model \(path) reads \(ensemble.featureCount) features into \(ensemble.classCount) classes, but its "
                                    + "description \(metadataPath) lists \(metadata.features.count) features and \(metadata.classes.count) classes: "
@@ -117,7 +119,7 @@ public struct ApplyModelStage: PixelStage {
                 throw RunError(.input, "model \(path) cannot be used: \(error.message)")
             }
         }
-        return Worker(predictor: .xgboost(try Booster.load(from: path, threads: 1)), metadata: metadata)
+        return Worker(predictor: .xgboost(try Booster.load(from: modelFile, threads: 1)), metadata: metadata)
     }
 
     private static let loaded = Mutex<[String: TreeEnsemble]>([:])

@@ -295,6 +295,8 @@ final class OutputTransactionTests: XCTestCase {
         let out = work.appendingPathComponent("out")
         let first = try CLITests.landwatch(["run", "interrupted.yaml", "--out", "out", "--threads", "2"] + allow, in: work)
         XCTAssertEqual(first.status, 0, first.stderr)
+        let published = try digest(out.appendingPathComponent("ndvi.tif"))
+        try Data("mine\n".utf8).write(to: out.appendingPathComponent("notes.txt"))
         let (process, _) = try start(["run", "interrupted.yaml", "--out", "out", "--threads", "1", "--set", "level=8"] + allow)
         XCTAssertTrue(waitForStaging(in: out, while: process), "the rerun never started writing")
         process.interrupt()
@@ -305,6 +307,9 @@ final class OutputTransactionTests: XCTestCase {
         XCTAssertEqual(record.parameters["level"], "8")
         let names = try FileManager.default.contentsOfDirectory(atPath: out.path)
         XCTAssertFalse(names.contains { $0.hasPrefix(".landwatch-work-") }, "\(names)")
+        // Nothing of the interrupted run was published: the first run's raster is there whole, the user's file too.
+        XCTAssertEqual(try digest(out.appendingPathComponent("ndvi.tif")), published)
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("notes.txt"), encoding: .utf8), "mine\n")
     }
 
     func testTheStagingOfADeadRunIsRemovedByTheNextRun() throws {

@@ -204,6 +204,6 @@ extension PipelineRunner {
             failure = RunError(.internal, "\(error)")
         }
         record.filesRead = Self.filesRead(plan)
-        return try Self.close(record, failure: failure, root: root)
+        return try Self.close(record, failure: failure, root: root, transaction: transaction)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LandwatchGDAL
 
 /// The one folder a run may write into. Every output path is resolved under it, symlinks included.
 public struct OutputRoot: Sendable {
@@ -97,33 +98,74 @@ public struct OutputRoot: Sendable {
 /// output is written in before it is published by a rename, and the list of what landwatch owns in the folder (the
 /// files it published, in this run or an earlier one). A run never deletes, replaces or follows a file it does not own.
 ///
-/// Outputs are published by ``AtomicOutput`` and ``AtomicDirectory``, which find the transaction of the root their
+/// Outputs are written by ``AtomicOutput`` and ``AtomicDirectory``, which find the transaction of the root their
 /// target lies in; the stages that write them need not know about it.
+///
+/// A run or merge publishes as a whole (`publishesAtEnd`): a finished output is moved into the staging tree
+/// (`staging/publish/PATH`, the layout of the root), where the run's later stages read it (``StagedOutputs``), and
+/// ``publish(record:)`` renames the tree into the root at the end, after writing a journal of the renames. A kill
+/// before the journal leaves nothing of the run in the root (its staging goes with the next run); a kill during
+/// the renames is completed by the next run from the journal, so the root never stays half of one run and half of
+/// another.
 public final class OutputTransaction: @unchecked Sendable {  // state guarded by `lock`
     /// The root, symlinks resolved.
     public let root: URL
     /// Temporary files and folders of this run; inside the work folder, so a kill leaves them where the next run
     /// removes them.
     public let staging: URL
+    /// Finished outputs of this run waiting to be published, laid out as in the root.
+    public let tree: URL
     /// The run's work folder: scratch, never published.
     public let workDirectory: URL
+    /// Outputs wait in ``tree`` until ``publish(record:)``; when false each is renamed into place when complete.
+    let publishesAtEnd: Bool
     private let lockDescriptor: Int32
     private let lock = NSLock()
     /// Held while the manifest is written, so that an older snapshot never lands after a newer one.
     private let saveLock = NSLock()
+    /// Held while the outputs are published; an interrupt waits for it, so that a publish is never cut by a signal.
+    private let publishLock = NSLock()
     private var owned: Set<String>
     private var entries: [String: StageManifest.Entry]
+    /// The entries of the manifest as the run found it.
+    private let earlierEntries: [String: StageManifest.Entry]
+    private var pending: [StagedOutput] = []
     private var counter = 0
     private var closed = false
     private var published = false
+    private var interrupted = false
+
+    /// An output in the staging tree: a file (with its `.aux.xml` when GDAL wrote one) or a folder.
+    struct StagedOutput: Codable, Equatable, Sendable {
+        var path: String
+        var directory: Bool
+    }
+
+    /// What a publish renames, written before the first rename so that the next run can complete a publish a
+    /// kill cut short.
+    struct Journal: Codable, Sendable {
+        var outputs: [StagedOutput]
+        /// Published last, from the tree: the manifest, then run.json.
+        var records: [String]
+    }
+
+    static let journalName = "publish.json"
+
+    /// Fault injection for the test of a publish cut short (KillRerunTests): with LANDWATCH_TEST_KILL_AFTER_RENAMES=N
+    /// the process kills itself (SIGKILL) after the N-th rename of its publish. Unset in every real run.
+    static let killAfterRenames = ProcessInfo.processInfo.environment["LANDWATCH_TEST_KILL_AFTER_RENAMES"].flatMap(Int.init)
+
+    /// The runs whose publish a kill cut short and this one completed (their process ids), for the log.
+    public private(set) var completedPublishes: [String] = []
 
     nonisolated(unsafe) private static var active: [OutputTransaction] = []
     private static let activeLock = NSLock()
 
     /// Takes the lock of `root` (the second run into one folder fails at once with the holder's process id), removes
     /// the work folders of runs that died, and loads what landwatch owns there.
-    init(root: OutputRoot, workDirectory: URL) throws(RunError) {
+    init(root: OutputRoot, workDirectory: URL, publishesAtEnd: Bool = false) throws(RunError) {
         self.root = root.url
+        self.publishesAtEnd = publishesAtEnd
         let descriptor = systemOpenDirectory(root.url.path)
         guard descriptor >= 0 else {
             throw RunError(.outputNotWritable, "cannot open the output directory \(root.url.path): \(String(cString: strerror(errno)))")
@@ -134,15 +176,20 @@ public final class OutputTransaction: @unchecked Sendable {  // state guarded by
             throw RunError(.resources, "output directory \(root.url.path) is in use by another landwatch run (\(holder)); wait for it to end or choose another --out")
         }
         lockDescriptor = descriptor
-        // Every other work folder belongs to a run that no longer holds the lock: a killed run.
+        // Every other work folder belongs to a run that no longer holds the lock: a killed run. One killed while it
+        // published is completed from its journal first; the rest of it (and of every other) goes.
         let ownWork = workDirectory.lastPathComponent
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: root.url.path)) ?? []
+        var completed: [String] = []
+        for name in ((try? FileManager.default.contentsOfDirectory(atPath: root.url.path)) ?? []).sorted()
         where name.hasPrefix(".landwatch-work-") && name != ownWork {
-            try? FileManager.default.removeItem(at: root.url.appendingPathComponent(name))
+            let dead = root.url.appendingPathComponent(name)
+            if Self.completePublish(in: dead, root: root.url) { completed.append(String(name.dropFirst(".landwatch-work-".count))) }
+            try? FileManager.default.removeItem(at: dead)
         }
         self.workDirectory = workDirectory.standardizedFileURL
         staging = workDirectory.appendingPathComponent("staging")
-        if let reason = OutputRoot.makeDirectories(staging.path) {
+        tree = staging.appendingPathComponent("publish")
+        if let reason = OutputRoot.makeDirectories(tree.path) {
             flock(descriptor, LOCK_UN)
             systemClose(descriptor)
             throw RunError(.outputNotWritable, "cannot create the staging folder \(staging.path): \(reason)")
@@ -169,13 +216,17 @@ public final class OutputTransaction: @unchecked Sendable {  // state guarded by
             manifest = decoded
         }
         entries = manifest.entries
+        earlierEntries = manifest.entries
+        completedPublishes = completed
         // A folder written before landwatch kept the list: what its records name is its own.
         owned = Set(manifest.owned ?? (earlierOutputs + manifest.entries.values.flatMap(\.timing.outputs)))
         owned.insert("run.json")
         Self.activeLock.withLock { Self.active.append(self) }
+        if publishesAtEnd { StagedOutputs.register(root: self.root.path, tree: tree.path) }
     }
 
-    /// Releases the lock; the transaction no longer publishes anything.
+    /// Releases the lock; the transaction no longer publishes anything (what it staged and did not publish goes
+    /// with the work folder).
     func close() {
         lock.withLock {
             guard !closed else { return }
@@ -183,7 +234,196 @@ public final class OutputTransaction: @unchecked Sendable {  // state guarded by
             flock(lockDescriptor, LOCK_UN)
             systemClose(lockDescriptor)
         }
+        if publishesAtEnd { StagedOutputs.unregister(root: root.path) }
         Self.activeLock.withLock { Self.active.removeAll { $0 === self } }
+    }
+
+    // MARK: - Staging and publishing
+
+    /// Where `target` waits in the staging tree.
+    func stagedURL(for target: URL) -> URL { tree.appendingPathComponent(relative(target)) }
+
+    /// Moves a complete temporary file (and its `.aux.xml`) into the staging tree as `target`.
+    func stageFile(_ temporary: String, as target: URL) throws(RunError) {
+        let staged = stagedURL(for: target)
+        if let reason = OutputRoot.makeDirectories(staged.deletingLastPathComponent().path) {
+            throw RunError(.outputNotWritable, "cannot create folder \(staged.deletingLastPathComponent().path): \(reason)")
+        }
+        unlink(staged.path + ".aux.xml")
+        var info = stat()
+        if lstat(temporary + ".aux.xml", &info) == 0 { _ = rename(temporary + ".aux.xml", staged.path + ".aux.xml") }
+        guard rename(temporary, staged.path) == 0 else {
+            throw RunError(.io, "cannot move \(temporary) to \(staged.path): \(String(cString: strerror(errno)))")
+        }
+        addPending(StagedOutput(path: relative(target), directory: false))
+    }
+
+    /// Moves a complete temporary folder into the staging tree as `target`.
+    func stageDirectory(_ temporary: URL, as target: URL) throws(RunError) {
+        let staged = stagedURL(for: target)
+        if let reason = OutputRoot.makeDirectories(staged.deletingLastPathComponent().path) {
+            throw RunError(.outputNotWritable, "cannot create folder \(staged.deletingLastPathComponent().path): \(reason)")
+        }
+        try? FileManager.default.removeItem(at: staged)
+        guard rename(temporary.path, staged.path) == 0 else {
+            throw RunError(.io, "cannot move \(temporary.path) to \(staged.path): \(String(cString: strerror(errno)))")
+        }
+        addPending(StagedOutput(path: relative(target), directory: true))
+    }
+
+    private func addPending(_ output: StagedOutput) {
+        lock.withLock {
+            pending.removeAll { $0.path == output.path }
+            pending.append(output)
+        }
+    }
+
+    /// The outputs staged so far (relative paths), in the order they were finished.
+    var staged: [String] { lock.withLock { pending.map(\.path) } }
+
+    /// Publishes everything staged, then the manifest and `record` (run.json): checks once more that nothing that
+    /// is not landwatch's is in the way, writes the manifest that owns the new files (and forgets the earlier
+    /// entries of what is replaced), writes the journal, and renames. Throws before the first rename when
+    /// something is in the way or the run was interrupted.
+    public func publish(record: Data) throws(RunError) {
+        publishLock.lock()
+        defer { publishLock.unlock() }
+        guard !interrupted else { throw RunError(.cancelled, "interrupted before the outputs were published") }
+        let outputs = lock.withLock { pending }
+        var files: [String] = []
+        for output in outputs {
+            let target = root.appendingPathComponent(output.path)
+            let staged = tree.appendingPathComponent(output.path)
+            try checkReplaceable(target)
+            if output.directory {
+                let inner = (FileManager.default.enumerator(atPath: staged.path)?.allObjects as? [String]) ?? []
+                for file in inner.sorted() {
+                    var info = stat()
+                    guard lstat(staged.appendingPathComponent(file).path, &info) == 0, info.st_mode & S_IFMT != S_IFDIR else { continue }
+                    files.append(output.path + "/" + file)
+                }
+            } else {
+                files.append(output.path)
+                var info = stat()
+                let hasSidecar = lstat(staged.path + ".aux.xml", &info) == 0
+                if hasSidecar || lstat(target.path + ".aux.xml", &info) == 0 {
+                    try checkReplaceable(URL(fileURLWithPath: target.path + ".aux.xml"))
+                }
+                if hasSidecar { files.append(output.path + ".aux.xml") }
+            }
+        }
+        // The manifest before any rename: it owns what is about to be published, and no longer takes the outputs
+        // about to be replaced for an earlier stage's (a publish cut short and never completed keeps nothing).
+        let replaced = Set(outputs.map(\.path))
+        func isReplaced(_ output: String) -> Bool {
+            var prefix = ""
+            for part in output.split(separator: "/") {
+                prefix += prefix.isEmpty ? String(part) : "/" + part
+                if replaced.contains(prefix) { return true }
+            }
+            return output.hasSuffix(".aux.xml") && replaced.contains(String(output.dropLast(8)))
+        }
+        let finalEntries = lock.withLock { () -> [String: StageManifest.Entry] in
+            owned.formUnion(files)
+            return entries
+        }
+        try saveManifest(entries: earlierEntries.filter { !$0.value.timing.outputs.contains(where: isReplaced) })
+        // The final records wait in the tree with the outputs; the journal names it all.
+        let manifestData: Data
+        do { manifestData = try manifestSnapshot(entries: finalEntries) } catch {
+            throw RunError(.internal, "cannot encode \(StageManifest.fileName): \(error)")
+        }
+        let records = [StageManifest.fileName, "run.json"]
+        for (name, data) in zip(records, [manifestData, record]) {
+            do { try data.write(to: tree.appendingPathComponent(name)) } catch {
+                throw RunError(.io, "cannot write \(tree.appendingPathComponent(name).path): \(OutputRoot.reason(error))")
+            }
+        }
+        try Self.writeJournal(Journal(outputs: outputs, records: records), in: workDirectory)
+        var renamed = 0
+        func renamedOne() {
+            renamed += 1
+            if renamed == Self.killAfterRenames { kill(getpid(), SIGKILL) }
+        }
+        for output in outputs {
+            try Self.apply(output, tree: tree, root: root, aside: workDirectory.appendingPathComponent("aside"))
+            renamedOne()
+        }
+        for name in records {
+            if rename(tree.appendingPathComponent(name).path, root.appendingPathComponent(name).path) != 0 {
+                throw RunError(.io, "cannot move \(name) into \(root.path): \(String(cString: strerror(errno)))")
+            }
+            renamedOne()
+        }
+        unlink(workDirectory.appendingPathComponent(Self.journalName).path)
+        lock.withLock {
+            published = true
+            pending = []
+        }
+    }
+
+    /// Called by the interrupt handler: waits for a publish under way to end, then refuses any later one. True when
+    /// this run published (its run.json is its final record).
+    public func interrupt() -> Bool {
+        publishLock.lock()
+        defer { publishLock.unlock() }
+        interrupted = true
+        return lock.withLock { published && pending.isEmpty }
+    }
+
+    /// Renames one staged output into the root (a folder that is there is moved aside first); nothing when it is
+    /// no longer staged (published before a kill).
+    static func apply(_ output: StagedOutput, tree: URL, root: URL, aside: URL) throws(RunError) {
+        let staged = tree.appendingPathComponent(output.path), target = root.appendingPathComponent(output.path)
+        var info = stat()
+        guard lstat(staged.path, &info) == 0 else { return }
+        _ = OutputRoot.makeDirectories(target.deletingLastPathComponent().path)
+        if output.directory {
+            if lstat(target.path, &info) == 0 {
+                _ = OutputRoot.makeDirectories(aside.path)
+                let away = aside.appendingPathComponent(UUID().uuidString).path
+                if rename(target.path, away) != 0 {
+                    throw RunError(.io, "cannot move the older \(target.path) aside: \(String(cString: strerror(errno)))")
+                }
+            }
+        } else if lstat(staged.path + ".aux.xml", &info) == 0 {
+            _ = rename(staged.path + ".aux.xml", target.path + ".aux.xml")
+        } else {
+            unlink(target.path + ".aux.xml")  // a side file of an older output would describe the wrong data
+        }
+        if rename(staged.path, target.path) != 0 {
+            throw RunError(.io, "cannot move \(staged.path) to \(target.path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    static func writeJournal(_ journal: Journal, in work: URL) throws(RunError) {
+        let path = work.appendingPathComponent(journalName).path
+        let temporary = path + ".partial"
+        do {
+            let data = try JSONEncoder().encode(journal)
+            try data.write(to: URL(fileURLWithPath: temporary))
+        } catch {
+            throw RunError(.io, "cannot write the publish journal \(path): \(OutputRoot.reason(error))")
+        }
+        let descriptor = open(temporary, O_RDONLY)
+        if descriptor >= 0 {
+            fsync(descriptor)
+            systemClose(descriptor)
+        }
+        if rename(temporary, path) != 0 {
+            throw RunError(.io, "cannot write the publish journal \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Completes the publish a run killed during its renames had begun (its journal is in its work folder); true
+    /// when there was one.
+    static func completePublish(in work: URL, root: URL) -> Bool {
+        guard let data = FileManager.default.contents(atPath: work.appendingPathComponent(journalName).path),
+              let journal = try? JSONDecoder().decode(Journal.self, from: data) else { return false }
+        let tree = work.appendingPathComponent("staging/publish")
+        for output in journal.outputs { try? apply(output, tree: tree, root: root, aside: work.appendingPathComponent("aside")) }
+        for name in journal.records { _ = rename(tree.appendingPathComponent(name).path, root.appendingPathComponent(name).path) }
+        return true
     }
 
     /// The open transaction whose root holds `target`, if any.
@@ -254,23 +494,28 @@ public final class OutputTransaction: @unchecked Sendable {  // state guarded by
         if changed { try saveManifest() }
     }
 
-    /// Keeps the stages' entries for the manifest (see ``StageManifestWriter``) and writes it.
+    /// Keeps the stages' entries for the manifest (see ``StageManifestWriter``); writes it unless the run publishes
+    /// at its end (then the manifest is published with the outputs).
     func updateEntries(_ entries: [String: StageManifest.Entry]) throws(RunError) {
         lock.withLock { self.entries = entries }
-        try saveManifest()
+        if !publishesAtEnd { try saveManifest() }
     }
 
-    private func saveManifest() throws(RunError) {
+    private func manifestSnapshot(entries: [String: StageManifest.Entry]? = nil) throws -> Data {
+        try lock.withLock { () throws -> Data in
+            var manifest = StageManifest()
+            manifest.entries = entries ?? self.entries
+            manifest.owned = owned.sorted()
+            return try manifest.encoded()
+        }
+    }
+
+    private func saveManifest(entries: [String: StageManifest.Entry]? = nil) throws(RunError) {
         saveLock.lock()
         defer { saveLock.unlock() }
         let data: Data
         do {
-            data = try lock.withLock { () throws -> Data in
-                var manifest = StageManifest()
-                manifest.entries = entries
-                manifest.owned = owned.sorted()
-                return try manifest.encoded()
-            }
+            data = try manifestSnapshot(entries: entries)
         } catch {
             throw RunError(.internal, "cannot encode \(StageManifest.fileName): \(error)")
         }
@@ -341,6 +586,12 @@ public struct AtomicOutput: Sendable {
                 try transaction.checkReplaceable(target)
                 var info = stat()
                 if hasSidecar || lstat(targetSidecar.path, &info) == 0 { try transaction.checkReplaceable(targetSidecar) }
+                // An output waits in the staging tree for the run's end; the run's records are written at once.
+                if transaction.publishesAtEnd && !OutputCheck.reservedNames.contains(transaction.relative(target)) {
+                    try transaction.stageFile(temporaryPath, as: target)
+                    PartialFiles.shared.unregister(temporaryPath)
+                    return
+                }
                 try transaction.willPublish([transaction.relative(target)] + (hasSidecar ? [transaction.relative(targetSidecar)] : []))
             } else {
                 try Self.checkReplaceableOutsideRoot(target)
@@ -485,6 +736,17 @@ public struct AtomicDirectory: Sendable {
     public func commit() throws(RunError) {
         let aside: URL
         if let transaction {
+            if transaction.publishesAtEnd {
+                do {
+                    try transaction.checkReplaceable(target)
+                    try transaction.stageDirectory(temporary, as: target)
+                } catch {
+                    abort()
+                    throw error
+                }
+                PartialFiles.shared.unregisterDirectory(temporary.path)
+                return
+            }
             do {
                 try transaction.checkReplaceable(target)
                 let files = (FileManager.default.enumerator(atPath: temporary.path)?.allObjects as? [String]) ?? []

@@ -147,7 +147,7 @@ public struct PipelineRunner: Sendable {
             failure = RunError(.internal, "\(error)")
         }
         record.filesRead = Self.filesRead(plan)
-        return try Self.close(record, failure: failure, root: root)
+        return try Self.close(record, failure: failure, root: root, transaction: transaction)
     }
 
     /// What the run read: the files the stages opened and what the pipeline's inputs lead to.
@@ -171,9 +171,11 @@ public struct PipelineRunner: Sendable {
         }
         var interrupted = record
         interrupted.status = "interrupted"
-        interrupted.error = "interrupted by a signal before the run ended; outputs may be of this run or an earlier one"
+        interrupted.error = "interrupted by a signal before the run ended; nothing of this run was published (the outputs in the folder are an earlier run's)"
         let data = try? interrupted.encoded()
         return PartialFiles.shared.onInterrupt {
+            // A publish under way is finished first (renames only); a run that published keeps its final record.
+            if transaction.interrupt() { return }
             if !hadRecord && !transaction.publishedThisRun {
                 unlink(recordPath)
             } else if let data {
@@ -190,9 +192,12 @@ public struct PipelineRunner: Sendable {
         GDALRuntime.configure(cacheBytes: settings.memoryBudget / 4, threads: settings.threads)
         let work = try Self.makeWorkDirectory(in: root)
         let transaction: OutputTransaction
-        do { transaction = try OutputTransaction(root: root, workDirectory: work) } catch {
+        do { transaction = try OutputTransaction(root: root, workDirectory: work, publishesAtEnd: true) } catch {
             Self.removeWorkDirectory(work)
             throw error
+        }
+        for process in transaction.completedPublishes {
+            logger.warning("completed the publish of the run (process \(process)) that was killed while it moved its outputs into \(root.url.path)")
         }
         ReadPolicy.shared.allowOwn(root.url.path)
         let context = RunContext(outputRoot: root, workDirectory: work, logger: logger, memoryBudget: settings.memoryBudget,
@@ -218,23 +223,31 @@ public struct PipelineRunner: Sendable {
         PartialFiles.shared.unregisterDirectory(work.path)
     }
 
-    /// Completes the record (outputs, end time, failure) and writes it as run.json, then throws the failure if any.
-    static func close(_ record: RunRecord, failure: RunError?, root: OutputRoot) throws(RunError) -> RunRecord {
+    /// Completes the record (outputs, end time, failure). A run that succeeded publishes its outputs, the manifest and
+    /// the record together (``OutputTransaction/publish(record:)``); one that failed publishes nothing but its record,
+    /// and throws the failure.
+    static func close(_ record: RunRecord, failure: RunError?, root: OutputRoot, transaction: OutputTransaction) throws(RunError) -> RunRecord {
         var record = record
-        record.outputs = record.stages.flatMap(\.outputs).sorted()
         record.finished = Date()
-        if let failure {
-            record.status = "failed"
-            record.error = failure.description
+        var failure = failure
+        if failure == nil {
+            record.outputs = record.stages.flatMap(\.outputs).sorted()
+            do {
+                try transaction.publish(record: try record.encoded())
+                return record
+            } catch let error as RunError {
+                failure = error
+            } catch {
+                failure = RunError(.internal, "cannot encode run.json: \(error)")
+            }
         }
-        do {
-            try root.writeAtomically(try record.encoded(), to: "run.json")
-        } catch let error as RunError {
-            throw failure ?? error
-        } catch {
-            throw failure ?? RunError(.io, "cannot encode run.json: \(error)")
-        }
-        if let failure { throw failure }
-        return record
+        guard let failure else { return record }
+        record.status = "failed"
+        record.error = failure.description
+        // Nothing of this run is in the folder: the outputs there (if any) are an earlier run's.
+        record.outputs = []
+        // The failure is what the caller hears of, even when its record cannot be written either.
+        try? root.writeAtomically(try record.encoded(), to: "run.json")
+        throw failure
     }
 }

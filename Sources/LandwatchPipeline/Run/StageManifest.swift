@@ -232,8 +232,8 @@ public struct StageManifest: Codable, Sendable {
     }
 }
 
-/// Keeps the manifest in the output root up to date as stages finish, so that a run killed midway leaves the
-/// stages it completed recorded.
+/// Keeps the manifest's entries up to date as stages finish; the transaction publishes them with the outputs (a
+/// run that publishes at its end), or writes them at once.
 final class StageManifestWriter: @unchecked Sendable {
     private let lock = NSLock()
     private var manifest: StageManifest
@@ -256,7 +256,8 @@ final class StageManifestWriter: @unchecked Sendable {
             kept.reused = nil
             var identities: [String: String] = [:]
             for output in timing.outputs {
-                identities[output] = StageManifest.outputIdentity(root.url.appendingPathComponent(output).path)
+                // Staged until the run publishes; a rename keeps size, modification time and inode.
+                identities[output] = StageManifest.outputIdentity(StagedOutputs.located(root.url.appendingPathComponent(output).path))
             }
             manifest.entries[timing.id] = StageManifest.Entry(key: key, timing: kept, outputIdentities: identities)
         }

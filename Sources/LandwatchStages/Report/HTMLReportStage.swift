@@ -133,7 +133,8 @@ struct ReportBuilder {
         return nil
     }
 
-    func absolute(_ relative: String) -> String { context.outputRoot.url.appendingPathComponent(relative).path }
+    /// Where an output of the run is read: the staged copy until the run publishes (the report is part of the run).
+    func absolute(_ relative: String) -> String { StagedOutputs.located(context.outputRoot.url.appendingPathComponent(relative).path) }
 
     /// A link from the report folder to an output of the run.
     func link(_ relative: String) -> String {
