@@ -331,6 +331,9 @@ public struct ComplianceDiffStage: NeighbourhoodStage, MergeFinishingStage {
         let outputBands: [String]
         let classCodes: [Int]
 
+        /// Values only at changed pixels: compressed even as scratch (uncompressed, 11 bands of a 10980² scene are 5 GB).
+        var sparseOutput: Bool { true }
+
         /// The worker's own output buffers (the patch labeller reads them before the engine writes the tile).
         func workerBytes(tile: Int) -> Int { outputBands.count * tile * tile * 4 }
 

@@ -22,9 +22,9 @@ struct TileScheduler: TileRunner {
 
     /// Computes the kernel's output into a tiled, compressed GeoTIFF at `output` (removed again when a tile fails),
     /// then hands the tiles' reductions to the kernel.
-    func run(_ kernel: any NeighbourhoodKernel, output: String) throws {
+    func run(_ kernel: any NeighbourhoodKernel, output: String, compression: GeoTIFFOptions.Compression = .zstd) throws {
         let target = try Dataset.createGeoTIFF(at: output, grid: grid, bandCount: kernel.outputBands.count, dataType: .float32,
-                                               options: GeoTIFFOptions(compression: .zstd, blockSize: context.blockSize))
+                                               options: GeoTIFFOptions(compression: compression, blockSize: context.blockSize))
         let reductions: [TileReduction]
         do {
             for (index, name) in kernel.outputBands.enumerated() { try target.band(index + 1).setDescription(name) }

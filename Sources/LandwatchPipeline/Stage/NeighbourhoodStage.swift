@@ -39,6 +39,8 @@ public protocol NeighbourhoodKernel: Sendable {
     var reads: [NeighbourhoodRead] { get }
     /// Names of the output bands (none: the kernel only reduces, see ``TileRunner``).
     var outputBands: [String] { get }
+    /// True when most output pixels are 0 (a change raster): the output is compressed even as scratch.
+    var sparseOutput: Bool { get }
     /// Bytes one worker holds besides the blocks the engine reads and writes (tables, scratch), for tiles of
     /// `tile` x `tile` pixels.
     func workerBytes(tile: Int) -> Int
@@ -49,6 +51,7 @@ public protocol NeighbourhoodKernel: Sendable {
 }
 
 extension NeighbourhoodKernel {
+    public var sparseOutput: Bool { false }
     public func workerBytes(tile: Int) -> Int { 0 }
     public func finish(tiles: [TileReduction], output: String?, context: RunContext) throws {}
 }
