@@ -102,12 +102,28 @@ public struct FieldPack {
     /// A georeferenced image for page 1 (write.violations' overview.png), when there is one.
     public var overview: String?
     public var sites: [Site]
+    /// The zones (districts) drawn on page 1: their names and WGS84 outlines.
+    public var zones: [(name: String, outline: Geometry)]
 
-    public init(title: String, notes: [String] = [], overview: String?, sites: [Site]) {
+    public init(title: String, notes: [String] = [], overview: String?, sites: [Site], zones: [(name: String, outline: Geometry)] = []) {
         self.title = title
         self.notes = notes
         self.overview = overview
         self.sites = sites
+        self.zones = zones
+    }
+
+    /// The zones of a plan layer (read.plan with role zones): every feature's name (else its code or id) and outline
+    /// in WGS84.
+    public static func zones(path: String, layer: String?, crs: String?, encoding: String?, nameFields: [String]) throws -> [(name: String, outline: Geometry)] {
+        let dataset = try VectorDataset.open(path, encoding: encoding)
+        let read = try dataset.readAreas(layer: layer, sourceCRS: try crs.map { try SpatialReference(definition: $0) }, target: .wgs84())
+        let info = try dataset.layer(layer)
+        let fields = nameFields.filter { info.fieldNames.contains($0) }
+        let names = Dictionary(uniqueKeysWithValues: try dataset.attributes(layer: layer, fields: fields).map { row in
+            (row.fid, fields.compactMap { row.values[$0] }.first { !$0.isEmpty } ?? String(row.fid))
+        })
+        return read.features.map { (names[$0.fid] ?? String($0.fid), $0.geometry) }
     }
 
     /// The sites of a list written by write.violations into `folder`.

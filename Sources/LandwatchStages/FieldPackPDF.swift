@@ -194,9 +194,32 @@ struct FieldPackPDF {
             map = MapFrame(crsWKT: try SpatialReference(definition: "EPSG:3857").wkt, extent: try mercatorExtent(pack.sites, margin: 500), box: box)
         }
         canvas.stroke(x: box.x - 2, y: box.y - 2, width: box.width + 4, height: box.height + 4, color: .black, lineWidth: 2)
-        // Numbered markers at the navigation points, coloured by severity.
         let crs = try SpatialReference(definition: map.crsWKT)
         let toMap = try CoordinateTransformation(from: .wgs84(), to: crs)
+        // The zones: outlines (a vector layer, dashed white) clipped to the map, names at a point inside each.
+        var zoneLayer: String?
+        if !pack.zones.isEmpty {
+            let e = map.extent
+            let frame = try Geometry(wkt: "POLYGON ((\(e.minX) \(e.minY), \(e.maxX) \(e.minY), \(e.maxX) \(e.maxY), \(e.minX) \(e.maxY), \(e.minX) \(e.minY)))")
+            var clipped: [(name: String, outline: Geometry)] = []
+            for zone in pack.zones {
+                guard let part = try zone.outline.transformed(by: toMap).intersection(frame), !part.isEmpty, part.area > 0 else { continue }
+                clipped.append((zone.name, part))
+            }
+            for zone in clipped {
+                guard let inside = zone.outline.pointOnSurface() else { continue }
+                let at = map.page(inside.x, inside.y)
+                let width = face.width(zone.name, size: 20)
+                face.drawLabel(zone.name, size: 20, on: &canvas, x: max(box.x + 2, min(box.x + box.width - width - 12, at.x - width / 2)),
+                               y: max(box.y + 2, min(box.y + box.height - 34, at.y - 14)), color: .white, background: Color(40, 40, 120))
+            }
+            let path = scratch.appendingPathComponent("page-1-zones.gpkg").path
+            let writer = try VectorWriter(path: path, driver: "GPKG", layer: "zones", crs: crs, geometry: .polygon, fields: [("name", .string)])
+            for zone in clipped { try writer.add(zone.outline, values: ["name": .string(zone.name)]) }
+            try writer.close()
+            zoneLayer = path
+        }
+        // Numbered markers at the navigation points, coloured by severity.
         for (index, site) in pack.sites.enumerated() {
             let p = try toMap.transform(x: site.lon, y: site.lat)
             let at = map.page(p.x, p.y)
@@ -216,7 +239,7 @@ struct FieldPackPDF {
             x += 32
             x += face.draw("\(severity) \(FieldPack.severityZH(severity))", size: 20, on: &canvas, x: x, baseline: y + 21) + 30
         }
-        face.draw("number = page − 1 · yellow: outline · grid north up", size: 20, on: &canvas, x: x, baseline: y + 21)
+        face.draw("number = page − 1 · yellow: outline · dashed: zones · grid north up", size: 20, on: &canvas, x: x, baseline: y + 21)
         y += 40
         y = text("GeoPDF: open in a map app that reads GeoPDF (Avenza Maps, QGIS) to see your GPS position on these maps offline.",
                  size: 20, on: &canvas, x: m, y: y, width: full, color: .darkGrey)
@@ -234,8 +257,9 @@ struct FieldPackPDF {
         }
         let outlines = try outlineLayer(pack.sites, crs: crs, name: "page-1-patches")
         let points = try pointLayer(pack.sites, crs: crs, name: "page-1-points")
-        return try page(number: 1, canvas: canvas, map: map, layers: [
-            (outlines, "patches", "patches", "PEN(c:#FFE600,w:2px)"),
+        let zoneLayers = zoneLayer.map { [($0, "zones", "zones", "PEN(c:#FFFFFF,w:1.5px,p:\"6px 4px\");BRUSH(fc:#00000000)")] } ?? []
+        return try page(number: 1, canvas: canvas, map: map, layers: zoneLayers + [
+            (outlines, "patches", "patches", "PEN(c:#FFE600,w:2px);BRUSH(fc:#00000000)"),
             (points, "navigation_points", "navigation points", "SYMBOL(c:#00E5FF,s:6px,id:\"ogr-sym-3\")"),
         ])
     }
@@ -310,7 +334,7 @@ struct FieldPackPDF {
         let outline = try outlineLayer([site], crs: crs, name: "page-\(number + 1)-patch")
         let point = try pointLayer([site], crs: crs, name: "page-\(number + 1)-point")
         return try page(number: number + 1, canvas: canvas, map: map, layers: [
-            (outline, "patches", "patch \(site.id)", "PEN(c:#FFE600,w:1.5px)"),
+            (outline, "patches", "patch \(site.id)", "PEN(c:#FFE600,w:1.5px);BRUSH(fc:#00000000)"),
             (point, "navigation_points", "navigation point \(site.id)", "SYMBOL(c:#00E5FF,s:5px,id:\"ogr-sym-3\")"),
         ])
     }

@@ -44,9 +44,20 @@ public struct WriteFieldPackStage: ReportStage {
             throw RunError(.internal, "write.fieldpack: cannot read \(listFile) (\(error)); this is a bug in landwatch")
         }
         let listFolder = located.deletingLastPathComponent()
+        // The zones of the run's plan (read.plan, role zones), for page 1.
+        var zones: [(name: String, outline: Geometry)] = []
+        for id in plan.pipeline.topologicalOrder {
+            guard let layer = plan.pipeline.stage(id)?.instance as? ReadPlanStage, layer.role == .zones else { continue }
+            do {
+                zones += try FieldPack.zones(path: layer.path, layer: layer.layer, crs: layer.crs, encoding: layer.encoding,
+                                             nameFields: [layer.nameField, layer.codeField, layer.idField].compactMap { $0 })
+            } catch {
+                throw RunError(.input, "write.fieldpack: cannot read the zones of stage '\(id)' (\(layer.path)): \(error)")
+            }
+        }
         let pack = FieldPack(title: title ?? plan.pipeline.name, notes: note.map { [$0] } ?? [],
                              overview: violations.overview.map { listFolder.appendingPathComponent($0).path },
-                             sites: FieldPack.sites(of: violations, folder: listFolder))
+                             sites: FieldPack.sites(of: violations, folder: listFolder), zones: zones)
         let folder = try AtomicDirectory(target: try context.outputRoot.resolve(path))
         do {
             let written = try pack.write(into: folder, scratch: URL(fileURLWithPath: context.scratchPath("fieldpack-\(UUID().uuidString.prefix(8))")))

@@ -209,8 +209,9 @@ final class FieldPackTests: PipelineTestCase {
             XCTAssertTrue(text.contains("ID[\"EPSG\",32632]]"), "page \(page): the scene's UTM zone")
         }
         let layers = try tool("ogrinfo", ["-ro", "-q", pdf], package: "gdal-bin")
-        XCTAssertTrue(layers.contains("1: patches (Polygon)"), layers)
-        XCTAssertTrue(layers.contains("2: navigation points (Point)"), layers)
+        XCTAssertTrue(layers.contains(": zones (Polygon)"), "page 1 draws the plan's zones: \(layers)")
+        XCTAssertTrue(layers.contains(": patches (Polygon)"), layers)
+        XCTAssertTrue(layers.contains(": navigation points (Point)"), layers)
         for site in sites { XCTAssertTrue(layers.contains("patch \(site.id) (Polygon)"), "\(site.id): \(layers)") }
         let patches = try tool("ogrinfo", ["-ro", "-so", pdf, "patches"], package: "gdal-bin")
         XCTAssertTrue(patches.contains("Feature Count: \(sites.count)\n"), patches)
