@@ -78,14 +78,21 @@ struct ChipMaker {
 
     /// The chip's window for a patch's box.
     func frame(for patch: PatchLabeler.Patch) -> Frame {
-        let width = patch.maxColumn - patch.minColumn + 1, height = patch.maxRow - patch.minRow + 1
-        let box = max(width, height)
-        let margin = Double(box) * pixelSize <= 1000 ? Int((Self.contextMetres / pixelSize).rounded(.up)) : max(2, (box + 9) / 10)
+        Self.frame(columns: patch.minColumn...patch.maxColumn, rows: patch.minRow...patch.maxRow, pixelSize: pixelSize,
+                   minimumWindow: minimumWindow)
+    }
+
+    /// The window around a box of grid pixels: square, centred on the box, 300 m on each side of a box up to 1 km
+    /// (a tenth of the box beyond), at least `minimumWindow` pixels; sampled down to at most 800 samples a side and
+    /// upsampled by a whole factor to at least 480 output pixels.
+    static func frame(columns: ClosedRange<Int>, rows: ClosedRange<Int>, pixelSize: Double, minimumWindow: Int) -> Frame {
+        let box = max(columns.count, rows.count)
+        let margin = Double(box) * pixelSize <= 1000 ? Int((contextMetres / pixelSize).rounded(.up)) : max(2, (box + 9) / 10)
         let edge = max(box + 2 * margin, minimumWindow)
-        let step = max(1, (edge + Self.maximumSamples - 1) / Self.maximumSamples)
+        let step = max(1, (edge + maximumSamples - 1) / maximumSamples)
         let samples = (edge + step - 1) / step
-        let centreColumn = (patch.minColumn + patch.maxColumn + 1) / 2, centreRow = (patch.minRow + patch.maxRow + 1) / 2
-        let scale = max(1, (Self.minimumOutput + samples - 1) / samples)
+        let centreColumn = (columns.lowerBound + columns.upperBound + 1) / 2, centreRow = (rows.lowerBound + rows.upperBound + 1) / 2
+        let scale = max(1, (minimumOutput + samples - 1) / samples)
         return Frame(column: centreColumn - samples * step / 2, row: centreRow - samples * step / 2, step: step, samples: samples, scale: scale)
     }
 

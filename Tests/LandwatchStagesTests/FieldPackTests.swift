@@ -2,7 +2,7 @@ import Foundation
 import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
-import LandwatchStages
+@testable import LandwatchStages
 import XCTest
 
 /// Issue 23: what an inspector takes to the site. A multi-patch list of the real Marburg Landsat 8 scene with the
@@ -273,5 +273,30 @@ final class FieldPackTests: PipelineTestCase {
         let page = try Dataset.open(rendered.path + "-1.png")
         let values = try page.band(1).read(Window(width: page.width, height: page.height))
         XCTAssertGreaterThan(values.filter { $0 < 128 }.count, 100, "the page says there is no patch")
+    }
+}
+
+/// The chip window of item 2 for patches from 4 pixels to several kilometres (the window arithmetic alone).
+final class FieldPackChipFrameTests: XCTestCase {
+    func testSmallPatchesGet300MetresAroundAndLargeOnesTheirWholeBox() {
+        // 30 m pixels: a 2 x 2 patch (4 pixels), a 20 x 20 patch (400 pixels), a 1.3 km patch, a 20 km one.
+        for (edge, pixelSize) in [(2, 30.0), (20, 30.0), (44, 30.0), (700, 30.0), (3, 10.0), (5000, 10.0)] {
+            let columns = 100...(100 + edge - 1), rows = 50...(50 + edge - 1)
+            let frame = ChipMaker.frame(columns: columns, rows: rows, pixelSize: pixelSize, minimumWindow: 8)
+            let covered = frame.samples * frame.step
+            let west = Double(columns.lowerBound - frame.column) * pixelSize
+            let east = Double(frame.column + covered - columns.upperBound - 1) * pixelSize
+            let north = Double(rows.lowerBound - frame.row) * pixelSize
+            let south = Double(frame.row + covered - rows.upperBound - 1) * pixelSize
+            let margin = [west, east, north, south].min()!
+            if Double(edge) * pixelSize <= 1000 {
+                XCTAssertGreaterThanOrEqual(margin, 300, "\(edge) px of \(pixelSize) m: 300 m around")
+            } else {
+                XCTAssertGreaterThan(margin, 0, "\(edge) px of \(pixelSize) m: the whole box")
+                XCTAssertLessThanOrEqual(Double(covered), Double(edge) * 1.3, "\(edge) px: fitted to the box, not a fixed 300 m")
+            }
+            XCTAssertGreaterThanOrEqual(frame.outputSize, 480, "\(edge) px: at least 480 output pixels")
+            XCTAssertLessThanOrEqual(frame.samples, 800, "\(edge) px: at most 800 samples read a side")
+        }
     }
 }
