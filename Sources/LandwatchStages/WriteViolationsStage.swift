@@ -199,13 +199,7 @@ public struct WriteViolationsStage: WholeSinkStage {
 
         let started = Date()
         // 1. The patches compliance.diff labelled, tile by tile, as it found the changes.
-        let labelled: [LabelledPatch]
-        do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: ComplianceDiffStage.patchesPath(change.path)))
-            labelled = try JSONDecoder().decode([LabelledPatch].self, from: data)
-        } catch {
-            throw RunError(.internal, "cannot read the patches compliance.diff wrote (\(error)); this is a bug in landwatch")
-        }
+        let labelled = try ChangePatches.read(for: change).patches
         let runs = Dictionary(uniqueKeysWithValues: labelled.map { ($0.patch.label, $0.runs) })
         logger.debug("write.violations: step 2 at \(Date().timeIntervalSince(started)) s")
         // 2. Which patches reach a rule's minimum, gravest and largest first.

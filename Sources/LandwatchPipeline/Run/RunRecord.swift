@@ -16,6 +16,11 @@ public struct RunRecord: Codable, Sendable {
         public var geoTransform: [Double]
     }
 
+    /// The version of the record the run wrote now.
+    public static let currentVersion = 1
+
+    /// The record's version (records of before the field read as nil: version 1).
+    public var version: Int? = RunRecord.currentVersion
     public var landwatchVersion: String
     public var gdalVersion: String
     public var pipeline: String
@@ -52,10 +57,15 @@ public struct RunRecord: Codable, Sendable {
         return try encoder.encode(self)
     }
 
+    /// Decodes a record; one of a version this landwatch does not know (a newer one's) is refused.
     public static func decode(_ data: Data) throws -> RunRecord {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(RunRecord.self, from: data)
+        let record = try decoder.decode(RunRecord.self, from: data)
+        if let version = record.version, version > currentVersion {
+            throw RunError(.input, "run.json of version \(version), written by a newer landwatch (\(record.landwatchVersion)); this one reads up to version \(currentVersion)")
+        }
+        return record
     }
 
     static func inputFiles(_ paths: [String]) -> [InputFile] {
