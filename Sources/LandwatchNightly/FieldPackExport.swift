@@ -13,7 +13,7 @@ public enum FieldPackExport {
     static let severityOrder = ["high": 0, "medium": 1, "low": 2]
 
     /// The sites of `records`, gravest first, and the overview image of the list most of them come from.
-    public static func sites(_ records: [ViolationRecord]) -> (sites: [FieldPack.Site], overview: String?) {
+    public static func sites(_ records: [ViolationRecord]) -> (sites: [FieldPack.Site], overview: (path: String, transform: [Double]?, crs: String?)?) {
         var lists: [String: ViolationList] = [:]
         func list(for chip: String?) -> (folder: URL, list: ViolationList)? {
             guard let chip else { return nil }
@@ -40,7 +40,7 @@ public enum FieldPackExport {
             if let source { folders[source.folder.path, default: 0] += 1 }
             let gcj = Navigation.gcj02(longitude: lon, latitude: lat)
             func existing(_ path: String?) -> String? { path.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil } }
-            sites.append(FieldPack.Site(
+            var site = FieldPack.Site(
                 rank: index + 1, id: record.id, status: record.status.rawValue, severity: attributes?.severity ?? "unknown",
                 rules: record.rules, ruleNamesZH: attributes?.rule_names_zh, score: record.score, areaM2: record.area_m2,
                 zoneCode: attributes?.zone_code, zoneName: attributes?.zone_name, planFeatures: attributes?.plan_features ?? [:],
@@ -48,12 +48,17 @@ public enum FieldPackExport {
                 beforeClass: attributes?.before_class, afterClass: attributes?.after_class, lat: lat, lon: lon,
                 gcjLat: entry?.gcj02_lat ?? gcj.latitude, gcjLon: entry?.gcj02_lon ?? gcj.longitude,
                 planX: entry?.plan_x, planY: entry?.plan_y, planCRS: entry?.plan_crs, outlineWKT: record.geometry_wkt,
-                chipBefore: existing(attributes?.chip_before), chipAfter: existing(attributes?.chip_after)))
+                chipBefore: existing(attributes?.chip_before), chipAfter: existing(attributes?.chip_after))
+            site.chipTransform = entry?.chip_transform
+            site.chipCRS = source?.list.crs_wkt
+            sites.append(site)
         }
-        let overview = folders.max { $0.value < $1.value }.flatMap { folder, _ in
-            lists[folder]?.overview.map { URL(fileURLWithPath: folder).appendingPathComponent($0).path }
+        let overview = folders.max { $0.value < $1.value }.flatMap { folder, _ -> (path: String, transform: [Double]?, crs: String?)? in
+            guard let list = lists[folder], let name = list.overview else { return nil }
+            let path = URL(fileURLWithPath: folder).appendingPathComponent(name).path
+            return FileManager.default.fileExists(atPath: path) ? (path, list.overview_transform, list.crs_wkt) : nil
         }
-        return (sites, overview.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil })
+        return (sites, overview)
     }
 
     /// Whether a violation lies in `zone` (its code or its name, as the list recorded the zone holding most of it).
@@ -65,7 +70,8 @@ public enum FieldPackExport {
     /// Writes the field package of `records` into the folder `output` (built beside it, moved in when complete).
     public static func write(_ records: [ViolationRecord], title: String, notes: [String] = [], to output: String) throws(RunError) {
         let (sites, overview) = sites(records)
-        let pack = FieldPack(title: title, notes: notes, overview: overview, sites: sites)
+        let pack = FieldPack(title: title, notes: notes, overview: overview?.path, overviewTransform: overview?.transform,
+                             overviewCRS: overview?.crs, sites: sites)
         let folder = try AtomicDirectory(target: URL(fileURLWithPath: output))
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("landwatch-fieldpack-\(UUID().uuidString.prefix(8))")
         do {

@@ -50,6 +50,9 @@ public struct FieldPack {
         /// Absolute paths of the georeferenced chips, when drawn.
         public var chipBefore: String?
         public var chipAfter: String?
+        /// The chips' geotransform and its CRS (WKT), from the list.
+        public var chipTransform: [Double]? = nil
+        public var chipCRS: String? = nil
 
         public init(rank: Int, id: String, status: String?, severity: String, rules: String, ruleNamesZH: String?, score: Int?,
                     areaM2: Double, zoneCode: String?, zoneName: String?, planFeatures: [String: [String]], beforeDate: String?,
@@ -101,14 +104,20 @@ public struct FieldPack {
     public var notes: [String]
     /// A georeferenced image for page 1 (write.violations' overview.png), when there is one.
     public var overview: String?
+    /// Its geotransform and CRS (WKT).
+    public var overviewTransform: [Double]?
+    public var overviewCRS: String?
     public var sites: [Site]
     /// The zones (districts) drawn on page 1: their names and WGS84 outlines.
     public var zones: [(name: String, outline: Geometry)]
 
-    public init(title: String, notes: [String] = [], overview: String?, sites: [Site], zones: [(name: String, outline: Geometry)] = []) {
+    public init(title: String, notes: [String] = [], overview: String?, overviewTransform: [Double]? = nil, overviewCRS: String? = nil,
+                sites: [Site], zones: [(name: String, outline: Geometry)] = []) {
         self.title = title
         self.notes = notes
         self.overview = overview
+        self.overviewTransform = overviewTransform
+        self.overviewCRS = overviewCRS
         self.sites = sites
         self.zones = zones
     }
@@ -128,10 +137,10 @@ public struct FieldPack {
 
     /// The sites of a list written by write.violations into `folder`.
     public static func sites(of list: ViolationList, folder: URL) -> [Site] {
-        list.violations.map { entry in
+        list.violations.map { entry -> Site in
             let gcj = entry.gcj02_lat.flatMap { lat in entry.gcj02_lon.map { (lat, $0) } }
                 ?? { let g = Navigation.gcj02(longitude: entry.lon, latitude: entry.lat); return (g.latitude, g.longitude) }()
-            return Site(rank: entry.rank, id: entry.id, status: entry.status, severity: entry.severity, rules: entry.rules,
+            var site = Site(rank: entry.rank, id: entry.id, status: entry.status, severity: entry.severity, rules: entry.rules,
                         ruleNamesZH: entry.rule_names_zh, score: entry.score, areaM2: entry.area_m2, zoneCode: entry.zone_code,
                         zoneName: entry.zone_name, planFeatures: entry.plan_features ?? [:], beforeDate: list.before_date,
                         afterDate: list.after_date, beforeClass: entry.before_class_name, afterClass: entry.after_class_name,
@@ -139,6 +148,9 @@ public struct FieldPack {
                         planCRS: entry.plan_crs, outlineWKT: entry.geometry_wkt,
                         chipBefore: entry.chip_before.map { folder.appendingPathComponent($0).path },
                         chipAfter: entry.chip_after.map { folder.appendingPathComponent($0).path })
+            site.chipTransform = entry.chip_transform
+            site.chipCRS = list.crs_wkt
+            return site
         }
     }
 

@@ -85,8 +85,10 @@ struct FieldPackPDF {
         return top
     }
 
-    /// Draws the image of a GDAL raster (RGB) into `box` (nearest neighbour); returns its georeferenced extent.
-    func drawRaster(_ path: String, on canvas: inout Canvas, box: (x: Int, y: Int, width: Int, height: Int)) throws
+    /// Draws the image of a GDAL raster (RGB) into `box` (nearest neighbour); returns its extent by `transform`
+    /// (else its own georeferencing) in `crs`.
+    func drawRaster(_ path: String, on canvas: inout Canvas, box: (x: Int, y: Int, width: Int, height: Int),
+                    transform: [Double]? = nil, crs: String? = nil) throws
         -> (crs: String, extent: (minX: Double, minY: Double, maxX: Double, maxY: Double))?
     {
         let dataset = try Dataset.open(path)
@@ -100,10 +102,11 @@ struct FieldPackPDF {
                 canvas[box.x + x, box.y + y] = Color(UInt8(clamping: Int(rgb[0][i])), UInt8(clamping: Int(rgb[1][i])), UInt8(clamping: Int(rgb[2][i])))
             }
         }
-        guard let t = dataset.geoTransform, !dataset.crsWKT.isEmpty else { return nil }
+        guard let t = transform.map(GeoTransform.init(coefficients:)) ?? dataset.geoTransform,
+              let wkt = crs ?? (dataset.crsWKT.isEmpty ? nil : dataset.crsWKT) else { return nil }
         let x0 = t.originX, x1 = t.originX + Double(dataset.width) * t.pixelWidth
         let y0 = t.originY, y1 = t.originY + Double(dataset.height) * t.pixelHeight
-        return (dataset.crsWKT, (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+        return (wkt, (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
     }
 
     /// A GeoPackage layer of outlines (and their attributes) in `crs`, for a page's map; returns its path.
@@ -153,7 +156,7 @@ struct FieldPackPDF {
 
     func page(number: Int, canvas: Canvas, map: MapFrame?, layers: [(path: String, layer: String, name: String, style: String)]) throws -> String {
         let image = scratch.appendingPathComponent("page-\(number).png").path
-        try ChipMaker.writePNG(canvas, transform: nil, crs: nil, to: image)
+        try ChipMaker.writePNG(canvas, to: image)
         let w = Double(Self.width) * Self.points, h = Double(Self.height) * Self.points
         var xml = "<Page id=\"page\(number)\"><Width>\(String(format: "%.2f", w))</Width><Height>\(String(format: "%.2f", h))</Height>"
         if let map { xml += map.georeferencing(id: "map\(number)") }
@@ -186,7 +189,8 @@ struct FieldPackPDF {
         let side = min(full, Self.height - y - 20 - 420)
         let box = (x: m + (full - side) / 2, y: y + 20, width: side, height: side)
         var map: MapFrame
-        if let overview = pack.overview, let placed = try drawRaster(overview, on: &canvas, box: box) {
+        if let overview = pack.overview,
+           let placed = try drawRaster(overview, on: &canvas, box: box, transform: pack.overviewTransform, crs: pack.overviewCRS) {
             map = MapFrame(crsWKT: placed.crs, extent: placed.extent, box: box)
         } else {
             canvas.fill(x: box.x, y: box.y, width: box.width, height: box.height, color: Color(235, 235, 235))
@@ -293,7 +297,7 @@ struct FieldPackPDF {
         for (column, (label, path, date)) in [("Before 前时相", site.chipBefore, site.beforeDate), ("After 后时相", site.chipAfter, site.afterDate)].enumerated() {
             let box = (x: m + column * (chip + 40), y: chipTop, width: chip, height: chip)
             if let path, FileManager.default.fileExists(atPath: path) {
-                let placed = try drawRaster(path, on: &canvas, box: box)
+                let placed = try drawRaster(path, on: &canvas, box: box, transform: site.chipTransform, crs: site.chipCRS)
                 if column == 1, let placed { map = MapFrame(crsWKT: placed.crs, extent: placed.extent, box: box) }
             } else {
                 canvas.fill(x: box.x, y: box.y, width: box.width, height: box.height, color: Color(235, 235, 235))

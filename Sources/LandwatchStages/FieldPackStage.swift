@@ -4,7 +4,7 @@ import LandwatchPipeline
 
 /// `write.fieldpack`: the field package (``FieldPack``) of the run's violation list — fieldpack.pdf (GeoPDF),
 /// fieldpack.kmz, fieldcheck.csv and .gpkg — in one folder published whole. It runs after the list is written and
-/// reads it (violations.json, the georeferenced chips and overview beside it).
+/// reads it (violations.json, the chips and the overview beside it).
 public struct WriteFieldPackStage: ReportStage {
     public static let path = Option<String>("path", default: "fieldpack", help: "folder of the field package, under the output directory")
     public static let list = Option<String>("list", default: "violations", help: "the folder write.violations writes (its path option)")
@@ -57,6 +57,7 @@ public struct WriteFieldPackStage: ReportStage {
         }
         let pack = FieldPack(title: title ?? plan.pipeline.name, notes: note.map { [$0] } ?? [],
                              overview: violations.overview.map { listFolder.appendingPathComponent($0).path },
+                             overviewTransform: violations.overview_transform, overviewCRS: violations.crs_wkt,
                              sites: FieldPack.sites(of: violations, folder: listFolder), zones: zones)
         let folder = try AtomicDirectory(target: try context.outputRoot.resolve(path))
         do {

@@ -15,8 +15,8 @@ import LandwatchRender
 ///   window is sampled down to at most 800 image pixels first.
 /// - The patch outlined in yellow from its own pixels; the id, which date and the date, a scale bar and a north arrow
 ///   (grid north) burned in with the standard typeface.
-/// - Georeferenced: GDAL writes the chip's transform and CRS into its `.aux.xml`, so that the field package places
-///   it on a map page.
+/// - Plain PNGs (no sidecar files beside them); their geotransform goes into violations.json (`chip_transform`,
+///   `crs_wkt`), so that the field package places them on a map page.
 struct ChipMaker {
     struct Image {
         var dataset: Dataset
@@ -165,7 +165,7 @@ struct ChipMaker {
             }
             drawOutline(member, frame: frame, on: &output)
             try burnIn(id: id, image: image, frame: frame, noData: noData, on: &output)
-            try Self.writePNG(output, transform: transform(of: frame), crs: grid.crsWKT, to: path)
+            try Self.writePNG(output, to: path)
         }
         return frame
     }
@@ -228,8 +228,8 @@ struct ChipMaker {
         unlink(path + ".aux.xml")
     }
 
-    /// Writes a canvas as an RGB PNG through GDAL, its transform and CRS in the `.aux.xml` beside it.
-    static func writePNG(_ canvas: Canvas, transform: GeoTransform?, crs: String?, to path: String) throws {
+    /// Writes a canvas as an RGB PNG through GDAL (no .aux.xml left beside it).
+    static func writePNG(_ canvas: Canvas, to path: String) throws {
         let memory = try Dataset.createInMemory(width: canvas.width, height: canvas.height, bandCount: 3, dataType: .uint8)
         for (c, plane) in canvas.planes.enumerated() {
             try plane.withUnsafeBytes { raw in
@@ -237,15 +237,13 @@ struct ChipMaker {
                                                 byteCapacity: raw.count, type: .uint8, lineStride: canvas.width)
             }
         }
-        if let transform { try memory.setGeoTransform(transform) }
-        if let crs { try memory.setCRS(crs) }
-        unlink(path + ".aux.xml")
         try memory.copy(to: path, driver: "PNG").close()
+        unlink(path + ".aux.xml")
     }
 
     /// The after image over the whole grid at overview size (at least 800 px across, nearest neighbour), with the
-    /// pair's stretch, georeferenced: page 1 of the field package.
-    func writeOverview(to path: String) throws {
+    /// pair's stretch: page 1 of the field package. Returns its geotransform.
+    func writeOverview(to path: String) throws -> GeoTransform {
         let bands = try after.bands.map { try after.dataset.band($0).readOverview(maxSide: 1600) }
         let width = bands[0].width, height = bands[0].height
         var canvas = Canvas(width: width, height: height)
@@ -260,6 +258,7 @@ struct ChipMaker {
         var t = grid.geoTransform
         t.pixelWidth *= Double(grid.width) / Double(width * scale)
         t.pixelHeight *= Double(grid.height) / Double(height * scale)
-        try Self.writePNG(canvas.upsampled(by: scale), transform: t, crs: grid.crsWKT, to: path)
+        try Self.writePNG(canvas.upsampled(by: scale), to: path)
+        return t
     }
 }

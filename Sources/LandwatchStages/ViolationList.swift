@@ -15,8 +15,11 @@ public struct ViolationList: Codable, Sendable, Equatable {
     public var after_date: String?
     /// `classification` or `land-use survey`.
     public var before_source: String
-    /// The after image over the whole grid (georeferenced PNG beside the list), when chips were drawn.
+    /// The after image over the whole grid (a PNG beside the list), when chips were drawn, and its geotransform.
     public var overview: String? = nil
+    public var overview_transform: [Double]? = nil
+    /// The CRS of the chips' and the overview's geotransforms (the run grid's), WKT.
+    public var crs_wkt: String? = nil
     public var violations: [Entry]
 
     public struct Entry: Codable, Sendable, Equatable {
@@ -69,6 +72,8 @@ public struct ViolationList: Codable, Sendable, Equatable {
         public var plan_x: Double? = nil
         public var plan_y: Double? = nil
         public var plan_crs: String? = nil
+        /// The GDAL geotransform of both chips' pixels (in the list's `crs_wkt`).
+        public var chip_transform: [Double]? = nil
     }
 
     public static func read(_ url: URL) throws -> ViolationList {
@@ -181,7 +186,7 @@ extension WriteViolationsStage {
                                               gcj02_lon: v.gcj.map { ViolationTable.round($0.lon, 7) },
                                               plan_x: planCRS == nil ? nil : ViolationTable.round(v.planPoint.x, planDigits),
                                               plan_y: planCRS == nil ? nil : ViolationTable.round(v.planPoint.y, planDigits),
-                                              plan_crs: planCRS)
+                                              plan_crs: planCRS, chip_transform: v.chipTransform)
                       })
     }
 }

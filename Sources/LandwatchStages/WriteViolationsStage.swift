@@ -58,7 +58,8 @@ public struct WriteViolationsStage: WholeSinkStage {
         output: nil,
         keys: [path, formatList, gcj02, chips, chipSize, minScore])
 
-    /// The after image over the whole grid, georeferenced, written beside the chips (page 1 of the field package).
+    /// The after image over the whole grid, written beside the chips (page 1 of the field package; its geotransform in
+    /// violations.json).
     static let overviewName = "overview.png"
 
     /// Patches whose bounding box holds more pixels than this are polygonised from a whole-grid label raster.
@@ -136,6 +137,8 @@ public struct WriteViolationsStage: WholeSinkStage {
         var areaM2: Double
         var plan: [(role: String, features: [FeatureTable.Feature])]
         var chips: (before: String, after: String)?
+        /// The chips' geotransform (the run grid's CRS).
+        var chipTransform: [Double]?
         /// The zone holding most of the patch (code, name).
         var zone: (code: String, name: String)?
         /// m² inside each plan layer's features, by role, from the patch's pixels.
@@ -342,6 +345,7 @@ public struct WriteViolationsStage: WholeSinkStage {
         // 5. Chips, then the files.
         var written: [String] = []
         var overview: String?
+        var overviewTransform: [Double]?
         let before = images.first { $0.description.port == "before_image" }, after = images.first { $0.description.port == "after_image" }
         if let before, let after, chipLimit > 0, !violations.isEmpty {
             let chips = try ChipMaker(before: before, after: after, grid: grid, dates: (compliance.beforeDate, compliance.afterDate),
@@ -349,12 +353,13 @@ public struct WriteViolationsStage: WholeSinkStage {
             for index in violations.indices.prefix(chipLimit) {
                 let v = violations[index]
                 let names = (before: "chips/\(v.id)-before.png", after: "chips/\(v.id)-after.png")
-                try chips.write(patch: v.patch, runs: runs[v.patch.label] ?? [], id: v.id,
-                                beforePath: folder.path(names.before), afterPath: folder.path(names.after))
+                let frame = try chips.write(patch: v.patch, runs: runs[v.patch.label] ?? [], id: v.id,
+                                            beforePath: folder.path(names.before), afterPath: folder.path(names.after))
                 violations[index].chips = names
+                violations[index].chipTransform = chips.transform(of: frame).coefficients
                 written += [names.before, names.after]
             }
-            try chips.writeOverview(to: folder.path(Self.overviewName))
+            overviewTransform = try chips.writeOverview(to: folder.path(Self.overviewName)).coefficients
             overview = Self.overviewName
             written.append(Self.overviewName)
         }
@@ -386,6 +391,8 @@ public struct WriteViolationsStage: WholeSinkStage {
         var list = Self.typedList(violations, statuses: statuses, compliance: compliance, legend: legend,
                                   planCRS: planSRS.label, planDigits: table.planDigits)
         list.overview = overview
+        list.overview_transform = overviewTransform
+        list.crs_wkt = overview == nil ? nil : grid.crsWKT
         try encoder.encode(list)
             .write(to: URL(fileURLWithPath: folder.path(ViolationList.fileName)))
         written += ["summary.csv", "summary.json", ViolationList.fileName]

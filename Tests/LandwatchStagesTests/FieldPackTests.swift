@@ -131,14 +131,16 @@ final class FieldPackTests: PipelineTestCase {
         XCTAssertEqual(list.overview, "overview.png")
         let overview = try Dataset.open(folder.appendingPathComponent("overview.png").path)
         XCTAssertGreaterThanOrEqual(overview.width, 800)
-        XCTAssertNotNil(overview.geoTransform, "the overview is georeferenced")
+        XCTAssertEqual(list.overview_transform?.count, 6, "the overview's geotransform is in the list")
+        XCTAssertTrue(list.crs_wkt?.contains("32632") ?? false)
+        let sidecars = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("chips").path).filter { !$0.hasSuffix(".png") }
+        XCTAssertEqual(sidecars, [], "nothing but the PNGs in chips/")
         for entry in list.violations {
             let after = try Dataset.open(folder.appendingPathComponent(try XCTUnwrap(entry.chip_after)).path)
             let before = try Dataset.open(folder.appendingPathComponent(try XCTUnwrap(entry.chip_before)).path)
             XCTAssertGreaterThanOrEqual(after.width, 480, entry.id)
             XCTAssertEqual(after.width, after.height, entry.id)
-            let transform = try XCTUnwrap(after.geoTransform, "\(entry.id): the chip is georeferenced")
-            XCTAssertTrue(after.crsWKT.contains("32632"), entry.id)
+            let transform = GeoTransform(coefficients: try XCTUnwrap(entry.chip_transform, "\(entry.id): the chip's geotransform"))
             // 300 m of surroundings at least on each side of the navigation point's pixel.
             let toGrid = try CoordinateTransformation(from: .wgs84(), to: SpatialReference(definition: "EPSG:32632"))
             let point = try toGrid.transform(x: entry.lon, y: entry.lat)
