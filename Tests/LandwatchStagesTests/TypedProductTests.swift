@@ -75,4 +75,15 @@ final class TypedProductTests: PipelineTestCase {
             XCTAssertTrue("\(error)".contains("run.json of version 2, written by a newer landwatch"), "\(error)")
         }
     }
+
+    func testEveryOptionalInputOfTheReportIsARegisteredStageType() {
+        var registered = Set<String>()
+        for type in standardRegistry.all { registered.insert(type.descriptor.id) }
+        let declared = HTMLReportStage.optionalInputs
+        for input in declared { XCTAssertTrue(registered.contains(input.stageTypeID), "input \(input.name) reads \(input.stageTypeID)") }
+        XCTAssertEqual(Set(declared.map(\.name)).count, declared.count, "an input named twice")
+        XCTAssertEqual(declared.map(\.stageTypeID),
+                       ["write.raster", "classify.rules", "classify.model", "compliance.diff", "write.violations", "metrics.green",
+                        "metrics.intensity", "metrics.heat_island", "assess.accuracy"])
+    }
 }

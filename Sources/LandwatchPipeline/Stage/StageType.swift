@@ -243,11 +243,39 @@ public struct MaterializedRaster: Sendable {
 
 /// A stage that runs after all the others, from what they recorded and wrote: a report.
 public protocol ReportStage: StageType {
+    /// What the report reads from the run when it is there: each input the stages of one type (found by the type,
+    /// never by its name in a string), none of them required.
+    static var optionalInputs: [ReportInput] { get }
     /// Files it writes, relative to the output root (a folder counts as one path).
     var outputPaths: [String] { get }
     /// Writes the report; `record` holds every stage that ran, with its outputs, and `plan` what each stage's product
     /// is (dates, bands, sources). Returns the files written.
     func run(record: RunRecord, plan: RunPlan, context: RunContext) throws -> [String]
+}
+
+extension ReportStage {
+    public static var optionalInputs: [ReportInput] { [] }
+}
+
+/// An optional input of a report: the stages of one type that ran (zero, one or more of them).
+public struct ReportInput: Sendable, Hashable {
+    /// The input's name, for `landwatch stages` and messages.
+    public let name: String
+    /// The id of the stage type, taken from the type.
+    public let stageTypeID: String
+    public let help: String
+
+    public init<Stage: StageType>(_ name: String, of type: Stage.Type, help: String) {
+        self.name = name
+        stageTypeID = Stage.descriptor.id
+        self.help = help
+    }
+
+    /// The stages of this input that ran (are in `record`), in the pipeline's order.
+    public func stages(in plan: RunPlan, record: RunRecord) -> [StageDeclaration] {
+        let ran = Set(record.stages.map(\.id))
+        return plan.pipeline.topologicalOrder.compactMap { plan.pipeline.stage($0) }.filter { $0.uses == stageTypeID && ran.contains($0.id) }
+    }
 }
 
 /// A whole-raster stage or a sink that can run on a band of rows of the grid (`landwatch run --shard`): each output

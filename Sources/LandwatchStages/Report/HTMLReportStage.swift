@@ -12,6 +12,18 @@ public struct HTMLReportStage: ReportStage {
     public static let title = Option<String?>("title", help: "the report's title (default: the pipeline's name)")
     public static let topPatches = Option<Int>("top_patches", default: 10, range: 1...1000, help: "patches listed per rule")
 
+    // What the report reads when the run has it, each the stages of one type.
+    static let rasters = ReportInput("rasters", of: WriteRasterStage.self, help: "rasters written: the maps of the classes shown")
+    static let ruleClasses = ReportInput("rule_classes", of: RuleClassifierStage.self, help: "land cover by rules: class areas and maps")
+    static let modelClasses = ReportInput("model_classes", of: ApplyModelStage.self, help: "land cover by a model: class areas and maps")
+    static let changes = ReportInput("changes", of: ComplianceDiffStage.self, help: "change against the plan: the change matrix and thresholds")
+    static let violations = ReportInput("violations", of: WriteViolationsStage.self, help: "the violation list: its patches, by rule")
+    static let green = ReportInput("green", of: GreenCoverageStage.self, help: "green coverage per zone")
+    static let intensity = ReportInput("intensity", of: DevelopmentIntensityStage.self, help: "development intensity per zone")
+    static let heatIsland = ReportInput("heat_island", of: HeatIslandStage.self, help: "heat island per zone")
+    static let accuracy = ReportInput("accuracy", of: AccuracyStage.self, help: "accuracy against reference data")
+    public static let optionalInputs = [rasters, ruleClasses, modelClasses, changes, violations, green, intensity, heatIsland, accuracy]
+
     public static let descriptor = StageDescriptor(
         id: "report.html",
         summary: "Write an HTML and Markdown report (maps, charts, tables) of everything the run produced",
@@ -103,15 +115,10 @@ struct ReportBuilder {
 
     // MARK: Looking things up in the run
 
-    /// Stages of the file that ran, with a given type.
-    func ran(_ uses: String) -> [StageDeclaration] {
-        let ids = Set(record.stages.map(\.id))
-        return pipeline.topologicalOrder.compactMap { pipeline.stage($0) }.filter { $0.uses == uses && ids.contains($0.id) }
-    }
-
-    func ran(prefix: String) -> [StageDeclaration] {
-        let ids = Set(record.stages.map(\.id))
-        return pipeline.topologicalOrder.compactMap { pipeline.stage($0) }.filter { $0.uses.hasPrefix(prefix) && ids.contains($0.id) }
+    /// The stages of one of the report's optional inputs that ran.
+    func ran(_ input: ReportInput) -> [StageDeclaration] {
+        precondition(HTMLReportStage.optionalInputs.contains(input), "report input \(input.name) is not declared in optionalInputs")
+        return input.stages(in: plan, record: record)
     }
 
     func outputs(of id: String) -> [String] { record.stages.first { $0.id == id }?.outputs ?? [] }
@@ -127,7 +134,7 @@ struct ReportBuilder {
 
     /// The raster a write.raster stage wrote of stage `id`, relative to the output root.
     func writtenRaster(of id: String) -> String? {
-        for writer in ran("write.raster") where writer.inputs.contains(where: { $0.stageID == id }) {
+        for writer in ran(HTMLReportStage.rasters) where writer.inputs.contains(where: { $0.stageID == id }) {
             if let file = outputs(of: writer.id).first(where: { $0.hasSuffix(".tif") }) { return file }
         }
         return nil
@@ -251,7 +258,7 @@ struct ReportBuilder {
     }
 
     mutating func landCover() throws -> ReportDocument.Section? {
-        let classifiers = ran("classify.rules") + ran("classify.model")
+        let classifiers = ran(HTMLReportStage.ruleClasses) + ran(HTMLReportStage.modelClasses)
         guard !classifiers.isEmpty else { return nil }
         var section = ReportDocument.Section(id: "landcover", title: t("landcover"))
         for classifier in classifiers {
@@ -307,7 +314,7 @@ struct ReportBuilder {
     }
 
     mutating func changeMatrix() throws -> ReportDocument.Section? {
-        guard let diff = ran("compliance.diff").first else { return nil }
+        guard let diff = ran(HTMLReportStage.changes).first else { return nil }
         var section = ReportDocument.Section(id: "change", title: t("change"))
         guard let before = diff.inputs.first(where: { $0.port == "before" || $0.port == "landuse" }).flatMap({ writtenRaster(of: $0.stageID) }),
               let after = diff.inputs.first(where: { $0.port == "after" }).flatMap({ writtenRaster(of: $0.stageID) }) else {
@@ -339,7 +346,7 @@ struct ReportBuilder {
     }
 
     mutating func violations() throws -> ReportDocument.Section? {
-        guard let writer = ran("write.violations").first else { return nil }
+        guard let writer = ran(HTMLReportStage.violations).first else { return nil }
         var section = ReportDocument.Section(id: "violations", title: t("violations"))
         let files = outputs(of: writer.id)
         guard let summaryFile = files.first(where: { $0.hasSuffix("summary.json") }), let summaryJSON = json(summaryFile) else {
@@ -386,7 +393,7 @@ struct ReportBuilder {
                                                rows: rows, numeric: [1, 3])))
         }
         // Map: patches outlined over the after classification.
-        if let diff = ran("compliance.diff").first,
+        if let diff = ran(HTMLReportStage.changes).first,
            let after = diff.inputs.first(where: { $0.port == "after" }).flatMap({ writtenRaster(of: $0.stageID) }) {
             var quicklook = try Quicklook.classes(path: absolute(after), legend: legend)
             if !features.isEmpty, let crs = try Dataset.open(absolute(after)).spatialReference() {
@@ -432,7 +439,7 @@ struct ReportBuilder {
     func zoneName(code: String, name: String) -> String { name.isEmpty ? code : (code == "scene" ? t("scene") : name) }
 
     mutating func green() throws -> ReportDocument.Section? {
-        guard let stage = ran("metrics.green").first else { return nil }
+        guard let stage = ran(HTMLReportStage.green).first else { return nil }
         var section = ReportDocument.Section(id: "green", title: t("green"))
         guard let result = try product(GreenCoverageResult.self, of: stage) else { return section }
         let zones = result.zones
@@ -452,7 +459,7 @@ struct ReportBuilder {
     }
 
     mutating func intensity() throws -> ReportDocument.Section? {
-        guard let stage = ran("metrics.intensity").first else { return nil }
+        guard let stage = ran(HTMLReportStage.intensity).first else { return nil }
         var section = ReportDocument.Section(id: "intensity", title: t("intensity"))
         guard let result = try product(IntensityResult.self, of: stage) else { return section }
         let zones = result.zones
@@ -481,7 +488,7 @@ struct ReportBuilder {
     }
 
     mutating func heatIsland() throws -> ReportDocument.Section? {
-        guard let stage = ran("metrics.heat_island").first else { return nil }
+        guard let stage = ran(HTMLReportStage.heatIsland).first else { return nil }
         var section = ReportDocument.Section(id: "heat", title: t("heat"))
         guard let result = try product(HeatIslandResult.self, of: stage) else { return section }
         let proxy = result.isProxy
@@ -515,7 +522,7 @@ struct ReportBuilder {
     }
 
     mutating func accuracy() -> ReportDocument.Section? {
-        guard let stage = ran("assess.accuracy").first else { return nil }
+        guard let stage = ran(HTMLReportStage.accuracy).first else { return nil }
         var section = ReportDocument.Section(id: "accuracy", title: t("accuracy"))
         guard let file = outputs(of: stage.id).first(where: { $0.hasSuffix(".json") }), let data = json(file) else { return section }
         summary.overallAccuracy = Self.number(data["overall_accuracy"])
