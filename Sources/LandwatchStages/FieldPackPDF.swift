@@ -248,16 +248,18 @@ struct FieldPackPDF {
         y = text("GeoPDF: open in a map app that reads GeoPDF (Avenza Maps, QGIS) to see your GPS position on these maps offline.",
                  size: 20, on: &canvas, x: m, y: y, width: full, color: .darkGrey)
         y += 8
-        let shown = max(0, min(pack.sites.count, (Self.height - m - y) / 28))
-        for (index, site) in pack.sites.prefix(shown).enumerated() {
+        // The list, each line wrapped (a long zone name is never cut); what does not fit is counted.
+        var shown = 0
+        for (index, site) in pack.sites.enumerated() {
             let line = "\(index + 1)  \(site.id)  \(site.severity)  \(site.rules)  \(String(format: "%.0f m²", site.areaM2))  "
                 + "\(FieldPack.coordinate(site.lat)), \(FieldPack.coordinate(site.lon))  \(FieldPack.zoneText(site))"
-            let fitted = face.wrap(line, size: 20, width: full).first ?? line
-            face.draw(fitted, size: 20, on: &canvas, x: m, baseline: y + 20)
-            y += 28
+            let height = face.wrap(line, size: 20, width: full).count * face.lineHeight(size: 20)
+            guard y + height <= Self.height - m - 30 else { break }
+            y = text(line, size: 20, on: &canvas, x: m, y: y, width: full)
+            shown += 1
         }
         if shown < pack.sites.count {
-            face.draw("… and \(pack.sites.count - shown) more: one page each", size: 20, on: &canvas, x: m, baseline: min(Self.height - 20, y + 20))
+            face.draw("… and \(pack.sites.count - shown) more: one page each", size: 20, on: &canvas, x: m, baseline: y + 22)
         }
         let outlines = try outlineLayer(pack.sites, crs: crs, name: "page-1-patches")
         let points = try pointLayer(pack.sites, crs: crs, name: "page-1-points")
