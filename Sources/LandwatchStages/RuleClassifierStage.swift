@@ -46,29 +46,43 @@ public struct RuleClassifierStage: PixelStage {
 
         public init(config node: ConfigNode, context: ConfigDecodingContext) throws(ConfigDecodingError) {
             let legend = context.legend
-            rules = []
+            // Every wrong rule (and every wrong condition of a rule) is reported, not only the first.
+            var problems = ConfigProblems()
+            var rules: [RuleClassifier.Rule] = []
             for item in try node.decodeList("must be a list of rules {class, when}") {
-                guard let classEntry = item.entry("class"), let className = classEntry.value.scalarText else {
-                    throw ConfigDecodingError("a rule needs 'class' (a legend name or code)", at: item.location)
+                _ = problems.attempt { () throws(ConfigDecodingError) in try item.rejectUnknownKeys(["class", "when"]) { "unknown key '\($0)' in a rule (a rule has class and when)" } }
+                let code = problems.attempt { () throws(ConfigDecodingError) -> Int in
+                    guard let classEntry = item.entry("class"), let className = classEntry.value.scalarText else {
+                        throw ConfigDecodingError("a rule needs 'class' (a legend name or code)", at: item.location)
+                    }
+                    guard let code = legend.code(for: className) else {
+                        throw ConfigDecodingError("unknown class '\(className)' (legend: \(legend.classes.map(\.name).joined(separator: ", ")), or a code)",
+                                                  at: classEntry.value.location)
+                    }
+                    return code
                 }
-                guard let code = legend.code(for: className) else {
-                    throw ConfigDecodingError("unknown class '\(className)' (legend: \(legend.classes.map(\.name).joined(separator: ", ")), or a code)",
-                                              at: classEntry.value.location)
-                }
+                let className = item.entry("class")?.value.scalarText ?? "?"
                 guard let when = item.entry("when")?.value, let conditions = when.entries, !conditions.isEmpty else {
-                    throw ConfigDecodingError("rule for '\(className)' needs 'when' with at least one condition", at: item.location)
+                    _ = problems.attempt { () throws(ConfigDecodingError) in
+                        throw ConfigDecodingError("rule for '\(className)' needs 'when' with at least one condition", at: item.location)
+                    }
+                    continue
                 }
-                try item.rejectUnknownKeys(["class", "when"]) { "unknown key '\($0)' in a rule (a rule has class and when)" }
                 var parsed: [RuleClassifier.Condition] = []
                 for condition in conditions {
-                    guard let text = condition.value.scalarText, let value = RuleClassifier.Condition(variable: condition.key, text: text) else {
-                        throw ConfigDecodingError("condition on '\(condition.key)' must be '> x', '>= x', '< x', '<= x' or 'a..b' (found \(condition.value.shortDescription))",
-                                                  at: condition.value.location)
+                    let value = problems.attempt { () throws(ConfigDecodingError) -> RuleClassifier.Condition in
+                        guard let text = condition.value.scalarText, let value = RuleClassifier.Condition(variable: condition.key, text: text) else {
+                            throw ConfigDecodingError("condition on '\(condition.key)' must be '> x', '>= x', '< x', '<= x' or 'a..b' (found \(condition.value.shortDescription))",
+                                                      at: condition.value.location)
+                        }
+                        return value
                     }
-                    parsed.append(value)
+                    if let value { parsed.append(value) }
                 }
-                rules.append(RuleClassifier.Rule(code: code, conditions: parsed))
+                if let code, parsed.count == conditions.count { rules.append(RuleClassifier.Rule(code: code, conditions: parsed)) }
             }
+            try problems.throwIfAny()
+            self.rules = rules
         }
     }
 

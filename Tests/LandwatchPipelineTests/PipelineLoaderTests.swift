@@ -185,6 +185,7 @@ final class LegendTests: XCTestCase {
                 l.yaml:5:12: pipeline: legend code 3 is used twice
                 l.yaml:5:21: pipeline: legend name 'a' is used twice
                 l.yaml:14:23: lc: unknown class '绿地' (legend: cropland, forest, grassland, water, built-up, bare, or a code)
+                l.yaml:14:59: lc: unknown class 'other' (legend: cropland, forest, grassland, water, built-up, bare, or a code)
                 """)
         }
     }

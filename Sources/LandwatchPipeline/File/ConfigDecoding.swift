@@ -5,10 +5,42 @@ public struct ConfigDecodingError: Error, Sendable, Equatable {
     public var message: String
     /// The node the problem is about; nil: the option's own value.
     public var location: SourceLocation?
+    /// Further problems of the same option (a decoder that goes on past a wrong rule, see ``ConfigProblems``).
+    public var others: [ConfigDecodingError] = []
 
     public init(_ message: String, at location: SourceLocation? = nil) {
         self.message = message
         self.location = location
+    }
+
+    /// This problem and the others, each alone.
+    public var all: [ConfigDecodingError] {
+        var first = self
+        first.others = []
+        return [first] + others.flatMap(\.all)
+    }
+}
+
+/// The problems a decoder finds in a structured option, collected so that every wrong rule of a list is reported,
+/// not only the first: ``attempt(_:)`` runs one item's decoding and keeps its error, ``throwIfAny()`` ends.
+public struct ConfigProblems: Sendable {
+    public private(set) var errors: [ConfigDecodingError] = []
+
+    public init() {}
+
+    /// The value `body` decodes, or nil after keeping its problem.
+    public mutating func attempt<T>(_ body: () throws(ConfigDecodingError) -> T) -> T? {
+        do { return try body() } catch {
+            errors += error.all
+            return nil
+        }
+    }
+
+    /// Throws every problem kept (the first, with the others in it).
+    public func throwIfAny() throws(ConfigDecodingError) {
+        guard var first = errors.first else { return }
+        first.others = Array(errors.dropFirst())
+        throw first
     }
 }
 
@@ -44,7 +76,10 @@ extension StageOptions {
         do {
             return try Value(config: node, context: ConfigDecodingContext(legend: legend))
         } catch {
-            throw StageProblem(option: key.name, error.message, at: error.location)
+            let problems = error.all.map { StageProblem(option: key.name, $0.message, at: $0.location) }
+            var first = problems[0]
+            first.others = Array(problems.dropFirst())
+            throw first
         }
     }
 
@@ -76,11 +111,13 @@ extension ConfigNode {
         return entries
     }
 
-    /// Refuses a key of a mapping that is not among `known`, at the key's place.
+    /// Refuses every key of a mapping that is not among `known`, each at its place.
     public func rejectUnknownKeys(_ known: [String], message: (String) -> String) throws(ConfigDecodingError) {
+        var problems = ConfigProblems()
         for entry in entries ?? [] where !known.contains(entry.key) {
-            throw ConfigDecodingError(message(entry.key), at: entry.keyLocation)
+            _ = problems.attempt { () throws(ConfigDecodingError) in throw ConfigDecodingError(message(entry.key), at: entry.keyLocation) }
         }
+        try problems.throwIfAny()
     }
 }
 

@@ -71,7 +71,9 @@ public enum ConfigParser {
         }
         let node: Node?
         do {
-            node = try Yams.compose(yaml: text)
+            // No implicit tag resolution: every scalar is text here (ConfigNode decides null, the option checker
+            // numbers), and Yams' default resolver runs regular expressions over every scalar (a third of validate).
+            node = try Yams.compose(yaml: text, .basic)
         } catch let error as YamlError {
             throw PipelineFileError([diagnostic(for: error, file: file)])
         } catch {

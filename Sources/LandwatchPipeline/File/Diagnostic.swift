@@ -45,12 +45,15 @@ public struct PipelineFileError: Error, Sendable, CustomStringConvertible {
 /// Collects diagnostics while a pipeline file is checked, so that all of them are reported at once.
 public struct DiagnosticCollector: Sendable {
     public private(set) var diagnostics: [Diagnostic] = []
+    /// The diagnostics by value, so that a file with thousands of problems is checked in linear time.
+    private var seen = Set<Diagnostic>()
 
     public init() {}
 
+    /// Adds a problem once (the same problem found twice is reported once).
     public mutating func add(_ location: SourceLocation, stage: String?, _ message: String) {
         let diagnostic = Diagnostic(location, stage: stage, message)
-        if !diagnostics.contains(diagnostic) { diagnostics.append(diagnostic) }
+        if seen.insert(diagnostic).inserted { diagnostics.append(diagnostic) }
     }
 
     public var isEmpty: Bool { diagnostics.isEmpty }

@@ -79,7 +79,7 @@ public struct Pipeline: Sendable {
     public var inputFiles: [String] {
         var files: [String] = []
         for stage in stages {
-            for spec in type(of: stage.instance).descriptor.options {
+            for spec in stage.descriptor.options {
                 switch stage.options[spec.name] {
                 case .path(let p)? where spec.type == .inputPath: files.append(p)
                 case .bandMap(let entries)?: files += entries.compactMap(\.path)
@@ -108,11 +108,29 @@ public struct StageDeclaration: Sendable {
     public var options: StageOptions
     /// Keep the stage's output as a GeoTIFF in the output root's `work/` folder.
     public var keep: Bool
-    public var instance: any StageType
+    public var instance: any StageType {
+        didSet { descriptor = type(of: instance).descriptor }
+    }
     /// The instance in its one role, resolved when the stage was declared.
     public var role: StageRole
 
-    public var descriptor: StageDescriptor { type(of: instance).descriptor }
+    /// The type's descriptor, taken once (some types build theirs on every call: an index stage's was a seventh of
+    /// validating 15,000 stages).
+    public private(set) var descriptor: StageDescriptor
+
+    init(id: String, uses: String, location: SourceLocation, usesLocation: SourceLocation, inputs: [InputReference],
+         options: StageOptions, keep: Bool, instance: any StageType, role: StageRole) {
+        self.id = id
+        self.uses = uses
+        self.location = location
+        self.usesLocation = usesLocation
+        self.inputs = inputs
+        self.options = options
+        self.keep = keep
+        self.instance = instance
+        self.role = role
+        descriptor = type(of: instance).descriptor
+    }
 
     /// Where a problem with an option (or the stage, when nil) should point.
     public func location(of option: String?) -> SourceLocation {

@@ -107,11 +107,13 @@ public struct PipelineLoader: Sendable {
         var declarations: [StageDeclaration] = []
         var seenIDs: [String: SourceLocation] = [:]
         var pendingInputs: [(stage: Int, ref: StageDeclaration.InputReference)] = []
+        // One checker for every stage: resolving the read roots (symlinks) once, not per stage.
+        let checker = OptionChecker(directory: directory, readRoots: readRoots.map { ReadRoots(folders: [directory.path] + $0) })
         if let entry = root.entry("stages") {
             if let items = entry.value.items {
                 if items.isEmpty { problems.add(entry.value.location, stage: nil, "stages is empty: a pipeline needs at least one stage") }
                 for item in items {
-                    if let declaration = loadStage(item, directory: directory, substituter: substituter, legend: legend,
+                    if let declaration = loadStage(item, checker: checker, substituter: substituter, legend: legend,
                                                    seenIDs: &seenIDs, problems: &problems) {
                         for ref in declaration.inputs { pendingInputs.append((declarations.count, ref)) }
                         declarations.append(declaration)
@@ -130,7 +132,7 @@ public struct PipelineLoader: Sendable {
 
         var grid: GridSpec?
         if let entry = root.entry("grid") {
-            grid = loadGrid(substituter.apply(entry.value, stage: nil, &problems), declarations: declarations, problems: &problems)
+            grid = loadGrid(substituter.apply(entry.value, stage: nil, &problems), declarations: declarations, seenIDs: seenIDs, problems: &problems)
         }
 
         try problems.throwIfAny()
@@ -141,7 +143,7 @@ public struct PipelineLoader: Sendable {
 
     // MARK: - Stages
 
-    private func loadStage(_ node: ConfigNode, directory: URL, substituter: ParameterSubstitution, legend: Legend,
+    private func loadStage(_ node: ConfigNode, checker: OptionChecker, substituter: ParameterSubstitution, legend: Legend,
                            seenIDs: inout [String: SourceLocation], problems: inout DiagnosticCollector) -> StageDeclaration? {
         guard let entries = node.entries else {
             problems.add(node.location, stage: nil, "a stage must be a mapping with id, uses, inputs and with (found \(node.shortDescription))")
@@ -214,7 +216,6 @@ public struct PipelineLoader: Sendable {
         let before = problems.diagnostics.count
         let withNode = node.entry("with").map { substituter.apply($0.value, stage: label, &problems) }
         guard problems.diagnostics.count == before else { return nil }
-        let checker = OptionChecker(directory: directory, readRoots: readRoots.map { ReadRoots(folders: [directory.path] + $0) })
         let checked = checker.check(withNode, specs: descriptor.options, stage: label, stageType: descriptor.id,
                                     fallback: usesEntry.value.location, problems: &problems)
         guard var options = checked else { return nil }
@@ -223,7 +224,9 @@ public struct PipelineLoader: Sendable {
         do {
             instance = try stageType.init(options: options)
         } catch {
-            problems.add(error.location ?? options.locations[error.option ?? ""] ?? usesEntry.value.location, stage: label, error.message)
+            for problem in error.all {
+                problems.add(problem.location ?? options.locations[problem.option ?? ""] ?? usesEntry.value.location, stage: label, problem.message)
+            }
             return nil
         }
         guard let id else { return nil }
@@ -305,30 +308,48 @@ public struct PipelineLoader: Sendable {
         }
     }
 
+    /// Reports each cycle of inputs once. Iterative, with one path that grows and shrinks: a chain of 15,000 stages
+    /// declared last-first neither exhausts the stack nor copies the path at every step.
     private func checkCycles(_ declarations: [StageDeclaration], problems: inout DiagnosticCollector) {
-        let byID = Dictionary(declarations.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        var state: [String: Int] = [:]  // 1 visiting, 2 done
+        var position: [String: Int] = [:]
+        for (index, declaration) in declarations.enumerated() where position[declaration.id] == nil { position[declaration.id] = index }
+        var state = [UInt8](repeating: 0, count: declarations.count)  // 1 on the path, 2 done
+        var slot = [Int](repeating: -1, count: declarations.count)    // where on the path
+        var path: [Int] = []
         var reported = Set<String>()
-        func visit(_ id: String, path: [String]) {
-            guard let declaration = byID[id] else { return }
-            if state[id] == 2 { return }
-            if state[id] == 1 {
-                let cycle = Array(path[path.lastIndex(of: id)!...]) + [id]
-                let key = Set(cycle).sorted().joined(separator: ",")
-                if !reported.contains(key), cycle.count > 2 {
-                    reported.insert(key)
-                    let closing = byID[path.last!]!
-                    let ref = closing.inputs.first { $0.stageID == id }
-                    problems.add(ref?.location ?? closing.location, stage: closing.id,
-                                 "inputs form a cycle (\(cycle.joined(separator: " -> ")))")
+        for start in declarations.indices where state[start] == 0 {
+            var stack: [(node: Int, next: Int)] = [(start, 0)]
+            state[start] = 1
+            slot[start] = 0
+            path = [start]
+            while let top = stack.last {
+                let declaration = declarations[top.node]
+                guard top.next < declaration.inputs.count else {
+                    state[top.node] = 2
+                    stack.removeLast()
+                    path.removeLast()
+                    continue
                 }
-                return
+                stack[stack.count - 1].next += 1
+                let ref = declaration.inputs[top.next]
+                guard ref.stageID != declaration.id, let next = position[ref.stageID] else { continue }
+                switch state[next] {
+                case 2:
+                    continue
+                case 1:
+                    let cycle = path[slot[next]...].map { declarations[$0].id } + [declarations[next].id]
+                    let key = Set(cycle).sorted().joined(separator: ",")
+                    if cycle.count > 2, reported.insert(key).inserted {
+                        problems.add(ref.location, stage: declaration.id, "inputs form a cycle (\(cycle.joined(separator: " -> ")))")
+                    }
+                default:
+                    state[next] = 1
+                    slot[next] = path.count
+                    path.append(next)
+                    stack.append((next, 0))
+                }
             }
-            state[id] = 1
-            for ref in declaration.inputs where ref.stageID != id { visit(ref.stageID, path: path + [id]) }
-            state[id] = 2
         }
-        for declaration in declarations { visit(declaration.id, path: []) }
     }
 
     private func checkOutputPaths(_ declarations: [StageDeclaration], problems: inout DiagnosticCollector) {
@@ -389,7 +410,8 @@ public struct PipelineLoader: Sendable {
 
     // MARK: - Grid
 
-    private func loadGrid(_ node: ConfigNode, declarations: [StageDeclaration], problems: inout DiagnosticCollector) -> GridSpec? {
+    private func loadGrid(_ node: ConfigNode, declarations: [StageDeclaration], seenIDs: [String: SourceLocation],
+                          problems: inout DiagnosticCollector) -> GridSpec? {
         guard let entries = node.entries else {
             problems.add(node.location, stage: nil, "grid must be a mapping: {like: STAGE} or {crs, resolution, extent} (found \(node.shortDescription))")
             return nil
@@ -407,7 +429,8 @@ public struct PipelineLoader: Sendable {
                 problems.add(like.keyLocation, stage: nil, "grid takes either 'like' or crs, resolution and extent, not both")
             }
             guard let stage = declarations.first(where: { $0.id == id }) else {
-                problems.add(like.value.location, stage: nil, "grid 'like: \(id)': no stage has that id")
+                // A stage of that id whose own problems are reported is not a second problem of the grid.
+                if seenIDs[id] == nil { problems.add(like.value.location, stage: nil, "grid 'like: \(id)': no stage has that id") }
                 return nil
             }
             if !stage.role.isSource {

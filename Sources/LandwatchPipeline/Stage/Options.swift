@@ -190,10 +190,19 @@ public struct StageProblem: Error, Sendable, Equatable {
     public var message: String
     /// A place inside the option's value, when the problem is there (a rule in a list of rules).
     public var location: SourceLocation?
+    /// Further problems found with it (the other rules of a list that are wrong): every one is reported.
+    public var others: [StageProblem] = []
 
     public init(option: String? = nil, _ message: String, at location: SourceLocation? = nil) {
         self.option = option
         self.message = message
         self.location = location
+    }
+
+    /// This problem and the others, each alone.
+    public var all: [StageProblem] {
+        var first = self
+        first.others = []
+        return [first] + others.flatMap(\.all)
     }
 }
