@@ -9,7 +9,8 @@ import LandwatchRender
 /// - A window read from each image around the patch, never the whole scene: 300 m of surroundings on every side of a
 ///   small patch, a tenth of its box around a patch over 1 km; square, centred on the patch's box. What falls outside
 ///   the image (a patch at its edge) and pixels without data are drawn hatched grey, as no data.
-/// - One 2nd–98th percentile stretch per band for the whole pair, taken from both scenes at overview size, so that
+/// - One 2nd–98th percentile stretch per band for the whole pair, taken from both scenes at overview size (up to
+///   1600 px a side, read once; the after one is also page 1's overview), so that
 ///   the two dates of a chip compare (a per-chip stretch made a bare field and a roof look alike).
 /// - Upsampled by nearest neighbour (every image pixel stays a visible square) to at least 480 px; a very large
 ///   window is sampled down to at most 800 image pixels first.
@@ -42,6 +43,9 @@ struct ChipMaker {
     /// Low and high value of each of red, green, blue: the same for both dates.
     let stretch: [(low: Float, high: Float)]
     let face: Typeface
+    /// The after image's red, green and blue at overview size.
+    let afterOverview: [(values: [Float], width: Int, height: Int)]
+    static let overviewSide = 1600
 
     /// Smallest window edge in grid pixels (`chip_size`).
     let minimumWindow: Int
@@ -60,15 +64,21 @@ struct ChipMaker {
         do { face = try Typeface.standard(bold: true) } catch {
             throw RunError(.input, "write.violations: chips need a font: \(error)")
         }
-        stretch = try (0..<3).map { c in
-            let samples = try pair.flatMap { try $0.dataset.band($0.bands[c]).readOverview(maxSide: 512).values }
-            return Self.percentiles(samples)
+        // Both scenes read once at overview size (GDAL's overviews when the file has them): the stretch from both, the
+        // after one kept for overview.png.
+        let overviews = try pair.map { image in try image.bands.map { try image.dataset.band($0).readOverview(maxSide: Self.overviewSide) } }
+        stretch = (0..<3).map { c in
+            let ranges = (0..<2).map { Self.percentiles(overviews[$0][c].values) }
+            // The pair's range: the wider of the two dates' ranges (one stretch for both).
+            return (min(ranges[0].low, ranges[1].low), max(ranges[0].high, ranges[1].high))
         }
+        afterOverview = overviews[1]
     }
 
-    /// 2nd and 98th percentiles of the finite values.
+    /// 2nd and 98th percentiles of the finite values (of at most about 500,000 of them, evenly strided).
     static func percentiles(_ values: [Float]) -> (low: Float, high: Float) {
-        let finite = values.filter(\.isFinite).sorted()
+        let stride = max(1, values.count / 500_000)
+        let finite = Swift.stride(from: 0, to: values.count, by: stride).lazy.map { values[$0] }.filter(\.isFinite).sorted()
         guard !finite.isEmpty else { return (0, 1) }
         let low = finite[Int(Double(finite.count - 1) * 0.02)], high = finite[Int(Double(finite.count - 1) * 0.98)]
         return (low, high > low ? high : low + 1e-6)
@@ -244,7 +254,7 @@ struct ChipMaker {
     /// The after image over the whole grid at overview size (at least 800 px across, nearest neighbour), with the
     /// pair's stretch: page 1 of the field package. Returns its geotransform.
     func writeOverview(to path: String) throws -> GeoTransform {
-        let bands = try after.bands.map { try after.dataset.band($0).readOverview(maxSide: 1600) }
+        let bands = afterOverview
         let width = bands[0].width, height = bands[0].height
         var canvas = Canvas(width: width, height: height)
         for i in 0..<(width * height) {
