@@ -24,11 +24,17 @@ build: deps
 	$(SWIFT) build $(BUILD_FLAGS)
 
 # Runs pipelines/demo.yaml, nightly-enforcement.yaml and demo-report.yaml (every report section) on the real
-# imagery in testdata/ and prints where the outputs are.
+# imagery in testdata/ and prints where the outputs are; then field-demo.yaml, whose later image is a copy of the
+# real 2013 scene with the changes of testdata/plan/planted.json planted into it (the real pair has none to send
+# inspectors to): its field package (out/field-demo/fieldpack/) says so on page 1.
+FIELD_DEMO_NOTE = Demonstration: the later image is a copy of the real Landsat 8 scene of 2013-07-07 with changes planted into it (testdata/plan/planted.json, testdata/plan/plant.py); a real pair here has none to show.
 demo: build
 	$(BIN) run pipelines/demo.yaml --out out/demo
 	$(BIN) run pipelines/nightly-enforcement.yaml --out out/enforcement
 	$(BIN) run pipelines/demo-report.yaml --out out/demo-report
+	/usr/bin/python3 testdata/plan/plant.py out/planted-scene
+	$(BIN) run pipelines/field-demo.yaml --out out/field-demo \
+	  --set after=../out/planted-scene/LC08_L1TP_195025_20130707_20170503_01_T1_MTL.txt --set "note=$(FIELD_DEMO_NOTE)"
 
 # Builds and runs every test (unit, pipeline-file corpus, real-data checks).
 test: deps
