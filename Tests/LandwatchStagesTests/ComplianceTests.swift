@@ -1,6 +1,7 @@
 import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
+import LandwatchStages
 import XCTest
 
 /// Plan compliance on real imagery: changes planted into the Landsat 8 scene of 2013 (truth in
@@ -381,5 +382,45 @@ extension ComplianceTests {
         XCTAssertEqual(try count(minimum: 0.05), truth.patches.filter { $0.rules.count > 0 }.count + 1)
         XCTAssertEqual(try count(minimum: 0.4), 1)
         XCTAssertEqual(try count(minimum: 1.5), 0)
+    }
+
+    /// The report's list of patches comes from the typed violations.json, which write.violations always writes: a
+    /// list written without its GeoJSON format still shows its patches (the report parsed the GeoJSON before, and
+    /// said 'none found' without it).
+    func testTheReportListsThePatchesOfAListWrittenWithoutGeoJSON() throws {
+        let truth = try JSONDecoder().decode(Planted.self, from: Data(contentsOf: EngineTests.root.appendingPathComponent("testdata/plan/planted.json")))
+        let mtl = try copyScene(to: work.appendingPathComponent("planted")) { _, pixels, width in
+            let roof = pixels[truth.source_pixel.row * width + truth.source_pixel.col]
+            for patch in truth.patches {
+                for row in patch.rows[0]..<patch.rows[1] { for col in patch.cols[0]..<patch.cols[1] { pixels[row * width + col] = roof } }
+            }
+        }
+        try run("""
+            version: 1
+            grid: {like: a}
+            stages:
+              - {id: b, uses: read.landsat, with: {mtl: "\(Self.l7MTL)", bands: "blue,green,red,nir,swir1,swir2"}}
+              - {id: a, uses: read.landsat, with: {mtl: "\(mtl)", bands: "blue,green,red,nir,swir1,swir2"}}
+              - {id: cb, uses: classify.rules, inputs: [b]}
+              - {id: ca, uses: classify.rules, inputs: [a]}
+              - {id: nb, uses: index.ndvi, inputs: [b]}
+              - {id: na, uses: index.ndvi, inputs: [a]}
+              - id: changes
+                uses: compliance.diff
+                inputs: {before: cb, after: ca, before_index: nb, after_index: na}
+                with: {min_index_change: 0.05}
+              - {id: v, uses: write.violations, inputs: {changes: changes}, with: {formats: [csv]}}
+              - {id: wa, uses: write.raster, inputs: [ca], with: {path: after.tif, type: Byte, nodata: 0}}
+              - {id: report, uses: report.html}
+            """)
+        let out = work.appendingPathComponent("out")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("violations/violations.geojson").path))
+        let list = try ViolationList.read(out.appendingPathComponent("violations/violations.json"))
+        XCTAssertEqual(list.violations.count, truth.patches.filter { $0.rules.count > 0 }.count + 1)
+        let markdown = try String(contentsOf: out.appendingPathComponent("report/report.md"), encoding: .utf8)
+        XCTAssertFalse(markdown.contains("No violation was found."), markdown)
+        for entry in list.violations {
+            XCTAssertTrue(markdown.contains("| \(entry.rank) | \(entry.id) | \(String(format: "%.0f", entry.area_m2)) |"), "\(entry.id) not in the report")
+        }
     }
 }

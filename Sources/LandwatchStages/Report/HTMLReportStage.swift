@@ -364,28 +364,28 @@ struct ReportBuilder {
                  rule["severity"] as? String ?? "", String(rule["patches"] as? Int ?? 0),
                  Self.fmt(Self.number(rule["area_m2"]), 0), Self.fmt(Self.number(rule["area_mu"]), 2)]
             }, numeric: [2, 3, 4])))
-        var features: [[String: Any]] = []
-        if let geojson = files.first(where: { $0.hasSuffix(".geojson") }),
-           let data = FileManager.default.contents(atPath: absolute(geojson)),
-           let collection = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
-            features = (collection["features"] as? [[String: Any]]) ?? []
+        // The typed list write.violations always writes (whatever its formats), not one of the formats parsed back.
+        var entries: [ViolationList.Entry] = []
+        if let listFile = files.first(where: { $0.hasSuffix("/" + ViolationList.fileName) }) {
+            do { entries = try ViolationList.read(URL(fileURLWithPath: absolute(listFile))).violations } catch {
+                throw RunError(.internal, "cannot read \(listFile), which \(writer.uses) wrote (\(error)); this is a bug in landwatch")
+            }
         }
-        if count == 0 || features.isEmpty {
+        if count == 0 || entries.isEmpty {
             section.blocks.append(.paragraph(t("none.found")))
         } else {
             // The largest patches of each rule.
             var rows: [[String]] = []
             for rule in rules {
                 guard let code = rule["code"] as? String else { continue }
-                let matching = features.compactMap { $0["properties"] as? [String: Any] }
-                    .filter { (($0["rules"] as? String) ?? "").split(separator: ";").contains(Substring(code)) }
-                    .sorted { (Self.number($0["area_m2"]) ?? 0) > (Self.number($1["area_m2"]) ?? 0) }
+                let matching = entries.filter { $0.rules.split(separator: ";").contains(Substring(code)) }
+                    .sorted { $0.area_m2 > $1.area_m2 }
                     .prefix(stage.topPatches)
                 for p in matching {
-                    rows.append([code, String(p["rank"] as? Int ?? 0), p["id"] as? String ?? "",
-                                 Self.fmt(Self.number(p["area_m2"]), 0),
-                                 "\(Self.fmt(Self.number(p["lat"]), 6)), \(Self.fmt(Self.number(p["lon"]), 6))",
-                                 "\(p[t == .zh ? "before_class_zh" : "before_class"] as? String ?? "") → \(p[t == .zh ? "after_class_zh" : "after_class"] as? String ?? "")"])
+                    let before = (t == .zh ? p.before_class_zh : p.before_class_name) ?? ""
+                    let after = (t == .zh ? p.after_class_zh : p.after_class_name) ?? ""
+                    rows.append([code, String(p.rank), p.id, Self.fmt(p.area_m2, 0), "\(Self.fmt(p.lat, 6)), \(Self.fmt(p.lon, 6))",
+                                 "\(before) → \(after)"])
                 }
             }
             section.blocks.append(.paragraph(t("top")))
@@ -396,12 +396,12 @@ struct ReportBuilder {
         if let diff = ran(HTMLReportStage.changes).first,
            let after = diff.inputs.first(where: { $0.port == "after" }).flatMap({ writtenRaster(of: $0.stageID) }) {
             var quicklook = try Quicklook.classes(path: absolute(after), legend: legend)
-            if !features.isEmpty, let crs = try Dataset.open(absolute(after)).spatialReference() {
+            if !entries.isEmpty, let crs = try Dataset.open(absolute(after)).spatialReference() {
                 let transformation = try CoordinateTransformation(from: SpatialReference(definition: "EPSG:4326"), to: crs)
-                for feature in features {
-                    guard let geometry = feature["geometry"] as? [String: Any] else { continue }
-                    for ring in Self.rings(geometry) {
-                        let projected = ring.compactMap { try? transformation.transform(x: $0.0, y: $0.1) }.map { ($0.x, $0.y) }
+                for entry in entries {
+                    guard let geometry = try? Geometry(wkt: entry.geometry_wkt) else { continue }
+                    for ring in geometry.allRings {
+                        let projected = ring.compactMap { try? transformation.transform(x: $0.x, y: $0.y) }.map { ($0.x, $0.y) }
                         quicklook.outline([projected], (0, 0, 0))
                     }
                 }
@@ -417,21 +417,6 @@ struct ReportBuilder {
         section.blocks.append(.paragraph(t("files")))
         section.blocks.append(.links(files.filter { !$0.contains("/chips/") }.map { ($0, link($0)) }))
         return section
-    }
-
-    /// The rings of a GeoJSON Polygon or MultiPolygon, as (longitude, latitude).
-    static func rings(_ geometry: [String: Any]) -> [[(Double, Double)]] {
-        func ring(_ value: Any) -> [(Double, Double)] {
-            ((value as? [[Any]]) ?? []).compactMap { point in
-                guard point.count >= 2, let x = number(point[0]), let y = number(point[1]) else { return nil }
-                return (x, y)
-            }
-        }
-        switch geometry["type"] as? String {
-        case "Polygon": return ((geometry["coordinates"] as? [Any]) ?? []).map(ring)
-        case "MultiPolygon": return ((geometry["coordinates"] as? [[Any]]) ?? []).flatMap { $0.map(ring) }
-        default: return []
-        }
     }
 
     func zoneName(_ zone: [String: Any]) -> String { zoneName(code: zone["zone"] as? String ?? "", name: zone["name"] as? String ?? "") }
