@@ -1,5 +1,6 @@
 import Foundation
 import LandwatchGDAL
+import LandwatchNightly
 import LandwatchRegistry
 import LandwatchStages
 import XCTest
@@ -42,6 +43,15 @@ final class FieldPackCLITests: XCTestCase {
         let registry = try Registry(path: db)
         let open = try registry.violations(statuses: Set(ViolationStatus.open), since: nil)
         XCTAssertFalse(open.isEmpty)
+
+        // Each violation's chips, plan coordinates and GCJ-02 point come from the list that detected it.
+        let (sites, overview) = FieldPackExport.sites(open)
+        for site in sites {
+            XCTAssertNotNil(site.chipAfter, "\(site.id): the chip of its list")
+            XCTAssertNotNil(site.chipTransform, "\(site.id): the chip's geotransform")
+            XCTAssertNotNil(site.planX, "\(site.id): plan coordinates of its list")
+        }
+        XCTAssertNotNil(overview, "the overview of the list")
 
         let output = work.appendingPathComponent("fieldpack")
         var result = try CLITests.landwatch(["violations", "fieldpack", "--db", db, "--status", "open", "--output", output.path])

@@ -82,6 +82,17 @@ final class FieldPackTests: PipelineTestCase {
                 return (g.longitude, g.latitude)
             } }
             XCTAssertTrue(Self.inside((gcjLon, gcjLat), shifted), "\(id): GCJ-02 \(gcjLat), \(gcjLon) outside its GCJ-02 outline")
+            // Marburg is outside China, where GCJ-02 is WGS84: the same patch moved to Beijing (a shift of whole
+            // degrees keeps its shape within 1 %), where GCJ-02 moves points by some 500 m, still holds its point.
+            let (dx, dy) = (107.6, -10.9)
+            let moved = Navigation.gcj02(longitude: lon + dx, latitude: lat + dy)
+            XCTAssertTrue(Navigation.isInsideChina(longitude: lon + dx, latitude: lat + dy))
+            XCTAssertGreaterThan(abs(moved.longitude - lon - dx), 1e-3, "GCJ-02 offsets Beijing")
+            let movedOutline = outline.allRings.map { ring in ring.map { vertex -> (x: Double, y: Double) in
+                let g = Navigation.gcj02(longitude: vertex.x + dx, latitude: vertex.y + dy)
+                return (g.longitude, g.latitude)
+            } }
+            XCTAssertTrue(Self.inside((moved.longitude, moved.latitude), movedOutline), "\(id) moved to Beijing: GCJ-02 point outside its outline")
         }
         // The plan CRS: the GeoPackage's outlines and plan_x / plan_y.
         let gpkg = try VectorDataset.open(folder.appendingPathComponent("violations.gpkg").path)
