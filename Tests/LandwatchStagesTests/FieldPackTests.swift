@@ -289,6 +289,20 @@ final class FieldPackTests: PipelineTestCase {
     }
 }
 
+extension FieldPackTests {
+    /// Bad input: a field package pointed at a folder the run wrote no list into is one line naming the option's value,
+    /// and no package is left.
+    func testAFieldPackWithoutItsListIsOneLine() throws {
+        var text = try String(contentsOf: ComplianceTests.pipeline, encoding: .utf8)
+        text += "\n  - id: fieldpack\n    uses: write.fieldpack\n    with: {path: fieldpack, list: elsewhere}\n"
+        XCTAssertThrowsError(try run(text, overrides: ["before": ComplianceTests.l7MTL, "plan": EngineTests.root.appendingPathComponent("testdata/plan").path,
+                                                      "after": ComplianceTests.marburg.appendingPathComponent("\(ComplianceTests.l8)_MTL.txt").path])) { error in
+            XCTAssertTrue("\(error)".contains("write.fieldpack: this run wrote no violation list at 'elsewhere/': add write.violations with path: elsewhere"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work.appendingPathComponent("out/fieldpack").path))
+    }
+}
+
 /// The chip window of item 2 for patches from 4 pixels to several kilometres (the window arithmetic alone).
 final class FieldPackChipFrameTests: XCTestCase {
     func testSmallPatchesGet300MetresAroundAndLargeOnesTheirWholeBox() {
