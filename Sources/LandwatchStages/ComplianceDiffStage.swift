@@ -3,6 +3,7 @@ import Foundation
 import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
+import Synchronization
 
 /// `compliance.diff`: change between two dates checked against the plan, pixel by pixel.
 ///
@@ -611,32 +612,31 @@ public struct ChangePatches: Codable, Sendable {
 }
 
 /// Patch pieces found in tiles by several workers.
-final class TilePieces: @unchecked Sendable {
-    private let lock = NSLock()
-    private var tiles: [(columns: Range<Int>, rows: Range<Int>, pieces: [LabelledPatch])] = []
+final class TilePieces: Sendable {
+    typealias Tile = (columns: Range<Int>, rows: Range<Int>, pieces: [LabelledPatch])
+    private let tiles = Mutex<[Tile]>([])
     func add(columns: Range<Int>, rows: Range<Int>, pieces: [LabelledPatch]) {
         guard !pieces.isEmpty else { return }
-        lock.withLock { tiles.append((columns, rows, pieces)) }
+        tiles.withLock { $0.append((columns, rows, pieces)) }
     }
-    var all: [(columns: Range<Int>, rows: Range<Int>, pieces: [LabelledPatch])] { lock.withLock { tiles } }
+    var all: [Tile] { tiles.withLock { $0 } }
 }
 
 /// A shared tile counter.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func next() -> Int { lock.withLock { defer { value += 1 }; return value } }
+final class Counter: Sendable {
+    private let value = Atomic<Int>(0)
+    func next() -> Int { value.add(1, ordering: .relaxed).oldValue }
 }
 
 /// The first error of several worker threads.
-final class FirstError: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Error?
-    var error: Error? { lock.withLock { stored } }
-    func set(_ error: Error) { lock.withLock { if stored == nil { stored = error } } }
+final class FirstError: Sendable {
+    private let stored = Mutex<(any Error)?>(nil)
+    var error: (any Error)? { stored.withLock { $0 } }
+    func set(_ error: any Error) { stored.withLock { if $0 == nil { $0 = error } } }
 }
 
 /// Hands a value that is used under a lock to `concurrentPerform`'s closures.
+/// Unchecked: the value (a GDAL dataset, not Sendable) is only touched while its user holds that lock.
 struct UncheckedSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

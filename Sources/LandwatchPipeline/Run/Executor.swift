@@ -486,25 +486,27 @@ public final class Executor: Sendable {
 }
 
 /// Hands values that are only read across `concurrentPerform`'s worker closures.
+/// Unchecked: the values (stream nodes holding stage instances and sources, sinks, a GDAL dataset) are only read by
+/// the workers, never mutated; what a worker mutates it makes itself (readers, workers, blocks), and the dataset of a
+/// neighbourhood stage's output is written only under its lock.
 struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
 }
 
 /// Pixel counts reported by stages, merged from the workers of one pass.
-final class Tallies: @unchecked Sendable {
-    private let lock = NSLock()
-    private var values: [String: [String: Int]] = [:]
+final class Tallies: Sendable {
+    private let values = Mutex<[String: [String: Int]]>([:])
 
     func merge(_ counts: [String: [String: Int]]) {
-        lock.withLock {
+        values.withLock { values in
             for (stage, named) in counts {
                 for (name, count) in named { values[stage, default: [:]][name, default: 0] += count }
             }
         }
     }
 
-    var totals: [String: [String: Int]] { lock.withLock { values } }
+    var totals: [String: [String: Int]] { values.withLock { $0 } }
 }
 
 /// Block counters of one pass: which block a worker takes next, and how many are done.
@@ -520,7 +522,7 @@ final class PassProgress: Sendable {
 }
 
 /// Which tasks are ready, what failed first, and the timings collected; shared by the task closures.
-final class SchedulerState: @unchecked Sendable {
+final class SchedulerState: @unchecked Sendable {  // state guarded by `lock` (`cancelled` is atomic)
     private let lock = NSLock()
     private var remaining: [Int]
     private let dependents: [[Int]]

@@ -4,7 +4,7 @@ import LandwatchGDAL
 /// Writes a stream of blocks to a tiled, compressed GeoTIFF under a temporary name, renamed when complete.
 ///
 /// Worker threads call ``write(_:)`` concurrently; a lock is held only around GDAL's block write.
-public final class GeoTIFFSink: BlockSink, @unchecked Sendable {
+public final class GeoTIFFSink: BlockSink, @unchecked Sendable {  // the dataset and bands are used under `lock`
     public let relativePath: String
     private let output: AtomicOutput
     private var dataset: Dataset?
@@ -111,7 +111,7 @@ public final class GeoTIFFSink: BlockSink, @unchecked Sendable {
 }
 
 /// Reusable byte buffers for type conversion, so that writing a block allocates nothing in steady state.
-final class ScratchPool: @unchecked Sendable {
+final class ScratchPool: @unchecked Sendable {  // `free` guarded by `lock`; a taken buffer belongs to one writer
     private let lock = NSLock()
     private var free: [UnsafeMutableRawBufferPointer] = []
 
