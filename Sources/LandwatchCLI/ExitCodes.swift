@@ -29,8 +29,52 @@ public enum LandwatchExit {
 
 /// Prints a failure as the cron log should show it (one line per problem, on stderr) and exits with its code.
 func fail(_ lines: [String], code: Int32) -> ExitCode {
-    for line in lines { FileHandle.standardError.write(Data(("landwatch: " + line + "\n").utf8)) }
+    for line in lines { FileHandle.standardError.write(Data(("landwatch: " + ErrorLine.readable(line) + "\n").utf8)) }
     return ExitCode(code)
+}
+
+/// An error line as an operator reads it in a cron log: a full disk is named first, with the file (or the run's work
+/// folder) being written, whatever the driver made of it (libtiff's "Write error at scanline 0", SQLite's failed
+/// statement); and no line runs past ``limit`` characters (a GeoPackage's SQL made one of 5,782).
+enum ErrorLine {
+    static let limit = 400
+
+    static func readable(_ line: String) -> String {
+        // "run failed: …", "merge failed: …" stay in front.
+        var head = "", text = line
+        if let range = line.range(of: " failed: "), line.distance(from: line.startIndex, to: range.lowerBound) < 20 {
+            head = String(line[..<range.upperBound])
+            text = String(line[range.upperBound...])
+        }
+        if DiskSpace.isFullMessage(text), !text.hasPrefix("no space left on device") {
+            let target = writtenPath(in: text)
+            text = "no space left on device" + (target.map { " writing \($0)" } ?? "") + "; free space and run again (" + text + ")"
+        }
+        let room = limit - head.count
+        if text.count > room {
+            let kept = max(room - 40, 80)
+            text = String(text.prefix(kept)) + " … (\(text.count - kept) characters more)"
+        }
+        return head + text
+    }
+
+    /// The first absolute path in `text`; a temporary name in the run's work folder is named by the folder it is in.
+    static func writtenPath(in text: String) -> String? {
+        // A path stands after a space, an '=' (NSFilePath=…) or at the start.
+        var previous: Character = " "
+        guard let start = text.indices.first(where: { index in
+            defer { previous = text[index] }
+            return text[index] == "/" && (previous == " " || previous == "=")
+        }) else { return nil }
+        let rest = text[start...]
+        let path = String(rest.prefix { !$0.isWhitespace && $0 != "'" && $0 != "\"" && $0 != ")" && $0 != "," })
+        guard path.count > 1 else { return nil }
+        let trimmed = path.hasSuffix(":") ? String(path.dropLast()) : path
+        if let work = trimmed.range(of: "/.landwatch-work-") {
+            return "the run's work folder in \(trimmed[..<work.lowerBound])"
+        }
+        return trimmed
+    }
 }
 
 func fail(_ error: PipelineFileError) -> ExitCode {

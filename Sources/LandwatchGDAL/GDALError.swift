@@ -1,5 +1,6 @@
 import CGDAL
 import Foundation
+import Synchronization
 
 /// A failure reported by GDAL, or found before calling it, with what was being done.
 ///
@@ -31,8 +32,13 @@ public struct GDALError: Error, CustomStringConvertible, Sendable, Equatable {
     public init(kind: Kind, operation: String, gdalMessage: String? = nil) {
         self.kind = kind
         self.operation = operation
-        let trimmed = gdalMessage?.trimmingCharacters(in: .whitespacesAndNewlines)
-        self.gdalMessage = (trimmed?.isEmpty ?? true) ? nil : trimmed
+        var trimmed = gdalMessage?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed?.isEmpty ?? true { trimmed = nil }
+        // A write that failed because the disk filled up says so, whatever GDAL's driver made of it.
+        if kind == .write, DiskSpace.wasFullRecently, !DiskSpace.isFullMessage(trimmed ?? "") {
+            trimmed = "No space left on device" + (trimmed.map { " (\($0))" } ?? "")
+        }
+        self.gdalMessage = trimmed
     }
 
     public var description: String {
@@ -60,4 +66,23 @@ func lastGDALErrorMessage() -> String? {
     guard CPLGetLastErrorType() != CE_None, let cString = CPLGetLastErrorMsg() else { return nil }
     let message = String(cString: cString)
     return message.isEmpty ? nil : message
+}
+
+/// Whether a write failed because the file system was full: GDAL's drivers report it as "Write error at scanline 0"
+/// (libtiff) or a failed SQL statement (SQLite, GeoPackage), so the error handler notes the system's ENOSPC/EDQUOT
+/// and the texts that say it, and a write error raised just after is named as a full disk.
+public enum DiskSpace {
+    private static let lastFull = Mutex<Double>(0)
+
+    /// True when `text` says the disk (or a quota) is full, in the words of the system, SQLite or GDAL.
+    public static func isFullMessage(_ text: String) -> Bool {
+        let lower = text.lowercased()
+        return lower.contains("no space left on device") || lower.contains("disk is full") || lower.contains("disk full")
+            || lower.contains("quota exceeded") || lower.contains("enospc")
+    }
+
+    static func noteFull() { lastFull.withLock { $0 = Date().timeIntervalSince1970 } }
+
+    /// A full disk was reported in the last few seconds.
+    static var wasFullRecently: Bool { Date().timeIntervalSince1970 - lastFull.withLock { $0 } < 5 }
 }

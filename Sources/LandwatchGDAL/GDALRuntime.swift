@@ -1,4 +1,5 @@
 import CGDAL
+import Foundation
 import Logging
 import Synchronization
 
@@ -55,7 +56,13 @@ private let gdalLogger = Logger(label: "landwatch.gdal")
 private func landwatchGDALErrorHandler(
     _ level: CPLErr, _ code: CPLErrorNum, _ message: UnsafePointer<CChar>?
 ) {
+    let failed = errno
     let text = message.map { String(cString: $0) } ?? ""
+    // libtiff and SQLite say "Write error" or print the statement; the system's errno, still set by the write that
+    // failed, or the text say whether the disk was full (GDALError names it first then).
+    if level == CE_Failure || level == CE_Fatal, failed == ENOSPC || failed == EDQUOT || DiskSpace.isFullMessage(text) {
+        DiskSpace.noteFull()
+    }
     if level == CE_Warning {
         gdalLogger.warning("GDAL: \(text)")
     } else if level == CE_Failure || level == CE_Fatal {
