@@ -294,14 +294,43 @@ public struct FieldPack {
         return parts.count == 1 ? parts[0] : "<MultiGeometry>" + parts.joined() + "</MultiGeometry>"
     }
 
-    /// fieldpack.kmz: doc.kml and the chips under images/.
+    /// A round marker of `color` with a white rim, 32 px, transparent around (RGBA PNG): the KMZ carries its own
+    /// icons, so that a phone without a network shows them.
+    static func markerIcon(_ color: Color) throws -> Data {
+        let size = 32
+        let memory = try Dataset.createInMemory(width: size, height: size, bandCount: 4, dataType: .uint8)
+        var planes = [[UInt8]](repeating: [UInt8](repeating: 0, count: size * size), count: 4)
+        for y in 0..<size {
+            for x in 0..<size {
+                let dx = Double(x) + 0.5 - 16, dy = Double(y) + 0.5 - 16, r = (dx * dx + dy * dy).squareRoot()
+                guard r <= 15 else { continue }
+                let fill = r <= 11 ? color : .white
+                let i = y * size + x
+                (planes[0][i], planes[1][i], planes[2][i], planes[3][i]) = (fill.red, fill.green, fill.blue, 255)
+            }
+        }
+        for (band, plane) in planes.enumerated() {
+            try plane.withUnsafeBytes { raw in
+                try memory.band(band + 1).writeRaw(Window(width: size, height: size), from: raw.baseAddress!, byteCapacity: raw.count,
+                                                   type: .uint8, lineStride: size)
+            }
+        }
+        let path = "/vsimem/landwatch-marker-\(UUID().uuidString).png"
+        try memory.copy(to: path, driver: "PNG").close()
+        defer { VirtualFiles.remove(path); VirtualFiles.remove(path + ".aux.xml") }
+        return try VirtualFiles.read(path)
+    }
+
+    /// fieldpack.kmz: doc.kml, the chips and the markers under images/.
     func writeKMZ(to path: String) throws {
         var kml = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "<kml xmlns=\"http://www.opengis.net/kml/2.2\">", "<Document>",
                    "<name>\(Self.xml(title))</name>"]
+        var icons: [(name: String, data: Data)] = []
         for severity in ["high", "medium", "low", "unknown"] {
             let color = Self.severityColor(severity)
-            kml.append("<Style id=\"\(severity)\"><IconStyle><color>\(Self.kmlColor(color, alpha: 255))</color><scale>1.2</scale>"
-                       + "<Icon><href>http://maps.google.com/mapfiles/kml/shapes/placemark_circle.png</href></Icon></IconStyle>"
+            icons.append(("images/marker-\(severity).png", try Self.markerIcon(color)))
+            kml.append("<Style id=\"\(severity)\"><IconStyle><scale>1.0</scale>"
+                       + "<Icon><href>images/marker-\(severity).png</href></Icon></IconStyle>"
                        + "<LineStyle><color>\(Self.kmlColor(color, alpha: 255))</color><width>\(severity == "high" ? 4 : 3)</width></LineStyle>"
                        + "<PolyStyle><color>\(Self.kmlColor(color, alpha: 60))</color></PolyStyle></Style>")
         }
@@ -342,6 +371,6 @@ public struct FieldPack {
         kml.append("<Folder><name>Navigation points</name>" + points.joined(separator: "\n") + "</Folder>")
         kml.append("<Folder><name>Outlines</name>" + outlines.joined(separator: "\n") + "</Folder>")
         kml += ["</Document>", "</kml>"]
-        try ZipArchive.write([("doc.kml", Data(kml.joined(separator: "\n").utf8))] + entries, to: path)
+        try ZipArchive.write([("doc.kml", Data(kml.joined(separator: "\n").utf8))] + icons + entries, to: path)
     }
 }
