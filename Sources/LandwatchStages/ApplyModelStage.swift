@@ -100,6 +100,13 @@ public struct ApplyModelStage: PixelStage {
         if metadata.calibration == nil {
             RadiometryCheck.warnOnce("classify.model: \(path) has no confidence calibration (saved before format \(ModelMetadata.currentFormat)): confidence is the raw top-class probability, which overstates accuracy; train it again", key: "calibration|" + path, context: context)
         }
+        // A model that never saw a roof cannot find new construction: the list it feeds would be silently short.
+        if let builtUp = metadata.legend.code(for: "built-up"), !metadata.classes.contains(builtUp) {
+            let pixels = metadata.untrained[metadata.legend.name(of: builtUp)].map { "only \($0) built-up training pixels" } ?? "no built-up pixel in its training reference"
+            RadiometryCheck.warnOnce("classify.model: \(path) has no built-up class (\(pixels)): "
+                                     + "it cannot see roofs or sites, and a violation list from it misses all new construction; train it on a "
+                                     + "reference with built-up land", key: "built-up|" + path, context: context)
+        }
         if native {
             do {
                 let ensemble = try Self.ensemble(at: modelFile)

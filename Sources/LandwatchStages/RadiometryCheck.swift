@@ -146,6 +146,9 @@ enum RadiometryCheck {
     /// Logs `message` once per run and key.
     static func warnOnce(_ message: String, key: String, context: RunContext) {
         let first = lock.withLock { warned.insert(context.workDirectory.path + "|" + key).inserted }
-        if first { context.logger.warning("\(message)") }
+        if first {
+            context.logger.warning("\(message)")
+            context.findings?.note(message)
+        }
     }
 }

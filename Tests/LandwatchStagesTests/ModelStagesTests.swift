@@ -392,3 +392,20 @@ extension Array where Element == [Float] {
         nest(0)
     }
 }
+
+/// A model that never saw built-up land cannot find new construction: classify.model says so in the log and in run.json.
+extension ModelStagesTests {
+    func testAModelWithoutBuiltUpIsNamedInTheRunRecord() throws {
+        // NLCD's developed code (2) left unmapped: the model never sees built-up land.
+        let text = pipeline().replacingOccurrences(of: "2: 5, ", with: "")
+        XCTAssertFalse(text.contains("2: 5"))
+        try run(text)
+        let metadata = try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("out/model.json.meta.json"))) as! [String: Any]
+        XCTAssertFalse((metadata["classes"] as! [Int]).contains(Legend.standard.code(for: "built-up")!))
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("out/run.json"))) as! [String: Any]
+        let stages = record["stages"] as! [[String: Any]]
+        let landcover = try XCTUnwrap(stages.first { $0["id"] as? String == "landcover" })
+        let notes = ((landcover["findings"] as? [String: Any])?["notes"] as? [String]) ?? []
+        XCTAssertTrue(notes.contains { $0.contains("has no built-up class") && $0.contains("misses all new construction") }, "\(landcover)")
+    }
+}
