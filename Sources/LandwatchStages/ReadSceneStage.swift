@@ -85,6 +85,19 @@ public struct ReadSceneStage: SourceStage {
         dem = options[Self.dem]
         let sensor = options[Self.sensor]
         self.sensor = sensor
+        // Gaofen's calibration options do nothing on another scene: each one given is an error, all reported.
+        if !(sensor?.isGaofen ?? false) {
+            let scene = sensor.map { "sensor \($0.id)" } ?? "a scene read without a Gaofen 'sensor'"
+            let gaofen = SensorPreset.all.filter(\.isGaofen).map(\.id).joined(separator: ", ")
+            let problems = [Self.gains.name, Self.biases.name, Self.esun.name, Self.sunElevation.name].filter { options.isSet($0) }.map { name in
+                StageProblem(option: name, "'\(name)' applies only to Gaofen scenes (sensor \(gaofen)); this is \(scene)"
+                             + (name == Self.gains.name || name == Self.biases.name ? ": use 'gain' and 'offset' for its scaling" : ": remove it"))
+            }
+            if var first = problems.first {
+                first.others = Array(problems.dropFirst())
+                throw first
+            }
+        }
         if options.isSet(Self.scale) && options.isSet(Self.gain) {
             throw StageProblem(option: Self.scale, "give the gain once: 'gain' (one value or one per band) or its former name 'scale', not both")
         }
@@ -308,6 +321,9 @@ public struct ReadSceneStage: SourceStage {
             }
             radiometry[entry.name] = described
             var grid = dataset.grid()
+            if dem != nil && !dataset.usesRPC {
+                throw StageProblem(option: Self.dem, "'dem' orthorectifies a raster placed only by RPCs (Gaofen Level-1A), but \(input.path) has a map grid of its own: remove it")
+            }
             if dataset.usesRPC {
                 // Level-1A: no map grid of its own; the one GDAL suggests for orthorectifying it (UTM of its centre).
                 do { grid = try dataset.suggestedRPCGrid(rpcDEM: dem) } catch { throw StageProblem(option: option, error.description) }
