@@ -389,7 +389,7 @@ public struct ComplianceDiffStage: NeighbourhoodStage, MergeFinishingStage {
             // The tile's patches of change, labelled here in parallel and joined across tiles afterwards.
             let labeler = PatchLabeler(width: tile.width, ruleCount: ChangeRule.Kind.allCases.count, classCodes: kernel.classCodes,
                                        planLayerCount: layout.plan.count, columnOffset: tile.colOffset)
-            ComplianceDiffStage.label(buffers, tile: tile, into: labeler)
+            ComplianceDiffStage.label(buffers.map { UnsafeBufferPointer($0) }, tile: tile, into: labeler)
             for band in output.bands.indices {
                 output.bands[band].withUnsafeMutableBufferPointer { target in
                     _ = target.initialize(from: UnsafeBufferPointer(rebasing: buffers[band][0..<tile.pixelCount]))
@@ -506,45 +506,46 @@ public struct ComplianceDiffStage: NeighbourhoodStage, MergeFinishingStage {
     public func isRowLocal(connectedPorts: Set<String>) -> Bool { !connectedPorts.contains("after_image") }
 
     /// Labels the patches of a change raster joined from shards (a patch cut by a shard border comes back whole):
-    /// the same tiles, labeller and joining as ``run(inputs:output:grid:context:)``, reading the raster back.
+    /// the same tiles, labeller and joining as the diff's own tiles, reading the raster back through the engine's tiles.
     public func finishMerged(output: String, description: ProductDescription, grid: RasterGrid, context: RunContext) throws {
         let bandCount = description.bandNames.count
-        let tiles = Window(width: grid.width, height: grid.height).subdivided(tileWidth: context.blockSize, tileHeight: context.blockSize)
-        let workers = max(1, min(context.threads, tiles.count, context.memoryBudget / 2 / max(context.blockSize * context.blockSize * 4 * bandCount, 1)))
-        let next = Counter(), failure = FirstError(), pieces = TilePieces()
-        let classCodes = legendCodes, planLayers = bandCount - Self.leadingBands.count
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            do {
-                let dataset = try Dataset.open(output)
-                let bands = try (1...bandCount).map { try dataset.band($0) }
-                let buffers = (0..<bandCount).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: context.blockSize * context.blockSize) }
-                defer { buffers.forEach { $0.deallocate() } }
-                while failure.error == nil {
-                    let index = next.next()
-                    guard index < tiles.count else { break }
-                    let tile = tiles[index]
-                    for (band, buffer) in zip(bands, buffers) {
-                        try band.read(tile, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<tile.pixelCount]))
-                    }
-                    let labeler = PatchLabeler(width: tile.width, ruleCount: ChangeRule.Kind.allCases.count, classCodes: classCodes,
-                                               planLayerCount: planLayers, columnOffset: tile.colOffset)
-                    Self.label(buffers, tile: tile, into: labeler)
-                    pieces.add(columns: tile.colOffset..<(tile.colOffset + tile.width), rows: tile.rowOffset..<(tile.rowOffset + tile.height),
-                               pieces: PatchMerger.pieces(of: labeler, classCodes: classCodes))
-                }
-            } catch {
-                failure.set(error)
+        let labeller = MergedLabeller(reads: [NeighbourhoodRead(path: output, bands: Array(1...bandCount))], classCodes: legendCodes,
+                                      planLayers: bandCount - Self.leadingBands.count)
+        let pieces = try context.tileRunner(grid: grid).reduce(labeller).compactMap { tile -> (columns: Range<Int>, rows: Range<Int>, pieces: [LabelledPatch])? in
+            guard let found = tile.value as? [LabelledPatch], !found.isEmpty else { return nil }
+            return (columns: tile.tile.colOffset..<(tile.tile.colOffset + tile.tile.width), rows: tile.tile.rowOffset..<(tile.tile.rowOffset + tile.tile.height), pieces: found)
+        }
+        try ChangePatches(patches: PatchMerger.mergeTiles(pieces)).write(besides: output)
+    }
+
+    /// Each tile of a merged change raster labelled, as the diff labels its own tiles; no output.
+    struct MergedLabeller: NeighbourhoodKernel {
+        let reads: [NeighbourhoodRead]
+        let classCodes: [Int]
+        let planLayers: Int
+        var outputBands: [String] { [] }
+
+        func makeWorker() throws -> any NeighbourhoodWorker { Worker(kernel: self) }
+
+        final class Worker: NeighbourhoodWorker {
+            let kernel: MergedLabeller
+            init(kernel: MergedLabeller) { self.kernel = kernel }
+
+            func apply(inputs: [PixelBlock], into output: inout PixelBlock) throws -> (any Sendable)? {
+                let tile = output.window
+                let labeler = PatchLabeler(width: tile.width, ruleCount: ChangeRule.Kind.allCases.count, classCodes: kernel.classCodes,
+                                           planLayerCount: kernel.planLayers, columnOffset: tile.colOffset)
+                ComplianceDiffStage.withViews(inputs) { views in ComplianceDiffStage.label(views[0], tile: tile, into: labeler) }
+                return PatchMerger.pieces(of: labeler, classCodes: kernel.classCodes)
             }
         }
-        if let error = failure.error { throw error }
-        try ChangePatches(patches: PatchMerger.mergeTiles(pieces.all)).write(besides: output)
     }
 
     /// Where the patches of a change raster are kept, beside it (see ``ChangePatches``).
     public static func patchesPath(_ raster: String) -> String { ChangePatches.path(besides: raster) }
 
     /// Runs a labeller over one tile of outputs (rules, before, after, confidence, evidence, plan layers), row by row.
-    static func label(_ outputs: [UnsafeMutableBufferPointer<Float>], tile: Window, into labeler: PatchLabeler) {
+    static func label(_ outputs: [UnsafeBufferPointer<Float>], tile: Window, into labeler: PatchLabeler) {
         var bits = [UInt32](repeating: 0, count: tile.width)
         let lead = leadingBands.count
         for row in 0..<tile.height {
@@ -611,18 +612,7 @@ public struct ChangePatches: Codable, Sendable {
     }
 }
 
-/// Patch pieces found in tiles by several workers.
-final class TilePieces: Sendable {
-    typealias Tile = (columns: Range<Int>, rows: Range<Int>, pieces: [LabelledPatch])
-    private let tiles = Mutex<[Tile]>([])
-    func add(columns: Range<Int>, rows: Range<Int>, pieces: [LabelledPatch]) {
-        guard !pieces.isEmpty else { return }
-        tiles.withLock { $0.append((columns, rows, pieces)) }
-    }
-    var all: [Tile] { tiles.withLock { $0 } }
-}
-
-/// A shared tile counter.
+/// A shared tile counter (normalize.relative's tiles).
 final class Counter: Sendable {
     private let value = Atomic<Int>(0)
     func next() -> Int { value.add(1, ordering: .relaxed).oldValue }

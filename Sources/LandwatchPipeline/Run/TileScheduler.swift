@@ -9,7 +9,8 @@ import Synchronization
 struct TileScheduler: TileRunner {
     let grid: RasterGrid
     let context: RunContext
-    let state: SchedulerState
+    /// The run's scheduler, whose cancellation stops the tiles; nil outside a scheduled run (a merge's finishing).
+    let state: SchedulerState?
     /// Passes that may stream while this stage runs: they share the memory budget.
     let concurrentPasses: Int
     let stageID: String
@@ -71,7 +72,7 @@ struct TileScheduler: TileRunner {
                 }
                 var outputBuffers = Array(repeating: [Float](repeating: .nan, count: outputCapacity), count: outputBands.count)
                 var local: [TileReduction] = []
-                while !state.isCancelled, failure.withLock({ $0 == nil }) {
+                while state?.isCancelled != true, failure.withLock({ $0 == nil }) {
                     let next = progress.claim()
                     guard next < tiles.count else { break }
                     let tile = tiles[next]
@@ -107,7 +108,15 @@ struct TileScheduler: TileRunner {
             }
         }
         if let error = failure.withLock({ $0 }) { throw error }
-        if state.isCancelled { throw state.firstError ?? RunError(.cancelled, "the run was cancelled") }
+        if let state, state.isCancelled { throw state.firstError ?? RunError(.cancelled, "the run was cancelled") }
         return collected.withLock { $0 }
+    }
+}
+
+extension RunContext {
+    /// Runs kernels over the tiles of `grid` outside a scheduled run (what `landwatch merge` rebuilds from a mosaic):
+    /// the context's block size, threads and memory budget.
+    public func tileRunner(grid: RasterGrid) -> any TileRunner {
+        TileScheduler(grid: grid, context: self, state: nil, concurrentPasses: 1, stageID: "")
     }
 }
