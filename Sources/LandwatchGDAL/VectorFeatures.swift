@@ -321,10 +321,12 @@ public final class VectorWriter {
 
     deinit { if !closed { GDALClose(dataset) } }
 
-    /// Adds one feature; polygons are stored as multipolygons so every feature of the layer has one type.
-    public func add(_ geometry: Geometry, values: [String: Value]) throws(GDALError) {
+    /// Adds one feature; polygons are stored as multipolygons so every feature of the layer has one type. `style`
+    /// is an OGR feature style string (`PEN(c:#FF0000,w:3px)`), for drivers that write styles (KML).
+    public func add(_ geometry: Geometry, values: [String: Value], style: String? = nil) throws(GDALError) {
         let feature = OGR_F_Create(OGR_L_GetLayerDefn(layer))!
         defer { OGR_F_Destroy(feature) }
+        if let style { OGR_F_SetStyleString(feature, style) }
         for (name, value) in values {
             guard let index = fieldIndexes[name] else { continue }
             switch value {

@@ -120,18 +120,30 @@ struct ViolationTable {
                      geometry: KeyPath<WriteViolationsStage.Violation, Geometry>,
                      datasetOptions: [String] = [], layerOptions: [String] = []) throws {
         var fields = columns
-        if driver == "KML" { fields.append(("description", .string)) }
-        let writer = try VectorWriter(path: path, driver: driver, layer: "violations", crs: crs, geometry: .polygon, fields: fields,
-                                      datasetOptions: datasetOptions, layerOptions: layerOptions)
+        // KML through GDAL's LIBKML driver, which writes each feature's style (the KML driver drops it): the
+        // placemark's name is its `name` field (the id), its description the `description` field.
+        let kml = driver == "KML"
+        if kml { fields = [("name", .string), ("description", .string)] + fields }
+        let writer = try VectorWriter(path: path, driver: kml ? "LIBKML" : driver, layer: "violations", crs: crs, geometry: .polygon,
+                                      fields: fields, datasetOptions: datasetOptions, layerOptions: layerOptions)
         for v in violations {
             var row = values(v)
-            if driver == "KML" {
-                row["description"] = .string("\(v.severity.name) (\(v.severity.nameZH)): " + v.rules.map { "\($0.code) \($0.name) \($0.nameZH)" }.joined(separator: "; ")
-                                             + String(format: "; %.0f m² (%.2f mu); ", v.areaM2, v.areaM2 / Navigation.squareMetresPerMu)
-                                             + "\(Self.text(row["before_class"])) → \(Self.text(row["after_class"])); "
-                                             + String(format: "navigate to %.6f, %.6f", v.point.lat, v.point.lon))
+            guard driver == "KML" else {
+                try writer.add(v[keyPath: geometry], values: row)
+                continue
             }
-            try writer.add(v[keyPath: geometry], values: row)
+            // KML: the outline and the navigation point in one placemark (a point a navigation app can go to), styled
+            // by severity; "lat, lon" in the description, GCJ-02 when the list has it.
+            row["name"] = .string(v.id)
+            let gcj = v.gcj.map { String(format: "; GCJ-02 (Amap, Tencent) %.6f, %.6f", $0.lat, $0.lon) } ?? ""
+            row["description"] = .string("\(v.severity.name) (\(v.severity.nameZH)): " + v.rules.map { "\($0.code) \($0.name) \($0.nameZH)" }.joined(separator: "; ")
+                                         + String(format: "; %.0f m² (%.2f mu); ", v.areaM2, v.areaM2 / Navigation.squareMetresPerMu)
+                                         + "\(Self.text(row["before_class"])) → \(Self.text(row["after_class"])); "
+                                         + String(format: "navigate to (lat, lon) %.6f, %.6f", v.point.lat, v.point.lon) + gcj)
+            let outline = v[keyPath: geometry]
+            let placemark = try Geometry(wkt: "GEOMETRYCOLLECTION (\(outline.wkt), POINT (\(v.point.lon) \(v.point.lat)))")
+            let color = ["high": "#DC1414", "medium": "#F58200", "low": "#E6C800"][v.severity.name] ?? "#808080"
+            try writer.add(placemark, values: row, style: "PEN(c:\(color),w:\(v.severity.name == "high" ? 4 : 3)px);BRUSH(fc:\(color)40)")
         }
         try writer.close()
     }
