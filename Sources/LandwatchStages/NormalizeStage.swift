@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import LandwatchAlgorithms
 import LandwatchGDAL
@@ -11,7 +10,7 @@ import LandwatchPipeline
 /// does not depend on the tiling) and fits gains and offsets by iterated robust orthogonal regression
 /// (``RelativeNormalization``); the second writes `gain × value + offset` for every band. The fit (gains, offsets,
 /// the share of invariant pixels, the residual per band) is recorded in run.json under the stage.
-public struct NormalizeStage: WholeRasterStage {
+public struct NormalizeStage: NeighbourhoodStage {
     /// What happens when no fit can be trusted.
     public enum FailureChoice: String, OptionChoice {
         case error, warn
@@ -86,52 +85,25 @@ public struct NormalizeStage: WholeRasterStage {
         return product
     }
 
-    public func run(inputs: [MaterializedRaster], output: String, grid: RasterGrid, context: RunContext) throws {
+    public func prepare(inputs: [MaterializedRaster], grid: RasterGrid, context: RunContext, tiles: any TileRunner) throws -> any NeighbourhoodKernel {
         let reference = inputs.first { $0.description.port == "reference" } ?? inputs[0]
         let subject = inputs.first { $0.description.port == "subject" } ?? inputs[1]
         let subjectNames = subject.description.bandNames
         let names = fitted(subject.description)
         let referenceBands = names.map { reference.description.band(named: $0)! + 1 }
         let subjectBands = names.map { subject.description.band(named: $0)! + 1 }
-        let tiles = Window(width: grid.width, height: grid.height).subdivided(tileWidth: context.blockSize, tileHeight: context.blockSize)
-        let perWorker = context.blockSize * context.blockSize * 4 * (names.count * 2 + subjectNames.count) * 2
-        let workers = max(1, min(context.threads, tiles.count, context.memoryBudget / 2 / max(perWorker, 1)))
         let oneIn = max(1, Int((Double(grid.width) * Double(grid.height) / Double(sample)).rounded(.down)))
 
-        // 1. The sample: pixels valid in every fitted band of both dates, in pixel order whatever the tiling.
+        // 1. The sample: pixels valid in every fitted band of both dates, in pixel order whatever the tiling, read
+        // through the engine's tiles.
+        let sampler = Sampler(reads: [NeighbourhoodRead(path: reference.path, bands: referenceBands),
+                                      NeighbourhoodRead(path: subject.path, bands: subjectBands)],
+                              gridWidth: grid.width, oneIn: oneIn)
         let collected = SampleCollector()
-        let failure = FirstError()
-        let next = Counter()
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            do {
-                let referenceSet = try Dataset.open(reference.path), subjectSet = try Dataset.open(subject.path)
-                let r = try referenceBands.map { try referenceSet.band($0) }, s = try subjectBands.map { try subjectSet.band($0) }
-                while failure.error == nil {
-                    let index = next.next()
-                    guard index < tiles.count else { break }
-                    let tile = tiles[index]
-                    let rv = try r.map { try $0.read(tile) }, sv = try s.map { try $0.read(tile) }
-                    var positions: [Int] = []
-                    var values: [Float] = []
-                    for row in 0..<tile.height {
-                        for col in 0..<tile.width {
-                            let gridRow = tile.rowOffset + row, gridCol = tile.colOffset + col
-                            guard RelativeNormalization.isSampled(row: gridRow, column: gridCol, width: grid.width, oneIn: oneIn) else { continue }
-                            let i = row * tile.width + col
-                            var valid = true
-                            for b in names.indices where !(rv[b][i].isFinite && sv[b][i].isFinite) { valid = false; break }
-                            guard valid else { continue }
-                            positions.append(gridRow * grid.width + gridCol)
-                            for b in names.indices { values.append(rv[b][i]); values.append(sv[b][i]) }
-                        }
-                    }
-                    collected.add(positions: positions, values: values, stride: names.count * 2)
-                }
-            } catch {
-                failure.set(error)
-            }
+        for tile in try tiles.reduce(sampler) {
+            guard let part = tile.value as? Sampler.Sample else { continue }
+            collected.add(positions: part.positions, values: part.values, stride: names.count * 2)
         }
-        if let error = failure.error { throw error }
         let (referenceSample, subjectSample) = collected.bandMajor(bands: names.count)
 
         // 2. The fit.
@@ -170,53 +142,84 @@ public struct NormalizeStage: WholeRasterStage {
             }.joined(separator: ", ")
             context.logger.info("normalize.relative: \(fit.invariantPixels) of \(fit.sampledPixels) sampled pixels unchanged (\(share) %); \(gainsText)")
         }
-        var fittedGains = [Float](repeating: 1, count: subjectNames.count), fittedOffsets = [Float](repeating: 0, count: subjectNames.count)
+        var gains = [Float](repeating: 1, count: subjectNames.count), offsets = [Float](repeating: 0, count: subjectNames.count)
         for band in fit?.bands ?? [] {
             let position = subjectNames.firstIndex(of: band.band)!
-            fittedGains[position] = Float(band.gain)
-            fittedOffsets[position] = Float(band.offset)
+            gains[position] = Float(band.gain)
+            offsets[position] = Float(band.offset)
         }
-        let gains = fittedGains, offsets = fittedOffsets
 
-        // 3. The normalised later date, every band (unfitted ones pass through).
-        // Scratch (read back by the stages after it and deleted at the end of the run) is written uncompressed: ZSTD
-        // saves a quarter of reflectance floats and costs four times the reading (bench/enforcement); a kept or
-        // handed-over output, which a user or a merge reads, is compressed.
-        let isScratch = URL(fileURLWithPath: output).standardizedFileURL.path.hasPrefix(context.workDirectory.standardizedFileURL.path + "/")
-        let target = try Dataset.createGeoTIFF(at: output, grid: grid, bandCount: subjectNames.count, dataType: .float32,
-                                               options: GeoTIFFOptions(compression: isScratch ? .none : .zstd, blockSize: context.blockSize))
-        for (index, name) in subjectNames.enumerated() { try target.band(index + 1).setDescription(name) }
-        let targetBox = UncheckedSendable(target)
-        let outputLock = NSLock()
-        let secondPass = Counter()
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            do {
-                let subjectSet = try Dataset.open(subject.path)
-                let s = try (1...subjectNames.count).map { try subjectSet.band($0) }
-                while failure.error == nil {
-                    let index = secondPass.next()
-                    guard index < tiles.count else { break }
-                    let tile = tiles[index]
-                    var outputs: [[Float]] = []
-                    for (b, band) in s.enumerated() {
-                        var values = try band.read(tile)
-                        if gains[b] != 1 || offsets[b] != 0 {
-                            for i in values.indices where values[i].isFinite { values[i] = gains[b] * values[i] + offsets[b] }
-                        }
-                        outputs.append(values)
-                    }
-                    try outputLock.withLock {
-                        for (b, values) in outputs.enumerated() {
-                            try values.withUnsafeBufferPointer { try targetBox.value.band(b + 1).write(tile, from: $0) }
+        // 3. The normalised later date, every band (unfitted ones pass through), tile by tile.
+        return Apply(reads: [NeighbourhoodRead(path: subject.path, bands: Array(1...subjectNames.count), names: subjectNames)],
+                     outputBands: subjectNames, gains: gains, offsets: offsets)
+    }
+
+    /// Reads reference and subject bands of a tile and keeps the sampled pixels valid in all of them.
+    struct Sampler: NeighbourhoodKernel {
+        struct Sample: Sendable {
+            var positions: [Int], values: [Float]
+        }
+
+        let reads: [NeighbourhoodRead]
+        let gridWidth: Int, oneIn: Int
+        var outputBands: [String] { [] }
+
+        func makeWorker() throws -> any NeighbourhoodWorker { Worker(sampler: self) }
+
+        final class Worker: NeighbourhoodWorker {
+            let sampler: Sampler
+            init(sampler: Sampler) { self.sampler = sampler }
+            func apply(inputs: [PixelBlock], into output: inout PixelBlock) throws -> (any Sendable)? {
+                sampler.sample(reference: inputs[0].bands, subject: inputs[1].bands, tile: output.window)
+            }
+        }
+
+        func sample(reference rv: [[Float]], subject sv: [[Float]], tile: Window) -> Sample {
+            var positions: [Int] = [], values: [Float] = []
+            for row in 0..<tile.height {
+                for col in 0..<tile.width {
+                    let gridRow = tile.rowOffset + row, gridCol = tile.colOffset + col
+                    guard RelativeNormalization.isSampled(row: gridRow, column: gridCol, width: gridWidth, oneIn: oneIn) else { continue }
+                    let i = row * tile.width + col
+                    var valid = true
+                    for b in rv.indices where !(rv[b][i].isFinite && sv[b][i].isFinite) { valid = false; break }
+                    guard valid else { continue }
+                    positions.append(gridRow * gridWidth + gridCol)
+                    for b in rv.indices { values.append(rv[b][i]); values.append(sv[b][i]) }
+                }
+            }
+            return Sample(positions: positions, values: values)
+        }
+    }
+
+    /// `gain × value + offset` per band; nodata stays NaN.
+    struct Apply: NeighbourhoodKernel {
+        let reads: [NeighbourhoodRead]
+        let outputBands: [String]
+        let gains: [Float], offsets: [Float]
+
+        func makeWorker() throws -> any NeighbourhoodWorker { Worker(kernel: self) }
+
+        final class Worker: NeighbourhoodWorker {
+            let kernel: Apply
+            init(kernel: Apply) { self.kernel = kernel }
+            func apply(inputs: [PixelBlock], into output: inout PixelBlock) throws -> (any Sendable)? {
+                let count = output.window.pixelCount
+                for b in kernel.gains.indices {
+                    let gain = kernel.gains[b], offset = kernel.offsets[b]
+                    inputs[0].bands[b].withUnsafeBufferPointer { source in
+                        output.bands[b].withUnsafeMutableBufferPointer { target in
+                            if gain == 1 && offset == 0 {
+                                for i in 0..<count { target[i] = source[i] }
+                            } else {
+                                for i in 0..<count { let v = source[i]; target[i] = v.isFinite ? gain * v + offset : v }
+                            }
                         }
                     }
                 }
-            } catch {
-                failure.set(error)
+                return nil
             }
         }
-        if let error = failure.error { throw error }
-        try target.close()
     }
 }
 
