@@ -34,7 +34,7 @@ struct ViolationTable {
         columns += planRoles.filter { $0 != "zones" }.map { ($0 == "urban_boundary" ? "outside_urban_boundary_m2" : "\($0)_m2", .real) }
         columns.append(("cropland_m2", .real))
         if planRoles.contains("zones") { columns += [("zone_code", .string), ("zone_name", .string)] }
-        columns += [("before_date", .string), ("after_date", .string), ("chip_before", .string), ("chip_after", .string)]
+        columns += [("before_date", .string), ("before_source", .string), ("after_date", .string), ("chip_before", .string), ("chip_after", .string)]
         return columns
     }
 
@@ -57,7 +57,8 @@ struct ViolationTable {
             "before_class_zh": .string(beforeClass?.nameZH ?? ""),
             "after_class": .string(afterClass?.name ?? ""), "after_class_zh": .string(afterClass?.nameZH ?? ""),
             "confidence": .real((v.patch.meanConfidence * 10).rounded() / 10),
-            "before_date": compliance.beforeDate.map { .string($0) } ?? .string(compliance.beforeSource),
+            // A date or empty, never a word; before_source says where the earlier state came from.
+            "before_date": compliance.beforeDate.map { .string($0) } ?? .null, "before_source": .string(compliance.beforeSource),
             "after_date": compliance.afterDate.map { .string($0) } ?? .null,
             "chip_before": v.chips.map { .string($0.before) } ?? .null, "chip_after": v.chips.map { .string($0.after) } ?? .null,
         ]
