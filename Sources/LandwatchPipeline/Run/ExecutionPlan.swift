@@ -223,13 +223,14 @@ struct Planner {
 
         // The streaming nodes each job needs, stopping at whole-raster outputs (read back from their files).
         // Inputs produced by sinks (models) are not streamed: the pass waits for the sink's pass instead.
+        // Walked with a stack of its own, not by recursion: a chain of 15,000 stages overflowed the thread's stack.
         func upstream(_ id: String, into nodes: inout Set<String>, wholes: inout Set<String>, sinks: inout Set<String>) {
-            guard !nodes.contains(id) else { return }
-            nodes.insert(id)
-            if evaluation(id) == .wholeRaster || handover.read[id] != nil { wholes.insert(id); return }
-            for input in pipeline.stage(id)!.inputs {
-                if evaluation(input.stageID) == .sink { sinks.insert(input.stageID) } else {
-                    upstream(input.stageID, into: &nodes, wholes: &wholes, sinks: &sinks)
+            var stack = [id]
+            while let next = stack.popLast() {
+                guard nodes.insert(next).inserted else { continue }
+                if evaluation(next) == .wholeRaster || handover.read[next] != nil { wholes.insert(next); continue }
+                for input in pipeline.stage(next)!.inputs {
+                    if evaluation(input.stageID) == .sink { sinks.insert(input.stageID) } else { stack.append(input.stageID) }
                 }
             }
         }
@@ -237,20 +238,20 @@ struct Planner {
         // by a pass), the sinks upstream of them (models), and the same for the whole-raster stages upstream.
         func prerequisites(of wholes: Set<String>) -> Set<String> {
             var found = Set<String>(), visited = Set<String>()
-            func visit(_ id: String) {
-                guard visited.insert(id).inserted else { return }
+            var stack = Array(wholes)
+            while let id = stack.popLast() {
+                guard visited.insert(id).inserted else { continue }
                 for input in pipeline.stage(id)!.inputs where handover.read[input.stageID] == nil {
                     switch evaluation(input.stageID) {
-                    case .wholeRaster: visit(input.stageID)
+                    case .wholeRaster: stack.append(input.stageID)
                     case .sink: found.insert(input.stageID)
                     case .report: break
                     case .source, .pixelwise:
                         if evaluation(id) == .wholeRaster { found.insert(input.stageID) }
-                        visit(input.stageID)
+                        stack.append(input.stageID)
                     }
                 }
             }
-            wholes.forEach(visit)
             return found
         }
         var groups: [(nodes: Set<String>, wholes: Set<String>, sinks: Set<String>, jobs: [SinkJob])] = []
