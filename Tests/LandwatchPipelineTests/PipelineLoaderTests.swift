@@ -47,6 +47,20 @@ final class PipelineLoaderTests: XCTestCase {
         XCTAssertEqual(overridden.params["red"], "landsat_b3.tif")
     }
 
+    /// A parameter's value may use other parameters (issue 22 item 6); `--set` of the one used reaches the others.
+    func testParametersNamingParametersAreExpandedAfterTheOverrides() throws {
+        let nested = text.replacingOccurrences(of: "  red: landsat_b4.tif", with: "  red: \"${data}/landsat_b4.tif\"\n  nir: \"${data}/landsat_b5.tif\"")
+            .replacingOccurrences(of: "bands: {red: \"${data}/${red}\", nir: \"${data}/landsat_b5.tif\"}", with: "bands: {red: \"${red}\", nir: \"${nir}\"}")
+        XCTAssertTrue(nested.contains("nir: \"${nir}\""), nested)
+        let pipeline = try load(nested)
+        XCTAssertEqual(pipeline.params["red"], "testdata/zion-landsat8/landsat_b4.tif")
+        XCTAssertEqual(pipeline.stage("scene")?.options.bandMap("bands")?.first { $0.name == "nir" }?.path,
+                       Self.root.appendingPathComponent("testdata/zion-landsat8/landsat_b5.tif").path)
+        XCTAssertThrowsError(try load(nested, overrides: ["data": "testdata/elsewhere"])) { error in
+            XCTAssertTrue("\(error)".contains("testdata/elsewhere/landsat_b4.tif"), "\(error)")
+        }
+    }
+
     func testSettingAnUnknownParameterIsRefused() {
         XCTAssertThrowsError(try load(text, overrides: ["green": "x"])) { error in
             XCTAssertEqual("\(error)", "p.yaml:3:1: pipeline: --set green=x: the file has no parameter 'green' (its params: data, red)")

@@ -56,6 +56,15 @@ public struct DiagnosticCollector: Sendable {
         if seen.insert(diagnostic).inserted { diagnostics.append(diagnostic) }
     }
 
+    /// Problems already reported elsewhere that make a value unusable (a stage using a parameter whose own value is
+    /// wrong): they stop the stage without a second line.
+    public private(set) var followOns = 0
+
+    public mutating func addFollowOn() { followOns += 1 }
+
+    /// Everything found, reported or not: a step compares it before and after to know whether it went wrong.
+    public var count: Int { diagnostics.count + followOns }
+
     public var isEmpty: Bool { diagnostics.isEmpty }
 
     /// Throws the collected diagnostics, if any.

@@ -66,6 +66,7 @@ public struct PipelineLoader: Sendable {
 
         // params, then overrides
         var params: [String: String] = [:]
+        var paramLocations: [String: SourceLocation] = [:]
         var paramsLocation = top
         if let entry = root.entry("params") {
             paramsLocation = entry.keyLocation
@@ -77,6 +78,7 @@ public struct PipelineLoader: Sendable {
                         continue
                     }
                     params[item.key] = value
+                    paramLocations[item.key] = item.value.location
                 }
             } else if case .null = entry.value.value {
             } else {
@@ -92,7 +94,10 @@ public struct PipelineLoader: Sendable {
                 params[name] = value
             }
         }
-        let substituter = ParameterSubstitution(params: params)
+        // A parameter's value may use other parameters (after the overrides, so that --set data=… reaches them).
+        params = ParameterSubstitution.expanding(params, locations: paramLocations, fallback: paramsLocation, &problems)
+        var substituter = ParameterSubstitution(params: params)
+        substituter.broken = Set(params.filter { $0.value.contains("${") }.keys)
 
         let name = root.entry("name").flatMap { substituter.apply($0.value, stage: nil, &problems).scalarText }
             ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
@@ -213,9 +218,9 @@ public struct PipelineLoader: Sendable {
         }
 
         // options; a parameter that could not be substituted would only cause follow-on errors here
-        let before = problems.diagnostics.count
+        let before = problems.count
         let withNode = node.entry("with").map { substituter.apply($0.value, stage: label, &problems) }
-        guard problems.diagnostics.count == before else { return nil }
+        guard problems.count == before else { return nil }
         let checked = checker.check(withNode, specs: descriptor.options, stage: label, stageType: descriptor.id,
                                     fallback: usesEntry.value.location, problems: &problems)
         guard var options = checked else { return nil }
