@@ -65,9 +65,12 @@ public struct WriteFieldPackStage: ReportStage {
             try folder.commit()
             context.logger.info("write.fieldpack: \(path)/\(FieldPack.pdfName) (\(pack.sites.count + 1) pages), \(FieldPack.kmzName), \(FieldPack.sheetName)")
             return written.map { "\(path)/\($0)" }
-        } catch {
+        } catch let error as RunError {
             folder.abort()
             throw error
+        } catch {
+            folder.abort()
+            throw RunError(.io, "write.fieldpack: cannot write \(path)/: \(error)")
         }
     }
 }
