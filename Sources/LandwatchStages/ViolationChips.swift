@@ -6,7 +6,8 @@ import LandwatchRender
 
 /// Before/after true-colour PNG chips of a patch that an inspector can read (issue 23, item 2).
 ///
-/// - A window read from each image around the patch, never the whole scene: 300 m of surroundings on every side of a
+/// - A window read from each image around the patch (one read; row by row when sampled down), never the whole
+///   scene: 300 m of surroundings on every side of a
 ///   small patch, a tenth of its box around a patch over 1 km; square, centred on the patch's box. What falls outside
 ///   the image (a patch at its edge) and pixels without data are drawn hatched grey, as no data.
 /// - One 2nd–98th percentile stretch per band for the whole pair, taken from both scenes at overview size (up to
@@ -123,6 +124,18 @@ struct ChipMaker {
         let columns = (0..<frame.samples).map { frame.column + $0 * frame.step }
         let inside = columns.enumerated().filter { $0.element >= 0 && $0.element < grid.width }
         guard let first = inside.first, let last = inside.last else { return values }
+        if frame.step == 1 {
+            // Every pixel: the part of the window inside the grid in one read.
+            let rows = (0..<frame.samples).map { frame.row + $0 }.filter { $0 >= 0 && $0 < grid.height }
+            guard let top = rows.first, let bottom = rows.last else { return values }
+            let width = last.element - first.element + 1
+            let block = try band.read(Window(colOffset: first.element, rowOffset: top, width: width, height: bottom - top + 1))
+            for row in top...bottom {
+                let sy = row - frame.row, base = (row - top) * width
+                for (sx, column) in inside { values[sy * frame.samples + sx] = block[base + column - first.element] }
+            }
+            return values
+        }
         for sy in 0..<frame.samples {
             let row = frame.row + sy * frame.step
             guard row >= 0, row < grid.height else { continue }
