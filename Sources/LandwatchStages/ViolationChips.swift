@@ -7,9 +7,9 @@ import LandwatchRender
 /// Before/after true-colour PNG chips of a patch that an inspector can read (issue 23, item 2).
 ///
 /// - A window read from each image around the patch (one read; row by row when sampled down), never the whole
-///   scene: 300 m of surroundings on every side of a
-///   small patch, a tenth of its box around a patch over 1 km; square, centred on the patch's box. What falls outside
-///   the image (a patch at its edge) and pixels without data are drawn hatched grey, as no data.
+///   scene: 300 m of surroundings on every side of a small patch, a tenth of its box around a patch over 1 km;
+///   square, centred on the patch's box. What falls outside the image (a patch at its edge) and pixels without data
+///   are drawn hatched grey, as no data.
 /// - One 2nd–98th percentile stretch per band for the whole pair, taken from both scenes at overview size (up to
 ///   1600 px a side, read once; the after one is also page 1's overview), so that
 ///   the two dates of a chip compare (a per-chip stretch made a bare field and a roof look alike).
