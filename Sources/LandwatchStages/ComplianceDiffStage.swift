@@ -1,9 +1,7 @@
-import Dispatch
 import Foundation
 import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
-import Synchronization
 
 /// `compliance.diff`: change between two dates checked against the plan, pixel by pixel.
 ///
@@ -610,26 +608,6 @@ public struct ChangePatches: Codable, Sendable {
             throw RunError(.internal, "cannot read the patches compliance.diff wrote (\(path): \(error)); this is a bug in landwatch")
         }
     }
-}
-
-/// A shared tile counter (normalize.relative's tiles).
-final class Counter: Sendable {
-    private let value = Atomic<Int>(0)
-    func next() -> Int { value.add(1, ordering: .relaxed).oldValue }
-}
-
-/// The first error of several worker threads.
-final class FirstError: Sendable {
-    private let stored = Mutex<(any Error)?>(nil)
-    var error: (any Error)? { stored.withLock { $0 } }
-    func set(_ error: any Error) { stored.withLock { if $0 == nil { $0 = error } } }
-}
-
-/// Hands a value that is used under a lock to `concurrentPerform`'s closures.
-/// Unchecked: the value (a GDAL dataset, not Sendable) is only touched while its user holds that lock.
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }
 
 extension ComplianceDiffStage {
