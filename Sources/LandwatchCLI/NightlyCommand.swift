@@ -186,7 +186,7 @@ struct NightlyStatus: ParsableCommand {
 struct ViolationsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "violations",
-        abstract: "Export tracked violations, show one's history, or dismiss one after a field check.",
+        abstract: "Export tracked violations, make their field package, show one's history, record field checks or dismiss one.",
         subcommands: [Export.self, Fieldpack.self, Dismiss.self, Show.self, Import.self, Stats.self]
     )
 
