@@ -36,7 +36,8 @@ public final class ReadPolicy: @unchecked Sendable {  // state guarded by `lock`
         // A VRT's pixel functions must not run code.
         CPLSetConfigOption("GDAL_VRT_ENABLE_PYTHON", "NO")
         lock.withLock {
-            self.roots = roots.map { $0.map { $0.hasPrefix("/vsi") ? $0 : Self.realPath($0) } }
+            var seen = Set<String>()  // the pipeline's folder is often the current one: list it once
+            self.roots = roots.map { $0.map { $0.hasPrefix("/vsi") ? $0 : Self.realPath($0) }.filter { seen.insert($0).inserted } }
             active = true
             read = []
             own = []

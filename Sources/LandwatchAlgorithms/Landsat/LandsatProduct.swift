@@ -160,7 +160,7 @@ public struct LandsatProduct: Sendable {
         if let name = mtl[key] {
             // The product's files lie beside its MTL: a name with a folder in it (`../../x.TIF`) leads elsewhere.
             guard !name.contains("/"), !name.contains("\\"), name != "..", name != "." else {
-                throw MTLError(file: mtl.file, line: mtl.lines[key], "\(key) '\(name.prefix(80))' is not a file name beside the MTL (it names a folder); refused")
+                throw MTLError(file: mtl.file, line: mtl.lines[key], "\(key) '\(name.count > 200 ? name.prefix(197) + "..." : name)' is not a file name beside the MTL (it names a folder); refused")
             }
             candidates.append(name)
         }

@@ -216,12 +216,16 @@ public struct StageManifest: Codable, Sendable {
             }
         }
         var needed = Set<String>()
-        func need(_ id: String) {
-            guard needed.insert(id).inserted, let stage = pipeline.stage(id) else { return }
-            for input in stage.inputs {
-                // A model (a sink's file) that is complete is read from its file, not made again.
-                if pipeline.stage(input.stageID)?.descriptor.evaluation == .sink, isFresh(input.stageID) { continue }
-                need(input.stageID)
+        // With a stack, not recursion: a chain of 15,000 stages would exhaust the thread's stack.
+        func need(_ start: String) {
+            var pending = [start]
+            while let id = pending.popLast() {
+                guard needed.insert(id).inserted, let stage = pipeline.stage(id) else { continue }
+                for input in stage.inputs {
+                    // A model (a sink's file) that is complete is read from its file, not made again.
+                    if pipeline.stage(input.stageID)?.descriptor.evaluation == .sink, isFresh(input.stageID) { continue }
+                    pending.append(input.stageID)
+                }
             }
         }
         for id in pipeline.topologicalOrder {

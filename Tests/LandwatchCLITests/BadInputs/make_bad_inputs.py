@@ -75,7 +75,9 @@ mtl_source = os.path.join(root, "testdata/marburg-landsat/LC08_L1TP_195025_20130
 text = open(mtl_source).read()
 for name, edit in (("missing", lambda s: "\n".join(l for l in s.split("\n") if "REFLECTANCE_MULT_BAND_4 " not in l)),
                    ("garbled", lambda s: s.replace("REFLECTANCE_MULT_BAND_5 = 2.0000E-05", "REFLECTANCE_MULT_BAND_5 = 2.0000E-O5")),
-                   ("noequals", lambda s: s.replace("SUN_ELEVATION = ", "SUN_ELEVATION "))):
+                   ("noequals", lambda s: s.replace("SUN_ELEVATION = ", "SUN_ELEVATION ")),
+                   # A band file name that leaves the product's folder (to the real band, outside the corpus).
+                   ("outside", lambda s: s.replace('FILE_NAME_BAND_4 = "LC08', 'FILE_NAME_BAND_4 = "../../../../../testdata/marburg-landsat/LC08'))):
     folder = os.path.join(data, "mtl-" + name)
     os.makedirs(folder, exist_ok=True)
     edited = edit(text)
@@ -84,6 +86,14 @@ for name, edit in (("missing", lambda s: "\n".join(l for l in s.split("\n") if "
         f.write(edited)
     for band in ("B4", "B5"):
         shutil.copy(mtl_source.replace("MTL.txt", band + ".TIF"), folder)
+
+# A VRT whose source lies outside the folders a run may read (the corpus): the system's password file.
+with open(out("outside.vrt"), "w") as f:
+    f.write('<VRTDataset rasterXSize="41" rasterYSize="41">\n'
+            '  <SRS>EPSG:32632</SRS><GeoTransform>%r, %r, 0, %r, 0, %r</GeoTransform>\n' % (t[0], t[1], t[3], t[5]) +
+            '  <VRTRasterBand dataType="Float32" band="1"><SimpleSource>\n'
+            '    <SourceFilename relativeToVRT="0">/etc/passwd</SourceFilename><SourceBand>1</SourceBand>\n'
+            '  </SimpleSource></VRTRasterBand>\n</VRTDataset>\n')
 
 # Vector layers: not JSON, a self-intersecting polygon, an empty polygon, an unknown CRS.
 with open(out("not-json.geojson"), "w") as f:
