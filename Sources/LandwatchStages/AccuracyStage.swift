@@ -121,6 +121,7 @@ public struct AccuracyReport: Sendable {
     public func json() throws -> Data {
         let classes = matrix.classes
         let object: [String: Any] = [
+            "version": AccuracyResult.currentVersion,
             "pixels": matrix.total,
             "overall_accuracy": number(matrix.overallAccuracy),
             "kappa": number(matrix.kappa),
@@ -161,4 +162,26 @@ public struct AccuracyReport: Sendable {
         }
         return text
     }
+}
+
+/// What `assess.accuracy` writes as NAME.json, as the report reads it. Files written before the version field read
+/// as version nil (1). Non-finite figures (a class never predicted) are null.
+public struct AccuracyResult: StageProduct, Equatable {
+    public static let currentVersion = 1
+
+    public struct Class: Codable, Sendable, Equatable {
+        public var code: Int
+        public var name: String
+        public var referencePixels: Int
+        public var predictedPixels: Int
+        public var producersAccuracy: Double?
+        public var usersAccuracy: Double?
+        public var f1: Double?
+    }
+
+    public var version: Int?
+    public var pixels: Int
+    public var overallAccuracy: Double?
+    public var kappa: Double?
+    public var classes: [Class]
 }

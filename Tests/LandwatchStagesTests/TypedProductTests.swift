@@ -86,4 +86,26 @@ final class TypedProductTests: PipelineTestCase {
                        ["write.raster", "classify.rules", "classify.model", "compliance.diff", "write.violations", "metrics.green",
                         "metrics.intensity", "metrics.heat_island", "assess.accuracy"])
     }
+
+    func testTheAccuracyFileIsTheTypedProductTheReportReads() throws {
+        var matrix = ConfusionMatrix()
+        matrix.add(reference: 1, predicted: 1, count: 90)
+        matrix.add(reference: 1, predicted: 2, count: 10)
+        matrix.add(reference: 2, predicted: 2, count: 50)
+        matrix.add(reference: 3, predicted: 2, count: 5)  // class 3 is never predicted: its user's accuracy is null
+        let legend = Legend(classes: [LegendClass(code: 1, name: "cropland", nameZH: "耕地", color: "#ffff00"),
+                                      LegendClass(code: 2, name: "forest", nameZH: "林地", color: "#00aa00"),
+                                      LegendClass(code: 3, name: "water", nameZH: "水体", color: "#0000ff")])
+        let data = try AccuracyReport(matrix: matrix, legend: legend).json()
+        let result = try AccuracyResult.decode(data)
+        XCTAssertEqual(result.version, 1)
+        XCTAssertEqual(result.pixels, 155)
+        XCTAssertEqual(try XCTUnwrap(result.overallAccuracy), 140.0 / 155, accuracy: 1e-4)
+        XCTAssertEqual(result.classes.map(\.code), [1, 2, 3])
+        XCTAssertEqual(result.classes.map(\.referencePixels), [100, 50, 5])
+        XCTAssertEqual(result.classes.map(\.predictedPixels), [90, 65, 0])
+        XCTAssertEqual(try XCTUnwrap(result.classes[0].producersAccuracy), 0.9, accuracy: 1e-4)
+        XCTAssertNil(result.classes[2].usersAccuracy)
+        XCTAssertEqual(result.classes[1].name, "forest")
+    }
 }

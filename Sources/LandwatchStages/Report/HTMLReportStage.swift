@@ -203,7 +203,7 @@ struct ReportBuilder {
         if let section = try green() { sections.append(section); reported = true }
         if let section = try intensity() { sections.append(section); reported = true }
         if let section = try heatIsland() { sections.append(section); reported = true }
-        if let section = accuracy() { sections.append(section); reported = true }
+        if let section = try accuracy() { sections.append(section); reported = true }
         if !reported {
             sections.append(.init(id: "nothing", title: t("nothing"), blocks: [.paragraph(t("nothing.text"))]))
         }
@@ -506,20 +506,18 @@ struct ReportBuilder {
         return section
     }
 
-    mutating func accuracy() -> ReportDocument.Section? {
+    mutating func accuracy() throws -> ReportDocument.Section? {
         guard let stage = ran(HTMLReportStage.accuracy).first else { return nil }
         var section = ReportDocument.Section(id: "accuracy", title: t("accuracy"))
-        guard let file = outputs(of: stage.id).first(where: { $0.hasSuffix(".json") }), let data = json(file) else { return section }
-        summary.overallAccuracy = Self.number(data["overall_accuracy"])
-        summary.kappa = Self.number(data["kappa"])
-        section.blocks.append(.paragraph("\(t("overall")) \(Self.fmt((summary.overallAccuracy ?? .nan) * 100)) %, \(t("kappa")) \(Self.fmt(summary.kappa, 3)), \(t("pixels")) \(data["pixels"] as? Int ?? 0)"))
-        let classes = (data["classes"] as? [[String: Any]]) ?? []
+        guard let result = try product(AccuracyResult.self, of: stage) else { return section }
+        summary.overallAccuracy = result.overallAccuracy
+        summary.kappa = result.kappa
+        section.blocks.append(.paragraph("\(t("overall")) \(Self.fmt((summary.overallAccuracy ?? .nan) * 100)) %, \(t("kappa")) \(Self.fmt(summary.kappa, 3)), \(t("pixels")) \(result.pixels)"))
         section.blocks.append(.table(.init(
             header: [t("class"), t("pixels"), t("producer"), t("user"), t("f1")],
-            rows: classes.map { c in
-                [className(c["code"] as? Int ?? 0), String(c["reference_pixels"] as? Int ?? 0),
-                 Self.fmt(Self.number(c["producers_accuracy"]).map { $0 * 100 }), Self.fmt(Self.number(c["users_accuracy"]).map { $0 * 100 }),
-                 Self.fmt(Self.number(c["f1"]), 3)]
+            rows: result.classes.map { c in
+                [className(c.code), String(c.referencePixels), Self.fmt(c.producersAccuracy.map { $0 * 100 }),
+                 Self.fmt(c.usersAccuracy.map { $0 * 100 }), Self.fmt(c.f1, 3)]
             }, numeric: [1, 2, 3, 4])))
         return section
     }
