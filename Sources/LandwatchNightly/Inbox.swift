@@ -131,8 +131,10 @@ public enum Inbox {
                 let files = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
                 if lower.hasSuffix(".safe") {
                     deliveries.append(sentinel2(path))
-                } else if let mtl = files.first(where: { $0.hasSuffix("_MTL.txt") || $0.hasSuffix("_MTL.json") }) {
-                    deliveries.append(landsatFolder(path, mtl: URL(fileURLWithPath: path).appendingPathComponent(mtl).path, files: files))
+                } else if let choice = Self.mtlChoice(files) {
+                    var delivery = landsatFolder(path, mtl: URL(fileURLWithPath: path).appendingPathComponent(choice.mtl).path, files: files)
+                    if let problem = choice.problem { delivery.problem = "\(path): \(problem)" }
+                    deliveries.append(delivery)
                 } else {
                     skipped.append("\(path): a folder without a Landsat MTL file (nor a .SAFE name of a Sentinel-2 product)")
                 }
@@ -208,6 +210,20 @@ public enum Inbox {
         return finish(nil)
     }
 
+    /// The MTL of a product folder or tar (the text one when the product has both, as Collection 2 delivers them),
+    /// and a problem when the files are the MTLs of two products: which one is the delivery is not guessed.
+    static func mtlChoice(_ names: [String]) -> (mtl: String, problem: String?)? {
+        let mtls = names.filter { $0.hasSuffix("_MTL.txt") || $0.hasSuffix("_MTL.json") }.sorted()
+        guard let mtl = mtls.first(where: { $0.hasSuffix("_MTL.txt") }) ?? mtls.first else { return nil }
+        func product(_ name: String) -> String {
+            let base = URL(fileURLWithPath: name).lastPathComponent
+            return String(base[..<(base.range(of: "_MTL.", options: .backwards)?.lowerBound ?? base.endIndex)])
+        }
+        let products = Array(Set(mtls.map(product))).sorted()
+        guard products.count > 1 else { return (mtl, nil) }
+        return (mtl, "holds the MTL files of \(products.count) products (\(mtls.joined(separator: ", "))): one product per delivery; which one is meant is not guessed")
+    }
+
     /// A Landsat product folder: sensor, collection, level and date from its MTL; the content hash covers every file.
     static func landsatFolder(_ folder: String, mtl: String, files: [String]) -> Delivery {
         var hasher = SHA256()
@@ -242,7 +258,9 @@ public enum Inbox {
         let members = VirtualFiles.listRecursively(root)
         if members.isEmpty {
             delivery.problem = "\(path): not a readable tar archive (or an empty one)"
-        } else if let mtl = members.first(where: { $0.hasSuffix("_MTL.txt") }) ?? members.first(where: { $0.hasSuffix("_MTL.json") }) {
+        } else if let choice = Self.mtlChoice(members) {
+            let mtl = choice.mtl
+            defer { if let problem = choice.problem { delivery.problem = "\(path): \(problem)" } }
             do {
                 let data = try VirtualFiles.read(root + "/" + mtl)
                 let name = URL(fileURLWithPath: mtl).lastPathComponent

@@ -88,6 +88,22 @@ final class NightlyRobustnessTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("loop.tif: a symlink loop, not a delivery"), result.stderr)
     }
 
+    /// A folder holding the MTLs of two Landsat products (Marburg's Landsat 8 and Landsat 7 scenes) is recorded failed
+    /// naming both, not read as whichever sorts first; the night goes on.
+    func testAFolderWithTheMTLsOfTwoProductsIsNamedNotPickedSilently() throws {
+        let marburg = CLITests.root.appendingPathComponent("testdata/marburg-landsat")
+        let folder = inbox.appendingPathComponent("two-products")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: marburg.path) where name.hasSuffix("_MTL.txt") || name.hasSuffix("_B4.TIF") || name.hasSuffix("_B3.TIF") || name.hasSuffix("_B5.TIF") || name.hasSuffix("_B4.TIF") {
+            try FileManager.default.copyItem(at: marburg.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+        }
+        try deliver(try fixture("before.tif"), as: "night1", date: "2024-06-30")
+        let result = try nightly()
+        XCTAssertEqual(result.status, 2, result.stderr)
+        XCTAssertTrue(result.stderr.contains("two-products: holds the MTL files of 2 products (LC08_L1TP_195025_20130707_20170503_01_T1_MTL.txt, LE07_L1TP_195025_20010730_20170204_01_T1_MTL.txt)"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("failed 1"), result.stderr)
+    }
+
     func testNightlyRefusesAMemoryThatIsNotASizeAndZeroThreads() throws {
         for arguments in [["--memory", "lots"], ["--memory", "1e30G"], ["--threads", "0"]] {
             let result = try CLITests.landwatch(["nightly", "--inbox", inbox.path, "--pipeline", pipeline.path, "--out", out.path] + arguments)
