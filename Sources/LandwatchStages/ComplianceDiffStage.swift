@@ -645,17 +645,23 @@ extension ComplianceDiffStage {
             guard let entries = node.entries else {
                 throw ConfigDecodingError("must map rule names to settings, e.g. {unapproved_construction: {min_area: 300}} (found \(node.shortDescription))")
             }
-            changes = []
+            // Every wrong rule and every wrong setting is reported, not only the first.
+            var problems = ConfigProblems()
+            var changes: [Change] = []
             for entry in entries {
-                guard let kind = ChangeRule.Kind(rawValue: entry.key) else {
-                    throw ConfigDecodingError(Self.unknownRule(entry.key), at: entry.keyLocation)
+                let header = problems.attempt { () throws(ConfigDecodingError) -> (ChangeRule.Kind, [ConfigNode.Entry]) in
+                    guard let kind = ChangeRule.Kind(rawValue: entry.key) else {
+                        throw ConfigDecodingError(Self.unknownRule(entry.key), at: entry.keyLocation)
+                    }
+                    guard let settings = entry.value.entries else {
+                        throw ConfigDecodingError("rule '\(entry.key)' takes a mapping {\(Self.settings)} (found \(entry.value.shortDescription))",
+                                                  at: entry.value.location)
+                    }
+                    return (kind, settings)
                 }
-                guard let settings = entry.value.entries else {
-                    throw ConfigDecodingError("rule '\(entry.key)' takes a mapping {\(Self.settings)} (found \(entry.value.shortDescription))",
-                                              at: entry.value.location)
-                }
+                guard let (kind, settings) = header else { continue }
                 var change = Change(kind: kind, keyLocation: entry.keyLocation)
-                for setting in settings {
+                for setting in settings { _ = problems.attempt { () throws(ConfigDecodingError) in
                     let text = setting.value.scalarText ?? ""
                     func bad(_ wanted: String) -> ConfigDecodingError {
                         ConfigDecodingError("rule '\(entry.key)': '\(setting.key)' must be \(wanted) (found \(setting.value.shortDescription))",
@@ -674,9 +680,11 @@ extension ComplianceDiffStage {
                         throw ConfigDecodingError("rule '\(entry.key)': unknown setting '\(setting.key)' (settings: \(Self.settings))",
                                                   at: setting.keyLocation)
                     }
-                }
+                } }
                 changes.append(change)
             }
+            try problems.throwIfAny()
+            self.changes = changes
         }
 
         static func unknownRule(_ name: String) -> String {
