@@ -380,7 +380,7 @@ public struct WriteViolationsStage: WholeSinkStage {
             written.append("violations.gpkg")
         }
         if formats.contains("kml") {
-            try table.writeVector(to: folder.path("violations.kml"), driver: "KML", crs: wgs84, geometry: \.wgs84)
+            try table.writeKML(to: folder.path("violations.kml"))
             written.append("violations.kml")
         }
         try table.summaryCSV().write(toFile: folder.path("summary.csv"), atomically: false, encoding: .utf8)
