@@ -175,7 +175,9 @@ public struct ReadPlanStage: SourceStage {
         } catch {
             throw StageProblem(option: error.kind == .outOfRange ? "layer" : "path", error.description)
         }
-        for (option, field) in [("id_field", idField), ("name_field", nameField), ("code_field", codeField)] {
+        // An empty approvals layer (no approval this period) may have no fields at all: a GeoJSON's come from its features.
+        let emptyApprovals = role == .approvals && info.featureCount == 0
+        for (option, field) in [("id_field", idField), ("name_field", nameField), ("code_field", codeField)] where !emptyApprovals {
             if let field, !info.fieldNames.contains(field) {
                 throw StageProblem(option: option, "field '\(field)' does not exist in layer '\(info.name)' of \(path) "
                                    + "(its fields: \(info.fieldNames.isEmpty ? "none" : info.fieldNames.joined(separator: ", ")))")
@@ -189,10 +191,12 @@ public struct ReadPlanStage: SourceStage {
                                + "give it with 'crs', for example crs: EPSG:4490")
         }
         let rows: [(fid: Int, values: [String: String])]
-        do { rows = try dataset.attributes(layer: layer, fields: [idField, nameField, codeField].compactMap { $0 }) } catch {
+        do { rows = emptyApprovals ? [] : try dataset.attributes(layer: layer, fields: [idField, nameField, codeField].compactMap { $0 }) } catch {
             throw StageProblem(option: Self.path, error.description)
         }
-        guard !rows.isEmpty else {
+        // An approvals layer with no feature is a period with no approval (every change is unapproved); any other
+        // empty plan layer is a broken delivery.
+        guard !rows.isEmpty || role == .approvals else {
             throw StageProblem(option: Self.path, "plan layer '\(role.rawValue)' (\(path), layer '\(info.name)') has no features")
         }
         // Zones report the share of their area the image covers: their areas, on an equal-area projection.
@@ -277,7 +281,11 @@ public struct ReadPlanStage: SourceStage {
         for skipped in report.skipped {
             context.logger.warning("plan layer '\(role.rawValue)' (\(path)): skipped feature \(skipped.fid): \(skipped.reason)")
         }
-        guard !features.isEmpty else {
+        if features.isEmpty, report.total == 0, role == .approvals {
+            let message = "plan layer 'approvals' (\(path)) has no features: no approvals this period, so no change is taken as approved"
+            context.logger.warning("\(message)")
+            context.findings?.note(message)
+        } else if features.isEmpty {
             if !report.skipped.isEmpty, report.skipped.allSatisfy({ $0.reason.hasPrefix("it cannot be transformed") }) {
                 let layerCRS = (try? dataset.spatialReference(layer: layer))??.label
                 throw RunError(.input, "plan layer '\(role.rawValue)' (\(path)): no feature can be transformed from "
@@ -298,7 +306,7 @@ public struct ReadPlanStage: SourceStage {
         }
         let inside = reaching(grid)
         let checked = context.fullGrid ?? grid
-        if inside.isEmpty && !allowOutside && (checked == grid || reaching(checked).isEmpty) {
+        if inside.isEmpty && !features.isEmpty && !allowOutside && (checked == grid || reaching(checked).isEmpty) {
             let extent = checked.extent
             let union = features.map(\.geometry.envelope).reduce((Double.infinity, Double.infinity, -Double.infinity, -Double.infinity)) {
                 (min($0.0, $1.minX), min($0.1, $1.minY), max($0.2, $1.maxX), max($0.3, $1.maxY))

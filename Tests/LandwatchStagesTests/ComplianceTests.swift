@@ -428,3 +428,24 @@ extension ComplianceTests {
         }
     }
 }
+
+extension SentinelComplianceTests {
+    /// An approvals layer without a feature is a period with no approval: a warning in the log and run.json, every
+    /// change unapproved; not a failed run.
+    func testAnApprovalsLayerWithNoFeatureIsNoApprovalThisPeriod() throws {
+        let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: EngineTests.root.appendingPathComponent("testdata/plan/planted-slovenia.json")))
+        let after = try plant(truth)
+        let redline = try layer(truth.redline, crs: "EPSG:4490", name: "redline.geojson")
+        let approvals = try layer(truth.approvals, crs: "EPSG:32633", name: "approvals.geojson")
+        try run(pipeline(after: after, compareWith: "before", redline: redline, approvals: approvals))
+        let approved = try features().count
+        let empty = work.appendingPathComponent("no-approvals.geojson")
+        try Data(#"{"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32633"}}, "features": []}"#.utf8).write(to: empty)
+        try run(pipeline(after: after, compareWith: "before", redline: redline, approvals: empty.path), out: "out")
+        XCTAssertGreaterThanOrEqual(try features().count, approved, "nothing approved: at least the patches listed with the approvals")
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("out/run.json"))) as! [String: Any]
+        let stage = try XCTUnwrap((record["stages"] as! [[String: Any]]).first { $0["id"] as? String == "approvals" })
+        let notes = ((stage["findings"] as? [String: Any])?["notes"] as? [String]) ?? []
+        XCTAssertTrue(notes.contains { $0.contains("no approvals this period") }, "\(stage)")
+    }
+}

@@ -150,11 +150,13 @@ public final class Executor: Sendable {
             let path = materializedPath(id).path
             observer?.passStarted(pass.index, stages: [id], blocks: 0)
             let done: Bool
-            do { done = try source.materialize(onto: plan.grid, at: path, context: context) } catch { throw Self.wrap(error, stage: id) }
+            let stageContext = context.forStage()
+            do { done = try source.materialize(onto: plan.grid, at: path, context: stageContext) } catch { throw Self.wrap(error, stage: id) }
             if done {
                 let finished = Date()
                 observer?.passFinished(pass.index, stages: [id], seconds: finished.timeIntervalSince(started))
-                return [StageTiming(id: id, uses: pipeline.stage(id)!.uses, started: started, finished: finished, outputs: [], fusedWith: [id])]
+                return [StageTiming(id: id, uses: pipeline.stage(id)!.uses, started: started, finished: finished, outputs: [], fusedWith: [id],
+                                    findings: stageContext.findings?.record)]
             }
         }
         let grid = plan.grid
