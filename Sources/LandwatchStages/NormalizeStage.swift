@@ -155,7 +155,7 @@ public struct NormalizeStage: NeighbourhoodStage {
     }
 
     /// Reads reference and subject bands of a tile and keeps the sampled pixels valid in all of them.
-    struct Sampler: NeighbourhoodKernel {
+    struct Sampler: StatelessNeighbourhoodKernel {
         struct Sample: Sendable {
             var positions: [Int], values: [Float]
         }
@@ -164,14 +164,8 @@ public struct NormalizeStage: NeighbourhoodStage {
         let gridWidth: Int, oneIn: Int
         var outputBands: [String] { [] }
 
-        func makeWorker() throws -> any NeighbourhoodWorker { Worker(sampler: self) }
-
-        final class Worker: NeighbourhoodWorker {
-            let sampler: Sampler
-            init(sampler: Sampler) { self.sampler = sampler }
-            func apply(inputs: [PixelBlock], into output: inout PixelBlock) throws -> (any Sendable)? {
-                sampler.sample(reference: inputs[0].bands, subject: inputs[1].bands, tile: output.window)
-            }
+        func compute(inputs: [PixelBlock], into output: inout PixelBlock) throws -> (any Sendable)? {
+            sample(reference: inputs[0].bands, subject: inputs[1].bands, tile: output.window)
         }
 
         func sample(reference rv: [[Float]], subject sv: [[Float]], tile: Window) -> Sample {
@@ -193,32 +187,26 @@ public struct NormalizeStage: NeighbourhoodStage {
     }
 
     /// `gain × value + offset` per band; nodata stays NaN.
-    struct Apply: NeighbourhoodKernel {
+    struct Apply: StatelessNeighbourhoodKernel {
         let reads: [NeighbourhoodRead]
         let outputBands: [String]
         let gains: [Float], offsets: [Float]
 
-        func makeWorker() throws -> any NeighbourhoodWorker { Worker(kernel: self) }
-
-        final class Worker: NeighbourhoodWorker {
-            let kernel: Apply
-            init(kernel: Apply) { self.kernel = kernel }
-            func apply(inputs: [PixelBlock], into output: inout PixelBlock) throws -> (any Sendable)? {
-                let count = output.window.pixelCount
-                for b in kernel.gains.indices {
-                    let gain = kernel.gains[b], offset = kernel.offsets[b]
-                    inputs[0].bands[b].withUnsafeBufferPointer { source in
-                        output.bands[b].withUnsafeMutableBufferPointer { target in
-                            if gain == 1 && offset == 0 {
-                                for i in 0..<count { target[i] = source[i] }
-                            } else {
-                                for i in 0..<count { let v = source[i]; target[i] = v.isFinite ? gain * v + offset : v }
-                            }
+        func compute(inputs: [PixelBlock], into output: inout PixelBlock) throws -> (any Sendable)? {
+            let count = output.window.pixelCount
+            for b in gains.indices {
+                let gain = gains[b], offset = offsets[b]
+                inputs[0].bands[b].withUnsafeBufferPointer { source in
+                    output.bands[b].withUnsafeMutableBufferPointer { target in
+                        if gain == 1 && offset == 0 {
+                            for i in 0..<count { target[i] = source[i] }
+                        } else {
+                            for i in 0..<count { let v = source[i]; target[i] = v.isFinite ? gain * v + offset : v }
                         }
                     }
                 }
-                return nil
             }
+            return nil
         }
     }
 }

@@ -90,3 +90,22 @@ extension Window {
                       height: min(rowOffset + self.height + halo, height) - y0)
     }
 }
+
+/// A kernel whose tiles need no state of their own on a worker thread: the engine's worker calls ``compute(inputs:into:)``.
+public protocol StatelessNeighbourhoodKernel: NeighbourhoodKernel {
+    /// Computes a tile as ``NeighbourhoodWorker/apply(inputs:into:)`` does; called from several threads at once.
+    func compute(inputs: [PixelBlock], into output: inout PixelBlock) throws -> (any Sendable)?
+}
+
+extension StatelessNeighbourhoodKernel {
+    public func makeWorker() throws -> any NeighbourhoodWorker { StatelessWorker(kernel: self) }
+}
+
+/// The worker of a ``StatelessNeighbourhoodKernel``.
+final class StatelessWorker<Kernel: StatelessNeighbourhoodKernel>: NeighbourhoodWorker {
+    let kernel: Kernel
+    init(kernel: Kernel) { self.kernel = kernel }
+    func apply(inputs: [PixelBlock], into output: inout PixelBlock) throws -> (any Sendable)? {
+        try kernel.compute(inputs: inputs, into: &output)
+    }
+}
