@@ -47,9 +47,9 @@ let package = Package(
             name: "LandwatchGDAL",
             dependencies: ["CGDAL", .product(name: "Logging", package: "swift-log")]
         ),
-        // Pure Swift, no GDAL: indices, classification (rules, calibration, a native tree evaluator), relative
-        // normalisation and change evidence, compliance rules and patch labelling, focal, zonal and thermal
-        // computations on pixel buffers; and the Landsat MTL parser and QA bit layouts (it reads MTL text files).
+        // Pure Swift, no GDAL, no files: indices, classification (rules, calibration, a native tree evaluator),
+        // relative normalisation and change evidence, compliance rules and patch labelling, focal, zonal and thermal
+        // computations on pixel buffers.
         // Optimised in debug builds too: the tests run the real scenes through these loops, which are 30-100 times
         // slower unoptimised.
         .target(name: "LandwatchAlgorithms", swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
@@ -62,11 +62,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What landwatch knows of the products sensors deliver: the Landsat MTL parser, QA bit layouts and thermal
+        // constants, the sensor presets (band order, wavelengths, scaling), Sentinel-2 SAFE and Gaofen metadata.
+        .target(name: "LandwatchSensors", dependencies: ["LandwatchPipeline", "LandwatchGDAL", "LandwatchAlgorithms"]),
+        // The products stages hand each other and the nightly loop: violation lists, change patches, zone metrics,
+        // heat island, accuracy; Codable, each with a version.
+        .target(name: "LandwatchProducts", dependencies: ["LandwatchPipeline", "LandwatchAlgorithms", "LandwatchGDAL"]),
+        // What people read: the violation lists and tables (CSV, GeoJSON, KML, GeoPackage), image chips, the field
+        // package (PDF, KMZ), the HTML report with its charts and maps; the stages that write them.
+        .target(
+            name: "LandwatchOutputs",
+            dependencies: ["LandwatchProducts", "LandwatchPipeline", "LandwatchAlgorithms", "LandwatchGDAL", "LandwatchRender",
+                           "LandwatchSensors", .product(name: "Logging", package: "swift-log")]
+        ),
         // Stage types (an algorithm and its typed option keys each), the sensor-product readers (Landsat, Sentinel-2
         // SAFE, Gaofen, presets) and the outputs (violation lists, tables, charts, the report).
         .target(
             name: "LandwatchStages",
-            dependencies: ["LandwatchPipeline", "LandwatchAlgorithms", "LandwatchGDAL", "LandwatchXGBoost", "LandwatchRender"]
+            dependencies: ["LandwatchPipeline", "LandwatchAlgorithms", "LandwatchGDAL", "LandwatchXGBoost", "LandwatchRender", "LandwatchSensors", "LandwatchProducts", "LandwatchOutputs"]
         ),
         // The registry of scenes, runs and violations (SQLite through GRDB), and tracking violations across nights.
         .target(
@@ -77,35 +90,39 @@ let package = Package(
         // Nightly operations: the inbox, baselines, runs per scene, the registry updated per scene.
         .target(
             name: "LandwatchNightly",
-            dependencies: ["LandwatchPipeline", "LandwatchStages", "LandwatchRegistry", "LandwatchGDAL", "LandwatchAlgorithms",
+            dependencies: ["LandwatchPipeline", "LandwatchSensors", "LandwatchProducts", "LandwatchOutputs", "LandwatchRegistry",
+                           "LandwatchGDAL", "LandwatchAlgorithms",
                            .product(name: "Logging", package: "swift-log")]
         ),
         // Argument parsing, logging bootstrap, progress display, exit codes.
         .target(
             name: "LandwatchCLI",
             dependencies: [
-                "LandwatchStages", "LandwatchPipeline", "LandwatchGDAL", "LandwatchNightly", "LandwatchRegistry",
+                "LandwatchStages", "LandwatchOutputs", "LandwatchPipeline", "LandwatchGDAL", "LandwatchNightly", "LandwatchRegistry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "landwatch", dependencies: ["LandwatchCLI"]),
-        .testTarget(name: "LandwatchGDALTests", dependencies: ["LandwatchGDAL"]),
-        .testTarget(name: "LandwatchAlgorithmsTests", dependencies: ["LandwatchAlgorithms"]),
-        .testTarget(name: "LandwatchRenderTests", dependencies: ["LandwatchRender"]),
+        // What the tests share: the repository root, testdata/, the shared real scenes, temporary folders.
+        .target(name: "LandwatchTestSupport", path: "Tests/LandwatchTestSupport"),
+        .testTarget(name: "LandwatchGDALTests", dependencies: ["LandwatchTestSupport", "LandwatchGDAL"]),
+        .testTarget(name: "LandwatchAlgorithmsTests", dependencies: ["LandwatchTestSupport", "LandwatchAlgorithms"]),
+        .testTarget(name: "LandwatchSensorsTests", dependencies: ["LandwatchTestSupport", "LandwatchSensors", "LandwatchAlgorithms"]),
+        .testTarget(name: "LandwatchRenderTests", dependencies: ["LandwatchTestSupport", "LandwatchRender"]),
         .testTarget(
             name: "LandwatchPipelineTests",
-            dependencies: ["LandwatchPipeline", "LandwatchStages", "LandwatchGDAL"],
+            dependencies: ["LandwatchTestSupport", "LandwatchPipeline", "LandwatchStages", "LandwatchSensors", "LandwatchGDAL"],
             exclude: ["BadPipelines", "FuzzRegressions", "fuzz.sh"]
         ),
         .testTarget(
             name: "LandwatchStagesTests",
-            dependencies: ["LandwatchStages", "LandwatchPipeline", "LandwatchGDAL", "LandwatchAlgorithms", "LandwatchXGBoost"]
+            dependencies: ["LandwatchTestSupport", "LandwatchStages", "LandwatchSensors", "LandwatchProducts", "LandwatchOutputs", "LandwatchPipeline", "LandwatchGDAL", "LandwatchAlgorithms", "LandwatchXGBoost"]
         ),
-        .testTarget(name: "LandwatchRegistryTests", dependencies: ["LandwatchRegistry", "LandwatchGDAL"]),
+        .testTarget(name: "LandwatchRegistryTests", dependencies: ["LandwatchTestSupport", "LandwatchRegistry", "LandwatchGDAL"]),
         .testTarget(
             name: "LandwatchCLITests",
-            dependencies: ["LandwatchCLI", "LandwatchStages", "LandwatchGDAL", "LandwatchRegistry", "LandwatchPipeline", "LandwatchNightly"],
+            dependencies: ["LandwatchTestSupport", "LandwatchCLI", "LandwatchStages", "LandwatchProducts", "LandwatchOutputs", "LandwatchGDAL", "LandwatchRegistry", "LandwatchPipeline", "LandwatchNightly"],
             exclude: ["BadInputs"]
         ),
     ]
@@ -116,7 +133,7 @@ let package = Package(
 if ProcessInfo.processInfo.environment["LANDWATCH_FUZZ"] == "1" {
     package.targets.append(.executableTarget(
         name: "landwatch-fuzz",
-        dependencies: ["LandwatchPipeline", "LandwatchStages", "LandwatchAlgorithms"],
+        dependencies: ["LandwatchPipeline", "LandwatchStages", "LandwatchSensors", "LandwatchAlgorithms"],
         swiftSettings: [.unsafeFlags(["-parse-as-library"])]
     ))
     package.products.append(.executable(name: "landwatch-fuzz", targets: ["landwatch-fuzz"]))

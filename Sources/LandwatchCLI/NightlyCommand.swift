@@ -6,6 +6,7 @@ import LandwatchPipeline
 import LandwatchRegistry
 import LandwatchStages
 import Logging
+import LandwatchOutputs
 
 /// `landwatch nightly`: the unattended run from cron (`nightly run`, the default), and `nightly status`.
 struct NightlyCommand: ParsableCommand {

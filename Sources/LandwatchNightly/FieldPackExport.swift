@@ -3,7 +3,9 @@ import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchRegistry
-import LandwatchStages
+import LandwatchProducts
+import LandwatchOutputs
+import LandwatchSensors
 
 /// `landwatch violations fieldpack`: the field package (``FieldPack``) of the registry's violations — those still
 /// open, say, in one zone — for the team that drives out tomorrow. Each violation's attributes come from the scene

@@ -2,7 +2,7 @@ import Foundation
 import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
-import LandwatchStages
+import LandwatchSensors
 
 /// One delivery found in the inbox.
 public struct Delivery: Sendable {

@@ -2,8 +2,9 @@ import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchRegistry
-import LandwatchStages
 import Logging
+import LandwatchProducts
+import LandwatchSensors
 
 /// How a nightly run ended, for the exit code.
 public enum NightlyResult: Sendable, Equatable {

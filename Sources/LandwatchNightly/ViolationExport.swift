@@ -2,7 +2,8 @@ import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchRegistry
-import LandwatchStages
+import LandwatchProducts
+import LandwatchSensors
 
 /// The registry's violations in the formats an enforcement team opens: CSV for Excel (UTF-8 with BOM, CRLF),
 /// GeoJSON, GeoPackage for QGIS and KML for Google Earth or a phone; every geometry in WGS84.

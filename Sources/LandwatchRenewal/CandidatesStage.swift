@@ -136,7 +136,7 @@ public struct CandidatesStage: WholeSinkStage {
         let keptPatches = Set(vacancyResult?.patchIndex.keys.map { $0 } ?? [])
         let tag = UUID().uuidString.prefix(8)
         let maskPath = context.scratchPath("candidates-\(tag).tif")
-        let unbuilt = vacancy.unbuilt
+        let built = vacancy.built
         let mask = try writeMask(maskPath, grid: grid, context: context, strips: strips) { window in
             let c = try classSet.band(1).read(window), g = try greenSet.band(1).read(window)
             let b = try boundarySet?.band(1).read(window), a = try approvalSet?.band(1).read(window)
@@ -146,7 +146,7 @@ public struct CandidatesStage: WholeSinkStage {
                 if let b, !(b[i].isFinite && b[i] > 0) { continue }
                 let code = c[i].isFinite ? Int(c[i]) : 0
                 let isVacant = v.map { $0[i] >= 1 && keptPatches.contains(Int($0[i])) } ?? false
-                let isIdle = a.map { $0[i].isFinite && idleNumbers.contains(Int($0[i])) && unbuilt.contains(code) } ?? false
+                let isIdle = a.map { $0[i].isFinite && idleNumbers.contains(Int($0[i])) && !built.contains(code) } ?? false
                 if isVacant || isIdle || leftover.contains(code) { flags[i] = 1 }
             }
             return flags
@@ -174,7 +174,7 @@ public struct CandidatesStage: WholeSinkStage {
                 s.pixels += 1
                 let code = c[i].isFinite ? Int(c[i]) : 0
                 if v.map({ $0[i] >= 1 && keptPatches.contains(Int($0[i])) }) ?? false { s.vacant += 1 }
-                if a.map({ $0[i].isFinite && idleNumbers.contains(Int($0[i])) && unbuilt.contains(code) }) ?? false { s.idle += 1 }
+                if a.map({ $0[i].isFinite && idleNumbers.contains(Int($0[i])) && !built.contains(code) }) ?? false { s.idle += 1 }
                 if leftover.contains(code) { s.leftover += 1 }
                 if (r.map { $0[i].isFinite && $0[i] > 0 } ?? false) || (f.map { $0[i].isFinite && $0[i] > 0 } ?? false) { s.protected += 1 }
                 s.zones[z.map { $0[i].isFinite && $0[i] >= 1 ? Int($0[i]) : 0 } ?? 0, default: 0] += 1

@@ -126,9 +126,8 @@ struct VacancyAnalysis {
                     sum.pixels += 1
                     if let last = series.lastIndex(where: { $0.isFinite && $0 > 0 }) {
                         sum.clear += 1
-                        let code = Int(series[last])
-                        if unbuilt.contains(code) { sum.unbuilt += 1 }
-                        if settings.built.contains(code) { sum.built += 1 }
+                        // Approved land is unbuilt while no building stands on it, whatever covers it.
+                        if settings.built.contains(Int(series[last])) { sum.built += 1 } else { sum.unbuilt += 1 }
                     }
                     if let referenceIndex, let then = series[0...referenceIndex].lastIndex(where: { $0.isFinite && $0 > 0 }) {
                         sum.clearThen += 1

@@ -41,8 +41,15 @@ public struct SeriesDate: Sendable, Comparable, Hashable, CustomStringConvertibl
     public var description: String { text }
     public static func < (a: SeriesDate, b: SeriesDate) -> Bool { a.day < b.day }
 
-    /// Months from `self` to `later`, as days / (365.2425 / 12): 2011-01-07 to 2013-07-07 is 30.0.
-    public func months(until later: SeriesDate) -> Double { Double(later.day - day) / (365.2425 / 12) }
+    /// Calendar months from `self` to `later`: the whole months (2011-01-07 to 2013-07-07 is 30, 2013-01-07 to
+    /// 2013-07-07 is 6), then the days left over divided by 30.437 (an average month).
+    public func months(until later: SeriesDate) -> Double {
+        guard later.day >= day else { return -later.months(until: self) }
+        let (y0, m0, _) = Self.civil(fromDays: day), (y1, m1, _) = Self.civil(fromDays: later.day)
+        var whole = (y1 - y0) * 12 + (m1 - m0)
+        while whole > 0 && adding(months: whole).day > later.day { whole -= 1 }
+        return Double(whole) + Double(later.day - adding(months: whole).day) / (365.2425 / 12)
+    }
 
     /// The same day `months` calendar months earlier (the last day of the month when it has fewer days).
     public func adding(months: Int) -> SeriesDate {
@@ -99,6 +106,14 @@ public struct VacancyRun: Sendable, Equatable {
     public var missing: Int
     /// True when an earlier clear observation was not unbuilt (the land turned bare during the series).
     public var turnedBare: Bool
+
+    public init(first: Int, last: Int, observations: Int, missing: Int, turnedBare: Bool) {
+        self.first = first
+        self.last = last
+        self.observations = observations
+        self.missing = missing
+        self.turnedBare = turnedBare
+    }
 
     /// The run of `classes` (one per date, in date order), or nil when the latest clear observation is not unbuilt.
     public static func of(_ classes: [Float], unbuilt: (Int) -> Bool) -> VacancyRun? {

@@ -2,6 +2,7 @@ import Foundation
 import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
+import LandwatchProducts
 
 /// `assess.accuracy`: a class raster against a reference raster, streamed block by block into a confusion
 /// matrix; writes overall accuracy, kappa and per-class producer's and user's accuracy and F1 as JSON, CSV and
@@ -162,26 +163,4 @@ public struct AccuracyReport: Sendable {
         }
         return text
     }
-}
-
-/// What `assess.accuracy` writes as NAME.json, as the report reads it. Files written before the version field read
-/// as version nil (1). Non-finite figures (a class never predicted) are null.
-public struct AccuracyResult: StageProduct, Equatable {
-    public static let currentVersion = 1
-
-    public struct Class: Codable, Sendable, Equatable {
-        public var code: Int
-        public var name: String
-        public var referencePixels: Int
-        public var predictedPixels: Int
-        public var producersAccuracy: Double?
-        public var usersAccuracy: Double?
-        public var f1: Double?
-    }
-
-    public var version: Int?
-    public var pixels: Int
-    public var overallAccuracy: Double?
-    public var kappa: Double?
-    public var classes: [Class]
 }

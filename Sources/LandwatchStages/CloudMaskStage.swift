@@ -2,6 +2,7 @@ import Foundation
 import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
+import LandwatchSensors
 
 /// `mask.clouds`: a Landsat quality band turned into a cloud mask (1 masked, 0 clear, nodata for fill), with the
 /// bit layout read from the product's MTL (pre-collection BQA, Collection 1 BQA or Collection 2 QA_PIXEL); or the

@@ -1,6 +1,8 @@
 import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
+import LandwatchOutputs
+import LandwatchProducts
 
 /// `write.fieldpack`: the field package (``FieldPack``) of the run's violation list — fieldpack.pdf (GeoPDF),
 /// fieldpack.kmz, fieldcheck.csv and .gpkg — in one folder published whole. It runs after the list is written and

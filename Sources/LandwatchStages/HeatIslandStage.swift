@@ -2,6 +2,7 @@ import Foundation
 import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
+import LandwatchProducts
 
 /// `metrics.heat_island`: surface urban heat-island intensity per zone, hot spots, and green coverage against
 /// temperature across zones.
@@ -251,35 +252,4 @@ public struct HeatIslandStage: WholeSinkStage {
         try context.outputRoot.writeAtomically(jsonData(summary), to: "\(path).json")
         return written + ["\(path).csv", "\(path).json"]
     }
-}
-
-/// What `metrics.heat_island` writes as NAME.json, as the report reads it. Files written before the version field
-/// read as version 1. Temperatures are °C; without a thermal band only the proxy (built-up share, 0–1) is set.
-public struct HeatIslandResult: StageProduct, Equatable {
-    public static let currentVersion = 1
-
-    public struct Zone: Codable, Sendable, Equatable {
-        public var zone: String
-        public var name: String?
-        public var observedKm2: Double?
-        public var cloudOrNodataShare: Double?
-        public var urbanKm2: Double?
-        public var greenCoverage: Double?
-        /// The proxy: built-up share of the observed zone (0–1), when there is no temperature.
-        public var heatIslandProxy: Double?
-        public var urbanMeanLstC: Double?
-        public var ruralRingMeanLstC: Double?
-        public var suhiC: Double?
-        public var zoneMeanLstC: Double?
-    }
-
-    public var version: Int?
-    public var kind: String?
-    public var isProxy: Bool
-    public var zones: [Zone]
-    /// The whole scene as one zone.
-    public var scene: Zone?
-    public var hotspotThresholdC: Double?
-    public var hotspotKm2: Double?
-    public var greenLstCorrelation: Double?
 }

@@ -2,6 +2,8 @@ import Foundation
 import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
+import LandwatchProducts
+import LandwatchOutputs
 
 /// Per-zone figures streamed from block sums: the shared machinery of the `metrics.*` stages.
 ///
@@ -102,72 +104,6 @@ func jsonNumber(_ value: Double?, _ digits: Int = 4) -> Any {
     guard let value, value.isFinite else { return NSNull() }
     let factor = pow(10.0, Double(digits))
     return (value * factor).rounded() / factor
-}
-
-/// A file a stage writes and another reads back (the report, a later run): `Codable`, with a version, snake_case keys.
-public protocol StageProduct: Codable, Sendable {
-    /// The version the stage writes now.
-    static var currentVersion: Int { get }
-}
-
-extension StageProduct {
-    /// Decodes the file's JSON (snake_case keys).
-    public static func decode(_ data: Data) throws -> Self {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(Self.self, from: data)
-    }
-}
-
-/// What `metrics.green` writes as NAME.json, as its readers see it: the report and a later run's `baseline:`.
-/// Files written before the version field read as version 1.
-public struct GreenCoverageResult: StageProduct, Equatable {
-    public static let currentVersion = 1
-
-    public struct Zone: Codable, Sendable, Equatable {
-        public var zone: String
-        public var name: String?
-        public var areaKm2: Double?
-        public var coveredShare: Double?
-        public var observedShare: Double?
-        /// 0–1; nil where nothing of the zone was observed.
-        public var greenCoverage: Double?
-        public var baselineCoverage: Double?
-        public var changePercentagePoints: Double?
-    }
-
-    public var version: Int?
-    public var zones: [Zone]
-    public var vegetated: String?
-    public var greenCoverageAllZones: Double?
-}
-
-/// What `metrics.intensity` writes as NAME.json, as the report reads it. Files written before the version field read as
-/// version 1.
-public struct IntensityResult: StageProduct, Equatable {
-    public static let currentVersion = 1
-    public typealias Level = DevelopmentIntensityStage.Level
-
-    public struct Zone: Codable, Sendable, Equatable {
-        public var zone: String
-        public var name: String?
-        public var areaKm2: Double?
-        public var coveredShare: Double?
-        public var observedShare: Double?
-        /// Built-up share of the observed zone, 0–1.
-        public var intensity: Double?
-        public var warning: Double?
-        public var limit: Double?
-        public var level: Level?
-        /// Built-up share of the zone's red line, 0–1 (with a red-line input).
-        public var ecoOccupation: Double?
-        public var ecoLevel: Level?
-    }
-
-    public var version: Int?
-    public var zones: [Zone]
-    public var ecoOccupationAllZones: Double?
-    public var ecoLevelAllZones: Level?
 }
 
 // MARK: - metrics.zonal
@@ -471,12 +407,7 @@ public struct DevelopmentIntensityStage: SinkStage {
         }
     }
 
-    /// Where a zone stands against its levels, as written into the CSV and JSON and read back by the report.
-    public enum Level: String, Sendable, Codable, CaseIterable {
-        case ok, warning, exceeded, unknown
-        /// The zone has no red line, so its ecological-space occupation has no level.
-        case noRedLine = "no red line"
-    }
+    public typealias Level = IntensityResult.Level
 
     public struct Levels: Sendable, Equatable {
         public var warning: Double, limit: Double, ecoWarning: Double, ecoLimit: Double

@@ -2,6 +2,7 @@ import Foundation
 import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
+import LandwatchSensors
 
 /// `read.landsat`: a Landsat 4–9 Level-1 product read through its MTL: bands by name, files found beside the MTL,
 /// digital numbers scaled to top-of-atmosphere reflectance with the MTL's own constants.

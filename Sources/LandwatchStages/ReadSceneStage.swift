@@ -1,6 +1,7 @@
 import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
+import LandwatchSensors
 
 /// `read.scene`: one multi-band raster, or one file per band, with named bands and DN-to-value scaling.
 public struct ReadSceneStage: SourceStage {
@@ -78,7 +79,7 @@ public struct ReadSceneStage: SourceStage {
 
     public init(options: StageOptions) throws(StageProblem) {
         var date = options[Self.date]
-        if let date, !ReadSceneStage.isDate(date) {
+        if let date, !AcquisitionDate.isValid(date) {
             throw StageProblem(option: Self.date, "'\(date)' is not a date written YYYY-MM-DD")
         }
         path = options[Self.path]
@@ -354,13 +355,6 @@ public struct ReadSceneStage: SourceStage {
                               dataType: dataType.rawValue, probe: probe)
     }
 
-    /// True for `YYYY-MM-DD` with a plausible month and day.
-    static func isDate(_ text: String) -> Bool {
-        let parts = text.split(separator: "-")
-        guard parts.count == 3, parts[0].count == 4, let month = Int(parts[1]), let day = Int(parts[2]), Int(parts[0]) != nil else { return false }
-        return (1...12).contains(month) && (1...31).contains(day)
-    }
-
     public func makeSource(onto grid: RasterGrid, context: RunContext) throws -> any BlockSource {
         // A stated `values:` is checked against a reduced read of each band at run start.
         if let values {
@@ -375,25 +369,5 @@ public struct ReadSceneStage: SourceStage {
         }
         return try RasterFileSource(bands: bandInputs, onto: grid, resampling: resampling, context: context,
                                     stageID: "read-\(UUID().uuidString.prefix(8))")
-    }
-}
-
-/// What landwatch reads from a Gaofen delivery's XML beside the image (GF1_WFV1_..._L1A0001234567.xml): sun
-/// elevation from SolarZenith and the date from CenterTime, ReceiveTime or ImagingStartTime.
-public struct GaofenMetadata: Sendable {
-    public var sunElevation: Double?
-    public var date: String?
-
-    public init?(imagePath: String) {
-        let url = URL(fileURLWithPath: imagePath)
-        let xml = url.deletingPathExtension().appendingPathExtension("xml")
-        guard let text = try? String(contentsOf: xml, encoding: .utf8) else { return nil }
-        func value(_ tag: String) -> String? {
-            guard let start = text.range(of: "<\(tag)>"), let end = text[start.upperBound...].range(of: "</\(tag)>") else { return nil }
-            return String(text[start.upperBound..<end.lowerBound]).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        sunElevation = value("SolarZenith").flatMap(Double.init).map { 90 - $0 }
-        date = ["CenterTime", "ReceiveTime", "ImagingStartTime"].lazy.compactMap(value).first.map { String($0.prefix(10)) }
-        if let date, !ReadSceneStage.isDate(date) { self.date = nil }
     }
 }

@@ -3,6 +3,7 @@ import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
 import Synchronization
+import LandwatchSensors
 
 /// `read.series`: several dates of one sensor as one scene (bands `NAME_YYYYMMDD`), for classifiers that use the
 /// season. Dates too cloudy to use are left out, with a warning, before anything else is read; in the dates kept,
@@ -66,7 +67,7 @@ public struct ReadSeriesStage: SourceStage {
     public init(options: StageOptions) throws(StageProblem) {
         var scenes: [(date: String, path: String)] = []
         for entry in options[Self.sceneFiles] {
-            guard ReadSceneStage.isDate(entry.name) else {
+            guard AcquisitionDate.isValid(entry.name) else {
                 throw StageProblem(option: Self.sceneFiles, "'\(entry.name)' is not a date written YYYY-MM-DD", at: entry.location)
             }
             guard let path = entry.path else {

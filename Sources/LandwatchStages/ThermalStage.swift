@@ -1,6 +1,7 @@
 import Foundation
 import LandwatchAlgorithms
 import LandwatchPipeline
+import LandwatchSensors
 
 /// `thermal.lst`: land surface temperature in °C from a Landsat thermal band, calibrated with its MTL.
 ///

@@ -2,6 +2,8 @@ import Foundation
 import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
+import LandwatchOutputs
+import LandwatchProducts
 
 /// `write.violations`: patches of change for enforcement teams.
 ///
@@ -120,36 +122,7 @@ public struct WriteViolationsStage: WholeSinkStage {
         }
     }
 
-    struct Violation {
-        var number: Int
-        var id: String
-        var patch: PatchLabeler.Patch
-        var rules: [ChangeRule]
-        var severity: Severity
-        /// The change score, 0–100 (``ChangeEvidence/score(meanEvidence:threshold:meanConfidence:)``).
-        var score: Int
-        var geometry: Geometry
-        var wgs84: Geometry
-        var planGeometry: Geometry
-        var point: (lon: Double, lat: Double)
-        var gcj: (lon: Double, lat: Double)?
-        var planPoint: (x: Double, y: Double)
-        var areaM2: Double
-        var plan: [(role: String, features: [FeatureTable.Feature])]
-        var chips: (before: String, after: String)?
-        /// The chips' geotransform (the run grid's CRS).
-        var chipTransform: [Double]?
-        /// The zone holding most of the patch (code, name).
-        var zone: (code: String, name: String)?
-        /// m² inside each plan layer's features, by role, from the patch's pixels.
-        var planAreas: [String: Double]
-        /// m² outside the urban development boundary, when one is connected.
-        var outsideUrbanBoundary: Double?
-        /// m² that was cropland before; nil when the run's legend has no class named cropland.
-        var croplandArea: Double?
-        /// Numbers of the approvals touched.
-        var approvals: [String]
-    }
+    typealias Violation = LandwatchOutputs.Violation
 
     /// The plan measures of a patch: zone, areas per plan layer, outside the urban boundary, cropland taken, approvals.
     static func planMeasures(_ patch: PatchLabeler.Patch, planRoles: [String], tables: [String: FeatureTable], legend: Legend,

@@ -6,6 +6,7 @@ import Foundation
 import LandwatchAlgorithms
 import LandwatchPipeline
 import LandwatchStages
+import LandwatchSensors
 
 private let target = ProcessInfo.processInfo.environment["LANDWATCH_FUZZ_TARGET"] ?? "pipeline"
 private let loader = PipelineLoader(registry: standardRegistry, readRoots: [])

@@ -1,6 +1,7 @@
 import Foundation
 import LandwatchPipeline
 import XCTest
+import LandwatchTestSupport
 
 /// Every pipeline in BadInputs/ reads one broken input (rasters, MTL files, vector layers made by
 /// BadInputs/make_bad_inputs.py from the real Marburg crop): `landwatch run` must exit with the code on the first
@@ -12,7 +13,7 @@ final class BadInputCorpusTests: XCTestCase {
     func testEveryBadInputGetsItsExactMessageAndLeavesNothingBehind() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.corpus.path).filter { $0.hasSuffix(".yaml") }.sorted()
         XCTAssertGreaterThanOrEqual(files.count, 19)
-        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-bad-inputs-\(UUID().uuidString)")
+        let work = TestPaths.temporaryFolder("landwatch-bad-inputs")
         defer { try? FileManager.default.removeItem(at: work) }
         for file in files {
             let name = String(file.dropLast(5))

@@ -4,10 +4,11 @@ import LandwatchStages
 import LandwatchGDAL
 import LandwatchPipeline
 import XCTest
+import LandwatchTestSupport
 
 /// Runs the built `landwatch` binary as an operator (or cron) would, and checks output and exit codes.
 final class CLITests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = TestPaths.repository
 
     /// The `landwatch` executable built beside the test bundle.
     static let binary: URL = {
@@ -51,7 +52,7 @@ final class CLITests: XCTestCase {
     var work: URL!
 
     override func setUpWithError() throws {
-        work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-cli-\(UUID().uuidString)")
+        work = TestPaths.temporaryFolder("landwatch-cli")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
     }
 
@@ -156,7 +157,7 @@ final class CLITests: XCTestCase {
 /// What a cron job's kill does to a run: nothing that looks finished is left behind.
 final class InterruptTests: XCTestCase {
     func testSIGINTMidRunRemovesPartialOutputsAndExits130() throws {
-        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-int-\(UUID().uuidString)")
+        let work = TestPaths.temporaryFolder("landwatch-int")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         // Sixteen copies of the Zion NIR band, 4 x 4 (4512 x 5712), read back through a VRT mosaic, written
@@ -225,7 +226,7 @@ final class InterruptTests: XCTestCase {
 /// Reruns into the same output folder redo only what is missing or out of date (the manifest of stage keys).
 final class ResumeTests: XCTestCase {
     func testARerunKeepsCompleteStagesAndRedoesWhatChangedOrIsMissing() throws {
-        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-resume-\(UUID().uuidString)")
+        let work = TestPaths.temporaryFolder("landwatch-resume")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         for name in ["before", "after"] {
@@ -311,7 +312,7 @@ final class ResumeTests: XCTestCase {
 /// A pipeline file names inputs only under the folders the operator allows, symlinks included.
 final class ReadRootTests: XCTestCase {
     func testInputsOutsideTheAllowedFoldersAreRefusedUnlessAllowed() throws {
-        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-read-roots-\(UUID().uuidString)")
+        let work = TestPaths.temporaryFolder("landwatch-read-roots")
         let folder = work.appendingPathComponent("pipelines"), elsewhere = work.appendingPathComponent("elsewhere")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
@@ -360,7 +361,7 @@ extension URL {
 /// A scene whose blocks would not fit the memory budget at the requested thread count.
 final class MemoryBudgetTests: XCTestCase {
     func testTooManyThreadsForTheBudgetAreLoweredWithAWarning() throws {
-        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-budget-\(UUID().uuidString)")
+        let work = TestPaths.temporaryFolder("landwatch-budget")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         let zion = CLITests.root.appendingPathComponent("testdata/zion-landsat8").path

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import LandwatchTestSupport
 
 /// Issue 20: each real scene against itself with a gain, an offset, noise and a one-pixel shift (nothing planted)
 /// must give no report, with the rules and with a trained model. The inputs are made by the accuracy harness
@@ -7,7 +8,7 @@ import XCTest
 /// each case and the harness counts the reports in its violation list.
 final class ChangeDetectionNullTests: XCTestCase {
     func testRealScenesAgainstThemselvesGiveNoReport() throws {
-        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-null-\(UUID().uuidString)")
+        let work = TestPaths.temporaryFolder("landwatch-null")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         let json = work.appendingPathComponent("null.json")

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import LandwatchTestSupport
 
 /// deploy/kubernetes and the Dockerfile: the manifests pass kubernetes-validate (PyPI, installed by make deps), the
 /// Dockerfile builds with the README's steps, and the CronJob's arguments are ones `landwatch nightly` accepts.
@@ -48,7 +49,7 @@ final class DeploymentTests: XCTestCase {
 
     /// The scene Jobs as Kubernetes would start them (pod i with JOB_COMPLETION_INDEX=i), on the sharding test's pair.
     func testTheSceneJobsShardAndMergeAScene() throws {
-        let data = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-scene-\(UUID().uuidString)")
+        let data = TestPaths.temporaryFolder("landwatch-scene")
         defer { try? FileManager.default.removeItem(at: data) }
         let pipelines = data.appendingPathComponent("pipelines")
         try FileManager.default.createDirectory(at: pipelines.appendingPathComponent("fixture"), withIntermediateDirectories: true)
@@ -84,7 +85,7 @@ final class DeploymentTests: XCTestCase {
         XCTAssertEqual(arguments.first, "nightly")
         XCTAssertTrue(arguments.contains("auto/4"))
         // The same arguments with /data moved to a temporary folder: they parse, and the missing inbox is the only problem.
-        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-deploy-\(UUID().uuidString)")
+        let work = TestPaths.temporaryFolder("landwatch-deploy")
         defer { try? FileManager.default.removeItem(at: work) }
         let moved = arguments.map { $0.replacingOccurrences(of: "/data", with: work.path) }
         let result = try CLITests.landwatch(moved, environment: ["JOB_COMPLETION_INDEX": "2"])

@@ -4,6 +4,8 @@ import LandwatchNightly
 import LandwatchRegistry
 import LandwatchStages
 import XCTest
+import LandwatchTestSupport
+import LandwatchProducts
 
 /// Issue 21 over six nights of the real Marburg scene (testdata/nightly: a 4 x 4 pixel construction planted inside the
 /// red line): one id on every list, chip, export and history; the status from what the ground shows against the
@@ -16,7 +18,7 @@ final class EnforcementRecordTests: XCTestCase {
     var pipeline: URL!
 
     override func setUpWithError() throws {
-        work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-record-\(UUID().uuidString)")
+        work = TestPaths.temporaryFolder("landwatch-record")
         try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
         pipeline = try NightlyTests.shortNightsPipeline(in: work)
     }

@@ -2,6 +2,7 @@ import Foundation
 import LandwatchGDAL
 import LandwatchRegistry
 import XCTest
+import LandwatchTestSupport
 
 /// `violations import` and `violations stats`: the inspectors' answers as CSV and GeoPackage, bad rows one line each,
 /// all or nothing, photos copied by id, and the precision the field saw per rule and month (hand-counted).
@@ -10,7 +11,7 @@ final class FieldCheckTests: XCTestCase {
     var db: String { work.appendingPathComponent("registry.sqlite").path }
 
     override func setUpWithError() throws {
-        work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-fieldcheck-\(UUID().uuidString)")
+        work = TestPaths.temporaryFolder("landwatch-fieldcheck")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         // Five violations: LW-1..3 rule UC (July), LW-4 UC;FL and LW-5 FL (August).
         let registry = try Registry(path: db)

@@ -4,6 +4,7 @@ import LandwatchNightly
 import LandwatchRegistry
 import LandwatchStages
 import XCTest
+import LandwatchOutputs
 
 /// Issue 23: `landwatch violations fieldpack` from the registry of two real nights of Marburg (a 4 x 4 construction
 /// planted in the red line), and the blank answer sheet coming back, filled in, through `violations import`.

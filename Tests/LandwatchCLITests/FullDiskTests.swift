@@ -3,6 +3,7 @@ import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
 import XCTest
+import LandwatchTestSupport
 
 /// A disk that fills up (issue 22 item 5): the line says so first, with what was being written, whatever the driver
 /// made of it (libtiff's "Write error at scanline 0", SQLite's statement), and stays short; nothing of the run is
@@ -13,7 +14,7 @@ final class FullDiskTests: XCTestCase {
 
     override func setUpWithError() throws {
         guard getuid() == 0 else { throw XCTSkip("mounting a small tmpfs needs root (CI runs as root)") }
-        work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-full-\(UUID().uuidString)")
+        work = TestPaths.temporaryFolder("landwatch-full")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
 import XCTest
+import LandwatchTestSupport
 
 /// Reads outside the allowed folders through every route GDAL takes (issue 22): a VRT's sources (relative and
 /// absolute, nested, /etc/passwd), an MTL's FILE_NAME_BAND with `..`, a band file beside the MTL that is a symlink
@@ -15,7 +16,7 @@ final class IndirectReadTests: XCTestCase {
     static let scene = "LC08_L1TP_195025_20130707_20170503_01_T1"
 
     override func setUpWithError() throws {
-        work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-roots-\(UUID().uuidString)")
+        work = TestPaths.temporaryFolder("landwatch-roots")
         project = work.appendingPathComponent("project")
         outside = work.appendingPathComponent("outside")
         for folder in [project!, outside!] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }

@@ -2,6 +2,7 @@ import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
 import XCTest
+import LandwatchTestSupport
 
 /// A run publishes as a whole (issue 22 item 1): it writes into a staging tree inside --out and renames it into place
 /// at the end. SIGKILLs at moments spread over three shipped pipelines on the real testdata scenes (rasters only;
@@ -16,7 +17,7 @@ final class KillRerunTests: XCTestCase {
     static let pipelines = ["demo", "nightly-enforcement", "demo-report"]
 
     override func setUpWithError() throws {
-        work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-kill-\(UUID().uuidString)")
+        work = TestPaths.temporaryFolder("landwatch-kill")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import LandwatchGDAL
 import XCTest
+import LandwatchTestSupport
 
 /// The nightly goes on past one bad delivery (issue 22): a truncated or still-copying GeoTIFF is recorded failed (and
 /// retried on a later night) while the other scenes of the night are processed; the same bytes delivered again under
@@ -12,7 +13,7 @@ final class NightlyRobustnessTests: XCTestCase {
     var pipeline: URL!
 
     override func setUpWithError() throws {
-        work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-nightly-robust-\(UUID().uuidString)")
+        work = TestPaths.temporaryFolder("landwatch-nightly-robust")
         try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
         pipeline = try NightlyTests.shortNightsPipeline(in: work)
     }

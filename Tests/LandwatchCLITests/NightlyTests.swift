@@ -4,6 +4,7 @@ import LandwatchNightly
 import LandwatchPipeline
 import LandwatchRegistry
 import XCTest
+import LandwatchTestSupport
 
 /// `landwatch nightly` as cron runs it: three nights over the real Marburg scene with a planted construction inside
 /// the red line (testdata/nightly/make_pair.py), the lock, a corrupt delivery, the exports.
@@ -14,7 +15,7 @@ final class NightlyTests: XCTestCase {
     var pipeline: URL!
 
     override func setUpWithError() throws {
-        work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-nightly-\(UUID().uuidString)")
+        work = TestPaths.temporaryFolder("landwatch-nightly")
         try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
         pipeline = try Self.shortNightsPipeline(in: work)
     }
@@ -412,7 +413,7 @@ enum SHA {
 /// Landsat product folders in the inbox, run through the shipped enforcement pipeline (MTL paths as before/after).
 final class NightlyLandsatTests: XCTestCase {
     func testLandsatFoldersAreReadThroughTheirMTL() throws {
-        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-nightly-landsat-\(UUID().uuidString)")
+        let work = TestPaths.temporaryFolder("landwatch-nightly-landsat")
         defer { try? FileManager.default.removeItem(at: work) }
         let source = CLITests.root.appendingPathComponent("testdata/marburg-landsat")
         let inbox = work.appendingPathComponent("inbox")
@@ -478,7 +479,7 @@ final class NightlyLandsatTests: XCTestCase {
 /// Sentinel-2 exports and survey polygons, testdata/slovenia-sentinel2), through pipelines/nightly-landuse.yaml.
 final class NightlyLanduseTests: XCTestCase {
     func testEveryDeliveryIsComparedWithTheLanduseSurvey() throws {
-        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-nightly-landuse-\(UUID().uuidString)")
+        let work = TestPaths.temporaryFolder("landwatch-nightly-landuse")
         let inbox = work.appendingPathComponent("inbox"), out = work.appendingPathComponent("out")
         try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }

@@ -2,6 +2,7 @@ import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
 import XCTest
+import LandwatchTestSupport
 
 /// The output root as a transaction (issue 22): nothing of the user's in --out is replaced, deleted or followed; an
 /// output that is an input or a record is refused by validate; one run per --out; dead runs' staging goes; the record
@@ -11,7 +12,7 @@ final class OutputTransactionTests: XCTestCase {
     static let zion = CLITests.root.appendingPathComponent("testdata/zion-landsat8")
 
     override func setUpWithError() throws {
-        work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-transaction-\(UUID().uuidString)")
+        work = TestPaths.temporaryFolder("landwatch-transaction")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         for band in ["b4", "b5"] {
             try FileManager.default.copyItem(at: Self.zion.appendingPathComponent("landsat_\(band).tif"),

@@ -2,6 +2,7 @@ import Foundation
 import LandwatchGDAL
 import LandwatchRegistry
 import XCTest
+import LandwatchTestSupport
 
 /// A private PostgreSQL server on loopback for one test class: its own cluster in a temporary folder (initdb as the
 /// `postgres` user, a password for the `landwatch` role), started on a free port and removed afterwards.
@@ -91,7 +92,7 @@ final class PostgresRegistryTests: XCTestCase {
     override func setUpWithError() throws {
         if Self.server == nil { Self.server = try PostgresServer() }
         try Self.server!.reset()
-        work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-pg-\(UUID().uuidString)")
+        work = TestPaths.temporaryFolder("landwatch-pg")
         try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
         pipeline = try NightlyTests.shortNightsPipeline(in: work)
     }

@@ -2,6 +2,7 @@ import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
 import XCTest
+import LandwatchTestSupport
 
 /// Inputs read over HTTP through GDAL's `/vsicurl/` (as from object storage): the real Zion bands served from a local
 /// server that answers range requests (Remote/range_server.py).
@@ -11,7 +12,7 @@ final class RemoteInputTests: XCTestCase {
     var base = ""
 
     override func setUpWithError() throws {
-        work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-remote-\(UUID().uuidString)")
+        work = TestPaths.temporaryFolder("landwatch-remote")
         let served = work.appendingPathComponent("served/zion")
         try FileManager.default.createDirectory(at: served.deletingLastPathComponent(), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: CLITests.root.appendingPathComponent("testdata/zion-landsat8"), to: served)

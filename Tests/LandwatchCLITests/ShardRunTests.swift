@@ -2,6 +2,7 @@ import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
 import XCTest
+import LandwatchTestSupport
 
 /// `landwatch run --shard K/N` and `landwatch merge`: four shards of the enforcement chain on the real Zion scene,
 /// with planted construction straddling the shard borders (Sharding/make_pair.py), merged, equal the unsharded run.
@@ -19,7 +20,7 @@ final class ShardRunTests: XCTestCase {
     static func runs() throws -> Runs {
         if let prepared { return try prepared.get() }
         let result = Result { () throws -> Runs in
-            let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-shards-\(UUID().uuidString)")
+            let work = TestPaths.temporaryFolder("landwatch-shards")
             let fixture = work.appendingPathComponent("fixture")
             try FileManager.default.createDirectory(at: fixture, withIntermediateDirectories: true)
             let script = CLITests.root.appendingPathComponent("Tests/LandwatchCLITests/Sharding/make_pair.py")

@@ -1,9 +1,10 @@
 import Foundation
 import LandwatchGDAL
 import XCTest
+import LandwatchTestSupport
 
 final class DatasetTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = TestPaths.repository
     static let zion = root.appendingPathComponent("testdata/zion-landsat8")
 
     private func utmGrid(width: Int, height: Int) throws -> RasterGrid {

@@ -2,10 +2,11 @@ import Foundation
 import LandwatchPipeline
 import LandwatchStages
 import XCTest
+import LandwatchTestSupport
 
 /// The domain documents in docs/ are there, linked from the README, and name every spectral index the registry has.
 final class DocumentationTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = TestPaths.repository
 
     func testTheReadmeLinksEveryDomainDocumentAndEachExists() throws {
         let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)

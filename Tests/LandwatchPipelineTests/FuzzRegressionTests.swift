@@ -3,6 +3,7 @@ import LandwatchAlgorithms
 import LandwatchPipeline
 import LandwatchStages
 import XCTest
+import LandwatchSensors
 
 /// Replays what `make fuzz` keeps in FuzzRegressions/ (inputs libFuzzer found, and hand-written ones of the same
 /// kind): each must come back as a clear error (or a loaded file), quickly, and never crash the process.

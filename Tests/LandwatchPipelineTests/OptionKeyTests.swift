@@ -4,10 +4,11 @@ import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchStages
 import XCTest
+import LandwatchTestSupport
 
 /// Typed option keys: one declaration gives `landwatch stages` its entry, the loader its check and the stage its value.
 final class OptionKeyTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = TestPaths.repository
 
     enum Shape: String, OptionChoice { case round, square }
 

@@ -3,9 +3,10 @@ import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchStages
 import XCTest
+import LandwatchTestSupport
 
 final class PipelineLoaderTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = TestPaths.repository
 
     let text = """
         version: 1
@@ -100,7 +101,7 @@ final class PipelineLoaderTests: XCTestCase {
     }
 
     func testOutputRootRefusesSymlinksThatLeaveIt() throws {
-        let base = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-root-\(UUID().uuidString)")
+        let base = TestPaths.temporaryFolder("landwatch-root")
         defer { try? FileManager.default.removeItem(at: base) }
         let root = try OutputRoot(path: base.appendingPathComponent("out").path)
         try FileManager.default.createSymbolicLink(at: base.appendingPathComponent("out/escape"), withDestinationURL: URL(fileURLWithPath: "/tmp"))

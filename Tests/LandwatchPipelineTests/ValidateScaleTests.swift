@@ -2,13 +2,14 @@ import Foundation
 import LandwatchPipeline
 import LandwatchStages
 import XCTest
+import LandwatchTestSupport
 
 /// Files with thousands of stages (issue 22 item 5): loading and planning are linear (no step copies a path or
 /// searches the stage list per stage) and nothing recurses once per stage, so a chain of 15,000 stages declared
 /// last-first neither hangs nor overflows the stack (the cycle check did at about 4,000). The time is measured in
 /// the closing note with the release binary, not here.
 final class ValidateScaleTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = TestPaths.repository
 
     func load(_ text: String) throws(PipelineFileError) -> RunPlan {
         let pipeline = try PipelineLoader(registry: standardRegistry).load(text: text, path: "big.yaml", directory: Self.root)

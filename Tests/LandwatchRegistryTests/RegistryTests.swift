@@ -1,12 +1,13 @@
 import Foundation
 import LandwatchRegistry
 import XCTest
+import LandwatchTestSupport
 
 final class RegistryTests: XCTestCase {
     var folder: URL!
 
     override func setUpWithError() throws {
-        folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-registry-\(UUID().uuidString)")
+        folder = TestPaths.temporaryFolder("landwatch-registry")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     }
 
@@ -100,7 +101,7 @@ final class RegistryTests: XCTestCase {
     /// testdata/registry/registry-v1.sqlite, written by the landwatch of before issue 21 (schema v1), is migrated in
     /// place: every scene, run and violation kept, the dismissal with who and why, and a history made of what v1 knew.
     func testARegistryOfSchemaV1IsMigratedInPlaceNothingLost() throws {
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let fixture = TestPaths.repository
             .appendingPathComponent("testdata/registry/registry-v1.sqlite")
         let path = folder.appendingPathComponent("old.sqlite").path
         try FileManager.default.copyItem(atPath: fixture.path, toPath: path)

@@ -43,8 +43,11 @@ final class AllocationTests: XCTestCase {
         let start = town()
         let counts = start.classCounts()
         let demand = Demand(cells: [1: counts[1] - 700, 2: counts[2] - 200, 5: counts[5] + 900])
-        // The west third of the grid is a closed red line.
-        let constraints = (0..<start.count).map { ($0 % start.width) < start.width / 3 ? CellConstraint.closed : 0 }
+        // The north quarter of the grid (forest and cropland) is a closed red line, and a block touching the town.
+        let constraints = (0..<start.count).map { i -> UInt8 in
+            let x = i % start.width, y = i / start.width
+            return y < start.height / 4 || (x >= 70 && x < 80 && y >= 40 && y < 60) ? CellConstraint.closed : 0
+        }
         var settings = AllocationSettings()
         settings.threads = 2
         for run in 0..<30 {

@@ -3,6 +3,7 @@ import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchStages
 import XCTest
+import LandwatchProducts
 
 /// Plan compliance on real imagery: changes planted into the Landsat 8 scene of 2013 (truth in
 /// testdata/plan/planted.json), the real 2001 -> 2013 pair, and the scene against a disturbed copy of itself.

@@ -5,10 +5,11 @@ import LandwatchPipeline
 import LandwatchStages
 import Logging
 import XCTest
+import LandwatchTestSupport
 
 /// Runs pipelines end to end on the real Zion Landsat 8 scene.
 final class EngineTests: PipelineTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = TestPaths.repository
     /// The shared data set when it is beside the repository (CI), else the identical copy in testdata/.
     static let zion: URL = {
         let shared = root.deletingLastPathComponent().appendingPathComponent("shared/data/zion-landsat8")

@@ -4,6 +4,8 @@ import LandwatchGDAL
 import LandwatchPipeline
 @testable import LandwatchStages
 import XCTest
+import LandwatchProducts
+import LandwatchOutputs
 
 /// Issue 23: what an inspector takes to the site. A multi-patch list of the real Marburg Landsat 8 scene with the
 /// changes of testdata/plan/planted.json planted into it (5 reported patches of 4 to 9 pixels, checked against the

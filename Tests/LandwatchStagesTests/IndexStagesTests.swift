@@ -4,6 +4,7 @@ import LandwatchPipeline
 import LandwatchStages
 import Logging
 import XCTest
+import LandwatchTestSupport
 
 /// Every index stage on the real Marburg Landsat 8 scene (all bands), against the formula computed independently.
 final class IndexStagesTests: XCTestCase {
@@ -11,7 +12,7 @@ final class IndexStagesTests: XCTestCase {
     static let prefix = "LC08_L1TP_195025_20130707_20170503_01_T1_"
 
     func testAllIndicesMatchTheirFormulas() throws {
-        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-indices-\(UUID().uuidString)")
+        let work = TestPaths.temporaryFolder("landwatch-indices")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         let indices = ["ndvi", "ndwi", "mndwi", "ndbi", "bsi", "savi", "evi"]

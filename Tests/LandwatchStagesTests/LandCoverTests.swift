@@ -4,11 +4,12 @@ import LandwatchPipeline
 import LandwatchStages
 import Logging
 import XCTest
+import LandwatchTestSupport
 
 /// The shipped land-cover pipeline on the real Zion scene against NLCD 2011.
 final class LandCoverTests: XCTestCase {
     func testRuleClassifierAccuracyMatchesAnIndependentCount() throws {
-        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-landcover-\(UUID().uuidString)")
+        let work = TestPaths.temporaryFolder("landwatch-landcover")
         defer { try? FileManager.default.removeItem(at: work) }
         let pipeline = EngineTests.root.appendingPathComponent("pipelines/landcover-rules.yaml").path
         let runner = PipelineRunner(registry: standardRegistry, logger: Logger(label: "test"))
@@ -53,7 +54,7 @@ final class LandCoverTests: XCTestCase {
     /// on one half of a 128-pixel checkerboard and assessed on every pixel of the other half, reaches the issue's
     /// target of 0.78; the rule classifier is assessed on the same half.
     func testModelPipelineReachesTheAccuracyTarget() throws {
-        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-model-\(UUID().uuidString)")
+        let work = TestPaths.temporaryFolder("landwatch-model")
         defer { try? FileManager.default.removeItem(at: work) }
         let pipeline = EngineTests.root.appendingPathComponent("pipelines/landcover-model.yaml").path
         let runner = PipelineRunner(registry: standardRegistry, logger: Logger(label: "test"))

@@ -4,12 +4,12 @@ import LandwatchPipeline
 import LandwatchStages
 import Logging
 import XCTest
+import LandwatchTestSupport
 
 /// `read.landsat`, `mask.clouds` and `mask.apply` on real Landsat products.
 final class LandsatStagesTests: PipelineTestCase {
     /// The shared real data: `LANDWATCH_SHARED_DATA` when set, else `../shared/data` beside the checkout.
-    static let sharedData = ProcessInfo.processInfo.environment["LANDWATCH_SHARED_DATA"].map { URL(fileURLWithPath: $0) }
-        ?? EngineTests.root.deletingLastPathComponent().appendingPathComponent("shared/data")
+    static let sharedData = TestPaths.sharedData
     static let mobile = sharedData.appendingPathComponent("mobile-landsat8")
     static let marburg = EngineTests.root.appendingPathComponent("testdata/marburg-landsat")
     /// The pre-collection Mobile scene: about a third of the pixels are high-confidence cirrus under the layout its

@@ -4,6 +4,8 @@ import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchStages
 import XCTest
+import LandwatchSensors
+import LandwatchProducts
 
 /// Environmental metrics on the real Marburg scenes and the example districts of testdata/plan.
 final class MetricsTests: PipelineTestCase {

@@ -7,6 +7,8 @@ import LandwatchPipeline
 import LandwatchStages
 import Logging
 import XCTest
+import LandwatchProducts
+import LandwatchOutputs
 
 /// `report.html` on the shipped pipelines (real Marburg Landsat imagery and the sample plan): every section with
 /// numbers from the run, every image present and decodable, valid HTML, a real browser renders it.

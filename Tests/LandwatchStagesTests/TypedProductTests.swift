@@ -4,6 +4,8 @@ import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchStages
 import XCTest
+import LandwatchProducts
+import LandwatchOutputs
 
 /// The versioned products passed through a run: compliance.diff's patches and the run record.
 final class TypedProductTests: PipelineTestCase {

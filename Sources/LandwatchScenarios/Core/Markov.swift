@@ -3,7 +3,12 @@ import Foundation
 /// A problem with the numbers a simulation is given (a matrix, a demand, a driver): one line saying what is wrong.
 public struct ScenarioInputError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The row of a transition matrix the problem is in (index into its classes), when it is about one.
+    public var row: Int?
+    public init(_ message: String, row: Int? = nil) {
+        self.message = message
+        self.row = row
+    }
     public var description: String { message }
 }
 
@@ -69,11 +74,11 @@ public struct TransitionMatrix: Sendable, Equatable {
         }
         for (row, values) in probabilities.enumerated() {
             if let negative = values.firstIndex(where: { $0 < 0 || !$0.isFinite }) {
-                throw ScenarioInputError("transition matrix row \(names(classes[row])): probability to \(names(classes[negative])) is \(values[negative]), not in [0, 1]")
+                throw ScenarioInputError("transition matrix row \(names(classes[row])): probability to \(names(classes[negative])) is \(values[negative]), not in [0, 1]", row: row)
             }
             let sum = values.reduce(0, +)
             if abs(sum - 1) > 1e-6 {
-                throw ScenarioInputError("transition matrix row \(names(classes[row])) sums to \(String(format: "%.6g", sum)), not 1")
+                throw ScenarioInputError("transition matrix row \(names(classes[row])) sums to \(String(format: "%.6g", sum)), not 1", row: row)
             }
         }
         self.classes = classes
@@ -163,6 +168,26 @@ public struct Demand: Sendable, Equatable {
                 let share = (Double(initial[code] ?? 0) - Double(cells[code]!)) / losses
                 expected[code]! -= surplus * share
             }
+        }
+        return Demand(expected: expected, total: total)
+    }
+
+    /// The demand with `extra` cells added to each named class (`{built-up: 60}`), taken from the classes not named in
+    /// proportion to their demand, so the total stays the same. A negative number takes cells away and gives them to
+    /// the others in the same proportion.
+    public func adding(_ extra: [Int: Int]) throws(ScenarioInputError) -> Demand {
+        guard !extra.isEmpty else { return self }
+        let total = cells.values.reduce(0, +)
+        let added = extra.values.reduce(0, +)
+        let others = cells.filter { extra[$0.key] == nil && $0.value > 0 }
+        let base = others.values.reduce(0, +)
+        guard base > 0 || added == 0 else { throw ScenarioInputError("the demand adds \(added) cells, but no other class has cells to give") }
+        var expected: [Int: Double] = [:]
+        for (code, value) in cells { expected[code] = Double(value) }
+        for (code, cells) in extra { expected[code, default: 0] += Double(cells) }
+        for (code, value) in others { expected[code]! -= Double(added) * Double(value) / Double(base) }
+        if let negative = expected.first(where: { $0.value < 0 }) {
+            throw ScenarioInputError("the demand would leave class \(negative.key) with \(Int(negative.value.rounded())) cells")
         }
         return Demand(expected: expected, total: total)
     }

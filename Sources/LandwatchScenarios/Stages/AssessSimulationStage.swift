@@ -18,9 +18,9 @@ public struct AssessSimulationStage: WholeSinkStage {
         summary: "Simulated against observed land use: Kappa, figure of merit, Pontius quantity/allocation disagreement, against null and random models",
         evaluation: .wholeRaster,
         inputs: [
-            InputPort("initial", kinds: [.classes], help: "land cover at the start of the simulated interval"),
-            InputPort("simulated", kinds: [.classes], help: "the simulated land cover at its end"),
-            InputPort("observed", kinds: [.classes], help: "the observed land cover at its end"),
+            InputPort("initial", kinds: [.classes, .scene], help: "land cover at the start of the simulated interval"),
+            InputPort("simulated", kinds: [.classes, .scene], help: "the simulated land cover at its end"),
+            InputPort("observed", kinds: [.classes, .scene], help: "the observed land cover at its end"),
         ],
         output: nil,
         keys: [path, region, seed, randomRuns])

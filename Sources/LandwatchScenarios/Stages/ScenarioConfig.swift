@@ -8,6 +8,10 @@ public struct ScenarioSpec: Sendable, Equatable {
     public var location: SourceLocation
     /// Factors on the Markov demand's net change per class (`{built-up: 1.5}`).
     public var changeFactors: [Int: Double] = [:]
+    /// Cells added to (or, negative, taken from) a class on top of the Markov demand (`{built-up: 60}`).
+    public var added: [Int: Int] = [:]
+    /// Where each row of `transition_matrix` is, by class.
+    public var matrixRowLocations: [Int: SourceLocation] = [:]
     /// Target cells per class, replacing the Markov demand (every class of the map must be named).
     public var totals: [Int: Int]?
     /// Rows of a transition matrix given in the file, replacing the observed one: from → to → probability.
@@ -38,7 +42,7 @@ public let closableLayers = ["redline", "basic_farmland"]
 public struct ScenarioList: ConfigDecodable, Equatable {
     public var scenarios: [ScenarioSpec]
 
-    static let keys = ["demand", "totals", "transition_matrix", "weights", "closed", "outside_boundary", "forbidden", "seeding", "randomness"]
+    static let keys = ["demand", "add", "totals", "transition_matrix", "weights", "closed", "outside_boundary", "forbidden", "seeding", "randomness"]
 
     public init(config node: ConfigNode, context: ConfigDecodingContext) throws(ConfigDecodingError) {
         let legend = context.legend
@@ -88,6 +92,7 @@ public struct ScenarioList: ConfigDecodable, Equatable {
                 _ = problems.attempt { () throws(ConfigDecodingError) in
                     switch setting.key {
                     case "demand": spec.changeFactors = try classNumbers(setting, in: name, range: 0...100)
+                    case "add": spec.added = try classNumbers(setting, in: name, range: -1e12...1e12).mapValues { Int($0.rounded()) }
                     case "weights": spec.weights = try classNumbers(setting, in: name, range: 0...1)
                     case "totals":
                         spec.totals = try classNumbers(setting, in: name, range: 0...1e12).mapValues { Int($0.rounded()) }
@@ -117,6 +122,7 @@ public struct ScenarioList: ConfigDecodable, Equatable {
                         for row in rows {
                             let from = try classCode(row.key, row.keyLocation, in: name)
                             matrix[from] = try classNumbers(row, in: name, range: 0...1)
+                            spec.matrixRowLocations[from] = row.keyLocation
                         }
                         spec.transitionMatrix = matrix
                         spec.matrixLocation = setting.value.location

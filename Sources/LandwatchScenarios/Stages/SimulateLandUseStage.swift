@@ -43,15 +43,15 @@ public struct SimulateLandUseStage: WholeSinkStage {
     public static let vegetationClasses = Option<OptionList>("vegetation_classes", default: OptionList(["cropland", "forest", "grassland"]),
         help: "classes counted as green in the zone tables")
     public static let scenarios = StructuredOption<ScenarioList>("scenarios", shape: "mapping of scenario names to settings",
-        help: "named scenarios (baseline, ecological_protection, ...): demand, totals, transition_matrix, weights, closed, outside_boundary, forbidden, seeding, randomness; default: one baseline")
+        help: "named scenarios (baseline, ecological_protection, ...): demand, add, totals, transition_matrix, weights, closed, outside_boundary, forbidden, seeding, randomness; default: one baseline")
 
     public static let descriptor = StageDescriptor(
         id: "simulate.landuse",
         summary: "Land-use change under named scenarios, PLUS-like: Markov demand, XGBoost suitability, CA allocation within the plan",
         evaluation: .wholeRaster,
         inputs: [
-            InputPort("before", kinds: [.classes], help: "land cover at the first date"),
-            InputPort("after", kinds: [.classes], help: "land cover at the second date, on the same grid and legend"),
+            InputPort("before", kinds: [.classes, .scene], help: "land cover at the first date (a one-band raster of legend codes will do)"),
+            InputPort("after", kinds: [.classes, .scene], help: "land cover at the second date, on the same grid and legend"),
             InputPort("dem", kinds: [.index, .scene], help: "elevation: drivers elevation and slope (Horn)", optional: true),
             InputPort("drivers", kinds: [.index, .scene], help: "further driver rasters (each band one driver: distance to roads, centres, ...)", optional: true),
             InputPort("redline", kinds: [.plan, .mask], help: "ecological protection red line (closable)", optional: true),
@@ -103,7 +103,8 @@ public struct SimulateLandUseStage: WholeSinkStage {
                     probabilities: classes.map { from in rows[from].map { row in classes.map { row[$0] ?? 0 } } ?? classes.map { $0 == from ? 1 : 0 } },
                     names: { legend.name(of: $0) })
             } catch {
-                throw StageProblem(option: Self.scenarios, "scenario \(scenario.name): \(error.message)", at: scenario.matrixLocation)
+                throw StageProblem(option: Self.scenarios, "scenario \(scenario.name): \(error.message)",
+                                   at: error.row.flatMap { scenario.matrixRowLocations[classes[$0]] } ?? scenario.matrixLocation)
             }
             if scenario.totals != nil {
                 throw StageProblem(option: Self.scenarios, "scenario \(scenario.name): give totals or transition_matrix, not both", at: scenario.location)

@@ -275,6 +275,7 @@ struct SimulationRun {
         let matrix = stage.matrices[scenario.name] ?? observed
         do {
             return try Demand.markov(initial: initial, matrix: matrix, steps: steps).scalingChange(scenario.changeFactors, initial: initial)
+                .adding(scenario.added)
         } catch {
             throw fail("scenario \(scenario.name): \(error.message)")
         }

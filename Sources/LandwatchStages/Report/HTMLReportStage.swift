@@ -2,6 +2,8 @@ import Foundation
 import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
+import LandwatchOutputs
+import LandwatchProducts
 
 /// `report.html`: one self-contained report folder (index.html with inline CSS and images beside it, report.md with
 /// the same content for email, summary.json), written after every other stage from the run record and the files the

@@ -47,7 +47,7 @@ public struct SensorPreset: Sendable {
         .init(name: "swir1", number: 5, wavelength: 1650), .init(name: "swir2", number: 6, wavelength: 2220),
     ]
     /// Sentinel-2 MSI bands in product order (B01 ... B12), with the names landwatch gives them.
-    static let msi: [(name: String, id: String, wavelength: Int)] = [
+    public static let msi: [(name: String, id: String, wavelength: Int)] = [
         ("coastal", "B01", 443), ("blue", "B02", 490), ("green", "B03", 560), ("red", "B04", 665),
         ("rededge1", "B05", 705), ("rededge2", "B06", 740), ("rededge3", "B07", 783), ("nir", "B08", 842),
         ("nir2", "B8A", 865), ("watervapour", "B09", 945), ("cirrus", "B10", 1375), ("swir1", "B11", 1610),
@@ -168,7 +168,7 @@ public struct Sentinel2Product: Sendable {
             throw missing("a positive \(quantificationTag)")
         }
         self.quantification = quantification
-        guard let start = value("PRODUCT_START_TIME"), start.count >= 10, ReadSceneStage.isDate(String(start.prefix(10))) else {
+        guard let start = value("PRODUCT_START_TIME"), start.count >= 10, AcquisitionDate.isValid(String(start.prefix(10))) else {
             throw missing("PRODUCT_START_TIME")
         }
         self.date = String(start.prefix(10))

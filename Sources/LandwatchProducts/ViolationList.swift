@@ -1,6 +1,6 @@
 import Foundation
-import LandwatchGDAL
 import LandwatchAlgorithms
+import LandwatchPipeline
 
 /// The typed violation list `write.violations` always writes (`violations.json` in its folder), whatever `formats`
 /// says: what `landwatch nightly` records in the registry. The same rows, ids and order as the CSV, GeoJSON, KML and
@@ -21,6 +21,16 @@ public struct ViolationList: Codable, Sendable, Equatable {
     /// The CRS of the chips' and the overview's geotransforms (the run grid's), WKT.
     public var crs_wkt: String? = nil
     public var violations: [Entry]
+
+    public init(before_date: String? = nil, after_date: String? = nil, before_source: String, overview: String? = nil, overview_transform: [Double]? = nil, crs_wkt: String? = nil, violations: [Entry]) {
+        self.before_date = before_date
+        self.after_date = after_date
+        self.before_source = before_source
+        self.overview = overview
+        self.overview_transform = overview_transform
+        self.crs_wkt = crs_wkt
+        self.violations = violations
+    }
 
     public struct Entry: Codable, Sendable, Equatable {
         public var rank: Int
@@ -74,6 +84,42 @@ public struct ViolationList: Codable, Sendable, Equatable {
         public var plan_crs: String? = nil
         /// The GDAL geotransform of both chips' pixels (in the list's `crs_wkt`).
         public var chip_transform: [Double]? = nil
+
+        public init(rank: Int, id: String, status: String? = nil, rules: String, severity: String, score: Int? = nil, area_m2: Double, pixels: Int, before_class: Int, after_class: Int, lon: Double, lat: Double, geometry_wkt: String, chip_before: String? = nil, chip_after: String? = nil, zone_code: String? = nil, zone_name: String? = nil, plan_area_m2: [String: Double]? = nil, outside_urban_boundary_m2: Double? = nil, cropland_m2: Double? = nil, approvals: [String]? = nil, before_class_name: String? = nil, before_class_zh: String? = nil, after_class_name: String? = nil, after_class_zh: String? = nil, rule_names_zh: String? = nil, plan_features: [String: [String]]? = nil, gcj02_lat: Double? = nil, gcj02_lon: Double? = nil, plan_x: Double? = nil, plan_y: Double? = nil, plan_crs: String? = nil, chip_transform: [Double]? = nil) {
+            self.rank = rank
+            self.id = id
+            self.status = status
+            self.rules = rules
+            self.severity = severity
+            self.score = score
+            self.area_m2 = area_m2
+            self.pixels = pixels
+            self.before_class = before_class
+            self.after_class = after_class
+            self.lon = lon
+            self.lat = lat
+            self.geometry_wkt = geometry_wkt
+            self.chip_before = chip_before
+            self.chip_after = chip_after
+            self.zone_code = zone_code
+            self.zone_name = zone_name
+            self.plan_area_m2 = plan_area_m2
+            self.outside_urban_boundary_m2 = outside_urban_boundary_m2
+            self.cropland_m2 = cropland_m2
+            self.approvals = approvals
+            self.before_class_name = before_class_name
+            self.before_class_zh = before_class_zh
+            self.after_class_name = after_class_name
+            self.after_class_zh = after_class_zh
+            self.rule_names_zh = rule_names_zh
+            self.plan_features = plan_features
+            self.gcj02_lat = gcj02_lat
+            self.gcj02_lon = gcj02_lon
+            self.plan_x = plan_x
+            self.plan_y = plan_y
+            self.plan_crs = plan_crs
+            self.chip_transform = chip_transform
+        }
     }
 
     public static func read(_ url: URL) throws -> ViolationList {
@@ -112,81 +158,4 @@ public struct TrackedViolations: Codable, Sendable, Equatable {
 
     /// Statuses that keep a site at the end of the list: a decision already taken (legal, or a false alarm).
     public static let decided: Set<String> = ["dismissed", "approved_late", "false_alarm"]
-}
-
-extension WriteViolationsStage {
-    /// Names the patches by the tracked violations they overlap (best overlap first, each tracked violation at most
-    /// once, in the list's order), the others by their geohash, never reusing a tracked id; moves the patches already
-    /// decided (dismissed, approved late, false alarm) to the end of the list. Returns the statuses to print.
-    static func adoptTrackedIDs(_ violations: inout [Violation], tracked: TrackedViolations) throws -> [String: String] {
-        let sites = try tracked.violations.map { ($0, try Geometry(wkt: $0.geometry_wkt)) }
-        let trackedIDs = Set(tracked.violations.map(\.id))
-        var claimed = Set<String>()
-        var statuses: [String: String] = [:]
-        var unmatched: [Int] = []
-        for index in violations.indices {
-            let outline = violations[index].wgs84
-            var best: (site: TrackedViolations.Site, share: Double)?
-            for (site, geometry) in sites where !claimed.contains(site.id) {
-                guard let common = outline.intersection(geometry) else { continue }
-                let share = common.area / max(min(outline.area, geometry.area), 1e-18)
-                if share >= tracked.overlap, share > (best?.share ?? 0) { best = (site, share) }
-            }
-            if let best {
-                claimed.insert(best.site.id)
-                violations[index].id = best.site.id
-                statuses[best.site.id] = best.site.status_if_seen
-            } else {
-                unmatched.append(index)
-            }
-        }
-        // New patches keep their geohash id unless a tracked violation (elsewhere) already carries it: then a suffix.
-        var used = claimed
-        for index in unmatched {
-            let base = violations[index].id
-            var id = base, suffix = 2
-            while used.contains(id) || trackedIDs.contains(id) {
-                id = "\(base)-\(suffix)"
-                suffix += 1
-            }
-            violations[index].id = id
-            statuses[id] = "new"
-            used.insert(id)
-        }
-        let open = violations.filter { !TrackedViolations.decided.contains(statuses[$0.id] ?? "") }
-        let decided = violations.filter { TrackedViolations.decided.contains(statuses[$0.id] ?? "") }
-        violations = open + decided
-        for index in violations.indices { violations[index].number = index + 1 }
-        return statuses
-    }
-
-    /// The typed list of ``ViolationList``.
-    static func typedList(_ violations: [Violation], statuses: [String: String]?, compliance: ComplianceDescription, legend: Legend,
-                          planCRS: String? = nil, planDigits: Int = 2) -> ViolationList {
-        ViolationList(before_date: compliance.beforeDate, after_date: compliance.afterDate, before_source: compliance.beforeSource,
-                      violations: violations.map { v in
-                          ViolationList.Entry(rank: v.number, id: v.id, status: statuses?[v.id], rules: v.rules.map(\.code).joined(separator: ";"),
-                                              severity: v.severity.name, score: v.score, area_m2: (v.areaM2 * 10).rounded() / 10,
-                                              pixels: v.patch.pixelCount, before_class: v.patch.majorityBefore,
-                                              after_class: v.patch.majorityAfter, lon: ViolationTable.round(v.point.lon, 7),
-                                              lat: ViolationTable.round(v.point.lat, 7), geometry_wkt: v.wgs84.wkt,
-                                              chip_before: v.chips?.before, chip_after: v.chips?.after,
-                                              zone_code: v.zone?.code, zone_name: v.zone?.name, plan_area_m2: v.planAreas,
-                                              outside_urban_boundary_m2: v.outsideUrbanBoundary, cropland_m2: v.croplandArea,
-                                              approvals: v.approvals,
-                                              before_class_name: legend.class(code: v.patch.majorityBefore)?.name,
-                                              before_class_zh: legend.class(code: v.patch.majorityBefore)?.nameZH,
-                                              after_class_name: legend.class(code: v.patch.majorityAfter)?.name,
-                                              after_class_zh: legend.class(code: v.patch.majorityAfter)?.nameZH,
-                                              rule_names_zh: v.rules.map(\.nameZH).joined(separator: "；"),
-                                              plan_features: Dictionary(v.plan.map { role, features in
-                                                  (role, features.map { $0.name.isEmpty ? $0.id : "\($0.id) \($0.name)" })
-                                              }, uniquingKeysWith: { a, _ in a }),
-                                              gcj02_lat: v.gcj.map { ViolationTable.round($0.lat, 7) },
-                                              gcj02_lon: v.gcj.map { ViolationTable.round($0.lon, 7) },
-                                              plan_x: planCRS == nil ? nil : ViolationTable.round(v.planPoint.x, planDigits),
-                                              plan_y: planCRS == nil ? nil : ViolationTable.round(v.planPoint.y, planDigits),
-                                              plan_crs: planCRS, chip_transform: v.chipTransform)
-                      })
-    }
 }

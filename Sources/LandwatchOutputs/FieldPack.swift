@@ -3,6 +3,7 @@ import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchRender
+import LandwatchProducts
 
 /// The field package (issue 23): what an inspector takes to the site for one violation list, on paper and on a
 /// phone. One folder:
@@ -156,7 +157,7 @@ public struct FieldPack {
 
     // MARK: - Links
 
-    static func coordinate(_ value: Double) -> String { String(format: "%.6f", value) }
+    package static func coordinate(_ value: Double) -> String { String(format: "%.6f", value) }
 
     /// `geo:LAT,LON?q=LAT,LON(ID)` (RFC 5870; Android map apps open it, with a pin named by the id).
     public static func geoURI(_ site: Site) -> String {
@@ -169,7 +170,7 @@ public struct FieldPack {
         "https://uri.amap.com/marker?position=\(coordinate(site.gcjLon)),\(coordinate(site.gcjLat))&name=\(site.id)&coordinate=gaode&callnative=1"
     }
 
-    static func severityColor(_ severity: String) -> Color {
+    package static func severityColor(_ severity: String) -> Color {
         switch severity {
         case "high": return .red
         case "medium": return .orange
@@ -178,22 +179,22 @@ public struct FieldPack {
         }
     }
 
-    static func severityZH(_ severity: String) -> String {
+    package static func severityZH(_ severity: String) -> String {
         ["high": "高", "medium": "中", "low": "低"][severity] ?? severity
     }
 
-    static func ruleText(_ site: Site) -> String {
+    package static func ruleText(_ site: Site) -> String {
         let names = Dictionary(ChangeRule.defaults.map { ($0.code, $0.name) }, uniquingKeysWith: { a, _ in a })
         let codes = site.rules.split(separator: ";").map(String.init)
         let english = codes.map { code in names[code].map { "\(code) \($0)" } ?? code }.joined(separator: "; ")
         return english + (site.ruleNamesZH.map { $0.isEmpty ? "" : " (\($0))" } ?? "")
     }
 
-    static func areaText(_ site: Site) -> String {
+    package static func areaText(_ site: Site) -> String {
         String(format: "%.0f m² (%.2f 亩 mu)", site.areaM2, site.areaM2 / Navigation.squareMetresPerMu)
     }
 
-    static func zoneText(_ site: Site) -> String {
+    package static func zoneText(_ site: Site) -> String {
         let parts = [site.zoneCode, site.zoneName].compactMap { $0 }.filter { !$0.isEmpty }
         return parts.isEmpty ? "none recorded" : parts.joined(separator: " ")
     }
@@ -212,7 +213,7 @@ public struct FieldPack {
     }
 
     /// The blank answer sheet as CSV (UTF-8 with BOM, CRLF: Excel) and as a GeoPackage of navigation points.
-    func writeSheet(csv: String, layer: String) throws {
+    package func writeSheet(csv: String, layer: String) throws {
         func field(_ text: String) -> String {
             text.contains(where: { ",\"\r\n".contains($0) }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
         }
@@ -250,18 +251,18 @@ public struct FieldPack {
         try writer.close()
     }
 
-    static func xml(_ text: String) -> String {
+    package static func xml(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
     /// KML colour (aabbggrr).
-    static func kmlColor(_ color: Color, alpha: UInt8) -> String {
+    package static func kmlColor(_ color: Color, alpha: UInt8) -> String {
         String(format: "%02x%02x%02x%02x", alpha, color.blue, color.green, color.red)
     }
 
     /// The outline as KML polygons (WGS84 lon,lat as KML wants).
-    static func kmlPolygons(_ geometry: Geometry) -> String {
+    package static func kmlPolygons(_ geometry: Geometry) -> String {
         // allRings lists each part's exterior ring, then its holes: a ring inside the last exterior is one of its holes.
         func contains(_ ring: [(x: Double, y: Double)], _ point: (x: Double, y: Double)) -> Bool {
             var inside = false
@@ -296,7 +297,7 @@ public struct FieldPack {
 
     /// A round marker of `color` with a white rim, 32 px, transparent around (RGBA PNG): the KMZ carries its own
     /// icons, so that a phone without a network shows them.
-    static func markerIcon(_ color: Color) throws -> Data {
+    package static func markerIcon(_ color: Color) throws -> Data {
         let size = 32
         let memory = try Dataset.createInMemory(width: size, height: size, bandCount: 4, dataType: .uint8)
         var planes = [[UInt8]](repeating: [UInt8](repeating: 0, count: size * size), count: 4)
@@ -322,7 +323,7 @@ public struct FieldPack {
     }
 
     /// fieldpack.kmz: doc.kml, the chips and the markers under images/.
-    func writeKMZ(to path: String) throws {
+    package func writeKMZ(to path: String) throws {
         var kml = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "<kml xmlns=\"http://www.opengis.net/kml/2.2\">", "<Document>",
                    "<name>\(Self.xml(title))</name>"]
         var icons: [(name: String, data: Data)] = []

@@ -4,18 +4,18 @@ import LandwatchGDAL
 
 /// PNG quicklooks for reports: a raster reduced to at most `maxSide` pixels a side (GDAL's reduced read: bounded
 /// memory whatever the scene), coloured by the legend or a colour ramp, with a north arrow and a scale bar.
-struct Quicklook {
-    var width: Int
-    var height: Int
+package struct Quicklook {
+    package var width: Int
+    package var height: Int
     /// RGB, row by row.
-    var pixels: [UInt8]
+    package var pixels: [UInt8]
     /// Ground metres per quicklook pixel (0 when the CRS is not projected in metres).
-    var metresPerPixel: Double
+    package var metresPerPixel: Double
     /// Map coordinates to quicklook pixel.
-    var transform: GeoTransform
+    package var transform: GeoTransform
 
     /// A class raster coloured by the legend; codes without a class, and nodata, are light grey.
-    static func classes(path: String, legend: Legend, maxSide: Int = 720) throws -> Quicklook {
+    package static func classes(path: String, legend: Legend, maxSide: Int = 720) throws -> Quicklook {
         let (values, dataset, w, h) = try reduced(path, maxSide: maxSide)
         var colours: [Int: (UInt8, UInt8, UInt8)] = [:]
         for item in legend.classes { colours[item.code] = rgb(item.color) }
@@ -29,7 +29,7 @@ struct Quicklook {
     }
 
     /// A continuous raster (temperature) on a blue-yellow-red ramp between its 2nd and 98th percentiles.
-    static func ramp(path: String, maxSide: Int = 720) throws -> (Quicklook, low: Float, high: Float) {
+    package static func ramp(path: String, maxSide: Int = 720) throws -> (Quicklook, low: Float, high: Float) {
         let (values, dataset, w, h) = try reduced(path, maxSide: maxSide)
         let finite = values.filter(\.isFinite).sorted()
         let low = finite.isEmpty ? 0 : finite[Int(Double(finite.count - 1) * 0.02)]
@@ -44,7 +44,7 @@ struct Quicklook {
     }
 
     /// Blue (cool) through pale yellow to red (hot).
-    static func rampColour(_ t: Double) -> (UInt8, UInt8, UInt8) {
+    package static func rampColour(_ t: Double) -> (UInt8, UInt8, UInt8) {
         let stops: [(Double, Double, Double)] = [(49, 54, 149), (116, 173, 209), (255, 255, 191), (244, 109, 67), (165, 0, 38)]
         let x = t * Double(stops.count - 1)
         let i = min(Int(x), stops.count - 2), f = x - Double(i)
@@ -52,7 +52,7 @@ struct Quicklook {
         return (UInt8(a.0 + (b.0 - a.0) * f), UInt8(a.1 + (b.1 - a.1) * f), UInt8(a.2 + (b.2 - a.2) * f))
     }
 
-    static func rgb(_ hex: String) -> (UInt8, UInt8, UInt8) {
+    package static func rgb(_ hex: String) -> (UInt8, UInt8, UInt8) {
         let digits = hex.hasPrefix("#") ? String(hex.dropFirst()) : hex
         guard digits.count == 6, let value = UInt32(digits, radix: 16) else { return (128, 128, 128) }
         return (UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF))
@@ -86,17 +86,17 @@ struct Quicklook {
                          metresPerPixel: projected ? abs(transform.pixelWidth) : 0, transform: transform)
     }
 
-    mutating func set(_ x: Int, _ y: Int, _ c: (UInt8, UInt8, UInt8)) {
+    package mutating func set(_ x: Int, _ y: Int, _ c: (UInt8, UInt8, UInt8)) {
         guard x >= 0, y >= 0, x < width, y < height else { return }
         let i = (y * width + x) * 3
         pixels[i] = c.0; pixels[i + 1] = c.1; pixels[i + 2] = c.2
     }
 
-    mutating func fill(x: Int, y: Int, w: Int, h: Int, _ c: (UInt8, UInt8, UInt8)) {
+    package mutating func fill(x: Int, y: Int, w: Int, h: Int, _ c: (UInt8, UInt8, UInt8)) {
         for yy in y..<(y + h) { for xx in x..<(x + w) { set(xx, yy, c) } }
     }
 
-    mutating func line(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int, _ c: (UInt8, UInt8, UInt8), thickness: Int = 1) {
+    package mutating func line(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int, _ c: (UInt8, UInt8, UInt8), thickness: Int = 1) {
         var x = x0, y = y0
         let dx = abs(x1 - x0), dy = -abs(y1 - y0), sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1
         var err = dx + dy
@@ -110,7 +110,7 @@ struct Quicklook {
     }
 
     /// Draws text in a 5 x 7 pixel font (digits, a few letters), scaled by `scale`.
-    mutating func text(_ string: String, x: Int, y: Int, scale: Int = 2, _ c: (UInt8, UInt8, UInt8)) {
+    package mutating func text(_ string: String, x: Int, y: Int, scale: Int = 2, _ c: (UInt8, UInt8, UInt8)) {
         var cx = x
         for character in string {
             if let rows = Self.glyphs[character] {
@@ -124,9 +124,9 @@ struct Quicklook {
         }
     }
 
-    static func textWidth(_ string: String, scale: Int = 2) -> Int { string.count * 6 * scale - scale }
+    package static func textWidth(_ string: String, scale: Int = 2) -> Int { string.count * 6 * scale - scale }
 
-    static let glyphs: [Character: [UInt8]] = [
+    package static let glyphs: [Character: [UInt8]] = [
         "0": [0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E], "1": [0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E],
         "2": [0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F], "3": [0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E],
         "4": [0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02], "5": [0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E],
@@ -138,7 +138,7 @@ struct Quicklook {
     ]
 
     /// A north arrow in the top-right corner (the grid is north-up: the planner refuses rotated grids).
-    mutating func drawNorthArrow() {
+    package mutating func drawNorthArrow() {
         let size = max(18, min(width, height) / 14)
         let cx = width - size - 10, top = 10
         fill(x: cx - size / 2 - 6, y: top - 4, w: size + 12, h: size * 2 + 22, (255, 255, 255))
@@ -151,7 +151,7 @@ struct Quicklook {
     }
 
     /// A scale bar in the bottom-left corner with a round length (1, 2 or 5 x 10^k metres).
-    mutating func drawScaleBar() {
+    package mutating func drawScaleBar() {
         guard metresPerPixel > 0 else { return }
         let target = Double(width) / 4 * metresPerPixel
         let power = pow(10, floor(log10(target)))
@@ -169,7 +169,7 @@ struct Quicklook {
 
     /// A legend box in the bottom-right corner: one swatch per class with its code (names are beside the map, in the
     /// report's language).
-    mutating func drawLegend(_ entries: [(color: String, code: Int)]) {
+    package mutating func drawLegend(_ entries: [(color: String, code: Int)]) {
         guard !entries.isEmpty else { return }
         let rowHeight = 18, boxWidth = 58
         let boxHeight = entries.count * rowHeight + 8
@@ -183,12 +183,12 @@ struct Quicklook {
         }
     }
 
-    static func format(_ value: Double) -> String {
+    package static func format(_ value: Double) -> String {
         value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
     }
 
     /// Outlines a polygon given in map coordinates of the raster's CRS.
-    mutating func outline(_ rings: [[(Double, Double)]], _ c: (UInt8, UInt8, UInt8)) {
+    package mutating func outline(_ rings: [[(Double, Double)]], _ c: (UInt8, UInt8, UInt8)) {
         for ring in rings where ring.count > 1 {
             let points = ring.map { p in
                 (Int(((p.0 - transform.originX) / transform.pixelWidth).rounded()),
@@ -199,16 +199,16 @@ struct Quicklook {
     }
 
     /// Writes the quicklook as PNG through GDAL.
-    func writePNG(to path: String) throws {
+    package func writePNG(to path: String) throws {
         let channels = (0..<3).map { c in (0..<(width * height)).map { Float(pixels[$0 * 3 + c]) } }
         try ChipMaker.writePNG(channels, width: width, height: height, to: path)
     }
 }
 
 /// Horizontal bar charts as SVG, written by the program (no script needed to read them).
-enum SVGChart {
+package enum SVGChart {
     /// One bar per label; `reference` draws a dashed line (a limit) when given.
-    static func bars(title: String, labels: [String], values: [Double], unit: String, maximum: Double? = nil,
+    package static func bars(title: String, labels: [String], values: [Double], unit: String, maximum: Double? = nil,
                      colors: [String]? = nil, reference: (value: Double, label: String)? = nil) -> String {
         let rowHeight = 26, left = 170, right = 90, topMargin = 40, width = 760
         let height = topMargin + rowHeight * max(labels.count, 1) + 30

@@ -19,39 +19,39 @@ import LandwatchRender
 ///   (grid north) burned in with the standard typeface.
 /// - Plain PNGs (no sidecar files beside them); their geotransform goes into violations.json (`chip_transform`,
 ///   `crs_wkt`), so that the field package places them on a map page.
-struct ChipMaker {
-    struct Image {
-        var dataset: Dataset
-        var bands: [Int]
-        var label: String
-        var date: String?
+package struct ChipMaker {
+    package struct Image {
+        package var dataset: Dataset
+        package var bands: [Int]
+        package var label: String
+        package var date: String?
     }
 
     /// Where a chip lies on the run's grid: its first column and row (may be outside the grid), image pixels per chip
     /// sample, samples per side, and output pixels per sample.
-    struct Frame {
-        var column: Int, row: Int, step: Int, samples: Int, scale: Int
-        var outputSize: Int { samples * scale }
+    package struct Frame {
+        package var column: Int, row: Int, step: Int, samples: Int, scale: Int
+        package var outputSize: Int { samples * scale }
     }
 
-    static let minimumOutput = 480
-    static let maximumSamples = 800
-    static let contextMetres = 300.0
+    package static let minimumOutput = 480
+    package static let maximumSamples = 800
+    package static let contextMetres = 300.0
 
-    let before: Image
-    let after: Image
-    let grid: RasterGrid
+    package let before: Image
+    package let after: Image
+    package let grid: RasterGrid
     /// Low and high value of each of red, green, blue: the same for both dates.
-    let stretch: [(low: Float, high: Float)]
-    let face: Typeface
+    package let stretch: [(low: Float, high: Float)]
+    package let face: Typeface
     /// The after image's red, green and blue at overview size.
-    let afterOverview: [(values: [Float], width: Int, height: Int)]
-    static let overviewSide = 1600
+    package let afterOverview: [(values: [Float], width: Int, height: Int)]
+    package static let overviewSide = 1600
 
     /// Smallest window edge in grid pixels (`chip_size`).
-    let minimumWindow: Int
+    package let minimumWindow: Int
 
-    init(before: MaterializedRaster, after: MaterializedRaster, grid: RasterGrid, dates: (before: String?, after: String?),
+    package init(before: MaterializedRaster, after: MaterializedRaster, grid: RasterGrid, dates: (before: String?, after: String?),
          minimumWindow: Int = 8) throws {
         self.minimumWindow = minimumWindow
         func open(_ raster: MaterializedRaster, _ label: String, _ date: String?) throws -> Image {
@@ -77,7 +77,7 @@ struct ChipMaker {
     }
 
     /// 2nd and 98th percentiles of the finite values (of at most about 500,000 of them, evenly strided).
-    static func percentiles(_ values: [Float]) -> (low: Float, high: Float) {
+    package static func percentiles(_ values: [Float]) -> (low: Float, high: Float) {
         let stride = max(1, values.count / 500_000)
         let finite = Swift.stride(from: 0, to: values.count, by: stride).lazy.map { values[$0] }.filter(\.isFinite).sorted()
         guard !finite.isEmpty else { return (0, 1) }
@@ -85,10 +85,10 @@ struct ChipMaker {
         return (low, high > low ? high : low + 1e-6)
     }
 
-    var pixelSize: Double { abs(grid.geoTransform.pixelWidth) }
+    package var pixelSize: Double { abs(grid.geoTransform.pixelWidth) }
 
     /// The chip's window for a patch's box.
-    func frame(for patch: PatchLabeler.Patch) -> Frame {
+    package func frame(for patch: PatchLabeler.Patch) -> Frame {
         Self.frame(columns: patch.minColumn...patch.maxColumn, rows: patch.minRow...patch.maxRow, pixelSize: pixelSize,
                    minimumWindow: minimumWindow)
     }
@@ -96,7 +96,7 @@ struct ChipMaker {
     /// The window around a box of grid pixels: square, centred on the box, 300 m on each side of a box up to 1 km
     /// (a tenth of the box beyond), at least `minimumWindow` pixels; sampled down to at most 800 samples a side and
     /// upsampled by a whole factor to at least 480 output pixels.
-    static func frame(columns: ClosedRange<Int>, rows: ClosedRange<Int>, pixelSize: Double, minimumWindow: Int) -> Frame {
+    package static func frame(columns: ClosedRange<Int>, rows: ClosedRange<Int>, pixelSize: Double, minimumWindow: Int) -> Frame {
         let box = max(columns.count, rows.count)
         let margin = Double(box) * pixelSize <= 1000 ? Int((contextMetres / pixelSize).rounded(.up)) : max(2, (box + 9) / 10)
         let edge = max(box + 2 * margin, minimumWindow)
@@ -108,7 +108,7 @@ struct ChipMaker {
     }
 
     /// The geotransform of the chip's output pixels.
-    func transform(of frame: Frame) -> GeoTransform {
+    package func transform(of frame: Frame) -> GeoTransform {
         var t = grid.geoTransform
         t.originX += Double(frame.column) * t.pixelWidth
         t.originY += Double(frame.row) * t.pixelHeight
@@ -118,7 +118,7 @@ struct ChipMaker {
     }
 
     /// One band's samples of the frame; NaN outside the image.
-    func samples(_ image: Image, band: Int, frame: Frame) throws -> [Float] {
+    package func samples(_ image: Image, band: Int, frame: Frame) throws -> [Float] {
         var values = [Float](repeating: .nan, count: frame.samples * frame.samples)
         let band = try image.dataset.band(band)
         let columns = (0..<frame.samples).map { frame.column + $0 * frame.step }
@@ -147,7 +147,7 @@ struct ChipMaker {
 
     /// Writes the before and after chips of a patch (its pixels given by `runs`); returns the frame.
     @discardableResult
-    func write(patch: PatchLabeler.Patch, runs: [PatchLabeler.Run], id: String, beforePath: String, afterPath: String) throws -> Frame {
+    package func write(patch: PatchLabeler.Patch, runs: [PatchLabeler.Run], id: String, beforePath: String, afterPath: String) throws -> Frame {
         let frame = frame(for: patch)
         // The patch's pixels at the frame's samples.
         var member = [Bool](repeating: false, count: frame.samples * frame.samples)
@@ -194,7 +194,7 @@ struct ChipMaker {
     }
 
     /// The patch's outline in yellow, 2 output pixels wide (3 on large chips), inside the patch's pixels.
-    func drawOutline(_ member: [Bool], frame: Frame, on canvas: inout Canvas) {
+    package func drawOutline(_ member: [Bool], frame: Frame, on canvas: inout Canvas) {
         let n = frame.samples, s = frame.scale, thickness = max(2, canvas.width / 300)
         func isMember(_ x: Int, _ y: Int) -> Bool { x >= 0 && y >= 0 && x < n && y < n && member[y * n + x] }
         for sy in 0..<n {
@@ -211,7 +211,7 @@ struct ChipMaker {
     }
 
     /// Id and date (top left), north arrow (top right), scale bar (bottom left), a no-data note (bottom right).
-    func burnIn(id: String, image: Image, frame: Frame, noData: Bool, on canvas: inout Canvas) throws {
+    package func burnIn(id: String, image: Image, frame: Frame, noData: Bool, on canvas: inout Canvas) throws {
         let size = max(14, canvas.width / 30)
         face.drawLabel("\(id)  \(image.label) \(image.date ?? "")", size: size, on: &canvas, x: 6, y: 6)
         // North arrow: the grid's north (up).
@@ -240,7 +240,7 @@ struct ChipMaker {
     }
 
     /// Writes three 0-255 channels as an RGB PNG through GDAL (no .aux.xml left beside it).
-    static func writePNG(_ channels: [[Float]], width: Int, height: Int, to path: String) throws {
+    package static func writePNG(_ channels: [[Float]], width: Int, height: Int, to path: String) throws {
         let memory = try Dataset.createInMemory(width: width, height: height, bandCount: channels.count, dataType: .uint8)
         for (c, channel) in channels.enumerated() {
             try channel.withUnsafeBufferPointer { buffer in
@@ -252,7 +252,7 @@ struct ChipMaker {
     }
 
     /// Writes a canvas as an RGB PNG through GDAL (no .aux.xml left beside it).
-    static func writePNG(_ canvas: Canvas, to path: String) throws {
+    package static func writePNG(_ canvas: Canvas, to path: String) throws {
         let memory = try Dataset.createInMemory(width: canvas.width, height: canvas.height, bandCount: 3, dataType: .uint8)
         for (c, plane) in canvas.planes.enumerated() {
             try plane.withUnsafeBytes { raw in
@@ -266,7 +266,7 @@ struct ChipMaker {
 
     /// The after image over the whole grid at overview size (at least 800 px across, nearest neighbour), with the
     /// pair's stretch: page 1 of the field package. Returns its geotransform.
-    func writeOverview(to path: String) throws -> GeoTransform {
+    package func writeOverview(to path: String) throws -> GeoTransform {
         let bands = afterOverview
         let width = bands[0].width, height = bands[0].height
         var canvas = Canvas(width: width, height: height)

@@ -5,20 +5,32 @@ import LandwatchPipeline
 import LandwatchRender
 
 /// The rows of a violation list, and the files made of them: one row per patch, in the list's order.
-struct ViolationTable {
-    let violations: [WriteViolationsStage.Violation]
-    let compliance: ComplianceDescription
-    let legend: Legend
-    let gcj02: Bool
-    let planRoles: [String]
-    let planCRS: String
+package struct ViolationTable {
+    package let violations: [Violation]
+    package let compliance: ComplianceDescription
+    package let legend: Legend
+    package let gcj02: Bool
+    package let planRoles: [String]
+    package let planCRS: String
     /// Decimals of `plan_x` / `plan_y`: what the plan CRS's unit needs (``planDigits(geographic:)``).
-    var planDigits: Int = 2
+    package var planDigits: Int = 2
     /// Registry statuses by id, when the run was given the tracked violations: a `status` column after `id`.
-    var statuses: [String: String]? = nil
+    package var statuses: [String: String]? = nil
+
+    package init(violations: [Violation], compliance: ComplianceDescription, legend: Legend, gcj02: Bool, planRoles: [String],
+                 planCRS: String, planDigits: Int = 2, statuses: [String: String]? = nil) {
+        self.violations = violations
+        self.compliance = compliance
+        self.legend = legend
+        self.gcj02 = gcj02
+        self.planRoles = planRoles
+        self.planCRS = planCRS
+        self.planDigits = planDigits
+        self.statuses = statuses
+    }
 
     /// Column names and types, in order; every format uses the same.
-    var columns: [(String, VectorWriter.FieldType)] {
+    package var columns: [(String, VectorWriter.FieldType)] {
         var columns: [(String, VectorWriter.FieldType)] = [
             ("rank", .integer), ("id", .string), ("severity", .string), ("severity_zh", .string), ("score", .integer), ("evidence", .real), ("rules", .string),
             ("rule_names", .string), ("rule_names_zh", .string), ("area_m2", .real), ("area_mu", .real), ("pixels", .integer),
@@ -39,7 +51,7 @@ struct ViolationTable {
         return columns
     }
 
-    func values(_ v: WriteViolationsStage.Violation) -> [String: VectorWriter.Value] {
+    package func values(_ v: Violation) -> [String: VectorWriter.Value] {
         let box = v.wgs84.envelope
         let beforeClass = legend.class(code: v.patch.majorityBefore), afterClass = legend.class(code: v.patch.majorityAfter)
         var values: [String: VectorWriter.Value] = [
@@ -85,14 +97,14 @@ struct ViolationTable {
 
     /// Decimals a plan coordinate needs: 1e-7 degree (about 1 cm) in a geographic CRS, 0.01 of a metre (or foot)
     /// in a projected one. Three decimals of a degree were up to 55 m off.
-    static func planDigits(geographic: Bool) -> Int { geographic ? 7 : 2 }
+    package static func planDigits(geographic: Bool) -> Int { geographic ? 7 : 2 }
 
-    static func round(_ value: Double, _ digits: Int) -> Double {
+    package static func round(_ value: Double, _ digits: Int) -> Double {
         let factor = pow(10.0, Double(digits))
         return (value * factor).rounded() / factor
     }
 
-    static func text(_ value: VectorWriter.Value?) -> String {
+    package static func text(_ value: VectorWriter.Value?) -> String {
         switch value {
         case .string(let s)?: return s
         case .integer(let i)?: return String(i)
@@ -102,13 +114,13 @@ struct ViolationTable {
     }
 
     /// RFC 4180 quoting.
-    static func csvField(_ text: String) -> String {
+    package static func csvField(_ text: String) -> String {
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     /// UTF-8 with a byte-order mark, so that Excel shows the Chinese columns; CRLF line ends as Excel writes them.
-    func csv() -> String {
+    package func csv() -> String {
         let names = columns.map(\.0)
         var lines = [names.joined(separator: ",")]
         for v in violations {
@@ -118,8 +130,8 @@ struct ViolationTable {
         return "\u{FEFF}" + lines.joined(separator: "\r\n") + "\r\n"
     }
 
-    func writeVector(to path: String, driver: String, crs: SpatialReference,
-                     geometry: KeyPath<WriteViolationsStage.Violation, Geometry>,
+    package func writeVector(to path: String, driver: String, crs: SpatialReference,
+                     geometry: KeyPath<Violation, Geometry>,
                      datasetOptions: [String] = [], layerOptions: [String] = []) throws {
         let writer = try VectorWriter(path: path, driver: driver, layer: "violations", crs: crs, geometry: .polygon,
                                       fields: columns, datasetOptions: datasetOptions, layerOptions: layerOptions)
@@ -132,7 +144,7 @@ struct ViolationTable {
     /// the outline and the navigation point (a point a navigation app can go to), styled by severity (red / orange /
     /// yellow), a description with "lat, lon" (and GCJ-02 when the list has it), and every column as ExtendedData
     /// (SchemaData, which GDAL's KML and LIBKML drivers read back as fields). Coordinates are WGS84 lon,lat.
-    func writeKML(to path: String) throws {
+    package func writeKML(to path: String) throws {
         var lines = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "<kml xmlns=\"http://www.opengis.net/kml/2.2\">", "<Document id=\"root_doc\">",
                      "<name>violations</name>"]
         let fields = columns
@@ -174,7 +186,7 @@ struct ViolationTable {
     }
 
     /// Count and area per rule (a patch breaking two rules counts under each), and the total of patches.
-    func summaryRows() -> [(rule: ChangeRule?, count: Int, area: Double)] {
+    package func summaryRows() -> [(rule: ChangeRule?, count: Int, area: Double)] {
         var rows: [(ChangeRule?, Int, Double)] = compliance.ruleSet.rules.map { rule in
             let matching = violations.filter { $0.rules.contains { $0.kind == rule.kind } }
             return (rule, matching.count, matching.reduce(0) { $0 + $1.areaM2 })
@@ -183,7 +195,7 @@ struct ViolationTable {
         return rows
     }
 
-    func summaryCSV() -> String {
+    package func summaryCSV() -> String {
         var lines = ["rule,name,name_zh,severity,patches,area_m2,area_mu"]
         for row in summaryRows() {
             let fields = [row.rule?.code ?? "total", row.rule?.name ?? "all patches", row.rule?.nameZH ?? "全部图斑",
@@ -194,16 +206,16 @@ struct ViolationTable {
         return "\u{FEFF}" + lines.joined(separator: "\r\n") + "\r\n"
     }
 
-    func summaryJSON(pixelArea: Double, patchesFound: Int) throws -> Data {
+    package func summaryJSON(pixelArea: Double, patchesFound: Int) throws -> Data {
         struct Rule: Encodable {
-            var code: String, name: String, name_zh: String, severity: String, min_area_m2: Double, min_pixels: Int
-            var exempt_if_approved: Bool, patches: Int, area_m2: Double, area_mu: Double
+            package var code: String, name: String, name_zh: String, severity: String, min_area_m2: Double, min_pixels: Int
+            package var exempt_if_approved: Bool, patches: Int, area_m2: Double, area_mu: Double
         }
         struct Summary: Encodable {
-            var before: String?, after: String?, before_source: String, pixel_area_m2: Double
-            var patches_of_change: Int, violations: Int, area_m2: Double, area_mu: Double
-            var rules: [Rule]
-            var settings: [String: String]
+            package var before: String?, after: String?, before_source: String, pixel_area_m2: Double
+            package var patches_of_change: Int, violations: Int, area_m2: Double, area_mu: Double
+            package var rules: [Rule]
+            package var settings: [String: String]
         }
         let rows = summaryRows()
         let rules = rows.compactMap { row -> Rule? in

@@ -2,27 +2,42 @@ import Foundation
 
 /// The content of a report, independent of its format: sections of paragraphs, tables, figures and links, rendered
 /// the same into HTML (for the browser) and Markdown (for email).
-struct ReportDocument {
-    struct Table {
-        var header: [String]
-        var rows: [[String]]
+package struct ReportDocument {
+    package struct Table {
+        package var header: [String]
+        package var rows: [[String]]
         /// Rows to highlight (zones over a limit), by index, with a CSS class: `warning` or `over`.
-        var highlights: [Int: String] = [:]
+        package var highlights: [Int: String] = [:]
         /// Columns holding numbers, right-aligned.
-        var numeric: Set<Int> = []
+        package var numeric: Set<Int> = []
+
+        package init(header: [String], rows: [[String]], highlights: [Int: String] = [:], numeric: Set<Int> = []) {
+            self.header = header
+            self.rows = rows
+            self.highlights = highlights
+            self.numeric = numeric
+        }
     }
 
-    struct Figure {
+    package struct Figure {
         /// Path relative to the report folder.
-        var file: String
-        var caption: String
+        package var file: String
+        package var caption: String
         /// Colour swatches beside the image: (colour #rrggbb, label).
-        var legend: [(color: String, label: String)] = []
-        var width: Int
-        var height: Int
+        package var legend: [(color: String, label: String)] = []
+        package var width: Int
+        package var height: Int
+
+        package init(file: String, caption: String, legend: [(color: String, label: String)] = [], width: Int, height: Int) {
+            self.file = file
+            self.caption = caption
+            self.legend = legend
+            self.width = width
+            self.height = height
+        }
     }
 
-    enum Block {
+    package enum Block {
         case paragraph(String)
         case note(String)
         case table(Table)
@@ -31,20 +46,33 @@ struct ReportDocument {
         case preformatted(summary: String, text: String)
     }
 
-    struct Section {
-        var id: String
-        var title: String
-        var blocks: [Block] = []
+    package struct Section {
+        package var id: String
+        package var title: String
+        package var blocks: [Block] = []
+
+        package init(id: String, title: String, blocks: [Block] = []) {
+            self.id = id
+            self.title = title
+            self.blocks = blocks
+        }
     }
 
-    var language: ReportLanguage
-    var title: String
-    var subtitle: String
-    var sections: [Section] = []
+    package var language: ReportLanguage
+    package var title: String
+    package var subtitle: String
+    package var sections: [Section] = []
+
+    package init(language: ReportLanguage, title: String, subtitle: String, sections: [Section] = []) {
+        self.language = language
+        self.title = title
+        self.subtitle = subtitle
+        self.sections = sections
+    }
 
     // MARK: HTML
 
-    static func escape(_ text: String) -> String {
+    package static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.count)
         for c in text {
@@ -59,7 +87,7 @@ struct ReportDocument {
         return out
     }
 
-    static let css = """
+    package static let css = """
         body { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", \
         "Noto Sans", "DejaVu Sans", sans-serif; margin: 0 auto; max-width: 1180px; padding: 24px; color: #1d2327; line-height: 1.5; }
         h1 { font-size: 1.7em; margin-bottom: 0.2em; }
@@ -82,7 +110,7 @@ struct ReportDocument {
         nav ul { columns: 2; }
         """
 
-    func html() -> String {
+    package func html() -> String {
         var h = """
             <!DOCTYPE html>
             <html lang="\(language.htmlCode)">
@@ -143,11 +171,11 @@ struct ReportDocument {
 
     // MARK: Markdown
 
-    static func cell(_ text: String) -> String {
+    package static func cell(_ text: String) -> String {
         text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
     }
 
-    func markdown() -> String {
+    package func markdown() -> String {
         var m = "# \(title)\n\n\(subtitle)\n"
         for section in sections {
             m += "\n## \(section.title)\n"

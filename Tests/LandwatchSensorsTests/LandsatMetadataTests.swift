@@ -1,9 +1,11 @@
 import Foundation
 import LandwatchAlgorithms
 import XCTest
+import LandwatchSensors
+import LandwatchTestSupport
 
 final class LandsatMetadataTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = TestPaths.repository
     static let marburg = root.appendingPathComponent("testdata/marburg-landsat")
 
     func testCollection1MTLOfTheMarburgScene() throws {

@@ -7,19 +7,19 @@ import LandwatchRender
 /// fieldpack.pdf: each page drawn as one image at 150 dpi (text in Noto Sans CJK, chips, QR codes, the form), then
 /// laid out by GDAL's PDF driver with a georeferenced area over the page's map and the patches as vector layers in
 /// it. GDAL's own PDF text is Latin-1 only, so the text is drawn here, where Chinese zone and rule names render.
-struct FieldPackPDF {
-    static let dpi = 150.0
-    static let width = 1240, height = 1754  // A4 at 150 dpi
-    static let margin = 60
+package struct FieldPackPDF {
+    package static let dpi = 150.0
+    package static let width = 1240, height = 1754  // A4 at 150 dpi
+    package static let margin = 60
     /// PDF points per page pixel.
-    static let points = 72.0 / dpi
+    package static let points = 72.0 / dpi
 
-    let pack: FieldPack
-    let scratch: URL
-    let face: Typeface
-    let bold: Typeface
+    package let pack: FieldPack
+    package let scratch: URL
+    package let face: Typeface
+    package let bold: Typeface
 
-    init(pack: FieldPack, scratch: URL) throws {
+    package init(pack: FieldPack, scratch: URL) throws {
         self.pack = pack
         self.scratch = scratch
         do {
@@ -31,23 +31,23 @@ struct FieldPackPDF {
     }
 
     /// A map on a page: a rectangle of page pixels showing `extent` of `crs`.
-    struct MapFrame {
-        var crsWKT: String
-        var extent: (minX: Double, minY: Double, maxX: Double, maxY: Double)
-        var box: (x: Int, y: Int, width: Int, height: Int)
+    package struct MapFrame {
+        package var crsWKT: String
+        package var extent: (minX: Double, minY: Double, maxX: Double, maxY: Double)
+        package var box: (x: Int, y: Int, width: Int, height: Int)
 
-        func page(_ x: Double, _ y: Double) -> (x: Int, y: Int) {
+        package func page(_ x: Double, _ y: Double) -> (x: Int, y: Int) {
             (box.x + Int(((x - extent.minX) / (extent.maxX - extent.minX) * Double(box.width)).rounded()),
              box.y + Int(((extent.maxY - y) / (extent.maxY - extent.minY) * Double(box.height)).rounded()))
         }
 
         /// The box in PDF points (origin bottom left).
-        var pdfBox: (x1: Double, y1: Double, x2: Double, y2: Double) {
+        package var pdfBox: (x1: Double, y1: Double, x2: Double, y2: Double) {
             (Double(box.x) * points, Double(height - box.y - box.height) * points,
              Double(box.x + box.width) * points, Double(height - box.y) * points)
         }
 
-        func georeferencing(id: String) -> String {
+        package func georeferencing(id: String) -> String {
             let b = pdfBox
             func number(_ value: Double) -> String { String(format: "%.4f", value) }
             func geo(_ value: Double) -> String { String(format: "%.10g", value) }
@@ -61,7 +61,7 @@ struct FieldPackPDF {
         }
     }
 
-    func write(to path: String) throws {
+    package func write(to path: String) throws {
         var pages = [try overviewPage()]
         for (index, site) in pack.sites.enumerated() { pages.append(try sitePage(site, number: index + 1)) }
         // Metadata in the order the composition schema wants (Author, Producer, Creator, CreationDate, Subject, Title).
@@ -74,7 +74,7 @@ struct FieldPackPDF {
 
     /// Draws wrapped text from `y` (top), returns the y under it.
     @discardableResult
-    func text(_ text: String, size: Int, on canvas: inout Canvas, x: Int, y: Int, width: Int, bold useBold: Bool = false,
+    package func text(_ text: String, size: Int, on canvas: inout Canvas, x: Int, y: Int, width: Int, bold useBold: Bool = false,
               color: Color = .black) -> Int {
         let typeface = useBold ? bold : face
         var top = y
@@ -87,7 +87,7 @@ struct FieldPackPDF {
 
     /// Draws the image of a GDAL raster (RGB) into `box` (nearest neighbour); returns its extent by `transform`
     /// (else its own georeferencing) in `crs`.
-    func drawRaster(_ path: String, on canvas: inout Canvas, box: (x: Int, y: Int, width: Int, height: Int),
+    package func drawRaster(_ path: String, on canvas: inout Canvas, box: (x: Int, y: Int, width: Int, height: Int),
                     transform: [Double]? = nil, crs: String? = nil) throws
         -> (crs: String, extent: (minX: Double, minY: Double, maxX: Double, maxY: Double))?
     {
@@ -110,7 +110,7 @@ struct FieldPackPDF {
     }
 
     /// A GeoPackage layer of outlines (and their attributes) in `crs`, for a page's map; returns its path.
-    func outlineLayer(_ sites: [FieldPack.Site], crs: SpatialReference, name: String) throws -> String {
+    package func outlineLayer(_ sites: [FieldPack.Site], crs: SpatialReference, name: String) throws -> String {
         let path = scratch.appendingPathComponent("\(name).gpkg").path
         let writer = try VectorWriter(path: path, driver: "GPKG", layer: "patches", crs: crs, geometry: .polygon,
                                       fields: [("id", .string), ("rank", .integer), ("severity", .string), ("rules", .string),
@@ -126,7 +126,7 @@ struct FieldPackPDF {
     }
 
     /// A GeoPackage layer of navigation points in `crs`; returns its path.
-    func pointLayer(_ sites: [FieldPack.Site], crs: SpatialReference, name: String) throws -> String {
+    package func pointLayer(_ sites: [FieldPack.Site], crs: SpatialReference, name: String) throws -> String {
         let path = scratch.appendingPathComponent("\(name).gpkg").path
         let writer = try VectorWriter(path: path, driver: "GPKG", layer: "navigation_points", crs: crs, geometry: .point,
                                       fields: [("id", .string), ("lat", .real), ("lon", .real), ("gcj02_lat", .real), ("gcj02_lon", .real)])
@@ -142,7 +142,7 @@ struct FieldPackPDF {
     }
 
     /// Extent in Web Mercator around the outlines (at least `margin` metres on each side), square.
-    func mercatorExtent(_ sites: [FieldPack.Site], margin: Double) throws -> (minX: Double, minY: Double, maxX: Double, maxY: Double) {
+    package func mercatorExtent(_ sites: [FieldPack.Site], margin: Double) throws -> (minX: Double, minY: Double, maxX: Double, maxY: Double) {
         let transform = try CoordinateTransformation(from: .wgs84(), to: SpatialReference(definition: "EPSG:3857"))
         var box = (minX: Double.infinity, minY: Double.infinity, maxX: -Double.infinity, maxY: -Double.infinity)
         for site in sites {
@@ -154,7 +154,7 @@ struct FieldPackPDF {
         return (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
     }
 
-    func page(number: Int, canvas: Canvas, map: MapFrame?, layers: [(path: String, layer: String, name: String, style: String)]) throws -> String {
+    package func page(number: Int, canvas: Canvas, map: MapFrame?, layers: [(path: String, layer: String, name: String, style: String)]) throws -> String {
         let image = scratch.appendingPathComponent("page-\(number).png").path
         try ChipMaker.writePNG(canvas, to: image)
         let w = Double(Self.width) * Self.points, h = Double(Self.height) * Self.points
@@ -172,7 +172,7 @@ struct FieldPackPDF {
 
     // MARK: - Page 1
 
-    func overviewPage() throws -> String {
+    package func overviewPage() throws -> String {
         var canvas = Canvas(width: Self.width, height: Self.height)
         let m = Self.margin, full = Self.width - 2 * m
         var y = text("Field package 外业核查包 — \(pack.title)", size: 40, on: &canvas, x: m, y: m, width: full, bold: true)
@@ -272,7 +272,7 @@ struct FieldPackPDF {
 
     // MARK: - A page per patch
 
-    func sitePage(_ site: FieldPack.Site, number: Int) throws -> String {
+    package func sitePage(_ site: FieldPack.Site, number: Int) throws -> String {
         var canvas = Canvas(width: Self.width, height: Self.height)
         let m = Self.margin, full = Self.width - 2 * m
         // Header: page number, id, severity badge.
@@ -345,7 +345,7 @@ struct FieldPackPDF {
         ])
     }
 
-    func drawForm(on canvas: inout Canvas, top: Int, site: FieldPack.Site) {
+    package func drawForm(on canvas: inout Canvas, top: Int, site: FieldPack.Site) {
         let m = Self.margin, full = Self.width - 2 * m
         let bottom = Self.height - m
         canvas.stroke(x: m, y: top, width: full, height: bottom - top, color: .black, lineWidth: 2)

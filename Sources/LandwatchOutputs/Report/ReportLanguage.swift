@@ -1,17 +1,17 @@
 import LandwatchPipeline
 
 /// The report's language: labels in English or Chinese (bureau staff read Chinese).
-enum ReportLanguage: String, CaseIterable, OptionChoice {
+package enum ReportLanguage: String, CaseIterable, OptionChoice {
     case en, zh
 
-    var htmlCode: String { self == .en ? "en" : "zh-CN" }
+    package var htmlCode: String { self == .en ? "en" : "zh-CN" }
 
     /// The label for `key` in this language.
-    func callAsFunction(_ key: String) -> String {
+    package func callAsFunction(_ key: String) -> String {
         (self == .en ? Self.english : Self.chinese)[key] ?? Self.english[key] ?? key
     }
 
-    static let english: [String: String] = [
+    package static let english: [String: String] = [
         "report": "Environmental monitoring report", "run": "What was run", "landcover": "Land cover",
         "change": "Change between the two dates", "violations": "Suspected violations", "green": "Green coverage",
         "intensity": "Development intensity", "heat": "Heat island", "accuracy": "Classification accuracy",
@@ -39,7 +39,7 @@ enum ReportLanguage: String, CaseIterable, OptionChoice {
         "sensor": "Sensor", "date": "Date", "bands": "Bands", "cloud": "Cloud share",
     ]
 
-    static let chinese: [String: String] = [
+    package static let chinese: [String: String] = [
         "report": "生态环境监测报告", "run": "运行信息", "landcover": "土地覆盖", "change": "两期变化",
         "violations": "疑似违法违规图斑", "green": "绿化覆盖率", "intensity": "开发强度", "heat": "热岛效应",
         "accuracy": "分类精度", "rules": "所用阈值与规则", "nothing": "无可报告内容",

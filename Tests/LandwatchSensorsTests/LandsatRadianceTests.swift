@@ -1,12 +1,13 @@
 import Foundation
 import LandwatchAlgorithms
 import XCTest
+import LandwatchSensors
+import LandwatchTestSupport
 
 /// TOA reflectance from radiance for Landsat 4/5 products whose MTL has radiance constants only (pre-collection).
 final class LandsatRadianceTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let sharedData = ProcessInfo.processInfo.environment["LANDWATCH_SHARED_DATA"].map { URL(fileURLWithPath: $0) }
-        ?? root.deletingLastPathComponent().appendingPathComponent("shared/data")
+    static let root = TestPaths.repository
+    static let sharedData = TestPaths.sharedData
     static let lt5 = sharedData.appendingPathComponent("marburg-landsat/kenya-pair/LT5/LT51670552010352MLK00_MTL.txt")
 
     /// The real 2010 Kenya MTL (radiance only, NUL padding after END) gives band 3 reflectance as computed by hand:
