@@ -2,6 +2,7 @@ import Foundation
 import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
+import LandwatchProducts
 import LandwatchRender
 
 /// The rows of a violation list, and the files made of them: one row per patch, in the list's order.
@@ -207,16 +208,7 @@ package struct ViolationTable {
     }
 
     package func summaryJSON(pixelArea: Double, patchesFound: Int) throws -> Data {
-        struct Rule: Encodable {
-            package var code: String, name: String, name_zh: String, severity: String, min_area_m2: Double, min_pixels: Int
-            package var exempt_if_approved: Bool, patches: Int, area_m2: Double, area_mu: Double
-        }
-        struct Summary: Encodable {
-            package var before: String?, after: String?, before_source: String, pixel_area_m2: Double
-            package var patches_of_change: Int, violations: Int, area_m2: Double, area_mu: Double
-            package var rules: [Rule]
-            package var settings: [String: String]
-        }
+        typealias Rule = ViolationSummary.Rule
         let rows = summaryRows()
         let rules = rows.compactMap { row -> Rule? in
             guard let rule = row.rule else { return nil }
@@ -225,12 +217,10 @@ package struct ViolationTable {
                         area_m2: Self.round(row.area, 1), area_mu: Self.round(row.area / Navigation.squareMetresPerMu, 2))
         }
         let total = rows.last!.area
-        let summary = Summary(before: compliance.beforeDate, after: compliance.afterDate, before_source: compliance.beforeSource,
+        let summary = ViolationSummary(before: compliance.beforeDate, after: compliance.afterDate, before_source: compliance.beforeSource,
                               pixel_area_m2: pixelArea, patches_of_change: patchesFound, violations: violations.count,
                               area_m2: Self.round(total, 1), area_mu: Self.round(total / Navigation.squareMetresPerMu, 2), rules: rules,
                               settings: Dictionary(compliance.settings, uniquingKeysWith: { first, _ in first }))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(summary)
+        return try summary.encoded()
     }
 }

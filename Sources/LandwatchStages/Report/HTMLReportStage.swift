@@ -150,20 +150,6 @@ struct ReportBuilder {
         String(repeating: "../", count: stage.path.split(separator: "/").count) + relative
     }
 
-    func json(_ relative: String) -> [String: Any]? {
-        guard let data = FileManager.default.contents(atPath: absolute(relative)) else { return nil }
-        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-    }
-
-    static func number(_ value: Any?) -> Double? {
-        switch value {
-        case let d as Double: return d
-        case let i as Int: return Double(i)
-        case let n as NSNumber: return n.doubleValue
-        default: return nil
-        }
-    }
-
     static func fmt(_ value: Double?, _ digits: Int = 1) -> String {
         guard let value, value.isFinite else { return "–" }
         return String(format: "%.\(digits)f", value)
@@ -351,20 +337,22 @@ struct ReportBuilder {
         guard let writer = ran(HTMLReportStage.violations).first else { return nil }
         var section = ReportDocument.Section(id: "violations", title: t("violations"))
         let files = outputs(of: writer.id)
-        guard let summaryFile = files.first(where: { $0.hasSuffix("summary.json") }), let summaryJSON = json(summaryFile) else {
+        guard let summaryFile = files.first(where: { $0.hasSuffix("/" + ViolationSummary.fileName) }) else {
             section.blocks.append(.note(t("not.run")))
             return section
         }
-        let count = (summaryJSON["violations"] as? Int) ?? 0
+        let violationSummary: ViolationSummary
+        do { violationSummary = try ViolationSummary.read(URL(fileURLWithPath: absolute(summaryFile))) } catch {
+            throw RunError(.internal, "cannot read \(summaryFile), which \(writer.uses) wrote (\(error)); this is a bug in landwatch")
+        }
+        let count = violationSummary.violations
         summary.violations = count
-        summary.violationAreaM2 = Self.number(summaryJSON["area_m2"])
-        let rules = (summaryJSON["rules"] as? [[String: Any]]) ?? []
+        summary.violationAreaM2 = violationSummary.area_m2
         section.blocks.append(.table(.init(
             header: [t("rule"), t("severity"), t("patches"), t("area.m2"), t("area.mu")],
-            rows: rules.map { rule in
-                [(rule["code"] as? String ?? "") + " " + (t == .zh ? rule["name_zh"] as? String ?? "" : rule["name"] as? String ?? ""),
-                 rule["severity"] as? String ?? "", String(rule["patches"] as? Int ?? 0),
-                 Self.fmt(Self.number(rule["area_m2"]), 0), Self.fmt(Self.number(rule["area_mu"]), 2)]
+            rows: violationSummary.rules.map { rule in
+                [rule.code + " " + (t == .zh ? rule.name_zh : rule.name), rule.severity, String(rule.patches),
+                 Self.fmt(rule.area_m2, 0), Self.fmt(rule.area_mu, 2)]
             }, numeric: [2, 3, 4])))
         // The typed list write.violations always writes (whatever its formats), not one of the formats parsed back.
         var entries: [ViolationList.Entry] = []
@@ -378,8 +366,8 @@ struct ReportBuilder {
         } else {
             // The largest patches of each rule.
             var rows: [[String]] = []
-            for rule in rules {
-                guard let code = rule["code"] as? String else { continue }
+            for rule in violationSummary.rules {
+                let code = rule.code
                 let matching = entries.filter { $0.rules.split(separator: ";").contains(Substring(code)) }
                     .sorted { $0.area_m2 > $1.area_m2 }
                     .prefix(stage.topPatches)
