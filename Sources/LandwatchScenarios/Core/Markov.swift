@@ -182,13 +182,19 @@ public struct Demand: Sendable, Equatable {
         let others = cells.filter { extra[$0.key] == nil && $0.value > 0 }
         let base = others.values.reduce(0, +)
         guard base > 0 || added == 0 else { throw ScenarioInputError("the demand adds \(added) cells, but no other class has cells to give") }
-        var expected: [Int: Double] = [:]
-        for (code, value) in cells { expected[code] = Double(value) }
-        for (code, cells) in extra { expected[code, default: 0] += Double(cells) }
-        for (code, value) in others { expected[code]! -= Double(added) * Double(value) / Double(base) }
-        if let negative = expected.first(where: { $0.value < 0 }) {
+        var result = cells
+        for (code, cells) in extra { result[code, default: 0] += cells }
+        if let negative = result.first(where: { $0.value < 0 }) {
+            throw ScenarioInputError("the demand would leave class \(negative.key) with \(negative.value) cells")
+        }
+        // The others give (or take) the cells in proportion to their demand, rounded by largest remainder.
+        var shares: [Int: Double] = [:]
+        for (code, value) in others { shares[code] = Double(value) - Double(added) * Double(value) / Double(base) }
+        if let negative = shares.first(where: { $0.value < 0 }) {
             throw ScenarioInputError("the demand would leave class \(negative.key) with \(Int(negative.value.rounded())) cells")
         }
-        return Demand(expected: expected, total: total)
+        for (code, value) in Demand(expected: shares, total: base - added).cells { result[code] = value }
+        _ = total
+        return Demand(cells: result)
     }
 }
