@@ -2,7 +2,7 @@ import Foundation
 import LandwatchPipeline
 
 /// Draws progress on stderr: a redrawn bar on a terminal, plain lines (every 10 %) in a log.
-final class ProgressDisplay: RunObserver, @unchecked Sendable {
+final class ProgressDisplay: RunObserver, @unchecked Sendable {  // state guarded by `lock`
     private let interactive: Bool
     private let lock = NSLock()
     private var lastShown: [Int: Int] = [:]

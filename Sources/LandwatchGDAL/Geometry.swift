@@ -2,7 +2,7 @@ import CGDAL
 import Foundation
 
 /// An OGR geometry, owned. Coordinates are in whatever CRS the code that made it says (x = easting or longitude).
-public final class Geometry: @unchecked Sendable {
+public final class Geometry: @unchecked Sendable {  // immutable after creation: OGR only reads a geometry it does not own or modify
     let handle: OGRGeometryH
 
     /// Takes ownership of a geometry handle.
@@ -147,7 +147,7 @@ public final class Geometry: @unchecked Sendable {
 }
 
 /// A coordinate transformation between two CRSs (PROJ through OGR), longitude first for geographic systems.
-public final class CoordinateTransformation: @unchecked Sendable {
+public final class CoordinateTransformation: @unchecked Sendable {  // immutable; each use makes its own, never shared by two threads at once
     let handle: OGRCoordinateTransformationH
     public let source: SpatialReference
     public let target: SpatialReference

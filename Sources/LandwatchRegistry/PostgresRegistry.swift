@@ -8,7 +8,7 @@ import PostgresNIO
 /// the SQLite file. Each scene is recorded in one transaction that first takes a transaction-scoped advisory lock, so
 /// that workers writing at once match patches against each other's violations, never duplicating or losing one;
 /// the primary keys and the unique content hash back that up. Schema migrations run under another advisory lock.
-public final class PostgresRegistry: RegistryStore, @unchecked Sendable {
+public final class PostgresRegistry: RegistryStore, @unchecked Sendable {  // statements on `connection` run under `lock`
     public let location: String
     private let group: MultiThreadedEventLoopGroup
     private let connection: PostgresConnection

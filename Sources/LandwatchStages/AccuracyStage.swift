@@ -51,7 +51,7 @@ public struct AccuracyStage: SinkStage {
         Sink(stage: self, root: context.outputRoot)
     }
 
-    final class Sink: BlockSink, @unchecked Sendable {
+    final class Sink: BlockSink, @unchecked Sendable {  // `matrix` guarded by `lock`; the rest immutable
         let stage: AccuracyStage
         let root: OutputRoot
         private let lock = NSLock()

@@ -9,7 +9,7 @@ import LandwatchOutputs
 ///
 /// Every block is summed into a table of its own and merged under a lock, so blocks arrive in any order from any
 /// worker and memory grows with the number of zones, never with the scene.
-final class ZonalSink: BlockSink, @unchecked Sendable {
+final class ZonalSink: BlockSink, @unchecked Sendable {  // `table` guarded by `lock`; the rest immutable
     typealias Accumulate = (_ blocks: [PixelBlock], _ ports: [String: Int], _ table: inout ZonalTable) -> Void
     typealias Report = (_ table: ZonalTable) throws -> [String]
 

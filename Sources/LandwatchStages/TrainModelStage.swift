@@ -166,7 +166,7 @@ public struct TrainModelStage: SinkStage {
         return z ^ (z >> 31)
     }
 
-    final class Sink: BlockSink, @unchecked Sendable {
+    final class Sink: BlockSink, @unchecked Sendable {  // the samples and counts guarded by `lock`; the rest immutable
         let stage: TrainModelStage
         /// The features, patterns expanded.
         let features: [String]

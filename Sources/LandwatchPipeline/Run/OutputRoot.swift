@@ -660,7 +660,7 @@ public struct AtomicOutput: Sendable {
 }
 
 /// The partial files of the process, so that a signal handler can delete them when the run is interrupted.
-public final class PartialFiles: @unchecked Sendable {
+public final class PartialFiles: @unchecked Sendable {  // state guarded by `lock`
     public static let shared = PartialFiles()
     private let lock = NSLock()
     private var paths = Set<String>()

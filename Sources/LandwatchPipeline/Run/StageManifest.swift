@@ -238,7 +238,7 @@ public struct StageManifest: Codable, Sendable {
 
 /// Keeps the manifest's entries up to date as stages finish; the transaction publishes them with the outputs (a
 /// run that publishes at its end), or writes them at once.
-final class StageManifestWriter: @unchecked Sendable {
+final class StageManifestWriter: @unchecked Sendable {  // `manifest` guarded by `lock`; the rest immutable
     private let lock = NSLock()
     private var manifest: StageManifest
     private let keys: [String: String]
