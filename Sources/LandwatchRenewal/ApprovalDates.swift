@@ -21,18 +21,18 @@ public struct ApprovalDates: Sendable {
             dataset = try VectorDataset.open(path)
             info = try dataset.layer(layer)
         } catch {
-            throw StageProblem(option: "approvals_layer", "approvals layer of \(path): \(error.description)")
+            throw StageProblem(option: "approvals_layer", "option 'approvals_layer': approvals layer of \(path): \(error.description)")
         }
         guard info.fieldNames.contains(field) else {
-            throw StageProblem(option: "date_field", "field '\(field)' does not exist in approvals layer '\(info.name)' of \(path) "
+            throw StageProblem(option: "date_field", "option 'date_field': field '\(field)' does not exist in approvals layer '\(info.name)' of \(path) "
                                + "(its fields: \(info.fieldNames.isEmpty ? "none" : info.fieldNames.joined(separator: ", ")))")
         }
         let rows: [(fid: Int, values: [String: String])]
         do { rows = try dataset.attributes(layer: layer, fields: [field]) } catch {
-            throw StageProblem(option: "date_field", "approvals layer '\(info.name)' of \(path): \(error.description)")
+            throw StageProblem(option: "date_field", "option 'date_field': approvals layer '\(info.name)' of \(path): \(error.description)")
         }
         guard rows.count == table.features.count else {
-            throw StageProblem(option: "approvals_layer", "layer '\(info.name)' of \(path) has \(rows.count) features, but the approvals "
+            throw StageProblem(option: "approvals_layer", "option 'approvals_layer': layer '\(info.name)' of \(path) has \(rows.count) features, but the approvals "
                                + "input has \(table.features.count): give approvals_layer the layer read.plan reads")
         }
         var dates: [SeriesDate] = []
@@ -40,14 +40,14 @@ public struct ApprovalDates: Sendable {
             let number = table.feature(number: index + 1)?.id ?? String(row.fid)
             let text = row.values[field] ?? ""
             guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw StageProblem(option: "date_field", "approval \(number) (feature \(row.fid) of \(path)) has no date in field '\(field)'")
+                throw StageProblem(option: "date_field", "option 'date_field': approval \(number) (feature \(row.fid) of \(path)) has no date in field '\(field)'")
             }
             guard let date = SeriesDate(text) else {
-                throw StageProblem(option: "date_field", "approval \(number) (feature \(row.fid) of \(path)): '\(text)' in field '\(field)' "
+                throw StageProblem(option: "date_field", "option 'date_field': approval \(number) (feature \(row.fid) of \(path)): '\(text)' in field '\(field)' "
                                    + "is not a date (write YYYY-MM-DD)")
             }
             guard date <= today else {
-                throw StageProblem(option: "date_field", "approval \(number) (feature \(row.fid) of \(path)): date \(date) in field "
+                throw StageProblem(option: "date_field", "option 'date_field': approval \(number) (feature \(row.fid) of \(path)): date \(date) in field "
                                    + "'\(field)' is in the future (today is \(today))")
             }
             dates.append(date)

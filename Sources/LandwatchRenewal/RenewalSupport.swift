@@ -19,12 +19,12 @@ func classCodes(_ names: OptionList, option: String, legend: Legend, what: Strin
     var codes = Set<Int>()
     for name in names {
         guard let code = legend.code(for: name) else {
-            throw StageProblem(option: option, "'\(name)' is not a class of the legend (\(legend.classes.map(\.name).joined(separator: ", "))): "
+            throw StageProblem(option: option, "option '\(option)': '\(name)' is not a class of the legend (\(legend.classes.map(\.name).joined(separator: ", "))): "
                                + "the \(what) class must be one")
         }
         codes.insert(code)
     }
-    if codes.isEmpty { throw StageProblem(option: option, "names no class: the \(what) class must be one of the legend") }
+    if codes.isEmpty { throw StageProblem(option: option, "option '\(option)' names no class: the \(what) class must be one of the legend") }
     return codes
 }
 
@@ -45,7 +45,8 @@ struct Strips {
                            + "\(context.blockSize)-pixel tiles across the \(grid.width)-pixel grid (\(Self.megabytes(need)) needed"
                            + (reserve > 0 ? ", GDAL's proximity rows included" : "") + "); give --memory \(Self.megabytes(need * 2)) or more")
         }
-        rows = max(1, min(grid.height, min(4096, (context.memoryBudget - reserve) / 4 / rowBytes)))
+        // Half of what the budget leaves is GDAL's block cache; never under one row of tiles (checked above).
+        rows = max(min(context.blockSize, grid.height), min(grid.height, min(4096, (context.memoryBudget - reserve) / 2 / rowBytes)))
     }
 
     static func megabytes(_ bytes: Int) -> String { "\(max(1, (bytes + (1 << 20) - 1) >> 20))M" }
