@@ -3,19 +3,20 @@ import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchScenarios
 import LandwatchStages
+import LandwatchTestSupport
 import Logging
 import XCTest
 
 /// simulate.landuse on the real Marburg pair (Landsat 7 2001 -> Landsat 8 2013, 41 x 41 at 30 m) and the example plan
 /// of testdata/plan: the shipped pipelines, their constraints, determinism and bad input.
 final class ScenarioPipelineTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = TestPaths.repository
     static let pipelines = root.appendingPathComponent("pipelines")
     static let marburg = root.appendingPathComponent("testdata/marburg-landsat")
     var work: URL!
 
     override func setUpWithError() throws {
-        work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-scenarios-\(UUID().uuidString)")
+        work = TestPaths.temporaryFolder("landwatch-scenarios")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
     }
 
