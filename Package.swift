@@ -62,6 +62,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Plan scenarios (issue 27): Markov demand, XGBoost suitability, CA allocation and simulation assessment in Core/
+        // (no GDAL), the simulate.landuse and assess.simulation stages in Stages/. Optimised in debug builds too: the
+        // tests run real crops through the CA.
+        .target(
+            name: "LandwatchScenarios",
+            dependencies: ["LandwatchPipeline", "LandwatchAlgorithms", "LandwatchGDAL", "LandwatchXGBoost",
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
+        // Urban renewal (issue 26): vacant and idle land over a series of dates, green-space access per zone (GDAL
+        // proximity), pocket-park candidates ranked with their expected gain, and their report sections.
+        .target(
+            name: "LandwatchRenewal",
+            dependencies: ["LandwatchPipeline", "LandwatchAlgorithms", "LandwatchGDAL", .product(name: "Logging", package: "swift-log")]
+        ),
         // What landwatch knows of the products sensors deliver: the Landsat MTL parser, QA bit layouts and thermal
         // constants, the sensor presets (band order, wavelengths, scaling), Sentinel-2 SAFE and Gaofen metadata.
         .target(name: "LandwatchSensors", dependencies: ["LandwatchPipeline", "LandwatchGDAL", "LandwatchAlgorithms"]),
@@ -79,7 +94,8 @@ let package = Package(
         // SAFE, Gaofen, presets) and the outputs (violation lists, tables, charts, the report).
         .target(
             name: "LandwatchStages",
-            dependencies: ["LandwatchPipeline", "LandwatchAlgorithms", "LandwatchGDAL", "LandwatchXGBoost", "LandwatchRender", "LandwatchSensors", "LandwatchProducts", "LandwatchOutputs"]
+            dependencies: ["LandwatchPipeline", "LandwatchAlgorithms", "LandwatchGDAL", "LandwatchXGBoost", "LandwatchRender", "LandwatchSensors", "LandwatchProducts", "LandwatchOutputs",
+                           "LandwatchScenarios", "LandwatchRenewal"]
         ),
         // The registry of scenes, runs and violations (SQLite through GRDB), and tracking violations across nights.
         .target(
@@ -118,6 +134,15 @@ let package = Package(
         .testTarget(
             name: "LandwatchStagesTests",
             dependencies: ["LandwatchTestSupport", "LandwatchStages", "LandwatchSensors", "LandwatchProducts", "LandwatchOutputs", "LandwatchPipeline", "LandwatchGDAL", "LandwatchAlgorithms", "LandwatchXGBoost"]
+        ),
+        .testTarget(
+            name: "LandwatchScenariosTests",
+            dependencies: ["LandwatchTestSupport", "LandwatchScenarios", "LandwatchStages", "LandwatchPipeline", "LandwatchGDAL", "LandwatchAlgorithms"]
+        ),
+        .testTarget(
+            name: "LandwatchRenewalTests",
+            dependencies: ["LandwatchTestSupport", "LandwatchRenewal", "LandwatchStages", "LandwatchPipeline", "LandwatchGDAL", "LandwatchAlgorithms"],
+            exclude: ["green_access_check.py"]
         ),
         .testTarget(name: "LandwatchRegistryTests", dependencies: ["LandwatchTestSupport", "LandwatchRegistry", "LandwatchGDAL"]),
         .testTarget(

@@ -1,4 +1,6 @@
 import LandwatchPipeline
+import LandwatchRenewal
+import LandwatchScenarios
 
 /// Every stage type landwatch ships, in one explicit list; `landwatch stages` prints it.
 public let standardRegistry: StageRegistry = {
@@ -28,6 +30,11 @@ public let standardRegistry: StageRegistry = {
     registry.register(WriteViolationsStage.self)
     registry.register(HTMLReportStage.self)
     registry.register(WriteFieldPackStage.self)
+    registry.register(SimulateLandUseStage.self)
+    registry.register(AssessSimulationStage.self)
+    registry.register(VacancyStage.self)
+    registry.register(GreenAccessStage.self)
+    registry.register(CandidatesStage.self)
     return registry
 }()
 
