@@ -43,7 +43,9 @@ public enum GreenAccessOptions {
     public static var inputs: [InputPort] {
         [
             InputPort("zoning", kinds: [.plan], help: "zoning (read.plan role zoning): green and residential codes", optional: true),
-            InputPort("green_space", kinds: [.plan, .mask], help: "public green space polygons (a parks layer), added to the green", optional: true),
+            InputPort("green_space", kinds: [.plan, .mask, .classes],
+                      help: "public green space (a parks layer through read.plan or read.vector: non-zero inside), added to the green",
+                      optional: true),
             InputPort("zones", kinds: [.plan], help: "districts or planning units (default: the whole scene)", optional: true),
             InputPort("population", kinds: [.index, .scene],
                       help: "people per pixel on the run grid (band 1); served share of people instead of residential area", optional: true),
