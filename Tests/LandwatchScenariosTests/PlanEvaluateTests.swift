@@ -1,0 +1,80 @@
+import Foundation
+import LandwatchGDAL
+import LandwatchPipeline
+import LandwatchScenarios
+import LandwatchStages
+import LandwatchTestSupport
+import Logging
+import XCTest
+
+/// plan.evaluate on the example plan (testdata/plan) with three hand-drawn proposals (testdata/plan/proposals.gpkg,
+/// make_proposals.py) over the real 2013 Landsat 8 land cover near Marburg, against an independent OGR/numpy
+/// computation (plan_evaluate_check.py, Debian's GDAL Python).
+final class PlanEvaluateTests: XCTestCase {
+    var work: URL!
+
+    override func setUpWithError() throws {
+        work = TestPaths.temporaryFolder("landwatch-plan-evaluate")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
+
+    func testAreasEqualAnIndependentOGRAndNumpyComputation() throws {
+        let runner = PipelineRunner(registry: standardRegistry, logger: Logger(label: "test"))
+        let plan = try runner.validate(path: TestPaths.repository.appendingPathComponent("pipelines/plan-evaluate.yaml").path, overrides: [:])
+        let out = work.appendingPathComponent("out")
+        try runner.run(plan, settings: .init(outputDirectory: out.path, memoryBudget: 256 << 20, threads: 2, blockSize: 16))
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let result = try decoder.decode(PlanEvaluationResult.self, from: Data(contentsOf: out.appendingPathComponent("plan/evaluation.json")))
+
+        let testdata = TestPaths.testdata.appendingPathComponent("plan")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("plan_evaluate_check.py").path,
+                             out.appendingPathComponent("plan/classes.tif").path] +
+            ["proposals.gpkg", "redline.geojson", "basic_farmland.shp", "urban_boundary.gpkg", "zones.gpkg"].map { testdata.appendingPathComponent($0).path }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        let peer = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let proposals = try XCTUnwrap(peer["proposals"] as? [[String: Any]])
+        XCTAssertEqual(result.proposals.count, 3)
+        XCTAssertEqual(proposals.count, 3)
+        for (ours, theirs) in zip(result.proposals, proposals) {
+            XCTAssertEqual(ours.areaM2, theirs["area_m2"] as! Double, ours.id)
+            XCTAssertEqual(ours.farmlandM2, theirs["farmland_m2"] as! Double, ours.id)
+            XCTAssertEqual(ours.basicFarmlandM2, theirs["basic_farmland_m2"] as! Double, ours.id)
+            XCTAssertEqual(ours.redlineM2, theirs["redline_m2"] as! Double, ours.id)
+            XCTAssertEqual(ours.forestM2, theirs["forest_m2"] as! Double, ours.id)
+            XCTAssertEqual(ours.greenM2, theirs["green_m2"] as! Double, ours.id)
+            XCTAssertEqual(ours.outsideBoundaryM2, theirs["outside_boundary_m2"] as? Double, ours.id)
+            XCTAssertEqual(ours.crosses, theirs["crosses"] as! [String], ours.id)
+            XCTAssertEqual(ours.areaMu, ours.areaM2 / 666.67, accuracy: 1e-9)
+        }
+        // The proposals as drawn: the industrial park inside the boundary crosses nothing; the tourism project lies
+        // mostly in the red line; the warehouse on basic farmland. The last two are flagged.
+        XCTAssertEqual(result.proposals.map(\.id), ["XM-2025-01", "XM-2025-02", "XM-2025-03"])
+        XCTAssertEqual(result.proposals.map(\.flagged), [false, true, true])
+        XCTAssertGreaterThan(result.proposals[1].redlineM2, result.proposals[1].areaM2 / 2)
+        let zones = try XCTUnwrap(peer["zones"] as? [[String: Any]])
+        XCTAssertEqual(result.zones.count, zones.count)
+        for (ours, theirs) in zip(result.zones, zones) {
+            XCTAssertEqual(ours.intensityBefore, theirs["intensity_before"] as! Double, accuracy: 1e-12, ours.name)
+            XCTAssertEqual(ours.intensityAfter, theirs["intensity_after"] as! Double, accuracy: 1e-12, ours.name)
+            XCTAssertEqual(ours.greenCoverageBefore, theirs["green_coverage_before"] as! Double, accuracy: 1e-12, ours.name)
+            XCTAssertEqual(ours.greenCoverageAfter, theirs["green_coverage_after"] as! Double, accuracy: 1e-12, ours.name)
+            XCTAssertGreaterThan(ours.intensityAfter, ours.intensityBefore)
+        }
+        // The GeoPackage holds the three polygons in the proposals' CRS with their figures.
+        let gpkg = try VectorDataset.open(out.appendingPathComponent("plan/evaluation.gpkg").path)
+        XCTAssertEqual(try gpkg.layer(nil).featureCount, 3)
+        let rows = try gpkg.attributes(layer: nil, fields: ["id", "flagged", "redline_m2"])
+        XCTAssertEqual(rows.map { $0.values["id"] }, ["XM-2025-01", "XM-2025-02", "XM-2025-03"])
+        XCTAssertEqual(rows.map { $0.values["flagged"] }, ["0", "1", "1"])
+    }
+}
