@@ -32,6 +32,7 @@ public let standardRegistry: StageRegistry = {
     registry.register(WriteFieldPackStage.self)
     registry.register(SimulateLandUseStage.self)
     registry.register(AssessSimulationStage.self)
+    registry.register(PlanEvaluateStage.self)
     registry.register(VacancyStage.self)
     registry.register(GreenAccessStage.self)
     registry.register(CandidatesStage.self)
