@@ -153,6 +153,43 @@ final class ScenarioPipelineTests: XCTestCase {
                        try Data(contentsOf: work.appendingPathComponent("b/validation/assessment.csv")))
     }
 
+    /// assess.simulation on three maps read from files gives the figures simulate.landuse computed for its run 1.
+    func testAssessSimulationOnFilesAgreesWithTheSimulationsOwnAssessment() throws {
+        var text = try String(contentsOf: Self.pipelines.appendingPathComponent("scenarios-validate.yaml"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "../testdata", with: Self.root.appendingPathComponent("testdata").path)
+        text += """
+
+          - {id: write-before, uses: write.raster, inputs: [before-classes], with: {path: before.tif, type: Byte, nodata: 0}}
+          - {id: write-after, uses: write.raster, inputs: [after-classes], with: {path: after.tif, type: Byte, nodata: 0}}
+
+        """
+        try run(file: try pipeline(text), out: "sim")
+        let sim = work.appendingPathComponent("sim")
+        let assess = """
+        version: 1
+        name: assess
+        grid: {like: initial}
+        stages:
+          - {id: initial, uses: read.scene, with: {bands: {class: "\(sim.path)/before.tif"}}}
+          - {id: simulated, uses: read.scene, with: {bands: {class: "\(sim.path)/validation/trend.tif"}}}
+          - {id: observed, uses: read.scene, with: {bands: {class: "\(sim.path)/after.tif"}}}
+          - id: assess
+            uses: assess.simulation
+            inputs: {initial: initial, simulated: simulated, observed: observed}
+            with: {path: assessment, region: east, random_runs: 5}
+        """
+        try run(file: try pipeline(assess, name: "assess.yaml"), out: "assess")
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let standalone = try decoder.decode(SimulationAssessmentResult.self, from: Data(contentsOf: work.appendingPathComponent("assess/assessment.json")))
+        let own = try XCTUnwrap(try result("sim", "validation/scenarios.json").scenarios.first?.assessment)
+        XCTAssertEqual(standalone.model, own.model[0])
+        XCTAssertEqual(standalone.null, own.null)
+        XCTAssertEqual(standalone.random.count, 5)
+        XCTAssertEqual(standalone.random[0].quantityDisagreement, own.model[0].quantityDisagreement, accuracy: 1e-12)
+    }
+
     // MARK: - Bad input: one line each, before any simulation
 
     /// A pipeline of the two Marburg dates with the simulate stage's inputs and options given.
