@@ -156,31 +156,16 @@ public struct WriteViolationsStage: WholeSinkStage {
         return (zone, areas, outside, cropland, approvals)
     }
 
-    private func write(change: MaterializedRaster, compliance: ComplianceDescription, images: [MaterializedRaster],
-                       grid: RasterGrid, folder: AtomicDirectory, context: RunContext) throws -> [String] {
+    typealias KeptPatch = (patch: PatchLabeler.Patch, rules: [ChangeRule], severity: Severity, score: Int)
+
+    /// The patches that reach a rule's minimum size and the minimum score, gravest first; within a severity, the
+    /// strongest evidence first.
+    private func keptPatches(_ patches: [PatchLabeler.Patch], compliance: ComplianceDescription, pixelArea: Double,
+                             context: RunContext) -> [KeptPatch] {
         let logger = context.logger
-        let planRoles = Array(change.description.bandNames.dropFirst(ComplianceDiffStage.leadingBands.count))
-        let gridSRS = try SpatialReference(definition: grid.crsWKT)
-        guard !gridSRS.isGeographic else {
-            throw RunError(.input, "the run grid is in longitude/latitude (\(grid.crsLabel)); patch areas need a projected grid in metres: set 'grid: {crs: …}' to a projected CRS")
-        }
-        let pixelArea = abs(grid.geoTransform.pixelWidth * grid.geoTransform.pixelHeight)
         let ruleSet = compliance.ruleSet
         let kinds = ChangeRule.Kind.allCases
-        let underOnePixel = ruleSet.rules.filter { $0.minArea > 0 && $0.minArea < pixelArea }
-        if !underOnePixel.isEmpty {
-            let list = underOnePixel.map { "\($0.code) \(Int($0.minArea)) m²" }.joined(separator: ", ")
-            logger.warning("min_area under one pixel (\(Int(pixelArea)) m²) for \(list): the minimum pixel count decides")
-        }
-
-        let started = Date()
-        // 1. The patches compliance.diff labelled, tile by tile, as it found the changes.
-        let labelled = try ChangePatches.read(for: change).patches
-        let runs = Dictionary(uniqueKeysWithValues: labelled.map { ($0.patch.label, $0.runs) })
-        logger.debug("write.violations: step 2 at \(Date().timeIntervalSince(started)) s")
-        // 2. Which patches reach a rule's minimum, gravest and largest first.
-        let patches = labelled.map(\.patch)
-        var kept: [(patch: PatchLabeler.Patch, rules: [ChangeRule], severity: Severity, score: Int)] = []
+        var kept: [KeptPatch] = []
         var underScore = 0
         for patch in patches {
             let rules = ruleSet.rules.filter { rule in
@@ -202,12 +187,13 @@ public struct WriteViolationsStage: WholeSinkStage {
         context.findings?.set("patches", Double(patches.count))
         context.findings?.set("listed", Double(kept.count))
         if minScore > 0 { context.findings?.set("under_min_score", Double(underScore)) }
-        var numbers: [UInt32: UInt32] = [:]
-        for (index, entry) in kept.enumerated() { numbers[entry.patch.label] = UInt32(index + 1) }
+        return kept
+    }
 
-        logger.debug("write.violations: step 3 at \(Date().timeIntervalSince(started)) s")
-        // 3. The kept patches vectorised by GDAL: each patch's mask is rebuilt from its runs, over its bounding box
-        //    (or, for a patch too large for that, over strips of a whole-grid label raster).
+    /// The kept patches vectorised by GDAL, by rank: each patch's mask is rebuilt from its runs, over its bounding box
+    /// (or, for a patch too large for that, over strips of a whole-grid label raster).
+    private func polygons(of kept: [KeptPatch], runs: [UInt32: [PatchLabeler.Run]], numbers: [UInt32: UInt32], grid: RasterGrid,
+                          context: RunContext) throws -> [Int: [Geometry]] {
         var geometries: [Int: [Geometry]] = [:]
         let largestBox = kept.map { ($0.patch.maxColumn - $0.patch.minColumn + 1) * ($0.patch.maxRow - $0.patch.minRow + 1) }.max() ?? 0
         if !kept.isEmpty && largestBox <= Self.boxPolygonizeLimit {
@@ -260,6 +246,39 @@ public struct WriteViolationsStage: WholeSinkStage {
             try final.close()
             try? FileManager.default.removeItem(atPath: finalPath)
         }
+        return geometries
+    }
+
+    private func write(change: MaterializedRaster, compliance: ComplianceDescription, images: [MaterializedRaster],
+                       grid: RasterGrid, folder: AtomicDirectory, context: RunContext) throws -> [String] {
+        let logger = context.logger
+        let planRoles = Array(change.description.bandNames.dropFirst(ComplianceDiffStage.leadingBands.count))
+        let gridSRS = try SpatialReference(definition: grid.crsWKT)
+        guard !gridSRS.isGeographic else {
+            throw RunError(.input, "the run grid is in longitude/latitude (\(grid.crsLabel)); patch areas need a projected grid in metres: set 'grid: {crs: …}' to a projected CRS")
+        }
+        let pixelArea = abs(grid.geoTransform.pixelWidth * grid.geoTransform.pixelHeight)
+        let ruleSet = compliance.ruleSet
+        let underOnePixel = ruleSet.rules.filter { $0.minArea > 0 && $0.minArea < pixelArea }
+        if !underOnePixel.isEmpty {
+            let list = underOnePixel.map { "\($0.code) \(Int($0.minArea)) m²" }.joined(separator: ", ")
+            logger.warning("min_area under one pixel (\(Int(pixelArea)) m²) for \(list): the minimum pixel count decides")
+        }
+
+        let started = Date()
+        // 1. The patches compliance.diff labelled, tile by tile, as it found the changes.
+        let labelled = try ChangePatches.read(for: change).patches
+        let runs = Dictionary(uniqueKeysWithValues: labelled.map { ($0.patch.label, $0.runs) })
+        logger.debug("write.violations: step 2 at \(Date().timeIntervalSince(started)) s")
+        // 2. Which patches reach a rule's minimum, gravest and largest first.
+        let patches = labelled.map(\.patch)
+        let kept = keptPatches(patches, compliance: compliance, pixelArea: pixelArea, context: context)
+        var numbers: [UInt32: UInt32] = [:]
+        for (index, entry) in kept.enumerated() { numbers[entry.patch.label] = UInt32(index + 1) }
+
+        logger.debug("write.violations: step 3 at \(Date().timeIntervalSince(started)) s")
+        // 3. The kept patches vectorised by GDAL.
+        let geometries = try polygons(of: kept, runs: runs, numbers: numbers, grid: grid, context: context)
         logger.debug("write.violations: step 4 at \(Date().timeIntervalSince(started)) s")
         // 4. Attributes of each patch.
         let wgs84 = SpatialReference.wgs84()

@@ -140,10 +140,10 @@ public final class Executor: Sendable {
         var role: Role
     }
 
-    private func runPass(_ pass: Pass, state: SchedulerState, concurrentPasses: Int) throws -> [StageTiming] {
-        let started = Date()
+    /// A source read only to be materialised for whole-raster stages may write its file directly: its timing when it
+    /// did, nil when the pass streams as usual.
+    private func materializeDirectly(_ pass: Pass, started: Date) throws -> [StageTiming]? {
         let pipeline = plan.pipeline
-        // A source read only to be materialised for whole-raster stages may write its file directly.
         if pass.nodes.count == 1, pass.sinks.count == 1, case .materialize(.scratch) = pass.sinks[0].target,
            case .source(let source) = pipeline.stage(pass.nodes[0])!.role {
             let id = pass.nodes[0]
@@ -159,10 +159,12 @@ public final class Executor: Sendable {
                                     findings: stageContext.findings?.record)]
             }
         }
-        let grid = plan.grid
-        let blockSize = context.blockSize
+        return nil
+    }
 
-        // Sources and computations, in evaluation order.
+    /// The pass's sources and computations, in evaluation order.
+    private func streamNodes(_ pass: Pass, grid: RasterGrid) throws -> [StreamNode] {
+        let pipeline = plan.pipeline
         var nodes: [StreamNode] = []
         for id in pass.nodes {
             let stage = pipeline.stage(id)!
@@ -195,8 +197,12 @@ public final class Executor: Sendable {
                 throw Self.wrap(error, stage: id)
             }
         }
+        return nodes
+    }
 
-        // Sinks.
+    /// The pass's sinks, each with the nodes it takes; every one made so far is aborted when one cannot be made.
+    private func makeSinks(_ pass: Pass, grid: RasterGrid, blockSize: Int) throws -> [(sink: any BlockSink, nodes: [Int], job: SinkJob)] {
+        let pipeline = plan.pipeline
         var sinks: [(sink: any BlockSink, nodes: [Int], job: SinkJob)] = []
         do {
             for job in pass.sinks {
@@ -234,6 +240,40 @@ public final class Executor: Sendable {
             for entry in sinks { entry.sink.abort() }
             throw error
         }
+        return sinks
+    }
+
+    /// Finishes every sink in order (the later ones aborted when one fails): the outputs each stage wrote.
+    private func finishSinks(_ sinks: [(sink: any BlockSink, nodes: [Int], job: SinkJob)]) throws -> [String: [String]] {
+        var outputs: [String: [String]] = [:]
+        do {
+            for (position, entry) in sinks.enumerated() {
+                do {
+                    let written = try entry.sink.finish()
+                    // Rasters materialised only for a whole-raster stage are scratch, not outputs.
+                    if case .materialize(let destination) = entry.job.target, destination.relativePath == nil { continue }
+                    outputs[entry.job.ownerID, default: []] += written
+                } catch {
+                    for later in sinks[(position + 1)...] { later.sink.abort() }
+                    throw Self.wrap(error, stage: entry.job.ownerID)
+                }
+            }
+        }
+        return outputs
+    }
+
+    private func runPass(_ pass: Pass, state: SchedulerState, concurrentPasses: Int) throws -> [StageTiming] {
+        let started = Date()
+        let pipeline = plan.pipeline
+        if let timings = try materializeDirectly(pass, started: started) { return timings }
+        let grid = plan.grid
+        let blockSize = context.blockSize
+
+        // Sources and computations, in evaluation order.
+        let nodes = try streamNodes(pass, grid: grid)
+
+        // Sinks.
+        let sinks = try makeSinks(pass, grid: grid, blockSize: blockSize)
 
         // Memory: each worker holds one block per node and converts one block per sink band.
         // A grid smaller than a block needs buffers only as large as the grid.
@@ -342,20 +382,7 @@ public final class Executor: Sendable {
             for entry in sinks { entry.sink.abort() }
             throw Self.nothingValid(stage: node.id, plan: plan, grid: grid)
         }
-        var outputs: [String: [String]] = [:]
-        do {
-            for (position, entry) in sinks.enumerated() {
-                do {
-                    let written = try entry.sink.finish()
-                    // Rasters materialised only for a whole-raster stage are scratch, not outputs.
-                    if case .materialize(let destination) = entry.job.target, destination.relativePath == nil { continue }
-                    outputs[entry.job.ownerID, default: []] += written
-                } catch {
-                    for later in sinks[(position + 1)...] { later.sink.abort() }
-                    throw Self.wrap(error, stage: entry.job.ownerID)
-                }
-            }
-        }
+        let outputs = try finishSinks(sinks)
         let finished = Date()
         observer?.passFinished(pass.index, stages: stageIDs, seconds: finished.timeIntervalSince(started))
         let counts = tallies.totals
