@@ -71,6 +71,47 @@ final class ReportTests: PipelineTestCase {
         try render(report)
     }
 
+    /// The urban-renewal stages' sections, each rendered by LandwatchRenewal from the result its stage wrote: present
+    /// in the Chinese report with the result's own figures (every zone, every candidate's id), in report.md as text.
+    func testRenewalSectionsComeFromTheStagesResults() throws {
+        let report = try runShipped("renewal") { $0 + "\n  - id: report\n    uses: report.html\n    with: {path: report, language: zh}\n" }
+        let html = try String(contentsOf: report.appendingPathComponent("index.html"), encoding: .utf8)
+        for title in ["闲置与空置用地", "公园绿地服务覆盖", "口袋公园候选地块"] {
+            XCTAssertTrue(html.contains("<h2>\(title)</h2>"), title)
+        }
+        let out = report.deletingLastPathComponent()
+        let vacancy = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("vacancy/vacancy.json"))) as! [String: Any]
+        let zones = vacancy["zones"] as! [[String: Any]]
+        XCTAssertFalse(zones.isEmpty)
+        for zone in zones { XCTAssertTrue(html.contains("<td>\(zone["name"] as! String)</td>"), "\(zone)") }
+        let candidates = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("candidates/candidates.json"))) as! [String: Any]
+        let plots = candidates["plots"] as! [[String: Any]]
+        XCTAssertFalse(plots.isEmpty, "the real Marburg pair has leftover plots of pocket-park size")
+        for plot in plots.prefix(10) { XCTAssertTrue(html.contains(plot["id"] as! String), "\(plot["id"]!)") }
+        let markdown = try String(contentsOf: report.appendingPathComponent("report.md"), encoding: .utf8)
+        XCTAssertTrue(markdown.contains("## 口袋公园候选地块"))
+        XCTAssertFalse(markdown.contains("<td>"), "report.md carries the sections' text, not their HTML")
+        try validate(report)
+    }
+
+    /// simulate.landuse's comparison in the report, rendered by LandwatchScenarios from scenarios.json: every scenario
+    /// named, each map linked where it is (the report is a folder below the output root).
+    func testScenarioSectionLinksEachScenariosMap() throws {
+        let report = try runShipped("scenarios-marburg") { $0 + "\n  - id: report\n    uses: report.html\n    with: {path: report}\n" }
+        let html = try String(contentsOf: report.appendingPathComponent("index.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("<h2>Scenarios</h2>"))
+        let out = report.deletingLastPathComponent()
+        let result = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("scenarios/scenarios.json"))) as! [String: Any]
+        let scenarios = result["scenarios"] as! [[String: Any]]
+        XCTAssertGreaterThanOrEqual(scenarios.count, 2)
+        for scenario in scenarios {
+            let map = scenario["map"] as! String
+            XCTAssertTrue(html.contains("href=\"../\(map)\""), map)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: report.appendingPathComponent("../\(map)").path), map)
+        }
+        try validate(report)
+    }
+
     /// The report highlights what metrics.intensity wrote: "exceeded" (either level) is a red row, "warning" an amber one.
     /// (It looked for "over", a word the stage never writes, so zones over their limit went unmarked.)
     func testIntensityLevelsAsWrittenAreTheLevelsHighlighted() {

@@ -44,6 +44,8 @@ package struct ReportDocument {
         case figure(Figure)
         case links([(label: String, href: String)])
         case preformatted(summary: String, text: String)
+        /// A section body another module rendered (escaped there), with what the Markdown shows instead.
+        case html(String, markdown: String)
     }
 
     package struct Section {
@@ -159,6 +161,8 @@ package struct ReportDocument {
                     h += "</figcaption>\n</figure>\n"
                 case .links(let links):
                     h += "<ul>\n" + links.map { "<li><a href=\"\(Self.escape($0.href))\">\(Self.escape($0.label))</a></li>" }.joined(separator: "\n") + "\n</ul>\n"
+                case .html(let fragment, _):
+                    h += fragment + "\n"
                 case .preformatted(let summary, let text):
                     h += "<details>\n<summary>\(Self.escape(summary))</summary>\n<pre>\(Self.escape(text))</pre>\n</details>\n"
                 }
@@ -195,6 +199,7 @@ package struct ReportDocument {
                     if !figure.legend.isEmpty { m += "\n" + figure.legend.map { "- \($0.color) \($0.label)" }.joined(separator: "\n") + "\n" }
                 case .links(let links): m += "\n" + links.map { "- [\($0.label)](\($0.href))" }.joined(separator: "\n") + "\n"
                 case .preformatted(let summary, let text): m += "\n\(summary):\n\n```\n\(text)\n```\n"
+                case .html(_, let markdown): m += "\n\(markdown)\n"
                 }
             }
         }

@@ -4,6 +4,8 @@ import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchOutputs
 import LandwatchProducts
+import LandwatchRenewal
+import LandwatchScenarios
 
 /// `report.html`: one self-contained report folder (index.html with inline CSS and images beside it, report.md with
 /// the same content for email, summary.json), written after every other stage from the run record and the files the
@@ -24,7 +26,12 @@ public struct HTMLReportStage: ReportStage {
     static let intensity = ReportInput("intensity", of: DevelopmentIntensityStage.self, help: "development intensity per zone")
     static let heatIsland = ReportInput("heat_island", of: HeatIslandStage.self, help: "heat island per zone")
     static let accuracy = ReportInput("accuracy", of: AccuracyStage.self, help: "accuracy against reference data")
-    public static let optionalInputs = [rasters, ruleClasses, modelClasses, changes, violations, green, intensity, heatIsland, accuracy]
+    static let vacancy = ReportInput("vacancy", of: VacancyStage.self, help: "vacant and idle land per zone")
+    static let greenAccess = ReportInput("green_access", of: GreenAccessStage.self, help: "green-space access per zone")
+    static let candidates = ReportInput("candidates", of: CandidatesStage.self, help: "pocket-park candidates, ranked")
+    static let scenarios = ReportInput("scenarios", of: SimulateLandUseStage.self, help: "simulated scenarios compared")
+    public static let optionalInputs = [rasters, ruleClasses, modelClasses, changes, violations, green, intensity, heatIsland, accuracy,
+                                        vacancy, greenAccess, candidates, scenarios]
 
     public static let descriptor = StageDescriptor(
         id: "report.html",
@@ -192,6 +199,9 @@ struct ReportBuilder {
         if let section = try intensity() { sections.append(section); reported = true }
         if let section = try heatIsland() { sections.append(section); reported = true }
         if let section = try accuracy() { sections.append(section); reported = true }
+        let further = try renewalAndScenarioSections()
+        sections += further
+        if !further.isEmpty { reported = true }
         if !reported {
             sections.append(.init(id: "nothing", title: t("nothing"), blocks: [.paragraph(t("nothing.text"))]))
         }
