@@ -71,6 +71,11 @@ struct SimulationRun {
         try checkMemory(baseBytes + cells * gaining.count, "as above, and the suitability of \(gaining.count) gaining class\(gaining.count == 1 ? "" : "es")")
 
         // 5. Drivers, each checked for a valid pixel; suitability learned on the calibration half.
+        var clock = Date()
+        func lap(_ name: String) {
+            context.findings?.set("seconds_\(name)", Date().timeIntervalSince(clock))
+            clock = Date()
+        }
         let drivers = try DriverSet(run: self, classMap: before, layers: layers)
         let trainer = try drivers.train(before: before, after: after, classes: gaining, region: calibration)
         let model = try trainer.train(rounds: options[SimulateLandUseStage.rounds], maxDepth: options[SimulateLandUseStage.maxDepth], eta: 0.3,
@@ -79,9 +84,11 @@ struct SimulationRun {
             context.logger.warning("\(id): class \(legend.name(of: code)) expanded on \(seen) calibration cells, fewer than min_expansion \(options[SimulateLandUseStage.minExpansion]): allocated by its neighbourhood alone")
             context.findings?.note("\(legend.name(of: code)): no suitability model (\(seen) expansion cells)")
         }
+        lap("drivers_and_training")
         let predictionDrivers = assessing ? drivers : try DriverSet(run: self, classMap: after, layers: layers)
         var suitability: [Int: [UInt8]] = [:]
         for code in model.trainedClasses { suitability[code] = try predictionDrivers.predict(model, class: code, region: simulated) }
+        lap("suitability_prediction")
 
         // 6. The scenarios.
         let pixelArea = abs(grid.geoTransform.pixelWidth * grid.geoTransform.pixelHeight)
@@ -120,12 +127,14 @@ struct SimulationRun {
                 var map = start
                 settings.seed = UInt64(seed + run)
                 let report: AllocationReport
+                if run == 0 { clock = Date() }
                 do {
                     report = try Allocation.allocate(map: &map, demand: demand, region: simulated, suitability: suitability,
                                                      constraints: constraints, settings: settings)
                 } catch {
                     throw fail("scenario \(scenario.name), run \(run + 1): \(error.message)")
                 }
+                if run == 0 { lap("\(scenario.name).allocation_run1") }
                 converted.append(Double(report.converted))
                 seeded.append(Double(report.seeded))
                 iterations = max(iterations, report.iterations)
