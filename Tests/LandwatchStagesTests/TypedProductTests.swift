@@ -86,7 +86,8 @@ final class TypedProductTests: PipelineTestCase {
         XCTAssertEqual(Set(declared.map(\.name)).count, declared.count, "an input named twice")
         XCTAssertEqual(declared.map(\.stageTypeID),
                        ["write.raster", "classify.rules", "classify.model", "compliance.diff", "write.violations", "metrics.green",
-                        "metrics.intensity", "metrics.heat_island", "assess.accuracy"])
+                        "metrics.intensity", "metrics.heat_island", "assess.accuracy", "renewal.vacancy", "renewal.green_access",
+                        "renewal.candidates", "simulate.landuse"])
     }
 
     func testTheAccuracyFileIsTheTypedProductTheReportReads() throws {
