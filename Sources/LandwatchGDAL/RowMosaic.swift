@@ -4,6 +4,8 @@ import Foundation
 /// Joins bands of rows of one grid into one GeoTIFF: each part is a raster that covers its rows (and maybe a halo of
 /// rows around them, which is left out). Pixel type, nodata, band names, the class colours and names, the metadata,
 /// the codec and the tile size are taken from the first part; the pixels are copied as they are stored, in strips.
+/// When the first part is a Cloud-Optimized GeoTIFF, so is the mosaic (its overviews resampled as the part's
+/// `OVERVIEW_RESAMPLING` metadata item says, nearest when it says nothing).
 public enum RowMosaic {
     public struct Part: Sendable {
         /// The raster holding the rows.
@@ -24,6 +26,26 @@ public enum RowMosaic {
     /// `stripBytes` at a time.
     public static func write(_ parts: [Part], grid: RasterGrid, to path: String, stripBytes: Int = 64 << 20) throws(GDALError) {
         guard let first = parts.first else { throw GDALError(kind: .other, operation: "mosaic \(path): no parts") }
+        let template = try Dataset.open(first.path)
+        guard template.isCloudOptimized else { return try writeTiled(parts, grid: grid, to: path, stripBytes: stripBytes) }
+        // The tiled mosaic beside the target, then copied into COG layout.
+        let tiled = path + ".mosaic.tif"
+        defer {
+            unlink(tiled)
+            unlink(tiled + ".aux.xml")
+        }
+        try writeTiled(parts, grid: grid, to: tiled, stripBytes: stripBytes)
+        let band = try template.band(1)
+        let codec = template.metadata(domain: "IMAGE_STRUCTURE")["COMPRESSION"].flatMap { GeoTIFFOptions.Compression(rawValue: $0.uppercased()) } ?? .none
+        let tile = band.blockSize
+        let options = GeoTIFFOptions(compression: codec, blockSize: tile.width == tile.height && tile.width % 16 == 0 ? tile.width : 512)
+        let resampling = template.metadata()["OVERVIEW_RESAMPLING"].flatMap { OverviewResampling(rawValue: $0.uppercased()) } ?? .nearest
+        let threads = CPLGetConfigOption("GDAL_NUM_THREADS", nil).flatMap { Int(String(cString: $0)) } ?? 1
+        try Dataset.open(tiled).copyAsCOG(to: path, options: options, resampling: resampling, threads: threads)
+    }
+
+    private static func writeTiled(_ parts: [Part], grid: RasterGrid, to path: String, stripBytes: Int) throws(GDALError) {
+        let first = parts[0]
         var covered = 0
         for part in parts.sorted(by: { $0.rows.lowerBound < $1.rows.lowerBound }) {
             guard part.rows.lowerBound == covered else {

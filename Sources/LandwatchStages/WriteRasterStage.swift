@@ -3,8 +3,18 @@ import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
 
-/// `write.raster`: a tiled, compressed GeoTIFF under the output root, written block by block.
+/// `write.raster`: a Cloud-Optimized GeoTIFF (or a plain tiled GeoTIFF) under the output root, written block by block.
 public struct WriteRasterStage: SinkStage, RowLocalStage {
+    /// How the file is laid out: `cog` (internal overviews, headers first; what tile servers and `/vsicurl/` readers
+    /// want) or `tiled` (the tiled GeoTIFF alone, without overviews: cheaper to write).
+    public enum Layout: String, CaseIterable, Sendable { case cog, tiled }
+
+    public static let layout = Option<String>(
+        "layout", .choice(Layout.allCases.map(\.rawValue)), default: "cog",
+        help: "cog: Cloud-Optimized GeoTIFF with overviews (written tiled, then copied by GDAL's COG driver); tiled: a plain tiled GeoTIFF")
+    public static let overviews = Option<String?>(
+        "overviews", .choice(OverviewResampling.allCases.map { $0.rawValue.lowercased() }),
+        help: "resampling of the COG's overviews (default: nearest for classes and masks, average for values)")
     public static let path = Option<String>(
         "path", .outputPath, help: "file to write, relative to the output root (for example ndvi.tif)")
     public static let pixelType = Option<DataType?>(
@@ -19,17 +29,20 @@ public struct WriteRasterStage: SinkStage, RowLocalStage {
 
     public static let descriptor = StageDescriptor(
         id: "write.raster",
-        summary: "Write a raster as a tiled GeoTIFF (ZSTD level 1 by default) under the output root",
+        summary: "Write a raster as a Cloud-Optimized GeoTIFF (ZSTD level 1 by default) under the output root",
         evaluation: .sink,
         inputs: [InputPort("raster", kinds: ProductKind.rasters, help: "any raster product")],
         output: nil,
-        keys: [path, pixelType, noData, compression, level])
+        keys: [path, pixelType, noData, compression, level, layout, overviews])
 
     public let path: String
     public let type: DataType?
     public let noData: Double?
     public let compression: GeoTIFFOptions.Compression
     public let level: Int?
+    public let layout: Layout
+    /// nil: by the input's kind.
+    public let overviewResampling: OverviewResampling?
     public let legend: Legend
 
     public init(options: StageOptions) throws(StageProblem) {
@@ -39,6 +52,11 @@ public struct WriteRasterStage: SinkStage, RowLocalStage {
         noData = options[Self.noData]
         compression = GeoTIFFOptions.Compression(rawValue: options[Self.compression].uppercased()) ?? .zstd
         level = options[Self.level]
+        layout = Layout(rawValue: options[Self.layout]) ?? .cog
+        overviewResampling = options[Self.overviews].flatMap { OverviewResampling(rawValue: $0.uppercased()) }
+        if overviewResampling != nil, layout == .tiled {
+            throw StageProblem(option: Self.overviews, "layout tiled writes no overviews; remove 'overviews' or use layout cog")
+        }
         if let level, compression == .deflate, level > 9 {
             throw StageProblem(option: Self.level, "deflate levels run from 1 to 9 (got \(level))")
         }
@@ -76,11 +94,26 @@ public struct WriteRasterStage: SinkStage, RowLocalStage {
         let input = inputs[0]
         let (type, noData) = storage(for: input.kind)
         let target = try context.outputRoot.resolve(path)
-        return try GeoTIFFSink(target: target, relativePath: path, grid: grid, bandNames: input.bandNames, dataType: type,
-                               noData: noData,
-                               options: GeoTIFFOptions(compression: compression, level: level, blockSize: context.blockSize),
-                               metadata: ["LANDWATCH_KIND": input.kind.rawValue],
-                               categories: input.kind == .classes ? legend.categories : [])
+        let options = GeoTIFFOptions(compression: compression, level: level, blockSize: context.blockSize)
+        let metadata = ["LANDWATCH_KIND": input.kind.rawValue]
+        let categories = input.kind == .classes ? legend.categories : []
+        switch layout {
+        case .tiled:
+            return try GeoTIFFSink(target: target, relativePath: path, grid: grid, bandNames: input.bandNames, dataType: type,
+                                   noData: noData, options: options, metadata: metadata, categories: categories)
+        case .cog:
+            return try COGSink(target: target, relativePath: path, grid: grid, bandNames: input.bandNames, dataType: type,
+                               noData: noData, options: options, resampling: resampling(for: input), metadata: metadata,
+                               categories: categories, context: context)
+        }
+    }
+
+    /// Overviews of codes (classes, masks, or a band named `class`, as a land-cover map read as a scene) take
+    /// codes; overviews of values, means.
+    func resampling(for input: ProductDescription) -> OverviewResampling {
+        if let overviewResampling { return overviewResampling }
+        let codes = input.kind == .classes || input.kind == .mask || input.bandNames.contains { $0.lowercased() == "class" }
+        return codes ? .nearest : .average
     }
 }
 

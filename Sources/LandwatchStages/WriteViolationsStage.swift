@@ -15,11 +15,11 @@ import LandwatchProducts
 /// it (point-on-surface) and the plan features it touches. Everything is written into a folder that replaces the
 /// older one only when complete.
 public struct WriteViolationsStage: WholeSinkStage {
-    public static let formats = ["geojson", "csv", "gpkg", "kml"]
+    public static let formats = ["geojson", "csv", "gpkg", "kml", "fgb"]
 
     public static let path = Option<String>("path", .outputPath, default: "violations", help: "folder for the list, under the output root")
     public static let formatList = StructuredOption<FormatList>(
-        "formats", shape: "[geojson|csv|gpkg|kml, …]",
+        "formats", shape: "[geojson|csv|gpkg|kml|fgb, …]",
         help: "files to write (default: all of " + formats.joined(separator: ", ") + "); summary files are always written")
     public static let gcj02 = Option<Bool>(
         "gcj02", default: false, help: "add the navigation point in GCJ-02, the datum of Chinese map apps (Amap, Tencent)")
@@ -50,7 +50,7 @@ public struct WriteViolationsStage: WholeSinkStage {
 
     public static let descriptor = StageDescriptor(
         id: "write.violations",
-        summary: "Violation list for enforcement teams: patches as GeoJSON, CSV (Excel), GeoPackage and KML, with image chips",
+        summary: "Violation list for enforcement teams: patches as GeoJSON, CSV (Excel), GeoPackage, KML and FlatGeobuf, with image chips",
         evaluation: .wholeRaster,
         inputs: [
             InputPort("changes", kinds: [.change], help: "the output of compliance.diff"),
@@ -374,6 +374,13 @@ public struct WriteViolationsStage: WholeSinkStage {
         if formats.contains("kml") {
             try table.writeKML(to: folder.path("violations.kml"))
             written.append("violations.kml")
+        }
+        // FlatGeobuf with its packed R-tree, in WGS 84 as the GeoJSON: QGIS and web maps (flatgeobuf.js) read it over
+        // HTTP with range requests, a bounding box at a time.
+        if formats.contains("fgb") {
+            try table.writeVector(to: folder.path("violations.fgb"), driver: "FlatGeobuf", crs: wgs84, geometry: \.wgs84,
+                                  layerOptions: ["SPATIAL_INDEX=YES"])
+            written.append("violations.fgb")
         }
         try table.summaryCSV().write(toFile: folder.path("summary.csv"), atomically: false, encoding: .utf8)
         try table.summaryJSON(pixelArea: pixelArea, patchesFound: patches.count).write(to: URL(fileURLWithPath: folder.path("summary.json")))

@@ -1,0 +1,64 @@
+import Foundation
+import LandwatchGDAL
+import LandwatchPipeline
+
+/// Writes a stream of blocks as a Cloud-Optimized GeoTIFF, without holding the raster in memory.
+///
+/// GDAL's COG driver only copies a finished dataset (it has no block-by-block `Create`), so the blocks are first
+/// written, as by ``GeoTIFFSink``, to a tiled GeoTIFF in the run's work folder (never an output, never published);
+/// ``finish()`` then copies it with the COG driver (overviews computed into a temporary file, then every tile laid
+/// out after the headers) to the output's temporary name, which is published like any other output. The scratch
+/// file is removed in every case. A failure or a kill before the rename leaves nothing that looks finished.
+final class COGSink: BlockSink, @unchecked Sendable {  // `tiled` and `scratch` are only touched by finish/abort, once
+    let relativePath: String
+    private let tiled: GeoTIFFSink
+    private let scratch: URL
+    private let target: URL
+    private let options: GeoTIFFOptions
+    private let resampling: OverviewResampling
+    private let threads: Int
+
+    init(target: URL, relativePath: String, grid: RasterGrid, bandNames: [String], dataType: DataType, noData: Double,
+         options: GeoTIFFOptions, resampling: OverviewResampling, metadata: [String: String], categories: [Band.Category],
+         context: RunContext) throws {
+        self.relativePath = relativePath
+        self.target = target
+        self.options = options
+        self.resampling = resampling
+        self.threads = context.threads
+        let name = "cog-" + relativePath.replacingOccurrences(of: "/", with: "_") + "-\(UUID().uuidString.prefix(8)).tif"
+        scratch = URL(fileURLWithPath: context.scratchPath(name))
+        // The scratch copy is read once, right away: the fastest codec is enough.
+        var scratchOptions = options
+        scratchOptions.compression = .zstd
+        scratchOptions.level = 1
+        // The resampling is recorded in the file: `landwatch merge` makes the shards' parts one COG with the same.
+        tiled = try GeoTIFFSink(target: scratch, relativePath: relativePath, grid: grid, bandNames: bandNames, dataType: dataType,
+                                noData: noData, options: scratchOptions,
+                                metadata: metadata.merging(["OVERVIEW_RESAMPLING": resampling.rawValue]) { $1 },
+                                categories: categories)
+    }
+
+    func write(_ blocks: [PixelBlock]) throws { try tiled.write(blocks) }
+
+    func finish() throws -> [String] {
+        defer { removeScratch() }
+        _ = try tiled.finish()
+        let output = AtomicOutput(target: target)
+        try output.write { path in
+            let source = try Dataset.open(scratch.path)
+            try source.copyAsCOG(to: path, options: options, resampling: resampling, threads: threads)
+        }
+        return [relativePath]
+    }
+
+    func abort() {
+        tiled.abort()
+        removeScratch()
+    }
+
+    private func removeScratch() {
+        unlink(scratch.path)
+        unlink(scratch.path + ".aux.xml")
+    }
+}
