@@ -54,7 +54,7 @@ final class ReportTests: PipelineTestCase {
         let report = try runShipped("environment-metrics")
         let html = try String(contentsOf: report.appendingPathComponent("index.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("<html lang=\"zh-CN\">"))
-        for title in ["运行信息", "土地覆盖", "绿化覆盖率", "开发强度", "热岛效应", "所用阈值与规则"] {
+        for title in ["概要", "附录：数据来源与运行记录（文件、校验值、版本、耗时）", "土地覆盖", "绿化覆盖率", "开发强度", "热岛效应", "所用阈值与规则"] {
             XCTAssertTrue(html.contains("<h2>\(title)</h2>"), title)
         }
         XCTAssertTrue(html.contains("Noto Sans CJK SC"))
@@ -125,7 +125,7 @@ final class ReportTests: PipelineTestCase {
     func testEnforcementReportHasChangeMatrixAndViolations() throws {
         let report = try runShipped("nightly-enforcement")
         let html = try String(contentsOf: report.appendingPathComponent("index.html"), encoding: .utf8)
-        for title in ["What was run", "Land cover", "Change between the two dates", "Suspected violations", "Thresholds and rules used"] {
+        for title in ["Summary", "Appendix: provenance (files, hashes, versions, timings)", "Land cover", "Change between the two dates", "Suspected violations", "Thresholds and rules used"] {
             XCTAssertTrue(html.contains("<h2>\(title)</h2>"), title)
         }
         // The change matrix (areas from each class to each class) and links to the full lists.

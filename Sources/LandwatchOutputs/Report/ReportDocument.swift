@@ -37,7 +37,25 @@ package struct ReportDocument {
         }
     }
 
+    /// One figure of the summary box: what it is, its value, a line under it, and `warning` / `over` to make it stand
+    /// out.
+    package struct KeyFigure {
+        package var label: String
+        package var value: String
+        package var detail: String
+        package var highlight: String?
+
+        package init(label: String, value: String, detail: String = "", highlight: String? = nil) {
+            self.label = label
+            self.value = value
+            self.detail = detail
+            self.highlight = highlight
+        }
+    }
+
     package enum Block {
+        /// The summary box at the top: the figures a planner asks for first.
+        case keyFigures([KeyFigure])
         case paragraph(String)
         case note(String)
         case table(Table)
@@ -110,6 +128,15 @@ package struct ReportDocument {
         p.note { background: #f3f3f3; border-left: 4px solid #999; padding: 6px 10px; }
         pre { background: #f6f8fa; padding: 10px; overflow-x: auto; font-size: 0.85em; }
         nav ul { columns: 2; }
+        div.summary { display: flex; flex-wrap: wrap; gap: 12px; margin: 1em 0; }
+        div.kf { border: 1px solid #b8c4bc; border-left: 6px solid #2c6e49; border-radius: 4px; padding: 8px 14px; min-width: 200px; \
+        max-width: 360px; background: #f7faf8; }
+        div.kf.warning { border-left-color: #e6a700; background: #fff8e1; }
+        div.kf.over { border-left-color: #c0392b; background: #fdecea; }
+        div.kf .label { font-size: 0.85em; color: #444; }
+        div.kf .value { font-size: 1.5em; font-weight: bold; }
+        div.kf .detail { font-size: 0.85em; color: #333; }
+        section.appendix { color: #333; font-size: 0.95em; }
         """
 
     package func html() -> String {
@@ -134,9 +161,16 @@ package struct ReportDocument {
         for section in sections { h += "<li><a href=\"#\(section.id)\">\(Self.escape(section.title))</a></li>\n" }
         h += "</ul>\n</nav>\n"
         for section in sections {
-            h += "<section id=\"\(section.id)\">\n<h2>\(Self.escape(section.title))</h2>\n"
+            let css = section.id == "provenance" ? " class=\"appendix\"" : ""
+            h += "<section id=\"\(section.id)\"\(css)>\n<h2>\(Self.escape(section.title))</h2>\n"
             for block in section.blocks {
                 switch block {
+                case .keyFigures(let figures):
+                    h += "<div class=\"summary\">\n" + figures.map { figure in
+                        "<div class=\"kf\(figure.highlight.map { " " + $0 } ?? "")\"><div class=\"label\">\(Self.escape(figure.label))</div>"
+                            + "<div class=\"value\">\(Self.escape(figure.value))</div>"
+                            + (figure.detail.isEmpty ? "" : "<div class=\"detail\">\(Self.escape(figure.detail))</div>") + "</div>"
+                    }.joined(separator: "\n") + "\n</div>\n"
                 case .paragraph(let text):
                     h += "<p>\(Self.escape(text))</p>\n"
                 case .note(let text):
@@ -185,6 +219,11 @@ package struct ReportDocument {
             m += "\n## \(section.title)\n"
             for block in section.blocks {
                 switch block {
+                case .keyFigures(let figures):
+                    m += "\n" + figures.map { figure in
+                        "- **\(figure.label)**: \(figure.value)" + (figure.detail.isEmpty ? "" : " (\(figure.detail))")
+                            + (figure.highlight == "over" ? " ⚠" : "")
+                    }.joined(separator: "\n") + "\n"
                 case .paragraph(let text): m += "\n\(text)\n"
                 case .note(let text): m += "\n> \(text)\n"
                 case .table(let table):
@@ -196,7 +235,7 @@ package struct ReportDocument {
                     }
                 case .figure(let figure):
                     m += "\n![\(figure.caption)](\(figure.file))\n"
-                    if !figure.legend.isEmpty { m += "\n" + figure.legend.map { "- \($0.color) \($0.label)" }.joined(separator: "\n") + "\n" }
+                    if !figure.legend.isEmpty { m += "\n" + figure.legend.map { "- \($0.label)" }.joined(separator: "\n") + "\n" }
                 case .links(let links): m += "\n" + links.map { "- [\($0.label)](\($0.href))" }.joined(separator: "\n") + "\n"
                 case .preformatted(let summary, let text): m += "\n\(summary):\n\n```\n\(text)\n```\n"
                 case .html(_, let markdown): m += "\n\(markdown)\n"

@@ -37,6 +37,17 @@ package enum ReportLanguage: String, CaseIterable, OptionChoice {
         "none.found": "No violation was found.", "legend.ramp": "Colour ramp from cool (blue) to hot (red)",
         "before": "Before", "after": "After", "total": "Total",
         "sensor": "Sensor", "date": "Date", "bands": "Bands", "cloud": "Cloud share",
+        "title.enforcement": "Satellite enforcement report", "title.environment": "Environmental monitoring report",
+        "title.both": "Satellite enforcement and environmental monitoring report", "to": "to",
+        "summary": "Summary", "summary.violations": "Suspected violations", "patches.unit": "patches", "mu": "mu",
+        "severity.high": "high", "severity.medium": "medium", "severity.low": "low",
+        "summary.zones": "Zones against their limits", "over.unit": "over a limit", "warning.unit": "at warning",
+        "summary.zones.none": "Every zone is within its warning values.",
+        "intensity.measure": "development intensity", "eco.measure": "red-line occupation",
+        "level.ok": "ok", "level.warning": "warning", "level.exceeded": "exceeded", "level.no red line": "no red line", "level.unknown": "unknown",
+        "summary.green": "Green coverage (all zones)", "points": "points", "summary.no.baseline": "no earlier date in this run",
+        "change.label": "change", "summary.suhi": "Heat-island intensity (whole scene)", "summary.hottest": "hottest zone",
+        "maps": "Maps", "written": "written", "provenance": "Appendix: provenance (files, hashes, versions, timings)",
     ]
 
     package static let chinese: [String: String] = [
@@ -64,5 +75,16 @@ package enum ReportLanguage: String, CaseIterable, OptionChoice {
         "none.found": "未发现违法违规图斑。", "legend.ramp": "色带由低温（蓝）到高温（红）",
         "before": "前期", "after": "后期", "total": "合计",
         "sensor": "传感器", "date": "日期", "bands": "波段", "cloud": "云覆盖率",
+        "title.enforcement": "卫片执法监测报告", "title.environment": "生态环境监测报告",
+        "title.both": "卫片执法与生态环境监测报告", "to": "至",
+        "summary": "概要", "summary.violations": "疑似违法违规图斑", "patches.unit": "个图斑", "mu": "亩",
+        "severity.high": "高", "severity.medium": "中", "severity.low": "低",
+        "summary.zones": "各区域管控指标", "over.unit": "个超限", "warning.unit": "个预警",
+        "summary.zones.none": "各区域均未达到预警值。",
+        "intensity.measure": "开发强度", "eco.measure": "生态红线占用",
+        "level.ok": "正常", "level.warning": "预警", "level.exceeded": "超限", "level.no red line": "无生态红线", "level.unknown": "未知",
+        "summary.green": "绿化覆盖率（全部区域）", "points": "个百分点", "summary.no.baseline": "本次运行无基期数据",
+        "change.label": "变化", "summary.suhi": "热岛强度（全景）", "summary.hottest": "最热区域",
+        "maps": "地图", "written": "生成于", "provenance": "附录：数据来源与运行记录（文件、校验值、版本、耗时）",
     ]
 }

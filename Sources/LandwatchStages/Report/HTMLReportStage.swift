@@ -15,6 +15,8 @@ public struct HTMLReportStage: ReportStage {
     static let language = Option<ReportLanguage>("language", default: .en, help: "labels in English (en) or Chinese (zh)")
     public static let title = Option<String?>("title", help: "the report's title (default: the pipeline's name)")
     public static let topPatches = Option<Int>("top_patches", default: 10, range: 1...1000, help: "patches listed per rule")
+    public static let place = Option<String?>(
+        "place", help: "the place named in the title (default: the zones' names when there are up to four, else the grid's centre)")
 
     // What the report reads when the run has it, each the stages of one type.
     static let rasters = ReportInput("rasters", of: WriteRasterStage.self, help: "rasters written: the maps of the classes shown")
@@ -38,18 +40,20 @@ public struct HTMLReportStage: ReportStage {
         summary: "Write an HTML and Markdown report (maps, charts, tables) of everything the run produced",
         evaluation: .report,
         output: nil,
-        keys: [path, language, title, topPatches])
+        keys: [path, language, title, topPatches, place])
 
     public let path: String
     let language: ReportLanguage
     public let title: String?
     public let topPatches: Int
+    public let place: String?
 
     public init(options: StageOptions) throws(StageProblem) {
         path = options[Self.path]
         language = options[Self.language]
         title = options[Self.title]
         topPatches = options[Self.topPatches]
+        place = options[Self.place]
     }
 
     public var outputPaths: [String] { [path] }
@@ -90,16 +94,35 @@ public struct HTMLReportStage: ReportStage {
 /// What summary.json holds: the figures of each section, for programs.
 struct ReportSummary: Encodable {
     var pipeline: String
+    /// The run's status when the report was written: the report runs last, after every other stage finished, and is
+    /// published with the run or not at all, so a report that is read belongs to a run that `succeeded` (the run
+    /// record says `running` at that moment only because the report itself is still being written).
     var status: String
+    var title: String = ""
+    /// enforcement, environment, both (or other).
+    var kind: String = ""
+    var dates: [String] = []
+    var written: String = ""
     var language: String
     var sections: [String] = []
     var classAreasKm2: [String: [String: Double]] = [:]
     var violations: Int?
     var violationAreaM2: Double?
+    var violationsBySeverity: [String: SeverityTotal] = [:]
+    var zonesOverLimit: [String] = []
+    var zonesAtWarning: [String] = []
     var greenCoverage: Double?
+    var greenCoverageChangePoints: Double?
+    var suhiC: Double?
     var heatIslandIsProxy: Bool?
     var overallAccuracy: Double?
     var kappa: Double?
+}
+
+struct SeverityTotal: Encodable {
+    var patches: Int
+    var areaM2: Double
+    var areaMu: Double
 }
 
 struct ReportBuilder {
@@ -111,6 +134,12 @@ struct ReportBuilder {
     let folder: AtomicDirectory
     var files: [String] = []
     var summary: ReportSummary
+    /// What the summary box says, gathered while the sections are built.
+    var facts = ReportFacts()
+    /// The maps, gathered from the sections into one part after the findings.
+    var maps: [ReportDocument.Block] = []
+    /// The zones' names, for the title.
+    var zoneNames: [String] = []
     var t: ReportLanguage { stage.language }
 
     init(stage: HTMLReportStage, record: RunRecord, plan: RunPlan, context: RunContext, folder: AtomicDirectory) {
@@ -119,7 +148,8 @@ struct ReportBuilder {
         self.plan = plan
         self.context = context
         self.folder = folder
-        summary = ReportSummary(pipeline: record.pipelineName, status: record.status, language: stage.language.rawValue)
+        summary = ReportSummary(pipeline: record.pipelineName, status: record.status == "running" ? "succeeded" : record.status,
+                                language: stage.language.rawValue)
     }
 
     // MARK: Looking things up in the run
@@ -178,6 +208,18 @@ struct ReportBuilder {
 
     var legend: Legend { pipeline.legend }
 
+    /// The acquisition date of the imagery a stage derives from (the first reader upstream of it).
+    func sceneDate(upstreamOf id: String) -> String? {
+        var queue = [id], seen = Set<String>()
+        while !queue.isEmpty {
+            let current = queue.removeFirst()
+            guard seen.insert(current).inserted, let declaration = pipeline.stage(current) else { continue }
+            if ["read.scene", "read.landsat", "read.series"].contains(declaration.uses), let date = plan.products[current]?.date { return date }
+            queue += declaration.inputs.map(\.stageID)
+        }
+        return nil
+    }
+
     func className(_ code: Int) -> String {
         guard let item = legend.class(code: code) else { return "\(code)" }
         return t == .zh ? "\(item.nameZH) (\(code))" : "\(item.name) (\(code))"
@@ -185,35 +227,51 @@ struct ReportBuilder {
 
     // MARK: Building
 
+    /// The report in the order of a planner's questions: the summary box; the findings (violations, zones against
+    /// their limits, green coverage, heat, land cover and its change, the renewal and scenario sections); the maps;
+    /// the method (accuracy, thresholds and rules); the provenance (files, hashes, versions, timings) as an appendix.
     mutating func build() throws -> ReportDocument {
-        let title = stage.title ?? "\(t("report")): \(record.pipelineName)"
-        let formatter = ISO8601DateFormatter()
-        var document = ReportDocument(language: t, title: title,
-                                      subtitle: "\(record.pipelineName) · \(formatter.string(from: record.started)) · landwatch \(record.landwatchVersion)")
-        var sections: [ReportDocument.Section] = []
-        var reported = false
-        if let section = try landCover() { sections.append(section); reported = true }
-        if let section = try changeMatrix() { sections.append(section); reported = true }
-        if let section = try violations() { sections.append(section); reported = true }
-        if let section = try green() { sections.append(section); reported = true }
-        if let section = try intensity() { sections.append(section); reported = true }
-        if let section = try heatIsland() { sections.append(section); reported = true }
-        if let section = try accuracy() { sections.append(section); reported = true }
-        let further = try renewalAndScenarioSections()
-        sections += further
-        if !further.isEmpty { reported = true }
-        if !reported {
+        var findings: [ReportDocument.Section] = []
+        if let section = try violations() { findings.append(section) }
+        if let section = try intensity() { findings.append(section) }
+        if let section = try green() { findings.append(section) }
+        if let section = try heatIsland() { findings.append(section) }
+        if let section = try landCover() { findings.append(section) }
+        if let section = try changeMatrix() { findings.append(section) }
+        findings += try renewalAndScenarioSections()
+        var method: [ReportDocument.Section] = []
+        if let section = try accuracy() { method.append(section) }
+        method.append(rulesSection())
+        var sections = [summarySection()]
+        if findings.isEmpty {
             sections.append(.init(id: "nothing", title: t("nothing"), blocks: [.paragraph(t("nothing.text"))]))
         }
-        sections.insert(runSection(), at: 0)
-        sections.append(rulesSection())
+        sections += findings
+        if !maps.isEmpty { sections.append(.init(id: "maps", title: t("maps"), blocks: maps)) }
+        sections += method
+        sections.append(runSection())
+        let title = self.title(zoneNames: zoneNames)
+        let formatter = ISO8601DateFormatter()
+        var document = ReportDocument(language: t, title: title,
+                                      subtitle: "\(record.pipelineName) · \(t("written")) \(formatter.string(from: Date())) · landwatch \(record.landwatchVersion)")
         document.sections = sections
         summary.sections = sections.map(\.id)
+        summary.title = title
+        summary.kind = reportKind
+        summary.dates = sceneDates
+        summary.written = formatter.string(from: Date())
+        summary.violationsBySeverity = Dictionary(uniqueKeysWithValues: facts.bySeverity.map {
+            ($0.severity, SeverityTotal(patches: $0.patches, areaM2: $0.areaM2, areaMu: $0.areaM2 / 666.67))
+        })
+        summary.zonesOverLimit = Array(Set(facts.zonesFlagged.filter { $0.level == .exceeded }.map(\.zone))).sorted()
+        summary.zonesAtWarning = Array(Set(facts.zonesFlagged.filter { $0.level == .warning }.map(\.zone))).sorted()
+        summary.greenCoverageChangePoints = facts.greenChangePoints
+        summary.suhiC = facts.suhiC
         return document
     }
 
     func runSection() -> ReportDocument.Section {
-        var section = ReportDocument.Section(id: "run", title: t("run"))
+        var section = ReportDocument.Section(id: "provenance", title: t("provenance"))
         let formatter = ISO8601DateFormatter()
         section.blocks.append(.table(.init(header: [t("option"), t("value")], rows: [
             [t("pipeline"), record.pipelineName], [t("file"), record.pipeline], [t("sha"), record.pipelineSHA256],
@@ -281,9 +339,11 @@ struct ReportBuilder {
                              Self.fmt(Double(count) / Double(max(total, 1)) * 100, 1) + " %"])
             }
             summary.classAreasKm2[classifier.id] = areas
-            section.blocks.append(.figure(.init(file: image, caption: "\(t("map.landcover")): \(classifier.id) (\(raster))",
+            let date = classifier.inputs.first.flatMap { sceneDate(upstreamOf: $0.stageID) }
+            maps.append(.figure(.init(file: image, caption: "\(t("map.landcover"))" + (date.map { " \($0)" } ?? "") + " (\(classifier.id))",
                                                 legend: legend.classes.map { ($0.color, className($0.code)) },
                                                 width: quicklook.width, height: quicklook.height)))
+            section.blocks.append(.paragraph("\(t("landcover"))" + (date.map { " \($0)" } ?? "") + " (\(classifier.id))"))
             section.blocks.append(.table(.init(header: [t("class"), t("pixels"), t("area.km2"), t("area.mu"), t("share")], rows: rows,
                                                numeric: [1, 2, 3, 4])))
         }
@@ -371,6 +431,9 @@ struct ReportBuilder {
                 throw RunError(.internal, "cannot read \(listFile), which \(writer.uses) wrote (\(error)); this is a bug in landwatch")
             }
         }
+        facts.violations = count
+        facts.violationAreaM2 = violationSummary.area_m2
+        facts.bySeverity = Self.bySeverity(entries)
         if count == 0 || entries.isEmpty {
             section.blocks.append(.paragraph(t("none.found")))
         } else {
@@ -410,7 +473,7 @@ struct ReportBuilder {
             quicklook.drawScaleBar()
             quicklook.drawLegend(legend.classes.map { ($0.color, $0.code) })
             let image = try saveImage(quicklook, name: "violations")
-            section.blocks.append(.figure(.init(file: image, caption: t("map.violations"),
+            maps.append(.figure(.init(file: image, caption: t("map.violations"),
                                                 legend: legend.classes.map { ($0.color, className($0.code)) },
                                                 width: quicklook.width, height: quicklook.height)))
         }
@@ -429,7 +492,14 @@ struct ReportBuilder {
         guard let result = try product(GreenCoverageResult.self, of: stage) else { return section }
         let zones = result.zones
         summary.greenCoverage = result.greenCoverageAllZones
+        facts.greenCoverage = result.greenCoverageAllZones
+        let withBaseline = zones.filter { $0.changePercentagePoints != nil && ($0.areaKm2 ?? 0) > 0 }
+        if !withBaseline.isEmpty {
+            let area = withBaseline.reduce(0) { $0 + ($1.areaKm2 ?? 0) }
+            facts.greenChangePoints = withBaseline.reduce(0) { $0 + ($1.changePercentagePoints ?? 0) * ($1.areaKm2 ?? 0) } / area
+        }
         let names = zones.map { zoneName(code: $0.zone, name: $0.name ?? "") }
+        if zoneNames.isEmpty { zoneNames = names }
         let values = zones.map { ($0.greenCoverage ?? .nan) * 100 }
         let chart = try saveChart(SVGChart.bars(title: t("chart.green"), labels: names, values: values, unit: "%", maximum: 100),
                                   name: "green")
@@ -451,6 +521,17 @@ struct ReportBuilder {
         let names = zones.map { zoneName(code: $0.zone, name: $0.name ?? "") }
         var highlights: [Int: String] = [:]
         var colours: [String] = []
+        facts.intensityRan = true
+        if zoneNames.isEmpty { zoneNames = names }
+        for (zone, name) in zip(zones, names) {
+            if let level = zone.level, level == .exceeded || level == .warning {
+                facts.zonesFlagged.append((name, "intensity.measure", zone.intensity.map { $0 * 100 }, level))
+            }
+            if let level = zone.ecoLevel, level == .exceeded || level == .warning {
+                facts.zonesFlagged.append((name, "eco.measure", zone.ecoOccupation.map { $0 * 100 }, level))
+            }
+        }
+        facts.zonesFlagged.sort { ($0.level == .exceeded ? 0 : 1, -($0.value ?? 0)) < ($1.level == .exceeded ? 0 : 1, -($1.value ?? 0)) }
         for (index, zone) in zones.enumerated() {
             let highlight = HTMLReportStage.intensityHighlight(level: zone.level?.rawValue, eco: zone.ecoLevel?.rawValue)
             highlights[index] = highlight
@@ -478,13 +559,20 @@ struct ReportBuilder {
         guard let result = try product(HeatIslandResult.self, of: stage) else { return section }
         let proxy = result.isProxy
         summary.heatIslandIsProxy = proxy
+        facts.suhiProxy = proxy
+        if !proxy {
+            facts.suhiC = result.scene?.suhiC
+            if let hottest = result.zones.filter({ $0.suhiC?.isFinite ?? false }).max(by: { $0.suhiC! < $1.suhiC! }) {
+                facts.hottest = (zoneName(code: hottest.zone, name: hottest.name ?? ""), hottest.suhiC!)
+            }
+        }
         if proxy { section.blocks.append(.note(t("proxy"))) }
         if !proxy, let lstInput = stage.inputs.first(where: { $0.port == "lst" }), let raster = writtenRaster(of: lstInput.stageID) {
             var (quicklook, low, high) = try Quicklook.ramp(path: absolute(raster))
             quicklook.drawNorthArrow()
             quicklook.drawScaleBar()
             let image = try saveImage(quicklook, name: "lst")
-            section.blocks.append(.figure(.init(file: image, caption: "\(t("map.lst")) (°C), \(t("legend.ramp"))",
+            maps.append(.figure(.init(file: image, caption: "\(t("map.lst")) (°C), \(t("legend.ramp"))",
                                                 legend: [0, 0.25, 0.5, 0.75, 1].map { f in
                                                     let c = Quicklook.rampColour(f)
                                                     return (String(format: "#%02x%02x%02x", c.0, c.1, c.2),
