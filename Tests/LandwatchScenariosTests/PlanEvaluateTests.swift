@@ -77,4 +77,30 @@ final class PlanEvaluateTests: XCTestCase {
         XCTAssertEqual(rows.map { $0.values["id"] }, ["XM-2025-01", "XM-2025-02", "XM-2025-03"])
         XCTAssertEqual(rows.map { $0.values["flagged"] }, ["0", "1", "1"])
     }
+
+    /// Two proposals for one site would share pixels, and the one burned first would silently lose the shared land:
+    /// refused before any pixel is read, naming both.
+    func testOverlappingProposalsAreRefusedNamingBoth() throws {
+        let layer = work.appendingPathComponent("overlapping.geojson")
+        func square(_ id: String, _ x: Double, _ y: Double) -> String {
+            let d = 0.004
+            return """
+            {"type": "Feature", "properties": {"xm_id": "\(id)", "name": "site \(id)"}, "geometry": {"type": "Polygon", "coordinates":
+             [[[\(x), \(y)], [\(x + d), \(y)], [\(x + d), \(y + d)], [\(x), \(y + d)], [\(x), \(y)]]]}}
+            """
+        }
+        let features = [square("A-1", 8.764, 50.798), square("A-2", 8.770, 50.798), square("A-3", 8.772, 50.800)]
+        try #"{"type": "FeatureCollection", "features": ["#.appending(features.joined(separator: ",")).appending("]}")
+            .write(to: layer, atomically: true, encoding: .utf8)
+        let runner = PipelineRunner(registry: standardRegistry, logger: Logger(label: "test"))
+        let plan = try runner.validate(path: TestPaths.repository.appendingPathComponent("pipelines/plan-evaluate.yaml").path,
+                                       overrides: ["proposals": layer.path])
+        let out = work.appendingPathComponent("out")
+        XCTAssertThrowsError(try runner.run(plan, settings: .init(outputDirectory: out.path, memoryBudget: 256 << 20, threads: 2, blockSize: 16))) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("A-2") && message.contains("A-3") && message.contains("overlap"), message)
+            XCTAssertFalse(message.contains("A-1 "), message)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("plan/evaluation.json").path))
+    }
 }

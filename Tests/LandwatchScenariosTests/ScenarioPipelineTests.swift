@@ -244,6 +244,54 @@ final class ScenarioPipelineTests: XCTestCase {
         return ""
     }
 
+    /// target_year sets the Markov steps from the class maps' dates (2001 and 2013): 2025 is one interval further,
+    /// the same demand as `steps: 1`; 2019 is half of one: halfway between the start and that (the fraction of a step is interpolated).
+    /// A year not after the second date, or with `start: before`, is refused in one line.
+    func testTargetYearSetsTheStepsFromTheDates() throws {
+        func demand(_ out: String, _ options: String) throws -> ScenarioSimulationResult {
+            try run(file: try pipeline(marburg(with: """
+                  path: s
+                  start: after
+                  runs: 1
+            \(options)
+                  scenarios:
+                    trend: {}
+            """), name: "\(out).yaml"), out: out)
+            return try result(out, "s/scenarios.json")
+        }
+        let oneStep = try demand("steps1", "      steps: 1")
+        let y2025 = try demand("y2025", "      target_year: 2025")
+        let y2019 = try demand("y2019", "      target_year: 2019")
+        XCTAssertEqual(oneStep.steps, 1)
+        XCTAssertEqual(y2025.steps, 1)
+        XCTAssertEqual(y2019.steps, 0.5)
+        XCTAssertEqual(y2025.scenarios[0].demand, oneStep.scenarios[0].demand)
+        var moved = 0
+        for (half, whole) in zip(y2019.scenarios[0].demand, oneStep.scenarios[0].demand) {
+            XCTAssertEqual(half.code, whole.code)
+            XCTAssertEqual(Double(half.demand), Double(whole.start + whole.demand) / 2, accuracy: 1, "\(half.name): halfway from \(whole.start) to \(whole.demand)")
+            if half.demand != half.start { moved += 1 }
+        }
+        XCTAssertGreaterThan(moved, 0, "half a step changes some class")
+        let early = try runProblem(marburg(with: """
+              path: s
+              start: after
+              target_year: 2010
+              scenarios:
+                trend: {}
+        """))
+        XCTAssertTrue(early.contains("target_year 2010 is not after the second date (2013)"), early)
+        let problems = try loadProblems(marburg(with: """
+              path: s
+              start: before
+              target_year: 2025
+              scenarios:
+                trend: {}
+        """))
+        XCTAssertEqual(problems.count, 1)
+        XCTAssertTrue(problems.first?.contains("target_year is for start: after") ?? false, "\(problems)")
+    }
+
     func testATransitionMatrixWhoseRowsDoNotSumToOne() throws {
         let problems = try loadProblems(marburg(with: """
               scenarios:

@@ -19,7 +19,7 @@ from osgeo import gdal
 gdal.UseExceptions()
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ZION = os.path.join(ROOT, "testdata", "zion-landsat8")
-WORK = os.path.join(ROOT, "bench", "work", "scenarios")
+WORK = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "bench", "work", "scenarios")  # tests give their own
 SIZE = int(sys.argv[1]) if len(sys.argv) > 1 else 10980
 os.makedirs(WORK, exist_ok=True)
 

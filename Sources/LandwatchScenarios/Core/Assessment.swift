@@ -92,7 +92,8 @@ public struct SimulationAgreement: Sendable, Equatable, Codable {
 public enum RandomAllocation {
     /// Converts, inside `region`, cells of the classes that lose cells to the classes that gain, until every class has
     /// its demand. `open` says which cells may change (nil: all). Deterministic for a seed.
-    /// - Complexity: O(cells); memory: one `Int32` per convertible cell.
+    /// - Complexity: O(cells) and a sort of the cells that change; memory: 16 bytes per changing cell and a histogram
+    ///   of 65,536 bins per losing class, not a list of every convertible cell.
     public static func allocate(initial: LandMap, demand: Demand, region: Region, open: ((Int) -> Bool)? = nil,
                                 seed: UInt64) throws(ScenarioInputError) -> LandMap {
         var map = initial
@@ -102,23 +103,48 @@ public enum RandomAllocation {
             let change = target - counts[code]
             if change > 0 { gain.append((code, change)) } else if change < 0 { loss[code] = -change }
         }
-        // Candidate cells of losing classes, shuffled by their hash; the first `loss[class]` of each class are taken.
-        var candidates: [(hash: UInt64, index: Int32)] = []
-        for i in 0..<map.count where loss[Int(map.cells[i])] > 0 && region.contains(i, width: map.width, height: map.height)
-            && (open?(i) ?? true) {
-            candidates.append((scenarioHash(seed, 0xA11, i), Int32(i)))
+        // Each losing class gives up its `loss[class]` cells of smallest hash. Found in two passes without a list of
+        // every candidate: a histogram of the hashes' top 16 bits per losing class gives the bin where each class's
+        // quota ends; the second pass keeps the cells below that bin and those in it (a 65,536th of them), and the
+        // cells of the boundary bin are cut to the quota by their full hash.
+        let contains: (Int) -> Bool = { i in region.contains(i, width: map.width, height: map.height) && (open?(i) ?? true) }
+        let losing = loss.indices.filter { loss[$0] > 0 }
+        var slot = [Int](repeating: -1, count: 256)
+        for (k, code) in losing.enumerated() { slot[code] = k }
+        var histogram = [Int](repeating: 0, count: max(losing.count, 1) * 65536)
+        for i in 0..<map.count {
+            let k = slot[Int(map.cells[i])]
+            guard k >= 0, contains(i) else { continue }
+            histogram[k * 65536 + Int(scenarioHash(seed, 0xA11, i) >> 48)] += 1
         }
-        candidates.sort { $0.hash < $1.hash }
-        var taken: [Int32] = []
-        for candidate in candidates {
-            let code = Int(map.cells[Int(candidate.index)])
-            guard loss[code] > 0 else { continue }
-            loss[code] -= 1
-            taken.append(candidate.index)
+        var boundary = [Int](repeating: -1, count: 256), before = [Int](repeating: 0, count: 256)
+        for (k, code) in losing.enumerated() {
+            var total = 0
+            for bin in 0..<65536 {
+                let here = histogram[k * 65536 + bin]
+                if total + here >= loss[code] { boundary[code] = bin; before[code] = total; break }
+                total += here
+            }
+            if boundary[code] < 0 {
+                throw ScenarioInputError("random allocation: class \(code) must lose \(loss[code] - total) more cells than it has open to change")
+            }
         }
-        if let short = loss.indices.first(where: { loss[$0] > 0 }) {
-            throw ScenarioInputError("random allocation: class \(short) must lose \(loss[short]) more cells than it has open to change")
+        histogram = []
+        var chosen: [(hash: UInt64, index: Int32)] = [], edge: [[(hash: UInt64, index: Int32)]] = Array(repeating: [], count: 256)
+        for i in 0..<map.count {
+            let code = Int(map.cells[i])
+            guard boundary[code] >= 0, contains(i) else { continue }
+            let hash = scenarioHash(seed, 0xA11, i), bin = Int(hash >> 48)
+            if bin < boundary[code] { chosen.append((hash, Int32(i))) } else if bin == boundary[code] { edge[code].append((hash, Int32(i))) }
         }
+        for code in losing {
+            edge[code].sort { $0.hash != $1.hash ? $0.hash < $1.hash : $0.index < $1.index }
+            chosen += edge[code].prefix(loss[code] - before[code])
+            loss[code] = 0
+        }
+        chosen.sort { $0.hash != $1.hash ? $0.hash < $1.hash : $0.index < $1.index }
+        let taken = chosen.map(\.index)
+        chosen = []
         var next = 0
         for (code, cells) in gain {
             for _ in 0..<cells where next < taken.count {

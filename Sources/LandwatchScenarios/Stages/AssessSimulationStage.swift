@@ -50,19 +50,29 @@ public struct AssessSimulationStage: WholeSinkStage {
     }
 
     public func run(inputs: [MaterializedRaster], grid: RasterGrid, context: RunContext) throws -> [String] {
+        let chunkRows = max(1, min(256, (1 << 24) / max(grid.width, 1)))
         func map(_ port: String) throws -> LandMap {
             let dataset = try Dataset.open(inputs.first { $0.description.port == port }!.path)
-            let values = try dataset.band(1).read(Window(width: grid.width, height: grid.height))
             var map = LandMap(width: grid.width, height: grid.height)
-            for i in values.indices where values[i].isFinite && values[i] >= 1 {
-                guard values[i] < 256 else { throw RunError(.input, "assess.simulation: input '\(port)' holds class code \(values[i]), above 255") }
-                map.cells[i] = UInt8(values[i])
+            var row = 0
+            while row < grid.height {
+                let window = Window(colOffset: 0, rowOffset: row, width: grid.width, height: min(chunkRows, grid.height - row))
+                let values = try dataset.band(1).read(window)
+                let base = row * grid.width
+                for i in values.indices where values[i].isFinite && values[i] >= 1 {
+                    guard values[i] < 256 else { throw RunError(.input, "assess.simulation: input '\(port)' holds class code \(values[i]), above 255") }
+                    map.cells[base + i] = UInt8(values[i])
+                }
+                row += window.height
             }
             return map
         }
-        let bytes = grid.width * grid.height * 4 + grid.width * grid.height * 4
+        // The three maps and the random model's (one byte per cell each), GDAL's block cache, the rows being read, the
+        // program (as simulate.landuse counts them): the whole process against --memory.
+        let bytes = grid.width * grid.height * 4 + GDALRuntime.cacheBytes + 2 * chunkRows * grid.width * MemoryLayout<Float>.size
+            + SimulationRun.processBytes
         if bytes > context.memoryBudget {
-            throw RunError(.resources, "assess.simulation: a \(grid.width) x \(grid.height) grid needs \(ByteFormat.text(bytes)), more than the memory budget of \(ByteFormat.text(context.memoryBudget))")
+            throw RunError(.resources, "assess.simulation: a \(grid.width) x \(grid.height) grid needs \(ByteFormat.text(bytes)) (four class maps of one byte per cell, GDAL's block cache, the rows being read and the program), more than the memory budget of \(ByteFormat.text(context.memoryBudget))")
         }
         let initial = try map("initial"), simulated = try map("simulated"), observed = try map("observed")
         let counts = simulated.classCounts(in: region)
@@ -71,6 +81,10 @@ public struct AssessSimulationStage: WholeSinkStage {
         let initialCounts = initial.classCounts(in: region), simulatedTotal = counts.dropFirst().reduce(0, +)
         guard initialCounts.dropFirst().reduce(0, +) == simulatedTotal else {
             throw RunError(.input, "assess.simulation: the simulated map has \(simulatedTotal) classified cells in region \(region.rawValue), the initial map \(initialCounts.dropFirst().reduce(0, +)): not a simulation from this initial map")
+        }
+        let changing = (1..<256).reduce(0) { $0 + max(0, counts[$1] - initialCounts[$1]) }
+        if bytes + 16 * changing > context.memoryBudget {
+            throw RunError(.resources, "assess.simulation: the random model places \(changing) changing cells (16 bytes each) on top of \(ByteFormat.text(bytes)), more than the memory budget of \(ByteFormat.text(context.memoryBudget))")
         }
         let model = SimulationAgreement(initial: initial, observed: observed, simulated: simulated, region: region)
         let null = SimulationAgreement(initial: initial, observed: observed, simulated: initial, region: region)

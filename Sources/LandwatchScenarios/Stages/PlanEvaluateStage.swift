@@ -20,7 +20,7 @@ public struct PlanEvaluateStage: SinkStage {
         summary: "A proposed plan against today's land and plan: land taken per proposal (m², mu), control lines crossed, intensity and green coverage per zone before and after",
         evaluation: .sink,
         inputs: [
-            InputPort("proposals", kinds: [.plan], help: "the proposals (read.plan, any role: approvals for projects, zoning or urban_boundary for a changed plan); overlapping proposals: each pixel counts for the one burned last"),
+            InputPort("proposals", kinds: [.plan], help: "the proposals (read.plan, any role: approvals for projects, zoning or urban_boundary for a changed plan); proposals must not overlap: each pixel can count for one, so overlapping ones are refused, naming both"),
             InputPort("classes", kinds: [.classes, .scene], help: "today's land cover"),
             InputPort("redline", kinds: [.plan, .mask], help: "ecological protection red line", optional: true),
             InputPort("basic_farmland", kinds: [.plan, .mask], help: "permanent basic farmland", optional: true),
@@ -64,7 +64,36 @@ public struct PlanEvaluateStage: SinkStage {
     }
 
     public func makeSink(inputs: [ProductDescription], grid: RasterGrid, context: RunContext) throws -> any BlockSink {
-        PlanEvaluationSink(stage: self, inputs: inputs, grid: grid, context: context)
+        if let table = inputs.first(where: { $0.port == "proposals" })?.featureTables.values.first { try Self.refuseOverlaps(table) }
+        return PlanEvaluationSink(stage: self, inputs: inputs, grid: grid, context: context)
+    }
+
+    /// The proposals are burned into one raster, each pixel holding one proposal: where two overlap, the one burned
+    /// first would silently lose the shared land. Alternatives for one site are evaluated in separate runs.
+    static func refuseOverlaps(_ table: FeatureTable) throws {
+        let dataset = try VectorDataset.open(table.path)
+        let fids = try dataset.attributes(layer: nil, fields: []).map(\.fid)
+        let crs = try SpatialReference(definition: table.crsWKT)
+        let geometries = Dictionary(try dataset.readAreas(layer: nil, sourceCRS: crs, target: crs).features.map { ($0.fid, $0.geometry) },
+                                    uniquingKeysWith: { first, _ in first })
+        let polygons: [(feature: FeatureTable.Feature, geometry: Geometry)] = table.features.enumerated().compactMap { index, feature in
+            guard index < fids.count, let geometry = geometries[fids[index]] else { return nil }
+            return (feature, geometry)
+        }
+        let boxes = polygons.map(\.geometry.envelope)
+        for a in polygons.indices {
+            for b in polygons.indices where b > a {
+                let p = boxes[a], q = boxes[b]
+                guard p.minX < q.maxX, q.minX < p.maxX, p.minY < q.maxY, q.minY < p.maxY,
+                      let shared = polygons[a].geometry.intersection(polygons[b].geometry), !shared.isEmpty else { continue }
+                let smaller = min(polygons[a].geometry.area, polygons[b].geometry.area)
+                guard smaller > 0, shared.area > smaller * 1e-6 else { continue }
+                let fraction = shared.area / smaller
+                let squareMetres = [polygons[a].feature.area, polygons[b].feature.area].compactMap { $0 }.min().map { $0 * fraction }
+                let size = squareMetres.map { " by about \(Int($0.rounded()).formatted()) m²" } ?? ""
+                throw RunError(.input, "plan.evaluate: proposals \(polygons[a].feature.id) (\(polygons[a].feature.name)) and \(polygons[b].feature.id) (\(polygons[b].feature.name)) of \(table.path) overlap\(size) (\((fraction * 100).formatted(.number.precision(.fractionLength(1)))) % of the smaller): each pixel can count for one proposal only; make them disjoint, or evaluate alternatives for one site in separate runs")
+            }
+        }
     }
 }
 

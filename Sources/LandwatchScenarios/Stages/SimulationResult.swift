@@ -78,6 +78,8 @@ public struct ScenarioSimulationResult: Codable, Sendable, Equatable {
     public var suitabilityClasses: [String]
     /// Classes that gain cells in some scenario but had too few expansion cells for a model, with their cells.
     public var untrainedClasses: [String: Int]
+    /// The whole process's memory the stage planned for (its whole-grid arrays, GDAL's block cache, the rows read at
+    /// a time and the program), checked against `--memory` before a cell was read.
     public var memoryBytes: Int
     public var scenarios: [Scenario]
 }
