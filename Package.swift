@@ -122,15 +122,19 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "landwatch", dependencies: ["LandwatchCLI"]),
-        // What the tests share: the repository root, testdata/, the shared real scenes, temporary folders.
-        .target(name: "LandwatchTestSupport", path: "Tests/LandwatchTestSupport"),
+        // What the tests share: the repository root, testdata/, the shared real scenes, temporary folders, and the test
+        // case that runs pipeline text.
+        .target(name: "LandwatchTestSupport",
+                dependencies: ["LandwatchPipeline", "LandwatchStages", "LandwatchGDAL", .product(name: "Logging", package: "swift-log")],
+                path: "Tests/LandwatchTestSupport"),
         .testTarget(name: "LandwatchGDALTests", dependencies: ["LandwatchTestSupport", "LandwatchGDAL"]),
         .testTarget(name: "LandwatchAlgorithmsTests", dependencies: ["LandwatchTestSupport", "LandwatchAlgorithms"]),
         .testTarget(name: "LandwatchSensorsTests", dependencies: ["LandwatchTestSupport", "LandwatchSensors", "LandwatchAlgorithms"]),
         .testTarget(name: "LandwatchRenderTests", dependencies: ["LandwatchTestSupport", "LandwatchRender"]),
         .testTarget(
             name: "LandwatchPipelineTests",
-            dependencies: ["LandwatchTestSupport", "LandwatchPipeline", "LandwatchStages", "LandwatchSensors", "LandwatchGDAL"],
+            dependencies: ["LandwatchTestSupport", "LandwatchPipeline", "LandwatchStages", "LandwatchSensors", "LandwatchGDAL", "LandwatchAlgorithms",
+                           .product(name: "Logging", package: "swift-log")],
             exclude: ["BadPipelines", "FuzzRegressions", "fuzz.sh"]
         ),
         .testTarget(

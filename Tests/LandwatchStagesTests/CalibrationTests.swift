@@ -4,6 +4,7 @@ import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchStages
 import Logging
+import LandwatchTestSupport
 import XCTest
 
 /// classify.model's confidence is calibrated: in every confidence bin with enough pixels, the mean reported
@@ -41,9 +42,9 @@ final class CalibrationTests: PipelineTestCase {
     /// The shipped Sentinel-2 series pipeline (Slovenia, LULC reference): every pixel of the check half.
     func testSentinel2SeriesConfidenceMatchesObservedAccuracy() throws {
         let runner = PipelineRunner(registry: standardRegistry, logger: Logger(label: "test"))
-        let path = EngineTests.root.appendingPathComponent("pipelines/landcover-sentinel2.yaml").path
+        let path = TestPaths.repository.appendingPathComponent("pipelines/landcover-sentinel2.yaml").path
         try runner.run(try runner.validate(path: path), settings: .init(outputDirectory: work.appendingPathComponent("s2").path, threads: 2))
-        let reference = try readWhole(EngineTests.root.appendingPathComponent("testdata/slovenia-sentinel2/LULC_reference.tif").path)
+        let reference = try readWhole(TestPaths.repository.appendingPathComponent("testdata/slovenia-sentinel2/LULC_reference.tif").path)
         let (table, pixels) = try reliability(landcover: work.appendingPathComponent("s2/landcover.tif").path, reference: reference,
                                               map: [1: 1, 2: 2, 3: 3, 4: 3, 8: 5], holdout: 20)
         XCTAssertGreaterThan(pixels, 2000)
@@ -59,7 +60,7 @@ final class CalibrationTests: PipelineTestCase {
 
     /// The shipped Zion model pipeline (NLCD 2011), with the reference written on the run grid beside it.
     func testZionModelConfidenceMatchesObservedAccuracy() throws {
-        let pipeline = EngineTests.root.appendingPathComponent("pipelines/landcover-model.yaml")
+        let pipeline = TestPaths.repository.appendingPathComponent("pipelines/landcover-model.yaml")
         var text = try String(contentsOf: pipeline, encoding: .utf8)
         text += """
 
@@ -72,7 +73,7 @@ final class CalibrationTests: PipelineTestCase {
         let file = work.appendingPathComponent("landcover-model.yaml")
         try text.write(to: file, atomically: true, encoding: .utf8)
         let runner = PipelineRunner(registry: standardRegistry, logger: Logger(label: "test"))
-        let plan = try runner.validate(path: file.path, overrides: ["data": EngineTests.root.appendingPathComponent("testdata/zion-landsat8").path])
+        let plan = try runner.validate(path: file.path, overrides: ["data": TestPaths.repository.appendingPathComponent("testdata/zion-landsat8").path])
         try runner.run(plan, settings: .init(outputDirectory: work.appendingPathComponent("zion").path, threads: 2))
         let reference = try readWhole(work.appendingPathComponent("zion/nlcd.tif").path)
         let (table, pixels) = try reliability(landcover: work.appendingPathComponent("zion/landcover.tif").path, reference: reference,

@@ -1,12 +1,13 @@
 import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
+import LandwatchTestSupport
 import XCTest
 
 /// Relative normalisation and change evidence on the real Zion scene: a gain, an offset, noise and a one-pixel shift
 /// are undone or ignored, a planted surface is seen, and the results do not depend on the block size or the threads.
 final class ChangeDetectionTests: PipelineTestCase {
-    static let zion = EngineTests.root.appendingPathComponent("testdata/zion-landsat8")
+    static let zion = TestPaths.repository.appendingPathComponent("testdata/zion-landsat8")
     static let gains: [Float] = [1.06, 0.95, 1.03, 0.92], offsets: [Float] = [150, -200, 80, 300]   // in digital numbers
 
     /// The Zion bands 2–5 as one 4-band file, each band `gain × DN + offset` with uniform noise of `noise` DN, shifted

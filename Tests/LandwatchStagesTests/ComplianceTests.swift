@@ -2,16 +2,17 @@ import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchStages
+import LandwatchTestSupport
 import XCTest
 import LandwatchProducts
 
 /// Plan compliance on real imagery: changes planted into the Landsat 8 scene of 2013 (truth in
 /// testdata/plan/planted.json), the real 2001 -> 2013 pair, and the scene against a disturbed copy of itself.
 final class ComplianceTests: PipelineTestCase {
-    static let marburg = EngineTests.root.appendingPathComponent("testdata/marburg-landsat")
+    static let marburg = TestPaths.repository.appendingPathComponent("testdata/marburg-landsat")
     static let l8 = "LC08_L1TP_195025_20130707_20170503_01_T1"
     static let l7MTL = marburg.appendingPathComponent("LE07_L1TP_195025_20010730_20170204_01_T1_MTL.txt").path
-    static let pipeline = EngineTests.root.appendingPathComponent("pipelines/nightly-enforcement.yaml")
+    static let pipeline = TestPaths.repository.appendingPathComponent("pipelines/nightly-enforcement.yaml")
 
     struct Planted: Decodable {
         struct Patch: Decodable {
@@ -51,7 +52,7 @@ final class ComplianceTests: PipelineTestCase {
     func runEnforcement(after: String, before: String = ComplianceTests.l7MTL) throws -> [[String: Any]] {
         let text = try String(contentsOf: Self.pipeline, encoding: .utf8)
         try run(text, overrides: ["before": before, "after": after,
-                                  "plan": EngineTests.root.appendingPathComponent("testdata/plan").path])
+                                  "plan": TestPaths.repository.appendingPathComponent("testdata/plan").path])
         let data = try Data(contentsOf: work.appendingPathComponent("out/violations/violations.geojson"))
         let json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         return json["features"] as! [[String: Any]]
@@ -73,7 +74,7 @@ final class ComplianceTests: PipelineTestCase {
     }
 
     func testPlantedConstructionIsFoundWithEveryRuleItBreaks() throws {
-        let truth = try JSONDecoder().decode(Planted.self, from: Data(contentsOf: EngineTests.root.appendingPathComponent("testdata/plan/planted.json")))
+        let truth = try JSONDecoder().decode(Planted.self, from: Data(contentsOf: TestPaths.repository.appendingPathComponent("testdata/plan/planted.json")))
         let mtl = try copyScene(to: work.appendingPathComponent("planted")) { _, pixels, width in
             let roof = pixels[truth.source_pixel.row * width + truth.source_pixel.col]
             for patch in truth.patches {
@@ -201,7 +202,7 @@ final class ComplianceTests: PipelineTestCase {
 /// The Sentinel-2 series over Slovenia: a trained model classifies both dates; before is the earlier date or the
 /// land-use registry's polygons.
 final class SentinelComplianceTests: PipelineTestCase {
-    static let data = EngineTests.root.appendingPathComponent("testdata/slovenia-sentinel2")
+    static let data = TestPaths.repository.appendingPathComponent("testdata/slovenia-sentinel2")
 
     struct Truth: Decodable {
         struct Area: Decodable { var rows: [Int], cols: [Int] }
@@ -320,7 +321,7 @@ final class SentinelComplianceTests: PipelineTestCase {
     }
 
     func testPlantedChangesAgainstTheEarlierDateAndAgainstTheLandUseRegistry() throws {
-        let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: EngineTests.root.appendingPathComponent("testdata/plan/planted-slovenia.json")))
+        let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: TestPaths.repository.appendingPathComponent("testdata/plan/planted-slovenia.json")))
         let after = try plant(truth)
         let redline = try layer(truth.redline, crs: "EPSG:4490", name: "redline.geojson")
         let approvals = try layer(truth.approvals, crs: "EPSG:32633", name: "approvals.geojson")
@@ -341,7 +342,7 @@ final class SentinelComplianceTests: PipelineTestCase {
     }
 
     func testTwoRealDatesOfOneSeasonGiveAShortList() throws {
-        let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: EngineTests.root.appendingPathComponent("testdata/plan/planted-slovenia.json")))
+        let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: TestPaths.repository.appendingPathComponent("testdata/plan/planted-slovenia.json")))
         let redline = try layer(truth.redline, crs: "EPSG:4490", name: "redline.geojson")
         let approvals = try layer(truth.approvals, crs: "EPSG:32633", name: "approvals.geojson")
         try run(pipeline(after: Self.data.appendingPathComponent("S2L1C_20150830_13band.tif").path, compareWith: "before",
@@ -354,7 +355,7 @@ final class SentinelComplianceTests: PipelineTestCase {
 
 extension ComplianceTests {
     func testIndexChangeThresholdKeepsOnlyChangesThatMovedTheIndex() throws {
-        let truth = try JSONDecoder().decode(Planted.self, from: Data(contentsOf: EngineTests.root.appendingPathComponent("testdata/plan/planted.json")))
+        let truth = try JSONDecoder().decode(Planted.self, from: Data(contentsOf: TestPaths.repository.appendingPathComponent("testdata/plan/planted.json")))
         let mtl = try copyScene(to: work.appendingPathComponent("planted")) { _, pixels, width in
             let roof = pixels[truth.source_pixel.row * width + truth.source_pixel.col]
             for patch in truth.patches {
@@ -393,7 +394,7 @@ extension ComplianceTests {
     /// list written without its GeoJSON format still shows its patches (the report parsed the GeoJSON before, and
     /// said 'none found' without it).
     func testTheReportListsThePatchesOfAListWrittenWithoutGeoJSON() throws {
-        let truth = try JSONDecoder().decode(Planted.self, from: Data(contentsOf: EngineTests.root.appendingPathComponent("testdata/plan/planted.json")))
+        let truth = try JSONDecoder().decode(Planted.self, from: Data(contentsOf: TestPaths.repository.appendingPathComponent("testdata/plan/planted.json")))
         let mtl = try copyScene(to: work.appendingPathComponent("planted")) { _, pixels, width in
             let roof = pixels[truth.source_pixel.row * width + truth.source_pixel.col]
             for patch in truth.patches {
@@ -434,7 +435,7 @@ extension SentinelComplianceTests {
     /// An approvals layer without a feature is a period with no approval: a warning in the log and run.json, every
     /// change unapproved; not a failed run.
     func testAnApprovalsLayerWithNoFeatureIsNoApprovalThisPeriod() throws {
-        let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: EngineTests.root.appendingPathComponent("testdata/plan/planted-slovenia.json")))
+        let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: TestPaths.repository.appendingPathComponent("testdata/plan/planted-slovenia.json")))
         let after = try plant(truth)
         let redline = try layer(truth.redline, crs: "EPSG:4490", name: "redline.geojson")
         let approvals = try layer(truth.approvals, crs: "EPSG:32633", name: "approvals.geojson")

@@ -3,6 +3,7 @@ import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
 @testable import LandwatchStages
+import LandwatchTestSupport
 import XCTest
 import LandwatchProducts
 import LandwatchOutputs
@@ -27,7 +28,7 @@ final class FieldPackTests: PipelineTestCase {
         let compliance = ComplianceTests(name: "helper", testClosure: { _ in })
         compliance.work = work
         let truth = try JSONDecoder().decode(ComplianceTests.Planted.self,
-                                             from: Data(contentsOf: EngineTests.root.appendingPathComponent("testdata/plan/planted.json")))
+                                             from: Data(contentsOf: TestPaths.repository.appendingPathComponent("testdata/plan/planted.json")))
         let mtl = try compliance.copyScene(to: work.appendingPathComponent("planted")) { _, pixels, width in
             let roof = pixels[truth.source_pixel.row * width + truth.source_pixel.col]
             for patch in truth.patches {
@@ -36,7 +37,7 @@ final class FieldPackTests: PipelineTestCase {
         }
         let text = Self.withFieldPack(try String(contentsOf: ComplianceTests.pipeline, encoding: .utf8))
         try run(text, overrides: ["before": ComplianceTests.marburg.appendingPathComponent("\(ComplianceTests.l8)_MTL.txt").path,
-                                  "after": mtl, "plan": EngineTests.root.appendingPathComponent("testdata/plan").path])
+                                  "after": mtl, "plan": TestPaths.repository.appendingPathComponent("testdata/plan").path])
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("out/violations/violations.geojson"))) as! [String: Any]
         let features = json["features"] as! [[String: Any]]
         XCTAssertEqual(features.count, truth.patches.filter { !$0.rules.isEmpty }.count, "the planted list")
@@ -273,7 +274,7 @@ final class FieldPackTests: PipelineTestCase {
     func testAListWithNoPatchGivesAOnePagePackageThatSaysSo() throws {
         let text = Self.withFieldPack(try String(contentsOf: ComplianceTests.pipeline, encoding: .utf8), note: nil)
         try run(text, overrides: ["before": ComplianceTests.l7MTL, "after": ComplianceTests.marburg.appendingPathComponent("\(ComplianceTests.l8)_MTL.txt").path,
-                                  "plan": EngineTests.root.appendingPathComponent("testdata/plan").path])
+                                  "plan": TestPaths.repository.appendingPathComponent("testdata/plan").path])
         let list = try ViolationList.read(work.appendingPathComponent("out/violations/violations.json"))
         guard list.violations.isEmpty else { throw XCTSkip("the real pair listed \(list.violations.count) patches: not the empty case") }
         let pack = work.appendingPathComponent("out/fieldpack")
@@ -298,7 +299,7 @@ extension FieldPackTests {
     func testAFieldPackWithoutItsListIsOneLine() throws {
         var text = try String(contentsOf: ComplianceTests.pipeline, encoding: .utf8)
         text += "\n  - id: fieldpack\n    uses: write.fieldpack\n    with: {path: fieldpack, list: elsewhere}\n"
-        XCTAssertThrowsError(try run(text, overrides: ["before": ComplianceTests.l7MTL, "plan": EngineTests.root.appendingPathComponent("testdata/plan").path,
+        XCTAssertThrowsError(try run(text, overrides: ["before": ComplianceTests.l7MTL, "plan": TestPaths.repository.appendingPathComponent("testdata/plan").path,
                                                       "after": ComplianceTests.marburg.appendingPathComponent("\(ComplianceTests.l8)_MTL.txt").path])) { error in
             XCTAssertTrue("\(error)".contains("write.fieldpack: this run wrote no violation list at 'elsewhere/': add write.violations with path: elsewhere"), "\(error)")
         }

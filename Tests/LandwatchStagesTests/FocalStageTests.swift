@@ -2,11 +2,12 @@ import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchStages
+import LandwatchTestSupport
 import XCTest
 
 /// `features.focal` on the real Zion scene: the result does not depend on the tiling, and equals a direct count.
 final class FocalStageTests: PipelineTestCase {
-    static let zion = EngineTests.root.appendingPathComponent("testdata/zion-landsat8").path
+    static let zion = TestPaths.repository.appendingPathComponent("testdata/zion-landsat8").path
 
     func pipeline(statistics: String = "mean,std,dev") -> String {
         """

@@ -8,7 +8,7 @@ import LandwatchTestSupport
 
 /// Every index stage on the real Marburg Landsat 8 scene (all bands), against the formula computed independently.
 final class IndexStagesTests: XCTestCase {
-    static let marburg = EngineTests.root.appendingPathComponent("testdata/marburg-landsat")
+    static let marburg = TestPaths.repository.appendingPathComponent("testdata/marburg-landsat")
     static let prefix = "LC08_L1TP_195025_20130707_20170503_01_T1_"
 
     func testAllIndicesMatchTheirFormulas() throws {

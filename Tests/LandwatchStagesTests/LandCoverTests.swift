@@ -11,7 +11,7 @@ final class LandCoverTests: XCTestCase {
     func testRuleClassifierAccuracyMatchesAnIndependentCount() throws {
         let work = TestPaths.temporaryFolder("landwatch-landcover")
         defer { try? FileManager.default.removeItem(at: work) }
-        let pipeline = EngineTests.root.appendingPathComponent("pipelines/landcover-rules.yaml").path
+        let pipeline = TestPaths.repository.appendingPathComponent("pipelines/landcover-rules.yaml").path
         let runner = PipelineRunner(registry: standardRegistry, logger: Logger(label: "test"))
         let record = try runner.run(try runner.validate(path: pipeline),
                                     settings: .init(outputDirectory: work.path, threads: 2))
@@ -22,7 +22,7 @@ final class LandCoverTests: XCTestCase {
 
         // Independent: the class raster against NLCD warped by GDAL (nearest), mapped by hand.
         let classes = try Dataset.open(work.appendingPathComponent("landcover.tif").path)
-        let zion = EngineTests.root.appendingPathComponent("testdata/zion-landsat8")
+        let zion = TestPaths.repository.appendingPathComponent("testdata/zion-landsat8")
         let vrt = "/vsimem/nlcd-\(UUID().uuidString).vrt"
         defer { VirtualFiles.remove(vrt) }
         try Dataset.open(zion.appendingPathComponent("nlcd.tif").path)
@@ -56,7 +56,7 @@ final class LandCoverTests: XCTestCase {
     func testModelPipelineReachesTheAccuracyTarget() throws {
         let work = TestPaths.temporaryFolder("landwatch-model")
         defer { try? FileManager.default.removeItem(at: work) }
-        let pipeline = EngineTests.root.appendingPathComponent("pipelines/landcover-model.yaml").path
+        let pipeline = TestPaths.repository.appendingPathComponent("pipelines/landcover-model.yaml").path
         let runner = PipelineRunner(registry: standardRegistry, logger: Logger(label: "test"))
         try runner.run(try runner.validate(path: pipeline), settings: .init(outputDirectory: work.path, threads: 2))
         func report(_ name: String) throws -> [String: Any] {
@@ -82,7 +82,7 @@ final class LandCoverTests: XCTestCase {
             stages:
               - id: scene
                 uses: read.scene
-                with: {bands: {red: "\(EngineTests.root.path)/testdata/zion-landsat8/landsat_b4.tif"}}
+                with: {bands: {red: "\(TestPaths.repository.path)/testdata/zion-landsat8/landsat_b4.tif"}}
               - id: lc
                 uses: classify.rules
                 inputs: [scene]
@@ -91,11 +91,11 @@ final class LandCoverTests: XCTestCase {
                     - {class: water, when: {ndwi: "> 0.1"}}
                     - {class: forest, when: {ndvi: "about 0.4"}}
             """
-        XCTAssertThrowsError(try PipelineLoader(registry: standardRegistry).load(text: text, path: "r.yaml", directory: EngineTests.root)) { error in
+        XCTAssertThrowsError(try PipelineLoader(registry: standardRegistry).load(text: text, path: "r.yaml", directory: TestPaths.repository)) { error in
             XCTAssertEqual("\(error)", "r.yaml:12:40: lc: condition on 'ndvi' must be '> x', '>= x', '< x', '<= x' or 'a..b' (found 'about 0.4')")
         }
         let missingBand = text.replacingOccurrences(of: "\n        - {class: forest, when: {ndvi: \"about 0.4\"}}", with: "")
-        let pipeline = try PipelineLoader(registry: standardRegistry).load(text: missingBand, path: "r.yaml", directory: EngineTests.root)
+        let pipeline = try PipelineLoader(registry: standardRegistry).load(text: missingBand, path: "r.yaml", directory: TestPaths.repository)
         XCTAssertThrowsError(try RunPlan(pipeline: pipeline)) { error in
             XCTAssertEqual("\(error)", "r.yaml:11:9: lc: ndwi needs bands green, nir, which the scene lacks (its bands: red)")
         }

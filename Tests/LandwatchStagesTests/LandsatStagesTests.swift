@@ -11,7 +11,7 @@ final class LandsatStagesTests: PipelineTestCase {
     /// The shared real data: `LANDWATCH_SHARED_DATA` when set, else `../shared/data` beside the checkout.
     static let sharedData = TestPaths.sharedData
     static let mobile = sharedData.appendingPathComponent("mobile-landsat8")
-    static let marburg = EngineTests.root.appendingPathComponent("testdata/marburg-landsat")
+    static let marburg = TestPaths.repository.appendingPathComponent("testdata/marburg-landsat")
     /// The pre-collection Mobile scene: about a third of the pixels are high-confidence cirrus under the layout its
     /// MTL implies, and almost none when its BQA is read with the Collection-1 layout.
     func testCirrusShareDependsOnTheLayoutReadFromTheMTL() throws {

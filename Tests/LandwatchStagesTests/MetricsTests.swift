@@ -3,16 +3,17 @@ import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchStages
+import LandwatchTestSupport
 import XCTest
 import LandwatchSensors
 import LandwatchProducts
 
 /// Environmental metrics on the real Marburg scenes and the example districts of testdata/plan.
 final class MetricsTests: PipelineTestCase {
-    static let marburg = EngineTests.root.appendingPathComponent("testdata/marburg-landsat")
+    static let marburg = TestPaths.repository.appendingPathComponent("testdata/marburg-landsat")
     static let l8 = marburg.appendingPathComponent("LC08_L1TP_195025_20130707_20170503_01_T1_MTL.txt").path
     static let l7 = marburg.appendingPathComponent("LE07_L1TP_195025_20010730_20170204_01_T1_MTL.txt").path
-    static let plan = EngineTests.root.appendingPathComponent("testdata/plan").path
+    static let plan = TestPaths.repository.appendingPathComponent("testdata/plan").path
 
     func json(_ path: String) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent(path))) as! [String: Any]
@@ -122,7 +123,7 @@ final class MetricsTests: PipelineTestCase {
 
     func testLandSurfaceTemperatureFromEachThermalSensor() throws {
         // Landsat 8 band 10 and Landsat 7 band 6 (low gain) over Marburg in July, Landsat 5 band 6 in Kenya.
-        let kenya = EngineTests.root.appendingPathComponent("testdata/marburg-landsat/kenya-pair/LT05/LT05_L1TP_167055_20000309_20161214_01_T1_MTL.txt").path
+        let kenya = TestPaths.repository.appendingPathComponent("testdata/marburg-landsat/kenya-pair/LT05/LT05_L1TP_167055_20000309_20161214_01_T1_MTL.txt").path
         for (mtl, tir, range) in [(Self.l8, "tir1", 10.0...45.0), (Self.l7, "tir", 10.0...45.0), (kenya, "tir", 10.0...60.0)] {
             try run("""
                 version: 1

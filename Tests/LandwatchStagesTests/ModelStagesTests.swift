@@ -5,11 +5,12 @@ import LandwatchPipeline
 import LandwatchStages
 import LandwatchXGBoost
 import Logging
+import LandwatchTestSupport
 import XCTest
 
 /// `classify.train` and `classify.model` on the real Zion scene against NLCD 2011.
 final class ModelStagesTests: PipelineTestCase {
-    static let zion = EngineTests.root.appendingPathComponent("testdata/zion-landsat8").path
+    static let zion = TestPaths.repository.appendingPathComponent("testdata/zion-landsat8").path
 
     func pipeline(minSamples: Int = 50) -> String {
         """
@@ -252,7 +253,7 @@ final class ModelStagesTests: PipelineTestCase {
     /// four others as features, 20-pixel hold-out cells, the rare class named.
     func testSentinel2SeriesPipeline() throws {
         let runner = PipelineRunner(registry: standardRegistry, logger: Logger(label: "test"))
-        let path = EngineTests.root.appendingPathComponent("pipelines/landcover-sentinel2.yaml").path
+        let path = TestPaths.repository.appendingPathComponent("pipelines/landcover-sentinel2.yaml").path
         try runner.run(try runner.validate(path: path), settings: .init(outputDirectory: work.appendingPathComponent("s2").path, threads: 2))
         let metadata = try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("s2/model.json.meta.json"))) as! [String: Any]
         // Cropland has 11 pixels in all; in the training half, 7 are clear on every date.
@@ -298,7 +299,7 @@ final class NativeTreeEvaluatorTests: XCTestCase {
 
     /// Slovenia's Sentinel-2 scene: 13 bands on two dates (26 features) and its land-use reference.
     static func slovenia() throws -> Scene {
-        let directory = EngineTests.root.appendingPathComponent("testdata/slovenia-sentinel2").path
+        let directory = TestPaths.repository.appendingPathComponent("testdata/slovenia-sentinel2").path
         let window = Window(width: 100, height: 101)
         var columns: [[Float]] = []
         for date in ["20150711", "20150820"] {

@@ -1,37 +1,4 @@
-import Foundation
-import LandwatchGDAL
-import LandwatchPipeline
-import Logging
-import XCTest
+import LandwatchTestSupport
 
-/// A test case with a fresh work folder, and a way to run pipeline text in it.
-class PipelineTestCase: XCTestCase {
-    var work: URL!
-
-    override func setUpWithError() throws {
-        work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("landwatch-\(type(of: self))-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: work)
-    }
-
-    /// Writes `text` to the work folder as a pipeline file, validates it and runs it into `work/out`.
-    @discardableResult
-    func run(_ text: String, overrides: [String: String] = [:], out: String = "out", memory: Int = 256 << 20, threads: Int = 2,
-             blockSize: Int = 512, registry: StageRegistry = testRegistry) throws -> RunRecord {
-        let file = work.appendingPathComponent("pipeline.yaml")
-        try text.write(to: file, atomically: true, encoding: .utf8)
-        let runner = PipelineRunner(registry: registry, logger: Logger(label: "test"))
-        let plan = try runner.validate(path: file.path, overrides: overrides)
-        return try runner.run(plan, settings: .init(outputDirectory: work.appendingPathComponent(out).path,
-                                                    memoryBudget: memory, threads: threads, blockSize: blockSize))
-    }
-
-    /// Band 1 of a raster, whole.
-    func readWhole(_ path: String) throws -> [Float] {
-        let dataset = try Dataset.open(path)
-        return try dataset.band(1).read(Window(width: dataset.width, height: dataset.height))
-    }
-}
+/// The stage tests run pipeline text through the shared test case (LandwatchTestSupport), with the shipped stages.
+typealias PipelineTestCase = LandwatchTestSupport.PipelineTestCase

@@ -2,6 +2,7 @@ import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchStages
+import LandwatchTestSupport
 import XCTest
 
 /// Radiometry a pipeline can state: read.scene's gain/offset/values, the refusal of digital numbers by stages that
@@ -9,7 +10,7 @@ import XCTest
 final class RadiometryTests: PipelineTestCase {
     static let kenya = LandsatStagesTests.sharedData.appendingPathComponent("marburg-landsat/kenya-pair")
     static let lt5 = kenya.appendingPathComponent("LT5")
-    static let slovenia = EngineTests.root.appendingPathComponent("testdata/slovenia-sentinel2")
+    static let slovenia = TestPaths.repository.appendingPathComponent("testdata/slovenia-sentinel2")
 
     override func setUpWithError() throws {
         try super.setUpWithError()

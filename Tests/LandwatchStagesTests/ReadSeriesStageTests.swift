@@ -2,12 +2,13 @@ import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchStages
+import LandwatchTestSupport
 import XCTest
 
 /// `read.series` on the real Slovenia Sentinel-2 L1C dates: the cloudy date is left out, cloudy pixels become
 /// nodata, the band names carry the date.
 final class ReadSeriesStageTests: PipelineTestCase {
-    static let data = EngineTests.root.appendingPathComponent("testdata/slovenia-sentinel2").path
+    static let data = TestPaths.repository.appendingPathComponent("testdata/slovenia-sentinel2").path
 
     func pipeline(maxCloud: Double = 0.3, minDates: Int = 1, maskClouds: Bool = true) -> String {
         """

@@ -11,7 +11,7 @@ import XCTest
 final class ReportPlannerTests: PipelineTestCase {
     /// Runs a shipped pipeline (beside it, so its relative paths resolve) into the work folder; returns the report.
     func shipped(_ name: String, overrides: [String: String] = [:], edit: (String) -> String = { $0 }) throws -> URL {
-        let source = EngineTests.root.appendingPathComponent("pipelines/\(name).yaml")
+        let source = TestPaths.repository.appendingPathComponent("pipelines/\(name).yaml")
         let copy = source.deletingLastPathComponent().appendingPathComponent(".test-\(UUID().uuidString).yaml")
         try edit(try String(contentsOf: source, encoding: .utf8)).write(to: copy, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: copy) }
@@ -89,7 +89,7 @@ final class ReportPlannerTests: PipelineTestCase {
         let planted = work.appendingPathComponent("planted")
         let plant = Process()
         plant.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        plant.arguments = [EngineTests.root.appendingPathComponent("testdata/plan/plant.py").path, planted.path]
+        plant.arguments = [TestPaths.repository.appendingPathComponent("testdata/plan/plant.py").path, planted.path]
         plant.standardOutput = FileHandle.nullDevice
         try plant.run()
         plant.waitUntilExit()

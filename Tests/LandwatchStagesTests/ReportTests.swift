@@ -9,12 +9,13 @@ import Logging
 import XCTest
 import LandwatchProducts
 import LandwatchOutputs
+import LandwatchTestSupport
 
 /// `report.html` on the shipped pipelines (real Marburg Landsat imagery and the sample plan): every section with
 /// numbers from the run, every image present and decodable, valid HTML, a real browser renders it.
 final class ReportTests: PipelineTestCase {
     func runShipped(_ name: String, edit: (String) -> String = { $0 }) throws -> URL {
-        let source = EngineTests.root.appendingPathComponent("pipelines/\(name).yaml")
+        let source = TestPaths.repository.appendingPathComponent("pipelines/\(name).yaml")
         let text = edit(try String(contentsOf: source, encoding: .utf8))
         // Beside the shipped file, so that its relative paths resolve.
         let copy = source.deletingLastPathComponent().appendingPathComponent(".test-\(UUID().uuidString).yaml")
@@ -157,7 +158,7 @@ final class ReportTests: PipelineTestCase {
     }
 
     func testAReportWithNothingToReportSaysSo() throws {
-        let zion = EngineTests.root.appendingPathComponent("testdata/zion-landsat8").path
+        let zion = TestPaths.repository.appendingPathComponent("testdata/zion-landsat8").path
         try run("""
             version: 1
             stages:

@@ -2,16 +2,17 @@ import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchStages
+import LandwatchTestSupport
 import XCTest
 
 /// `read.scene` with `sensor`: Sentinel-2 SAFE products (built from real Slovenia pixels by
 /// testdata/sentinel2-safe/make_safe.py), stacks checked against the preset, Gaofen calibration from the file.
 final class SensorPresetTests: PipelineTestCase {
-    static let safe = EngineTests.root.appendingPathComponent("testdata/sentinel2-safe").path
+    static let safe = TestPaths.repository.appendingPathComponent("testdata/sentinel2-safe").path
     static let l1c = "\(safe)/S2A_MSIL1C_20150731T100006_N0400_R122_T33TWM_20220101T000000.SAFE"
     static let l2a = "\(safe)/S2A_MSIL2A_20150731T100006_N0208_R122_T33TWM_20180101T000000.SAFE"
-    static let stack = EngineTests.root.appendingPathComponent("testdata/slovenia-sentinel2/S2L1C_20150731_13band.tif").path
-    static let zion = EngineTests.root.appendingPathComponent("testdata/zion-landsat8").path
+    static let stack = TestPaths.repository.appendingPathComponent("testdata/slovenia-sentinel2/S2L1C_20150731_13band.tif").path
+    static let zion = TestPaths.repository.appendingPathComponent("testdata/zion-landsat8").path
 
     func reading(_ with: String) -> String {
         """
@@ -197,7 +198,7 @@ final class SensorPresetTests: PipelineTestCase {
         }
     }
 
-    static let gaofen = EngineTests.root.appendingPathComponent("testdata/gaofen-rpc").path
+    static let gaofen = TestPaths.repository.appendingPathComponent("testdata/gaofen-rpc").path
     static let level1A = "\(gaofen)/GF2_PMS1_W113.0_N37.2_20150818_L1A0000000001-MSS1.tiff"
 
     /// A Level-1A image placed only by RPCs is orthorectified by GDAL's RPC transformer: onto the grid of the same

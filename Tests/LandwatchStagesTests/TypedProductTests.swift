@@ -3,6 +3,7 @@ import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchStages
+import LandwatchTestSupport
 import XCTest
 import LandwatchProducts
 import LandwatchOutputs
@@ -62,7 +63,7 @@ final class TypedProductTests: PipelineTestCase {
     }
 
     func testTheRunRecordCarriesItsVersion() throws {
-        let record = try run(EngineTests.ndviPipeline)
+        let record = try run(TestPipelines.zionNDVI)
         XCTAssertEqual(record.version, RunRecord.currentVersion)
         let data = try Data(contentsOf: work.appendingPathComponent("out/run.json"))
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])

@@ -2,12 +2,13 @@ import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchStages
+import LandwatchTestSupport
 import XCTest
 
 /// Training samples and accuracy references as vectors: the real Slovenian land-use polygons (GeoPackage, UTM 33N)
 /// and labelled points in another CRS.
 final class VectorSamplesTests: PipelineTestCase {
-    static let data = EngineTests.root.appendingPathComponent("testdata/slovenia-sentinel2").path
+    static let data = TestPaths.repository.appendingPathComponent("testdata/slovenia-sentinel2").path
 
     func pipeline(reference: String, accuracyReference: String = "reference") -> String {
         """

@@ -3,11 +3,12 @@ import LandwatchGDAL
 import LandwatchPipeline
 import LandwatchStages
 import Logging
+import LandwatchTestSupport
 import XCTest
 
 /// `read.vector` on real polygons: reprojected and rasterised onto the run grid.
 final class VectorStageTests: PipelineTestCase {
-    static let testdata = EngineTests.root.appendingPathComponent("testdata")
+    static let testdata = TestPaths.repository.appendingPathComponent("testdata")
     func testLandUsePolygonsReproduceTheirReferenceRaster() throws {
         let dir = Self.testdata.appendingPathComponent("slovenia-sentinel2").path
         try run("""

@@ -9,34 +9,12 @@ import LandwatchTestSupport
 
 /// Runs pipelines end to end on the real Zion Landsat 8 scene.
 final class EngineTests: PipelineTestCase {
-    static let root = TestPaths.repository
-    /// The shared data set when it is beside the repository (CI), else the identical copy in testdata/.
-    static let zion: URL = {
-        let shared = root.deletingLastPathComponent().appendingPathComponent("shared/data/zion-landsat8")
-        return FileManager.default.fileExists(atPath: shared.path) ? shared : root.appendingPathComponent("testdata/zion-landsat8")
-    }()
+    /// The shipped stages and the engine's test stages (TestStages.swift).
+    override var registry: StageRegistry { testRegistry }
 
-    static let ndviPipeline = """
-        version: 1
-        name: ndvi
-        params:
-          data: \(zion.path)
-        stages:
-          - id: scene
-            uses: read.scene
-            with:
-              bands: {red: "${data}/landsat_b4.tif", nir: "${data}/landsat_b5.tif"}
-              scale: 2.0e-5
-              offset: -0.1
-              nodata: 65535
-          - id: ndvi
-            uses: index.ndvi
-            inputs: [scene]
-          - id: out
-            uses: write.raster
-            inputs: [ndvi]
-            with: {path: ndvi.tif}
-        """
+    static let root = TestPaths.repository
+    static let zion = TestPipelines.zion
+    static let ndviPipeline = TestPipelines.zionNDVI
 
     func testNDVIOnRealZionSceneMatchesAnIndependentComputation() throws {
         let record = try run(Self.ndviPipeline)
@@ -103,9 +81,9 @@ final class EngineTests: PipelineTestCase {
         XCTAssertGreaterThan(json.inputs[0].bytes, 1_000_000)
         XCTAssertEqual(json.gdalVersion, GDALRuntime.version)
         XCTAssertEqual(json.parameters["data"], Self.zion.path)
-        // No temporary files remain; the stage manifest (for reruns) is beside run.json.
+        // No temporary files remain; the stage manifest (for reruns) is beside run.json, and the STAC Item in stac/.
         let names = try FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("out").path)
-        XCTAssertEqual(Set(names), ["ndvi.tif", "run.json", StageManifest.fileName])
+        XCTAssertEqual(Set(names), ["ndvi.tif", "run.json", StageManifest.fileName, "stac"])
     }
 
     func testIndependentBranchesOverlapInTime() throws {
