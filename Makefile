@@ -19,6 +19,8 @@ deps:
 	fi
 	@command -v kubernetes-validate >/dev/null || { echo "make deps: installing kubernetes-validate from PyPI"; \
 	  python3 -m pip install -q kubernetes-validate 2>/dev/null || python3 -m pip install -q --break-system-packages kubernetes-validate; }
+	@command -v stac-validator >/dev/null || { echo "make deps: installing stac-validator from PyPI"; \
+	  python3 -m pip install -q stac-validator 2>/dev/null || python3 -m pip install -q --break-system-packages stac-validator; }
 
 build: deps
 	$(SWIFT) build $(BUILD_FLAGS)

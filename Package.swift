@@ -92,12 +92,15 @@ let package = Package(
             dependencies: ["LandwatchProducts", "LandwatchPipeline", "LandwatchAlgorithms", "LandwatchGDAL", "LandwatchRender",
                            "LandwatchSensors", .product(name: "Logging", package: "swift-log")]
         ),
+        // STAC (issue 25): the Item every run writes (stac/item.json: outputs as assets, proj:, processing:,
+        // classification:, label:).
+        .target(name: "LandwatchSTAC", dependencies: ["LandwatchPipeline", "LandwatchGDAL"]),
         // Stage types (an algorithm and its typed option keys each), the sensor-product readers (Landsat, Sentinel-2
         // SAFE, Gaofen, presets) and the outputs (violation lists, tables, charts, the report).
         .target(
             name: "LandwatchStages",
             dependencies: ["LandwatchPipeline", "LandwatchAlgorithms", "LandwatchGDAL", "LandwatchXGBoost", "LandwatchRender", "LandwatchSensors", "LandwatchProducts", "LandwatchOutputs",
-                           "LandwatchScenarios", "LandwatchRenewal"]
+                           "LandwatchScenarios", "LandwatchRenewal", "LandwatchSTAC"]
         ),
         // The registry of scenes, runs and violations (SQLite through GRDB), and tracking violations across nights.
         .target(

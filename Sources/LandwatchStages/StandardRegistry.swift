@@ -1,4 +1,5 @@
 import LandwatchPipeline
+import LandwatchSTAC
 import LandwatchRenewal
 import LandwatchScenarios
 
@@ -36,6 +37,8 @@ public let standardRegistry: StageRegistry = {
     registry.register(VacancyStage.self)
     registry.register(GreenAccessStage.self)
     registry.register(CandidatesStage.self)
+    // Every run's stac/item.json (issue 25).
+    registry.register(describer: STACItemWriter())
     return registry
 }()
 

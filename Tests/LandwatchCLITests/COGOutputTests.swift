@@ -62,7 +62,7 @@ final class COGOutputTests: XCTestCase {
         }
         // Nothing of the two-step write is left: no scratch copy, no partial file.
         let left = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
-        XCTAssertEqual(left, [".landwatch-stages.json", "ndvi.tif", "nlcd-on-scene-grid.tif", "park-boundary.tif", "park-boundary.tif.aux.xml", "run.json"])
+        XCTAssertEqual(left, [".landwatch-stages.json", "ndvi.tif", "nlcd-on-scene-grid.tif", "park-boundary.tif", "park-boundary.tif.aux.xml", "run.json", "stac"])
 
         // Class codes stay codes in the overviews (nearest); NDVI overviews are means of 2x2 blocks (average).
         let classes = try overviewAndBase(out.appendingPathComponent("nlcd-on-scene-grid.tif").path)

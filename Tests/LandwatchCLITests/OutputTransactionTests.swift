@@ -322,7 +322,7 @@ final class OutputTransactionTests: XCTestCase {
         let result = try CLITests.landwatch(["run", "stale.yaml", "--out", out.path, "--threads", "2"], in: work)
         XCTAssertEqual(result.status, 0, result.stderr)
         let names = try FileManager.default.contentsOfDirectory(atPath: out.path)
-        XCTAssertEqual(Set(names), ["ndvi.tif", "run.json", StageManifest.fileName])
+        XCTAssertEqual(Set(names), ["ndvi.tif", "run.json", StageManifest.fileName, "stac"])
     }
 
     // MARK: - Exports and merges

@@ -197,6 +197,7 @@ extension PipelineRunner {
                 let written = try report.run(record: record, plan: plan, context: context)
                 record.stages.append(StageTiming(id: id, uses: declaration.uses, started: started, finished: Date(), outputs: written, fusedWith: [id]))
             }
+            try describe(record, plan: plan, context: context)
             record.status = "succeeded"
         } catch let error as RunError {
             failure = error

@@ -140,6 +140,7 @@ public struct PipelineRunner: Sendable {
                 try writer.record([timing])
                 record.stages.append(timing)
             }
+            try describe(record, plan: plan, context: context)
             record.status = "succeeded"
         } catch let error as RunError {
             failure = error
@@ -221,6 +222,14 @@ public struct PipelineRunner: Sendable {
     static func removeWorkDirectory(_ work: URL) {
         try? FileManager.default.removeItem(at: work)
         PartialFiles.shared.unregisterDirectory(work.path)
+    }
+
+    /// Runs the registry's ``RunDescriber``s on the record as it will be published.
+    func describe(_ record: RunRecord, plan: RunPlan, context: RunContext) throws {
+        var described = record
+        described.outputs = record.stages.flatMap(\.outputs).sorted()
+        described.status = "succeeded"
+        for describer in registry.describers { _ = try describer.describe(record: described, plan: plan, context: context) }
     }
 
     /// Completes the record (outputs, end time, failure). A run that succeeded publishes its outputs, the manifest and

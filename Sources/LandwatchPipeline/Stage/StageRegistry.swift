@@ -23,4 +23,10 @@ public struct StageRegistry: Sendable {
 
     /// Registered ids, sorted, for messages.
     public var ids: [String] { order.sorted() }
+
+    /// What every run made with this registry writes about itself besides run.json (the STAC Item).
+    public private(set) var describers: [any RunDescriber] = []
+
+    /// Adds a writer of run descriptions (``RunDescriber``).
+    public mutating func register(describer: any RunDescriber) { describers.append(describer) }
 }

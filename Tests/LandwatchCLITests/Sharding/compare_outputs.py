@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Compares the outputs of an unsharded run (first folder) with those of a merge (second folder); used by
 check_pipelines.sh (make shard-check). Rasters pixel for pixel (NaN equal to NaN), GeoPackages by the rows of their
-tables, other files byte for byte; run.json and report/ are left out (they hold times and the run's own path).
+tables, other files byte for byte; run.json, report/ and stac/ are left out (they hold times and the run's own path).
 Prints one line per difference and a summary; exits 1 when anything differs."""
 import os
 import sqlite3
@@ -18,7 +18,7 @@ def files(root):
     for folder, _, names in os.walk(root):
         for name in names:
             relative = os.path.relpath(os.path.join(folder, name), root)
-            if relative != "run.json" and not relative.startswith((".landwatch", "report" + os.sep)):
+            if relative != "run.json" and not relative.startswith((".landwatch", "report" + os.sep, "stac" + os.sep)):
                 found.add(relative)
     return found
 
