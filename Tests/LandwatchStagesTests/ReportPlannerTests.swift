@@ -1,5 +1,7 @@
 import Foundation
 import LandwatchPipeline
+import LandwatchAlgorithms
+import LandwatchOutputs
 import LandwatchProducts
 import LandwatchStages
 import LandwatchTestSupport
@@ -83,6 +85,36 @@ final class ReportPlannerTests: PipelineTestCase {
                                                           "rules", "provenance"])
     }
 
+    /// Zones at warning or over their limit stand out: development intensity and red-line occupation each have their
+    /// own chart with the warning and limit lines of metrics.intensity, and the zone over a limit is highlighted in both
+    /// the chart and the table.
+    func testZonesOverALimitStandOutInTablesAndCharts() throws {
+        let report = try shipped("demo-report")
+        let html = try String(contentsOf: report.appendingPathComponent("index.html"), encoding: .utf8)
+        let intensity = try IntensityResult.decode(Data(contentsOf: report.deletingLastPathComponent().appendingPathComponent("intensity.json")))
+        let west = try XCTUnwrap(intensity.zones.first { $0.name == "城西区" })
+        XCTAssertTrue(html.contains("<tr class=\"over\"><td>城西区</td>"), "the row of the zone over its red-line limit")
+        XCTAssertTrue(html.contains("<tr><td>城东区</td>"), "the zone within its limits is not highlighted")
+        let occupation = try String(contentsOf: report.appendingPathComponent("charts/redline-occupation.svg"), encoding: .utf8)
+        // metrics.intensity in demo-report.yaml: eco_warning 0.005, eco_limit 0.01, warning 0.3, limit 0.4.
+        XCTAssertTrue(occupation.contains(">warning 0.50 %</text>") && occupation.contains(">limit 1.00 %</text>"), occupation)
+        XCTAssertTrue(occupation.contains(String(format: "<g class=\"over\">"))
+                      && occupation.contains(String(format: ">%.2f %%</text></g>", west.ecoOccupation! * 100)), occupation)
+        XCTAssertEqual(occupation.components(separatedBy: "<g class=\"over\">").count - 1, 1, "one zone over its red-line limit")
+        let built = try String(contentsOf: report.appendingPathComponent("charts/intensity.svg"), encoding: .utf8)
+        XCTAssertTrue(built.contains(">warning 30.00 %</text>") && built.contains(">limit 40.00 %</text>"), built)
+        XCTAssertFalse(built.contains("class=\"over\""), "no zone is over its intensity limit")
+        XCTAssertTrue(built.contains(">built-up share (% of the zone)</text>"), "axis title")
+        XCTAssertNotNil(XMLParserCheck.parse(occupation))
+        XCTAssertNotNil(XMLParserCheck.parse(built))
+        // 500 zones stay readable: 25 bars, the flagged ones among them, and a note that the table lists them all.
+        let many = (0..<500).map { Double($0) / 10 }
+        let rows = HTMLReportStage.chartRows(values: many, flagged: [3])
+        XCTAssertEqual(rows.count, 25)
+        XCTAssertTrue(rows.contains(3))
+        XCTAssertTrue(rows.contains(499))
+    }
+
     /// An enforcement-only run on a pair with planted changes: titled as enforcement, the summary box counts the list's
     /// patches by severity with their area in mu.
     func testTheSummaryBoxCountsTheListsPatchesBySeverityInMu() throws {
@@ -113,5 +145,88 @@ final class ReportPlannerTests: PipelineTestCase {
         }
         XCTAssertEqual(figure.css, list.violations.contains { $0.severity == "high" } ? "kf over" : "kf warning")
         XCTAssertEqual(summary["kind"] as? String, "enforcement")
+    }
+}
+
+/// Chinese throughout under `language: zh` (issue 24): no label of the program's own stays English.
+final class ReportChineseTests: PipelineTestCase {
+    /// The program's own English labels and words: every English label of the report that has a Chinese one, the
+    /// enums it prints (severities, levels), the class names, units and setting labels.
+    static var englishLabels: [String] {
+        let labels = ReportLanguage.english.filter { key, value in ReportLanguage.chinese[key].map { $0 != value } ?? false }.map(\.value)
+        let enums = ["high", "medium", "low", "ok", "warning", "exceeded", "no red line", "unknown", "Whole scene", "proxy"]
+        let classes = Legend.standard.classes.map(\.name)
+        let units = ["km²", "m²", "mu", "days", "yes", "no", "px", "patches", "points", "written"]
+        let settings = ["minimum area", "severity", "development intensity limit", "red-line occupation limit", "cloud confidence kept as cloud",
+                        "classes counted as green", "change against the plan", "cloud mask", "a mapping", "scl_classes"]
+        return labels + enums + classes + units + settings
+    }
+
+    /// The words of `labels` found as whole words in `text`.
+    static func english(in text: String, labels: [String]) -> [String] {
+        labels.filter { label in
+            let pattern = "(?<![A-Za-z0-9_\\-.])" + NSRegularExpression.escapedPattern(for: label) + "(?![A-Za-z0-9_\\-])"
+            return text.range(of: pattern, options: .regularExpression) != nil
+        }
+    }
+
+    /// The text a reader sees, without the appendix (file names, stage ids, hashes: data, not labels) and the
+    /// pipeline file quoted as run.
+    static func visibleText(_ html: String) -> String {
+        var page = html
+        if let appendix = page.range(of: "<section id=\"provenance\"") { page = String(page[..<appendix.lowerBound]) }
+        for pattern in ["(?s)<pre>.*?</pre>", "(?s)<style>.*?</style>", "<a href=[^>]*>[^<]*</a>"] {
+            page = page.replacingOccurrences(of: pattern, with: " ", options: [.regularExpression])
+        }
+        page = page.replacingOccurrences(of: "<[^>]+>", with: "\n", options: .regularExpression)
+        return page.replacingOccurrences(of: "&amp;", with: "&")
+    }
+
+    func testTheChineseReportHasNoEnglishLabelOfTheProgram() throws {
+        let source = TestPaths.repository.appendingPathComponent("pipelines/demo-report.yaml")
+        let runner = PipelineRunner(registry: standardRegistry, logger: Logger(label: "test"))
+        let out = work.appendingPathComponent("zh")
+        try runner.run(try runner.validate(path: source.path, overrides: ["language": "zh"]), settings: .init(outputDirectory: out.path, threads: 2))
+        let report = out.appendingPathComponent("report")
+        let html = try String(contentsOf: report.appendingPathComponent("index.html"), encoding: .utf8)
+        let labels = Self.englishLabels
+        XCTAssertGreaterThan(labels.count, 100)
+        // The check finds an English label where there is one (the English report of the same run).
+        let english = try Self.shippedEnglish(runner: runner, work: work)
+        XCTAssertGreaterThan(Self.english(in: Self.visibleText(english), labels: labels).count, 30)
+
+        XCTAssertEqual(Self.english(in: Self.visibleText(html), labels: labels), [])
+        // Every chart's text (titles, bars, axes, warning and limit lines).
+        for chart in try FileManager.default.contentsOfDirectory(atPath: report.appendingPathComponent("charts").path) {
+            let svg = try String(contentsOf: report.appendingPathComponent("charts/\(chart)"), encoding: .utf8)
+            let texts = svg.replacingOccurrences(of: "<[^>]+>", with: "\n", options: .regularExpression)
+            XCTAssertEqual(Self.english(in: texts, labels: labels), [], chart)
+            XCTAssertTrue(svg.contains("text-anchor=\"middle\" font-size=\"12\">"), "\(chart) has an axis title")
+        }
+        XCTAssertTrue(html.contains("<td>超限</td>"), "the exceeded red-line level, in Chinese")
+        XCTAssertTrue(html.contains("<td>高</td>"), "severities in Chinese")
+        // The rule settings as a readable table: the nested change rules one row each, no Sentinel-2 option in a
+        // Landsat run, no "a mapping".
+        XCTAssertTrue(html.contains("<td>变化与规划比对 (changes)</td><td>未批先建：最小面积</td><td>200 平方米</td>"))
+        XCTAssertTrue(html.contains("<td>开发强度 (intensity)</td><td>生态红线占用上限</td><td>1.00 %</td>"))
+        XCTAssertFalse(html.contains("哨兵二号"), "no Sentinel-2 setting for a Landsat run")
+        // report.md: the same, and legends by class name, not hex codes.
+        let markdown = try String(contentsOf: report.appendingPathComponent("report.md"), encoding: .utf8)
+        let body = markdown.components(separatedBy: "## 附录").first!.replacingOccurrences(of: "(?s)\n```\n.*?\n```\n", with: "", options: .regularExpression)
+            .replacingOccurrences(of: "\\[[^\\]]*\\]\\([^)]*\\)", with: "", options: .regularExpression)
+        XCTAssertEqual(Self.english(in: body, labels: labels), [])
+        XCTAssertNil(markdown.range(of: "#[0-9a-fA-F]{6}", options: .regularExpression), "legend as hex codes")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: report.appendingPathComponent("summary.json"))) as! [String: Any]
+        XCTAssertEqual(summary["status"] as? String, "succeeded")
+    }
+}
+
+extension ReportChineseTests {
+    /// The English report of demo-report, run into `work`.
+    static func shippedEnglish(runner: PipelineRunner, work: URL) throws -> String {
+        let source = TestPaths.repository.appendingPathComponent("pipelines/demo-report.yaml")
+        let out = work.appendingPathComponent("en")
+        try runner.run(try runner.validate(path: source.path), settings: .init(outputDirectory: out.path, threads: 2))
+        return try String(contentsOf: out.appendingPathComponent("report/index.html"), encoding: .utf8)
     }
 }

@@ -207,13 +207,28 @@ package struct Quicklook {
 
 /// Horizontal bar charts as SVG, written by the program (no script needed to read them).
 package enum SVGChart {
-    /// One bar per label; `reference` draws a dashed line (a limit) when given.
-    package static func bars(title: String, labels: [String], values: [Double], unit: String, maximum: Double? = nil,
-                     colors: [String]? = nil, reference: (value: Double, label: String)? = nil) -> String {
-        let rowHeight = 26, left = 170, right = 90, topMargin = 40, width = 760
-        let height = topMargin + rowHeight * max(labels.count, 1) + 30
+    /// A vertical line across the bars: a warning value or a limit.
+    package struct Reference {
+        package var value: Double
+        package var label: String
+        package var color: String
+
+        package init(value: Double, label: String, color: String) {
+            self.value = value
+            self.label = label
+            self.color = color
+        }
+    }
+
+    /// One bar per label, an x axis with ticks and `axis` under it; `references` draw dashed lines (warning values,
+    /// limits); a bar whose `highlights` entry is `warning` or `over` gets that class (and its label is bold).
+    package static func bars(title: String, labels: [String], values: [Double], unit: String, axis: String? = nil, maximum: Double? = nil,
+                             colors: [String]? = nil, references: [Reference] = [], highlights: [Int: String] = [:]) -> String {
+        let rowHeight = 26, left = 190, right = 90, topMargin = 40, width = 760
+        let plotBottom = topMargin + rowHeight * max(labels.count, 1)
+        let height = plotBottom + 62
         let top = Double(topMargin)
-        let scaleMax = max(maximum ?? (values.max() ?? 1), reference?.value ?? 0, 1e-9)
+        let scaleMax = niceMaximum(max(maximum ?? (values.filter(\.isFinite).max() ?? 1), references.map(\.value).max() ?? 0, 1e-9))
         let plot = Double(width - left - right)
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" \
@@ -227,17 +242,47 @@ package enum SVGChart {
             let value = values[i]
             let w = value.isFinite ? max(0, value / scaleMax * plot) : 0
             let colour = colors?[i] ?? "#2c6e49"
-            svg += "<text x=\"\(left - 8)\" y=\"\(y + 17)\" text-anchor=\"end\">\(ReportDocument.escape(label))</text>\n"
-            svg += "<rect x=\"\(left)\" y=\"\(y + 4)\" width=\(String(format: "\"%.1f\"", w)) height=\"18\" fill=\"\(colour)\"/>\n"
-            let text = value.isFinite ? String(format: "%.1f", value) + " " + unit : "–"
-            svg += "<text x=\(String(format: "\"%.1f\"", Double(left) + w + 6)) y=\"\(y + 17)\">\(ReportDocument.escape(text))</text>\n"
+            let css = highlights[i].map { " class=\"\($0)\"" } ?? ""
+            let weight = highlights[i] == nil ? "" : " font-weight=\"bold\""
+            let shown = label.count > 24 ? String(label.prefix(23)) + "…" : label
+            svg += "<g\(css)>"
+            if highlights[i] != nil {
+                svg += "<rect x=\"2\" y=\"\(y + 1)\" width=\"\(width - 4)\" height=\"24\" fill=\"\(highlights[i] == "over" ? "#fdecea" : "#fff8e1")\"/>"
+            }
+            svg += "<text x=\"\(left - 8)\" y=\"\(y + 17)\" text-anchor=\"end\"\(weight)>\(ReportDocument.escape(shown))</text>"
+            svg += "<rect x=\"\(left)\" y=\"\(y + 4)\" width=\(String(format: "\"%.1f\"", w)) height=\"18\" fill=\"\(colour)\"/>"
+            let text = value.isFinite ? String(format: abs(value) < 10 ? "%.2f" : "%.1f", value) + " " + unit : "–"
+            svg += "<text x=\(String(format: "\"%.1f\"", Double(left) + w + 6)) y=\"\(y + 17)\"\(weight)>\(ReportDocument.escape(text))</text></g>\n"
         }
-        if let reference {
+        // The axis: a line, five ticks with their values, the quantity and unit under it.
+        svg += "<line x1=\"\(left)\" y1=\"\(plotBottom + 4)\" x2=\"\(width - right)\" y2=\"\(plotBottom + 4)\" stroke=\"#333\"/>\n"
+        for step in 0...4 {
+            let value = scaleMax * Double(step) / 4, x = Double(left) + plot * Double(step) / 4
+            svg += String(format: "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\"/>", x, plotBottom + 4, x, plotBottom + 9)
+            svg += String(format: "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" font-size=\"11\">", x, plotBottom + 22)
+                + ReportDocument.escape(Quicklook.format(value)) + "</text>\n"
+        }
+        svg += "<text x=\"\(left + Int(plot / 2))\" y=\"\(plotBottom + 40)\" text-anchor=\"middle\" font-size=\"12\">"
+            + ReportDocument.escape(axis ?? unit) + "</text>\n"
+        for (index, reference) in references.enumerated() {
             let x = Double(left) + reference.value / scaleMax * plot
-            svg += String(format: "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%d\" stroke=\"#c0392b\" stroke-dasharray=\"5,4\"/>\n", x, top, x, height - 24)
-            svg += String(format: "<text x=\"%.1f\" y=\"%d\" fill=\"#c0392b\" text-anchor=\"middle\">", x, height - 8) + ReportDocument.escape(reference.label) + "</text>\n"
+            svg += String(format: "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%d\" stroke=\"%@\" stroke-width=\"2\" stroke-dasharray=\"5,4\"/>\n",
+                          x, top - 4, x, plotBottom + 4, reference.color)
+            // Labels above the plot, alternating sides so that two close lines stay readable.
+            let anchor = index % 2 == 0 ? "end" : "start", dx = index % 2 == 0 ? -4.0 : 4.0
+            svg += String(format: "<text x=\"%.1f\" y=\"%.0f\" fill=\"%@\" text-anchor=\"%@\" font-size=\"12\">", x + dx, top - 6, reference.color, anchor)
+                + ReportDocument.escape(reference.label) + "</text>\n"
         }
         svg += "</svg>\n"
         return svg
     }
+
+    /// The chart's scale: a round number (1, 2, 2.5, 5 x 10^k) at or above `value`.
+    static func niceMaximum(_ value: Double) -> Double {
+        let power = pow(10, floor(log10(value)))
+        return [1, 2, 2.5, 5, 10].map { $0 * power }.first { $0 >= value * (1 - 1e-9) } ?? 10 * power
+    }
+
+    /// The height of a chart of `rows` bars.
+    package static func height(rows: Int) -> Int { 40 + 26 * max(rows, 1) + 62 }
 }

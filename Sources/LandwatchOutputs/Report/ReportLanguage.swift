@@ -47,6 +47,11 @@ package enum ReportLanguage: String, CaseIterable, OptionChoice {
         "level.ok": "ok", "level.warning": "warning", "level.exceeded": "exceeded", "level.no red line": "no red line", "level.unknown": "unknown",
         "summary.green": "Green coverage (all zones)", "points": "points", "summary.no.baseline": "no earlier date in this run",
         "change.label": "change", "summary.suhi": "Heat-island intensity (whole scene)", "summary.hottest": "hottest zone",
+        "warning.line": "warning", "limit.line": "limit", "chart.eco": "Ecological red-line occupation per zone (%)",
+        "axis.green": "green coverage (% of the zone)", "axis.intensity": "built-up share (% of the zone)",
+        "axis.eco": "new built-up land inside the red line (% of the red line in the zone)", "eco.level": "Red-line level",
+        "chart.topn": "The chart shows %d of %d zones (those at warning or over first, then the largest); the table lists them all.",
+        "km2": "km²", "setting": "Setting",
         "maps": "Maps", "written": "written", "provenance": "Appendix: provenance (files, hashes, versions, timings)",
     ]
 
@@ -85,6 +90,11 @@ package enum ReportLanguage: String, CaseIterable, OptionChoice {
         "level.ok": "正常", "level.warning": "预警", "level.exceeded": "超限", "level.no red line": "无生态红线", "level.unknown": "未知",
         "summary.green": "绿化覆盖率（全部区域）", "points": "个百分点", "summary.no.baseline": "本次运行无基期数据",
         "change.label": "变化", "summary.suhi": "热岛强度（全景）", "summary.hottest": "最热区域",
+        "warning.line": "预警值", "limit.line": "上限", "chart.eco": "各区域生态保护红线占用（%）",
+        "axis.green": "绿化覆盖率（占区域面积 %）", "axis.intensity": "建设用地占比（占区域面积 %）",
+        "axis.eco": "红线内建设用地（占区内红线面积 %）", "eco.level": "红线等级",
+        "chart.topn": "图中显示 %d 个区域（共 %d 个，预警与超限者优先，其余按数值从大到小）；下表列出全部区域。",
+        "km2": "平方千米", "setting": "设置",
         "maps": "地图", "written": "生成于", "provenance": "附录：数据来源与运行记录（文件、校验值、版本、耗时）",
     ]
 }

@@ -58,6 +58,9 @@ public struct HTMLReportStage: ReportStage {
 
     public var outputPaths: [String] { [path] }
 
+    /// The zones a chart of `values` shows (see ``ReportBuilder/chartRows(values:flagged:limit:)``), for tests.
+    public static func chartRows(values: [Double], flagged: Set<Int>) -> [Int] { ReportBuilder.chartRows(values: values, flagged: flagged) }
+
     /// The row class of a zone in the intensity table and chart, from the levels metrics.intensity wrote:
     /// `over` when either level is exceeded, `warning` when either is in warning, else none.
     public static func intensityHighlight(level: String?, eco: String?) -> String? {
@@ -421,7 +424,7 @@ struct ReportBuilder {
         section.blocks.append(.table(.init(
             header: [t("rule"), t("severity"), t("patches"), t("area.m2"), t("area.mu")],
             rows: violationSummary.rules.map { rule in
-                [rule.code + " " + (t == .zh ? rule.name_zh : rule.name), rule.severity, String(rule.patches),
+                [rule.code + " " + (t == .zh ? rule.name_zh : rule.name), t("severity.\(rule.severity)"), String(rule.patches),
                  Self.fmt(rule.area_m2, 0), Self.fmt(rule.area_mu, 2)]
             }, numeric: [2, 3, 4])))
         // The typed list write.violations always writes (whatever its formats), not one of the formats parsed back.
@@ -501,9 +504,12 @@ struct ReportBuilder {
         let names = zones.map { zoneName(code: $0.zone, name: $0.name ?? "") }
         if zoneNames.isEmpty { zoneNames = names }
         let values = zones.map { ($0.greenCoverage ?? .nan) * 100 }
-        let chart = try saveChart(SVGChart.bars(title: t("chart.green"), labels: names, values: values, unit: "%", maximum: 100),
+        let shown = Self.chartRows(values: values, flagged: [])
+        let chart = try saveChart(SVGChart.bars(title: t("chart.green"), labels: shown.map { names[$0] }, values: shown.map { values[$0] },
+                                                unit: "%", axis: t("axis.green"), maximum: 100),
                                   name: "green")
-        section.blocks.append(.figure(.init(file: chart, caption: t("chart.green"), width: 760, height: 70 + 26 * max(zones.count, 1))))
+        section.blocks.append(.figure(.init(file: chart, caption: t("chart.green"), width: 760, height: SVGChart.height(rows: shown.count))))
+        if shown.count < zones.count { section.blocks.append(.note(String(format: t("chart.topn"), shown.count, zones.count))) }
         section.blocks.append(.table(.init(
             header: [t("zone"), t("coverage"), t("baseline"), t("change.pp"), t("area.km2")],
             rows: zip(zones, names).map { z, name in
@@ -533,24 +539,64 @@ struct ReportBuilder {
         }
         facts.zonesFlagged.sort { ($0.level == .exceeded ? 0 : 1, -($0.value ?? 0)) < ($1.level == .exceeded ? 0 : 1, -($1.value ?? 0)) }
         for (index, zone) in zones.enumerated() {
-            let highlight = HTMLReportStage.intensityHighlight(level: zone.level?.rawValue, eco: zone.ecoLevel?.rawValue)
-            highlights[index] = highlight
-            colours.append(highlight == "over" ? "#c0392b" : highlight == "warning" ? "#e6a700" : "#5b7083")
+            highlights[index] = HTMLReportStage.intensityHighlight(level: zone.level?.rawValue, eco: zone.ecoLevel?.rawValue)
         }
-        let limit = zones.compactMap(\.limit).first
-        let chart = try saveChart(SVGChart.bars(title: t("chart.intensity"), labels: names,
-                                                values: zones.map { ($0.intensity ?? .nan) * 100 }, unit: "%",
-                                                colors: colours, reference: limit.map { ($0 * 100, t("limit")) }),
-                                  name: "intensity")
-        section.blocks.append(.figure(.init(file: chart, caption: t("chart.intensity"), width: 760, height: 70 + 26 * max(zones.count, 1))))
+        func css(_ level: IntensityResult.Level?) -> String? { level == .exceeded ? "over" : level == .warning ? "warning" : nil }
+        func colour(_ level: IntensityResult.Level?) -> String { level == .exceeded ? "#c0392b" : level == .warning ? "#e6a700" : "#5b7083" }
+        func lines(warning: Double?, limit: Double?) -> [SVGChart.Reference] {
+            (warning.map { [SVGChart.Reference(value: $0 * 100, label: "\(t("warning.line")) \(Self.fmt($0 * 100, 2)) %", color: "#b7791f")] } ?? [])
+                + (limit.map { [SVGChart.Reference(value: $0 * 100, label: "\(t("limit.line")) \(Self.fmt($0 * 100, 2)) %", color: "#c0392b")] } ?? [])
+        }
+        // Development intensity: each zone's built-up share against its warning value and limit.
+        let intensities = zones.map { ($0.intensity ?? .nan) * 100 }
+        let shown = Self.chartRows(values: intensities, flagged: Set(zones.indices.filter { css(zones[$0].level) != nil }))
+        let chart = try saveChart(SVGChart.bars(
+            title: t("chart.intensity"), labels: shown.map { names[$0] }, values: shown.map { intensities[$0] }, unit: "%",
+            axis: t("axis.intensity"), colors: shown.map { colour(zones[$0].level) },
+            references: lines(warning: zones.compactMap(\.warning).first, limit: zones.compactMap(\.limit).first),
+            highlights: Dictionary(uniqueKeysWithValues: shown.enumerated().compactMap { row, zone in css(zones[zone].level).map { (row, $0) } })),
+            name: "intensity")
+        section.blocks.append(.figure(.init(file: chart, caption: t("chart.intensity"), width: 760, height: SVGChart.height(rows: shown.count))))
+        if shown.count < zones.count { section.blocks.append(.note(String(format: t("chart.topn"), shown.count, zones.count))) }
+        // Red-line occupation: its own chart, against the eco warning value and limit of metrics.intensity.
+        let occupations = zones.map { ($0.ecoOccupation ?? .nan) * 100 }
+        if occupations.contains(where: \.isFinite) {
+            let shownEco = Self.chartRows(values: occupations, flagged: Set(zones.indices.filter { css(zones[$0].ecoLevel) != nil }))
+            let ecoChart = try saveChart(SVGChart.bars(
+                title: t("chart.eco"), labels: shownEco.map { names[$0] }, values: shownEco.map { occupations[$0] }, unit: "%",
+                axis: t("axis.eco"), colors: shownEco.map { colour(zones[$0].ecoLevel) },
+                references: lines(warning: option(stage, "eco_warning"), limit: option(stage, "eco_limit")),
+                highlights: Dictionary(uniqueKeysWithValues: shownEco.enumerated().compactMap { row, zone in css(zones[zone].ecoLevel).map { (row, $0) } })),
+                name: "redline-occupation")
+            section.blocks.append(.figure(.init(file: ecoChart, caption: t("chart.eco"), width: 760, height: SVGChart.height(rows: shownEco.count))))
+        }
         section.blocks.append(.table(.init(
-            header: [t("zone"), t("intensity.value"), t("warning"), t("limit"), t("level"), t("eco")],
+            header: [t("zone"), t("intensity.value"), t("warning"), t("limit"), t("level"), t("eco"), t("eco.level")],
             rows: zip(zones, names).map { z, name in
                 [name, Self.fmt((z.intensity ?? .nan) * 100), Self.fmt(z.warning.map { $0 * 100 }),
-                 Self.fmt(z.limit.map { $0 * 100 }), "\(z.level?.rawValue ?? "") / \(z.ecoLevel?.rawValue ?? "")",
-                 Self.fmt(z.ecoOccupation.map { $0 * 100 }, 2)]
+                 Self.fmt(z.limit.map { $0 * 100 }), t("level.\(z.level?.rawValue ?? "unknown")"),
+                 Self.fmt(z.ecoOccupation.map { $0 * 100 }, 2), t("level.\(z.ecoLevel?.rawValue ?? "unknown")")]
             }, highlights: highlights, numeric: [1, 2, 3, 5])))
         return section
+    }
+
+    /// A number option of a stage as the run used it (written or default).
+    func option(_ stage: StageDeclaration, _ name: String) -> Double? {
+        switch stage.options[name] {
+        case .number(let value)?: return value
+        case .integer(let value)?: return Double(value)
+        default: return nil
+        }
+    }
+
+    /// The rows a chart shows: all of them up to 25; beyond, the flagged zones and then the largest values, up to 25
+    /// (the table below lists every zone), in the zones' order.
+    static func chartRows(values: [Double], flagged: Set<Int>, limit: Int = 25) -> [Int] {
+        guard values.count > limit else { return Array(values.indices) }
+        let ranked = values.indices.sorted { a, b in
+            (flagged.contains(a) ? 0 : 1, -(values[a].isFinite ? values[a] : -.infinity)) < (flagged.contains(b) ? 0 : 1, -(values[b].isFinite ? values[b] : -.infinity))
+        }
+        return ranked.prefix(limit).sorted()
     }
 
     mutating func heatIsland() throws -> ReportDocument.Section? {
@@ -589,7 +635,7 @@ struct ReportBuilder {
                  Self.fmt(z.ruralRingMeanLstC, 2), Self.fmt(z.suhiC, 2), Self.fmt((z.greenCoverage ?? .nan) * 100)]
             }, numeric: [1, 2, 3, 4])))
         if let threshold = result.hotspotThresholdC, let area = result.hotspotKm2 {
-            section.blocks.append(.paragraph("\(t("hotspots")): > \(Self.fmt(threshold, 2)) °C, \(Self.fmt(area, 4)) km²"))
+            section.blocks.append(.paragraph("\(t("hotspots")): > \(Self.fmt(threshold, 2)) °C, \(Self.fmt(area, 4)) \(t("km2"))"))
         }
         return section
     }
@@ -607,22 +653,6 @@ struct ReportBuilder {
                 [className(c.code), String(c.referencePixels), Self.fmt(c.producersAccuracy.map { $0 * 100 }),
                  Self.fmt(c.usersAccuracy.map { $0 * 100 }), Self.fmt(c.f1, 3)]
             }, numeric: [1, 2, 3, 4])))
-        return section
-    }
-
-    func rulesSection() -> ReportDocument.Section {
-        var section = ReportDocument.Section(id: "rules", title: t("rules"))
-        let interesting = ["classify.", "compliance.", "metrics.", "mask.", "thermal.", "write.violations"]
-        var rows: [[String]] = []
-        for id in pipeline.topologicalOrder {
-            guard let declaration = pipeline.stage(id), interesting.contains(where: { declaration.uses.hasPrefix($0) }) else { continue }
-            for (name, value) in declaration.options.values.sorted(by: { $0.key < $1.key }) {
-                rows.append(["\(id) (\(declaration.uses))", name, value.text])
-            }
-        }
-        if !rows.isEmpty { section.blocks.append(.table(.init(header: [t("stage"), t("option"), t("value")], rows: rows))) }
-        let text = String(decoding: pipeline.contents, as: UTF8.self)
-        section.blocks.append(.preformatted(summary: t("pipeline.text"), text: text))
         return section
     }
 }
