@@ -64,6 +64,9 @@ public struct WriteViolationsStage: WholeSinkStage {
     /// violations.json).
     static let overviewName = "overview.png"
 
+    /// WGS 84 (EPSG:4326) as WKT, for the FlatGeobuf list's header.
+    static let wgs84WKT = #"GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]"#
+
     /// Patches whose bounding box holds more pixels than this are polygonised from a whole-grid label raster.
     static let boxPolygonizeLimit = 4096 * 4096
 
@@ -378,7 +381,10 @@ public struct WriteViolationsStage: WholeSinkStage {
         // FlatGeobuf with its packed R-tree, in WGS 84 as the GeoJSON: QGIS and web maps (flatgeobuf.js) read it over
         // HTTP with range requests, a bounding box at a time.
         if formats.contains("fgb") {
-            try table.writeVector(to: folder.path("violations.fgb"), driver: "FlatGeobuf", crs: wgs84, geometry: \.wgs84,
+            // The CRS from fixed WKT: from EPSG:4326 GDAL 3.6 wrote its WKT with or without the datum ensemble from one
+            // run to the next, so that two runs' files differed in their header.
+            try table.writeVector(to: folder.path("violations.fgb"), driver: "FlatGeobuf", crs: try SpatialReference(definition: Self.wgs84WKT),
+                                  geometry: \.wgs84,
                                   layerOptions: ["SPATIAL_INDEX=YES"])
             written.append("violations.fgb")
         }
