@@ -51,3 +51,4 @@ LANDWATCH=$ROOT/.build/release/landwatch
 /usr/bin/python3 targets.py
 /usr/bin/python3 trees/bench_trees.py "$LANDWATCH"
 bash "$ROOT/bench/scenarios.sh" "$LANDWATCH"   # simulate.landuse: a decade on 10980 x 10980 beside numpy (issue 27)
+bash "$ROOT/bench/renewal.sh" "$LANDWATCH"     # renewal.green_access: whole-grid proximity on 10980 x 10980 beside GDAL tools + numpy (issue 26)

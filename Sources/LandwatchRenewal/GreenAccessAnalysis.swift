@@ -73,8 +73,9 @@ struct GreenAccessAnalysis {
             }
         }
         let levelCount = settings.levels.count
+        let proximity = proximityBytes(grid: grid, blockSize: context.blockSize)
         let strips = try Strips(grid: grid, bytesPerPixel: 4 * (8 + levelCount), context: context, stage: stage,
-                                reserve: proximityBytes(grid: grid, blockSize: context.blockSize))
+                                cacheNeed: proximity.cache, reserve: proximity.own)
         let classSet = try Dataset.open(classes.path)
         let zoningSet = try zoning.map { try Dataset.open($0.path) }
         let greenSet = try greenSpace.map { try Dataset.open($0.path) }

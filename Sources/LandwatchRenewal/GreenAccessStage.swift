@@ -174,7 +174,9 @@ public struct GreenAccessStage: WholeSinkStage {
         id: "renewal.green_access",
         summary: "Green-space service coverage per zone: residential area (or people) within radius of green of min_area, two levels",
         evaluation: .wholeRaster,
-        inputs: [InputPort("classes", kinds: [.classes], help: "land cover: residential and green classes")] + GreenAccessOptions.inputs,
+        inputs: [InputPort("classes", kinds: [.classes, .scene],
+                           help: "land cover: residential and green classes (a one-band raster of legend codes will do)")]
+            + GreenAccessOptions.inputs,
         output: nil,
         keys: [path] + GreenAccessOptions.keys)
 
@@ -191,11 +193,16 @@ public struct GreenAccessStage: WholeSinkStage {
     public var outputPaths: [String] { [path] }
 
     public func check(inputs: [ProductDescription]) throws(StageProblem) {
+        if let classes = inputs.first(where: { $0.port == "classes" }), classes.kind == .scene, classes.bandNames.count != 1 {
+            throw StageProblem("input 'classes' is a scene of \(classes.bandNames.count) bands (\(classes.bandNames.joined(separator: ", "))): "
+                               + "give a classification or a one-band raster of legend codes")
+        }
         try GreenAccessOptions.check(inputs: inputs, source: source, stage: Self.descriptor.id)
     }
 
-    /// Memory: strips of rows (4 bytes × 10 rasters a pixel) beside GDAL's proximity (one row of tiles of its mask and
-    /// distances in the block cache, 5 bytes a pixel, and 16 bytes a column); refused below one row of tiles of both.
+    /// Memory (docs/renewal.md): GDAL's block cache is a quarter of the budget and must hold the proximity's row of
+    /// mask and distance tiles (5 bytes a pixel of a tile row); beside it the proximity's own rows (16 bytes a column)
+    /// and strips of rows (4 bytes × 10 rasters a pixel) in half of what is left; refused below two rows of tiles.
     public func run(inputs: [MaterializedRaster], grid: RasterGrid, context: RunContext) throws -> [String] {
         let analysis = GreenAccessOptions.analysis(settings: settings, inputs: inputs)
         let result = try analysis.run(grid: grid, context: context, stage: Self.descriptor.id)

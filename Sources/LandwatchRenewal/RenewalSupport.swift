@@ -29,24 +29,46 @@ func classCodes(_ names: OptionList, option: String, legend: Legend, what: Strin
 }
 
 /// How the renewal stages walk a grid: strips of whole rows, as many as the memory budget holds.
+///
+/// The budget (`--memory`) is shared three ways: GDAL's block cache takes a quarter of it (PipelineRunner sets it so
+/// for the whole run, and GDAL fills it with the tiles the strips and the proximity read and write); what a stage
+/// holds outside the cache (`reserve`: the proximity's own rows) comes next; the strips get half of what is left,
+/// the other half staying free for the patches GDAL's polygonize returns and the program itself.
 struct Strips {
     let grid: RasterGrid
     let rows: Int
 
-    /// - Parameter bytesPerPixel: what one pixel of a strip costs, summed over every band read or written at once.
-    /// - Throws: `RunError(.resources)` when the budget cannot hold one row of tiles (GDAL's block cache for the
-    ///   rasters being read) beside one strip.
-    init(grid: RasterGrid, bytesPerPixel: Int, context: RunContext, stage: String, reserve: Int = 0) throws(RunError) {
+    /// The quarter of the budget that PipelineRunner gives GDAL's block cache.
+    static func cacheShare(_ budget: Int) -> Int { budget / 4 }
+
+    /// The smallest budget that holds, beside the block cache of a quarter, two rows of tiles of the strips (one
+    /// strip and the half kept free) and `reserve`; and whose quarter holds `cacheNeed` (what must stay in GDAL's
+    /// block cache at once: the proximity's row of mask and distance tiles).
+    static func neededBudget(rowBytes: Int, tileRows: Int, cacheNeed: Int, reserve: Int) -> Int {
+        max(4 * cacheNeed, (2 * rowBytes * tileRows + reserve) * 4 / 3 + 1)
+    }
+
+    /// - Parameters:
+    ///   - bytesPerPixel: what one pixel of a strip costs, summed over every band read or written at once.
+    ///   - cacheNeed: bytes that must fit in GDAL's block cache at once (a quarter of the budget).
+    ///   - reserve: bytes the stage holds outside the cache and the strips.
+    /// - Throws: `RunError(.resources)` when the budget is below ``neededBudget(rowBytes:tileRows:cacheNeed:reserve:)``.
+    init(grid: RasterGrid, bytesPerPixel: Int, context: RunContext, stage: String, cacheNeed: Int = 0, reserve: Int = 0) throws(RunError) {
         self.grid = grid
         let rowBytes = max(1, grid.width * bytesPerPixel)
-        let need = rowBytes * min(context.blockSize, grid.height) + reserve
-        guard context.memoryBudget >= need else {
-            throw RunError(.resources, "\(stage): the memory budget (\(Self.megabytes(context.memoryBudget))) cannot hold one row of "
-                           + "\(context.blockSize)-pixel tiles across the \(grid.width)-pixel grid (\(Self.megabytes(need)) needed"
-                           + (reserve > 0 ? ", GDAL's proximity rows included" : "") + "); give --memory \(Self.megabytes(need * 2)) or more")
+        let tileRows = min(context.blockSize, grid.height)
+        let budget = context.memoryBudget
+        let need = Self.neededBudget(rowBytes: rowBytes, tileRows: tileRows, cacheNeed: cacheNeed, reserve: reserve)
+        guard budget >= need else {
+            throw RunError(.resources, "\(stage): the memory budget (\(Self.megabytes(budget))) cannot hold GDAL's block cache (a quarter: "
+                           + "\(Self.megabytes(Self.cacheShare(budget)))"
+                           + (cacheNeed > 0 ? ", which must hold the proximity's row of tiles, \(Self.megabytes(cacheNeed))" : "")
+                           + ") beside two rows of \(context.blockSize)-pixel tiles across the \(grid.width)-pixel grid (\(Self.megabytes(2 * rowBytes * tileRows)))"
+                           + (reserve > 0 ? " and the proximity's own rows (\(Self.megabytes(reserve)))" : "")
+                           + "; give --memory \(Self.megabytes(need)) or more")
         }
-        // Half of what the budget leaves is GDAL's block cache; never under one row of tiles (checked above).
-        rows = max(min(context.blockSize, grid.height), min(grid.height, min(4096, (context.memoryBudget - reserve) / 2 / rowBytes)))
+        let strips = (budget - Self.cacheShare(budget) - reserve) / 2
+        rows = max(tileRows, min(grid.height, min(4096, strips / rowBytes)))
     }
 
     static func megabytes(_ bytes: Int) -> String { "\(max(1, (bytes + (1 << 20) - 1) >> 20))M" }
@@ -60,10 +82,10 @@ struct Strips {
 }
 
 /// What a whole-grid proximity (GDAL's `GDALComputeProximity`) holds in memory: its own rows (nearest x and y,
-/// distances: 16 bytes a column) and, in GDAL's block cache, one row of tiles of the Byte mask it reads and of the
-/// Float32 distances it writes (5 bytes a pixel of a tile row); it walks the grid twice, down and up.
-func proximityBytes(grid: RasterGrid, blockSize: Int) -> Int {
-    grid.width * 16 + grid.width * min(blockSize, grid.height) * 5
+/// distances: 16 bytes a column, `own`) and, in GDAL's block cache, one row of tiles of the Byte mask it reads and of
+/// the Float32 distances it writes (5 bytes a pixel of a tile row, `cache`); it walks the grid twice, down and up.
+func proximityBytes(grid: RasterGrid, blockSize: Int) -> (cache: Int, own: Int) {
+    (grid.width * min(blockSize, grid.height) * 5, grid.width * 16)
 }
 
 /// A Byte GeoTIFF of 0/1 in the work directory, written strip by strip from `flag`.

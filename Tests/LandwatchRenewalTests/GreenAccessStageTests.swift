@@ -80,25 +80,40 @@ final class GreenAccessStageTests: RenewalTestCase {
         }
     }
 
-    /// At the size of a Sentinel-2 tile (10980²) the stage's strips (40 bytes a pixel over one row of 512-pixel tiles)
-    /// and GDAL's proximity rows need 242 MB: a 128 MB budget is refused with the budget needed, 512 MB is not.
-    func testTheMemoryBudgetMustHoldTheProximityRows() throws {
+    /// At the size of a Sentinel-2 tile (10980²): GDAL's block cache is a quarter of the budget (PipelineRunner) and
+    /// must hold the proximity's row of mask and distance tiles (5 bytes × 10980 × 512: 27 MB); beside it the stage
+    /// needs two rows of 512-pixel tiles of its strips (40 bytes a pixel: one strip, and as much kept free for the
+    /// polygonized patches and the program) and the proximity's own rows (16 bytes a column): 573 MB. 128 MB (and
+    /// 512 MB, which the check accepted before it counted the cache) is refused with the budget needed; 573 MB is
+    /// not, and then the cache, the reserve and the strips stay within the budget.
+    func testTheMemoryBudgetMustHoldTheCacheAndTheProximityRows() throws {
         let grid = RasterGrid(width: 10_980, height: 10_980, geoTransform: GeoTransform(originX: 0, pixelWidth: 10, originY: 0, pixelHeight: -10),
                               crsWKT: try SpatialReference(definition: "EPSG:32633").wkt, crsLabel: "EPSG:32633")
         func context(_ budget: Int) throws -> RunContext {
             RunContext(outputRoot: try OutputRoot(path: work.path), workDirectory: work, logger: Logger(label: "test"),
                        memoryBudget: budget, threads: 2, blockSize: 512)
         }
-        let reserve = proximityBytes(grid: grid, blockSize: 512)
-        XCTAssertEqual(reserve, 10_980 * 16 + 10_980 * 512 * 5)
-        XCTAssertThrowsError(try Strips(grid: grid, bytesPerPixel: 40, context: context(128 << 20), stage: "renewal.green_access",
-                                        reserve: reserve)) { error in
-            XCTAssertEqual("\(error)", "renewal.green_access: the memory budget (128M) cannot hold one row of 512-pixel tiles across the "
-                           + "10980-pixel grid (242M needed, GDAL's proximity rows included); give --memory 483M or more")
-            XCTAssertEqual((error as? RunError)?.category, .resources)
+        let proximity = proximityBytes(grid: grid, blockSize: 512)
+        XCTAssertEqual(proximity.cache, 10_980 * 512 * 5)
+        XCTAssertEqual(proximity.own, 10_980 * 16)
+        func strips(_ budget: Int) throws -> Strips {
+            try Strips(grid: grid, bytesPerPixel: 40, context: context(budget), stage: "renewal.green_access",
+                       cacheNeed: proximity.cache, reserve: proximity.own)
         }
-        let strips = try Strips(grid: grid, bytesPerPixel: 40, context: context(512 << 20), stage: "renewal.green_access", reserve: reserve)
-        XCTAssertGreaterThanOrEqual(strips.rows, 512)
-        XCTAssertLessThanOrEqual(strips.rows * 10_980 * 40 + reserve, 512 << 20)
+        for budget in [128 << 20, 512 << 20] {
+            XCTAssertThrowsError(try strips(budget)) { error in
+                XCTAssertEqual("\(error)", "renewal.green_access: the memory budget (\(budget >> 20)M) cannot hold GDAL's block cache (a quarter: "
+                               + "\(budget >> 22)M, which must hold the proximity's row of tiles, 27M) beside two rows of 512-pixel tiles across "
+                               + "the 10980-pixel grid (429M) and the proximity's own rows (1M); give --memory 573M or more")
+                XCTAssertEqual((error as? RunError)?.category, .resources)
+            }
+        }
+        for budget in [573 << 20, 1 << 30] {
+            let s = try strips(budget)
+            XCTAssertGreaterThanOrEqual(s.rows, 512)
+            XCTAssertLessThanOrEqual(budget / 4 + proximity.own + 2 * s.rows * 10_980 * 40, budget)
+            XCTAssertGreaterThanOrEqual(budget / 4, proximity.cache)
+        }
+        XCTAssertEqual(try strips(1 << 30).rows, 916)
     }
 }
