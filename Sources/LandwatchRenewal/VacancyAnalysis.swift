@@ -77,6 +77,19 @@ struct VacancyAnalysis {
     let approvals: MaterializedRaster?
     let approvalDates: ApprovalDates?
     let zones: MaterializedRaster?
+    /// The read.series the dates were classified from: a date's pixels the series masked as cloud (nodata in that
+    /// date's first band), and every pixel of a date the series left out (over its max_cloud), are missing.
+    var series: MaterializedRaster? = nil
+
+    /// For each date, the band (1-based) of `series` that carries it (`NAME_YYYYMMDD`), nil when the series left the
+    /// date out; nil without a series.
+    func seriesBands() -> [Int?]? {
+        guard let series else { return nil }
+        return dates.map { dated in
+            let suffix = "_" + dated.date.text.replacingOccurrences(of: "-", with: "")
+            return series.description.bandNames.firstIndex { $0.hasSuffix(suffix) }.map { $0 + 1 }
+        }
+    }
 
     struct Result {
         var patches: [VacantPatch]
@@ -109,9 +122,21 @@ struct VacancyAnalysis {
         let maskPath = context.scratchPath("vacancy-\(UUID().uuidString.prefix(8)).tif")
         defer { try? FileManager.default.removeItem(atPath: maskPath) }
 
+        let seriesSet = try series.map { try Dataset.open($0.path) }
+        let cloudBands = seriesBands()
         func readStrip(_ window: Window) throws -> (classes: [[Float]], boundary: [Float]?, approval: [Float]?, zone: [Float]?) {
-            (try classSets.map { try $0.band(1).read(window) }, try boundarySet?.band(1).read(window),
-             try approvalSet?.band(1).read(window), try zoneSet?.band(1).read(window))
+            var classes = try classSets.map { try $0.band(1).read(window) }
+            if let seriesSet, let cloudBands {
+                for (k, band) in cloudBands.enumerated() {
+                    guard let band else {
+                        classes[k] = [Float](repeating: .nan, count: window.pixelCount)
+                        continue
+                    }
+                    let values = try seriesSet.band(band).read(window)
+                    for i in 0..<window.pixelCount where !values[i].isFinite { classes[k][i] = .nan }
+                }
+            }
+            return (classes, try boundarySet?.band(1).read(window), try approvalSet?.band(1).read(window), try zoneSet?.band(1).read(window))
         }
         let unbuilt = settings.unbuilt
         func history(_ classes: [[Float]], _ i: Int) -> [Float] { (0..<t).map { classes[$0][i] } }

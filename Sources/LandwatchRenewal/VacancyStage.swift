@@ -107,7 +107,7 @@ public enum VacancyOptions {
         }.sorted { $0.date < $1.date }
         return VacancyAnalysis(settings: settings, dates: dated, boundary: input(inputs, "urban_boundary"),
                                approvals: approvalDates == nil ? nil : input(inputs, "approvals"), approvalDates: approvalDates,
-                               zones: input(inputs, "zones"))
+                               zones: input(inputs, "zones"), series: input(inputs, "series"))
     }
 }
 
@@ -126,6 +126,9 @@ public struct VacancyStage: WholeSinkStage {
             InputPort("urban_boundary", kinds: [.plan, .mask], help: "urban development boundary (default: the whole scene)", optional: true),
             InputPort("approvals", kinds: [.plan], help: "approvals (read.plan role approvals) with a date field", optional: true),
             InputPort("zones", kinds: [.plan], help: "districts or planning units for the counts per zone", optional: true),
+            InputPort("series", kinds: [.scene],
+                      help: "the read.series the dates were classified from: pixels it masked as cloud on a date, and dates it left "
+                          + "out, are missing for cloud (never observations)", optional: true),
         ],
         output: nil,
         keys: [path] + VacancyOptions.keys)
@@ -159,6 +162,11 @@ public struct VacancyStage: WholeSinkStage {
             throw RunError(.input, (error.option.map { "option '\($0)': " } ?? "") + error.message)
         }
         let analysis = VacancyOptions.analysis(settings: settings, inputs: inputs, approvalDates: approvalDates)
+        if let bands = analysis.seriesBands() {
+            for (dated, band) in zip(analysis.dates, bands) where band == nil {
+                context.logger.warning("renewal.vacancy: \(dated.date) is not in the series (left out for cloud): every pixel of it is missing")
+            }
+        }
         let result = try analysis.run(grid: grid, context: context, stage: Self.descriptor.id)
         let zoneTable = input(inputs, "zones")?.description.featureTables.values.first
         let approvalTable = input(inputs, "approvals")?.description.featureTables.values.first
