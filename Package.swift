@@ -112,7 +112,7 @@ let package = Package(
         .target(
             name: "LandwatchNightly",
             dependencies: ["LandwatchPipeline", "LandwatchSensors", "LandwatchProducts", "LandwatchOutputs", "LandwatchRegistry",
-                           "LandwatchGDAL", "LandwatchAlgorithms",
+                           "LandwatchGDAL", "LandwatchAlgorithms", "LandwatchSTAC",
                            .product(name: "Logging", package: "swift-log")]
         ),
         // Argument parsing, logging bootstrap, progress display, exit codes.

@@ -1,6 +1,7 @@
 import Foundation
 import LandwatchGDAL
 import LandwatchPipeline
+import LandwatchSTAC
 import LandwatchRegistry
 import Logging
 import LandwatchProducts
@@ -302,6 +303,13 @@ public struct Nightly {
             }
         }
         summary.result = summary.scenesFailed > 0 ? .someFailed : .allDone
+        // The folder's STAC Collection links every scene run's Item (issue 25).
+        do {
+            try STACCollectionWriter.write(folder: out, id: URL(fileURLWithPath: out).standardizedFileURL.lastPathComponent,
+                                           description: "landwatch nightly runs of \(URL(fileURLWithPath: pipelinePath).lastPathComponent): one Item per scene")
+        } catch {
+            logger.warning("nightly: \(STACCollectionWriter.path) not written: \(error)")
+        }
         return summary
     }
 

@@ -115,4 +115,32 @@ final class STACOutputTests: XCTestCase {
         XCTAssertNotNil(assets["landcover-after.tif"]?["classification:classes"])
         XCTAssertFalse(assets.keys.contains { $0.contains("/chips/") }, "chips are not assets")
     }
+
+    func testANightlyFolderHasACollectionOfItsScenesItems() throws {
+        let inbox = work.appendingPathComponent("inbox"), out = work.appendingPathComponent("nightly")
+        try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+        let pipeline = try NightlyTests.shortNightsPipeline(in: work)
+        for (fixture, name, date) in [("before.tif", "night1", "2024-06-30"), ("after.tif", "night2", "2024-07-16")] {
+            try FileManager.default.copyItem(atPath: CLITests.root.appendingPathComponent("testdata/nightly/\(fixture)").path,
+                                             toPath: inbox.appendingPathComponent("\(name).tif").path)
+            try "{\"sensor\": \"landsat8-toa\", \"date\": \"\(date)\"}".write(toFile: inbox.appendingPathComponent("\(name).json").path,
+                                                                             atomically: true, encoding: .utf8)
+        }
+        let result = try CLITests.landwatch(["nightly", "--inbox", inbox.path, "--pipeline", pipeline.path, "--out", out.path, "--threads", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let collectionPath = out.appendingPathComponent("stac/collection.json")
+        let verdict = try Self.validate(collectionPath.path)
+        XCTAssertTrue(verdict.valid, verdict.output)
+        let collection = try JSONSerialization.jsonObject(with: Data(contentsOf: collectionPath)) as! [String: Any]
+        let links = (collection["links"] as! [[String: Any]]).filter { $0["rel"] as? String == "item" }
+        XCTAssertFalse(links.isEmpty)
+        for link in links {
+            let item = out.appendingPathComponent("stac").appendingPathComponent(link["href"] as! String).standardizedFileURL
+            XCTAssertTrue(FileManager.default.fileExists(atPath: item.path), item.path)
+            let itemVerdict = try Self.validate(item.path)
+            XCTAssertTrue(itemVerdict.valid, itemVerdict.output)
+        }
+        let interval = ((collection["extent"] as! [String: Any])["temporal"] as! [String: Any])["interval"] as! [[String]]
+        XCTAssertEqual(interval[0].count, 2)
+    }
 }
