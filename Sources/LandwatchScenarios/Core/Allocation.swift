@@ -93,44 +93,48 @@ public enum Allocation {
             let share = gaining.map { (remaining[$0] + left - 1) / left }
             let active = gaining.map { remaining[$0] > 0 }
             let lossOpen = loss.map { $0 > 0 }
-            let scanner = Scanner(cells: map.cells, width: width, height: height, region: region, constraints: constraints,
-                                  gaining: gaining, active: active, lossOpen: lossOpen, allowed: allowed, suitability: suit,
-                                  weight: weight, boundaryFactor: boundaryFactor, half: half, neighbours: neighbours,
-                                  seeding: seeding, randomness: randomness, seed: settings.seed, stream: UInt64(iteration),
-                                  bandRows: bandRows)
-            // Pass A: histograms of the best scores per class. Pass B: the cells at or above each class's threshold.
-            let results = BandResults(bands: bandCount, classes: g)
-            defer { results.release() }
-            DispatchQueue.concurrentPerform(iterations: bandCount) { band in
-                let base = band * g * 65536
-                let histograms = results.histograms
-                scanner.scan(band) { _, k, score, _ in histograms[base + k * 65536 + Scanner.bin(score)] += 1 }
-            }
-            var thresholds = [Int](repeating: 65536, count: g)
-            for k in 0..<g where active[k] {
-                var total = 0
-                var b = 65535
-                while b >= 0 {
-                    for band in 0..<bandCount { total += Int(results.histograms[band * g * 65536 + k * 65536 + b]) }
-                    if total >= share[k] { break }
-                    b -= 1
+            // The scanner holds the map as it was when the iteration began; it is gone before a cell is converted, so
+            // the conversion below writes into the map in place instead of copying it (one grid less at the peak).
+            var candidates: [Candidate] = { () -> [Candidate] in
+                let scanner = Scanner(cells: map.cells, width: width, height: height, region: region, constraints: constraints,
+                                      gaining: gaining, active: active, lossOpen: lossOpen, allowed: allowed, suitability: suit,
+                                      weight: weight, boundaryFactor: boundaryFactor, half: half, neighbours: neighbours,
+                                      seeding: seeding, randomness: randomness, seed: settings.seed, stream: UInt64(iteration),
+                                      bandRows: bandRows)
+                // Pass A: histograms of the best scores per class. Pass B: the cells at or above each class's threshold.
+                let results = BandResults(bands: bandCount, classes: g)
+                defer { results.release() }
+                DispatchQueue.concurrentPerform(iterations: bandCount) { band in
+                    let base = band * g * 65536
+                    let histograms = results.histograms
+                    scanner.scan(band) { _, k, score, _ in histograms[base + k * 65536 + Scanner.bin(score)] += 1 }
                 }
-                thresholds[k] = max(b, 0)
-            }
-            let threshold = thresholds
-            DispatchQueue.concurrentPerform(iterations: bandCount) { band in
-                var local: [Candidate] = []
-                scanner.scan(band) { i, k, score, seeded in
-                    let b = Scanner.bin(score)
-                    if b >= threshold[k] {
-                        local.append(Candidate(index: Int32(i), bin: Int32(b),
-                                               order: UInt32(truncatingIfNeeded: scenarioHash(scanner.seed, scanner.stream &+ 0x5EED, i)),
-                                               k: UInt8(k), seeded: seeded))
+                var thresholds = [Int](repeating: 65536, count: g)
+                for k in 0..<g where active[k] {
+                    var total = 0
+                    var b = 65535
+                    while b >= 0 {
+                        for band in 0..<bandCount { total += Int(results.histograms[band * g * 65536 + k * 65536 + b]) }
+                        if total >= share[k] { break }
+                        b -= 1
                     }
+                    thresholds[k] = max(b, 0)
                 }
-                results.store(local, band: band)
-            }
-            var candidates = results.candidates.flatMap { $0 }
+                let threshold = thresholds
+                DispatchQueue.concurrentPerform(iterations: bandCount) { band in
+                    var local: [Candidate] = []
+                    scanner.scan(band) { i, k, score, seeded in
+                        let b = Scanner.bin(score)
+                        if b >= threshold[k] {
+                            local.append(Candidate(index: Int32(i), bin: Int32(b),
+                                                   order: UInt32(truncatingIfNeeded: scenarioHash(scanner.seed, scanner.stream &+ 0x5EED, i)),
+                                                   k: UInt8(k), seeded: seeded))
+                        }
+                    }
+                    results.store(local, band: band)
+                }
+                return results.candidates.flatMap { $0 }
+            }()
             candidates.sort { $0.bin != $1.bin ? $0.bin > $1.bin : ($0.order != $1.order ? $0.order < $1.order : $0.index < $1.index) }
             var taken = [Int](repeating: 0, count: g)
             var converted = 0
