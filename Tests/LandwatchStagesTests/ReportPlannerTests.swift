@@ -1,6 +1,7 @@
 import Foundation
 import LandwatchPipeline
 import LandwatchAlgorithms
+import LandwatchGDAL
 import LandwatchOutputs
 import LandwatchProducts
 import LandwatchStages
@@ -145,6 +146,39 @@ final class ReportPlannerTests: PipelineTestCase {
         }
         XCTAssertEqual(figure.css, list.violations.contains { $0.severity == "high" } ? "kf over" : "kf warning")
         XCTAssertEqual(summary["kind"] as? String, "enforcement")
+
+        // The map carries the plan: each control line and the zones as outlines in their legend colour, the classes
+        // and layers named in the legend, and each patch numbered with its rank beside its point.
+        XCTAssertTrue(html.contains("<li><span class=\"swatch\" style=\"background: #e0007a\">&#160;</span>ecological protection red line</li>"))
+        for name in ["cropland (1)", "built-up (5)", "permanent basic farmland", "urban development boundary", "zones (outline, named)",
+                     "violation patches (outline, numbered by rank)"] {
+            XCTAssertTrue(html.contains("</span>\(name)</li>"), name)
+        }
+        let map = try Dataset.open(report.appendingPathComponent("images/violations.png").path)
+        let rgb = try (1...3).map { try map.band($0).read(Window(width: map.width, height: map.height)) }
+        func colour(_ x: Int, _ y: Int) -> [Float] { rgb.map { $0[y * map.width + x] } }
+        var seen = Set<[Float]>()
+        for y in 0..<map.height { for x in 0..<map.width { seen.insert(colour(x, y)) } }
+        for (layer, hex) in [("red line", [224, 0, 122]), ("basic farmland", [230, 140, 0]), ("urban boundary", [123, 50, 148])] {
+            XCTAssertTrue(seen.contains(hex.map(Float.init)), "\(layer) drawn")
+        }
+        let classes = try Dataset.open(report.deletingLastPathComponent().appendingPathComponent("landcover-after.tif").path)
+        let g = try XCTUnwrap(classes.geoTransform)
+        let factor = Double(max(1, 640 / max(classes.width, classes.height)))
+        let toMap = try CoordinateTransformation(from: .wgs84(), to: try XCTUnwrap(classes.spatialReference()))
+        for entry in list.violations {
+            let p = try toMap.transform(x: entry.lon, y: entry.lat)
+            let x = Int(((p.x - g.originX) / g.pixelWidth * factor).rounded()) + 12, y = Int(((p.y - g.originY) / g.pixelHeight * factor).rounded()) - 12
+            // The label: a white box with black digits around (x, y).
+            var white = 0, black = 0
+            for dy in -6...6 { for dx in -6...6 where x + dx >= 0 && y + dy >= 0 && x + dx < map.width && y + dy < map.height {
+                let c = colour(x + dx, y + dy)
+                if c == [255, 255, 255] { white += 1 }
+                if c.allSatisfy({ $0 < 60 }) { black += 1 }
+            } }
+            XCTAssertGreaterThan(white, 20, "patch \(entry.rank) has its label")
+            XCTAssertGreaterThan(black, 5, "patch \(entry.rank)'s number")
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import LandwatchAlgorithms
 import LandwatchGDAL
+import LandwatchRender
 
 /// PNG quicklooks for reports: a raster reduced to at most `maxSide` pixels a side (GDAL's reduced read: bounded
 /// memory whatever the scene), coloured by the legend or a colour ramp, with a north arrow and a scale bar.
@@ -66,7 +67,7 @@ package struct Quicklook {
 
     private static func make(dataset: Dataset, width: Int, height: Int, pixels: [UInt8]) -> Quicklook {
         // Small scenes are enlarged (whole pixels repeated) so that the map, arrow and scale bar stay legible.
-        let factor = max(1, 400 / max(width, height))
+        let factor = max(1, 640 / max(width, height))
         if factor > 1 {
             let w = width * factor, h = height * factor
             var large = [UInt8](repeating: 0, count: w * h * 3)
@@ -167,20 +168,40 @@ package struct Quicklook {
         text(label, x: x, y: y - 18, scale: 2, (20, 20, 20))
     }
 
-    /// A legend box in the bottom-right corner: one swatch per class with its code (names are beside the map, in the
-    /// report's language).
-    package mutating func drawLegend(_ entries: [(color: String, code: Int)]) {
-        guard !entries.isEmpty else { return }
-        let rowHeight = 18, boxWidth = 58
+    /// A legend beside the map, on a white panel added to its right (so that it hides nothing): one swatch per entry
+    /// with its name (the class names in the report's language, then the last `outlines` entries as outlines: the
+    /// plan layers and patches). Call it last: the image grows.
+    package mutating func drawLegend(_ entries: [(color: String, label: String)], outlines: Int = 0) {
+        guard !entries.isEmpty, let face = try? Typeface.standard() else { return }
+        let size = 13, rowHeight = 19
+        let boxWidth = (entries.map { face.width($0.label, size: size) }.max() ?? 40) + 34
         let boxHeight = entries.count * rowHeight + 8
-        let x = width - boxWidth - 8, y = height - boxHeight - 8
-        fill(x: x, y: y, w: boxWidth, h: boxHeight, (255, 255, 255))
+        let x = width + 8, y = 8
+        var canvas = Canvas(width: width + boxWidth + 16, height: max(height, boxHeight + 16))
+        canvas.draw(self.canvas, x: 0, y: 0)
+        canvas.fill(x: x, y: y, width: boxWidth, height: boxHeight, color: .white)
+        canvas.stroke(x: x, y: y, width: boxWidth, height: boxHeight, color: .darkGrey)
         for (index, entry) in entries.enumerated() {
             let top = y + 4 + index * rowHeight
-            fill(x: x + 5, y: top + 1, w: 14, h: 14, (40, 40, 40))
-            fill(x: x + 6, y: top + 2, w: 12, h: 12, Self.rgb(entry.color))
-            text(String(entry.code), x: x + 26, y: top + 1, scale: 2, (20, 20, 20))
+            let c = Self.rgb(entry.color)
+            if index >= entries.count - outlines {
+                canvas.stroke(x: x + 6, y: top + 2, width: 14, height: 13, color: Color(c.0, c.1, c.2), lineWidth: 2)
+            } else {
+                canvas.fill(x: x + 5, y: top + 1, width: 16, height: 15, color: Color(40, 40, 40))
+                canvas.fill(x: x + 6, y: top + 2, width: 14, height: 13, color: Color(c.0, c.1, c.2))
+            }
+            face.draw(entry.label, size: size, on: &canvas, x: x + 26, baseline: top + 14, color: Color(20, 20, 20))
         }
+        width = canvas.width
+        height = canvas.height
+        pixels = canvas.pixels
+    }
+
+    /// The quicklook as a canvas.
+    var canvas: Canvas {
+        var canvas = Canvas(width: width, height: height)
+        canvas.pixels = pixels
+        return canvas
     }
 
     package static func format(_ value: Double) -> String {
@@ -285,4 +306,22 @@ package enum SVGChart {
 
     /// The height of a chart of `rows` bars.
     package static func height(rows: Int) -> Int { 40 + 26 * max(rows, 1) + 62 }
+}
+
+extension Quicklook {
+    /// Draws `text` (any script: the standard CJK face) on a white box at (x, y), `size` pixels high.
+    package mutating func label(_ text: String, x: Int, y: Int, size: Int = 14, color: (UInt8, UInt8, UInt8) = (20, 20, 20)) {
+        guard let face = try? Typeface.standard(bold: true) else { return }
+        var canvas = Canvas(width: width, height: height)
+        canvas.pixels = pixels
+        let w = face.width(text, size: size) + 6
+        let left = max(0, min(x - w / 2, width - w)), top = max(0, min(y - size / 2 - 3, height - size - 6))
+        face.drawLabel(text, size: size, on: &canvas, x: left, y: top, color: Color(color.0, color.1, color.2), background: .white, padding: 3)
+        pixels = canvas.pixels
+    }
+
+    /// The quicklook pixel of a point in map coordinates of the raster's CRS.
+    package func pixel(_ x: Double, _ y: Double) -> (x: Int, y: Int) {
+        (Int(((x - transform.originX) / transform.pixelWidth).rounded()), Int(((y - transform.originY) / transform.pixelHeight).rounded()))
+    }
 }

@@ -25,7 +25,7 @@ package enum ReportLanguage: String, CaseIterable, OptionChoice {
         "map.landcover": "Land cover map", "from.to": "From \\ to", "change.unavailable": "The change matrix needs both class rasters written (write.raster of the before and after classifications).",
         "top": "Largest patches per rule", "rule": "Rule", "patches": "Patches", "rank": "Rank", "id": "Patch id",
         "severity": "Severity", "area.m2": "Area (m²)", "location": "Latitude, longitude (WGS84)", "classes.change": "Change",
-        "files": "Full lists", "map.violations": "Violations outlined (black) over the after land cover",
+        "files": "Full lists", "map.violations": "Violations outlined (black) and numbered by rank over the after land cover, with the plan",
         "zone": "Zone", "coverage": "Green coverage (%)", "baseline": "Baseline (%)", "change.pp": "Change (points)",
         "chart.green": "Green coverage per zone (%)", "intensity.value": "Built-up share (%)", "warning": "Warning (%)",
         "limit": "Limit (%)", "level": "Level", "eco": "Red-line occupation (%)", "chart.intensity": "Development intensity per zone (%)",
@@ -51,7 +51,9 @@ package enum ReportLanguage: String, CaseIterable, OptionChoice {
         "axis.green": "green coverage (% of the zone)", "axis.intensity": "built-up share (% of the zone)",
         "axis.eco": "new built-up land inside the red line (% of the red line in the zone)", "eco.level": "Red-line level",
         "chart.topn": "The chart shows %d of %d zones (those at warning or over first, then the largest); the table lists them all.",
-        "km2": "km²", "setting": "Setting",
+        "km2": "km²", "setting": "Setting", "plan.zones": "zones (outline, named)", "plan.urban": "urban development boundary",
+        "plan.farmland": "permanent basic farmland", "plan.redline": "ecological protection red line",
+        "legend.patches": "violation patches (outline, numbered by rank)",
         "maps": "Maps", "written": "written", "provenance": "Appendix: provenance (files, hashes, versions, timings)",
     ]
 
@@ -68,7 +70,7 @@ package enum ReportLanguage: String, CaseIterable, OptionChoice {
         "map.landcover": "土地覆盖图", "from.to": "由 \\ 至", "change.unavailable": "变化矩阵需要写出前后两期分类栅格（write.raster）。",
         "top": "各规则最大图斑", "rule": "规则", "patches": "图斑数", "rank": "序号", "id": "图斑编号",
         "severity": "严重程度", "area.m2": "面积（平方米）", "location": "纬度，经度（WGS84）", "classes.change": "变化",
-        "files": "完整清单", "map.violations": "违法图斑（黑色轮廓）叠加于后期土地覆盖",
+        "files": "完整清单", "map.violations": "违法图斑（黑色轮廓，按序号标注）与规划叠加于后期土地覆盖",
         "zone": "区域", "coverage": "绿化覆盖率（%）", "baseline": "基期（%）", "change.pp": "变化（百分点）",
         "chart.green": "各区域绿化覆盖率（%）", "intensity.value": "建设用地占比（%）", "warning": "预警值（%）",
         "limit": "上限（%）", "level": "等级", "eco": "生态红线占用（%）", "chart.intensity": "各区域开发强度（%）",
@@ -94,7 +96,9 @@ package enum ReportLanguage: String, CaseIterable, OptionChoice {
         "axis.green": "绿化覆盖率（占区域面积 %）", "axis.intensity": "建设用地占比（占区域面积 %）",
         "axis.eco": "红线内建设用地（占区内红线面积 %）", "eco.level": "红线等级",
         "chart.topn": "图中显示 %d 个区域（共 %d 个，预警与超限者优先，其余按数值从大到小）；下表列出全部区域。",
-        "km2": "平方千米", "setting": "设置",
+        "km2": "平方千米", "setting": "设置", "plan.zones": "区域（轮廓，标注名称）", "plan.urban": "城镇开发边界",
+        "plan.farmland": "永久基本农田", "plan.redline": "生态保护红线",
+        "legend.patches": "违法图斑（轮廓，按序号标注）",
         "maps": "地图", "written": "生成于", "provenance": "附录：数据来源与运行记录（文件、校验值、版本、耗时）",
     ]
 }

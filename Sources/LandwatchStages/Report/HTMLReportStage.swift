@@ -326,9 +326,11 @@ struct ReportBuilder {
                 continue
             }
             var quicklook = try Quicklook.classes(path: absolute(raster), legend: legend)
+            let planLegend = drawPlan(on: &quicklook, raster: raster)
             quicklook.drawNorthArrow()
             quicklook.drawScaleBar()
-            quicklook.drawLegend(legend.classes.map { ($0.color, $0.code) })
+            let classLegend = legend.classes.map { (color: $0.color, label: className($0.code)) }
+            quicklook.drawLegend(classLegend + planLegend, outlines: planLegend.count)
             let image = try saveImage(quicklook, name: "landcover-\(classifier.id)")
             let counts = try Self.classCounts(absolute(raster))
             let pixelArea = Self.pixelArea(absolute(raster))
@@ -344,7 +346,7 @@ struct ReportBuilder {
             summary.classAreasKm2[classifier.id] = areas
             let date = classifier.inputs.first.flatMap { sceneDate(upstreamOf: $0.stageID) }
             maps.append(.figure(.init(file: image, caption: "\(t("map.landcover"))" + (date.map { " \($0)" } ?? "") + " (\(classifier.id))",
-                                                legend: legend.classes.map { ($0.color, className($0.code)) },
+                                                legend: classLegend + planLegend,
                                                 width: quicklook.width, height: quicklook.height)))
             section.blocks.append(.paragraph("\(t("landcover"))" + (date.map { " \($0)" } ?? "") + " (\(classifier.id))"))
             section.blocks.append(.table(.init(header: [t("class"), t("pixels"), t("area.km2"), t("area.mu"), t("share")], rows: rows,
@@ -472,12 +474,17 @@ struct ReportBuilder {
                     }
                 }
             }
+            let planLegend = drawPlan(on: &quicklook, raster: after)
+            numberPatches(on: &quicklook, raster: after, entries: entries)
             quicklook.drawNorthArrow()
             quicklook.drawScaleBar()
-            quicklook.drawLegend(legend.classes.map { ($0.color, $0.code) })
+            let classLegend = legend.classes.map { (color: $0.color, label: className($0.code)) }
+            let patchLegend = entries.isEmpty ? [] : [(color: "#000000", label: t("legend.patches"))]
+            quicklook.drawLegend(classLegend + planLegend + patchLegend, outlines: planLegend.count + patchLegend.count)
             let image = try saveImage(quicklook, name: "violations")
-            maps.append(.figure(.init(file: image, caption: t("map.violations"),
-                                                legend: legend.classes.map { ($0.color, className($0.code)) },
+            let date = diff.inputs.first(where: { $0.port == "after" }).flatMap { sceneDate(upstreamOf: $0.stageID) }
+            maps.append(.figure(.init(file: image, caption: t("map.violations") + (date.map { " (\($0))" } ?? ""),
+                                                legend: classLegend + planLegend + patchLegend,
                                                 width: quicklook.width, height: quicklook.height)))
         }
         section.blocks.append(.paragraph(t("files")))
@@ -615,8 +622,10 @@ struct ReportBuilder {
         if proxy { section.blocks.append(.note(t("proxy"))) }
         if !proxy, let lstInput = stage.inputs.first(where: { $0.port == "lst" }), let raster = writtenRaster(of: lstInput.stageID) {
             var (quicklook, low, high) = try Quicklook.ramp(path: absolute(raster))
+            let planLegend = drawPlan(on: &quicklook, raster: raster)
             quicklook.drawNorthArrow()
             quicklook.drawScaleBar()
+            if !planLegend.isEmpty { quicklook.drawLegend(planLegend, outlines: planLegend.count) }
             let image = try saveImage(quicklook, name: "lst")
             maps.append(.figure(.init(file: image, caption: "\(t("map.lst")) (°C), \(t("legend.ramp"))",
                                                 legend: [0, 0.25, 0.5, 0.75, 1].map { f in
