@@ -46,6 +46,11 @@ final class ReportPlannerTests: PipelineTestCase {
         // The title says what ran (enforcement and environment), where (the zones) and when (the two dates).
         XCTAssertTrue(html.contains("<h1>Satellite enforcement and environmental monitoring report: 城西区, 城东区, 2001-07-30 to 2013-07-07</h1>"),
                       html.components(separatedBy: "<h1>").dropFirst().first ?? "")
+        // Each map is captioned with its own date: the later land cover and the violations are of 2013, though the later
+        // image was normalised against the 2001 one (the reference of normalize.relative is not its date).
+        XCTAssertTrue(html.contains("<figcaption>Land cover map 2001-07-30 (before-classes)"), "the earlier map's date")
+        XCTAssertTrue(html.contains("<figcaption>Land cover map 2013-07-07 (after-classes)"), "the later map's date")
+        XCTAssertTrue(html.contains("over the after land cover, with the plan (2013-07-07)"), "the violation map's date")
         let headings = Self.headings(html)
         XCTAssertEqual(headings.first, "Summary")
         XCTAssertEqual(headings.last, "Appendix: provenance (files, hashes, versions, timings)")

@@ -218,7 +218,8 @@ struct ReportBuilder {
             let current = queue.removeFirst()
             guard seen.insert(current).inserted, let declaration = pipeline.stage(current) else { continue }
             if ["read.scene", "read.landsat", "read.series"].contains(declaration.uses), let date = plan.products[current]?.date { return date }
-            queue += declaration.inputs.map(\.stageID)
+            // A relative normalisation's reference is another date: its subject is the imagery of this one.
+            queue += declaration.inputs.filter { $0.port != "reference" }.map(\.stageID)
         }
         return nil
     }
