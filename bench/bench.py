@@ -25,8 +25,8 @@ def timed(command):
     return seconds, rss
 
 
-def landwatch(input_name, threads, out):
-    return [LANDWATCH, "run", "ndvi.yaml", "--set", f"input={WORK}/{input_name}", "--out", f"{WORK}/{out}",
+def landwatch(input_name, threads, out, layout="tiled"):
+    return [LANDWATCH, "run", "ndvi.yaml", "--set", f"input={WORK}/{input_name}", "--set", f"layout={layout}", "--out", f"{WORK}/{out}",
             "--memory", "256M", "--threads", str(threads), "--force"]
 
 
@@ -77,6 +77,8 @@ def main():
     rows = {}
     rows["lw"] = measure("landwatch run (2 threads, --memory 256M)", landwatch("input.tif", 2, "lw"), pixels)
     rows["lw1"] = measure("landwatch run (1 thread, --memory 256M)", landwatch("input.tif", 1, "lw1"), pixels)
+    rows["lw_cog"] = measure("landwatch run, Cloud-Optimized GeoTIFF output (write.raster's default)",
+                             landwatch("input.tif", 2, "lw_cog", layout="cog"), pixels, runs=3)
     os.environ["GDAL_NUM_THREADS"] = "2"
     rows["floor"] = measure("floor: C, GDAL read 2 bands + write 1 (2 threads)", floor("input.tif", 2, "floor.tif"), pixels)
     rows["calc"] = measure("gdal_calc.py (GDAL_CACHEMAX=64, as the others)", gdal_calc("input.tif", "calc.tif"), pixels)
@@ -148,6 +150,8 @@ def main():
     lw, fl, calc = rows["lw"], rows["floor"], rows["calc"]
     ratios = [
         ("landwatch / floor (uncompressed input), target <= 1.3", lw["wall"] / fl["wall"]),
+        ("landwatch COG output / tiled GeoTIFF output, NDVI (wall), target <= 1.15", rows["lw_cog"]["wall"] / lw["wall"]),
+        ("landwatch COG output / tiled GeoTIFF output, NDVI (peak RSS), target <= 1.15", rows["lw_cog"]["rss"] / lw["rss"]),
         ("gdal_calc.py / landwatch (uncompressed input), target >= 3", calc["wall"] / lw["wall"]),
         ("gdal_calc.py / floor (uncompressed input): the most any program can gain", calc["wall"] / fl["wall"]),
         ("numpy / landwatch, NDVI (wall)", rows["numpy"]["wall"] / lw["wall"]),
