@@ -114,12 +114,17 @@ final class OutputTransactionTests: XCTestCase {
               - id: report
                 uses: report.html
                 with: {path: pages}
+              - id: d
+                uses: write.raster
+                inputs: [ndvi]
+                with: {path: stac/ndvi.tif}
             """.write(to: work.appendingPathComponent("records.yaml"), atomically: true, encoding: .utf8)
         let result = try CLITests.landwatch(["validate", "records.yaml", "--out", "out"], in: work)
         XCTAssertEqual(result.status, 65, result.stderr)
         let lines = problemLines(result.stderr)
-        XCTAssertEqual(lines.count, 3, result.stderr)
+        XCTAssertEqual(lines.count, 4, result.stderr)
         XCTAssertTrue(lines.contains { $0.contains("a: output 'run.json' is the run record") }, result.stderr)
+        XCTAssertTrue(lines.contains { $0.contains("d: output 'stac/ndvi.tif' is the run's STAC catalogue folder") }, result.stderr)
         XCTAssertTrue(lines.contains { $0.contains("b: output '.landwatch-work-1/ndvi.tif' is landwatch's own work folder") }, result.stderr)
         XCTAssertTrue(lines.contains { $0.contains("c: output 'pages/ndvi.tif' lies inside 'pages', which stage 'report' writes") }, result.stderr)
     }

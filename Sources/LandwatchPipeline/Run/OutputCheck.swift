@@ -5,6 +5,8 @@ import Foundation
 public struct OutputCheck: Sendable {
     /// Names in the output root that belong to landwatch's own bookkeeping.
     public static let reservedNames: Set<String> = ["run.json", StageManifest.fileName]
+    /// The folder every run writes its STAC Item into at the end (LandwatchSTAC): no stage may write there.
+    public static let catalogueFolder = "stac"
 
     /// One output path a stage declares.
     struct Declared {
@@ -63,9 +65,11 @@ public struct OutputCheck: Sendable {
         for output in outputs {
             guard reported.insert(output.stageID + "\u{0}" + output.path).inserted else { continue }
             let components = output.path.split(separator: "/").map(String.init)
-            if let first = components.first, reservedNames.contains(first) || first.hasPrefix(".landwatch") {
+            if let first = components.first, reservedNames.contains(first) || first == Self.catalogueFolder || first.hasPrefix(".landwatch") {
+                let what = first == "run.json" ? "the run record" : first == StageManifest.fileName ? "the resume manifest"
+                    : first == Self.catalogueFolder ? "the run's STAC catalogue folder (stac/item.json)" : "landwatch's own work folder"
                 diagnostics.append(Diagnostic(output.location, stage: output.stageID,
-                                              "output '\(output.path)' is \(first == "run.json" ? "the run record" : first == StageManifest.fileName ? "the resume manifest" : "landwatch's own work folder") in \(outputDirectory); choose another path"))
+                                              "output '\(output.path)' is \(what) in \(outputDirectory); choose another path"))
                 continue
             }
             // Inside another stage's output (a folder it replaces as a whole), or holding one.
