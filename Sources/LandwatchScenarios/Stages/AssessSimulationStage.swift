@@ -54,16 +54,11 @@ public struct AssessSimulationStage: WholeSinkStage {
         func map(_ port: String) throws -> LandMap {
             let dataset = try Dataset.open(inputs.first { $0.description.port == port }!.path)
             var map = LandMap(width: grid.width, height: grid.height)
-            var row = 0
-            while row < grid.height {
-                let window = Window(colOffset: 0, rowOffset: row, width: grid.width, height: min(chunkRows, grid.height - row))
-                let values = try dataset.band(1).read(window)
-                let base = row * grid.width
+            try forEachRowChunk(of: dataset, grid: grid, rows: chunkRows) { values, base in
                 for i in values.indices where values[i].isFinite && values[i] >= 1 {
                     guard values[i] < 256 else { throw RunError(.input, "assess.simulation: input '\(port)' holds class code \(values[i]), above 255") }
                     map.cells[base + i] = UInt8(values[i])
                 }
-                row += window.height
             }
             return map
         }

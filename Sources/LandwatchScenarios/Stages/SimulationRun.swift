@@ -210,11 +210,7 @@ struct SimulationRun {
         let dataset = try Dataset.open(raster.path)
         var map = LandMap(width: grid.width, height: grid.height)
         let known = Set(stage.legend.classes.map(\.code))
-        var row = 0
-        while row < grid.height {
-            let window = Window(colOffset: 0, rowOffset: row, width: grid.width, height: min(chunkRows, grid.height - row))
-            let values = try dataset.band(1).read(window)
-            let base = row * grid.width
+        try forEachRowChunk(of: dataset, grid: grid, rows: chunkRows) { values, base in
             for i in values.indices {
                 let v = values[i]
                 guard v.isFinite, v >= 1 else { continue }
@@ -224,7 +220,6 @@ struct SimulationRun {
                 }
                 map.cells[base + i] = UInt8(code)
             }
-            row += window.height
         }
         if !map.cells.contains(where: { $0 != 0 }) { throw fail("input '\(port)' has no classified cell") }
         return map
@@ -237,14 +232,8 @@ struct SimulationRun {
         guard !present.isEmpty else { return [] }
         var bits = [UInt8](repeating: 0, count: grid.width * grid.height)
         for (port, bit) in present {
-            let dataset = try Dataset.open(input(port)!.path)
-            var row = 0
-            while row < grid.height {
-                let window = Window(colOffset: 0, rowOffset: row, width: grid.width, height: min(chunkRows, grid.height - row))
-                let values = try dataset.band(1).read(window)
-                let base = row * grid.width
+            try forEachRowChunk(of: try Dataset.open(input(port)!.path), grid: grid, rows: chunkRows) { values, base in
                 for i in values.indices where values[i].isFinite && values[i] > 0 { bits[base + i] |= bit }
-                row += window.height
             }
         }
         return bits
@@ -254,16 +243,11 @@ struct SimulationRun {
         guard let raster = input("zones") else { return nil }
         let dataset = try Dataset.open(raster.path)
         var zones = [UInt16](repeating: 0, count: grid.width * grid.height)
-        var row = 0
-        while row < grid.height {
-            let window = Window(colOffset: 0, rowOffset: row, width: grid.width, height: min(chunkRows, grid.height - row))
-            let values = try dataset.band(1).read(window)
-            let base = row * grid.width
+        try forEachRowChunk(of: dataset, grid: grid, rows: chunkRows) { values, base in
             for i in values.indices where values[i].isFinite && values[i] >= 1 {
                 guard values[i] <= 65535 else { throw fail("input 'zones' has more than 65,535 zones") }
                 zones[base + i] = UInt16(values[i])
             }
-            row += window.height
         }
         return zones
     }
@@ -482,5 +466,16 @@ func csv(_ rows: [[String]]) -> Data {
 enum ByteFormat {
     static func text(_ bytes: Int) -> String {
         bytes >= 1 << 30 ? String(format: "%.1f GiB", Double(bytes) / Double(1 << 30)) : String(format: "%.0f MiB", Double(bytes) / Double(1 << 20))
+    }
+}
+
+/// Reads band 1 of `dataset` in bands of `rows` whole rows, calling `body` with each band's values and the index of
+/// its first cell on the grid: the whole-grid stages of this module read their inputs this way, never whole.
+func forEachRowChunk(of dataset: Dataset, grid: RasterGrid, rows: Int, _ body: (_ values: [Float], _ base: Int) throws -> Void) throws {
+    var row = 0
+    while row < grid.height {
+        let window = Window(colOffset: 0, rowOffset: row, width: grid.width, height: min(rows, grid.height - row))
+        try body(try dataset.band(1).read(window), row * grid.width)
+        row += window.height
     }
 }
