@@ -37,20 +37,9 @@ final class FlatGeobufListTests: XCTestCase {
 
     /// Serves `folder` over HTTP; the `/vsicurl/` base URL.
     func serve(_ folder: URL) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [CLITests.root.appendingPathComponent("Tests/LandwatchCLITests/Remote/range_server.py").path, folder.path]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
+        let (process, base) = try RangeServer.start(serving: folder)
         server = process
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { throw CocoaError(.fileReadUnknown) }
-            line += chunk
-        }
-        return "/vsicurl/http://127.0.0.1:\(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))"
+        return base
     }
 
     func testTheFlatGeobufListReadsOverHTTPWholeAndByBoundingBox() throws {

@@ -16,22 +16,9 @@ final class RemoteInputTests: XCTestCase {
         let served = work.appendingPathComponent("served/zion")
         try FileManager.default.createDirectory(at: served.deletingLastPathComponent(), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: CLITests.root.appendingPathComponent("testdata/zion-landsat8"), to: served)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [CLITests.root.appendingPathComponent("Tests/LandwatchCLITests/Remote/range_server.py").path,
-                             work.appendingPathComponent("served").path]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        server = process
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { throw CocoaError(.fileReadUnknown) }
-            line += chunk
-        }
-        let port = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        base = "/vsicurl/http://127.0.0.1:\(port)"
+        let started = try RangeServer.start(serving: work.appendingPathComponent("served"))
+        server = started.process
+        base = started.base
     }
 
     override func tearDownWithError() throws {
