@@ -44,6 +44,7 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {  // st
         ]),
         ("v2", Schema.v2Postgres),
         ("v3", Schema.v3Postgres),
+        ("v4", Schema.v4Postgres),
     ]
 
     /// Connects and migrates. The password comes from the URL only when it came from the environment
@@ -106,7 +107,7 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {  // st
     // MARK: - Statements
 
     @discardableResult
-    private func run(_ query: PostgresQuery) throws -> [PostgresRandomAccessRow] {
+    func run(_ query: PostgresQuery) throws -> [PostgresRandomAccessRow] {
         do {
             return try connection.query(query, logger: logger).wait().rows.map { $0.makeRandomAccess() }
         } catch {
@@ -115,7 +116,7 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {  // st
     }
 
     /// Runs `body` in one transaction holding the advisory lock `key`; rolls back when it throws.
-    private func transaction<T>(lock key: Int64, _ body: () throws -> T) throws -> T {
+    func transaction<T>(lock key: Int64, _ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
         try run("BEGIN")
@@ -130,7 +131,7 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {  // st
         }
     }
 
-    private func read<T>(_ body: () throws -> T) throws -> T {
+    func read<T>(_ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
         return try body()

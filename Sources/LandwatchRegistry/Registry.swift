@@ -95,6 +95,10 @@ public final class Registry: Sendable {
         migrator.registerMigration("v3") { db in
             for statement in Schema.v3SQLite { try db.execute(sql: statement) }
         }
+        // v4: each zone's metrics per scene, for the history report.
+        migrator.registerMigration("v4") { db in
+            for statement in Schema.v4SQLite { try db.execute(sql: statement) }
+        }
         return migrator
     }
 

@@ -25,6 +25,12 @@ public protocol RegistryStore: AnyObject, Sendable {
     func violation(id: String) throws -> ViolationRecord?
     /// Every night that saw the violation (or could not) and every status change, oldest first.
     func history(id: String) throws -> [ViolationEvent]
+    /// Replaces the zone metrics recorded for `scene` (``ZoneMetricRecord``), in one transaction.
+    func recordZoneMetrics(_ rows: [ZoneMetricRecord], scene: String) throws
+    /// Zone metrics of scenes dated within the period (YYYY-MM-DD, both ends included; nil: open), by date and zone.
+    func zoneMetrics(from: String?, to: String?) throws -> [ZoneMetricRecord]
+    /// Every violation event dated within the period, by date.
+    func events(from: String?, to: String?) throws -> [ViolationEvent]
 }
 
 extension RegistryStore {

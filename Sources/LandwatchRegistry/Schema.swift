@@ -68,3 +68,23 @@ enum Schema {
     static let v3SQLite = ["ALTER TABLE violation ADD COLUMN attributes TEXT"]
     static let v3Postgres = ["ALTER TABLE violation ADD COLUMN attributes text"]
 }
+
+extension Schema {
+    /// v4 (issue 24): each zone's metrics per processed scene (green coverage, development intensity, red-line
+    /// occupation, heat island), written by nightly from the run's metrics products, read by `landwatch report --db`.
+    static let v4SQLite = [
+        """
+        CREATE TABLE zone_metric (scene_id TEXT NOT NULL REFERENCES scene(id), date TEXT NOT NULL, zone TEXT NOT NULL, name TEXT,
+          green_coverage DOUBLE, intensity DOUBLE, eco_occupation DOUBLE, suhi_c DOUBLE, suhi_proxy DOUBLE, PRIMARY KEY (scene_id, zone))
+        """,
+        "CREATE INDEX zone_metric_date ON zone_metric (date)",
+    ]
+    static let v4Postgres = [
+        """
+        CREATE TABLE zone_metric (scene_id text NOT NULL REFERENCES scene(id), date text NOT NULL, zone text NOT NULL, name text,
+          green_coverage double precision, intensity double precision, eco_occupation double precision, suhi_c double precision,
+          suhi_proxy double precision, PRIMARY KEY (scene_id, zone))
+        """,
+        "CREATE INDEX zone_metric_date ON zone_metric (date)",
+    ]
+}
