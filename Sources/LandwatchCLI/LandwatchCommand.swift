@@ -14,7 +14,7 @@ public struct LandwatchCommand: ParsableCommand {
         75 the memory budget is too small; 130 interrupted.
         """,
         version: PipelineRunner.version,
-        subcommands: [RunCommand.self, MergeCommand.self, ValidateCommand.self, StagesCommand.self, InfoCommand.self, NightlyCommand.self, ViolationsCommand.self]
+        subcommands: [RunCommand.self, MergeCommand.self, ValidateCommand.self, StagesCommand.self, InfoCommand.self, NightlyCommand.self, ViolationsCommand.self, ReportCommand.self]
     )
 
     public init() {}
