@@ -305,6 +305,17 @@ public struct Nightly {
             }
         }
         summary.result = summary.scenesFailed > 0 ? .someFailed : .allDone
+        // The history of everything the registry holds, beside the scenes (issue 24): out/history, out/history-zh.
+        for (language, name) in [("en", "history"), ("zh", "history-zh")] {
+            do {
+                try History.writeReport(registry: registry, zone: nil, from: nil, to: nil, language: language,
+                                        folder: URL(fileURLWithPath: out).appendingPathComponent(name).path)
+            } catch let problem as History.Problem {
+                logger.info("nightly: no \(name)/ report: \(problem)")
+            } catch {
+                logger.warning("nightly: \(name)/index.html not written: \(error)")
+            }
+        }
         // The folder's STAC Collection links every scene run's Item (issue 25).
         do {
             try STACCollectionWriter.write(folder: out, id: URL(fileURLWithPath: out).standardizedFileURL.lastPathComponent,

@@ -89,6 +89,12 @@ final class HistoryReportTests: XCTestCase {
         XCTAssertFalse(rows.isEmpty)
         XCTAssertTrue(rows.allSatisfy { $0.green_coverage != nil && $0.intensity != nil && ($0.suhi_c != nil || $0.suhi_proxy != nil) }, "\(rows)")
 
+        // nightly wrote the history of the whole registry beside the scenes, in both languages (before the dismissal).
+        for name in ["history", "history-zh"] {
+            let written = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("\(name)/summary.json"))) as! [String: Any]
+            XCTAssertEqual(written["dates"] as? [String], ["2024-07-16", "2024-08-01", "2024-09-02"], name)
+            XCTAssertEqual(written["language"] as? String, name == "history" ? "en" : "zh")
+        }
         let folder = work.appendingPathComponent("history")
         let result = try CLITests.landwatch(["report", "--db", db, "--out", folder.path])
         XCTAssertEqual(result.status, 0, result.stderr)

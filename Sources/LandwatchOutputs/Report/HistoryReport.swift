@@ -193,7 +193,8 @@ package enum HistoryReport {
     package static func monthChart(title: String, months: [(month: String, counts: [String: Int])], language: ReportLanguage) -> String {
         let width = 900, height = 360, left = 56, right = 150, top = 44, bottom = 60
         let plotW = Double(width - left - right), plotH = Double(height - top - bottom)
-        let high = SVGChart.niceMaximum(Double(max(months.map { $0.counts.values.reduce(0, +) }.max() ?? 1, 1)))
+        // Counts: a multiple of 4, so that the five ticks are whole numbers.
+        let high = Double(4 * Int((Double(max(months.map { $0.counts.values.reduce(0, +) }.max() ?? 1, 1)) / 4).rounded(.up)))
         let slot = plotW / Double(max(months.count, 1)), barW = min(60, slot * 0.7)
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" class="history-months" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" \
