@@ -43,7 +43,7 @@ final class PostgresServer {
     /// Empties the database between tests.
     func reset() throws {
         try asPostgres("\(bin)/psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "landwatch", "-d", "landwatch", "-q", "-c",
-                                       "DROP TABLE IF EXISTS violation_event, run, violation, scene, landwatch_schema CASCADE"], environment: ["PGPASSWORD": password])
+                                       "DROP TABLE IF EXISTS zone_metric, violation_event, run, violation, scene, landwatch_schema CASCADE"], environment: ["PGPASSWORD": password])
     }
 
     func asPostgres(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws {
@@ -218,6 +218,43 @@ final class PostgresRegistryTests: XCTestCase {
         XCTAssertEqual(violations.first?.status, .persisting)
         XCTAssertEqual(violations.first?.last_seen, "2024-07-05")
         XCTAssertEqual(try first.scenes().count, 5)
+    }
+
+    /// Zone metrics (schema v4) round-trip through Postgres as through SQLite, and `landwatch report` draws the same
+    /// history from either store.
+    func testZoneMetricsAndTheHistoryReportAreTheSameOnPostgresAndSQLite() throws {
+        let server = try XCTUnwrap(Self.server)
+        let postgres = try PostgresRegistry(url: server.url, passwordAllowedInURL: true, environment: [:])
+        let sqlitePath = work.appendingPathComponent("registry.sqlite").path
+        let sqlite = try Registry(path: sqlitePath)
+        for store in [postgres as any RegistryStore, sqlite] {
+            for (night, date) in ["2024-07-16", "2024-08-01"].enumerated() {
+                let scene = SceneRecord(id: "s\(night)", sensor: "landsat8-toa", date: date, footprintWKT: nil, cloudShare: nil,
+                                        contentHash: "h\(night)", path: "/x", status: "done")
+                _ = try store.record(scene: scene, detections: [])
+                try store.recordZoneMetrics([ZoneMetricRecord(sceneID: scene.id, date: date, zone: "330102", name: "城西区",
+                                                              greenCoverage: 0.8 + Double(night) / 50, intensity: 0.17, ecoOccupation: 0.05,
+                                                              suhiProxy: 0.17),
+                                             ZoneMetricRecord(sceneID: scene.id, date: date, zone: "330103", name: nil, suhiC: 1.5)], scene: scene.id)
+            }
+            // Recording a scene again replaces its rows.
+            try store.recordZoneMetrics([ZoneMetricRecord(sceneID: "s1", date: "2024-08-01", zone: "330102", name: "城西区", greenCoverage: 0.9)], scene: "s1")
+        }
+        XCTAssertEqual(try postgres.zoneMetrics(from: nil, to: nil), try sqlite.zoneMetrics(from: nil, to: nil))
+        XCTAssertEqual(try postgres.zoneMetrics(from: "2024-08-01", to: nil).count, 1)
+        XCTAssertEqual(try postgres.zoneMetrics(from: nil, to: nil).count, 3)
+        func summary(_ environment: [String: String], _ db: [String]) throws -> [String: Any] {
+            let folder = work.appendingPathComponent("r-\(UUID().uuidString.prefix(6))")
+            let result = try CLITests.landwatch(["report"] + db + ["--out", folder.path], environment: environment)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            var object = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("summary.json"))) as! [String: Any]
+            object["source"] = nil
+            return object
+        }
+        let fromPostgres = try summary(["LANDWATCH_DB_URL": server.url], [])
+        let fromSQLite = try summary([:], ["--db", sqlitePath])
+        XCTAssertEqual(fromPostgres as NSDictionary, fromSQLite as NSDictionary)
+        XCTAssertEqual(fromPostgres["dates"] as? [String], ["2024-07-16", "2024-08-01"])
     }
 
     func testBadDatabaseURLsAreOneLineWithoutThePassword() throws {
