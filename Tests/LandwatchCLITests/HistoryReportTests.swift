@@ -1,5 +1,6 @@
 import Foundation
 import LandwatchGDAL
+import LandwatchOutputs
 import LandwatchRegistry
 import XCTest
 import LandwatchTestSupport
@@ -231,7 +232,9 @@ final class HistoryReportTests: XCTestCase {
         // Z7 has the long name; intensity is highest for small k, so it is charted there.
         XCTAssertTrue(charted["intensity"]!.keys.contains("Z7"))
         XCTAssertTrue(html.contains("<title>\(name)</title>"), "the full name in the legend's tooltip")
-        XCTAssertTrue(html.contains(">\(name.prefix(21))…</text>"), "the legend shows it cut")
+        let shown = HistoryReport.short(name)
+        XCTAssertTrue(shown.hasSuffix("…") && name.hasPrefix(shown.dropLast()) && shown.count <= 12, shown)
+        XCTAssertTrue(html.contains(">\(shown)</text>"), "the legend shows it cut")
         XCTAssertTrue(html.contains("<td>\(name)</td>"), "the table shows it whole")
     }
 

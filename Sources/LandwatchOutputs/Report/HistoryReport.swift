@@ -108,8 +108,18 @@ package enum HistoryReport {
             .sorted { ($0.series[measure]!.last!.value, $1.id) > ($1.series[measure]!.last!.value, $0.id) }
     }
 
-    static func short(_ name: String) -> String {
-        name.count > legendCharacters ? String(name.prefix(legendCharacters - 1)) + "…" : name
+    /// The name as a legend shows it: at most ``legendCharacters`` columns, a wide (CJK) character taking two, cut
+    /// with "…" when longer.
+    package static func short(_ name: String) -> String {
+        func columns(_ c: Character) -> Int { c.unicodeScalars.first.map { $0.value >= 0x1100 ? 2 : 1 } ?? 1 }
+        guard name.reduce(0, { $0 + columns($1) }) > legendCharacters else { return name }
+        var shown = "", used = 0
+        for c in name {
+            if used + columns(c) > legendCharacters - 1 { break }
+            shown.append(c)
+            used += columns(c)
+        }
+        return shown + "…"
     }
 
     static func number(_ value: Double) -> String { String(format: abs(value) < 10 ? "%.2f" : "%.1f", value) }
@@ -135,8 +145,14 @@ package enum HistoryReport {
         let width = 900, height = 380, left = 64, right = 230, top = 44, bottom = 70
         let plotW = Double(width - left - right), plotH = Double(height - top - bottom)
         let values = zones.flatMap { ($0.series[measure] ?? []).map(\.value) }
-        let low = min(0, values.min() ?? 0)
-        let high = SVGChart.niceMaximum(max(values.max() ?? 1, 1e-9))
+        let vmin = values.min() ?? 0, vmax = values.max() ?? 1
+        var low = min(0, vmin), high = SVGChart.niceMaximum(max(vmax, 1e-9))
+        if vmin > 0, vmax - vmin < 0.25 * vmax {
+            // Values close together (zones of one town): the axis spans them, from a round value, so lines stay apart.
+            let step = SVGChart.niceMaximum(max(vmax - vmin, vmax * 1e-3) * 1.5) / 4
+            low = (vmin / step).rounded(.down) * step
+            high = low + 4 * step < vmax ? low + 8 * step : low + 4 * step
+        }
         let firstDay = day(dates.first ?? ""), lastDay = day(dates.last ?? "")
         let span = max(lastDay - firstDay, 1)
         func x(_ date: String) -> Double { dates.count < 2 ? Double(left) + plotW / 2 : Double(left) + (day(date) - firstDay) / span * plotW }
@@ -245,6 +261,9 @@ package enum HistoryReport {
             .init(label: l("count"), value: "\(data.violations)"),
         ])]))
         var overTime = ReportDocument.Section(id: "over-time", title: l("over.time"))
+        // Long zone names wrap within their column instead of widening the table; figures stay on one line.
+        overTime.blocks.append(.html("<style>#over-time td:nth-child(2) { max-width: 24em; } #over-time td:nth-child(n+3) { white-space: nowrap; }</style>",
+                                     markdown: ""))
         if data.zones.isEmpty {
             overTime.blocks.append(.note(l("no.metrics")))
         } else if data.dates.count < 2 {
