@@ -149,6 +149,22 @@ final class HistoryReportTests: XCTestCase {
         XCTAssertEqual(Self.bars(chinese), expected)
         XCTAssertEqual(Self.points(chinese).mapValues { $0.mapValues { $0.map(\.1) } }, charted.mapValues { $0.mapValues { $0.map(\.1) } })
 
+        // tidy finds no error and no warning in either language.
+        if let tidy = ["/usr/bin/tidy", "/usr/local/bin/tidy"].first(where: FileManager.default.isExecutableFile) {
+            for page in [folder, zh].map({ $0.appendingPathComponent("index.html").path }) {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: tidy)
+                process.arguments = ["-q", "-e", page]
+                let messages = Pipe()
+                process.standardError = messages
+                process.standardOutput = messages
+                try process.run()
+                let text = String(decoding: messages.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                XCTAssertEqual(process.terminationStatus, 0, text)
+                XCTAssertEqual(text, "", page)
+            }
+        }
         // One zone; a period without anything; a zone that does not exist.
         let one = rows[0]
         let zoneFolder = work.appendingPathComponent("one-zone")

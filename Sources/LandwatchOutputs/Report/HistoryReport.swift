@@ -159,7 +159,7 @@ package enum HistoryReport {
         func y(_ value: Double) -> Double { Double(top) + (high - value) / (high - low) * plotH }
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" class="history-line" data-measure="\(measure.rawValue)" width="\(width)" height="\(height)" \
-            viewBox="0 0 \(width) \(height)" font-family="Noto Sans CJK SC, Noto Sans, DejaVu Sans, sans-serif" font-size="13">
+            viewBox="0 0 \(width) \(height)" style="font-family: 'Noto Sans CJK SC', 'Noto Sans', 'DejaVu Sans', sans-serif; font-size: 13px">
             <rect width="\(width)" height="\(height)" fill="#ffffff"/>
             <text x="10" y="24" font-size="15" font-weight="bold">\(ReportDocument.escape(title))</text>
 
@@ -214,7 +214,7 @@ package enum HistoryReport {
         let slot = plotW / Double(max(months.count, 1)), barW = min(60, slot * 0.7)
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" class="history-months" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" \
-            font-family="Noto Sans CJK SC, Noto Sans, DejaVu Sans, sans-serif" font-size="13">
+            style="font-family: 'Noto Sans CJK SC', 'Noto Sans', 'DejaVu Sans', sans-serif; font-size: 13px">
             <rect width="\(width)" height="\(height)" fill="#ffffff"/>
             <text x="10" y="24" font-size="15" font-weight="bold">\(ReportDocument.escape(title))</text>
 
@@ -261,9 +261,6 @@ package enum HistoryReport {
             .init(label: l("count"), value: "\(data.violations)"),
         ])]))
         var overTime = ReportDocument.Section(id: "over-time", title: l("over.time"))
-        // Long zone names wrap within their column instead of widening the table; figures stay on one line.
-        overTime.blocks.append(.html("<style>#over-time td:nth-child(2) { max-width: 24em; } #over-time td:nth-child(n+3) { white-space: nowrap; }</style>",
-                                     markdown: ""))
         if data.zones.isEmpty {
             overTime.blocks.append(.note(l("no.metrics")))
         } else if data.dates.count < 2 {
@@ -315,7 +312,8 @@ package enum HistoryReport {
         let rows = zones.map { zone -> [String] in
             let series = zone.series[measure] ?? []
             guard let first = series.first, let last = series.last else { return [zone.id, zone.name, "–", "–", "–", "–"] }
-            return [zone.id, zone.name, "\(first.date): \(number(first.value))", "\(last.date): \(number(last.value))",
+            // A no-break space keeps a date and its value on one line when a long name takes the room.
+            return [zone.id, zone.name, "\(first.date):\u{00A0}\(number(first.value))", "\(last.date):\u{00A0}\(number(last.value))",
                     (last.value >= first.value ? "+" : "") + number(last.value - first.value), "\(series.count)"]
         }
         return .init(header: [label("zone", language), label("name", language), label("first", language), label("latest", language),
