@@ -24,6 +24,13 @@ final class ReportPlannerTests: PipelineTestCase {
         return out.appendingPathComponent("report")
     }
 
+    /// How many pixels of a PNG have exactly `colour` (RGB).
+    static func pixels(of png: URL, colour: [Float]) throws -> Int {
+        let image = try Dataset.open(png.path)
+        let rgb = try (1...3).map { try image.band($0).read(Window(width: image.width, height: image.height)) }
+        return (0..<(image.width * image.height)).filter { i in (0..<3).allSatisfy { rgb[$0][i] == colour[$0] } }.count
+    }
+
     /// The h2 titles of the page, in order.
     static func headings(_ html: String) -> [String] {
         let pattern = try! NSRegularExpression(pattern: "<h2>([^<]+)</h2>")
@@ -51,6 +58,22 @@ final class ReportPlannerTests: PipelineTestCase {
         XCTAssertTrue(html.contains("<figcaption>Land cover map 2001-07-30 (before-classes)"), "the earlier map's date")
         XCTAssertTrue(html.contains("<figcaption>Land cover map 2013-07-07 (after-classes)"), "the later map's date")
         XCTAssertTrue(html.contains("over the after land cover, with the plan (2013-07-07)"), "the violation map's date")
+        // The two dates compared, side by side in true colour under one stretch; the LST map outlines its hot spots.
+        XCTAssertTrue(html.contains("<figcaption>True-colour images of the two dates compared: Before 2001-07-30 · After 2013-07-07"))
+        let summaryJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: report.appendingPathComponent("summary.json"))) as! [String: Any]
+        XCTAssertEqual(summaryJSON["trueColour"] as? String, "pair")
+        let heatResult = try HeatIslandResult.decode(Data(contentsOf: out.appendingPathComponent("heat_island.json")))
+        let threshold = try XCTUnwrap(heatResult.hotspotThresholdC)
+        XCTAssertTrue(html.contains(String(format: "</span>Hot spots &gt; %.1f °C</li>", threshold)), "the hot-spot legend")
+        XCTAssertGreaterThan(try Self.pixels(of: report.appendingPathComponent("images/lst.png"), colour: [0, 230, 230]), 20, "hot spots outlined")
+        let pair = try Dataset.open(report.appendingPathComponent("images/truecolour.png").path)
+        // Each half is an image, not a flat fill: many distinct colours on each side of the gap.
+        let rgb = try (1...3).map { try pair.band($0).read(Window(width: pair.width, height: pair.height)) }
+        for half in [0..<(pair.width / 3), (pair.width / 3 + 20)..<(2 * pair.width / 3)] {
+            var colours = Set<[Float]>()
+            for y in 40..<pair.height { for x in half { colours.insert(rgb.map { $0[y * pair.width + x] }) } }
+            XCTAssertGreaterThan(colours.count, 200, "true-colour half \(half)")
+        }
         let headings = Self.headings(html)
         XCTAssertEqual(headings.first, "Summary")
         XCTAssertEqual(headings.last, "Appendix: provenance (files, hashes, versions, timings)")
@@ -151,6 +174,10 @@ final class ReportPlannerTests: PipelineTestCase {
         }
         XCTAssertEqual(figure.css, list.violations.contains { $0.severity == "high" } ? "kf over" : "kf warning")
         XCTAssertEqual(summary["kind"] as? String, "enforcement")
+        // The after image carries the patches in yellow.
+        XCTAssertEqual(summary["trueColour"] as? String, "pair")
+        XCTAssertGreaterThan(try Self.pixels(of: report.appendingPathComponent("images/truecolour.png"), colour: [255, 230, 0]), 10,
+                             "the patches outlined on the after image")
 
         // The map carries the plan: each control line and the zones as outlines in their legend colour, the classes
         // and layers named in the legend, and each patch numbered with its rank beside its point.

@@ -174,6 +174,10 @@ final class ReportTests: PipelineTestCase {
             """, registry: standardRegistry)
         let html = try String(contentsOf: work.appendingPathComponent("out/report/index.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("<h2>Nothing to report</h2>"))
+        // A NIR band alone is no true-colour image: the maps say so instead of showing none without a word.
+        XCTAssertTrue(html.contains("No true-colour map: this run read no imagery with red, green and blue bands."))
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("out/report/summary.json"))) as! [String: Any]
+        XCTAssertEqual(summary["trueColour"] as? String, "none")
         XCTAssertFalse(FileManager.default.fileExists(atPath: work.appendingPathComponent("out/report.partial").path))
     }
 

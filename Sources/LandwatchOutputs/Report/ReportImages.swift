@@ -29,8 +29,10 @@ package struct Quicklook {
         return make(dataset: dataset, width: w, height: h, pixels: pixels)
     }
 
-    /// A continuous raster (temperature) on a blue-yellow-red ramp between its 2nd and 98th percentiles.
-    package static func ramp(path: String, maxSide: Int = 720) throws -> (Quicklook, low: Float, high: Float) {
+    /// A continuous raster (temperature) on a blue-yellow-red ramp between its 2nd and 98th percentiles; with the
+    /// reduced values it was drawn from (for ``outlineAbove(_:values:valueWidth:valueHeight:_:)``).
+    package static func ramp(path: String, maxSide: Int = 720) throws
+        -> (Quicklook, low: Float, high: Float, values: (values: [Float], width: Int, height: Int)) {
         let (values, dataset, w, h) = try reduced(path, maxSide: maxSide)
         let finite = values.filter(\.isFinite).sorted()
         let low = finite.isEmpty ? 0 : finite[Int(Double(finite.count - 1) * 0.02)]
@@ -41,7 +43,7 @@ package struct Quicklook {
             let c = rampColour(t)
             pixels[i * 3] = c.0; pixels[i * 3 + 1] = c.1; pixels[i * 3 + 2] = c.2
         }
-        return (make(dataset: dataset, width: w, height: h, pixels: pixels), low, high)
+        return (make(dataset: dataset, width: w, height: h, pixels: pixels), low, high, (values, w, h))
     }
 
     /// Blue (cool) through pale yellow to red (hot).
@@ -65,7 +67,78 @@ package struct Quicklook {
         return (read.values, dataset, read.width, read.height)
     }
 
+    /// A true-colour image from red, green and blue values (row by row; NaN is no data, drawn light grey), each band
+    /// stretched linearly from its `stretch` low to high value: give both dates of a pair the same stretch, so that
+    /// they compare. `transform` places the values (a reduced grid of the scene).
+    package static func trueColour(red: [Float], green: [Float], blue: [Float], width: Int, height: Int, transform: GeoTransform,
+                                   projected: Bool, stretch: [(low: Float, high: Float)]) -> Quicklook {
+        precondition(red.count == width * height && green.count == red.count && blue.count == red.count && stretch.count == 3)
+        var pixels = [UInt8](repeating: 230, count: width * height * 3)
+        let bands = [red, green, blue]
+        for i in 0..<(width * height) where bands.allSatisfy({ $0[i].isFinite }) {
+            for c in 0..<3 {
+                let (low, high) = stretch[c]
+                pixels[i * 3 + c] = UInt8(max(0, min(255, (bands[c][i] - low) / max(high - low, 1e-9) * 255)).rounded())
+            }
+        }
+        return make(geoTransform: transform, sourceWidth: width, sourceHeight: height, projected: projected,
+                    width: width, height: height, pixels: pixels)
+    }
+
+    /// Two quicklooks of the same size side by side, each under a title bar (the date it shows): the before and after
+    /// images of a pair. The result is for looking at only: its transform is the first one's.
+    package static func sideBySide(_ first: Quicklook, _ second: Quicklook, titles: (String, String)) -> Quicklook {
+        let gap = 16, bar = 30
+        var canvas = Canvas(width: first.width + gap + second.width, height: bar + max(first.height, second.height))
+        canvas.fill(x: 0, y: 0, width: canvas.width, height: canvas.height, color: .white)
+        canvas.draw(first.canvas, x: 0, y: bar)
+        canvas.draw(second.canvas, x: first.width + gap, y: bar)
+        if let face = try? Typeface.standard(bold: true) {
+            face.draw(titles.0, size: 16, on: &canvas, x: 4, baseline: bar - 9, color: Color(20, 20, 20))
+            face.draw(titles.1, size: 16, on: &canvas, x: first.width + gap + 4, baseline: bar - 9, color: Color(20, 20, 20))
+        }
+        return Quicklook(width: canvas.width, height: canvas.height, pixels: canvas.pixels, metresPerPixel: first.metresPerPixel,
+                         transform: first.transform)
+    }
+
+    /// Outlines the areas where `values` (the quicklook's own reduced values, before any enlargement: `valueWidth` x
+    /// `valueHeight`) are above `threshold`: each such pixel next to one that is not is drawn in `c`. Returns how many
+    /// values were above the threshold.
+    @discardableResult
+    package mutating func outlineAbove(_ threshold: Float, values: [Float], valueWidth: Int, valueHeight: Int,
+                                       _ c: (UInt8, UInt8, UInt8)) -> Int {
+        precondition(values.count == valueWidth * valueHeight)
+        let factor = max(1, width / max(valueWidth, 1))
+        func hot(_ x: Int, _ y: Int) -> Bool {
+            x >= 0 && y >= 0 && x < valueWidth && y < valueHeight && values[y * valueWidth + x] > threshold
+        }
+        var count = 0
+        for y in 0..<valueHeight {
+            for x in 0..<valueWidth where hot(x, y) {
+                count += 1
+                let edge = !hot(x - 1, y) || !hot(x + 1, y) || !hot(x, y - 1) || !hot(x, y + 1)
+                guard edge else { continue }
+                // The edge pixel's border, one enlarged pixel wide, on the sides that face a cooler neighbour.
+                let left = x * factor, top = y * factor
+                if !hot(x - 1, y) { fill(x: left, y: top, w: max(1, factor / 3), h: factor, c) }
+                if !hot(x + 1, y) { fill(x: left + factor - max(1, factor / 3), y: top, w: max(1, factor / 3), h: factor, c) }
+                if !hot(x, y - 1) { fill(x: left, y: top, w: factor, h: max(1, factor / 3), c) }
+                if !hot(x, y + 1) { fill(x: left, y: top + factor - max(1, factor / 3), w: factor, h: max(1, factor / 3), c) }
+            }
+        }
+        return count
+    }
+
     private static func make(dataset: Dataset, width: Int, height: Int, pixels: [UInt8]) -> Quicklook {
+        let g = dataset.geoTransform ?? GeoTransform(originX: 0, pixelWidth: 1, originY: 0, pixelHeight: -1)
+        let projected = (try? dataset.spatialReference()).flatMap { $0 }.map { !$0.isGeographic } ?? false
+        return make(geoTransform: g, sourceWidth: dataset.width, sourceHeight: dataset.height, projected: projected,
+                    width: width, height: height, pixels: pixels)
+    }
+
+    /// A quicklook of `width` x `height` pixels showing a raster of `sourceWidth` x `sourceHeight` pixels placed by `g`.
+    private static func make(geoTransform g: GeoTransform, sourceWidth: Int, sourceHeight: Int, projected: Bool,
+                             width: Int, height: Int, pixels: [UInt8]) -> Quicklook {
         // Small scenes are enlarged (whole pixels repeated) so that the map, arrow and scale bar stay legible.
         let factor = max(1, 640 / max(width, height))
         if factor > 1 {
@@ -77,12 +150,11 @@ package struct Quicklook {
                     large[target] = pixels[source]; large[target + 1] = pixels[source + 1]; large[target + 2] = pixels[source + 2]
                 }
             }
-            return make(dataset: dataset, width: w, height: h, pixels: large)
+            return make(geoTransform: g, sourceWidth: sourceWidth, sourceHeight: sourceHeight, projected: projected,
+                        width: w, height: h, pixels: large)
         }
-        let g = dataset.geoTransform ?? GeoTransform(originX: 0, pixelWidth: 1, originY: 0, pixelHeight: -1)
-        let sx = Double(dataset.width) / Double(width), sy = Double(dataset.height) / Double(height)
+        let sx = Double(sourceWidth) / Double(width), sy = Double(sourceHeight) / Double(height)
         let transform = GeoTransform(originX: g.originX, pixelWidth: g.pixelWidth * sx, originY: g.originY, pixelHeight: g.pixelHeight * sy)
-        let projected = (try? dataset.spatialReference()).flatMap { $0 }.map { !$0.isGeographic } ?? false
         return Quicklook(width: width, height: height, pixels: pixels,
                          metresPerPixel: projected ? abs(transform.pixelWidth) : 0, transform: transform)
     }

@@ -54,6 +54,10 @@ package enum ReportLanguage: String, CaseIterable, OptionChoice {
         "km2": "km²", "setting": "Setting", "plan.zones": "zones (outline, named)", "plan.urban": "urban development boundary",
         "plan.farmland": "permanent basic farmland", "plan.redline": "ecological protection red line",
         "legend.patches": "violation patches (outline, numbered by rank)",
+        "legend.patches.after": "violation patches on the after image (yellow, numbered by rank)",
+        "map.truecolour": "True-colour image", "map.truecolour.pair": "True-colour images of the two dates compared",
+        "truecolour.stretch": "Red, green and blue stretched from the 2nd to the 98th percentile, the same stretch for every image shown",
+        "truecolour.none": "No true-colour map: this run read no imagery with red, green and blue bands.",
         "maps": "Maps", "written": "written", "provenance": "Appendix: provenance (files, hashes, versions, timings)",
     ]
 
@@ -99,6 +103,10 @@ package enum ReportLanguage: String, CaseIterable, OptionChoice {
         "km2": "平方千米", "setting": "设置", "plan.zones": "区域（轮廓，标注名称）", "plan.urban": "城镇开发边界",
         "plan.farmland": "永久基本农田", "plan.redline": "生态保护红线",
         "legend.patches": "违法图斑（轮廓，按序号标注）",
+        "legend.patches.after": "后期影像上的违法图斑（黄色，按序号标注）",
+        "map.truecolour": "真彩色影像", "map.truecolour.pair": "对比两期的真彩色影像",
+        "truecolour.stretch": "红、绿、蓝波段按 2%–98% 百分位拉伸，所示各期影像采用同一拉伸",
+        "truecolour.none": "无真彩色影像图：本次运行未读取含红、绿、蓝波段的影像。",
         "maps": "地图", "written": "生成于", "provenance": "附录：数据来源与运行记录（文件、校验值、版本、耗时）",
     ]
 }

@@ -118,6 +118,9 @@ struct ReportSummary: Encodable {
     var greenCoverageChangePoints: Double?
     var suhiC: Double?
     var heatIslandIsProxy: Bool?
+    /// The true-colour map: `pair` (the two dates compared, side by side), `single`, or `none` (no imagery with red,
+    /// green and blue was read).
+    var trueColour: String?
     var overallAccuracy: Double?
     var kappa: Double?
 }
@@ -141,6 +144,8 @@ struct ReportBuilder {
     var facts = ReportFacts()
     /// The maps, gathered from the sections into one part after the findings.
     var maps: [ReportDocument.Block] = []
+    /// The violation list's patches, for the true-colour map.
+    var violationEntries: [ViolationList.Entry] = []
     /// The zones' names, for the title.
     var zoneNames: [String] = []
     var t: ReportLanguage { stage.language }
@@ -251,7 +256,8 @@ struct ReportBuilder {
             sections.append(.init(id: "nothing", title: t("nothing"), blocks: [.paragraph(t("nothing.text"))]))
         }
         sections += findings
-        if !maps.isEmpty { sections.append(.init(id: "maps", title: t("maps"), blocks: maps)) }
+        maps = try trueColourMaps(patches: violationEntries) + maps
+        sections.append(.init(id: "maps", title: t("maps"), blocks: maps))
         sections += method
         sections.append(runSection())
         let title = self.title(zoneNames: zoneNames)
@@ -437,6 +443,7 @@ struct ReportBuilder {
                 throw RunError(.internal, "cannot read \(listFile), which \(writer.uses) wrote (\(error)); this is a bug in landwatch")
             }
         }
+        violationEntries = entries
         facts.violations = count
         facts.violationAreaM2 = violationSummary.area_m2
         facts.bySeverity = Self.bySeverity(entries)
@@ -466,14 +473,7 @@ struct ReportBuilder {
            let after = diff.inputs.first(where: { $0.port == "after" }).flatMap({ writtenRaster(of: $0.stageID) }) {
             var quicklook = try Quicklook.classes(path: absolute(after), legend: legend)
             if !entries.isEmpty, let crs = try Dataset.open(absolute(after)).spatialReference() {
-                let transformation = try CoordinateTransformation(from: SpatialReference(definition: "EPSG:4326"), to: crs)
-                for entry in entries {
-                    guard let geometry = try? Geometry(wkt: entry.geometry_wkt) else { continue }
-                    for ring in geometry.allRings {
-                        let projected = ring.compactMap { try? transformation.transform(x: $0.x, y: $0.y) }.map { ($0.x, $0.y) }
-                        quicklook.outline([projected], (0, 0, 0))
-                    }
-                }
+                outlinePatches(on: &quicklook, crs: crs, entries: entries, (0, 0, 0))
             }
             let planLegend = drawPlan(on: &quicklook, raster: after)
             numberPatches(on: &quicklook, raster: after, entries: entries)
@@ -622,18 +622,27 @@ struct ReportBuilder {
         }
         if proxy { section.blocks.append(.note(t("proxy"))) }
         if !proxy, let lstInput = stage.inputs.first(where: { $0.port == "lst" }), let raster = writtenRaster(of: lstInput.stageID) {
-            var (quicklook, low, high) = try Quicklook.ramp(path: absolute(raster))
+            var (quicklook, low, high, reduced) = try Quicklook.ramp(path: absolute(raster))
+            // The hot spots (LST above the stage's threshold) outlined in cyan (they lie in the ramp's reds), under the
+            // plan and the zones.
+            var hotLegend: [(color: String, label: String)] = []
+            if let threshold = result.hotspotThresholdC,
+               quicklook.outlineAbove(Float(threshold), values: reduced.values, valueWidth: reduced.width, valueHeight: reduced.height,
+                                      (0, 230, 230)) > 0 {
+                hotLegend = [("#00e6e6", "\(t("hotspots")) > \(Self.fmt(threshold, 1)) °C")]
+            }
             let planLegend = drawPlan(on: &quicklook, raster: raster)
             quicklook.drawNorthArrow()
             quicklook.drawScaleBar()
-            if !planLegend.isEmpty { quicklook.drawLegend(planLegend, outlines: planLegend.count) }
+            let outlines = planLegend + hotLegend
+            if !outlines.isEmpty { quicklook.drawLegend(outlines, outlines: outlines.count) }
             let image = try saveImage(quicklook, name: "lst")
             maps.append(.figure(.init(file: image, caption: "\(t("map.lst")) (°C), \(t("legend.ramp"))",
                                                 legend: [0, 0.25, 0.5, 0.75, 1].map { f in
                                                     let c = Quicklook.rampColour(f)
                                                     return (String(format: "#%02x%02x%02x", c.0, c.1, c.2),
                                                             Self.fmt(Double(low) + f * Double(high - low)) + " °C")
-                                                }, width: quicklook.width, height: quicklook.height)))
+                                                } + outlines, width: quicklook.width, height: quicklook.height)))
         }
         let zones = result.zones + (result.scene.map { [$0] } ?? [])
         // Without a temperature the first column is the proxy (built-up share, %), labelled so; the rest have no value.

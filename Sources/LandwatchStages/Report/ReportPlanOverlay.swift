@@ -17,6 +17,11 @@ extension ReportBuilder {
     /// Draws the plan layers the run read onto a map of `raster`; returns their legend entries (outlines).
     func drawPlan(on quicklook: inout Quicklook, raster: String) -> [(color: String, label: String)] {
         guard let opened = try? Dataset.open(absolute(raster)), let crs = try? opened.spatialReference() else { return [] }
+        return drawPlan(on: &quicklook, crs: crs)
+    }
+
+    /// Draws the plan layers the run read onto a map in `crs`; returns their legend entries (outlines).
+    func drawPlan(on quicklook: inout Quicklook, crs: SpatialReference) -> [(color: String, label: String)] {
         var entries: [(color: String, label: String)] = []
         var names: [(text: String, x: Int, y: Int)] = []
         for style in Self.planStyles {
@@ -50,12 +55,30 @@ extension ReportBuilder {
 
     /// Numbers the patches on a map with their rank (the tables' rank), at the point inside each patch.
     func numberPatches(on quicklook: inout Quicklook, raster: String, entries: [ViolationList.Entry], limit: Int = 40) {
-        guard let opened = try? Dataset.open(absolute(raster)), let crs = try? opened.spatialReference(),
-              let toMap = try? CoordinateTransformation(from: .wgs84(), to: crs) else { return }
+        guard let opened = try? Dataset.open(absolute(raster)), let crs = try? opened.spatialReference() else { return }
+        numberPatches(on: &quicklook, crs: crs, entries: entries, limit: limit)
+    }
+
+    /// Numbers the patches on a map in `crs` with their rank.
+    func numberPatches(on quicklook: inout Quicklook, crs: SpatialReference, entries: [ViolationList.Entry], limit: Int = 40) {
+        guard let toMap = try? CoordinateTransformation(from: .wgs84(), to: crs) else { return }
         for entry in entries.sorted(by: { $0.rank < $1.rank }).prefix(limit) {
             guard let p = try? toMap.transform(x: entry.lon, y: entry.lat) else { continue }
             let pixel = quicklook.pixel(p.x, p.y)
             quicklook.label(String(entry.rank), x: pixel.x + 12, y: pixel.y - 12, size: 13, color: (0, 0, 0))
+        }
+    }
+
+    /// Outlines the patches (their WGS84 polygons) on a map in `crs`.
+    func outlinePatches(on quicklook: inout Quicklook, crs: SpatialReference, entries: [ViolationList.Entry],
+                        _ colour: (UInt8, UInt8, UInt8)) {
+        guard !entries.isEmpty, let transformation = try? CoordinateTransformation(from: .wgs84(), to: crs) else { return }
+        for entry in entries {
+            guard let geometry = try? Geometry(wkt: entry.geometry_wkt) else { continue }
+            for ring in geometry.allRings {
+                let projected = ring.compactMap { try? transformation.transform(x: $0.x, y: $0.y) }.map { ($0.x, $0.y) }
+                quicklook.outline([projected], colour)
+            }
         }
     }
 }
