@@ -281,10 +281,10 @@ package enum HistoryReport {
                 overTime.blocks.append(.html(lineChart(title: title, zones: charted, measure: measure, dates: data.dates, colours: colours),
                                              markdown: "(\(title): chart in index.html)"))
                 overTime.blocks.append(.paragraph(String(format: l("charted"), charted.count)))
-                overTime.blocks.append(.table(valueTable(charted, measure: measure, language: language)))
+                overTime.blocks.append(block(valueTable(charted, measure: measure, language: language)))
                 if !others.isEmpty {
                     overTime.blocks.append(.paragraph(String(format: l("others"), others.count)))
-                    overTime.blocks.append(.table(valueTable(others, measure: measure, language: language)))
+                    overTime.blocks.append(block(valueTable(others, measure: measure, language: language)))
                 }
             }
         }
@@ -305,6 +305,21 @@ package enum HistoryReport {
 
     static func measureLabel(_ measure: HistoryData.Measure, _ data: HistoryData, _ language: ReportLanguage) -> String {
         label(measure == .suhi && data.suhiIsProxy ? "suhi.proxy" : measure.rawValue, language)
+    }
+
+    /// A table whose figures stay on one line (`white-space: nowrap` on their cells) when a long name takes the room;
+    /// the name wraps, whole. The Markdown shows the same table.
+    static func block(_ table: ReportDocument.Table) -> ReportDocument.Block {
+        var h = "<table>\n<thead><tr>" + table.header.map { "<th>\(ReportDocument.escape($0))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+        for row in table.rows {
+            h += "<tr>" + row.enumerated().map { column, cell in
+                column < 2 ? "<td>\(ReportDocument.escape(cell))</td>"
+                    : "<td class=\"num\" style=\"white-space: nowrap\">\(ReportDocument.escape(cell))</td>"
+            }.joined() + "</tr>\n"
+        }
+        h += "</tbody>\n</table>"
+        let markdown = ReportDocument(language: .en, title: "", subtitle: "", sections: [.init(id: "t", title: "", blocks: [.table(table)])]).markdown()
+        return .html(h, markdown: markdown.components(separatedBy: "\n\n").dropFirst(2).joined(separator: "\n\n").trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     /// Zone id, full name, first and latest value and the change between them.
