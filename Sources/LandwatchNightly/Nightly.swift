@@ -272,9 +272,10 @@ public struct Nightly {
                 let entry = RunEntry(sceneID: scene.id, baseline: against, started: run.started, finished: run.finished,
                                      pipelineSHA256: run.pipelineSHA256, versions: "landwatch \(run.landwatchVersion), GDAL \(run.gdalVersion)",
                                      exitStatus: run.status, outputs: run.outputs)
-                let outcome = try registry.record(scene: scene, detections: detections, observations: observations, run: entry, overlap: 0.25)
-                // Each zone's metrics tonight (when the pipeline has metrics stages), for the history report.
-                try registry.recordZoneMetrics(History.zoneMetrics(run: run, folder: folder, scene: scene.id, date: scene.date), scene: scene.id)
+                // With each zone's metrics tonight (when the pipeline has metrics stages), for the history report.
+                let zoneMetrics = try History.zoneMetrics(run: run, folder: folder, scene: scene.id, date: scene.date)
+                let outcome = try registry.record(scene: scene, detections: detections, observations: observations, run: entry, overlap: 0.25,
+                                                  zoneMetrics: zoneMetrics)
                 for (listedID, registryID) in outcome.renamed.sorted(by: { $0.key < $1.key }) {
                     logger.warning("nightly: scene \(delivery.id): the list names \(listedID) what the registry tracks as \(registryID) (the registry changed while the scene ran)")
                 }

@@ -25,6 +25,10 @@ public protocol RegistryStore: AnyObject, Sendable {
     func violation(id: String) throws -> ViolationRecord?
     /// Every night that saw the violation (or could not) and every status change, oldest first.
     func history(id: String) throws -> [ViolationEvent]
+    /// ``record(scene:detections:observations:run:overlap:)`` and the scene's zone metrics, in one transaction (a
+    /// night killed between the two would leave a scene done without its metrics, never redone).
+    func record(scene: SceneRecord, detections: [Detection], observations: [SiteObservation], run: RunEntry?, overlap: Double,
+                zoneMetrics: [ZoneMetricRecord]) throws -> NightOutcome
     /// Replaces the zone metrics recorded for `scene` (``ZoneMetricRecord``), in one transaction.
     func recordZoneMetrics(_ rows: [ZoneMetricRecord], scene: String) throws
     /// Zone metrics of scenes dated within the period (YYYY-MM-DD, both ends included; nil: open), by date and zone.

@@ -36,9 +36,21 @@ public struct ZoneMetricRecord: Sendable, Equatable, Codable, FetchableRecord, P
 extension Registry {
     /// Replaces the zone metrics of `scene` with `rows`, in one transaction.
     public func recordZoneMetrics(_ rows: [ZoneMetricRecord], scene: String) throws {
-        try database.write { db in
-            try db.execute(sql: "DELETE FROM zone_metric WHERE scene_id = ?", arguments: [scene])
-            for row in rows { try row.insert(db) }
+        try database.write { db in try Self.replaceZoneMetrics(rows, scene: scene, in: db) }
+    }
+
+    static func replaceZoneMetrics(_ rows: [ZoneMetricRecord], scene: String, in db: Database) throws {
+        try db.execute(sql: "DELETE FROM zone_metric WHERE scene_id = ?", arguments: [scene])
+        for row in rows { try row.insert(db) }
+    }
+
+    public func record(scene: SceneRecord, detections: [Detection], observations: [SiteObservation], run: RunEntry?, overlap: Double,
+                       zoneMetrics: [ZoneMetricRecord]) throws -> NightOutcome {
+        try database.write { db -> NightOutcome in
+            let outcome = try Tracking.record(scene: scene, detections: detections, observations: observations, run: run, overlap: overlap,
+                                              in: SQLiteTracking(db: db))
+            try Self.replaceZoneMetrics(zoneMetrics, scene: scene.id, in: db)
+            return outcome
         }
     }
 
@@ -63,15 +75,27 @@ extension Registry {
 
 extension PostgresRegistry {
     public func recordZoneMetrics(_ rows: [ZoneMetricRecord], scene: String) throws {
+        try transaction(lock: Self.trackingLock) { try replaceZoneMetrics(rows, scene: scene) }
+    }
+
+    func replaceZoneMetrics(_ rows: [ZoneMetricRecord], scene: String) throws {
+        try run("DELETE FROM zone_metric WHERE scene_id = \(scene)")
+        for r in rows {
+            try run("""
+                INSERT INTO zone_metric (scene_id, date, zone, name, green_coverage, intensity, eco_occupation, suhi_c, suhi_proxy)
+                VALUES (\(r.scene_id), \(r.date), \(r.zone), \(r.name), \(r.green_coverage), \(r.intensity), \(r.eco_occupation),
+                        \(r.suhi_c), \(r.suhi_proxy))
+                """)
+        }
+    }
+
+    public func record(scene: SceneRecord, detections: [Detection], observations: [SiteObservation], run entry: RunEntry?, overlap: Double,
+                       zoneMetrics: [ZoneMetricRecord]) throws -> NightOutcome {
         try transaction(lock: Self.trackingLock) {
-            try run("DELETE FROM zone_metric WHERE scene_id = \(scene)")
-            for r in rows {
-                try run("""
-                    INSERT INTO zone_metric (scene_id, date, zone, name, green_coverage, intensity, eco_occupation, suhi_c, suhi_proxy)
-                    VALUES (\(r.scene_id), \(r.date), \(r.zone), \(r.name), \(r.green_coverage), \(r.intensity), \(r.eco_occupation),
-                            \(r.suhi_c), \(r.suhi_proxy))
-                    """)
-            }
+            let outcome = try Tracking.record(scene: scene, detections: detections, observations: observations, run: entry, overlap: overlap,
+                                              in: PostgresTracking(registry: self))
+            try replaceZoneMetrics(zoneMetrics, scene: scene.id)
+            return outcome
         }
     }
 

@@ -231,11 +231,12 @@ final class PostgresRegistryTests: XCTestCase {
             for (night, date) in ["2024-07-16", "2024-08-01"].enumerated() {
                 let scene = SceneRecord(id: "s\(night)", sensor: "landsat8-toa", date: date, footprintWKT: nil, cloudShare: nil,
                                         contentHash: "h\(night)", path: "/x", status: "done")
-                _ = try store.record(scene: scene, detections: [])
-                try store.recordZoneMetrics([ZoneMetricRecord(sceneID: scene.id, date: date, zone: "330102", name: "城西区",
-                                                              greenCoverage: 0.8 + Double(night) / 50, intensity: 0.17, ecoOccupation: 0.05,
-                                                              suhiProxy: 0.17),
-                                             ZoneMetricRecord(sceneID: scene.id, date: date, zone: "330103", name: nil, suhiC: 1.5)], scene: scene.id)
+                // The scene with its zone metrics in one transaction, as nightly records them.
+                _ = try store.record(scene: scene, detections: [], observations: [], run: nil, overlap: 0.25, zoneMetrics: [
+                    ZoneMetricRecord(sceneID: scene.id, date: date, zone: "330102", name: "城西区", greenCoverage: 0.8 + Double(night) / 50,
+                                     intensity: 0.17, ecoOccupation: 0.05, suhiProxy: 0.17),
+                    ZoneMetricRecord(sceneID: scene.id, date: date, zone: "330103", name: nil, suhiC: 1.5),
+                ])
             }
             // Recording a scene again replaces its rows.
             try store.recordZoneMetrics([ZoneMetricRecord(sceneID: "s1", date: "2024-08-01", zone: "330102", name: "城西区", greenCoverage: 0.9)], scene: "s1")
