@@ -262,6 +262,10 @@ final class HistoryReportTests: XCTestCase {
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: missing))
         XCTAssertFalse(FileManager.default.fileExists(atPath: work.appendingPathComponent("r").path))
+        let help = try CLITests.landwatch(["report", "--help"])
+        for option in ["--db", "--zone", "--from", "--to", "--language", "--out", "index.html and DIR/summary.json"] {
+            XCTAssertTrue(help.stdout.contains(option), "report --help names \(option): \(help.stdout)")
+        }
         let bad = try CLITests.landwatch(["report", "--db", missing, "--from", "March", "--out", "r"])
         XCTAssertEqual(bad.status, 64)
         XCTAssertTrue(bad.stderr.contains("--from March: write the date as YYYY-MM-DD"), bad.stderr)

@@ -318,8 +318,8 @@ package enum HistoryReport {
             }.joined() + "</tr>\n"
         }
         h += "</tbody>\n</table>"
-        let markdown = ReportDocument(language: .en, title: "", subtitle: "", sections: [.init(id: "t", title: "", blocks: [.table(table)])]).markdown()
-        return .html(h, markdown: markdown.components(separatedBy: "\n\n").dropFirst(2).joined(separator: "\n\n").trimmingCharacters(in: .whitespacesAndNewlines))
+        let markdown = ([table.header] + table.rows).map { "| " + $0.map(ReportDocument.cell).joined(separator: " | ") + " |" }
+        return .html(h, markdown: ([markdown[0], "|" + String(repeating: " --- |", count: table.header.count)] + markdown.dropFirst()).joined(separator: "\n"))
     }
 
     /// Zone id, full name, first and latest value and the change between them.
