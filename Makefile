@@ -10,12 +10,15 @@ deps:
 	@if ! pkg-config --exists gdal || ! pkg-config --exists xgboost || ! command -v gdal_translate >/dev/null \
 	   || ! pkg-config --exists libtiff-4 || ! [ -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import osgeo' 2>/dev/null \
 	   || ! /usr/bin/python3 -c 'import yaml' 2>/dev/null || ! [ -x /usr/bin/time ] || ! command -v chromium >/dev/null || ! command -v tidy >/dev/null \
+	   || ! command -v chromedriver >/dev/null || ! [ -f /usr/share/javascript/leaflet/leaflet.js ] \
+	   || ! /usr/bin/python3 -c 'import selenium, PIL' 2>/dev/null \
 	   || ! [ -d /usr/share/fonts/opentype/noto ] || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	   || ! pkg-config --exists libqrencode || ! pkg-config --exists freetype2 || ! command -v pdftoppm >/dev/null || ! command -v zbarimg >/dev/null; then \
 	  echo "make deps: installing GDAL, XGBoost, libtiff and tools with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    libgdal-dev libtiff-dev gdal-bin python3-gdal python3-numpy python3-yaml libxgboost-dev python3-xgboost time pkg-config \
-	    chromium fonts-noto-cjk tidy postgresql python3-pip libqrencode-dev libfreetype-dev poppler-utils zbar-tools >/dev/null; \
+	    chromium fonts-noto-cjk tidy postgresql python3-pip libqrencode-dev libfreetype-dev poppler-utils zbar-tools \
+	    libjs-leaflet chromium-driver python3-selenium python3-pil >/dev/null; \
 	fi
 	@command -v kubernetes-validate >/dev/null || { echo "make deps: installing kubernetes-validate from PyPI"; \
 	  python3 -m pip install -q kubernetes-validate 2>/dev/null || python3 -m pip install -q --break-system-packages kubernetes-validate; }

@@ -178,6 +178,9 @@ final class HistoryReportTests: XCTestCase {
         let unknown = try CLITests.landwatch(["report", "--db", db, "--zone", "Atlantis", "--out", work.appendingPathComponent("u").path])
         XCTAssertEqual(unknown.status, 66)
         XCTAssertTrue(unknown.stderr.contains("--zone 'Atlantis': no zone of that id or name"), unknown.stderr)
+        // What a writer killed midway leaves is cleared by the next one.
+        try FileManager.default.createDirectory(at: work.appendingPathComponent(".history.partial-99999"), withIntermediateDirectories: false)
+        XCTAssertEqual(try CLITests.landwatch(["report", "--db", db, "--out", folder.path]).status, 0)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: work.path).filter { $0.contains("partial") || $0 == "e" || $0 == "u" }
         XCTAssertEqual(leftovers, [], "nothing half-written")
     }

@@ -134,7 +134,9 @@ final class ReportTests: PipelineTestCase {
         // What was run: both scenes with their sensor, date and cloud share.
         XCTAssertTrue(html.contains("<td>before-scene</td><td>LE07</td><td>2001-07-30</td>"))
         XCTAssertTrue(html.contains("<td>after-scene</td><td>LC08</td><td>2013-07-07</td>"))
-        XCTAssertTrue(html.contains("href=\"../violations/violations.csv\""))
+        // The list's files are copied into the report folder: sharing the folder alone keeps the links.
+        XCTAssertTrue(html.contains("href=\"violations/violations.csv\""))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: report.appendingPathComponent("violations/violations.csv").path))
         try checkImages(report, html)
         try validate(report)
         try render(report)

@@ -360,7 +360,11 @@ package enum HistoryReport {
         let parent = target.deletingLastPathComponent()
         let manager = FileManager.default
         let partial = parent.appendingPathComponent(".\(target.lastPathComponent).partial-\(getpid())")
-        try? manager.removeItem(at: partial)
+        // What a writer killed midway left (nightly holds its lock; a second writer of the same folder is not supported).
+        for name in (try? manager.contentsOfDirectory(atPath: parent.path)) ?? []
+        where name.hasPrefix(".\(target.lastPathComponent).partial-") || name.hasPrefix(".\(target.lastPathComponent).old-") {
+            try? manager.removeItem(at: parent.appendingPathComponent(name))
+        }
         try manager.createDirectory(at: partial, withIntermediateDirectories: false)
         do {
             try Data(document(data, language: language, source: source).html().utf8).write(to: partial.appendingPathComponent("index.html"))

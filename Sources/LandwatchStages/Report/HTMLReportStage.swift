@@ -257,6 +257,7 @@ struct ReportBuilder {
         }
         sections += findings
         maps = try trueColourMaps(patches: violationEntries) + maps
+        maps.insert(try interactiveMap(patches: violationEntries), at: 0)
         sections.append(.init(id: "maps", title: t("maps"), blocks: maps))
         sections += method
         sections.append(runSection())
@@ -489,7 +490,11 @@ struct ReportBuilder {
                                                 width: quicklook.width, height: quicklook.height)))
         }
         section.blocks.append(.paragraph(t("files")))
-        section.blocks.append(.links(files.filter { !$0.contains("/chips/") }.map { ($0, link($0)) }))
+        // The list's files are copied into the report folder (the same paths under it), so that sharing the folder alone keeps
+        // its links (docs/report.md, Layout); not the typed violations.json, which programs find the run's list by.
+        let shared = files.filter { !$0.hasSuffix("/" + ViolationList.fileName) }
+        let bundled = try shared.map { try bundle($0) }
+        section.blocks.append(.links(zip(shared, bundled).filter { !$0.0.contains("/chips/") }.map { ($0.0, $0.1) }))
         return section
     }
 
