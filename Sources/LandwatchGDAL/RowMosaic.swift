@@ -41,7 +41,7 @@ public enum RowMosaic {
         let options = GeoTIFFOptions(compression: codec, blockSize: tile.width == tile.height && tile.width % 16 == 0 ? tile.width : 512)
         let resampling = template.metadata()["OVERVIEW_RESAMPLING"].flatMap { OverviewResampling(rawValue: $0.uppercased()) } ?? .nearest
         let threads = CPLGetConfigOption("GDAL_NUM_THREADS", nil).flatMap { Int(String(cString: $0)) } ?? 1
-        try Dataset.open(tiled).copyAsCOG(to: path, options: options, resampling: resampling, threads: threads)
+        try Dataset.writeCOG(fromTiled: tiled, to: path, options: options, resampling: resampling, threads: threads)
     }
 
     private static func writeTiled(_ parts: [Part], grid: RasterGrid, to path: String, stripBytes: Int) throws(GDALError) {

@@ -6,9 +6,9 @@ import LandwatchPipeline
 ///
 /// GDAL's COG driver only copies a finished dataset (it has no block-by-block `Create`), so the blocks are first
 /// written, as by ``GeoTIFFSink``, to a tiled GeoTIFF in the run's work folder (never an output, never published);
-/// ``finish()`` then copies it with the COG driver (overviews computed into a temporary file, then every tile laid
-/// out after the headers) to the output's temporary name, which is published like any other output. The scratch
-/// file is removed in every case. A failure or a kill before the rename leaves nothing that looks finished.
+/// ``finish()`` builds its overviews in place, then copies it with the COG driver (every tile laid out after the
+/// headers; see ``Dataset/writeCOG(fromTiled:to:options:resampling:threads:)``) to the output's temporary name,
+/// which is published like any other output. The scratch file is removed in every case. A failure or a kill before the rename leaves nothing that looks finished.
 final class COGSink: BlockSink, @unchecked Sendable {  // `tiled` and `scratch` are only touched by finish/abort, once
     let relativePath: String
     private let tiled: GeoTIFFSink
@@ -46,8 +46,7 @@ final class COGSink: BlockSink, @unchecked Sendable {  // `tiled` and `scratch` 
         _ = try tiled.finish()
         let output = AtomicOutput(target: target)
         try output.write { path in
-            let source = try Dataset.open(scratch.path)
-            try source.copyAsCOG(to: path, options: options, resampling: resampling, threads: threads)
+            try Dataset.writeCOG(fromTiled: scratch.path, to: path, options: options, resampling: resampling, threads: threads)
         }
         return [relativePath]
     }
