@@ -150,6 +150,19 @@ def main():
         if after_off != 0 or after_on != len(markers):
             fail(f"toggling the patches layer: {after_off} markers off, {after_on} on (expected 0 and {len(markers)})")
 
+        # Tick an image overlay that is off (the land cover): it loads, and its classes join the legend.
+        names = driver.find_elements(By.CSS_SELECTOR, ".leaflet-control-layers-overlays label")
+        off = [n for n in names if not n.find_element(By.CSS_SELECTOR, "input").is_selected()]
+        if off:
+            rows = len(driver.find_elements(By.CSS_SELECTOR, ".lw-legend div"))
+            off[0].find_element(By.CSS_SELECTOR, "input").click()
+            time.sleep(0.5)
+            grown = len(driver.find_elements(By.CSS_SELECTOR, ".lw-legend div"))
+            print(f"overlay {off[0].text.strip()!r} on: legend {rows} -> {grown} rows")
+            if grown <= rows:
+                fail(f"ticking {off[0].text.strip()!r} added nothing to the legend")
+            driver.save_screenshot(os.path.join(shots, "map-overlay.png"))
+
         collect()
         inside = "file://" + urllib.parse.quote(report) + "/"
         outside = [u for u in requests if not (u.startswith(inside) or u.startswith("data:"))]

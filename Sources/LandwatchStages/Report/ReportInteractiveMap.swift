@@ -169,7 +169,8 @@ extension ReportBuilder {
                 }
             }
             if !features.isEmpty {
-                layers.append(["name": mapLabel(style.key), "colour": style.hex, "data": ["type": "FeatureCollection", "features": features]])
+                layers.append(["name": mapLabel(style.key), "colour": style.hex, "names": style.role == .zones,
+                               "data": ["type": "FeatureCollection", "features": features]])
             }
         }
 
@@ -243,6 +244,7 @@ extension ReportBuilder {
         .lw-popup td { padding: 1px 6px 1px 0; vertical-align: top; }
         .lw-popup img { width: 120px; margin-right: 4px; }
         .lw-legend { background: #fff; padding: 6px 8px; font-size: 12px; line-height: 18px; }
+        .lw-zone { background: rgba(255, 255, 255, 0.8); border: 0; box-shadow: none; font-weight: bold; }
         .lw-legend span { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: middle; }
         </style>
         </head>
@@ -276,21 +278,32 @@ extension ReportBuilder {
       });
       d.layers.forEach(function (l) {
         var layer = L.geoJSON(l.data, {style: {color: l.colour, weight: 2, fill: false},
-          onEachFeature: function (f, shape) { if (f.properties.name) { shape.bindTooltip(esc(f.properties.name)); } }});
+          onEachFeature: function (f, shape) {
+            if (f.properties.name) { shape.bindTooltip(esc(f.properties.name), l.names ? {permanent: true, direction: 'center', className: 'lw-zone'} : {}); }
+          }});
         layer.addTo(map);
         overlays[esc(l.name)] = layer;
       });
       var patches = L.layerGroup().addTo(map);
       overlays[esc(label('layers.patches'))] = patches;
       L.control.layers(null, overlays, {collapsed: false}).addTo(map);
-      var legendEntries = d.layers.map(function (l) { return {colour: l.colour, label: l.name}; });
+      // The legend: the outlines, then the classes of each image overlay shown that has them.
+      var legendDiv = null;
+      function drawLegend() {
+        var html = d.layers.concat([{colour: '#ffe600', name: label('layers.patches')}]).map(function (e) {
+          return '<div><span style="border: 2px solid ' + e.colour + '"></span>' + esc(e.name) + '</div>'; }).join('');
+        d.overlays.forEach(function (o) {
+          if (!o.legend || !map.hasLayer(overlays[esc(o.name)])) { return; }
+          html += '<div><b>' + esc(o.name) + '</b></div>' + o.legend.map(function (e) {
+            return '<div><span style="background: ' + e.colour + '"></span>' + esc(e.label) + '</div>'; }).join('');
+        });
+        legendDiv.innerHTML = html;
+      }
       var legend = L.control({position: 'bottomright'});
-      legend.onAdd = function () {
-        var div = L.DomUtil.create('div', 'lw-legend');
-        div.innerHTML = legendEntries.map(function (e) { return '<div><span style="border: 2px solid ' + e.colour + '"></span>' + esc(e.label) + '</div>'; }).join('');
-        return div;
-      };
+      legend.onAdd = function () { legendDiv = L.DomUtil.create('div', 'lw-legend'); return legendDiv; };
       legend.addTo(map);
+      drawLegend();
+      map.on('overlayadd overlayremove', drawLegend);
       function popup(p) {
         var at = p.lat.toFixed(6) + ', ' + p.lon.toFixed(6);
         var rows = [[label('id'), '<span class="lw-id">' + esc(p.id) + '</span>'], [label('rank'), p.rank],
