@@ -150,6 +150,19 @@ def main():
         if after_off != 0 or after_on != len(markers):
             fail(f"toggling the patches layer: {after_off} markers off, {after_on} on (expected 0 and {len(markers)})")
 
+        # The severity filter: unticking one severity hides exactly its patches.
+        boxes = driver.find_elements(By.CSS_SELECTOR, '#filter input[data-key="severity"]')
+        if boxes:
+            severity = boxes[-1].get_attribute("data-value")
+            expected = driver.execute_script(
+                "return LANDWATCH_MAP.patches.features.filter(f => f.properties.severity !== arguments[0]).length", severity)
+            boxes[-1].click()
+            filtered = len(driver.find_elements(By.CSS_SELECTOR, ".lw-patch[data-id]"))
+            boxes[-1].click()
+            print(f"filter: without severity {severity!r} {filtered} markers (expected {expected})")
+            if filtered != expected:
+                fail(f"unticking severity {severity!r} shows {filtered} markers, expected {expected}")
+
         # Tick an image overlay that is off (the land cover): it loads, and its classes join the legend.
         names = driver.find_elements(By.CSS_SELECTOR, ".leaflet-control-layers-overlays label")
         off = [n for n in names if not n.find_element(By.CSS_SELECTOR, "input").is_selected()]
