@@ -335,8 +335,8 @@ extension ReportBuilder {
       function values(key) { var seen = []; features.forEach(function (f) { if (seen.indexOf(f.properties[key]) < 0) { seen.push(f.properties[key]); } }); return seen; }
       var filter = document.getElementById('filter');
       var chosen = {status: {}, severity: {}};
-      filter.innerHTML = esc(label('filter')) + ': ';
-      ['status', 'severity'].forEach(function (key) {
+      if (features.length) { filter.innerHTML = esc(label('filter')) + ': '; }
+      (features.length ? ['status', 'severity'] : []).forEach(function (key) {
         var group = document.createElement('span');
         group.textContent = label(key) + ': ';
         filter.appendChild(group);
