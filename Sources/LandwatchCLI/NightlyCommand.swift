@@ -34,7 +34,10 @@ struct NightlyRun: ParsableCommand {
     )
 
     @Option(name: .long, help: "Folder where deliveries arrive: GeoTIFFs with a JSON sidecar of sensor and date, Landsat folders or tars, Sentinel-2 SAFE folders or zips, Gaofen images with their XML.")
-    var inbox: String
+    var inbox: String?
+
+    @Option(name: .long, help: ArgumentHelp("Instead of --inbox: a STAC ItemCollection (file or URL) or a STAC API's /search URL (queried with the pipeline's stac_bbox, stac_datetime, stac_collections, stac_limit; next pages followed up to stac_max_pages, default 10); each Item is a delivery.", valueName: "FILE|URL"))
+    var stac: String?
 
     @Option(name: .long, help: "The pipeline run for each new scene against its baseline.")
     var pipeline: String
@@ -70,6 +73,7 @@ struct NightlyRun: ParsableCommand {
     var logFormat: LogFormat = .text
 
     func validate() throws {
+        if (inbox == nil) == (stac == nil) { throw ValidationError("give the deliveries' source: --inbox DIR or --stac FILE|URL (one of the two)") }
         if let shard {
             do { _ = try Shard(parsing: shard, environment: ProcessInfo.processInfo.environment) } catch { throw ValidationError(error.description) }
         }
@@ -99,15 +103,18 @@ struct NightlyRun: ParsableCommand {
         let logger = Logger(label: "landwatch")
         let environment = ProcessInfo.processInfo.environment
         let fromEnvironment = db == nil && environment["LANDWATCH_DB_URL"] != nil
-        var nightly = Nightly(inbox: inbox, pipelinePath: pipeline, out: out, database: db ?? environment["LANDWATCH_DB_URL"],
+        var nightly = Nightly(inbox: inbox ?? "", pipelinePath: pipeline, out: out, database: db ?? environment["LANDWATCH_DB_URL"],
                               threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                               memoryBudget: ByteCount.parse(memory)!, registry: standardRegistry, logger: logger)
         nightly.force = force
+        nightly.stac = stac
         nightly.overrides = try parseOverrides(settings)
         nightly.databaseFromEnvironment = fromEnvironment
         nightly.shard = try shard.map { text throws in try Shard(parsing: text, environment: ProcessInfo.processInfo.environment) }
         // The inbox and the output folder (tars unpacked there are later nights' baselines) are always readable.
-        nightly.readRoots = [FileManager.default.currentDirectoryPath, inbox, out] + allowRead
+        // A local ItemCollection's folder is readable as the inbox is (relative asset hrefs point there).
+        let stacFolder = stac.flatMap { $0.hasPrefix("/vsi") || $0.contains("://") ? nil : URL(fileURLWithPath: $0).deletingLastPathComponent().path }
+        nightly.readRoots = [FileManager.default.currentDirectoryPath, out] + [inbox, stacFolder].compactMap { $0 } + allowRead
         let summary: NightlySummary
         do {
             summary = try nightly.run()

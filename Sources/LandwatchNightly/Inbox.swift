@@ -22,6 +22,8 @@ public struct Delivery: Sendable {
     /// A Landsat tar read in place while scanning: nightly unpacks it (under `out/unpacked/`) before running it,
     /// and the unpacked MTL becomes `path`, so that later nights can read it as their baseline.
     public var archive: String?
+    /// The STAC Item id, for a delivery from `nightly --stac`.
+    public var stacItem: String?
 }
 
 /// Finds deliveries in the inbox: a GeoTIFF with a small JSON sidecar of the same name giving sensor and date

@@ -121,6 +121,8 @@ public struct Nightly {
     /// `--set NAME=VALUE`: params of the pipeline file overridden for every scene (nightly still sets before, after,
     /// before_date and after_date per scene).
     public var overrides: [String: String] = [:]
+    /// `--stac FILE|URL`: the deliveries are the Items of this ItemCollection or STAC API search instead of the inbox's.
+    public var stac: String?
 
     public init(inbox: String, pipelinePath: String, out: String, database: String?, threads: Int, memoryBudget: Int,
                 registry: StageRegistry, logger: Logger) {
@@ -157,7 +159,7 @@ public struct Nightly {
         // .tar.gz it seeked in) beside the delivery.
         setenv("CPL_VSIL_GZIP_WRITE_PROPERTIES", "NO", 1)
         var isInbox: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: inbox, isDirectory: &isInbox), isInbox.boolValue else {
+        guard stac != nil || (FileManager.default.fileExists(atPath: inbox, isDirectory: &isInbox) && isInbox.boolValue) else {
             throw RunError(.input, "the inbox \(inbox) does not exist or is not a folder")
         }
         // Validate the pipeline once, before any scene (its params say how long a delivery must settle).
@@ -165,7 +167,10 @@ public struct Nightly {
         runner.readRoots = readRoots
         let declared = try runner.validate(path: pipelinePath, overrides: overrides).pipeline.params
         let settle = try Self.seconds(declared["settle_seconds"], name: "settle_seconds", path: pipelinePath)
-        var (deliveries, skipped) = try Inbox.scan(inbox, settleSeconds: settle)
+        var (deliveries, skipped) = try stac.map { location throws(RunError) in
+            try STACInbox.scan(Self.feed(location, declared: declared, path: pipelinePath), out: out,
+                               readRoots: readRoots.map { ReadRoots(folders: [URL(fileURLWithPath: pipelinePath).standardizedFileURL.deletingLastPathComponent().path] + $0) })
+        } ?? Inbox.scan(inbox, settleSeconds: settle)
         if let shard {
             let all = deliveries.count
             deliveries = deliveries.filter { shard.owns($0.place ?? $0.contentHash) }
@@ -191,7 +196,16 @@ public struct Nightly {
         var summary = NightlySummary()
         var fresh: [(delivery: Delivery, attempts: Int)] = []
         for delivery in deliveries {
-            let earlier = try registry.scene(contentHash: delivery.contentHash)
+            var earlier = try registry.scene(contentHash: delivery.contentHash)
+            if earlier == nil, delivery.stacItem != nil, let known = try registry.scenes().first(where: { $0.id == delivery.id }) {
+                // The same Item with other content (an asset now answering, or replaced): a failed one is retried; a
+                // processed one is not redone unless --force.
+                if known.status == "done", !force {
+                    logger.warning("nightly: skipped STAC Item \(delivery.id): processed on \(known.recorded_at), its assets changed since (--force redoes it)")
+                    continue
+                }
+                earlier = known
+            }
             if force || earlier == nil {
                 fresh.append((delivery, (earlier?.attempts ?? 0) + 1))
             } else if let earlier, earlier.status == "failed", earlier.attempts <= retries {
@@ -202,7 +216,7 @@ public struct Nightly {
         }
         summary.scenesNew = fresh.count
         if fresh.isEmpty {
-            logger.info("nightly: nothing new in \(inbox)")
+            logger.info("nightly: nothing new in \(stac ?? inbox)")
             return summary
         }
         func failed(_ scene: SceneRecord, _ reason: String, attempts: Int) throws {
@@ -233,6 +247,18 @@ public struct Nightly {
             var scene = SceneRecord(id: delivery.id, sensor: delivery.sensor, date: delivery.date, footprintWKT: delivery.footprintWKT,
                                     cloudShare: nil, contentHash: delivery.contentHash, path: delivery.path, status: "done")
             scene.attempts = attempts
+            scene.stac_item = delivery.stacItem
+            if delivery.problem == nil, delivery.stacItem != nil {
+                // An Item the pipeline cannot read (a band without asset, assets on different grids) fails before it
+                // can become a baseline: its read.stac stages are checked with it now.
+                do {
+                    var overrides = self.overrides
+                    for (name, value) in ["after": delivery.path, "after_date": delivery.date] where declared[name] != nil { overrides[name] = value }
+                    _ = try runner.validate(path: pipelinePath, overrides: overrides)
+                } catch {
+                    delivery.problem = "\(error)"
+                }
+            }
             if let problem = delivery.problem {
                 scene.footprint_wkt = nil
                 try failed(scene, problem, attempts: attempts)
@@ -327,12 +353,54 @@ public struct Nightly {
         return summary
     }
 
+    /// The STAC feed of `--stac`: a `/search` endpoint is queried with the pipeline's params stac_bbox (west,south,east,
+    /// north), stac_datetime (an interval, `2024-06-01/2024-09-01`), stac_collections (comma-separated) and stac_limit
+    /// (Items per page); stac_max_pages (default 10) bounds the pages read, for an ItemCollection too.
+    static func feed(_ location: String, declared: [String: String], path: String) throws(RunError) -> STACFeed {
+        var search = STACFeed.Search()
+        if let text = declared["stac_bbox"], !text.isEmpty {
+            let numbers = text.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard numbers.count == 4, numbers[0] < numbers[2], numbers[1] < numbers[3] else {
+                throw RunError(.input, "\(path): param stac_bbox: '\(text.prefix(60))' must be west,south,east,north in degrees")
+            }
+            search.bbox = numbers
+        }
+        if let text = declared["stac_datetime"], !text.isEmpty {
+            let ends = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            guard ends.count == 2, ends.allSatisfy({ $0 == ".." || $0.isEmpty || day(String($0.prefix(10))) != nil }) else {
+                throw RunError(.input, "\(path): param stac_datetime: '\(text.prefix(60))' must be an interval START/END (dates or RFC 3339 times, '..' for open)")
+            }
+            // Bare dates become the whole days' RFC 3339 times, as STAC APIs want them.
+            let full = ends.enumerated().map { index, end in
+                end.count == 10 ? end + (index == 0 ? "T00:00:00Z" : "T23:59:59Z") : end
+            }
+            search.datetime = full.joined(separator: "/")
+        }
+        search.collections = (declared["stac_collections"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if let text = declared["stac_limit"], !text.isEmpty {
+            guard let limit = Int(text), (1...10000).contains(limit) else {
+                throw RunError(.input, "\(path): param stac_limit: '\(text.prefix(40))' must be a whole number of Items per page from 1 to 10000")
+            }
+            search.limit = limit
+        }
+        var pages = 10
+        if let text = declared["stac_max_pages"], !text.isEmpty {
+            guard let value = Int(text), (1...10000).contains(value) else {
+                throw RunError(.input, "\(path): param stac_max_pages: '\(text.prefix(40))' must be a whole number of pages from 1 to 10000")
+            }
+            pages = value
+        }
+        return STACFeed(location: location, search: STACFeed.isSearch(location) ? search : nil, maxPages: pages)
+    }
+
     /// True when a failure names a file of the delivery (or of its baseline): a broken input, not a broken machine.
     static func concernsDelivery(_ error: RunError, _ delivery: Delivery, baseline: SceneRecord?) -> Bool {
         var places = [delivery.path, URL(fileURLWithPath: delivery.path).deletingLastPathComponent().path]
         if let archive = delivery.archive { places.append(archive) }
         if let baseline { places += [baseline.path, URL(fileURLWithPath: baseline.path).deletingLastPathComponent().path] }
         let message = error.description
+        // A STAC Item's assets are read where its hrefs point (/vsicurl/ URLs).
+        if delivery.stacItem != nil, message.contains("/vsi") || message.contains("Item \(delivery.id)") { return true }
         return places.contains { !$0.isEmpty && $0 != "/" && $0 != "." && message.contains($0) }
             && !message.contains("No space left") && !message.contains("Read-only file system")
             && !message.lowercased().contains("cannot write") && !message.lowercased().contains("cannot create")

@@ -45,6 +45,7 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {  // st
         ("v2", Schema.v2Postgres),
         ("v3", Schema.v3Postgres),
         ("v4", Schema.v4Postgres),
+        ("v5", Schema.v5Postgres),
     ]
 
     /// Connects and migrates. The password comes from the URL only when it came from the environment
@@ -163,6 +164,7 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {  // st
                                 failureReason: try row["failure_reason"].decode(String?.self))
         scene.recorded_at = try row["recorded_at"].decode(Date.self)
         scene.attempts = try row["attempts"].decode(Int.self)
+        scene.stac_item = try row["stac_item"].decode(String?.self)
         return scene
     }
 
@@ -201,12 +203,14 @@ public final class PostgresRegistry: RegistryStore, @unchecked Sendable {  // st
 
     func save(scene s: SceneRecord) throws {
         try run("""
-            INSERT INTO scene (id, sensor, date, footprint_wkt, cloud_share, content_hash, path, status, failure_reason, recorded_at, attempts)
+            INSERT INTO scene (id, sensor, date, footprint_wkt, cloud_share, content_hash, path, status, failure_reason, recorded_at, attempts,
+              stac_item)
             VALUES (\(s.id), \(s.sensor), \(s.date), \(s.footprint_wkt), \(s.cloud_share), \(s.content_hash), \(s.path), \(s.status),
-                    \(s.failure_reason), \(s.recorded_at), \(s.attempts))
+                    \(s.failure_reason), \(s.recorded_at), \(s.attempts), \(s.stac_item))
             ON CONFLICT (id) DO UPDATE SET sensor = EXCLUDED.sensor, date = EXCLUDED.date, footprint_wkt = EXCLUDED.footprint_wkt,
               cloud_share = EXCLUDED.cloud_share, content_hash = EXCLUDED.content_hash, path = EXCLUDED.path, status = EXCLUDED.status,
-              failure_reason = EXCLUDED.failure_reason, recorded_at = EXCLUDED.recorded_at, attempts = EXCLUDED.attempts
+              failure_reason = EXCLUDED.failure_reason, recorded_at = EXCLUDED.recorded_at, attempts = EXCLUDED.attempts,
+              stac_item = EXCLUDED.stac_item
             """)
     }
 

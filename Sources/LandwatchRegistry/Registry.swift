@@ -99,6 +99,10 @@ public final class Registry: Sendable {
         migrator.registerMigration("v4") { db in
             for statement in Schema.v4SQLite { try db.execute(sql: statement) }
         }
+        // v5: the STAC Item of a scene.
+        migrator.registerMigration("v5") { db in
+            for statement in Schema.v5SQLite { try db.execute(sql: statement) }
+        }
         return migrator
     }
 

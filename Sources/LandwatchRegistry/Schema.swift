@@ -88,3 +88,9 @@ extension Schema {
         "CREATE INDEX zone_metric_date ON zone_metric (date)",
     ]
 }
+
+extension Schema {
+    /// v5 (issue 25): the STAC Item a scene came from (`nightly --stac`), nil for inbox deliveries.
+    static let v5SQLite = ["ALTER TABLE scene ADD COLUMN stac_item TEXT"]
+    static let v5Postgres = ["ALTER TABLE scene ADD COLUMN stac_item text"]
+}

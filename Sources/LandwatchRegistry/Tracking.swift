@@ -173,6 +173,8 @@ public struct SceneRecord: Sendable, Codable, FetchableRecord, PersistableRecord
     public var recorded_at: Date
     /// How many nights tried it (a failed scene is retried up to the pipeline's `retries`).
     public var attempts: Int = 1
+    /// The STAC Item the scene came from (`nightly --stac`); nil for an inbox delivery.
+    public var stac_item: String?
 
     public init(id: String, sensor: String, date: String, footprintWKT: String?, cloudShare: Double?, contentHash: String,
                 path: String, status: String, failureReason: String? = nil) {

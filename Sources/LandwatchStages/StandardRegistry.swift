@@ -7,6 +7,7 @@ import LandwatchScenarios
 public let standardRegistry: StageRegistry = {
     var registry = StageRegistry()
     registry.register(ReadSceneStage.self)
+    registry.register(ReadSTACStage.self)
     registry.register(ReadVectorStage.self)
     registry.register(ReadLandsatStage.self)
     registry.register(ReadPlanStage.self)

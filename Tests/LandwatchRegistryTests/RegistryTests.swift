@@ -94,7 +94,7 @@ final class RegistryTests: XCTestCase {
         sqlite.waitUntilExit()
         XCTAssertEqual(sqlite.terminationStatus, 0)
         XCTAssertThrowsError(try Registry(path: path)) { error in
-            XCTAssertTrue("\(error)".hasPrefix("\(path) was written by a newer landwatch (schema v99; this one knows up to v4): refusing to migrate it down"), "\(error)")
+            XCTAssertTrue("\(error)".hasPrefix("\(path) was written by a newer landwatch (schema v99; this one knows up to v5): refusing to migrate it down"), "\(error)")
         }
     }
 

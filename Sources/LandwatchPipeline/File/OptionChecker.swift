@@ -235,5 +235,5 @@ public struct ReadRoots: Sendable {
         return folders.contains { !$0.hasPrefix("/vsi") && (real == $0 || real.hasPrefix($0 == "/" ? "/" : $0 + "/")) }
     }
 
-    var list: String { folders.joined(separator: ", ") }
+    public var list: String { folders.joined(separator: ", ") }
 }

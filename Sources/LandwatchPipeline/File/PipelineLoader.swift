@@ -225,6 +225,7 @@ public struct PipelineLoader: Sendable {
                                     fallback: usesEntry.value.location, problems: &problems)
         guard var options = checked else { return nil }
         options.legend = legend
+        options.readRoots = checker.readRoots
         let instance: any StageType
         do {
             instance = try stageType.init(options: options)

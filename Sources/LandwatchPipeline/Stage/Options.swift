@@ -122,6 +122,9 @@ public struct StageOptions: Sendable {
     public private(set) var locations: [String: SourceLocation]
     /// The pipeline file's `legend` (the six-class default when the file has none).
     public var legend: Legend
+    /// Where the run may read inputs from (nil: anywhere), for a stage whose files are named inside another file
+    /// (`read.stac`'s asset hrefs).
+    public var readRoots: ReadRoots?
 
     public init(values: [String: OptionValue] = [:], locations: [String: SourceLocation] = [:], legend: Legend = .standard) {
         self.values = values
