@@ -71,6 +71,18 @@ extension ReportBuilder {
         return [[lats.min()!, lons.min()!], [lats.max()!, lons.max()!]]
     }
 
+    /// The error of a copy into the report folder: a full disk named first, as every other write does.
+    static func copyError(_ error: Error, target: String, what: String) -> RunError {
+        // Foundation says "There isn't enough space." for ENOSPC: name the full disk first, as every other write does.
+        let ns = error as NSError
+        let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError
+        let full = (ns.domain == NSCocoaErrorDomain && ns.code == NSFileWriteOutOfSpaceError)
+            || (ns.domain == NSPOSIXErrorDomain && ns.code == Int(ENOSPC))
+            || (underlying.map { $0.domain == NSPOSIXErrorDomain && $0.code == Int(ENOSPC) } ?? false)
+        if full { return RunError(.outputNotWritable, "no space left on device writing \(target)") }
+        return RunError(.outputNotWritable, "report.html: \(what): \(error.localizedDescription)")
+    }
+
     /// Copies the run's file `relative` (relative to the output root) into the report folder under the same path;
     /// returns that path (the report's link to it).
     mutating func bundle(_ relative: String) throws -> String {
@@ -82,7 +94,7 @@ extension ReportBuilder {
             if FileManager.default.fileExists(atPath: target) { try FileManager.default.removeItem(atPath: target) }
             try FileManager.default.copyItem(atPath: source, toPath: target)
         } catch {
-            throw RunError(.outputNotWritable, "report.html: cannot copy \(relative) into the report folder (\(target)): \(error.localizedDescription)")
+            throw Self.copyError(error, target: target, what: "cannot copy \(relative) into the report folder (\(target))")
         }
         files.append(relative)
         return relative
@@ -104,7 +116,7 @@ extension ReportBuilder {
             do {
                 try Data(contentsOf: leaflet.appendingPathComponent(name)).write(to: URL(fileURLWithPath: target))
             } catch {
-                throw RunError(.outputNotWritable, "report.html: cannot copy \(leaflet.appendingPathComponent(name).path) into the report folder: \(error.localizedDescription)")
+                throw Self.copyError(error, target: target, what: "cannot copy \(leaflet.appendingPathComponent(name).path) into the report folder")
             }
             files.append(relative)
         }
