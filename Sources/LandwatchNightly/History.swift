@@ -14,39 +14,22 @@ public enum History {
     /// The zone metrics of a finished run, from the outputs of its metrics.green, metrics.intensity and
     /// metrics.heat_island stages (none when it ran none of them).
     public static func zoneMetrics(run: RunRecord, folder: URL, scene: String, date: String) throws -> [ZoneMetricRecord] {
-        var rows: [String: ZoneMetricRecord] = [:]
-        var order: [String] = []
-        func row(_ zone: String, _ name: String?) -> ZoneMetricRecord {
-            if rows[zone] == nil { order.append(zone) }
-            var record = rows[zone] ?? ZoneMetricRecord(sceneID: scene, date: date, zone: zone)
-            if record.name == nil { record.name = name }
-            return record
+        try HistoryRows.zoneMetrics(stages: run.stages, date: date) { try Data(contentsOf: folder.appendingPathComponent($0)) }.map {
+            ZoneMetricRecord(sceneID: scene, date: date, zone: $0.metric.zone, name: $0.metric.name, greenCoverage: $0.metric.green,
+                             intensity: $0.metric.intensity, ecoOccupation: $0.ecoOccupation, suhiC: $0.metric.suhiC, suhiProxy: $0.metric.suhiProxy)
         }
-        func json(_ stage: StageTiming) throws -> Data? {
-            guard let path = stage.outputs.first(where: { $0.hasSuffix(".json") }) else { return nil }
-            return try Data(contentsOf: folder.appendingPathComponent(path))
-        }
-        for stage in run.stages {
-            switch stage.uses {
-            case "metrics.green":
-                guard let data = try json(stage) else { continue }
-                for zone in try GreenCoverageResult.decode(data).zones {
-                    var r = row(zone.zone, zone.name); r.green_coverage = zone.greenCoverage; rows[zone.zone] = r
-                }
-            case "metrics.intensity":
-                guard let data = try json(stage) else { continue }
-                for zone in try IntensityResult.decode(data).zones {
-                    var r = row(zone.zone, zone.name); r.intensity = zone.intensity; r.eco_occupation = zone.ecoOccupation; rows[zone.zone] = r
-                }
-            case "metrics.heat_island":
-                guard let data = try json(stage) else { continue }
-                for zone in try HeatIslandResult.decode(data).zones {
-                    var r = row(zone.zone, zone.name); r.suhi_c = zone.suhiC; r.suhi_proxy = zone.heatIslandProxy; rows[zone.zone] = r
-                }
-            default: continue
-            }
-        }
-        return order.map { rows[$0]! }
+    }
+
+    /// Everything the registry holds, as the rows a scene's report draws the nights before it from
+    /// (``HistoryRows/fileName``, written into the scene's run folder by nightly).
+    static func rows(from registry: any RegistryStore) throws -> HistoryRows {
+        rows(metrics: try registry.zoneMetrics(from: nil, to: nil), events: try registry.events(from: nil, to: nil), source: registry.location)
+    }
+
+    static func rows(metrics: [ZoneMetricRecord], events: [ViolationEvent], source: String) -> HistoryRows {
+        HistoryRows(metrics: metrics.map {
+            .init(date: $0.date, zone: $0.zone, name: $0.name, green: $0.green_coverage, intensity: $0.intensity, suhiC: $0.suhi_c, suhiProxy: $0.suhi_proxy)
+        }, events: events.map { .init(violation: $0.violation_id, date: $0.date, status: $0.status.rawValue) }, source: source)
     }
 
     /// The figures for `zone` (an id or a name; all zones when nil) over the period, from the registry alone.
@@ -75,25 +58,7 @@ public enum History {
             throw Problem(description: "report: the registry \(registry.location) holds no zone metrics and no violation events\(period)"
                           + (zone.map { " for zone '\($0)'" } ?? "") + ": nothing to report")
         }
-        var zones: [String: HistoryData.Zone] = [:]
-        var order: [String] = []
-        var proxy = false
-        for row in metrics {
-            if zones[row.zone] == nil { order.append(row.zone); zones[row.zone] = .init(id: row.zone, name: row.name ?? row.zone) }
-            if let v = row.green_coverage { zones[row.zone]!.series[.green, default: []].append((row.date, v * 100)) }
-            if let v = row.intensity { zones[row.zone]!.series[.intensity, default: []].append((row.date, v * 100)) }
-            if let v = row.suhi_c {
-                zones[row.zone]!.series[.suhi, default: []].append((row.date, v))
-            } else if let v = row.suhi_proxy {
-                proxy = true
-                zones[row.zone]!.series[.suhi, default: []].append((row.date, v * 100))
-            }
-        }
-        let months = HistoryData.months(events: events.map { ($0.violation_id, $0.date, $0.status.rawValue) })
-        var data = HistoryData(zones: order.map { zones[$0]! }, dates: Array(Set(metrics.map(\.date))).sorted(), months: months, from: from, to: to)
-        data.suhiIsProxy = proxy
-        data.violations = Set(events.map(\.violation_id)).count
-        return data
+        return HistoryData(rows: rows(metrics: metrics, events: events, source: registry.location), from: from, to: to)
     }
 
     /// Writes the history report (index.html, summary.json) into `folder`, whole or not at all.

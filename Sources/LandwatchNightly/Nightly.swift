@@ -4,6 +4,7 @@ import LandwatchPipeline
 import LandwatchSTAC
 import LandwatchRegistry
 import Logging
+import LandwatchOutputs
 import LandwatchProducts
 import LandwatchSensors
 
@@ -279,7 +280,8 @@ public struct Nightly {
                 let handed = TrackedViolations(overlap: 0.25, violations: tracked.map {
                     .init(id: $0.id, statusIfSeen: $0.status.seenAgain(firstTonight: $0.first_scene == scene.id).rawValue, geometryWKT: $0.geometry_wkt)
                 })
-                let folder = try process(delivery, baseline: baseline, runner: runner, declared: declared, tracked: handed)
+                let folder = try process(delivery, baseline: baseline, runner: runner, declared: declared, tracked: handed,
+                                         history: try History.rows(from: registry))
                 let run = try RunRecord.decode(Data(contentsOf: folder.appendingPathComponent("run.json")))
                 guard let listPath = run.outputs.first(where: { $0 == ViolationList.fileName || $0.hasSuffix("/" + ViolationList.fileName) }) else {
                     throw RunError(.input, "\(pipelinePath): the run wrote no \(ViolationList.fileName): nightly needs a write.violations stage")
@@ -442,7 +444,7 @@ public struct Nightly {
     /// Runs the pipeline for one pair into `out/scenes/ID`, published whole: written under `ID.partial` and renamed.
     /// A folder already published for the scene (a rerun after a crash between publishing and recording) is reused.
     func process(_ delivery: Delivery, baseline: SceneRecord?, runner: PipelineRunner, declared: [String: String],
-                 tracked: TrackedViolations) throws -> URL {
+                 tracked: TrackedViolations, history: HistoryRows) throws -> URL {
         let scenes = URL(fileURLWithPath: out).appendingPathComponent("scenes")
         let target = scenes.appendingPathComponent(delivery.id)
         if force { try? FileManager.default.removeItem(at: target) }
@@ -465,6 +467,8 @@ public struct Nightly {
         do {
             try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
             try trackedData.write(to: trackedFile)
+            // The registry's nights so far, for the scene report's "over time" (report.html reads it).
+            try encoder.encode(history).write(to: partial.appendingPathComponent(HistoryRows.fileName))
         } catch {
             throw RunError(.outputNotWritable, "cannot write \(trackedFile.path): \(error.localizedDescription)")
         }

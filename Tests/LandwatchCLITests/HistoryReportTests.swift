@@ -17,7 +17,7 @@ final class HistoryReportTests: XCTestCase {
         try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
     }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
+    override func tearDownWithError() throws { if ProcessInfo.processInfo.environment["KEEP"] == nil { try? FileManager.default.removeItem(at: work) } }
 
     /// The circles of each line chart: measure -> zone -> [(date, value)].
     static func points(_ html: String) -> [String: [String: [(String, Double)]]] {
@@ -46,16 +46,9 @@ final class HistoryReportTests: XCTestCase {
     /// chart points and summary.json equal the registry's zone_metric rows, its bars the violations' statuses per month.
     func testFourNightsChartTheRegistryValues() throws {
         let pipeline = try NightlyTests.shortNightsPipeline(in: work)
+        // The shipped nightly pipeline records green coverage and intensity per district; the heat island is added here.
         let metrics = """
 
-              - id: green
-                uses: metrics.green
-                inputs: {zones: zones, classes: after-classes}
-                with: {vegetated: classes, path: green}
-              - id: intensity
-                uses: metrics.intensity
-                inputs: {zones: zones, classes: after-classes, redline: redline}
-                with: {warning: 0.3, limit: 0.4, path: intensity}
               - id: heat-island
                 uses: metrics.heat_island
                 inputs: {classes: after-classes, zones: zones}
@@ -103,20 +96,48 @@ final class HistoryReportTests: XCTestCase {
         let charted = Self.points(html)
         XCTAssertEqual(Set(charted.keys), ["green_coverage", "intensity", "suhi_c"])
         let zones = Set(rows.map(\.zone))
-        for measure in charted.keys {
-            XCTAssertEqual(Set(charted[measure]!.keys), zones.count > 8 ? Set(charted[measure]!.keys) : zones, measure)
-            for (zone, points) in charted[measure]! {
-                let expected = rows.filter { $0.zone == zone }.sorted { $0.date < $1.date }.map { row -> (String, Double) in
-                    switch measure {
-                    case "green_coverage": return (row.date, row.green_coverage! * 100)
-                    case "intensity": return (row.date, row.intensity! * 100)
-                    default: return (row.date, row.suhi_c ?? row.suhi_proxy! * 100)
+        /// Every charted point equals the registry's row of its zone and date (the top 8 zones when there are more).
+        func assertChartsEqualRegistry(_ charted: [String: [String: [(String, Double)]]], dates: Set<String>, _ what: String) {
+            for measure in charted.keys {
+                XCTAssertEqual(Set(charted[measure]!.keys), zones.count > 8 ? Set(charted[measure]!.keys) : zones, "\(what) \(measure)")
+                for (zone, points) in charted[measure]! {
+                    let expected = rows.filter { $0.zone == zone && dates.contains($0.date) }.sorted { $0.date < $1.date }.map { row -> (String, Double) in
+                        switch measure {
+                        case "green_coverage": return (row.date, row.green_coverage! * 100)
+                        case "intensity": return (row.date, row.intensity! * 100)
+                        default: return (row.date, row.suhi_c ?? row.suhi_proxy! * 100)
+                        }
                     }
+                    XCTAssertEqual(points.map(\.0), expected.map(\.0), "\(what) \(measure) \(zone)")
+                    for (got, want) in zip(points, expected) { XCTAssertEqual(got.1, want.1, accuracy: 1e-9, "\(what) \(measure) \(zone) \(got.0)") }
                 }
-                XCTAssertEqual(points.map(\.0), expected.map(\.0), "\(measure) \(zone)")
-                for (got, want) in zip(points, expected) { XCTAssertEqual(got.1, want.1, accuracy: 1e-9, "\(measure) \(zone) \(got.0)") }
             }
         }
+        assertChartsEqualRegistry(charted, dates: Set(rows.map(\.date)), "landwatch report")
+
+        // Each scene's own report shows the nights before it (from the registry, handed to the run by nightly) and
+        // its own figures as the latest date; the first compared night says there is no trend yet.
+        func sceneReport(_ date: String) throws -> URL {
+            let scenes = out.appendingPathComponent("scenes")
+            let name = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: scenes.path).first { $0.contains(date) }, date)
+            return scenes.appendingPathComponent(name).appendingPathComponent("report")
+        }
+        let last = try sceneReport("2024-09-02")
+        let sceneHTML = try String(contentsOf: last.appendingPathComponent("index.html"), encoding: .utf8)
+        let sceneSummary = try JSONSerialization.jsonObject(with: Data(contentsOf: last.appendingPathComponent("summary.json"))) as! [String: Any]
+        XCTAssertEqual(sceneSummary["historyDates"] as? [String], ["2024-07-16", "2024-08-01", "2024-09-02"])
+        XCTAssertEqual(Set(Self.points(sceneHTML).keys), ["green_coverage", "intensity", "suhi_c"])
+        assertChartsEqualRegistry(Self.points(sceneHTML), dates: Set(rows.map(\.date)), "scene night4's report")
+        XCTAssertTrue(sceneHTML.contains("../../../history/index.html"), "the scene report links the whole history beside the scenes")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: last.appendingPathComponent("../../../history/index.html").standardized.path))
+        let third = try sceneReport("2024-08-01")
+        assertChartsEqualRegistry(Self.points(try String(contentsOf: third.appendingPathComponent("index.html"), encoding: .utf8)),
+                                  dates: ["2024-07-16", "2024-08-01"], "scene night3's report")
+        let second = try String(contentsOf: try sceneReport("2024-07-16").appendingPathComponent("index.html"), encoding: .utf8)
+        XCTAssertTrue(second.contains("there is no trend yet"), "night 2 is the first compared night")
+        XCTAssertFalse(second.contains("history-line"))
+        XCTAssertEqual(Self.bars(sceneHTML)["2024-07"], ["new": 1], "the violation was new in July")
+        XCTAssertEqual(Self.bars(sceneHTML)["2024-08"], ["persisting": 1], "and persisting in August")
         // summary.json carries the same series.
         let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("summary.json"))) as! [String: Any]
         XCTAssertEqual(summary["trend"] as? Bool, true)

@@ -98,7 +98,7 @@ package enum HistoryReport {
         "all.dates": "从第一个日期到最后一个日期", "source": "数据来自登记库 %@",
     ]
 
-    static func label(_ key: String, _ language: ReportLanguage) -> String {
+    package static func label(_ key: String, _ language: ReportLanguage) -> String {
         (language == .zh ? chinese : english)[key] ?? english[key] ?? key
     }
 
@@ -260,6 +260,14 @@ package enum HistoryReport {
             .init(label: l("zones"), value: "\(data.zones.count)"),
             .init(label: l("count"), value: "\(data.violations)"),
         ])]))
+        document.sections += trendSections(data, language: language)
+        return document
+    }
+
+    /// The zones over time (one line chart per measure with tables of the values, or a note when there is one date
+    /// or none) and the violations per month by status: the history report's body, and a run report's "over time".
+    package static func trendSections(_ data: HistoryData, language: ReportLanguage) -> [ReportDocument.Section] {
+        let l = { (key: String) in label(key, language) }
         var overTime = ReportDocument.Section(id: "over-time", title: l("over.time"))
         if data.zones.isEmpty {
             overTime.blocks.append(.note(l("no.metrics")))
@@ -288,7 +296,6 @@ package enum HistoryReport {
                 }
             }
         }
-        document.sections.append(overTime)
         var violations = ReportDocument.Section(id: "violations-per-month", title: l("violations.month"))
         if data.months.isEmpty {
             violations.blocks.append(.note(l("no.violations")))
@@ -299,8 +306,7 @@ package enum HistoryReport {
                                                   rows: data.months.map { m in [m.month] + HistoryData.statuses.map { "\(m.counts[$0] ?? 0)" } },
                                                   numeric: Set(1...HistoryData.statuses.count))))
         }
-        document.sections.append(violations)
-        return document
+        return [overTime, violations]
     }
 
     static func measureLabel(_ measure: HistoryData.Measure, _ data: HistoryData, _ language: ReportLanguage) -> String {

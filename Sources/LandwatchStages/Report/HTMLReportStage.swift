@@ -15,6 +15,9 @@ public struct HTMLReportStage: ReportStage {
     static let language = Option<ReportLanguage>("language", default: .en, help: "labels in English (en) or Chinese (zh)")
     public static let title = Option<String?>("title", help: "the report's title (default: the pipeline's name)")
     public static let topPatches = Option<Int>("top_patches", default: 10, range: 1...1000, help: "patches listed per rule")
+    public static let history = Option<String?>(
+        "history", .inputPath,
+        help: "earlier runs of this pipeline: a run's output folder, or a folder of them (each with its run.json); the report charts each zone over their dates and this run's")
     public static let place = Option<String?>(
         "place", help: "the place named in the title (default: the zones' names when there are up to four, else the grid's centre)")
 
@@ -40,15 +43,20 @@ public struct HTMLReportStage: ReportStage {
         summary: "Write an HTML and Markdown report (maps, charts, tables) of everything the run produced",
         evaluation: .report,
         output: nil,
-        keys: [path, language, title, topPatches, place])
+        keys: [path, language, title, topPatches, place, history])
 
     public let path: String
     let language: ReportLanguage
     public let title: String?
     public let topPatches: Int
     public let place: String?
+    public let history: String?
+    /// Where the run may read (the earlier runs' files are checked against it, links resolved); nil: anywhere.
+    let readRoots: ReadRoots?
 
     public init(options: StageOptions) throws(StageProblem) {
+        history = options[Self.history]
+        readRoots = options.readRoots
         path = options[Self.path]
         language = options[Self.language]
         title = options[Self.title]
@@ -121,6 +129,8 @@ struct ReportSummary: Encodable {
     /// The true-colour map: `pair` (the two dates compared, side by side), `single`, or `none` (no imagery with red,
     /// green and blue was read).
     var trueColour: String?
+    /// The dates the "over time" section charts (earlier runs or nights and this run), nil when the run has no history.
+    var historyDates: [String]?
     var overallAccuracy: Double?
     var kappa: Double?
 }
@@ -146,6 +156,8 @@ struct ReportBuilder {
     var maps: [ReportDocument.Block] = []
     /// The violation list's patches, for the true-colour map.
     var violationEntries: [ViolationList.Entry] = []
+    /// The later date of the violation list, the date this run adds to a history.
+    var listAfterDate: String?
     /// The zones' names, for the title.
     var zoneNames: [String] = []
     var t: ReportLanguage { stage.language }
@@ -248,6 +260,7 @@ struct ReportBuilder {
         if let section = try landCover() { findings.append(section) }
         if let section = try changeMatrix() { findings.append(section) }
         findings += try renewalAndScenarioSections()
+        findings += try overTime()
         var method: [ReportDocument.Section] = []
         if let section = try accuracy() { method.append(section) }
         method.append(rulesSection())
@@ -440,7 +453,11 @@ struct ReportBuilder {
         // The typed list write.violations always writes (whatever its formats), not one of the formats parsed back.
         var entries: [ViolationList.Entry] = []
         if let listFile = files.first(where: { $0.hasSuffix("/" + ViolationList.fileName) }) {
-            do { entries = try ViolationList.read(URL(fileURLWithPath: absolute(listFile))).violations } catch {
+            do {
+                let list = try ViolationList.read(URL(fileURLWithPath: absolute(listFile)))
+                entries = list.violations
+                listAfterDate = list.after_date
+            } catch {
                 throw RunError(.internal, "cannot read \(listFile), which \(writer.uses) wrote (\(error)); this is a bug in landwatch")
             }
         }
