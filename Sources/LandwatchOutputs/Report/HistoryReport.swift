@@ -82,7 +82,7 @@ package enum HistoryReport {
         "no.metrics": "The registry holds no zone metrics for this period (the nightly pipeline has no metrics stages, or no scene was compared yet).",
         "no.violations": "No violation event in this period.",
         "charted": "The %d zones with the highest latest value are drawn; their values:", "others": "The other %d zones",
-        "all.dates": "from the first date to the last", "source": "From the registry %@",
+        "all.dates": "from the first date to the last", "source": "From the registry %@", "chart.in.page": "chart in index.html",
     ]
     static let chinese: [String: String] = [
         "title": "监测历史", "period": "时段", "nights": "监测日期数", "zones": "分区",
@@ -95,7 +95,7 @@ package enum HistoryReport {
         "no.metrics": "该时段登记库中没有分区指标（夜间流程未包含指标阶段，或尚未比较任何影像）。",
         "no.violations": "该时段没有违法图斑记录。",
         "charted": "图中绘出最新值最高的 %d 个分区，其数值如下：", "others": "其余 %d 个分区",
-        "all.dates": "从第一个日期到最后一个日期", "source": "数据来自登记库 %@",
+        "all.dates": "从第一个日期到最后一个日期", "source": "数据来自登记库 %@", "chart.in.page": "图见 index.html",
     ]
 
     package static func label(_ key: String, _ language: ReportLanguage) -> String {
@@ -287,7 +287,7 @@ package enum HistoryReport {
                 // A zone keeps its colour in every chart when all zones fit in one; else colours follow the rank.
                 let colours = data.zones.count <= chartedZones ? Dictionary(uniqueKeysWithValues: data.zones.enumerated().map { ($1.id, $0) }) : nil
                 overTime.blocks.append(.html(lineChart(title: title, zones: charted, measure: measure, dates: data.dates, colours: colours),
-                                             markdown: "(\(title): chart in index.html)"))
+                                             markdown: "(\(title): \(l("chart.in.page")))"))
                 overTime.blocks.append(.paragraph(String(format: l("charted"), charted.count)))
                 overTime.blocks.append(block(valueTable(charted, measure: measure, language: language)))
                 if !others.isEmpty {
@@ -301,7 +301,7 @@ package enum HistoryReport {
             violations.blocks.append(.note(l("no.violations")))
         } else {
             violations.blocks.append(.html(monthChart(title: l("violations.month"), months: data.months, language: language),
-                                           markdown: "(\(l("violations.month")): chart in index.html)"))
+                                           markdown: "(\(l("violations.month")): \(l("chart.in.page")))"))
             violations.blocks.append(.table(.init(header: [l("month")] + HistoryData.statuses.map(l),
                                                   rows: data.months.map { m in [m.month] + HistoryData.statuses.map { "\(m.counts[$0] ?? 0)" } },
                                                   numeric: Set(1...HistoryData.statuses.count))))
