@@ -6,6 +6,7 @@
 #include <cpl_error.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
+#include <cpl_vsi_error.h>
 #include <gdal_alg.h>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>

@@ -31,13 +31,20 @@ public final class ReadPolicy: @unchecked Sendable {  // state guarded by `lock`
         }
     }
 
+    /// A root that is a virtual prefix, as GDAL names the files under it: `/vsicurl/https://host/data/` as given, and
+    /// `https://host/data/` (as `--allow-read` is written for a web server) read through `/vsicurl/`; nil for a folder.
+    public static func virtualRoot(_ root: String) -> String? {
+        if root.hasPrefix("http://") || root.hasPrefix("https://") { return "/vsicurl/" + root }
+        return root.hasPrefix("/vsi") ? root : nil
+    }
+
     /// Starts checking against `roots` (nil: anywhere, but still recording); forgets the files recorded before.
     public func begin(roots: [String]?) {
         // A VRT's pixel functions must not run code.
         CPLSetConfigOption("GDAL_VRT_ENABLE_PYTHON", "NO")
         lock.withLock {
             var seen = Set<String>()  // the pipeline's folder is often the current one: list it once
-            self.roots = roots.map { $0.map { $0.hasPrefix("/vsi") ? $0 : Self.realPath($0) }.filter { seen.insert($0).inserted } }
+            self.roots = roots.map { $0.map { Self.virtualRoot($0) ?? Self.realPath($0) }.filter { seen.insert($0).inserted } }
             active = true
             read = []
             own = []

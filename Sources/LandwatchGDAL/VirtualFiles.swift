@@ -41,10 +41,14 @@ extension VirtualFiles {
         return names
     }
 
-    /// The whole content of a (small) file, such as a product's metadata.
+    /// The whole content of a (small) file on any of GDAL's file systems, such as a product's metadata or a STAC
+    /// document; the error carries GDAL's reason (`HTTP response code: 404`). A file of `limit` bytes or more is
+    /// refused rather than cut short.
     public static func read(_ path: String, limit: Int = 64 << 20) throws(GDALError) -> Data {
-        guard let file = VSIFOpenL(path, "rb") else {
-            throw GDALError(kind: .cannotOpen, operation: "cannot open \(path)")
+        CPLErrorReset()
+        VSIErrorReset()
+        guard let file = VSIFOpenExL(path, "rb", 1) else {
+            throw GDALError(kind: .cannotOpen, operation: "cannot open \(path)", gdalMessage: openFailureReason())
         }
         defer { VSIFCloseL(file) }
         var data = Data()
@@ -54,7 +58,17 @@ extension VirtualFiles {
             if count == 0 { break }
             data.append(contentsOf: buffer[0..<count])
         }
+        if data.count >= limit {
+            throw GDALError(kind: .read, operation: "\(path) is \(limit >> 20) MiB or more, larger than landwatch reads whole")
+        }
         return data
+    }
+
+    /// Why `VSIFOpenExL(path, "rb", 1)` just failed: the virtual file system's reason (`HTTP response code: 404`,
+    /// which GDAL keeps apart from its CPL errors), else GDAL's last error.
+    static func openFailureReason() -> String? {
+        if let text = VSIGetLastErrorMsg().map({ String(cString: $0) }), !text.isEmpty { return text }
+        return lastGDALErrorMessage()
     }
 
     /// The path GDAL reads a tar's members under (`.tar`, `.tar.gz`, `.tgz`): `/vsitar//abs/product.tar`.

@@ -192,7 +192,7 @@ public enum STACLocation {
     /// A JSON object read from a file or URL (as GDAL reads it), or one line saying why not.
     public static func readObject(_ path: String) throws(STACInputError) -> [String: Any] {
         let data: Data
-        do { data = try VirtualFiles.fetch(path) } catch { throw STACInputError("\(path): \(error)") }
+        do { data = try VirtualFiles.read(path) } catch { throw STACInputError(error.description) }
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw STACInputError("\(path): not a JSON object (\(data.count) bytes: \(String(decoding: data.prefix(40), as: UTF8.self).debugDescription))")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import LandwatchGDAL
 
 /// Type-checks a stage's `with:` mapping against its declared options.
 struct OptionChecker {
@@ -211,9 +212,11 @@ struct OptionChecker {
 public struct ReadRoots: Sendable {
     public let folders: [String]
 
+    /// Folders, and virtual prefixes (`/vsicurl/https://host/data/`, or `https://host/data/` for the same), as
+    /// ``ReadPolicy`` takes them.
     public init(folders: [String]) {
         var seen = Set<String>()
-        self.folders = folders.map { $0.hasPrefix("/vsi") ? $0 : URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path }
+        self.folders = folders.map { ReadPolicy.virtualRoot($0) ?? URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path }
             .filter { seen.insert($0).inserted }
     }
 
