@@ -64,7 +64,11 @@ final class FieldPackTests: PipelineTestCase {
     /// patch, far less than its pixels) and in the plan CRS (the GeoPackage's outline and plan_x/plan_y); plan
     /// coordinates carry the precision of the plan CRS's unit (degrees of CGCS2000 here: 7 decimals).
     func testEveryNavigationPointLiesInsideItsOwnPatchInWGS84GCJ02AndThePlanCRS() throws {
-        let folder = try plantedList()
+        try assertNavigationPointsInside(try plantedList())
+    }
+
+    /// The checks of ``testEveryNavigationPointLiesInsideItsOwnPatchInWGS84GCJ02AndThePlanCRS()`` on a list's folder.
+    func assertNavigationPointsInside(_ folder: URL) throws {
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("violations.geojson"))) as! [String: Any]
         let features = json["features"] as! [[String: Any]]
         XCTAssertGreaterThanOrEqual(features.count, 5)
@@ -87,7 +91,7 @@ final class FieldPackTests: PipelineTestCase {
             XCTAssertTrue(Self.inside((gcjLon, gcjLat), shifted), "\(id): GCJ-02 \(gcjLat), \(gcjLon) outside its GCJ-02 outline")
             // Marburg is outside China, where GCJ-02 is WGS84: the same patch moved to Beijing (a shift of whole
             // degrees keeps its shape within 1 %), where GCJ-02 moves points by some 500 m, still holds its point.
-            let (dx, dy) = (107.6, -10.9)
+            let (dx, dy) = (116.4 - lon, 39.9 - lat)
             let moved = Navigation.gcj02(longitude: lon + dx, latitude: lat + dy)
             XCTAssertTrue(Navigation.isInsideChina(longitude: lon + dx, latitude: lat + dy))
             XCTAssertGreaterThan(abs(moved.longitude - lon - dx), 1e-3, "GCJ-02 offsets Beijing")
@@ -124,6 +128,28 @@ final class FieldPackTests: PipelineTestCase {
         let gcjLat = try XCTUnwrap(header.firstIndex(of: "gcj02_lat")), gcjLon = try XCTUnwrap(header.firstIndex(of: "gcj02_lon"))
         XCTAssertEqual(lon, lat + 1)
         XCTAssertEqual(gcjLon, gcjLat + 1)
+    }
+
+    /// Issue 23's multi-patch scene: the real Zion Landsat 8 crop with 9 patches of 4 to 400 pixels planted from
+    /// distinct real pixels of its developed land (FieldPack/plant_zion.py), the accuracy harness's plan layers and
+    /// rules pipeline with chips and a field package: every patch listed, every navigation point inside its patch in
+    /// WGS84, GCJ-02 and the plan CRS, and the PDF, KMZ and answer sheet as for Marburg.
+    func testAPlantedZionListOfPatchesFrom4To400PixelsHoldsItsPointsAndOpensEverywhere() throws {
+        let planted = work.appendingPathComponent("zion")
+        let script = TestPaths.repository.appendingPathComponent("Tests/LandwatchStagesTests/FieldPack/plant_zion.py").path
+        _ = try tool("python3", [script, planted.path], package: "python3-gdal python3-numpy python3-yaml")
+        let params = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: planted.appendingPathComponent("params.json")))
+        try run(try String(contentsOf: planted.appendingPathComponent("pipeline.yaml"), encoding: .utf8), overrides: params)
+        let folder = work.appendingPathComponent("out/violations")
+        let list = try ViolationList.read(folder.appendingPathComponent(ViolationList.fileName))
+        struct Planted: Decodable { var pixels: Int; var rows: [Int]; var cols: [Int] }
+        let patches = try JSONDecoder().decode([Planted].self, from: Data(contentsOf: planted.appendingPathComponent("patches.json")))
+        XCTAssertEqual(patches.map(\.pixels), [4, 6, 9, 16, 25, 49, 100, 196, 400])
+        XCTAssertEqual(list.violations.count, patches.count, "one patch listed per planted patch: \(list.violations.map { ($0.id, $0.pixels) })")
+        XCTAssertGreaterThanOrEqual(list.violations.map(\.pixels).max() ?? 0, 300, "the 400-pixel patch")
+        XCTAssertLessThanOrEqual(list.violations.map(\.pixels).min() ?? 0, 6, "the 4-pixel patch")
+        try assertNavigationPointsInside(folder)
+        try assertFieldPackOpens(folder, epsg: 32612, keepAs: "fieldpack-zion")
     }
 
     /// Keeps a copy of `folder` where LANDWATCH_KEEP_FIELDPACK points (to look at the chips and pages by eye).
@@ -210,9 +236,14 @@ final class FieldPackTests: PipelineTestCase {
     /// to that patch's geo: URI and Amap link; the KMZ holds a point and an outline per patch and its chips; the answer
     /// sheet has one row per id with the columns violations import reads.
     func testTheFieldPackOfAPlantedListOpensInPDFReadersGDALAndAPhoneQRReader() throws {
-        let folder = try plantedList()
+        try assertFieldPackOpens(try plantedList(), epsg: 32632, keepAs: "fieldpack")
+    }
+
+    /// The checks of ``testTheFieldPackOfAPlantedListOpensInPDFReadersGDALAndAPhoneQRReader()`` on a list's folder
+    /// whose scene is in UTM `epsg`.
+    func assertFieldPackOpens(_ folder: URL, epsg: Int, keepAs name: String) throws {
         let pack = folder.deletingLastPathComponent().appendingPathComponent("fieldpack")
-        keep(pack, as: "fieldpack")
+        keep(pack, as: name)
         let list = try ViolationList.read(folder.appendingPathComponent(ViolationList.fileName))
         let sites = FieldPack.sites(of: list, folder: folder)
         let pdf = pack.appendingPathComponent("fieldpack.pdf").path
@@ -222,7 +253,7 @@ final class FieldPackTests: PipelineTestCase {
         for page in 1...(sites.count + 1) {
             let text = try tool("gdalinfo", ["PDF:\(page):\(pdf)"], package: "gdal-bin")
             XCTAssertTrue(text.contains("Origin = ("), "page \(page) is georeferenced")
-            XCTAssertTrue(text.contains("ID[\"EPSG\",32632]]"), "page \(page): the scene's UTM zone")
+            XCTAssertTrue(text.contains("ID[\"EPSG\",\(epsg)]]"), "page \(page): the scene's UTM zone")
         }
         let layers = try tool("ogrinfo", ["-ro", "-q", pdf], package: "gdal-bin")
         XCTAssertTrue(layers.contains(": zones (Polygon)"), "page 1 draws the plan's zones: \(layers)")
