@@ -56,22 +56,25 @@ public struct STACFeed: Sendable {
         var seen = Set<String>()
         while let page = next {
             if pages == maxPages {
-                result.warnings.append("\(location): still a next page after \(maxPages) page\(maxPages == 1 ? "" : "s") (the page limit, param stac_max_pages): the Items of the first \(maxPages) are taken, the rest on a later night")
+                result.warnings.append("the Items after page \(maxPages) of \(location): the page limit (param stac_max_pages = \(maxPages)) is reached and a next page is still linked; raise stac_max_pages or narrow the search to take them")
                 break
             }
             if !seen.insert(page).inserted {
-                result.warnings.append("\(location): page \(pages + 1)'s next link \(page) was read before (a loop): paging stops")
+                result.warnings.append("the Items after page \(pages) of \(location): its next link \(page) was read before (a loop), paging stops")
                 break
             }
             pages += 1
             let object: [String: Any]
             do { object = try STACLocation.readObject(page) } catch {
                 if pages == 1 { throw STACInputError("STAC \(Self.isSearch(location) ? "API" : "ItemCollection"): \(error.description)") }
-                result.warnings.append("STAC page \(pages) not read, the Items of the \(pages - 1) before it are taken: \(error.description)")
+                result.warnings.append("the Items from page \(pages) of \(location) on: that page cannot be read (\(error.description)); the Items of the \(pages - 1) page\(pages == 2 ? "" : "s") before it are processed")
                 break
             }
             guard (object["type"] as? String) == "FeatureCollection", let features = object["features"] as? [Any] else {
-                throw STACInputError("\(page): not a STAC ItemCollection (a FeatureCollection with \"features\")")
+                let problem = "\(page): not a STAC ItemCollection (a FeatureCollection with \"features\")"
+                if pages == 1 { throw STACInputError(problem) }
+                result.warnings.append("the Items from page \(pages) of \(location) on: \(problem); the Items of the \(pages - 1) page\(pages == 2 ? "" : "s") before it are processed")
+                break
             }
             for (index, feature) in features.enumerated() {
                 guard let feature = feature as? [String: Any] else {
@@ -106,11 +109,13 @@ public struct STACFeed: Sendable {
         value == value.rounded() ? String(Int(value)) : String(value)
     }
 
+    /// A query value with everything but RFC 3986's unreserved characters percent-encoded (`/` and `:` of a datetime
+    /// interval too: GDAL's `/vsicurl/` takes the last `/` of a URL for a folder, query or not).
     static func escape(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~:/")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
     }
+
+    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     /// The `next` link of a page (GET; a POST `next` with a body is not followed).
     static func nextLink(_ object: [String: Any], page: String) -> String? {
