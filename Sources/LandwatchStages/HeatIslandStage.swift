@@ -166,8 +166,8 @@ public struct HeatIslandStage: WholeSinkStage {
             let target = try context.outputRoot.resolve("\(path)_hotspots.tif")
             let partial = AtomicOutput(target: target)
             do {
-                let out = try Dataset.createGeoTIFF(at: partial.temporaryPath, grid: grid, bandCount: 1, dataType: .uint8,
-                                                    options: GeoTIFFOptions(blockSize: context.blockSize))
+                let options = GeoTIFFOptions(blockSize: context.blockSize)
+                let out = try Dataset.createGeoTIFF(at: partial.temporaryPath, grid: grid, bandCount: 1, dataType: .uint8, options: options)
                 try out.band(1).setNoDataValue(255)
                 row0 = 0
                 while row0 < grid.height {
@@ -182,6 +182,8 @@ public struct HeatIslandStage: WholeSinkStage {
                     row0 += window.height
                 }
                 try out.close()
+                // A Cloud-Optimized GeoTIFF as write.raster's outputs (issue 25); flags keep their codes (nearest).
+                try Dataset.makeCloudOptimized(at: partial.temporaryPath, options: options, resampling: .nearest, threads: context.threads)
                 try partial.commit()
             } catch {
                 partial.abort()

@@ -139,6 +139,58 @@ final class COGOutputTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: merged.path).filter { $0.contains("mosaic") }, [])
     }
 
+    /// The rasters written outside write.raster are Cloud-Optimized too: kept products of a streamed stage and of a
+    /// neighbourhood stage (`keep: true`), metrics.heat_island's hot spots (environment-metrics.yaml) and
+    /// simulate.landuse's maps (scenarios-validate.yaml).
+    func testKeptProductsHotSpotsAndSimulatedMapsAreCloudOptimizedGeoTIFFs() throws {
+        let pipeline = work.appendingPathComponent("kept.yaml")
+        try """
+            version: 1
+            name: kept
+            stages:
+              - id: scene
+                uses: read.scene
+                with:
+                  bands: {red: \(TestPaths.repository.path)/testdata/zion-landsat8/landsat_b4.tif, nir: \(TestPaths.repository.path)/testdata/zion-landsat8/landsat_b5.tif}
+                  nodata: 65535
+              - id: ndvi
+                uses: index.ndvi
+                inputs: [scene]
+                keep: true
+              - id: focal
+                uses: features.focal
+                inputs: [scene]
+                with: {features: ndvi, sizes: "5", keep: false}
+                keep: true
+              - id: out
+                uses: write.raster
+                inputs: [focal]
+                with: {path: focal.tif}
+              - id: out2
+                uses: write.raster
+                inputs: [ndvi]
+                with: {path: ndvi.tif}
+            """.write(to: pipeline, atomically: true, encoding: .utf8)
+        var rasters: [String] = []
+        for (file, name, extra) in [(pipeline.path, "kept", ["--allow-read", TestPaths.repository.path]),
+                                    ("pipelines/environment-metrics.yaml", "environment", []),
+                                    ("pipelines/scenarios-validate.yaml", "scenarios", [])] {
+            let out = work.appendingPathComponent(name)
+            let result = try CLITests.landwatch(["run", file, "--out", out.path] + extra)
+            XCTAssertEqual(result.status, 0, "\(file): \(result.stderr)")
+            let record = try RunRecord.decode(Data(contentsOf: out.appendingPathComponent("run.json")))
+            rasters += record.outputs.filter { $0.hasSuffix(".tif") }.map { out.appendingPathComponent($0).path }
+        }
+        for expected in ["kept/work/ndvi.tif", "kept/work/focal.tif", "environment/", "_hotspots.tif", "scenarios/validation/trend.tif"] {
+            XCTAssertTrue(rasters.contains { $0.contains(expected) }, "no raster output like \(expected) in \(rasters)")
+        }
+        let verdicts = try Self.validate(rasters)
+        for raster in rasters {
+            XCTAssertEqual(verdicts[raster], [], "\(raster) is not a clean COG")
+            XCTAssertTrue(try Dataset.open(raster).isCloudOptimized, raster)
+        }
+    }
+
     /// The first overview of band 1 (GDAL reads it for the raster at half its size) and the full resolution.
     func overviewAndBase(_ path: String) throws -> (base: [Float], width: Int, overview: [Float], overviewWidth: Int) {
         let dataset = try Dataset.open(path)

@@ -226,10 +226,19 @@ public final class Executor: Sendable {
                     case .materialize(let destination):
                         let (path, relative) = self.path(of: destination, id: job.ownerID)
                         let (dataType, noData) = Self.materializedType(product.kind)
-                        sink = try GeoTIFFSink(target: URL(fileURLWithPath: path), relativePath: relative ?? path, grid: grid,
-                                               bandNames: product.bandNames, dataType: dataType, noData: noData,
-                                               options: GeoTIFFOptions(compression: Self.compression(destination, dataType), blockSize: blockSize),
-                                               metadata: ["LANDWATCH_STAGE": job.ownerID])
+                        let options = GeoTIFFOptions(compression: Self.compression(destination, dataType), blockSize: blockSize)
+                        if case .kept = destination {
+                            // A kept product is an output like write.raster's: a Cloud-Optimized GeoTIFF (issue 25).
+                            let resampling: OverviewResampling = [.classes, .mask, .plan].contains(product.kind) ? .nearest : .average
+                            sink = try COGSink(target: URL(fileURLWithPath: path), relativePath: relative ?? path, grid: grid,
+                                               bandNames: product.bandNames, dataType: dataType, noData: noData, options: options,
+                                               resampling: resampling, metadata: ["LANDWATCH_STAGE": job.ownerID], categories: [],
+                                               context: context)
+                        } else {
+                            sink = try GeoTIFFSink(target: URL(fileURLWithPath: path), relativePath: relative ?? path, grid: grid,
+                                                   bandNames: product.bandNames, dataType: dataType, noData: noData, options: options,
+                                                   metadata: ["LANDWATCH_STAGE": job.ownerID])
+                        }
                     }
                 } catch {
                     throw Self.wrap(error, stage: job.ownerID)
@@ -438,6 +447,7 @@ public final class Executor: Sendable {
             default:
                 preconditionFailure("stage \(id) is not a whole-raster stage")
             }
+            try cloudOptimizeIfKept(id, path: target.path)
         } catch {
             throw Self.wrap(error, stage: id)
         }
@@ -452,6 +462,25 @@ public final class Executor: Sendable {
     /// How a materialised raster is compressed: none for Float32 scratch (ZSTD saved a quarter of reflectance floats
     /// and read them 4x slower: 59 % of the enforcement bench's CPU was libzstd), ZSTD for what stays under the output
     /// root or goes to the merge, for integer products and for sparse outputs.
+    /// A kept raster that a whole-raster or neighbourhood stage wrote is made a Cloud-Optimized GeoTIFF in place, as
+    /// every raster output is (issue 25): overviews with the file's own codec and tile size, nearest for classes,
+    /// masks and plan layers, average for values.
+    private func cloudOptimizeIfKept(_ id: String, path: String) throws {
+        guard case .kept = execution.destination(of: id), let product = plan.products[id] else { return }
+        let options: GeoTIFFOptions
+        do {
+            let dataset = try Dataset.open(path)
+            let block = try dataset.band(1).blockSize
+            let codec = dataset.metadata(domain: "IMAGE_STRUCTURE")["COMPRESSION"].flatMap { GeoTIFFOptions.Compression(rawValue: $0.uppercased()) } ?? .none
+            guard block.width == block.height, block.width % 16 == 0 else {
+                throw RunError(.io, "kept raster \(path) is not tiled (blocks of \(block.width) x \(block.height)): it cannot be made a Cloud-Optimized GeoTIFF")
+            }
+            options = GeoTIFFOptions(compression: codec, blockSize: block.width)
+        }
+        let resampling: OverviewResampling = [.classes, .mask, .plan].contains(product.kind) ? .nearest : .average
+        try Dataset.makeCloudOptimized(at: path, options: options, resampling: resampling, threads: context.threads)
+    }
+
     static func compression(_ destination: ExecutionPlan.Destination, _ dataType: DataType, sparse: Bool = false) -> GeoTIFFOptions.Compression {
         destination == .scratch && dataType == .float32 && !sparse ? .none : .zstd
     }

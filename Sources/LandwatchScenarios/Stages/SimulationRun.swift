@@ -324,8 +324,8 @@ struct SimulationRun {
         let target = try context.outputRoot.resolve(relative)
         let output = AtomicOutput(target: target)
         do {
-            let dataset = try Dataset.createGeoTIFF(at: output.temporaryPath, grid: grid, bandCount: 1, dataType: .uint8,
-                                                    options: GeoTIFFOptions(blockSize: context.blockSize))
+            let options = GeoTIFFOptions(blockSize: context.blockSize)
+            let dataset = try Dataset.createGeoTIFF(at: output.temporaryPath, grid: grid, bandCount: 1, dataType: .uint8, options: options)
             let band = try dataset.band(1)
             try band.setNoDataValue(0)
             try band.setCategories(legendCategories(stage.legend))
@@ -334,6 +334,8 @@ struct SimulationRun {
                                   type: .uint8, lineStride: grid.width)
             }
             try dataset.close()
+            // A Cloud-Optimized GeoTIFF as write.raster's outputs (issue 25); class codes stay codes (nearest).
+            try Dataset.makeCloudOptimized(at: output.temporaryPath, options: options, resampling: .nearest, threads: context.threads)
             try output.commit()
         } catch {
             output.abort()

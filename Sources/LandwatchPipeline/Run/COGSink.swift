@@ -1,16 +1,17 @@
 import Foundation
 import LandwatchGDAL
-import LandwatchPipeline
+
 
 /// Writes a stream of blocks as a Cloud-Optimized GeoTIFF, without holding the raster in memory.
 ///
 /// GDAL's COG driver only copies a finished dataset (it has no block-by-block `Create`), so the blocks are first
 /// written, as by ``GeoTIFFSink``, to a tiled GeoTIFF in the run's work folder (never an output, never published);
-/// ``finish()`` builds its overviews in place, then copies it with the COG driver (every tile laid out after the
-/// headers; see ``Dataset/writeCOG(fromTiled:to:options:resampling:threads:)``) to the output's temporary name,
+/// ``finish()`` builds its overviews in place, then copies its compressed tiles as they are into COG layout (every
+/// tile after the headers, the smallest overview first; see ``Dataset/writeCOG(fromTiled:to:options:resampling:threads:)``
+/// and ``COGLayout``) at the output's temporary name,
 /// which is published like any other output. The scratch file is removed in every case. A failure or a kill before the rename leaves nothing that looks finished.
-final class COGSink: BlockSink, @unchecked Sendable {  // `tiled` and `scratch` are only touched by finish/abort, once
-    let relativePath: String
+public final class COGSink: BlockSink, @unchecked Sendable {  // `tiled` and `scratch` are only touched by finish/abort, once
+    public let relativePath: String
     private let tiled: GeoTIFFSink
     private let scratch: URL
     private let target: URL
@@ -18,7 +19,7 @@ final class COGSink: BlockSink, @unchecked Sendable {  // `tiled` and `scratch` 
     private let resampling: OverviewResampling
     private let threads: Int
 
-    init(target: URL, relativePath: String, grid: RasterGrid, bandNames: [String], dataType: DataType, noData: Double,
+    public init(target: URL, relativePath: String, grid: RasterGrid, bandNames: [String], dataType: DataType, noData: Double,
          options: GeoTIFFOptions, resampling: OverviewResampling, metadata: [String: String], categories: [Band.Category],
          context: RunContext) throws {
         self.relativePath = relativePath
@@ -28,20 +29,17 @@ final class COGSink: BlockSink, @unchecked Sendable {  // `tiled` and `scratch` 
         self.threads = context.threads
         let name = "cog-" + relativePath.replacingOccurrences(of: "/", with: "_") + "-\(UUID().uuidString.prefix(8)).tif"
         scratch = URL(fileURLWithPath: context.scratchPath(name))
-        // The scratch copy is read once, right away: the fastest codec is enough.
-        var scratchOptions = options
-        scratchOptions.compression = .zstd
-        scratchOptions.level = 1
+        // The scratch's tiles are the output's (copied as they are): the output's codec, level and tile size.
         // The resampling is recorded in the file: `landwatch merge` makes the shards' parts one COG with the same.
         tiled = try GeoTIFFSink(target: scratch, relativePath: relativePath, grid: grid, bandNames: bandNames, dataType: dataType,
-                                noData: noData, options: scratchOptions,
+                                noData: noData, options: options,
                                 metadata: metadata.merging(["OVERVIEW_RESAMPLING": resampling.rawValue]) { $1 },
                                 categories: categories)
     }
 
-    func write(_ blocks: [PixelBlock]) throws { try tiled.write(blocks) }
+    public func write(_ blocks: [PixelBlock]) throws { try tiled.write(blocks) }
 
-    func finish() throws -> [String] {
+    public func finish() throws -> [String] {
         defer { removeScratch() }
         _ = try tiled.finish()
         let output = AtomicOutput(target: target)
@@ -51,7 +49,7 @@ final class COGSink: BlockSink, @unchecked Sendable {  // `tiled` and `scratch` 
         return [relativePath]
     }
 
-    func abort() {
+    public func abort() {
         tiled.abort()
         removeScratch()
     }
