@@ -20,10 +20,10 @@ final class NightlyTests: XCTestCase {
         pipeline = try Self.shortNightsPipeline(in: work)
     }
 
-    /// The shipped pipeline with nights 16 days apart (the baseline is the scene closest to 32 days before), written
-    /// into `folder` with absolute paths to testdata.
-    static func shortNightsPipeline(in folder: URL) throws -> URL {
-        let shipped = CLITests.root.appendingPathComponent("pipelines/nightly-inbox.yaml")
+    /// The shipped pipeline (`shipped` in pipelines/) with nights 16 days apart (the baseline is the scene closest to
+    /// 32 days before), written into `folder` with absolute paths to testdata.
+    static func shortNightsPipeline(in folder: URL, shipped name: String = "nightly-inbox.yaml") throws -> URL {
+        let shipped = CLITests.root.appendingPathComponent("pipelines/\(name)")
         let text = try String(contentsOf: shipped, encoding: .utf8)
             .replacingOccurrences(of: "baseline_days: \"365\"", with: "baseline_days: \"32\"")
             .replacingOccurrences(of: "season_window: \"45\"", with: "season_window: \"17\"")

@@ -2,11 +2,12 @@ import Foundation
 
 /// The loopback HTTP server that answers range requests (Remote/range_server.py), as `/vsicurl/` reads from a bucket.
 enum RangeServer {
-    /// Serves `folder`; the running server and the `/vsicurl/` base URL of the folder. The caller terminates it.
-    static func start(serving folder: URL) throws -> (process: Process, base: String) {
+    /// Serves `folder` with `script` (in Remote/: range_server.py, or stac_api.py for a fake STAC API as well); the
+    /// running server and the `/vsicurl/` base URL of the folder. The caller terminates it.
+    static func start(serving folder: URL, script: String = "range_server.py") throws -> (process: Process, base: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [CLITests.root.appendingPathComponent("Tests/LandwatchCLITests/Remote/range_server.py").path, folder.path]
+        process.arguments = [CLITests.root.appendingPathComponent("Tests/LandwatchCLITests/Remote/\(script)").path, folder.path]
         let output = Pipe()
         process.standardOutput = output
         try process.run()

@@ -17,10 +17,12 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         if not os.path.isfile(path):
             self.send_error(404)
             return None
-        size = os.path.getsize(path)
-        modified = formatdate(os.path.getmtime(path), usegmt=True)
+        return self.send_content(open(path, "rb"), os.path.getsize(path), os.path.getmtime(path))
+
+    def send_content(self, f, size, mtime, content_type=None):
+        """Answers a GET or HEAD of `size` bytes read from the open file `f`, the range asked for or all of it."""
+        modified = formatdate(mtime, usegmt=True)
         match = re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
-        f = open(path, "rb")
         if match:
             start = int(match.group(1))
             end = min(int(match.group(2)) if match.group(2) else size - 1, size - 1)
@@ -31,18 +33,17 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
             self.send_header("Content-Length", str(end - start + 1))
-            self.send_header("Accept-Ranges", "bytes")
-            self.send_header("Last-Modified", modified)
-            self.end_headers()
             f.seek(start)
             self.remaining = end - start + 1
         else:
             self.send_response(200)
             self.send_header("Content-Length", str(size))
-            self.send_header("Accept-Ranges", "bytes")
-            self.send_header("Last-Modified", modified)
-            self.end_headers()
             self.remaining = size
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Last-Modified", modified)
+        self.end_headers()
         return f
 
     def copyfile(self, source, outputfile):
@@ -54,7 +55,13 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.remaining -= len(chunk)
 
 
-os.chdir(sys.argv[1])
-server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 0), Handler)
-print(server.server_address[1], flush=True)
-server.serve_forever()
+def serve(handler):
+    """Serves the folder of argv[1] on 127.0.0.1 (port argv[2], else any free one) and prints the port."""
+    os.chdir(sys.argv[1])
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 0), handler)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    serve(Handler)
