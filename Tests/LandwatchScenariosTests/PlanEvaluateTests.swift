@@ -76,6 +76,40 @@ final class PlanEvaluateTests: XCTestCase {
         let rows = try gpkg.attributes(layer: nil, fields: ["id", "flagged", "redline_m2"])
         XCTAssertEqual(rows.map { $0.values["id"] }, ["XM-2025-01", "XM-2025-02", "XM-2025-03"])
         XCTAssertEqual(rows.map { $0.values["flagged"] }, ["0", "1", "1"])
+        // The same polygons as FlatGeobuf (issue 25 item 4), in WGS 84 (longitude first): the figures as in the
+        // GeoPackage, each polygon's bounding box the GeoPackage's polygon's taken to WGS 84. The packed R-tree orders
+        // the features along a Hilbert curve: compared by id.
+        let fgbPath = out.appendingPathComponent("plan/evaluation.fgb").path
+        let fgb = try VectorDataset.open(fgbPath)
+        XCTAssertEqual(try fgb.layer(nil).featureCount, 3)
+        let fgbRows = try fgb.attributes(layer: nil, fields: ["id", "flagged", "redline_m2"]).sorted { ($0.values["id"] ?? "") < ($1.values["id"] ?? "") }
+        XCTAssertEqual(fgbRows.map { $0.values["id"] }, ["XM-2025-01", "XM-2025-02", "XM-2025-03"])
+        XCTAssertEqual(fgbRows.map { $0.values["flagged"] }, ["0", "1", "1"])
+        XCTAssertEqual(fgbRows.map { $0.values["redline_m2"] }, rows.map { $0.values["redline_m2"] })
+        let wgs84 = try SpatialReference(definition: "EPSG:4326")
+        func boxes(_ dataset: VectorDataset) throws -> [String: (minX: Double, minY: Double, maxX: Double, maxY: Double)] {
+            let ids = Dictionary(uniqueKeysWithValues: try dataset.attributes(layer: nil, fields: ["id"]).map { ($0.fid, $0.values["id"] ?? "") })
+            return Dictionary(uniqueKeysWithValues: try dataset.readAreas(layer: nil, sourceCRS: nil, target: wgs84).features.map { (ids[$0.fid] ?? "", $0.geometry.envelope) })
+        }
+        let inGPKG = try boxes(gpkg), inFGB = try boxes(fgb)
+        XCTAssertEqual(Set(inFGB.keys), Set(inGPKG.keys))
+        for (id, a) in inGPKG {
+            let b = try XCTUnwrap(inFGB[id])
+            XCTAssertEqual(a.minX, b.minX, accuracy: 1e-7, id)
+            XCTAssertEqual(a.maxY, b.maxY, accuracy: 1e-7, id)
+            XCTAssertTrue((8...9).contains(b.minX) && (50...51).contains(b.minY), "\(id) is not in longitude, latitude around Marburg: \(b)")
+        }
+        // The FlatGeobuf file carries its packed R-tree: GDAL's reader reports a fast spatial filter (without the
+        // index it does not).
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        probe.arguments = ["-c", "import sys\nfrom osgeo import ogr\nds = ogr.Open(sys.argv[1])\nprint(ds.GetLayer().TestCapability(ogr.OLCFastSpatialFilter))", fgbPath]
+        let info = Pipe()
+        probe.standardOutput = info
+        try probe.run()
+        let text = String(decoding: info.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        probe.waitUntilExit()
+        XCTAssertEqual(text.trimmingCharacters(in: .whitespacesAndNewlines), "True")
     }
 
     /// Two proposals for one site would share pixels, and the one burned first would silently lose the shared land:

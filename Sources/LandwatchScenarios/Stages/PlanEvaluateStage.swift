@@ -11,7 +11,7 @@ import LandwatchPipeline
 /// proposals and zones, never with the scene.
 public struct PlanEvaluateStage: SinkStage {
     public static let path = Option<String>("path", .outputPath, default: "plan_evaluation",
-        help: "output name: NAME.csv (per proposal), NAME_zones.csv, NAME.json, NAME.gpkg (the proposals with their figures)")
+        help: "output name: NAME.csv (per proposal), NAME_zones.csv, NAME.json, NAME.gpkg and NAME.fgb (the proposals with their figures)")
     public static let vegetationClasses = Option<OptionList>("vegetation_classes", default: OptionList(["cropland", "forest", "grassland"]),
         help: "classes counted as green")
 
@@ -52,7 +52,11 @@ public struct PlanEvaluateStage: SinkStage {
         if builtUp == nil { throw StageProblem("the legend has no class named built-up, which plan.evaluate needs for development intensity") }
     }
 
-    public var outputPaths: [String] { ["\(path).csv", "\(path)_zones.csv", "\(path).json", "\(path).gpkg"] }
+    public var outputPaths: [String] { ["\(path).csv", "\(path)_zones.csv", "\(path).json", "\(path).gpkg", "\(path).fgb"] }
+
+    /// WGS 84 (EPSG:4326) as fixed WKT for the FlatGeobuf header, as write.violations' list (from EPSG:4326 GDAL 3.6
+    /// wrote its WKT with or without the datum ensemble from one run to the next).
+    static let wgs84WKT = #"GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]"#
 
     public func check(inputs: [ProductDescription]) throws(StageProblem) {
         if let classes = inputs.first(where: { $0.port == "classes" }), classes.bandNames.count != 1 {
@@ -282,31 +286,40 @@ final class PlanEvaluationSink: BlockSink, @unchecked Sendable {  // `proposals`
         return stage.outputPaths
     }
 
-    /// The proposals' own polygons in their layer's CRS (the first layer of the file read.plan read), with the figures.
+    /// The proposals' own polygons with their figures: NAME.gpkg in their layer's CRS (the first layer of the file
+    /// read.plan read), and NAME.fgb, FlatGeobuf with its packed R-tree in WGS 84 as write.violations' list: QGIS and
+    /// web maps (flatgeobuf.js) read it over HTTP with range requests, a bounding box at a time (issue 25 item 4).
     func writeGeoPackage(_ rows: [PlanEvaluationResult.Proposal]) throws {
-        let output = AtomicOutput(target: try context.outputRoot.resolve("\(stage.path).gpkg"), keepingExtension: true)
-        do {
-            let dataset = try VectorDataset.open(proposalTable.path)
-            let fids = try dataset.attributes(layer: nil, fields: []).map(\.fid)
-            let crs = try SpatialReference(definition: proposalTable.crsWKT)
-            let geometries = Dictionary(try dataset.readAreas(layer: nil, sourceCRS: crs, target: crs).features.map { ($0.fid, $0.geometry) },
-                                        uniquingKeysWith: { first, _ in first })
-            let writer = try VectorWriter(path: output.temporaryPath, driver: "GPKG", layer: "proposals", crs: crs, geometry: .polygon, fields: [
-                ("id", .string), ("name", .string), ("area_m2", .real), ("area_mu", .real), ("farmland_m2", .real), ("basic_farmland_m2", .real),
-                ("redline_m2", .real), ("forest_m2", .real), ("green_m2", .real), ("crosses", .string), ("flagged", .integer)])
-            for (index, row) in rows.enumerated() where index < fids.count {
-                guard let geometry = geometries[fids[index]] else { continue }
-                try writer.add(geometry, values: [
-                    "id": .string(row.id), "name": .string(row.name), "area_m2": .real(row.areaM2), "area_mu": .real(row.areaMu),
-                    "farmland_m2": .real(row.farmlandM2), "basic_farmland_m2": .real(row.basicFarmlandM2), "redline_m2": .real(row.redlineM2),
-                    "forest_m2": .real(row.forestM2), "green_m2": .real(row.greenM2), "crosses": .string(row.crosses.joined(separator: ";")),
-                    "flagged": .integer(row.flagged ? 1 : 0)])
+        let dataset = try VectorDataset.open(proposalTable.path)
+        let fids = try dataset.attributes(layer: nil, fields: []).map(\.fid)
+        let crs = try SpatialReference(definition: proposalTable.crsWKT)
+        let layers: [(String, String, SpatialReference, [String])] = [
+            ("gpkg", "GPKG", crs, []),
+            ("fgb", "FlatGeobuf", try SpatialReference(definition: PlanEvaluateStage.wgs84WKT), ["SPATIAL_INDEX=YES"]),
+        ]
+        for (suffix, driver, target, layerOptions) in layers {
+            let output = AtomicOutput(target: try context.outputRoot.resolve("\(stage.path).\(suffix)"), keepingExtension: true)
+            do {
+                let geometries = Dictionary(try dataset.readAreas(layer: nil, sourceCRS: crs, target: target).features.map { ($0.fid, $0.geometry) },
+                                            uniquingKeysWith: { first, _ in first })
+                let writer = try VectorWriter(path: output.temporaryPath, driver: driver, layer: "proposals", crs: target, geometry: .polygon, fields: [
+                    ("id", .string), ("name", .string), ("area_m2", .real), ("area_mu", .real), ("farmland_m2", .real), ("basic_farmland_m2", .real),
+                    ("redline_m2", .real), ("forest_m2", .real), ("green_m2", .real), ("crosses", .string), ("flagged", .integer)],
+                    layerOptions: layerOptions)
+                for (index, row) in rows.enumerated() where index < fids.count {
+                    guard let geometry = geometries[fids[index]] else { continue }
+                    try writer.add(geometry, values: [
+                        "id": .string(row.id), "name": .string(row.name), "area_m2": .real(row.areaM2), "area_mu": .real(row.areaMu),
+                        "farmland_m2": .real(row.farmlandM2), "basic_farmland_m2": .real(row.basicFarmlandM2), "redline_m2": .real(row.redlineM2),
+                        "forest_m2": .real(row.forestM2), "green_m2": .real(row.greenM2), "crosses": .string(row.crosses.joined(separator: ";")),
+                        "flagged": .integer(row.flagged ? 1 : 0)])
+                }
+                try writer.close()
+                try output.commit()
+            } catch {
+                output.abort()
+                throw error
             }
-            try writer.close()
-            try output.commit()
-        } catch {
-            output.abort()
-            throw error
         }
     }
 
