@@ -224,6 +224,26 @@ final class STACInputTests: XCTestCase {
         XCTAssertEqual(try registry().violations().count, 1, "no duplicate")
     }
 
+    /// The registry's `scene.stac_item` (schema v5) is written and read back on PostgreSQL as on SQLite, for a done
+    /// and a failed Item.
+    func testTheItemIdIsRecordedOnPostgresAsOnSQLite() throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        try upload("before.tif", as: "night1")
+        let catalog = try publish([try stackItem("night1", date: "2024-06-30", href: "../scenes/night1.tif"),
+                                   try stackItem("night3", date: "2024-08-01", href: "../scenes/night3.tif")])
+        let onPostgres = try CLITests.landwatch(["nightly", "--stac", catalog, "--pipeline", lightPipeline.path, "--out",
+                                                 work.appendingPathComponent("out-postgres").path, "--threads", "2", "--allow-read", url + "/scenes/"],
+                                                environment: ["LANDWATCH_DB_URL": server.url])
+        XCTAssertEqual(onPostgres.status, 2, onPostgres.stderr)
+        let onSQLite = try nightly(catalog)
+        XCTAssertEqual(onSQLite.status, 2, onSQLite.stderr)
+        let postgres = try PostgresRegistry(url: server.url, passwordAllowedInURL: true, environment: [:])
+        let recorded = try postgres.scenes().map { "\($0.id) \($0.status) \($0.stac_item ?? "-") \($0.attempts)" }.sorted()
+        XCTAssertEqual(recorded, ["night1 done night1 1", "night3 failed night3 1"])
+        XCTAssertEqual(recorded, try registry().scenes().map { "\($0.id) \($0.status) \($0.stac_item ?? "-") \($0.attempts)" }.sorted())
+    }
+
     // MARK: - A STAC API /search
 
     /// The search carries the pipeline's stac_* params; `next` links are followed page by page (stac_limit Items each).
