@@ -27,7 +27,10 @@ public struct ApplyModelStage: PixelStage {
         summary: "Classify a scene with a trained model, block by block: class and calibrated confidence (observed accuracy on held-out cells, %)",
         evaluation: .pixelwise,
         inputs: [InputPort("scene", kinds: [.scene], help: "imagery with the model's feature bands"),
-                 InputPort("model", kinds: [.model], help: "a classify.train stage of this pipeline", optional: true)],
+                 InputPort("model", kinds: [.model], help: "a classify.train stage of this pipeline", optional: true),
+                 InputPort("fallback", kinds: [.classes],
+                           help: "a classification (classify.rules) for the classes the model was not trained on (too few or no training pixels): where it gives one of them, that class is taken, at confidence 100 like every rule class",
+                           optional: true)],
         output: .classes,
         keys: [path, predictor])
 
@@ -52,7 +55,7 @@ public struct ApplyModelStage: PixelStage {
 
     public func describe(inputs: [ProductDescription]) throws(StageProblem) -> ProductDescription {
         let features: [String]
-        switch (inputs.count > 1 ? inputs[1] : nil, saved) {
+        switch (inputs.dropFirst().first { $0.kind == .model }, saved) {
         case (nil, nil): throw StageProblem("give the model: the input 'model' (a classify.train stage) or the option 'path'")
         case (_?, _?): throw StageProblem(option: Self.path, "give the model once: the input 'model' or the option 'path', not both")
         case (let model?, nil): features = model.bandNames
@@ -75,7 +78,7 @@ public struct ApplyModelStage: PixelStage {
         if let saved {
             path = saved.path
         } else {
-            guard inputs.count > 1, let relative = inputs[1].sourcePath else { throw RunError(.internal, "the model input has no file") }
+            guard let relative = inputs.dropFirst().first(where: { $0.kind == .model })?.sourcePath else { throw RunError(.internal, "the model input has no file") }
             path = context.outputRoot.url.appendingPathComponent(relative).path
         }
         let metadataPath = ModelMetadata.path(for: path)
@@ -100,8 +103,16 @@ public struct ApplyModelStage: PixelStage {
         if metadata.calibration == nil {
             RadiometryCheck.warnOnce("classify.model: \(path) has no confidence calibration (saved before format \(ModelMetadata.currentFormat)): confidence is the raw top-class probability, which overstates accuracy; train it again", key: "calibration|" + path, context: context)
         }
+        // Classes the model cannot give come from the fallback classification, when one is connected.
+        let hasFallback = inputs.dropFirst().contains { $0.kind == .classes }
+        let untrained = metadata.legend.classes.map(\.code).filter { $0 > 0 && !metadata.classes.contains($0) }
+        if hasFallback, !untrained.isEmpty {
+            let names = untrained.map { metadata.legend.name(of: $0) }.joined(separator: ", ")
+            context.logger.info("classify.model: \(path) was not trained on \(names): taken from the fallback classification where it gives them")
+            context.findings?.note("classes not in the model, taken from the fallback classification: \(names)")
+        }
         // A model that never saw a roof cannot find new construction: the list it feeds would be silently short.
-        if let builtUp = metadata.legend.code(for: "built-up"), !metadata.classes.contains(builtUp) {
+        if let builtUp = metadata.legend.code(for: "built-up"), !metadata.classes.contains(builtUp), !hasFallback {
             let pixels = metadata.untrained[metadata.legend.name(of: builtUp)].map { "only \($0) built-up training pixels" } ?? "no built-up pixel in its training reference"
             RadiometryCheck.warnOnce("classify.model: \(path) has no built-up class (\(pixels)): "
                                      + "it cannot see roofs or sites, and a violation list from it misses all new construction; train it on a "
@@ -115,7 +126,7 @@ public struct ApplyModelStage: PixelStage {
                                    + "description \(metadataPath) lists \(metadata.features.count) features and \(metadata.classes.count) classes: "
                                    + "the two files are of different models")
                 }
-                return Worker(predictor: .native(ensemble), metadata: metadata)
+                return Worker(predictor: .native(ensemble), metadata: metadata, fallback: hasFallback ? Set(untrained) : nil)
             } catch let error as TreeEnsembleError where error.kind == .unsupported {
                 let message = "classify.model: the native tree evaluator cannot run \(path) (\(error.message)); XGBoost's predictor classifies it instead"
                 if Self.firstTime("fallback|" + context.workDirectory.path + "|" + path) {
@@ -126,7 +137,8 @@ public struct ApplyModelStage: PixelStage {
                 throw RunError(.input, "model \(path) cannot be used: \(error.message)")
             }
         }
-        return Worker(predictor: .xgboost(try Booster.load(from: modelFile, threads: 1)), metadata: metadata)
+        return Worker(predictor: .xgboost(try Booster.load(from: modelFile, threads: 1)), metadata: metadata,
+                      fallback: hasFallback ? Set(untrained) : nil)
     }
 
     private static let loaded = Mutex<[String: TreeEnsemble]>([:])
@@ -159,19 +171,37 @@ public struct ApplyModelStage: PixelStage {
     final class Worker: PixelWorker {
         let predictor: Predictor
         let metadata: ModelMetadata
+        /// With a fallback classification (the second streamed input): the legend codes the model cannot give.
+        let fallback: Set<Int>?
         /// Probabilities of a block's pixels, pixel-major; compacted feature columns when some pixels are invalid.
         private var probabilities: [Float] = []
         private var compact: [[Float]] = []
 
-        init(predictor: Predictor, metadata: ModelMetadata) {
+        init(predictor: Predictor, metadata: ModelMetadata, fallback: Set<Int>?) {
             self.predictor = predictor
             self.metadata = metadata
+            self.fallback = fallback
         }
 
         func apply(inputs: [PixelBlock], into output: inout PixelBlock) throws {
             switch predictor {
             case .native(let ensemble): applyNative(ensemble, scene: inputs[0], into: &output)
             case .xgboost(let booster): try applyXGBoost(booster, scene: inputs[0], into: &output)
+            }
+            if let fallback, !fallback.isEmpty, inputs.count > 1 { take(fallback, from: inputs[1], into: &output) }
+        }
+
+        /// Where the fallback classification gives a class the model was not trained on, that class, at confidence
+        /// 100 (a rule class, as the diff counts rule classes); pixels the model left empty (nodata) stay empty.
+        private func take(_ codes: Set<Int>, from classes: PixelBlock, into output: inout PixelBlock) {
+            let width = classes.window.width, height = classes.window.height, stride = classes.stride
+            for row in 0..<height {
+                for i in (row * stride)..<(row * stride + width) {
+                    let code = classes.bands[0][i]
+                    guard code.isFinite, code > 0, output.bands[0][i].isFinite, codes.contains(Int(code)) else { continue }
+                    output.bands[0][i] = code
+                    output.bands[1][i] = 100
+                }
             }
         }
 

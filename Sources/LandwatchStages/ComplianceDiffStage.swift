@@ -7,8 +7,8 @@ import LandwatchProducts
 /// `compliance.diff`: change between two dates checked against the plan, pixel by pixel.
 ///
 /// A pixel is a change only where both dates have a class (clouds and nodata never change), both classifications
-/// are confident enough, the new class is absent from the 3 x 3 neighbourhood of the before map (so that a one-pixel
-/// misregistration does not outline every field), and — when the two images are connected — the **evidence** is
+/// are confident enough, and either the new class is absent from the 3 x 3 neighbourhood of the before map (without the
+/// images, so that a one-pixel misregistration does not outline every field) or — when the two images are connected — the **evidence** is
 /// strong: the later pixel lies at least `min_evidence` no-change standard deviations from the most similar earlier
 /// pixel around it (``ChangeEvidence``; the spread is measured on the scene's own unchanged pixels, so one setting
 /// works on digital numbers, TOA and surface reflectance). Each change is tested against the rules; the output holds
@@ -49,7 +49,14 @@ public struct ComplianceDiffStage: NeighbourhoodStage, MergeFinishingStage {
     public static let minIndexChange = Option<Double?>(
         "min_index_change", range: 0...2, help: "count a change only where |after_index - before_index| is at least this")
     public static let neighbourhood = Option<Int>(
-        "neighbourhood", default: 3, range: 1...7, help: "window in which the before map must not already show the new class (1 = off, 3 = 3x3)")
+        "neighbourhood", default: 3, range: 1...7,
+        help: "window searched for the most similar earlier pixel (the evidence) and, see neighbourhood_classes, for the new class on the before map (1 = off, 3 = 3x3)")
+    public static let neighbourhoodClasses = Option<Bool?>(
+        "neighbourhood_classes",
+        help: "require the new class to be absent from the before map's neighbourhood window (default: true without before_image and after_image; false with them, whose evidence already looks for the most similar earlier pixel in the same window, so that a misregistration is no change, while the class test would drop new construction next to built-up land)")
+    public static let vegetationNDVI = Option<Double>(
+        "vegetation_ndvi", default: 0.2, range: -1...1,
+        help: "with before_image and after_image holding red and nir: a pixel classified as cropland, forest or grassland whose NDVI on its date is under this counts as bare for the rules (bare soil and sealed surfaces are under 0.2, whatever a model calls them); -1: off")
     public static let minPixels = Option<Int>(
         "min_pixels", default: 4, range: 1...1_000_000, help: "smallest patch in pixels for every rule (a rule's own min_pixels overrides it)")
 
@@ -74,7 +81,7 @@ public struct ComplianceDiffStage: NeighbourhoodStage, MergeFinishingStage {
         ],
         output: .change,
         keys: [ruleSettings, compareWith, minConfidence, minEvidence, evidenceBands, seasonWindow, constructionFromBare,
-               minIndexChange, neighbourhood, minPixels])
+               minIndexChange, neighbourhood, neighbourhoodClasses, vegetationNDVI, minPixels])
 
     public let rules: [ChangeRule]
     public let classes: ComplianceClasses
@@ -89,6 +96,12 @@ public struct ComplianceDiffStage: NeighbourhoodStage, MergeFinishingStage {
     public let constructionFromBare: Bool
     public let minIndexChange: Float?
     public let radius: Int
+    /// Whether the new class must be absent from the before map's window (nil: only without the images).
+    public let neighbourhoodClasses: Bool?
+    /// The NDVI under which a vegetated class counts as bare (nil: off).
+    public let vegetationNDVI: Float?
+    /// Legend codes of the vegetated classes (cropland, forest, grassland).
+    let vegetatedCodes: [Int]
     let baseSettings: [(String, String)]
 
     public init(options: StageOptions) throws(StageProblem) {
@@ -129,6 +142,10 @@ public struct ComplianceDiffStage: NeighbourhoodStage, MergeFinishingStage {
         let window = options[Self.neighbourhood]
         guard window % 2 == 1 else { throw StageProblem(option: Self.neighbourhood, "must be odd (1, 3, 5 or 7), found \(window)") }
         radius = window / 2
+        neighbourhoodClasses = options[Self.neighbourhoodClasses]
+        let ndvi = options[Self.vegetationNDVI]
+        vegetationNDVI = ndvi > -1 ? Float(ndvi) : nil
+        vegetatedCodes = ["cropland", "forest", "grassland"].compactMap { legend.code(for: $0) }
         baseSettings = [("min_confidence", "\(Int(minConfidence)) %"), ("neighbourhood", "\(window) x \(window)"),
                         ("min_pixels", "\(minPixels)"), ("season_window", "\(seasonWindow) days"),
                         ("construction_from_bare", "\(constructionFromBare)")]
@@ -221,7 +238,15 @@ public struct ComplianceDiffStage: NeighbourhoodStage, MergeFinishingStage {
         let before = input(beforePort, in: inputs)
         let beforeDate = beforePort == "before" ? before?.date : nil, afterDate = input("after", in: inputs)?.date
         var settings = baseSettings
-        if ports.contains("after_image") { settings.insert(("min_evidence", "\(minEvidence) σ"), at: 1) }
+        if ports.contains("after_image") {
+            settings.insert(("min_evidence", "\(minEvidence) σ"), at: 1)
+            settings.append(("neighbourhood_classes", "\(neighbourhoodClasses ?? false)"))
+            if let vegetationNDVI, let names = try? comparedBands(before: input("before_image", in: inputs)?.bandNames ?? [],
+                                                                   after: input("after_image", in: inputs)?.bandNames ?? []),
+               names.contains("red"), names.contains("nir") {
+                settings.insert(("vegetation_ndvi", "\(vegetationNDVI)"), at: 2)
+            }
+        }
         if let gap = Self.seasonGap(beforeDate, afterDate), gap > seasonWindow {
             settings.append(("season", "the dates are \(gap) days of the year apart, over the \(seasonWindow)-day window: cropland → bare is taken as harvest (FL-S off)"))
         }
@@ -255,6 +280,7 @@ public struct ComplianceDiffStage: NeighbourhoodStage, MergeFinishingStage {
         // The images for the evidence, and the no-change spread measured on them.
         let beforeImage = raster("before_image"), afterImage = raster("after_image")
         var evidence: ChangeEvidence?
+        var vegetation: ChangeTest.Vegetation?
         var imageBands: (before: [Int], after: [Int]) = ([], [])
         if let beforeImage, let afterImage {
             let names = try comparedBands(before: beforeImage.description.bandNames, after: afterImage.description.bandNames)
@@ -262,6 +288,10 @@ public struct ComplianceDiffStage: NeighbourhoodStage, MergeFinishingStage {
             let measured = try noChangeSpread(before: raster(beforePort)!, after: raster("after")!, beforeImage: beforeImage, afterImage: afterImage,
                                               bands: imageBands, grid: grid, context: context, tiles: tiles)
             evidence = measured
+            if let vegetationNDVI, let red = names.firstIndex(of: "red"), let nir = names.firstIndex(of: "nir") {
+                vegetation = ChangeTest.Vegetation(red: red, nir: nir, threshold: vegetationNDVI, classes: vegetatedCodes, bare: classes.bare)
+                context.findings?.set("vegetation_ndvi", Double(vegetationNDVI))
+            }
             for (index, name) in names.enumerated() {
                 context.findings?.set("evidence.\(name).centre", Double(measured.centre[index]))
                 context.findings?.set("evidence.\(name).sigma", Double(measured.sigma[index]))
@@ -302,8 +332,11 @@ public struct ComplianceDiffStage: NeighbourhoodStage, MergeFinishingStage {
         let layers = ChangeTest.Layers(redline: planBands.firstIndex(of: "redline"), basicFarmland: planBands.firstIndex(of: "basic_farmland"),
                                        urbanBoundary: planBands.firstIndex(of: "urban_boundary"), zoning: planBands.firstIndex(of: "zoning"),
                                        approvals: planBands.firstIndex(of: "approvals"))
+        // With the evidence, the window is searched for the most similar earlier pixel; the class test is then off
+        // unless the file asks for it.
+        let classRadius = (neighbourhoodClasses ?? (evidence == nil)) ? radius : 0
         let test = ChangeTest(ruleSet: ruleSet, minConfidence: minConfidence, minIndexChange: minIndexChange, minEvidence: minEvidence,
-                              evidence: evidence, radius: radius, layers: layers, nonConstruction: nonConstruction)
+                              evidence: evidence, radius: classRadius, layers: layers, nonConstruction: nonConstruction, vegetation: vegetation)
         return DiffKernel(test: test, reads: reads, layout: layout, outputBands: Self.leadingBands + planBands, classCodes: legendCodes)
     }
 

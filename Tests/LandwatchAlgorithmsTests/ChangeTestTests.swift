@@ -81,4 +81,22 @@ final class ChangeTestTests: XCTestCase {
                        beforeImage: [[0.1, 0.1]], afterImage: [[0.3, 0.3]])
         XCTAssertEqual(weak.1, ChangeTest.Counts(changed: 0, weak: 2, noImagery: 0))
     }
+
+    func testAVegetatedClassUnderTheNDVIThresholdIsBareForTheRules() {
+        // Two bands (red, nir), no-change spread 0.01. Forest before (NDVI 0.6); after, a roof (NDVI 0.1) that the
+        // classifier called grassland (3): no rule without the images' vegetation, construction (forest -> bare) with it.
+        let evidence = ChangeEvidence(centre: [0, 0], sigma: [0.01, 0.01], radius: 0)
+        let vegetation = ChangeTest.Vegetation(red: 0, nir: 1, threshold: 0.2, classes: [1, 2, 3], bare: 6)
+        var plain = test(radius: 0, evidence: evidence)
+        let before: [Float] = [2, 3], after: [Float] = [3, 3]
+        let beforeImage: [[Float]] = [[0.05, 0.18], [0.2, 0.22]]   // red, nir: NDVI 0.6, and 0.1 (sparse shrub)
+        let afterImage: [[Float]] = [[0.18, 0.18], [0.22, 0.22]]    // NDVI 0.1 at both: the roof, the unchanged shrub
+        XCTAssertEqual(run(plain, width: 2, height: 1, before: before, after: after, beforeImage: beforeImage, afterImage: afterImage).1.changed, 0)
+        plain.vegetation = vegetation
+        let (out, counts) = run(plain, width: 2, height: 1, before: before, after: after, beforeImage: beforeImage, afterImage: afterImage)
+        XCTAssertEqual(counts.changed, 1, "the roof on forest; the shrub is bare on both dates, no change")
+        XCTAssertNotEqual(UInt32(out[0][0]) & ChangeRule.Kind.unapprovedConstruction.bit, 0)
+        XCTAssertEqual([out[1][0], out[2][0]], [2, 6], "forest -> bare")
+        XCTAssertEqual(out[0][1], 0)
+    }
 }

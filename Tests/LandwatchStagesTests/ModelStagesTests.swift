@@ -410,3 +410,54 @@ extension ModelStagesTests {
         XCTAssertTrue(notes.contains { $0.contains("has no built-up class") && $0.contains("misses all new construction") }, "\(landcover)")
     }
 }
+
+/// A model trained without some classes (too few or no training pixels) takes them from a fallback classification.
+extension ModelStagesTests {
+    func testClassesTheModelWasNotTrainedOnComeFromTheFallback() throws {
+        // Water and cropland have too few training pixels at min_samples 6000: the model cannot give them. The rule
+        // classifier (4 bands: water where NDWI > 0.1 and NDVI < 0) is connected as the fallback.
+        let plain = pipeline(minSamples: 6000)
+        let text = plain.replacingOccurrences(of: """
+              - id: landcover
+                uses: classify.model
+                inputs: {scene: scene, model: train}
+            """, with: """
+              - id: rules
+                uses: classify.rules
+                inputs: [scene]
+              - id: landcover
+                uses: classify.model
+                inputs: {scene: scene, model: train, fallback: rules}
+              - id: rules-out
+                uses: write.raster
+                inputs: [rules]
+                with: {path: rules.tif}
+            """)
+        XCTAssertNotEqual(text, plain)
+        try run(plain, out: "plain")
+        let record = try run(text)
+        let window = Window(width: 1128, height: 1428)
+        let without = try Dataset.open(work.appendingPathComponent("plain/landcover.tif").path)
+        let with = try Dataset.open(work.appendingPathComponent("out/landcover.tif").path)
+        let rules = try Dataset.open(work.appendingPathComponent("out/rules.tif").path).band(1).read(window)
+        let (classes0, confidence0) = (try without.band(1).read(window), try without.band(2).read(window))
+        let (classes1, confidence1) = (try with.band(1).read(window), try with.band(2).read(window))
+        let water = Float(Legend.standard.code(for: "water")!)
+        var taken = 0
+        for i in 0..<window.pixelCount where classes0[i] != 0 {
+            if rules[i] == water {
+                XCTAssertEqual(classes1[i], water)
+                XCTAssertEqual(confidence1[i], 100)
+                taken += 1
+            } else {
+                XCTAssertEqual(classes1[i], classes0[i], "a class the model knows stays the model's")
+                XCTAssertEqual(confidence1[i], confidence0[i])
+            }
+        }
+        XCTAssertGreaterThan(taken, 1000)
+        XCTAssertFalse(classes0.contains(water), "the model alone never gives water")
+        let landcover = try XCTUnwrap(record.stages.first { $0.id == "landcover" })
+        XCTAssertTrue((landcover.findings?.notes ?? []).contains { $0.contains("taken from the fallback classification: cropland, water") },
+                      "\(String(describing: landcover.findings))")
+    }
+}

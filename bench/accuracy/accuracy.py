@@ -153,7 +153,7 @@ def render(kind, scene, classifier, cfg):
     p = yaml.safe_load(open(os.path.join(HERE, template), encoding="utf-8"))
     if kind == "pair" and classifier == "model":
         model = yaml.safe_load(open(os.path.join(HERE, "pipeline-model.yaml"), encoding="utf-8"))
-        wanted = ["before-rules", "train", "before-classes", "after-classes"]
+        wanted = ["before-rules", "after-rules", "train", "before-classes", "after-classes"]
         ms = {s["id"]: s for s in model["stages"]}
         rest = [s for s in p["stages"] if s["id"] not in ("before-classes", "after-classes")]
         at = [s["id"] for s in rest].index("after-scene") + 1
@@ -171,14 +171,12 @@ def render(kind, scene, classifier, cfg):
                 w["offset"] = scene.offset
             if scene.nodata is not None:
                 w["nodata"] = scene.nodata
-    if classifier == "model":
-        if kind == "pair" or scene.reference is None:
-            stages["train"]["inputs"]["reference"] = "before-rules"
-            p["stages"] = [s for s in p["stages"] if s["id"] != "reference"]
-            p["params"].pop("reference", None)
-        else:
-            p["stages"] = [s for s in p["stages"] if s["id"] != "before-rules"]
-    for sid in ("before-classes", "after-classes"):     # kept in work/ so misses can say what the classes were
+    if classifier == "model" and (kind == "pair" or scene.reference is None):
+        stages["train"]["inputs"]["reference"] = "before-rules"
+        p["stages"] = [s for s in p["stages"] if s["id"] != "reference"]
+        p["params"].pop("reference", None)
+    # Kept in work/ so that misses can say what the classes were, and diagnose.py which test of the diff dropped them.
+    for sid in ("before-classes", "after-classes", "after-normalised", "changes"):
         if sid in stages:
             stages[sid]["keep"] = True
     apply_overrides(p, cfg)

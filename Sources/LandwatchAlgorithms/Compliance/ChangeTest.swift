@@ -5,7 +5,8 @@
 /// A pixel is a change only where both dates have a class (clouds and nodata never change), both classifications
 /// are confident enough, the index moved enough (when asked), the new class is absent from the `radius`
 /// neighbourhood of the before map (a one-pixel misregistration does not outline every field), it breaks a rule,
-/// and — with the images — its evidence reaches `minEvidence` (``ChangeEvidence``).
+/// and — with the images — its evidence reaches `minEvidence` (``ChangeEvidence``). With the images and
+/// ``vegetation``, a pixel classified as vegetation whose NDVI on its date is under the threshold counts as bare.
 public struct ChangeTest: Sendable {
     public var ruleSet: ChangeRuleSet
     /// Both classifications must be at least this confident (%).
@@ -22,6 +23,40 @@ public struct ChangeTest: Sendable {
     public var layers: Layers
     /// By zoning feature number (0: none): true where the zone allows no construction.
     public var nonConstruction: [Bool]
+    /// Vegetation as the images tell it, on both dates (nil: the classes as given).
+    public var vegetation: Vegetation?
+
+    /// A pixel the classifier put in a vegetated class (cropland, forest, grassland) whose NDVI is under `threshold`
+    /// counts as bare for the rules: under 0.2 is bare soil or a sealed surface (the rule classifier's bare
+    /// condition), whatever a model trained on other land calls it. A model can put a new roof in grassland when its
+    /// training labels have no bare land, or map sparse shrub and roofs alike; the roof then replaced forest by
+    /// grassland and broke no rule.
+    public struct Vegetation: Sendable, Equatable {
+        /// Positions of the red and near-infrared bands among the compared image bands.
+        public var red: Int, nir: Int
+        public var threshold: Float
+        /// Legend codes of the vegetated classes.
+        public var classes: [Int]
+        /// The code such a pixel takes.
+        public var bare: Int
+
+        public init(red: Int, nir: Int, threshold: Float, classes: [Int], bare: Int) {
+            self.red = red
+            self.nir = nir
+            self.threshold = threshold
+            self.classes = classes.filter { $0 > 0 }
+            self.bare = bare
+        }
+
+        /// The class for the rules of a pixel classified `code` with these reflectances, and whether the image
+        /// decided it: a vegetated or bare pixel under the threshold is bare, whatever the classifier's confidence.
+        @inline(__always)
+        public func rulesClass(_ code: Int, red: Float, nir: Float) -> (code: Int, decided: Bool) {
+            guard bare > 0, code == bare || classes.contains(code), red.isFinite, nir.isFinite, nir + red != 0,
+                  (nir - red) / (nir + red) < threshold else { return (code, false) }
+            return (bare, true)
+        }
+    }
 
     public struct Layers: Sendable, Equatable {
         public var redline: Int?, basicFarmland: Int?, urbanBoundary: Int?, zoning: Int?, approvals: Int?
@@ -36,7 +71,7 @@ public struct ChangeTest: Sendable {
     }
 
     public init(ruleSet: ChangeRuleSet, minConfidence: Float, minIndexChange: Float?, minEvidence: Float, evidence: ChangeEvidence?,
-                radius: Int, layers: Layers, nonConstruction: [Bool]) {
+                radius: Int, layers: Layers, nonConstruction: [Bool], vegetation: Vegetation? = nil) {
         self.ruleSet = ruleSet
         self.minConfidence = minConfidence
         self.minIndexChange = minIndexChange
@@ -45,6 +80,7 @@ public struct ChangeTest: Sendable {
         self.radius = radius
         self.layers = layers
         self.nonConstruction = nonConstruction
+        self.vegetation = vegetation
     }
 
     /// Pixels whose class changed, split by what became of them.
@@ -125,17 +161,32 @@ public struct ChangeTest: Sendable {
         var afterPixel = [Float](repeating: 0, count: tile.afterImage.count)
         let beforeHalo = tile.beforeClasses, after = tile.afterClasses, plan = tile.plan
         let haloWidth = tile.haloWidth, haloHeight = tile.haloHeight
+        let vegetation = tile.beforeImage.isEmpty || tile.afterImage.isEmpty ? nil : self.vegetation
+        /// The before class at a position of the halo, for the rules.
+        func beforeClass(_ index: Int) -> Int {
+            let value = beforeHalo[index]
+            let code = value.isFinite ? Int(value) : 0
+            guard let vegetation else { return code }
+            return vegetation.rulesClass(code, red: tile.beforeImage[vegetation.red][index], nir: tile.beforeImage[vegetation.nir][index]).code
+        }
         for row in 0..<tile.height {
             let haloRow = row + tile.haloRow
             for col in 0..<tile.width {
                 let i = row * tile.width + col
                 let haloCol = col + tile.haloColumn
-                let beforeValue = beforeHalo[haloRow * haloWidth + haloCol]
-                let afterValue = after[i]
-                let b = beforeValue.isFinite ? Int(beforeValue) : 0
-                let a = afterValue.isFinite ? Int(afterValue) : 0
-                let confidence = min(tile.beforeConfidence.map { $0[i].isFinite ? $0[i] : 0 } ?? 100,
-                                     tile.afterConfidence.map { $0[i].isFinite ? $0[i] : 0 } ?? 100)
+                let afterValue = after[i], beforeValue = beforeHalo[haloRow * haloWidth + haloCol]
+                var b = beforeValue.isFinite ? Int(beforeValue) : 0
+                var a = afterValue.isFinite ? Int(afterValue) : 0
+                // A class the image decided (not vegetation: NDVI under the threshold) is as sure as a rule class: the
+                // classifier's confidence in bare against grassland, or in the grassland it gave, says nothing about it.
+                var beforeDecided = false, afterDecided = false
+                if let vegetation {
+                    let h = haloRow * haloWidth + haloCol
+                    (b, beforeDecided) = vegetation.rulesClass(b, red: tile.beforeImage[vegetation.red][h], nir: tile.beforeImage[vegetation.nir][h])
+                    (a, afterDecided) = vegetation.rulesClass(a, red: tile.afterImage[vegetation.red][i], nir: tile.afterImage[vegetation.nir][i])
+                }
+                let confidence = min(beforeDecided ? 100 : tile.beforeConfidence.map { $0[i].isFinite ? $0[i] : 0 } ?? 100,
+                                     afterDecided ? 100 : tile.afterConfidence.map { $0[i].isFinite ? $0[i] : 0 } ?? 100)
                 guard b > 0, a > 0, a != b, confidence >= minConfidence else { continue }
                 if let minIndexChange, let indexBefore = tile.beforeIndex, let indexAfter = tile.afterIndex {
                     let change = abs(indexAfter[i] - indexBefore[i])
@@ -146,7 +197,7 @@ public struct ChangeTest: Sendable {
                     let r0 = max(haloRow - radius, 0), r1 = min(haloRow + radius, haloHeight - 1)
                     let c0 = max(haloCol - radius, 0), c1 = min(haloCol + radius, haloWidth - 1)
                     search: for r in r0...r1 {
-                        for c in c0...c1 where beforeHalo[r * haloWidth + c] == afterValue {
+                        for c in c0...c1 where beforeClass(r * haloWidth + c) == a {
                             seen = true
                             break search
                         }
