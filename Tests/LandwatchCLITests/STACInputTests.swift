@@ -44,12 +44,17 @@ final class STACInputTests: XCTestCase {
 
     // MARK: - Fixtures
 
-    /// Puts a night's scene on the server at `scenes/NAME.tif`: a fixture of testdata/nightly (re-encoded when
+    /// Puts a night's scene on the server at `FOLDER/NAME.tif` (scenes/): a fixture of testdata/nightly (re-encoded when
     /// `distinct`, so that its bytes differ).
     func upload(_ fixture: String, as name: String, distinct: Bool = false, folder: String = "scenes") throws {
-        let source = CLITests.root.appendingPathComponent("testdata/nightly/\(fixture)").path
         let target = served.appendingPathComponent("\(folder)/\(name).tif").path
         try? FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try copy(fixture, to: target, distinct: distinct)
+    }
+
+    /// Copies a fixture of testdata/nightly to `target`, re-encoded when `distinct` (the same pixels, other bytes).
+    func copy(_ fixture: String, to target: String, distinct: Bool) throws {
+        let source = CLITests.root.appendingPathComponent("testdata/nightly/\(fixture)").path
         if distinct {
             try Dataset.open(source).copy(to: target, driver: "GTiff").close()
             unlink(target + ".aux.xml")
@@ -175,13 +180,7 @@ final class STACInputTests: XCTestCase {
         let folderPipeline = try NightlyTests.shortNightsPipeline(in: work)
         for (fixture, name, date, distinct) in [("before.tif", "night1", "2024-06-30", false), ("after.tif", "night2", "2024-07-16", false),
                                                 ("after.tif", "night3", "2024-08-01", true)] {
-            let target = inbox.appendingPathComponent("\(name).tif").path
-            if distinct {
-                try Dataset.open(CLITests.root.appendingPathComponent("testdata/nightly/\(fixture)").path).copy(to: target, driver: "GTiff").close()
-                unlink(target + ".aux.xml")
-            } else {
-                try FileManager.default.copyItem(at: CLITests.root.appendingPathComponent("testdata/nightly/\(fixture)"), to: URL(fileURLWithPath: target))
-            }
+            try copy(fixture, to: inbox.appendingPathComponent("\(name).tif").path, distinct: distinct)
             try "{\"sensor\": \"landsat8-toa\", \"date\": \"\(date)\"}".write(to: inbox.appendingPathComponent("\(name).json"), atomically: true, encoding: .utf8)
             let night = try CLITests.landwatch(["nightly", "--inbox", inbox.path, "--pipeline", folderPipeline.path, "--out", inboxOut.path, "--threads", "2"])
             XCTAssertEqual(night.status, 0, night.stderr)
