@@ -3,7 +3,7 @@ SWIFT ?= swift
 BUILD_FLAGS ?= -c release
 BIN = .build/release/landwatch
 
-.PHONY: deps build demo test bench clean fuzz sanitize shard-check accuracy kill-check
+.PHONY: deps build demo test bench clean fuzz sanitize shard-check formats-check accuracy kill-check
 
 # Installs the system libraries landwatch needs (skipped when they are already there).
 deps:
@@ -57,6 +57,11 @@ kill-check: deps
 # Every shipped pipeline run whole and as 4 shards joined by merge: the outputs must be the same (about 2 minutes).
 shard-check: build
 	bash Tests/LandwatchCLITests/Sharding/check_pipelines.sh
+
+# Every shipped pipeline run once: its STAC Item passes stac-validator (schemas in testdata/stac-schemas, offline),
+# every GeoTIFF it writes GDAL's Cloud-Optimized GeoTIFF validator, every FlatGeobuf list has its spatial index.
+formats-check: build
+	/usr/bin/python3 Tests/LandwatchCLITests/Formats/check_pipelines.py $(BIN)
 
 # Benchmarks against gdal_calc.py and a raw GDAL read/write floor; writes bench/RESULTS.md.
 bench: build
