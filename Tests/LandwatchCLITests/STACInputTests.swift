@@ -243,6 +243,26 @@ final class STACInputTests: XCTestCase {
         XCTAssertEqual(recorded, try registry().scenes().map { "\($0.id) \($0.status) \($0.stac_item ?? "-") \($0.attempts)" }.sorted())
     }
 
+    /// `--stac FILE`: a local ItemCollection whose hrefs are relative to it; its folder may be read without
+    /// --allow-read (only testdata/, where the pipeline's defaults and plan are, is allowed), and the Items are the
+    /// same deliveries as over HTTP.
+    func testALocalItemCollectionIsReadWithItsRelativeHrefs() throws {
+        let local = work.appendingPathComponent("delivered")
+        try FileManager.default.createDirectory(at: local.appendingPathComponent("scenes"), withIntermediateDirectories: true)
+        try copy("before.tif", to: local.appendingPathComponent("scenes/night1.tif").path, distinct: false)
+        try copy("after.tif", to: local.appendingPathComponent("scenes/night2.tif").path, distinct: false)
+        let collection: [String: Any] = ["type": "FeatureCollection", "features": [
+            try stackItem("night1", date: "2024-06-30", href: "scenes/night1.tif"), try stackItem("night2", date: "2024-07-16", href: "./scenes/night2.tif"),
+        ]]
+        let file = local.appendingPathComponent("items.json")
+        try JSONSerialization.data(withJSONObject: collection).write(to: file)
+        let result = try CLITests.landwatch(["nightly", "--stac", file.path, "--pipeline", lightPipeline.path, "--out", out.path, "--threads", "2",
+                                             "--allow-read", CLITests.root.appendingPathComponent("testdata").path], in: work)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("nightly: scenes new 2, done 2, failed 0; violations new 1"), result.stderr)
+        XCTAssertEqual(try registry().scenes().compactMap(\.stac_item).sorted(), ["night1", "night2"])
+    }
+
     // MARK: - A STAC API /search
 
     /// The search carries the pipeline's stac_* params; `next` links are followed page by page (stac_limit Items each).
