@@ -23,6 +23,9 @@ public struct Band {
         return String(cString: name)
     }
 
+    /// How many overviews (reduced-resolution copies) the band has.
+    public var overviewCount: Int { Int(GDALGetOverviewCount(handle)) }
+
     /// The natural block size (tile or strip) of the band.
     public var blockSize: (width: Int, height: Int) {
         var w: Int32 = 0, h: Int32 = 0

@@ -86,18 +86,43 @@ public struct RuleClassifier: Sendable, Equatable {
     /// where any variable is NaN is nodata (NaN).
     /// - Complexity: O(count × conditions).
     public func classify(_ values: [UnsafeBufferPointer<Float>], count: Int, into output: UnsafeMutableBufferPointer<Float>) {
+        // The rules flattened once per call into arrays of bounds (a missing bound is an infinity, which no finite
+        // value passes by the same comparison as `holds`): the per-pixel loop touches no String, Optional or closure.
+        // It was 31 % of the enforcement bench's instructions as the list of `Condition`s.
         let names = variables
-        let compiled = rules.map { rule in (Float(rule.code), rule.conditions.map { ($0, names.firstIndex(of: $0.variable)!) }) }
-        pixels: for i in 0..<count {
-            for buffer in values where buffer[i].isNaN {
-                output[i] = .nan
-                continue pixels
+        var variable: [Int] = [], lower: [Float] = [], lowerInclusive: [Bool] = [], upper: [Float] = [], upperInclusive: [Bool] = []
+        var ruleEnd: [Int] = [], codes: [Float] = []
+        for rule in rules {
+            for condition in rule.conditions {
+                variable.append(names.firstIndex(of: condition.variable)!)
+                lower.append(condition.lower.map(Float.init) ?? -.infinity)
+                lowerInclusive.append(condition.lower == nil || condition.lowerInclusive)
+                upper.append(condition.upper.map(Float.init) ?? .infinity)
+                upperInclusive.append(condition.upper == nil || condition.upperInclusive)
             }
-            for (code, conditions) in compiled where conditions.allSatisfy({ $0.0.holds(values[$0.1][i]) }) {
-                output[i] = code
-                continue pixels
+            ruleEnd.append(variable.count)
+            codes.append(Float(rule.code))
+        }
+        let fallback = Float(self.fallback)
+        let bufferCount = values.count
+        values.withUnsafeBufferPointer { buffers in
+            pixels: for i in 0..<count {
+                for b in 0..<bufferCount where buffers[b][i].isNaN {
+                    output[i] = .nan
+                    continue pixels
+                }
+                rules: for r in 0..<ruleEnd.count {
+                    for c in (r == 0 ? 0 : ruleEnd[r - 1])..<ruleEnd[r] {
+                        let value = buffers[variable[c]][i]
+                        // As `Condition.holds`: a missing bound (an infinity, inclusive) never fails a finite value.
+                        if lowerInclusive[c] ? value < lower[c] : value <= lower[c] { continue rules }
+                        if upperInclusive[c] ? value > upper[c] : value >= upper[c] { continue rules }
+                    }
+                    output[i] = codes[r]
+                    continue pixels
+                }
+                output[i] = fallback
             }
-            output[i] = Float(fallback)
         }
     }
 }
