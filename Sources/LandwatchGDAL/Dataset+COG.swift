@@ -147,8 +147,3 @@ extension Dataset {
         metadata(domain: "IMAGE_STRUCTURE")["LAYOUT"] == "COG"
     }
 }
-
-extension Band {
-    /// How many overviews (reduced-resolution copies) the band has.
-    public var overviewCount: Int { Int(GDALGetOverviewCount(handle)) }
-}
