@@ -69,52 +69,6 @@ final class EngineTests: PipelineTestCase {
         XCTAssertEqual(mismatches, 0)
     }
 
-    /// A scene only whole-raster stages read is handed to them as a VRT of its own files: every value (nodata
-    /// included) as a reader of the stream gives it, in windows that cross blocks as a halo does.
-    func testAVRTOfAnIntegerSceneGivesTheStreamedValues() throws {
-        // The real red and nir digital numbers, every 97th pixel made nodata (65535), in one 2-band UInt16 file.
-        let grid = try Dataset.open(Self.zion.appendingPathComponent("landsat_b4.tif").path).grid()
-        let path = work.appendingPathComponent("scene16.tif").path
-        let scene = try Dataset.createGeoTIFF(at: path, grid: grid, bandCount: 2, dataType: .uint16,
-                                              options: GeoTIFFOptions(compression: .none, blockSize: 512))
-        for (index, name) in ["landsat_b4.tif", "landsat_b5.tif"].enumerated() {
-            let band = try Dataset.open(Self.zion.appendingPathComponent(name).path).band(1)
-            var values = [UInt16](repeating: 0, count: grid.width * grid.height)
-            let whole = Window(width: grid.width, height: grid.height)
-            try values.withUnsafeMutableBytes { try band.readRaw(whole, into: $0.baseAddress!, byteCapacity: $0.count, type: .uint16, lineStride: grid.width) }
-            for i in stride(from: 0, to: values.count, by: 97) { values[i] = 65535 }
-            try scene.band(index + 1).setNoDataValue(65535)
-            try values.withUnsafeBytes { try scene.band(index + 1).writeRaw(whole, from: $0.baseAddress!, byteCapacity: $0.count, type: .uint16, lineStride: grid.width) }
-        }
-        try scene.close()
-        let inputs = [1, 2].map { RasterFileSource.BandInput(path: path, band: $0, scale: 2.0e-5, offset: -0.1) }
-        XCTAssertTrue(RasterFileSource.canWriteVRT(bands: inputs, onto: grid))
-        let context = RunContext(outputRoot: try OutputRoot(path: work.path), workDirectory: work, logger: Logger(label: "test"),
-                                 memoryBudget: 64 << 20, threads: 1, blockSize: 512)
-        let source = try RasterFileSource(bands: inputs, onto: grid, resampling: .nearest, context: context, stageID: "scene")
-        let vrt = work.appendingPathComponent("scene.tif").path
-        XCTAssertTrue(try source.writeVRT(to: vrt, grid: grid, blockSize: 512))
-        let reader = try source.makeReader()
-        let dataset = try Dataset.open(vrt)
-        var nodata = 0
-        for window in [Window(width: grid.width, height: grid.height), Window(colOffset: 511, rowOffset: 767, width: 514, height: 514)] {
-            var block = PixelBlock(bandNames: ["red", "nir"], blockWidth: window.width, blockHeight: window.height)
-            try reader.read(window, into: &block)
-            for band in 0..<2 {
-                let read = try dataset.band(band + 1).read(window)
-                let mismatches = zip(read, block.bands[band]).filter { a, b in !(a == b || (a.isNaN && b.isNaN)) }.count
-                XCTAssertEqual(mismatches, 0, "band \(band + 1), window \(window)")
-                nodata += read.filter(\.isNaN).count
-            }
-        }
-        XCTAssertGreaterThan(nodata, 0, "the scene's nodata pixels are compared too")
-        // Float bands (and warped or overviewed ones) are left to the stream.
-        let float = work.appendingPathComponent("float.tif").path
-        let copy = try Dataset.createGeoTIFF(at: float, grid: grid, bandCount: 1, dataType: .float32, options: GeoTIFFOptions(compression: .none, blockSize: 512))
-        try copy.close()
-        XCTAssertFalse(RasterFileSource.canWriteVRT(bands: [.init(path: float, band: 1)], onto: grid))
-    }
-
     func testChainIsFusedIntoOnePassAndRecordedInRunJSON() throws {
         let record = try run(Self.ndviPipeline)
         XCTAssertEqual(Set(record.stages.map(\.id)), ["scene", "ndvi", "out"])

@@ -27,9 +27,6 @@ public struct RasterFileSource: BlockSource {
         var isFloat64 = false
         /// Int8 stored as Byte with PIXELTYPE=SIGNEDBYTE: 128…255 are −128…−1.
         var isSignedByte = false
-        /// The stored type, and whether the band has overviews (for ``RasterFileSource/writeVRT(to:grid:blockSize:)``).
-        var dataType: DataType?
-        var hasOverviews = false
         /// Where the run grid's first pixel lies in the file, when the run grid is a part of the file's grid (a shard's
         /// band of rows, an extent cut from the image): the file is then read through a window, not warped. Also
         /// where a shard's rows lie in the warped VRT of the whole run grid.
@@ -61,8 +58,6 @@ public struct RasterFileSource: BlockSource {
             input.isFloat = band.dataType == .float32 || band.dataType == .float64
             input.isFloat64 = band.dataType == .float64
             input.isSignedByte = band.isSignedByte
-            input.dataType = band.dataType
-            input.hasOverviews = band.overviewCount > 0
             let usesRPC = try dataset.usesRPC, sameGrid = try dataset.grid().matches(grid)
             if !usesRPC, !sameGrid, let window = grid.window(in: dataset.grid()) {
                 input.gridOffset = (window.colOffset, window.rowOffset)
@@ -98,98 +93,6 @@ public struct RasterFileSource: BlockSource {
     }
 
     public func makeReader() throws -> any BlockReader { try Reader(bands: bands) }
-
-    /// Writes these bands as a VRT at `path` that gives exactly the Float32 values a reader of this source gives, so
-    /// that a raster a whole-raster stage needs is the file itself rather than a Float32 copy written for it (two
-    /// 4-band scenes are 3.9 GB of scratch in the enforcement bench, where writing them back to a busy disk took most
-    /// of the run). Only for what GDAL's VRT computes the same way as ``Reader``: integer bands of at most 16 bits
-    /// (exact as Float32; GDAL scales them in double and rounds to Float32, as ``Rescale`` does), read on the run
-    /// grid or a window of their own, with at most one stored value that means nodata, and no overviews (GDAL would
-    /// read those for a reduced read, where a written copy has none). Returns false, writing nothing, otherwise, and
-    /// when no block of the first band has a valid pixel (then the pass streams the bands and refuses, or records,
-    /// imagery without one as ever).
-    public func writeVRT(to path: String, grid: RasterGrid, blockSize: Int) throws -> Bool {
-        var sources: [String] = []
-        for input in bands {
-            guard input.origin == input.path, let source = Self.vrtSource(input, grid: grid) else { return false }
-            sources.append(source)
-        }
-        // Imagery without a valid pixel is left to the pass, which refuses it (or, in a shard, records it).
-        let reader = try makeReader()
-        var block = PixelBlock(bandNames: bands.indices.map { "band\($0 + 1)" }, blockWidth: min(blockSize, grid.width),
-                               blockHeight: min(blockSize, grid.height))
-        var anyValid = false
-        for window in Window(width: grid.width, height: grid.height).subdivided(tileWidth: blockSize, tileHeight: blockSize) {
-            try reader.read(window, into: &block)
-            if block.validCount(in: window) > 0 { anyValid = true; break }
-        }
-        guard anyValid else { return false }
-        let t = grid.geoTransform
-        var xml = "<VRTDataset rasterXSize=\"\(grid.width)\" rasterYSize=\"\(grid.height)\">\n"
-            + "  <SRS>\(Self.escaped(grid.crsWKT))</SRS>\n"
-            + "  <GeoTransform>\([t.originX, t.pixelWidth, t.rowRotation, t.originY, t.colRotation, t.pixelHeight].map { "\($0)" }.joined(separator: ", "))</GeoTransform>\n"
-        for (index, source) in sources.enumerated() {
-            xml += "  <VRTRasterBand dataType=\"Float32\" band=\"\(index + 1)\">\n    <NoDataValue>nan</NoDataValue>\n" + source + "  </VRTRasterBand>\n"
-        }
-        xml += "</VRTDataset>\n"
-        do { try xml.write(toFile: path, atomically: true, encoding: .utf8) } catch {
-            throw RunError(.io, "cannot write \(path): \(error.localizedDescription)")
-        }
-        return true
-    }
-
-    /// True when ``writeVRT(to:grid:blockSize:)`` can describe `bands` read onto `grid`, from their headers (the
-    /// planner asks, to give such a scene a pass of its own that writes no pixel).
-    public static func canWriteVRT(bands: [BandInput], onto grid: RasterGrid) -> Bool {
-        bands.allSatisfy { input in
-            guard let dataset = try? Dataset.open(input.path), let band = try? dataset.band(input.band), (try? dataset.usesRPC) == false else {
-                return false
-            }
-            var input = input
-            if input.noData == nil { input.noData = band.noDataValue }
-            if band.dataType == .uint16, input.noData != 65535 { input.saturated = 65535 }
-            input.isFloat = band.dataType == .float32 || band.dataType == .float64
-            input.isSignedByte = band.isSignedByte
-            input.dataType = band.dataType
-            input.hasOverviews = band.overviewCount > 0
-            if !((try? dataset.grid().matches(grid)) ?? false) {
-                guard let window = grid.window(in: dataset.grid()) else { return false }
-                input.gridOffset = (window.colOffset, window.rowOffset)
-            }
-            return vrtSource(input, grid: grid) != nil
-        }
-    }
-
-    /// The VRT source that gives a band's values as ``Reader`` gives them, or nil when GDAL would compute them
-    /// otherwise (see ``writeVRT(to:grid:blockSize:)``).
-    static func vrtSource(_ input: BandInput, grid: RasterGrid) -> String? {
-        guard input.rpcDEM == nil, !input.isFloat, !input.isSignedByte, !input.hasOverviews,
-              let type = input.dataType, [.uint8, .uint16, .int16].contains(type) else { return nil }
-        let range: ClosedRange<Double> = type == .uint8 ? 0...255 : type == .uint16 ? 0...65535 : -32768...32767
-        var stored: [Double] = []
-        if let noData = input.noData {
-            // A nodata value no stored integer can equal marks nothing; one that is not a number, likewise.
-            guard noData.isNaN || noData.rounded() == noData else { return nil }
-            if !noData.isNaN, range.contains(noData) { stored.append(noData) }
-        }
-        if let saturated = input.saturated, !stored.contains(Double(saturated)) { stored.append(Double(saturated)) }
-        guard stored.count <= 1, input.scale.isFinite, input.offset.isFinite else { return nil }
-        var source = "    <ComplexSource>\n"
-            + "      <SourceFilename relativeToVRT=\"0\">\(escaped(URL(fileURLWithPath: input.path).path))</SourceFilename>\n"
-            + "      <SourceBand>\(input.band)</SourceBand>\n"
-            + "      <SrcRect xOff=\"\(input.gridOffset.col)\" yOff=\"\(input.gridOffset.row)\" xSize=\"\(grid.width)\" ySize=\"\(grid.height)\"/>\n"
-            + "      <DstRect xOff=\"0\" yOff=\"0\" xSize=\"\(grid.width)\" ySize=\"\(grid.height)\"/>\n"
-        if let value = stored.first { source += "      <NODATA>\(Int(value))</NODATA>\n" }
-        if !(input.scale == 1 && input.offset == 0) {
-            source += "      <ScaleOffset>\(input.offset)</ScaleOffset>\n      <ScaleRatio>\(input.scale)</ScaleRatio>\n"
-        }
-        return source + "    </ComplexSource>\n"
-    }
-
-    static func escaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
 
     final class Reader: BlockReader {
         let bands: [BandInput]
