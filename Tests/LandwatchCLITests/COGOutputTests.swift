@@ -81,26 +81,33 @@ final class COGOutputTests: XCTestCase {
         XCTAssertGreaterThan(compared, 50)
     }
 
+    /// The head of a test pipeline: the Zion scene's red and nir bands and their NDVI (kept when `keepNDVI`).
+    static func zionNDVI(name: String, keepNDVI: Bool = false) -> String {
+        """
+        version: 1
+        name: \(name)
+        stages:
+          - id: scene
+            uses: read.scene
+            with:
+              bands: {red: \(TestPaths.repository.path)/testdata/zion-landsat8/landsat_b4.tif, nir: \(TestPaths.repository.path)/testdata/zion-landsat8/landsat_b5.tif}
+              nodata: 65535
+          - id: ndvi
+            uses: index.ndvi
+            inputs: [scene]\(keepNDVI ? "\n    keep: true" : "")
+
+        """
+    }
+
     func testLayoutTiledWritesThePlainTiledGeoTIFFAndAnUnknownLayoutIsRefused() throws {
         let pipeline = work.appendingPathComponent("tiled.yaml")
         func write(_ layout: String) throws {
-            try """
-                version: 1
-                name: tiled
-                stages:
-                  - id: scene
-                    uses: read.scene
-                    with:
-                      bands: {red: \(TestPaths.repository.path)/testdata/zion-landsat8/landsat_b4.tif, nir: \(TestPaths.repository.path)/testdata/zion-landsat8/landsat_b5.tif}
-                      nodata: 65535
-                  - id: ndvi
-                    uses: index.ndvi
-                    inputs: [scene]
+            try (Self.zionNDVI(name: "tiled") + """
                   - id: out
                     uses: write.raster
                     inputs: [ndvi]
                     with: {path: ndvi.tif, layout: \(layout)}
-                """.write(to: pipeline, atomically: true, encoding: .utf8)
+                """).write(to: pipeline, atomically: true, encoding: .utf8)
         }
         try write("tiled")
         let out = work.appendingPathComponent("tiled")
@@ -144,19 +151,7 @@ final class COGOutputTests: XCTestCase {
     /// simulate.landuse's maps (scenarios-validate.yaml).
     func testKeptProductsHotSpotsAndSimulatedMapsAreCloudOptimizedGeoTIFFs() throws {
         let pipeline = work.appendingPathComponent("kept.yaml")
-        try """
-            version: 1
-            name: kept
-            stages:
-              - id: scene
-                uses: read.scene
-                with:
-                  bands: {red: \(TestPaths.repository.path)/testdata/zion-landsat8/landsat_b4.tif, nir: \(TestPaths.repository.path)/testdata/zion-landsat8/landsat_b5.tif}
-                  nodata: 65535
-              - id: ndvi
-                uses: index.ndvi
-                inputs: [scene]
-                keep: true
+        try (Self.zionNDVI(name: "kept", keepNDVI: true) + """
               - id: focal
                 uses: features.focal
                 inputs: [scene]
@@ -170,7 +165,7 @@ final class COGOutputTests: XCTestCase {
                 uses: write.raster
                 inputs: [ndvi]
                 with: {path: ndvi.tif}
-            """.write(to: pipeline, atomically: true, encoding: .utf8)
+            """).write(to: pipeline, atomically: true, encoding: .utf8)
         var rasters: [String] = []
         for (file, name, extra) in [(pipeline.path, "kept", ["--allow-read", TestPaths.repository.path]),
                                     ("pipelines/environment-metrics.yaml", "environment", []),
