@@ -20,14 +20,28 @@ final class PostgresServer {
         }
         bin = "/usr/lib/postgresql/\(version)/bin"
         folder = URL(fileURLWithPath: "/tmp").appendingPathComponent("landwatch-pg-\(UUID().uuidString.prefix(8))")
-        port = 20_000 + Int.random(in: 0..<20_000)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try password.write(to: folder.appendingPathComponent("pw"), atomically: true, encoding: .utf8)
         try Self.run("/bin/chown", ["-R", "postgres:postgres", folder.path])
-        try asPostgres("\(bin)/initdb", ["-D", folder.appendingPathComponent("data").path, "-U", "landwatch", "--auth=scram-sha-256",
-                                         "--pwfile=\(folder.appendingPathComponent("pw").path)", "-E", "UTF8"])
-        try asPostgres("\(bin)/pg_ctl", ["-D", folder.appendingPathComponent("data").path, "-l", folder.appendingPathComponent("log").path, "-w",
-                                         "-o", "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1", "start"])
+        let data = folder.appendingPathComponent("data").path
+        try Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", "\(bin)/initdb", "-D", data, "-U", "landwatch", "--auth=scram-sha-256",
+                                           "--pwfile=\(folder.appendingPathComponent("pw").path)", "-E", "UTF8"])
+        // A port below Linux's ephemeral range (32768-60999), where no outgoing connection takes one; another test's
+        // server may still hold it: then the next.
+        var started: Int?
+        var failure: Error?
+        for _ in 0..<6 where started == nil {
+            let candidate = 20_000 + Int.random(in: 0..<12_000)
+            do {
+                try Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", "\(bin)/pg_ctl", "-D", data, "-l", folder.appendingPathComponent("log").path,
+                                                   "-w", "-o", "-p \(candidate) -k \(folder.path) -c listen_addresses=127.0.0.1", "start"])
+                started = candidate
+            } catch {
+                failure = error
+            }
+        }
+        guard let started else { throw failure! }
+        port = started
         try asPostgres("\(bin)/psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "landwatch", "-d", "postgres", "-q", "-c",
                                        "CREATE DATABASE landwatch"], environment: ["PGPASSWORD": password])
     }
