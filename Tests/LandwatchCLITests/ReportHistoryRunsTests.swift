@@ -50,9 +50,16 @@ final class ReportHistoryRunsTests: XCTestCase {
         let plain = try pipeline(history: nil)
         XCTAssertEqual(try run(plain, after: "before.tif", date: "2024-07-16", out: runs.appendingPathComponent("a")).status, 0)
         XCTAssertEqual(try run(plain, after: "after.tif", date: "2024-08-01", out: runs.appendingPathComponent("b")).status, 0)
+        // A run that did not succeed is left out, with a warning naming it.
+        let failed = runs.appendingPathComponent("c")
+        try FileManager.default.copyItem(at: runs.appendingPathComponent("a"), to: failed)
+        var record = try JSONSerialization.jsonObject(with: Data(contentsOf: failed.appendingPathComponent("run.json"))) as! [String: Any]
+        record["status"] = "failed"
+        try JSONSerialization.data(withJSONObject: record).write(to: failed.appendingPathComponent("run.json"))
         let out = work.appendingPathComponent("latest")
         let result = try run(try pipeline(history: runs.path), after: "after.tif", date: "2024-09-02", out: out)
         XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("\(failed.path) left out: its run did not succeed (status failed)"), result.stderr)
 
         let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report/summary.json"))) as! [String: Any]
         XCTAssertEqual(summary["historyDates"] as? [String], ["2024-07-16", "2024-08-01", "2024-09-02"])

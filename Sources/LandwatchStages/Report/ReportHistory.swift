@@ -22,7 +22,10 @@ extension ReportBuilder {
             fromRegistry = true
         }
         if let folder = stage.history {
-            let earlier = try Self.earlierRuns(in: folder, readRoots: stage.readRoots, except: context.outputRoot.url)
+            let earlier = try Self.earlierRuns(in: folder, readRoots: stage.readRoots, except: context.outputRoot.url) { warning in
+                context.logger.warning("report.html: option 'history': \(warning)")
+                context.findings?.note("history: \(warning)")
+            }
             var named = rows ?? HistoryRows(source: folder)
             named.metrics += earlier.metrics
             named.events += earlier.events
@@ -50,7 +53,7 @@ extension ReportBuilder {
     /// The zone metrics and violation statuses of the finished runs in `folder` (a run's output folder, or a folder of
     /// them), each on the later date it looked at. Every file read must lie under the run's read roots (links
     /// followed); the run being written now (`except`) is left out.
-    static func earlierRuns(in folder: String, readRoots: ReadRoots?, except current: URL) throws
+    static func earlierRuns(in folder: String, readRoots: ReadRoots?, except current: URL, warn: (String) -> Void) throws
         -> (metrics: [HistoryRows.Metric], events: [HistoryRows.Event], runs: Int) {
         let manager = FileManager.default
         let top = URL(fileURLWithPath: folder)
@@ -84,7 +87,10 @@ extension ReportBuilder {
             do { record = try RunRecord.decode(try read(recordFile)) } catch let error as RunError { throw error } catch {
                 throw RunError(.input, "report.html: option 'history': \(recordFile.path) is not a landwatch run record: \(error)")
             }
-            guard record.status == "succeeded" else { continue }
+            guard record.status == "succeeded" else {
+                warn("\(run.path) left out: its run did not succeed (status \(record.status))")
+                continue
+            }
             var date: String?
             var listed: [ViolationList.Entry] = []
             if let listPath = record.outputs.first(where: { $0 == ViolationList.fileName || $0.hasSuffix("/" + ViolationList.fileName) }) {
@@ -96,6 +102,7 @@ extension ReportBuilder {
                 listed = list.violations
             }
             let day = date ?? String(ISO8601DateFormatter().string(from: record.started).prefix(10))
+            if date == nil { warn("\(run.path) has no violation list with a later date: its figures are placed on the day it ran, \(day)") }
             do {
                 metrics += try HistoryRows.zoneMetrics(stages: record.stages, date: day) { try read(run.appendingPathComponent($0)) }.map(\.metric)
             } catch let error as RunError { throw error } catch {
