@@ -51,6 +51,13 @@ extension Dataset {
     public static func writeCOG(fromTiled tiledPath: String, to path: String, options: GeoTIFFOptions,
                                 resampling: OverviewResampling, threads: Int) throws(GDALError) {
         try buildOverviews(of: tiledPath, options: options, resampling: resampling, threads: threads)
+        try layOutCOG(fromTiled: tiledPath, to: path)
+    }
+
+    /// Rewrites the tiled GeoTIFF at `tiledPath`, whose internal overviews are already written (for instance by
+    /// ``addEmptyOverviews(factors:options:)`` and blocks written to them), into Cloud-Optimized GeoTIFF layout at
+    /// `path` by copying its compressed tiles as they are (``COGLayout``), with its `.aux.xml`.
+    public static func layOutCOG(fromTiled tiledPath: String, to path: String) throws(GDALError) {
         try COGLayout.write(from: tiledPath, to: path)
         let sidecar = tiledPath + ".aux.xml"
         if FileManager.default.fileExists(atPath: sidecar) {
@@ -88,28 +95,39 @@ extension Dataset {
                                threads: Int) throws(GDALError) {
         let scratch = try Dataset.openForUpdate(tiledPath)
         let factors = cogOverviewFactors(width: scratch.width, height: scratch.height, blockSize: options.blockSize)
-        if !factors.isEmpty {
-            var levels = factors.map { Int32($0) }
-            var overviewOptions = ["COMPRESS_OVERVIEW=\(options.compression.rawValue)", "GDAL_TIFF_OVR_BLOCKSIZE=\(options.blockSize)",
-                                   "NUM_THREADS=\(max(threads, 1))"]
-            if options.compression != .none { overviewOptions.append("PREDICTOR_OVERVIEW=1") }
-            if let level = options.level {
-                switch options.compression {
-                case .zstd: overviewOptions.append("ZSTD_LEVEL_OVERVIEW=\(level)")
-                case .deflate: overviewOptions.append("ZLEVEL_OVERVIEW=\(level)")
-                case .lzw, .none: break
-                }
-            }
-            let (status, message) = withGDALErrorState {
-                withCStringList(overviewOptions) { list in
-                    GDALBuildOverviewsEx(scratch.handle, resampling.rawValue, Int32(levels.count), &levels, 0, nil, nil, nil, list)
-                }
-            }
-            guard status == CE_None else {
-                throw GDALError(kind: .write, operation: "cannot build the overviews of \(tiledPath)", gdalMessage: message)
+        try scratch.buildOverviews(factors: factors, options: options, resampling: resampling.rawValue, threads: threads)
+        try scratch.close()
+    }
+
+    /// Adds internal overviews at `factors` to this GeoTIFF, opened for writing (a new one from
+    /// ``createGeoTIFF(at:grid:bandCount:dataType:options:)`` too, before or after its blocks are written), tiled
+    /// and compressed as `options` says, without computing them: their blocks are written afterwards through
+    /// ``Band/overview(_:)``. Bands get their nodata value first: GDAL gives it to the overviews when they are made.
+    public func addEmptyOverviews(factors: [Int], options: GeoTIFFOptions) throws(GDALError) {
+        try buildOverviews(factors: factors, options: options, resampling: "NONE", threads: 1)
+    }
+
+    private func buildOverviews(factors: [Int], options: GeoTIFFOptions, resampling: String, threads: Int) throws(GDALError) {
+        guard !factors.isEmpty else { return }
+        var levels = factors.map { Int32($0) }
+        var overviewOptions = ["COMPRESS_OVERVIEW=\(options.compression.rawValue)", "GDAL_TIFF_OVR_BLOCKSIZE=\(options.blockSize)",
+                               "NUM_THREADS=\(max(threads, 1))"]
+        if options.compression != .none { overviewOptions.append("PREDICTOR_OVERVIEW=1") }
+        if let level = options.level {
+            switch options.compression {
+            case .zstd: overviewOptions.append("ZSTD_LEVEL_OVERVIEW=\(level)")
+            case .deflate: overviewOptions.append("ZLEVEL_OVERVIEW=\(level)")
+            case .lzw, .none: break
             }
         }
-        try scratch.close()
+        let (status, message) = withGDALErrorState {
+            withCStringList(overviewOptions) { list in
+                GDALBuildOverviewsEx(handle, resampling, Int32(levels.count), &levels, 0, nil, nil, nil, list)
+            }
+        }
+        guard status == CE_None else {
+            throw GDALError(kind: .write, operation: "cannot build the overviews of \(path)", gdalMessage: message)
+        }
     }
 
     /// Copies this dataset into Cloud-Optimized GeoTIFF layout at `path` with GDAL's COG driver: the same pixels,
@@ -145,5 +163,19 @@ extension Dataset {
     /// (`LAYOUT=COG` in the `IMAGE_STRUCTURE` metadata; written by the COG driver).
     public var isCloudOptimized: Bool {
         metadata(domain: "IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+    }
+}
+
+extension Band {
+    /// The band's size in pixels (an overview's is smaller than its dataset's).
+    public var size: (width: Int, height: Int) { (Int(GDALGetRasterBandXSize(handle)), Int(GDALGetRasterBandYSize(handle))) }
+
+    /// The overview at `index` (0 is the largest; see ``overviewCount``), as a band of its own: written with
+    /// ``writeBlock(column:row:from:)`` like the full resolution, when the dataset is open for writing.
+    public func overview(_ index: Int) throws(GDALError) -> Band {
+        guard index >= 0 && index < overviewCount, let handle = GDALGetOverview(handle, Int32(index)) else {
+            throw GDALError(kind: .outOfRange, operation: "band \(self.index) of \(dataset.path) has no overview \(index) (it has \(overviewCount))")
+        }
+        return Band(handle: handle, index: self.index, dataset: dataset)
     }
 }

@@ -205,12 +205,15 @@ final class InterruptTests: XCTestCase {
         process.standardOutput = Pipe()
         try process.run()
         // Wait until the output is being written, then interrupt. Temporary files are in the run's private folder
-        // (.landwatch-work-PID): write.raster writes its blocks into a tiled scratch there (cog-ndvi.tif-*.tif), then
-        // lays it out as a Cloud-Optimized GeoTIFF in staging/ndvi.tif.partial.
+        // (.landwatch-work-PID): write.raster writes its blocks and their overviews into a tiled scratch there (under
+        // its temporary name .cog-ndvi.tif-*.tif.partial-*, then cog-ndvi.tif-*.tif for an instant), then lays it out
+        // as a Cloud-Optimized GeoTIFF in staging/ndvi.tif.partial.
         let private_ = work.appendingPathComponent("out/.landwatch-work-\(process.processIdentifier)").path
         func writing() -> Bool {
             let names = (FileManager.default.enumerator(atPath: private_)?.allObjects as? [String]) ?? []
-            return names.map { ($0 as NSString).lastPathComponent }.contains { $0.hasSuffix("ndvi.tif.partial") || $0.hasPrefix("cog-ndvi.tif") }
+            return names.map { ($0 as NSString).lastPathComponent }.contains {
+                $0.hasSuffix("ndvi.tif.partial") || $0.hasPrefix("cog-ndvi.tif") || $0.hasPrefix(".cog-ndvi.tif")
+            }
         }
         let deadline = Date().addingTimeInterval(20)
         while !writing() && Date() < deadline && process.isRunning { usleep(20_000) }

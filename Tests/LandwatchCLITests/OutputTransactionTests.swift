@@ -240,15 +240,18 @@ final class OutputTransactionTests: XCTestCase {
         return (process, err)
     }
 
-    /// Waits until the run writes its raster: write.raster's tiled scratch (cog-ndvi.tif-*.tif) in the run's private
-    /// folder, or the Cloud-Optimized GeoTIFF it lays out from it in staging/ndvi.tif.partial (there an instant only).
+    /// Waits until the run writes its raster: write.raster's tiled scratch in the run's private folder (written as
+    /// .cog-ndvi.tif-*.tif.partial-*, renamed cog-ndvi.tif-*.tif when the blocks are done), or the Cloud-Optimized
+    /// GeoTIFF it lays out from it in staging/ndvi.tif.partial (both of these an instant only).
     func waitForStaging(in out: URL, while process: Process) -> Bool {
         let deadline = Date().addingTimeInterval(30)
         // This process's own folder: a killed run's may still be there.
         let own = out.appendingPathComponent(".landwatch-work-\(process.processIdentifier)").path
         while Date() < deadline && process.isRunning {
             let names = ((FileManager.default.enumerator(atPath: own)?.allObjects as? [String]) ?? []).map { ($0 as NSString).lastPathComponent }
-            if names.contains(where: { $0.hasSuffix("ndvi.tif.partial") || $0.hasPrefix("cog-ndvi.tif") }) { return true }
+            if names.contains(where: { $0.hasSuffix("ndvi.tif.partial") || $0.hasPrefix("cog-ndvi.tif") || $0.hasPrefix(".cog-ndvi.tif") }) {
+                return true
+            }
             usleep(20_000)
         }
         return false

@@ -2,17 +2,23 @@ import Foundation
 import LandwatchGDAL
 
 
-/// Writes a stream of blocks as a Cloud-Optimized GeoTIFF, without holding the raster in memory.
+/// Writes a stream of blocks as a Cloud-Optimized GeoTIFF, without holding the raster in memory and without reading
+/// it again.
 ///
-/// GDAL's COG driver only copies a finished dataset (it has no block-by-block `Create`), so the blocks are first
-/// written, as by ``GeoTIFFSink``, to a tiled GeoTIFF in the run's work folder (never an output, never published);
-/// ``finish()`` builds its overviews in place, then copies its compressed tiles as they are into COG layout (every
-/// tile after the headers, the smallest overview first; see ``Dataset/writeCOG(fromTiled:to:options:resampling:threads:)``
-/// and ``COGLayout``) at the output's temporary name,
-/// which is published like any other output. The scratch file is removed in every case. A failure or a kill before the rename leaves nothing that looks finished.
+/// GDAL's COG driver only copies a finished dataset (it has no block-by-block `Create`), so the blocks are written, as
+/// by ``GeoTIFFSink``, to a tiled GeoTIFF in the run's work folder (never an output, never published) that has its
+/// internal overviews from the start, empty. With `average` and `nearest` the overviews are computed while the blocks
+/// stream (``OverviewPyramid``: each level from the one above, as GDAL computes them) and their tiles are written,
+/// with the output's codec, as soon as all their pixels have arrived; ``finish()`` then only copies the compressed
+/// tiles as they are into COG layout (every tile after the headers, the smallest overview first; see
+/// ``Dataset/layOutCOG(fromTiled:to:)`` and ``COGLayout``) at the output's temporary name, which is published like any
+/// other output. With `mode` GDAL builds the overviews on the scratch in ``finish()``, reading it again
+/// (``Dataset/writeCOG(fromTiled:to:options:resampling:threads:)``). The scratch file is removed in every case. A
+/// failure or a kill before the rename leaves nothing that looks finished.
 public final class COGSink: BlockSink, @unchecked Sendable {  // `tiled` and `scratch` are only touched by finish/abort, once
     public let relativePath: String
     private let tiled: GeoTIFFSink
+    private let pyramid: OverviewPyramid?
     private let scratch: URL
     private let target: URL
     private let options: GeoTIFFOptions
@@ -29,27 +35,57 @@ public final class COGSink: BlockSink, @unchecked Sendable {  // `tiled` and `sc
         self.threads = context.threads
         let name = "cog-" + relativePath.replacingOccurrences(of: "/", with: "_") + "-\(UUID().uuidString.prefix(8)).tif"
         scratch = URL(fileURLWithPath: context.scratchPath(name))
+        let factors = Dataset.cogOverviewFactors(width: grid.width, height: grid.height, blockSize: options.blockSize)
+        let method: OverviewPyramid.Method? = switch resampling {
+        case .average: .average
+        case .nearest: .nearest
+        case .mode: nil
+        }
         // The scratch's tiles are the output's (copied as they are): the output's codec, level and tile size.
         // The resampling is recorded in the file: `landwatch merge` makes the shards' parts one COG with the same.
-        tiled = try GeoTIFFSink(target: scratch, relativePath: relativePath, grid: grid, bandNames: bandNames, dataType: dataType,
-                                noData: noData, options: options,
-                                metadata: metadata.merging(["OVERVIEW_RESAMPLING": resampling.rawValue]) { $1 },
-                                categories: categories)
+        let tiled = try GeoTIFFSink(target: scratch, relativePath: relativePath, grid: grid, bandNames: bandNames, dataType: dataType,
+                                    noData: noData, options: options,
+                                    metadata: metadata.merging(["OVERVIEW_RESAMPLING": resampling.rawValue]) { $1 },
+                                    categories: categories, overviewFactors: method == nil ? [] : factors)
+        self.tiled = tiled
+        if let method, !factors.isEmpty {
+            pyramid = OverviewPyramid(width: grid.width, height: grid.height, factors: factors, tileSize: options.blockSize,
+                                      bandCount: bandNames.count, method: method,
+                                      storage: .init(dataType: dataType, noData: noData)) { tile in
+                try tiled.writeOverview(level: tile.level, column: tile.column, row: tile.row, bands: tile.bands)
+            }
+        } else {
+            pyramid = nil
+        }
     }
 
-    public func write(_ blocks: [PixelBlock]) throws { try tiled.write(blocks) }
+    public func write(_ blocks: [PixelBlock]) throws {
+        try tiled.write(blocks)
+        if let pyramid, let block = blocks.first { try pyramid.add(window: block.window, stride: block.stride, bands: block.bands) }
+    }
 
     public func finish() throws -> [String] {
         defer { removeScratch() }
+        do {
+            try pyramid?.finish()
+        } catch {
+            abort()
+            throw error
+        }
         _ = try tiled.finish()
         let output = AtomicOutput(target: target)
         try output.write { path in
-            try Dataset.writeCOG(fromTiled: scratch.path, to: path, options: options, resampling: resampling, threads: threads)
+            if pyramid == nil && resampling == .mode {
+                try Dataset.writeCOG(fromTiled: scratch.path, to: path, options: options, resampling: resampling, threads: threads)
+            } else {
+                try Dataset.layOutCOG(fromTiled: scratch.path, to: path)
+            }
         }
         return [relativePath]
     }
 
     public func abort() {
+        pyramid?.discard()
         tiled.abort()
         removeScratch()
     }

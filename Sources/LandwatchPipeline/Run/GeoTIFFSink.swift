@@ -10,6 +10,8 @@ public final class GeoTIFFSink: BlockSink, @unchecked Sendable {  // the dataset
     private var dataset: Dataset?
     /// Each band keeps its dataset open: both are released together, before the rename.
     private var bands: [Band]
+    /// [level][band]: the internal overviews whose blocks ``writeOverview(level:column:row:bands:)`` writes.
+    private var overviewBands: [[Band]] = []
     private let dataType: DataType
     private let noData: Double
     private let blockSize: Int
@@ -22,9 +24,11 @@ public final class GeoTIFFSink: BlockSink, @unchecked Sendable {  // the dataset
     ///   - target: absolute path of the finished file.
     ///   - relativePath: the path as the run reports it.
     ///   - noData: written where a pixel is NaN; NaN itself for floating-point outputs by default.
+    ///   - overviewFactors: internal overviews to add, empty, tiled and compressed as the full resolution; their
+    ///     blocks are written with ``writeOverview(level:column:row:bands:)``.
     public init(target: URL, relativePath: String, grid: RasterGrid, bandNames: [String], dataType: DataType,
                 noData: Double, options: GeoTIFFOptions, metadata: [String: String] = [:],
-                categories: [Band.Category] = []) throws {
+                categories: [Band.Category] = [], overviewFactors: [Int] = []) throws {
         self.relativePath = relativePath
         self.output = AtomicOutput(target: target)
         self.dataType = dataType
@@ -43,6 +47,10 @@ public final class GeoTIFFSink: BlockSink, @unchecked Sendable {  // the dataset
                 bands.append(band)
             }
             for (key, value) in metadata.sorted(by: { $0.key < $1.key }) { dataset.setMetadataItem(key, value) }
+            if !overviewFactors.isEmpty {
+                try dataset.addEmptyOverviews(factors: overviewFactors, options: options)
+                overviewBands = try overviewFactors.indices.map { level in try bands.map { try $0.overview(level) } }
+            }
             self.dataset = dataset
             self.bands = bands
         } catch {
@@ -85,6 +93,28 @@ public final class GeoTIFFSink: BlockSink, @unchecked Sendable {  // the dataset
         }
     }
 
+    /// Writes one block of an overview made by `overviewFactors`: `bands` hold a full, padded block of values each
+    /// (Float32, NaN for nodata), converted to the file's type as the full resolution is.
+    public func writeOverview(level: Int, column: Int, row: Int, bands values: [[Float]]) throws {
+        let bands = lock.withLock { overviewBands.indices.contains(level) ? overviewBands[level] : [] }
+        guard bands.count == values.count else {
+            throw GDALError(kind: .write, operation: "\(relativePath): overview \(level + 1) has \(bands.count) bands, given \(values.count)")
+        }
+        for (band, block) in zip(bands, values) {
+            if dataType == .float32 && noData.isNaN {
+                try block.withUnsafeBytes { raw in
+                    let pointer = UnsafeMutableRawPointer(mutating: raw.baseAddress!)
+                    try lock.withLock { try band.writeBlock(column: column, row: row, from: pointer) }
+                }
+            } else {
+                let scratch = scratchPool.take(bytes: block.count * dataType.byteCount)
+                defer { scratchPool.give(scratch) }
+                PixelConversion.convert(block, to: dataType, noData: noData, into: scratch)
+                try lock.withLock { try band.writeBlock(column: column, row: row, from: scratch.baseAddress!) }
+            }
+        }
+    }
+
     public func finish() throws -> [String] {
         do {
             try lock.withLock { try dataset?.close() }
@@ -95,6 +125,7 @@ public final class GeoTIFFSink: BlockSink, @unchecked Sendable {  // the dataset
         // Closing (the last reference going away) writes GDAL's side file; it must happen before the rename.
         lock.withLock {
             bands = []
+            overviewBands = []
             dataset = nil
         }
         try output.commit()
@@ -104,6 +135,7 @@ public final class GeoTIFFSink: BlockSink, @unchecked Sendable {  // the dataset
     public func abort() {
         lock.withLock {
             bands = []
+            overviewBands = []
             dataset = nil
         }
         output.abort()
