@@ -176,11 +176,17 @@ public struct ApplyModelStage: PixelStage {
         /// Probabilities of a block's pixels, pixel-major; compacted feature columns when some pixels are invalid.
         private var probabilities: [Float] = []
         private var compact: [[Float]] = []
+        /// Per class of the model, in its order: the legend code written, and the calibration curve of the pixels
+        /// assigned it (nil: the model has none and the raw probability is the confidence), resolved once.
+        private let codes: [Float]
+        private let curves: [ClassConfidenceCalibration.ClassCurve]?
 
         init(predictor: Predictor, metadata: ModelMetadata, fallback: Set<Int>?) {
             self.predictor = predictor
             self.metadata = metadata
             self.fallback = fallback
+            codes = metadata.classes.map(Float.init)
+            curves = metadata.calibration.map { calibration in metadata.classes.map { calibration.curve(for: $0) } }
         }
 
         func apply(inputs: [PixelBlock], into output: inout PixelBlock) throws {
@@ -205,18 +211,49 @@ public struct ApplyModelStage: PixelStage {
             }
         }
 
-        /// Writes the class and confidence of pixel `i` from its probabilities at `p`.
+        /// Writes the class and confidence of pixel `i` from its probabilities at `p` into `classes` and `confidence`
+        /// (the output's two bands).
         @inline(__always)
-        private func label(_ p: UnsafePointer<Float>, pixel i: Int, into output: inout PixelBlock) {
-            let classCount = metadata.classes.count
+        private func label(_ p: UnsafePointer<Float>, pixel i: Int, classes: UnsafeMutablePointer<Float>,
+                           confidence: UnsafeMutablePointer<Float>) {
             var best = 0
             var bestScore: Float = -1
-            for c in 0..<classCount where p[c] > bestScore {
+            for c in 0..<codes.count where p[c] > bestScore {
                 best = c
                 bestScore = p[c]
             }
-            output.bands[0][i] = Float(metadata.classes[best])
-            output.bands[1][i] = ((metadata.calibration?.accuracy(for: bestScore, predicted: metadata.classes[best]) ?? bestScore) * 100).rounded()
+            classes[i] = codes[best]
+            confidence[i] = ((curves?[best].accuracy(for: bestScore) ?? bestScore) * 100).rounded()
+        }
+
+        /// Labels pixels from their probabilities: pixel `pixels[n]` (every used pixel of the block's rows when nil)
+        /// from the `n`th row of `probabilities`.
+        private func label(_ probabilities: [Float], pixels: [Int]?, block: PixelBlock, into output: inout PixelBlock) {
+            let classCount = codes.count, width = block.window.width, stride = block.stride, height = block.window.height
+            // The two bands are taken out of the block while they are written (no copy on write, no check per pixel).
+            var classBand: [Float] = [], confidenceBand: [Float] = []
+            swap(&classBand, &output.bands[0])
+            swap(&confidenceBand, &output.bands[1])
+            defer {
+                swap(&classBand, &output.bands[0])
+                swap(&confidenceBand, &output.bands[1])
+            }
+            probabilities.withUnsafeBufferPointer { p in
+                classBand.withUnsafeMutableBufferPointer { classes in
+                    confidenceBand.withUnsafeMutableBufferPointer { confidence in
+                        let p = p.baseAddress!, classes = classes.baseAddress!, confidence = confidence.baseAddress!
+                        if let pixels {
+                            for (n, i) in pixels.enumerated() { label(p + n * classCount, pixel: i, classes: classes, confidence: confidence) }
+                        } else {
+                            for row in 0..<height {
+                                for i in (row * stride)..<(row * stride + width) {
+                                    label(p + i * classCount, pixel: i, classes: classes, confidence: confidence)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
 
         /// The native evaluator reads the features in place: the block's own bands, and indices computed once per
@@ -245,22 +282,21 @@ public struct ApplyModelStage: PixelStage {
                 // Which pixels have every feature; most blocks have no nodata and are evaluated in place.
                 var valid: [Int] = []
                 var allValid = true
-                for row in 0..<height {
-                    for i in (row * stride)..<(row * stride + width) where !columns.allSatisfy({ $0[i].isFinite }) {
-                        allValid = false
-                        break
+                for column in columns where allValid {
+                    for row in 0..<height {
+                        var finite = true
+                        for i in (row * stride)..<(row * stride + width) { finite = finite && column[i].isFinite }
+                        if !finite {
+                            allValid = false
+                            break
+                        }
                     }
-                    if !allValid { break }
                 }
                 if allValid {
                     probabilities.withUnsafeMutableBufferPointer { out in
                         ensemble.predictProbabilities(columns: columns, count: used, into: out.baseAddress!)
                     }
-                    probabilities.withUnsafeBufferPointer { p in
-                        for row in 0..<height {
-                            for i in (row * stride)..<(row * stride + width) { label(p.baseAddress! + i * classCount, pixel: i, into: &output) }
-                        }
-                    }
+                    label(probabilities, pixels: nil, block: scene, into: &output)
                     return
                 }
                 valid.reserveCapacity(used)
@@ -280,9 +316,7 @@ public struct ApplyModelStage: PixelStage {
                         ensemble.predictProbabilities(columns: packed, count: valid.count, into: out.baseAddress!)
                     }
                 }
-                probabilities.withUnsafeBufferPointer { p in
-                    for (n, i) in valid.enumerated() { label(p.baseAddress! + n * classCount, pixel: i, into: &output) }
-                }
+                label(probabilities, pixels: valid, block: scene, into: &output)
             }
         }
 
@@ -331,9 +365,7 @@ public struct ApplyModelStage: PixelStage {
             guard probabilities.count == rows.count * classCount else {
                 throw RunError(.input, "the model gives \(probabilities.count / max(rows.count, 1)) values per pixel, but its description lists \(classCount) classes")
             }
-            probabilities.withUnsafeBufferPointer { p in
-                for (n, i) in rows.enumerated() { label(p.baseAddress! + n * classCount, pixel: i, into: &output) }
-            }
+            label(probabilities, pixels: rows, block: scene, into: &output)
         }
     }
 }

