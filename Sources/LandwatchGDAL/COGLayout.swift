@@ -100,13 +100,24 @@ public enum COGLayout {
             let largest = Int(images.flatMap(\.byteCounts).max() ?? 0)
             let tile = UnsafeMutableRawBufferPointer.allocate(byteCount: max(largest, 4), alignment: 16)
             defer { tile.deallocate() }
+            // Tiles of 64 KB or more are copied by the kernel (copy_file_range: no trip through this buffer).
+            var kernelCopies = true
             for index in images.indices.reversed() {
                 let image = images[index]
                 for (number, count) in image.byteCounts.enumerated() where count > 0 {
                     writer.pad(to: newOffsets[index][number] - 4)
+                    writer.append(count, bytes: 4)
+                    if kernelCopies && count >= 64 << 10 {
+                        if try writer.copy(count, from: input, at: image.offsets[number]) {
+                            let last = UnsafeMutableRawBufferPointer(rebasing: tile[0..<4])
+                            try reader.read(into: last, at: image.offsets[number] + count - 4)
+                            try writer.write(UnsafeRawBufferPointer(last))
+                            continue
+                        }
+                        kernelCopies = false  // not on this file system: through the buffer from now on
+                    }
                     let data = UnsafeMutableRawBufferPointer(rebasing: tile[0..<Int(count)])
                     try reader.read(into: data, at: image.offsets[number])
-                    writer.append(count, bytes: 4)
                     try writer.write(UnsafeRawBufferPointer(data))
                     if count >= 4 { try writer.write(UnsafeRawBufferPointer(rebasing: data[(data.count - 4)...])) }
                 }
@@ -125,6 +136,12 @@ public enum COGLayout {
     }
 
     static func align(_ position: UInt64) -> UInt64 { (position + 7) / 8 * 8 }
+
+    /// glibc's copy_file_range (declared by its headers only under _GNU_SOURCE, which Swift's Glibc module does not
+    /// set): looked up once; nil where the C library has none.
+    typealias CopyFileRange = @convention(c) (Int32, UnsafeMutablePointer<Int64>?, Int32, UnsafeMutablePointer<Int64>?, Int, UInt32) -> Int
+    static let copyFileRange: CopyFileRange? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "copy_file_range")
+        .map { unsafeBitCast($0, to: CopyFileRange.self) }
 
     static func typeSize(_ type: UInt16) -> Int? {
         switch type {
@@ -337,6 +354,28 @@ public enum COGLayout {
                 guard wrote > 0 else { throw GDALError(kind: .write, operation: "write \(path): \(String(cString: strerror(errno)))") }
                 done += wrote
             }
+        }
+
+        /// Copies `count` bytes of `source` from `offset` to the file after what is buffered, in the kernel
+        /// (copy_file_range). False, with nothing written, when the file systems cannot (the caller copies itself).
+        mutating func copy(_ count: UInt64, from source: Int32, at offset: UInt64) throws(GDALError) -> Bool {
+            try flush()
+            var from = Int64(offset), left = Int(count)
+            while left > 0 {
+                guard let copyFileRange = COGLayout.copyFileRange else { return false }
+                let copied = copyFileRange(source, &from, fd, nil, left, 0)
+                if copied < 0 && errno == EINTR { continue }
+                if copied <= 0 {
+                    let code = errno
+                    guard left == Int(count), copied < 0, [EXDEV, ENOSYS, EINVAL, EOPNOTSUPP].contains(code) else {
+                        throw GDALError(kind: .write, operation: "copy into \(path): \(copied < 0 ? String(cString: strerror(code)) : "the source ends early")")
+                    }
+                    return false
+                }
+                left -= copied
+            }
+            position += count
+            return true
         }
 
         mutating func flush() throws(GDALError) {

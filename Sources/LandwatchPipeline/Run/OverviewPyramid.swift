@@ -165,6 +165,8 @@ final class OverviewPyramid: @unchecked Sendable {  // each level's state is gua
         // Outside it: the windows the block holds whole are finished here (no other block has a pixel of theirs);
         // the others are summed over their part in the block.
         var partials: [[(Int, Int, Partial)]] = Array(repeating: [], count: targets.count)  // [target]: (band, pixel, part)
+        // A halving (both sizes even) of a block that starts and ends on even pixels: every window lies whole in it.
+        let halving = level.halves && (x0 | y0 | window.width | window.height) & 1 == 0
         for (number, target) in targets.enumerated() where !target.columns.isEmpty && !target.rows.isEmpty {
             let originColumn = target.key % level.tilesAcross * tileSize, originRow = target.key / level.tilesAcross * tileSize
             for band in 0..<bandCount {
@@ -174,9 +176,27 @@ final class OverviewPyramid: @unchecked Sendable {  // each level's state is gua
                     let strip = target.strips[band][local / level.stripRows - target.firstStrip]
                     let line = strip + (local % level.stripRows) * tileSize - originColumn
                     switch method {
+                    case .nearest where halving:
+                        let sourceRow = source.baseAddress! + (2 * row - y0) * stride - x0
+                        for column in target.columns { line[column] = sourceRow[2 * column] }
                     case .nearest:
                         let sourceRow = source.baseAddress! + (level.y.low[row] - y0) * stride - x0
                         for column in target.columns { line[column] = sourceRow[level.x.low[column]] }
+                    case .average where halving:
+                        // Each window is a 2 x 2 in the block, every weight 1: GDAL's sums, in its order, without lookups.
+                        let top = source.baseAddress! + (2 * row - y0) * stride - x0, bottom = top + stride
+                        for column in target.columns {
+                            let a = top[2 * column], b = top[2 * column + 1], c = bottom[2 * column], d = bottom[2 * column + 1]
+                            var count = 0, first = 0.0, second = 0.0
+                            if !a.isNaN { first = Double(a); count += 1 }
+                            if !b.isNaN { first += Double(b); count += 1 }
+                            if !c.isNaN { second = Double(c); count += 1 }
+                            if !d.isNaN { second += Double(d); count += 1 }
+                            var total = 0.0
+                            total += first
+                            total += second
+                            line[column] = count == 0 ? .nan : storage.average(total: total, weight: Double(count))
+                        }
                     case .average:
                         let rowInside = level.y.low[row] >= y0 && level.y.high[row] <= y1
                         for column in target.columns {
@@ -266,8 +286,10 @@ extension OverviewPyramid {
         /// GDAL 3.6's average of a window as the file stores it: Byte and UInt16 rounded half up, other integer
         /// types through Float32 (then rounded as GDAL copies them), floats as they are; a mean equal to nodata is
         /// replaced by the next value (GDALGetNoDataReplacementValue).
+        @inline(__always)
         func average(total: Double, weight: Double) -> Float {
             let mean = total / weight
+            if passesValuesThrough { return Float(mean) }  // Float32 with NaN for nodata: no value to move off
             switch dataType {
             case .uint8, .uint16:
                 var value = (mean + 0.5).rounded(.towardZero)
@@ -392,6 +414,8 @@ extension OverviewPyramid {
         let width: Int, height: Int
         let x: Axis, y: Axis
         let tilesAcross: Int, tilesDown: Int
+        /// True when both sizes are exactly halved: window `i` is source pixels `2i` and `2i + 1`, weights 1.
+        let halves: Bool
         let stripRows: Int
         let lock = NSLock()
         /// Tiles with some of their source pixels arrived, by `row × tilesAcross + column`. Guarded by `lock`.
@@ -406,6 +430,7 @@ extension OverviewPyramid {
             y = Axis(source: sourceHeight, destination: height, tileSize: tileSize, method: method)
             tilesAcross = (width + tileSize - 1) / tileSize
             tilesDown = (height + tileSize - 1) / tileSize
+            halves = sourceWidth == 2 * width && sourceHeight == 2 * height
             self.stripRows = stripRows
         }
 
