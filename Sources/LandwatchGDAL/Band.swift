@@ -7,11 +7,22 @@ public struct Band {
     public let index: Int
     /// The dataset the band belongs to.
     public let dataset: Dataset
+    /// How stored numbers become values in a value VRT (nil: read as stored); see ``ValueTransform``.
+    public let transform: ValueTransform?
+    /// The transform tabulated (8 and 16-bit integer bands).
+    let lookup: ValueLookup?
 
-    init(handle: GDALRasterBandH, index: Int, dataset: Dataset) {
+    init(handle: GDALRasterBandH, index: Int, dataset: Dataset, transform: ValueTransform? = nil, lookup: ValueLookup? = nil) {
         self.handle = handle
         self.index = index
         self.dataset = dataset
+        self.transform = transform
+        self.lookup = lookup
+    }
+
+    /// Applies the band's transform (tabulated when it can be) to values read as Float32.
+    private func transformValues(_ buffer: UnsafeMutableBufferPointer<Float>) {
+        if let lookup { lookup.apply(buffer) } else { transform?.apply(buffer) }
     }
 
     /// The pixel type, or nil for a type landwatch does not handle (complex numbers, Int8, 64-bit integers).
@@ -62,13 +73,24 @@ public struct Band {
         parseMetadataList(GDALGetMetadata(handle, domain))
     }
 
-    /// Reads a window into `buffer` as Float32, converting from the band's type.
+    /// Reads a window into `buffer` as Float32, converting from the band's type (and, in a value VRT, from stored
+    /// numbers to values by the band's ``transform``).
     ///
     /// The buffer holds `window.height` rows of `lineStride` values (`lineStride >= window.width`), so a window
     /// can be read into the top-left corner of a larger, block-sized buffer.
     public func read(_ window: Window, into buffer: UnsafeMutableBufferPointer<Float>, lineStride: Int? = nil) throws(GDALError) {
+        let stride = lineStride ?? window.width
         try rasterIO(GF_Read, window, UnsafeMutableRawPointer(buffer.baseAddress!), capacity: buffer.count,
-                     type: .float32, lineStride: lineStride ?? window.width)
+                     type: .float32, lineStride: stride)
+        guard let transform, window.pixelCount > 0 else { return }
+        _ = transform
+        if stride == window.width {
+            transformValues(UnsafeMutableBufferPointer(rebasing: buffer[0..<window.pixelCount]))
+        } else {
+            for row in 0..<window.height {
+                transformValues(UnsafeMutableBufferPointer(rebasing: buffer[(row * stride)..<(row * stride + window.width)]))
+            }
+        }
     }
 
     /// Reads a window as Float32 into a new array.
@@ -94,6 +116,7 @@ public struct Band {
         guard status == CE_None else {
             throw GDALError(kind: .read, operation: "Read failed on band \(index) of \(dataset.path) (overview)", gdalMessage: message)
         }
+        if transform != nil { values.withUnsafeMutableBufferPointer { transformValues($0) } }
         return (values, outWidth, outHeight)
     }
 

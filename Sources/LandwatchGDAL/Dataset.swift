@@ -18,6 +18,22 @@ public final class Dataset {
     /// Set by ``close()``; the handle is then gone.
     private var isClosed = false
 
+    /// Per band, the transform from stored numbers to values when the dataset is a value VRT (see ``ValueTransform``);
+    /// read from the metadata once.
+    lazy var transforms: [ValueTransform?] = {
+        guard isValueVRT else { return Array(repeating: nil, count: bandCount) }
+        return (1...max(bandCount, 1)).map { index in
+            GDALGetRasterBand(handle, Int32(index)).flatMap { ValueTransform(items: parseMetadataList(GDALGetMetadata($0, ValueTransform.domain))) }
+        }
+    }()
+
+    /// The transforms tabulated, for bands of 8 or 16-bit integers.
+    lazy var lookups: [ValueLookup?] = transforms.enumerated().map { index, transform in
+        transform.flatMap { transform in
+            ValueLookup(transform, storedAs: GDALGetRasterBand(handle, Int32(index + 1)).flatMap { DataType(gdal: GDALGetRasterDataType($0)) })
+        }
+    }
+
     deinit { if !isClosed { GDALClose(handle) } }
 
     /// Opens a raster read-only: any format GDAL reads (GeoTIFF, COG, JP2, VRT, `/vsicurl/…`, `/vsimem/…`).
@@ -139,7 +155,7 @@ public final class Dataset {
         guard let handle = GDALGetRasterBand(handle, Int32(index)) else {
             throw GDALError(kind: .other, operation: "get band \(index) of \(path)", gdalMessage: lastGDALErrorMessage())
         }
-        return Band(handle: handle, index: index, dataset: self)
+        return Band(handle: handle, index: index, dataset: self, transform: valueTransform(index), lookup: lookups[index - 1])
     }
 
     /// Metadata items of a domain (the default domain when nil) as key/value pairs.

@@ -251,9 +251,24 @@ public struct FieldPack {
         try writer.close()
     }
 
+    /// `text` escaped for XML text and attribute values (&, <, >, "). One pass over the UTF-8 and no copy when
+    /// nothing needs escaping: Foundation's four `replacingOccurrences` were a sixth of write.violations' time on a
+    /// list of 1600 patches.
     package static func xml(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        let utf8 = text.utf8
+        guard utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 }) else { return text }
+        var escaped: [UInt8] = []
+        escaped.reserveCapacity(utf8.count + 16)
+        for byte in utf8 {
+            switch byte {
+            case 0x26: escaped += Array("&amp;".utf8)
+            case 0x3C: escaped += Array("&lt;".utf8)
+            case 0x3E: escaped += Array("&gt;".utf8)
+            case 0x22: escaped += Array("&quot;".utf8)
+            default: escaped.append(byte)
+            }
+        }
+        return String(decoding: escaped, as: UTF8.self)
     }
 
     /// KML colour (aabbggrr).

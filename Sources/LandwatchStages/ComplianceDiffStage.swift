@@ -393,41 +393,36 @@ public struct ComplianceDiffStage: NeighbourhoodStage, MergeFinishingStage {
 
     final class DiffWorker: NeighbourhoodWorker {
         let kernel: DiffKernel
-        /// The tile's output bands, for the test and the labeller; copied into the engine's block afterwards.
-        private var buffers: [UnsafeMutableBufferPointer<Float>] = []
 
         init(kernel: DiffKernel) { self.kernel = kernel }
 
-        deinit { buffers.forEach { $0.deallocate() } }
-
         func apply(inputs: [PixelBlock], into output: inout PixelBlock) throws -> (any Sendable)? {
             let tile = output.window, layout = kernel.layout
-            if buffers.first.map({ $0.count < tile.pixelCount }) ?? true {
-                buffers.forEach { $0.deallocate() }
-                buffers = output.bands.map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: output.capacity) }
-            }
             let halo = inputs[layout.beforeClasses].window
-            let counts = ComplianceDiffStage.withViews(inputs) { views in
-                let test = ChangeTest.Tile(
-                    width: tile.width, height: tile.height, haloWidth: halo.width, haloHeight: halo.height,
-                    haloColumn: tile.colOffset - halo.colOffset, haloRow: tile.rowOffset - halo.rowOffset,
-                    beforeClasses: views[layout.beforeClasses][0], afterClasses: views[layout.afterClasses][0],
-                    beforeConfidence: layout.beforeConfidence.map { views[$0][0] }, afterConfidence: layout.afterConfidence.map { views[$0][0] },
-                    plan: layout.plan.map { views[$0][0] },
-                    beforeIndex: layout.beforeIndex.map { views[$0][0] }, afterIndex: layout.afterIndex.map { views[$0][0] },
-                    beforeImage: layout.beforeImage.map { views[$0] } ?? [], afterImage: layout.afterImage.map { views[$0] } ?? [])
-                return kernel.test.apply(test, into: buffers)
-            }
-            // The tile's patches of change, labelled here in parallel and joined across tiles afterwards.
-            let labeler = PatchLabeler(width: tile.width, ruleCount: ChangeRule.Kind.allCases.count, classCodes: kernel.classCodes,
-                                       planLayerCount: layout.plan.count, columnOffset: tile.colOffset)
-            ComplianceDiffStage.label(buffers.map { UnsafeBufferPointer($0) }, tile: tile, into: labeler)
-            for band in output.bands.indices {
-                output.bands[band].withUnsafeMutableBufferPointer { target in
-                    _ = target.initialize(from: UnsafeBufferPointer(rebasing: buffers[band][0..<tile.pixelCount]))
+            // The test writes into the engine's own output block (no copy of the tile's bands), which the labeller
+            // then reads.
+            var bands = output.bands
+            output.bands = []
+            defer { output.bands = bands }
+            let (counts, pieces) = ComplianceDiffStage.withViews(inputs) { views in
+                ComplianceDiffStage.withMutableViews(&bands) { buffers in
+                    let test = ChangeTest.Tile(
+                        width: tile.width, height: tile.height, haloWidth: halo.width, haloHeight: halo.height,
+                        haloColumn: tile.colOffset - halo.colOffset, haloRow: tile.rowOffset - halo.rowOffset,
+                        beforeClasses: views[layout.beforeClasses][0], afterClasses: views[layout.afterClasses][0],
+                        beforeConfidence: layout.beforeConfidence.map { views[$0][0] }, afterConfidence: layout.afterConfidence.map { views[$0][0] },
+                        plan: layout.plan.map { views[$0][0] },
+                        beforeIndex: layout.beforeIndex.map { views[$0][0] }, afterIndex: layout.afterIndex.map { views[$0][0] },
+                        beforeImage: layout.beforeImage.map { views[$0] } ?? [], afterImage: layout.afterImage.map { views[$0] } ?? [])
+                    let counts = kernel.test.apply(test, into: buffers)
+                    // The tile's patches of change, labelled here in parallel and joined across tiles afterwards.
+                    let labeler = PatchLabeler(width: tile.width, ruleCount: ChangeRule.Kind.allCases.count, classCodes: kernel.classCodes,
+                                               planLayerCount: layout.plan.count, columnOffset: tile.colOffset)
+                    ComplianceDiffStage.label(buffers.map { UnsafeBufferPointer($0) }, tile: tile, into: labeler)
+                    return (counts, PatchMerger.pieces(of: labeler, classCodes: kernel.classCodes))
                 }
             }
-            return DiffKernel.Reduction(pieces: PatchMerger.pieces(of: labeler, classCodes: kernel.classCodes), counts: counts)
+            return DiffKernel.Reduction(pieces: pieces, counts: counts)
         }
     }
 
@@ -439,8 +434,7 @@ public struct ComplianceDiffStage: NeighbourhoodStage, MergeFinishingStage {
         let sampler = SpreadSampler(reads: [NeighbourhoodRead(path: before.path, bands: [1]), NeighbourhoodRead(path: after.path, bands: [1]),
                                             NeighbourhoodRead(path: beforeImage.path, bands: bands.before, halo: radius),
                                             NeighbourhoodRead(path: afterImage.path, bands: bands.after)],
-                                    radius: radius, gridWidth: grid.width,
-                                    oneIn: max(1, Int(Double(grid.width) * Double(grid.height) / 200_000)))
+                                    radius: radius, positions: PositionSample(width: grid.width, height: grid.height, target: 200_000))
         let collected = SampleCollector()
         for tile in try tiles.reduce(sampler) {
             guard let sample = tile.value as? SpreadSampler.Sample else { continue }
@@ -464,8 +458,13 @@ public struct ComplianceDiffStage: NeighbourhoodStage, MergeFinishingStage {
         }
 
         let reads: [NeighbourhoodRead]
-        let radius: Int, gridWidth: Int, oneIn: Int
+        let radius: Int
+        let positions: PositionSample
         var outputBands: [String] { [] }
+
+        func computes(tile: Window) -> Bool {
+            positions.touches(rows: tile.rowOffset..<(tile.rowOffset + tile.height), columns: tile.colOffset..<(tile.colOffset + tile.width))
+        }
 
         func makeWorker() throws -> any NeighbourhoodWorker { Worker(sampler: self) }
 
@@ -478,11 +477,11 @@ public struct ComplianceDiffStage: NeighbourhoodStage, MergeFinishingStage {
         func sample(_ inputs: [PixelBlock], tile: Window) -> Sample {
             let bc = inputs[0].bands[0], ac = inputs[1].bands[0]
             let bv = inputs[2].bands, av = inputs[3].bands, halo = inputs[2].window
-            var positions: [Int] = [], values: [Float] = []
+            var sampled: [Int] = [], values: [Float] = []
             for row in 0..<tile.height {
                 for col in 0..<tile.width {
                     let gridRow = tile.rowOffset + row, gridCol = tile.colOffset + col
-                    guard RelativeNormalization.isSampled(row: gridRow, column: gridCol, width: gridWidth, oneIn: oneIn) else { continue }
+                    guard positions.isSampled(row: gridRow, column: gridCol) else { continue }
                     let i = row * tile.width + col
                     guard bc[i].isFinite, bc[i] > 0, bc[i] == ac[i] else { continue }
                     var valid = true
@@ -505,12 +504,28 @@ public struct ComplianceDiffStage: NeighbourhoodStage, MergeFinishingStage {
                         }
                     }
                     guard best >= 0 else { continue }
-                    positions.append(gridRow * gridWidth + gridCol)
+                    sampled.append(gridRow * positions.width + gridCol)
                     for band in av.indices { values.append(bv[band][best]); values.append(av[band][i]) }
                 }
             }
-            return Sample(positions: positions, values: values, stride: 2 * bv.count)
+            return Sample(positions: sampled, values: values, stride: 2 * bv.count)
         }
+    }
+
+    /// Calls `body` with mutable views of the storage of every array of `arrays` (no copy).
+    static func withMutableViews<R>(_ arrays: inout [[Float]], _ body: ([UnsafeMutableBufferPointer<Float>]) throws -> R) rethrows -> R {
+        // Each array is moved out while its view lives (no copy: it stays uniquely referenced), and put back.
+        var moved = arrays
+        arrays = []
+        defer { arrays = moved }
+        func nest(_ index: Int, _ collected: [UnsafeMutableBufferPointer<Float>]) throws -> R {
+            if index == moved.count { return try body(collected) }
+            var array = moved[index]
+            moved[index] = []
+            defer { moved[index] = array }
+            return try array.withUnsafeMutableBufferPointer { view in try nest(index + 1, collected + [view]) }
+        }
+        return try nest(0, [])
     }
 
     /// Calls `body` with read-only views of every band of every block.

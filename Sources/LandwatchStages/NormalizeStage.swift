@@ -92,13 +92,13 @@ public struct NormalizeStage: NeighbourhoodStage {
         let names = fitted(subject.description)
         let referenceBands = names.map { reference.description.band(named: $0)! + 1 }
         let subjectBands = names.map { subject.description.band(named: $0)! + 1 }
-        let oneIn = max(1, Int((Double(grid.width) * Double(grid.height) / Double(sample)).rounded(.down)))
+        let positions = PositionSample(width: grid.width, height: grid.height, target: sample)
 
         // 1. The sample: pixels valid in every fitted band of both dates, in pixel order whatever the tiling, read
         // through the engine's tiles.
         let sampler = Sampler(reads: [NeighbourhoodRead(path: reference.path, bands: referenceBands),
                                       NeighbourhoodRead(path: subject.path, bands: subjectBands)],
-                              gridWidth: grid.width, oneIn: oneIn)
+                              positions: positions)
         let collected = SampleCollector()
         for tile in try tiles.reduce(sampler) {
             guard let part = tile.value as? Sampler.Sample else { continue }
@@ -161,36 +161,57 @@ public struct NormalizeStage: NeighbourhoodStage {
         }
 
         let reads: [NeighbourhoodRead]
-        let gridWidth: Int, oneIn: Int
+        let positions: PositionSample
         var outputBands: [String] { [] }
+
+        func computes(tile: Window) -> Bool {
+            positions.touches(rows: tile.rowOffset..<(tile.rowOffset + tile.height), columns: tile.colOffset..<(tile.colOffset + tile.width))
+        }
 
         func compute(inputs: [PixelBlock], into output: inout PixelBlock) throws -> (any Sendable)? {
             sample(reference: inputs[0].bands, subject: inputs[1].bands, tile: output.window)
         }
 
         func sample(reference rv: [[Float]], subject sv: [[Float]], tile: Window) -> Sample {
-            var positions: [Int] = [], values: [Float] = []
+            var sampled: [Int] = [], values: [Float] = []
             for row in 0..<tile.height {
                 for col in 0..<tile.width {
                     let gridRow = tile.rowOffset + row, gridCol = tile.colOffset + col
-                    guard RelativeNormalization.isSampled(row: gridRow, column: gridCol, width: gridWidth, oneIn: oneIn) else { continue }
+                    guard positions.isSampled(row: gridRow, column: gridCol) else { continue }
                     let i = row * tile.width + col
                     var valid = true
                     for b in rv.indices where !(rv[b][i].isFinite && sv[b][i].isFinite) { valid = false; break }
                     guard valid else { continue }
-                    positions.append(gridRow * gridWidth + gridCol)
+                    sampled.append(gridRow * positions.width + gridCol)
                     for b in rv.indices { values.append(rv[b][i]); values.append(sv[b][i]) }
                 }
             }
-            return Sample(positions: positions, values: values)
+            return Sample(positions: sampled, values: values)
         }
     }
 
-    /// `gain × value + offset` per band; nodata stays NaN.
-    struct Apply: StatelessNeighbourhoodKernel {
+    /// `gain × value + offset` per band; nodata stays NaN. When the subject is a value VRT of its scene's own file (see
+    /// ``ValueTransform``), the output is that VRT with the gains and offsets added to its bands' transforms: the same
+    /// values, and no 4-band Float32 copy of the later date written and read back.
+    struct Apply: StatelessNeighbourhoodKernel, DirectOutputKernel {
         let reads: [NeighbourhoodRead]
         let outputBands: [String]
         let gains: [Float], offsets: [Float]
+
+        func writeDirectly(to path: String, grid: RasterGrid) throws -> Bool {
+            guard let bands = try Dataset.open(reads[0].path).valueVRTBands, bands.count == gains.count else { return false }
+            var normalised: [ValueVRTBand] = []
+            for (index, band) in bands.enumerated() {
+                guard let transform = band.transform.normalised(gain: gains[index], offset: offsets[index]) else { return false }
+                var copy = band
+                copy.transform = transform
+                normalised.append(copy)
+            }
+            do { try Dataset.writeValueVRT(normalised, names: outputBands, grid: grid, to: path) } catch {
+                throw RunError(.io, "cannot write \(path): \(error)")
+            }
+            return true
+        }
 
         func compute(inputs: [PixelBlock], into output: inout PixelBlock) throws -> (any Sendable)? {
             let count = output.window.pixelCount

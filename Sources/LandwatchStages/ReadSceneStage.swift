@@ -370,4 +370,16 @@ public struct ReadSceneStage: SourceStage {
         return try RasterFileSource(bands: bandInputs, onto: grid, resampling: resampling, context: context,
                                     stageID: "read-\(UUID().uuidString.prefix(8))")
     }
+
+    /// A scene only whole-raster stages read is handed to them as a value VRT of its own files when the values allow
+    /// it (integer bands on the run grid: see ``RasterFileSource/writeValueVRT(to:names:grid:blockSize:)``), instead
+    /// of being streamed into a Float32 copy: the same values, no pixel written.
+    public func materialize(onto grid: RasterGrid, at path: String, context: RunContext) throws -> Bool {
+        guard let source = try makeSource(onto: grid, context: context) as? RasterFileSource else { return false }
+        return try source.writeValueVRT(to: path, names: bands.map(\.name), grid: grid, blockSize: context.blockSize)
+    }
+
+    public func materializesWithoutStreaming(onto grid: RasterGrid) -> Bool {
+        RasterFileSource.canWriteValueVRT(bands: bandInputs, onto: grid)
+    }
 }

@@ -1,4 +1,6 @@
+import Dispatch
 import Foundation
+import Synchronization
 import LandwatchAlgorithms
 import LandwatchGDAL
 import LandwatchPipeline
@@ -345,13 +347,36 @@ public struct WriteViolationsStage: WholeSinkStage {
         if let before, let after, chipLimit > 0, !violations.isEmpty {
             let chips = try ChipMaker(before: before, after: after, grid: grid, dates: (compliance.beforeDate, compliance.afterDate),
                                       minimumWindow: chipSize)
-            for index in violations.indices.prefix(chipLimit) {
+            // The chips on the run's threads (each reads its windows through its own dataset handles), in list order.
+            let chipped = Array(violations.indices.prefix(chipLimit))
+            let workers = max(1, min(context.threads, chipped.count))
+            let jobs = ChipJobs(makers: try [chips] + (1..<workers).map { _ in try chips.reopened() },
+                                violations: chipped.map { violations[$0] }, runs: runs)
+            let frames = Mutex<[Int: ChipMaker.Frame]>([:])
+            let failure = Mutex<(any Error)?>(nil)
+            let next = Atomic<Int>(0)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                while failure.withLock({ $0 == nil }) {
+                    let n = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard n < chipped.count else { break }
+                    let v = jobs.violations[n]
+                    do {
+                        let frame = try jobs.makers[worker].write(patch: v.patch, runs: jobs.runs[v.patch.label] ?? [], id: v.id,
+                                                             beforePath: folder.path("chips/\(v.id)-before.png"),
+                                                             afterPath: folder.path("chips/\(v.id)-after.png"))
+                        frames.withLock { $0[n] = frame }
+                    } catch {
+                        failure.withLock { if $0 == nil { $0 = error } }
+                    }
+                }
+            }
+            if let error = failure.withLock({ $0 }) { throw error }
+            let framed = frames.withLock { $0 }
+            for (n, index) in chipped.enumerated() {
                 let v = violations[index]
                 let names = (before: "chips/\(v.id)-before.png", after: "chips/\(v.id)-after.png")
-                let frame = try chips.write(patch: v.patch, runs: runs[v.patch.label] ?? [], id: v.id,
-                                            beforePath: folder.path(names.before), afterPath: folder.path(names.after))
                 violations[index].chips = names
-                violations[index].chipTransform = chips.transform(of: frame).coefficients
+                violations[index].chipTransform = chips.transform(of: framed[n]!).coefficients
                 written += [names.before, names.after]
             }
             overviewTransform = try chips.writeOverview(to: folder.path(Self.overviewName)).coefficients
@@ -402,5 +427,18 @@ public struct WriteViolationsStage: WholeSinkStage {
         written += ["summary.csv", "summary.json", ViolationList.fileName]
         logger.info("\(violations.count) violations written to \(path)/")
         return written.map { "\(path)/\($0)" }
+    }
+}
+
+/// The chips to draw: one chip maker per worker thread, each used by its thread alone (its GDAL datasets are never
+/// shared), and the violations and their pixel runs, only read.
+private final class ChipJobs: @unchecked Sendable {
+    let makers: [ChipMaker]
+    let violations: [Violation]
+    let runs: [UInt32: [PatchLabeler.Run]]
+    init(makers: [ChipMaker], violations: [Violation], runs: [UInt32: [PatchLabeler.Run]]) {
+        self.makers = makers
+        self.violations = violations
+        self.runs = runs
     }
 }

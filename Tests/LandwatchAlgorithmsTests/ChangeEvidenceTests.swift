@@ -93,6 +93,41 @@ final class ChangeEvidenceTests: XCTestCase {
         XCTAssertEqual(Double(whole.count) / Double(width * height), 1 / 7, accuracy: 0.01)
     }
 
+    func testALargeGridIsSampledInCellsThatTheTilesTouch() {
+        // 10980² (a Sentinel-2 tile): 69 of 484 cells of 512², one in each 7 consecutive; every sampled pixel lies in
+        // a tile the sample says it touches, whatever the tiling, and the sample is about the target.
+        let sample = PositionSample(width: 10980, height: 10980, target: 250_000)
+        XCTAssertEqual(sample.cellOneIn, 7)
+        var cells = 0
+        for cellRow in 0..<22 { for cellColumn in 0..<22 where sample.isSampled(cellRow: cellRow, cellColumn: cellColumn) { cells += 1 } }
+        XCTAssertEqual(cells, 484 / 7 + (484 % 7 > 0 ? 1 : 0), accuracy: 1)
+        var pixels = 0, outside = 0
+        for tile in [300, 512, 1000] {
+            var inTiles = 0
+            for tileRow in stride(from: 0, to: 10980, by: tile) {
+                for tileColumn in stride(from: 0, to: 10980, by: tile) {
+                    let rows = tileRow..<min(tileRow + tile, 10980), columns = tileColumn..<min(tileColumn + tile, 10980)
+                    let touched = sample.touches(rows: rows, columns: columns)
+                    // Every 7th row of the tile is enough to see that no sampled pixel lies in an untouched tile.
+                    for row in rows where row % 7 == 0 {
+                        for column in columns where sample.isSampled(row: row, column: column) {
+                            inTiles += 1
+                            if !touched { outside += 1 }
+                        }
+                    }
+                }
+            }
+            if pixels == 0 { pixels = inTiles } else { XCTAssertEqual(inTiles, pixels, "tiles of \(tile)") }
+        }
+        XCTAssertEqual(outside, 0)
+        XCTAssertEqual(Double(pixels * 7), 250_000, accuracy: 25_000)
+        // A grid under 128 cells is sampled everywhere, pixel by pixel as before.
+        let small = PositionSample(width: 3000, height: 3000, target: 250_000)
+        XCTAssertEqual(small.cellOneIn, 1)
+        XCTAssertEqual(small.oneIn, 36)
+        XCTAssertTrue(small.touches(rows: 0..<10, columns: 0..<10))
+    }
+
     func testEvidenceIgnoresAOnePixelShiftAndSeesANewSurface() {
         // A 5 x 5 earlier image of two fields (a vertical edge), one band; the later pixel at the centre is the
         // left field's value (the edge moved by one pixel): no evidence; a roof's value: strong evidence.

@@ -362,3 +362,31 @@ final class FieldPackChipFrameTests: XCTestCase {
         }
     }
 }
+
+/// The chips' stretch and the KML's escaping, against the plain computations they replaced.
+final class FieldPackStretchAndEscapingTests: XCTestCase {
+    func testThePercentilesByQuickselectAreThoseOfASort() {
+        // Reflectance-like values with many ties and NaNs (nodata), sizes around the sampling stride.
+        var random = SystemRandomNumberGenerator()
+        for count in [1, 2, 7, 1000, 123_457, 1_200_000] {
+            let values: [Float] = (0..<count).map { i in
+                i % 17 == 0 ? .nan : Float(Int.random(in: 0...400, using: &random)) / 1000
+            }
+            let stride = max(1, count / 500_000)
+            let sorted = Swift.stride(from: 0, to: count, by: stride).map { values[$0] }.filter(\.isFinite).sorted()
+            let (low, high) = ChipMaker.percentiles(values)
+            guard !sorted.isEmpty else { XCTAssertEqual(low, 0); XCTAssertEqual(high, 1); continue }
+            let expectedLow = sorted[Int(Double(sorted.count - 1) * 0.02)], expectedHigh = sorted[Int(Double(sorted.count - 1) * 0.98)]
+            XCTAssertEqual(low, expectedLow, "\(count) values")
+            XCTAssertEqual(high, expectedHigh > expectedLow ? expectedHigh : expectedLow + 1e-6, "\(count) values")
+        }
+    }
+
+    func testXMLEscapingIsFoundations() {
+        for text in ["plain 城西区", "a & b < c > d \"e\"", "&&<<", "", "\"", "x&amp;y"] {
+            let foundation = text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+            XCTAssertEqual(FieldPack.xml(text), foundation)
+        }
+    }
+}

@@ -104,25 +104,44 @@ public struct RuleClassifier: Sendable, Equatable {
             codes.append(Float(rule.code))
         }
         let fallback = Float(self.fallback)
-        let bufferCount = values.count
-        values.withUnsafeBufferPointer { buffers in
-            pixels: for i in 0..<count {
-                for b in 0..<bufferCount where buffers[b][i].isNaN {
-                    output[i] = .nan
-                    continue pixels
-                }
-                rules: for r in 0..<ruleEnd.count {
-                    for c in (r == 0 ? 0 : ruleEnd[r - 1])..<ruleEnd[r] {
-                        let value = buffers[variable[c]][i]
-                        // As `Condition.holds`: a missing bound (an infinity, inclusive) never fails a finite value.
-                        if lowerInclusive[c] ? value < lower[c] : value <= lower[c] { continue rules }
-                        if upperInclusive[c] ? value > upper[c] : value >= upper[c] { continue rules }
+        // Evaluated a chunk of pixels at a time, one condition over the whole chunk at once (loops the compiler
+        // vectorises, no branch per pixel): the rules from the last to the first each overwrite the pixels they match,
+        // so the first rule that holds is the one that stays; then NaN wherever a variable is NaN. The same classes as
+        // the first-match loop this replaced (RuleClassifierTests), at a fraction of its time.
+        let chunk = 4096
+        let match = UnsafeMutablePointer<UInt8>.allocate(capacity: chunk)
+        defer { match.deallocate() }
+        let bases = values.map { $0.baseAddress! }
+        guard let out0 = output.baseAddress else { return }
+        var start = 0
+        while start < count {
+            let n = min(chunk, count - start)
+            let out = out0 + start
+            for i in 0..<n { out[i] = fallback }
+            for r in stride(from: ruleEnd.count - 1, through: 0, by: -1) {
+                for i in 0..<n { match[i] = 1 }
+                for c in (r == 0 ? 0 : ruleEnd[r - 1])..<ruleEnd[r] {
+                    let v = bases[variable[c]] + start
+                    let lo = lower[c], hi = upper[c]
+                    switch (lowerInclusive[c], upperInclusive[c]) {
+                    case (true, true):
+                        for i in 0..<n { let x = v[i]; match[i] &= (x >= lo ? 1 : 0) & (x <= hi ? 1 : 0) }
+                    case (true, false):
+                        for i in 0..<n { let x = v[i]; match[i] &= (x >= lo ? 1 : 0) & (x < hi ? 1 : 0) }
+                    case (false, true):
+                        for i in 0..<n { let x = v[i]; match[i] &= (x > lo ? 1 : 0) & (x <= hi ? 1 : 0) }
+                    case (false, false):
+                        for i in 0..<n { let x = v[i]; match[i] &= (x > lo ? 1 : 0) & (x < hi ? 1 : 0) }
                     }
-                    output[i] = codes[r]
-                    continue pixels
                 }
-                output[i] = fallback
+                let code = codes[r]
+                for i in 0..<n { out[i] = match[i] != 0 ? code : out[i] }
             }
+            for b in bases.indices {
+                let v = bases[b] + start
+                for i in 0..<n { out[i] = v[i].isNaN ? .nan : out[i] }
+            }
+            start += n
         }
     }
 }

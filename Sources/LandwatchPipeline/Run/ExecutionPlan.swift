@@ -254,6 +254,13 @@ struct Planner {
             }
             return found
         }
+        // A scene that whole-raster stages read and that is materialised without streaming a pixel (a value VRT of its
+        // own file) has a pass of its own: fused with the stages that stream it, it would be written out as Float32.
+        let unstreamed = Set(jobs.filter { job in
+            guard job.target == .materialize(.scratch), case .source(let source)? = pipeline.stage(job.ownerID)?.role else { return false }
+            return source.materializesWithoutStreaming(onto: run.grid)
+        }.map(\.ownerID))
+        func alone(_ jobs: [SinkJob]) -> Bool { jobs.contains { !$0.isStageSink && unstreamed.contains($0.ownerID) } }
         var groups: [(nodes: Set<String>, wholes: Set<String>, sinks: Set<String>, jobs: [SinkJob])] = []
         for job in jobs {
             var nodes = Set<String>(), wholes = Set<String>(), sinkInputs = Set<String>()
@@ -264,6 +271,7 @@ struct Planner {
                 Set(jobs.compactMap { if case .stage(let id) = $0.target { return id } else { return nil } })
             }
             groups.removeAll { group in
+                guard !alone(group.jobs), !alone(merged.jobs) else { return false }
                 let streaming = group.nodes.subtracting(group.wholes)
                 guard !streaming.isDisjoint(with: merged.nodes.subtracting(merged.wholes)) else { return false }
                 // A pass that uses a model cannot also be the pass that trains it: it must run after. Nor can a pass

@@ -442,8 +442,13 @@ public final class Executor: Sendable {
             case .neighbourhood(let neighbourhood):
                 let tiles = TileScheduler(grid: plan.grid, context: context, state: state, concurrentPasses: concurrentPasses, stageID: id)
                 let kernel = try neighbourhood.prepare(inputs: inputs, grid: plan.grid, context: context, tiles: tiles)
-                try tiles.run(kernel, output: target.path,
-                              compression: Self.compression(execution.destination(of: id), .float32, sparse: kernel.sparseOutput))
+                if execution.destination(of: id) == .scratch, let direct = kernel as? any DirectOutputKernel,
+                   try direct.writeDirectly(to: target.path, grid: plan.grid) {
+                    try kernel.finish(tiles: [], output: target.path, context: context)
+                } else {
+                    try tiles.run(kernel, output: target.path,
+                                  compression: Self.compression(execution.destination(of: id), .float32, sparse: kernel.sparseOutput))
+                }
             default:
                 preconditionFailure("stage \(id) is not a whole-raster stage")
             }

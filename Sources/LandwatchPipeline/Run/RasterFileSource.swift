@@ -27,6 +27,9 @@ public struct RasterFileSource: BlockSource {
         var isFloat64 = false
         /// Int8 stored as Byte with PIXELTYPE=SIGNEDBYTE: 128…255 are −128…−1.
         var isSignedByte = false
+        /// The stored type, and whether the band has overviews (for ``RasterFileSource/writeValueVRT(to:grid:blockSize:)``).
+        var dataType: DataType?
+        var hasOverviews = false
         /// Where the run grid's first pixel lies in the file, when the run grid is a part of the file's grid (a shard's
         /// band of rows, an extent cut from the image): the file is then read through a window, not warped. Also
         /// where a shard's rows lie in the warped VRT of the whole run grid.
@@ -58,6 +61,8 @@ public struct RasterFileSource: BlockSource {
             input.isFloat = band.dataType == .float32 || band.dataType == .float64
             input.isFloat64 = band.dataType == .float64
             input.isSignedByte = band.isSignedByte
+            input.dataType = band.dataType
+            input.hasOverviews = band.overviewCount > 0
             let usesRPC = try dataset.usesRPC, sameGrid = try dataset.grid().matches(grid)
             if !usesRPC, !sameGrid, let window = grid.window(in: dataset.grid()) {
                 input.gridOffset = (window.colOffset, window.rowOffset)
@@ -93,6 +98,69 @@ public struct RasterFileSource: BlockSource {
     }
 
     public func makeReader() throws -> any BlockReader { try Reader(bands: bands) }
+
+    /// Writes these bands as a value VRT at `path` (see ``ValueTransform``): GDAL SimpleSources of the files' own
+    /// integer bands, with the scaling and nodata this reader applies kept as the bands' transforms, so that a scene
+    /// only whole-raster stages read is the file itself rather than a Float32 copy written for them (two 4-band
+    /// scenes are 3.9 GB of scratch in the enforcement bench). Every value is the reader's (``Band/read(_:into:lineStride:)``
+    /// applies the transform with the same arithmetic). Only for integer bands of at most 16 bits (exact as Float32)
+    /// read on the run grid or a window of their own, with no overviews (a reduced read would use them, where a
+    /// written copy has none). Returns false, writing nothing, otherwise, and when no block of the first band has a
+    /// valid pixel (then the pass streams the bands and refuses, or records, imagery without one as ever).
+    public func writeValueVRT(to path: String, names: [String], grid: RasterGrid, blockSize: Int) throws -> Bool {
+        guard let described = Self.valueBands(bands) else { return false }
+        // Imagery without a valid pixel is left to the pass, which refuses it (or, in a shard, records it).
+        let reader = try makeReader()
+        var block = PixelBlock(bandNames: bands.indices.map { "band\($0 + 1)" }, blockWidth: min(blockSize, grid.width),
+                               blockHeight: min(blockSize, grid.height))
+        var anyValid = false
+        for window in Window(width: grid.width, height: grid.height).subdivided(tileWidth: blockSize, tileHeight: blockSize) {
+            try reader.read(window, into: &block)
+            if block.validCount(in: window) > 0 { anyValid = true; break }
+        }
+        guard anyValid else { return false }
+        do { try Dataset.writeValueVRT(described, names: names, grid: grid, to: path) } catch {
+            throw RunError(.io, "cannot write \(path): \(error)")
+        }
+        return true
+    }
+
+    /// True when ``writeValueVRT(to:names:grid:blockSize:)`` can describe `bands` read onto `grid`, from their
+    /// headers (the planner asks, to give such a scene a pass of its own that writes no pixel).
+    public static func canWriteValueVRT(bands: [BandInput], onto grid: RasterGrid) -> Bool {
+        let resolved = bands.map { input -> BandInput? in
+            guard let dataset = try? Dataset.open(input.path), let band = try? dataset.band(input.band), (try? dataset.usesRPC) == false else {
+                return nil
+            }
+            var input = input
+            input.origin = input.path
+            input.dataType = band.dataType
+            input.isSignedByte = band.isSignedByte
+            input.hasOverviews = band.overviewCount > 0
+            if !((try? dataset.grid().matches(grid)) ?? false) {
+                guard let window = grid.window(in: dataset.grid()) else { return nil }
+                input.gridOffset = (window.colOffset, window.rowOffset)
+            }
+            return input
+        }
+        guard resolved.allSatisfy({ $0 != nil }) else { return false }
+        return valueBands(resolved.map { $0! }) != nil
+    }
+
+    /// The value VRT's bands for `bands`, or nil when one of them cannot be read through one (see
+    /// ``writeValueVRT(to:names:grid:blockSize:)``).
+    static func valueBands(_ bands: [BandInput]) -> [ValueVRTBand]? {
+        var described: [ValueVRTBand] = []
+        for input in bands {
+            guard input.origin == input.path, input.rpcDEM == nil, !input.isFloat, !input.isSignedByte, !input.hasOverviews,
+                  let type = input.dataType, [.uint8, .uint16, .int16].contains(type),
+                  input.scale.isFinite, input.offset.isFinite else { return nil }
+            let transform = ValueTransform(scale: input.scale, offset: input.offset, noData: input.noData, saturated: input.saturated)
+            described.append(ValueVRTBand(path: URL(fileURLWithPath: input.path).path, band: input.band, dataType: type,
+                                          offset: input.gridOffset, transform: transform))
+        }
+        return described
+    }
 
     final class Reader: BlockReader {
         let bands: [BandInput]

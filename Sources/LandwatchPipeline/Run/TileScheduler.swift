@@ -41,7 +41,9 @@ struct TileScheduler: TileRunner {
 
     private func compute(_ kernel: any NeighbourhoodKernel, target: Dataset?) throws -> [TileReduction] {
         let blockSize = context.blockSize, grid = self.grid, state = self.state
-        let tiles = Window(width: grid.width, height: grid.height).subdivided(tileWidth: blockSize, tileHeight: blockSize)
+        let every = Window(width: grid.width, height: grid.height).subdivided(tileWidth: blockSize, tileHeight: blockSize)
+        // A kernel without output may leave tiles out (a sampler reads only the tiles its sample touches).
+        let tiles = target == nil ? every.filter(kernel.computes(tile:)) : every
         let reads = kernel.reads, outputBands = kernel.outputBands
         // A padded tile is at most the block with its halo, and never more than the grid.
         let capacities = reads.map { min(blockSize + 2 * $0.halo, grid.width) * min(blockSize + 2 * $0.halo, grid.height) }

@@ -44,6 +44,9 @@ public protocol NeighbourhoodKernel: Sendable {
     /// Bytes one worker holds besides the blocks the engine reads and writes (tables, scratch), for tiles of
     /// `tile` x `tile` pixels.
     func workerBytes(tile: Int) -> Int
+    /// For a kernel without output (see ``TileRunner``): whether `tile` needs computing at all (a sampler whose
+    /// sample lies elsewhere skips it, unread). Default: every tile.
+    func computes(tile: Window) -> Bool
     /// A worker for one thread; never shared between threads.
     func makeWorker() throws -> any NeighbourhoodWorker
     /// Called once every tile is written and the output is closed, with every tile's reduction (in no set order).
@@ -52,6 +55,7 @@ public protocol NeighbourhoodKernel: Sendable {
 
 extension NeighbourhoodKernel {
     public var sparseOutput: Bool { false }
+    public func computes(tile: Window) -> Bool { true }
     public func workerBytes(tile: Int) -> Int { 0 }
     public func finish(tiles: [TileReduction], output: String?, context: RunContext) throws {}
 }
@@ -63,6 +67,15 @@ public protocol NeighbourhoodWorker: AnyObject {
     /// per output band, rows `window.width` apart, and its values from the previous tile (the worker sets every
     /// pixel). Returns what the tile reduces to (nil: nothing).
     func apply(inputs: [PixelBlock], into output: inout PixelBlock) throws -> (any Sendable)?
+}
+
+/// A kernel whose output may be written without computing a tile: a file from which readers of the materialised
+/// output read the values the tiles would hold (a value VRT of the input with a transform, see ``ValueTransform``).
+/// The engine asks only when the output is scratch (a kept or handed-over output is always computed).
+public protocol DirectOutputKernel: NeighbourhoodKernel {
+    /// Writes the output at `path` and returns true, or returns false, writing nothing, when it cannot (its tiles
+    /// are then computed).
+    func writeDirectly(to path: String, grid: RasterGrid) throws -> Bool
 }
 
 /// What one tile reduced to, with the tile.

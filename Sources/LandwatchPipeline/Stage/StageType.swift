@@ -126,10 +126,15 @@ public protocol SourceStage: StageType {
     /// Writes the whole product onto `grid` as a Float32 GeoTIFF at `path` (NaN or 0 where empty), when the stage can
     /// do so more cheaply than being streamed into one; returns false to be streamed. Default: false.
     func materialize(onto grid: RasterGrid, at path: String, context: RunContext) throws -> Bool
+    /// True when ``materialize(onto:at:context:)`` writes the product without a pixel of it being streamed (a value VRT
+    /// of the file itself, see ``ValueTransform``), judged from file headers: the planner then gives its
+    /// materialisation a pass of its own instead of fusing it with the stages that stream it. Default: false.
+    func materializesWithoutStreaming(onto grid: RasterGrid) -> Bool
 }
 
 extension SourceStage {
     public func materialize(onto grid: RasterGrid, at path: String, context: RunContext) throws -> Bool { false }
+    public func materializesWithoutStreaming(onto grid: RasterGrid) -> Bool { false }
 }
 
 /// A stage whose output pixel depends only on the same pixel of its inputs; the engine fuses and streams it.
