@@ -19,6 +19,8 @@ public final class COGSink: BlockSink, @unchecked Sendable {  // `tiled` and `sc
     public let relativePath: String
     private let tiled: GeoTIFFSink
     private let pyramid: OverviewPyramid?
+    /// Whether the overviews are computed as the blocks stream (else GDAL builds them from the scratch at the end).
+    private let streamsOverviews: Bool
     private let scratch: URL
     private let target: URL
     private let options: GeoTIFFOptions
@@ -36,11 +38,17 @@ public final class COGSink: BlockSink, @unchecked Sendable {  // `tiled` and `sc
         let name = "cog-" + relativePath.replacingOccurrences(of: "/", with: "_") + "-\(UUID().uuidString.prefix(8)).tif"
         scratch = URL(fileURLWithPath: context.scratchPath(name))
         let factors = Dataset.cogOverviewFactors(width: grid.width, height: grid.height, blockSize: options.blockSize)
-        let method: OverviewPyramid.Method? = switch resampling {
+        // GDAL tiles internal overviews only in powers of two from 64 to 4096 (GDAL_TIFF_OVR_BLOCKSIZE; anything else
+        // is 128): with another block size (a run's --block-size 96) the overviews' tiles would not be the pyramid's,
+        // and GDAL builds them at the end as for mode.
+        let size = options.blockSize
+        streamsOverviews = size >= 64 && size <= 4096 && size & (size - 1) == 0
+        let streamed: OverviewPyramid.Method? = switch resampling {
         case .average: .average
         case .nearest: .nearest
         case .mode: nil
         }
+        let method = streamsOverviews ? streamed : nil
         // The scratch's tiles are the output's (copied as they are): the output's codec, level and tile size.
         // The resampling is recorded in the file: `landwatch merge` makes the shards' parts one COG with the same.
         let tiled = try GeoTIFFSink(target: scratch, relativePath: relativePath, grid: grid, bandNames: bandNames, dataType: dataType,
@@ -75,7 +83,7 @@ public final class COGSink: BlockSink, @unchecked Sendable {  // `tiled` and `sc
         _ = try tiled.finish()
         let output = AtomicOutput(target: target)
         try output.write { path in
-            if pyramid == nil && resampling == .mode {
+            if pyramid == nil && (resampling == .mode || !streamsOverviews) {
                 try Dataset.writeCOG(fromTiled: scratch.path, to: path, options: options, resampling: resampling, threads: threads)
             } else {
                 try Dataset.layOutCOG(fromTiled: scratch.path, to: path)
