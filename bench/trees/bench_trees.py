@@ -216,9 +216,12 @@ def main():
             verdict = "met" if value >= bound else f"missed: {value:.2f} of {bound:g} ({100 * (1 - value / bound):.0f} % short)"
             lines.append(f"- {title}: {name}: {value:.2f}, {verdict}")
     lines.append("")
+    # The section replaces its earlier version in place; the sections after it (written by other scripts and by
+    # hand) are kept.
     text = open(RESULTS).read() if os.path.exists(RESULTS) else "# Benchmark results\n"
-    text = text.split("\n## Tree evaluator (classify.model)")[0].rstrip("\n") + "\n"
-    open(RESULTS, "w").write(text + "\n".join(lines))
+    head, marker, rest = text.partition("\n## Tree evaluator (classify.model)")
+    tail = ("\n## " + rest.split("\n## ", 1)[1]) if marker and "\n## " in rest else ""
+    open(RESULTS, "w").write(head.rstrip("\n") + "\n" + "\n".join(lines) + tail)
     print("bench: tree evaluator section written to bench/RESULTS.md")
     for line in lines[-(len(ratios) * 2 + 1):]:
         print("  " + line)
