@@ -442,3 +442,9 @@ private final class ChipJobs: @unchecked Sendable {
         self.runs = runs
     }
 }
+
+extension WriteViolationsStage: SideProductReader {
+    /// The list is made from the patches compliance.diff leaves beside its raster (``ChangePatches``), never from the
+    /// raster's pixels.
+    public static var sideProductPorts: Set<String> { ["changes"] }
+}

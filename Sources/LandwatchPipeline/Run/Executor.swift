@@ -445,6 +445,10 @@ public final class Executor: Sendable {
                 if execution.destination(of: id) == .scratch, let direct = kernel as? any DirectOutputKernel,
                    try direct.writeDirectly(to: target.path, grid: plan.grid) {
                     try kernel.finish(tiles: [], output: target.path, context: context)
+                } else if execution.destination(of: id) == .scratch, !pixelsAreRead(id) {
+                    // Nobody reads the raster's pixels: the tiles' reductions (and what finish leaves beside the path).
+                    let reductions = try tiles.reduceOnly(kernel)
+                    try kernel.finish(tiles: reductions, output: target.path, context: context)
                 } else {
                     try tiles.run(kernel, output: target.path,
                                   compression: Self.compression(execution.destination(of: id), .float32, sparse: kernel.sparseOutput))
@@ -462,6 +466,20 @@ public final class Executor: Sendable {
                                  outputs: target.relative.map { [$0] } ?? [], fusedWith: [id])
         timing.findings = context.findings?.record
         return [timing]
+    }
+
+    /// Whether any stage that runs reads the pixels of stage `id`'s output: every stage reading it, except on a port
+    /// of a ``SideProductReader`` that takes only what the stage left beside the raster.
+    private func pixelsAreRead(_ id: String) -> Bool {
+        let pipeline = plan.pipeline
+        for other in pipeline.topologicalOrder where !execution.skipping.contains(other) {
+            guard let stage = pipeline.stage(other) else { continue }
+            for input in stage.inputs where input.stageID == id {
+                guard let reader = type(of: stage.instance) as? any SideProductReader.Type,
+                      reader.sideProductPorts.contains(input.port) else { return true }
+            }
+        }
+        return false
     }
 
     /// How a materialised raster is compressed: none for Float32 scratch (ZSTD saved a quarter of reflectance floats

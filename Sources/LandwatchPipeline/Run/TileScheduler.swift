@@ -15,6 +15,12 @@ struct TileScheduler: TileRunner {
     let concurrentPasses: Int
     let stageID: String
 
+    /// Every tile's reduction of a kernel with output bands, the output not written (no stage reads its pixels);
+    /// `finish` is left to the caller.
+    func reduceOnly(_ kernel: any NeighbourhoodKernel) throws -> [TileReduction] {
+        try compute(kernel, target: nil, skipping: false)
+    }
+
     func reduce(_ kernel: any NeighbourhoodKernel) throws -> [TileReduction] {
         let tiles = try compute(kernel, target: nil)
         try kernel.finish(tiles: tiles, output: nil, context: context)
@@ -39,11 +45,11 @@ struct TileScheduler: TileRunner {
         try kernel.finish(tiles: reductions, output: output, context: context)
     }
 
-    private func compute(_ kernel: any NeighbourhoodKernel, target: Dataset?) throws -> [TileReduction] {
+    private func compute(_ kernel: any NeighbourhoodKernel, target: Dataset?, skipping: Bool = true) throws -> [TileReduction] {
         let blockSize = context.blockSize, grid = self.grid, state = self.state
         let every = Window(width: grid.width, height: grid.height).subdivided(tileWidth: blockSize, tileHeight: blockSize)
         // A kernel without output may leave tiles out (a sampler reads only the tiles its sample touches).
-        let tiles = target == nil ? every.filter(kernel.computes(tile:)) : every
+        let tiles = target == nil && skipping ? every.filter(kernel.computes(tile:)) : every
         let reads = kernel.reads, outputBands = kernel.outputBands
         // A padded tile is at most the block with its halo, and never more than the grid.
         let capacities = reads.map { min(blockSize + 2 * $0.halo, grid.width) * min(blockSize + 2 * $0.halo, grid.height) }

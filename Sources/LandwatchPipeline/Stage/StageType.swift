@@ -246,6 +246,14 @@ public struct MaterializedRaster: Sendable {
     }
 }
 
+/// A stage that reads, of the inputs on some ports, only what their stage leaves beside its raster (compliance.diff's
+/// patches), never the raster's pixels: when every stage reading a neighbourhood stage's scratch output is such a
+/// port, the engine computes the tiles' reductions without writing the raster (a change raster of 9 Float32 bands,
+/// compressed tile by tile under one lock, was a third of compliance.diff's time and kept its second thread idle).
+public protocol SideProductReader {
+    static var sideProductPorts: Set<String> { get }
+}
+
 /// A stage that runs after all the others, from what they recorded and wrote: a report.
 public protocol ReportStage: StageType {
     /// What the report reads from the run when it is there: each input the stages of one type (found by the type,
