@@ -69,6 +69,78 @@ final class EngineTests: PipelineTestCase {
         XCTAssertEqual(mismatches, 0)
     }
 
+    /// A scene only whole-raster stages read is handed to them as a value VRT of its own file: every value (nodata
+    /// and saturated pixels included) as the streamed reader gives it, in windows that cross blocks as a halo does,
+    /// on the file's grid and on a window cut from it, and with a normalisation's gain added as normalize.relative
+    /// adds it.
+    func testAValueVRTOfAnIntegerSceneGivesTheStreamedValues() throws {
+        // The real red and nir digital numbers, every 97th pixel nodata (65535 in red) or saturated (65535 in nir,
+        // whose nodata is 0), in one 2-band UInt16 file.
+        let full = try Dataset.open(Self.zion.appendingPathComponent("landsat_b4.tif").path).grid()
+        let path = work.appendingPathComponent("scene16.tif").path
+        let scene = try Dataset.createGeoTIFF(at: path, grid: full, bandCount: 2, dataType: .uint16,
+                                              options: GeoTIFFOptions(compression: .none, blockSize: 512))
+        for (index, name) in ["landsat_b4.tif", "landsat_b5.tif"].enumerated() {
+            let band = try Dataset.open(Self.zion.appendingPathComponent(name).path).band(1)
+            var values = [UInt16](repeating: 0, count: full.width * full.height)
+            let whole = Window(width: full.width, height: full.height)
+            try values.withUnsafeMutableBytes { try band.readRaw(whole, into: $0.baseAddress!, byteCapacity: $0.count, type: .uint16, lineStride: full.width) }
+            for i in stride(from: 0, to: values.count, by: 97) { values[i] = 65535 }
+            try scene.band(index + 1).setNoDataValue(index == 0 ? 65535 : 0)
+            try values.withUnsafeBytes { try scene.band(index + 1).writeRaw(whole, from: $0.baseAddress!, byteCapacity: $0.count, type: .uint16, lineStride: full.width) }
+        }
+        try scene.close()
+        let inputs = [1, 2].map { RasterFileSource.BandInput(path: path, band: $0, scale: 2.0e-5, offset: -0.1) }
+        let context = RunContext(outputRoot: try OutputRoot(path: work.path), workDirectory: work, logger: Logger(label: "test"),
+                                 memoryBudget: 64 << 20, threads: 1, blockSize: 512)
+        // A window of the file (an extent cut from it): read through the VRT's source rectangle.
+        let cut = RasterGrid(width: 700, height: 900, geoTransform: GeoTransform(
+            originX: full.geoTransform.originX + 101 * full.geoTransform.pixelWidth, pixelWidth: full.geoTransform.pixelWidth, rowRotation: 0,
+            originY: full.geoTransform.originY + 203 * full.geoTransform.pixelHeight, colRotation: 0, pixelHeight: full.geoTransform.pixelHeight),
+                             crsWKT: full.crsWKT, crsLabel: full.crsLabel)
+        var nodata = 0
+        for grid in [full, cut] {
+            XCTAssertTrue(RasterFileSource.canWriteValueVRT(bands: inputs, onto: grid))
+            let source = try RasterFileSource(bands: inputs, onto: grid, resampling: .nearest, context: context, stageID: "scene")
+            let vrt = work.appendingPathComponent("scene-\(grid.width).tif").path
+            XCTAssertTrue(try source.writeValueVRT(to: vrt, names: ["red", "nir"], grid: grid, blockSize: 512))
+            let reader = try source.makeReader()
+            let dataset = try Dataset.open(vrt)
+            XCTAssertEqual(try dataset.band(2).bandDescription, "nir")
+            // normalize.relative's output: the same VRT with a gain and offset added to each band's transform.
+            let bands = try XCTUnwrap(dataset.valueVRTBands)
+            let gains: [Float] = [1.07, 0.93], offsets: [Float] = [-0.013, 0.021]
+            let normalised = work.appendingPathComponent("normalised-\(grid.width).tif").path
+            try Dataset.writeValueVRT(bands.enumerated().map { index, band in
+                var copy = band
+                copy.transform = band.transform.normalised(gain: gains[index], offset: offsets[index])!
+                return copy
+            }, names: ["red", "nir"], grid: grid, to: normalised)
+            let gained = try Dataset.open(normalised)
+            for window in [Window(width: grid.width, height: grid.height), Window(colOffset: 511, rowOffset: 507, width: 130, height: 260)] {
+                var block = PixelBlock(bandNames: ["red", "nir"], blockWidth: window.width, blockHeight: window.height)
+                try reader.read(window, into: &block)
+                for band in 0..<2 {
+                    let read = try dataset.band(band + 1).read(window)
+                    let mismatches = zip(read, block.bands[band]).filter { a, b in !(a == b || (a.isNaN && b.isNaN)) }.count
+                    XCTAssertEqual(mismatches, 0, "band \(band + 1), window \(window), grid \(grid.width) x \(grid.height)")
+                    nodata += read.filter(\.isNaN).count
+                    // As normalize.relative's tiles compute it: gain × value + offset, NaN stays NaN.
+                    let expected = block.bands[band].prefix(window.pixelCount).map { $0.isFinite ? gains[band] * $0 + offsets[band] : $0 }
+                    let normalisedRead = try gained.band(band + 1).read(window)
+                    XCTAssertEqual(zip(normalisedRead, expected).filter { a, b in !(a == b || (a.isNaN && b.isNaN)) }.count, 0,
+                                   "normalised band \(band + 1), window \(window)")
+                }
+            }
+        }
+        XCTAssertGreaterThan(nodata, 0, "the scene's nodata and saturated pixels are compared too")
+        // Float bands are left to the stream.
+        let float = work.appendingPathComponent("float.tif").path
+        let copy = try Dataset.createGeoTIFF(at: float, grid: full, bandCount: 1, dataType: .float32, options: GeoTIFFOptions(compression: .none, blockSize: 512))
+        try copy.close()
+        XCTAssertFalse(RasterFileSource.canWriteValueVRT(bands: [.init(path: float, band: 1)], onto: full))
+    }
+
     func testChainIsFusedIntoOnePassAndRecordedInRunJSON() throws {
         let record = try run(Self.ndviPipeline)
         XCTAssertEqual(Set(record.stages.map(\.id)), ["scene", "ndvi", "out"])
