@@ -82,8 +82,7 @@ public struct Band {
         let stride = lineStride ?? window.width
         try rasterIO(GF_Read, window, UnsafeMutableRawPointer(buffer.baseAddress!), capacity: buffer.count,
                      type: .float32, lineStride: stride)
-        guard let transform, window.pixelCount > 0 else { return }
-        _ = transform
+        guard transform != nil, window.pixelCount > 0 else { return }
         if stride == window.width {
             transformValues(UnsafeMutableBufferPointer(rebasing: buffer[0..<window.pixelCount]))
         } else {

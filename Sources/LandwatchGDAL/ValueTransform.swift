@@ -43,7 +43,8 @@ public struct ValueTransform: Sendable, Equatable {
         if let saturated {
             for i in 0..<values.count where values[i] == saturated { values[i] = .nan }
         }
-        // As Rescale.apply (LandwatchAlgorithms), which the streamed reader uses.
+        // The streamed reader (RasterFileSource) applies this same code; Rescale.apply (LandwatchAlgorithms) is the
+        // tests' independent computation of it.
         let identity = scale == 1 && offset == 0
         if let noData {
             let nd = Float(noData)

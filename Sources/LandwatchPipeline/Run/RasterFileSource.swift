@@ -207,10 +207,8 @@ public struct RasterFileSource: BlockSource {
                                        + "\(window.rowOffset + at / stride), column \(window.colOffset + at % stride) of the run grid; NaN marks nodata, "
                                        + "an infinity is a broken value (a division by zero upstream?)")
                     }
-                    if let saturated = input.saturated {
-                        for i in values.indices where values[i] == saturated { values[i] = .nan }
-                    }
-                    Rescale.apply(values, scale: input.scale, offset: input.offset, noData: input.noData)
+                    // Saturation, nodata and scaling by the one implementation a value VRT of this band applies too.
+                    ValueTransform(scale: input.scale, offset: input.offset, noData: input.noData, saturated: input.saturated).apply(values)
                 }
             }
         }
