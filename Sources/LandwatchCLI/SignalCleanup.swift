@@ -13,7 +13,11 @@ enum SignalCleanup {
             source.setEventHandler {
                 PartialFiles.shared.removeAll()
                 FileHandle.standardError.write(Data("\nlandwatch: interrupted; partial outputs removed\n".utf8))
-                exit(code)
+                // _exit, not exit: exit runs the C++ static destructors (GDAL's driver manager, its thread pool) while
+                // the workers are still reading and writing through GDAL, which crashed a run now and then (SIGSEGV
+                // instead of 130). Everything that must happen on an interrupt has happened above; stdout is flushed.
+                fflush(nil)
+                _exit(code)
             }
             source.resume()
             sources.append(source)
