@@ -12,6 +12,7 @@
 #include <ogr_srs_api.h>
 #include <gdalwarper.h>
 #include <gdal_utils.h>
+#include <cpl_compressor.h>
 #if defined(__GLIBC__) || defined(__linux__)
 #include <malloc.h>
 #endif

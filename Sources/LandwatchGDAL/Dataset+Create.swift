@@ -14,12 +14,17 @@ public struct GeoTIFFOptions: Sendable, Equatable {
     public var blockSize: Int
     /// BIGTIFF=IF_SAFER unless set.
     public var bigTIFF: String
+    /// SPARSE_OK=TRUE: tiles never written stay absent (offset 0) instead of being filled at closing; for the
+    /// tag templates of ``COGWriter``.
+    public var sparse: Bool
 
-    public init(compression: Compression = .zstd, level: Int? = nil, blockSize: Int = 512, bigTIFF: String = "IF_SAFER") {
+    public init(compression: Compression = .zstd, level: Int? = nil, blockSize: Int = 512, bigTIFF: String = "IF_SAFER",
+                sparse: Bool = false) {
         self.compression = compression
         self.level = level ?? (compression == .zstd ? 1 : nil)
         self.blockSize = blockSize
         self.bigTIFF = bigTIFF
+        self.sparse = sparse
     }
 
     /// The creation options as GDAL takes them (`-co` values).
@@ -36,6 +41,7 @@ public struct GeoTIFFOptions: Sendable, Equatable {
         if compression != .none {
             options.append("PREDICTOR=1")
         }
+        if sparse { options.append("SPARSE_OK=TRUE") }
         return options
     }
 }

@@ -11,7 +11,7 @@ public struct WriteRasterStage: SinkStage, RowLocalStage {
 
     public static let layout = Option<String>(
         "layout", .choice(Layout.allCases.map(\.rawValue)), default: "cog",
-        help: "cog: Cloud-Optimized GeoTIFF with overviews (written tiled, then copied by GDAL's COG driver); tiled: a plain tiled GeoTIFF")
+        help: "cog: Cloud-Optimized GeoTIFF with overviews (written once, tiles encoded on the run's threads; LZW and mode overviews through a tiled scratch); tiled: a plain tiled GeoTIFF")
     public static let overviews = Option<String?>(
         "overviews", .choice(OverviewResampling.allCases.map { $0.rawValue.lowercased() }),
         help: "resampling of the COG's overviews (default: nearest for classes and masks, average for values)")

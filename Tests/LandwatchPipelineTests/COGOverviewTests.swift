@@ -5,11 +5,13 @@ import LandwatchGDAL
 import LandwatchTestSupport
 @testable import LandwatchPipeline
 
-/// ``COGSink``'s overviews, computed while the blocks stream (``OverviewPyramid``), against GDAL's own (`gdaladdo`'s
-/// BuildOverviews on the same pixels in a tiled GeoTIFF): Float32 with NaN, integer types with a nodata value, odd sizes
-/// (windows that straddle blocks, weighted as GDAL weighs them), several bands, nearest and average; the blocks given
-/// in a shuffled order from two threads. Every overview is GDAL's bit for bit; every output passes GDAL's COG validator
-/// (full check).
+/// ``COGSink``'s output, written directly (``COGWriter``: tiles encoded on the writing threads, the overviews computed
+/// while the blocks stream by ``OverviewPyramid``), against GDAL's own (the same pixels through ``GeoTIFFSink``, then
+/// `gdaladdo`'s BuildOverviews): Float32 with NaN, integer types with a nodata value, odd sizes (edge tiles; windows
+/// that straddle blocks, weighted as GDAL weighs them), several bands, nearest and average, ZSTD, DEFLATE and no
+/// compression; the blocks given in a shuffled order from two threads. The full resolution is the tiled file's and
+/// every overview GDAL's, bit for bit; every output passes GDAL's COG validator (full check). LZW and mode go through
+/// the scratch GeoTIFF, with the same result.
 final class COGOverviewTests: XCTestCase {
     private var work: URL!
 
@@ -51,11 +53,31 @@ final class COGOverviewTests: XCTestCase {
         }
     }
 
+    func testDeflateAndUncompressedTilesAreWrittenDirectly() throws {
+        try check(width: 700, height: 300, dataType: .float32, noData: .nan, resampling: .average, bands: 1, compression: .deflate) { random, _ in
+            random.next() < 0.2 ? .nan : Float(random.next())
+        }
+        try check(width: 530, height: 300, dataType: .int16, noData: -9999, resampling: .average, bands: 2, compression: .none) { random, _ in
+            random.next() < 0.2 ? .nan : Float(random.next() * 1000 - 500)
+        }
+    }
+
+    /// What the direct writer cannot do goes through the scratch GeoTIFF, with the same result: LZW (GDAL's GTiff
+    /// writer alone encodes it), mode (GDAL builds those overviews).
+    func testLZWAndModeGoThroughTheScratchGeoTIFF() throws {
+        try check(width: 300, height: 200, dataType: .uint8, noData: 255, resampling: .nearest, bands: 1, compression: .lzw,
+                  direct: false) { random, _ in Float(Int(random.next() * 9) + 1) }
+        try check(width: 300, height: 200, dataType: .uint8, noData: 255, resampling: .mode, bands: 1, direct: false) { random, _ in
+            Float(Int(random.next() * 9) + 1)
+        }
+    }
+
     // MARK: -
 
     /// Writes the same pixels through ``COGSink`` (blocks shuffled, two threads) and through ``GeoTIFFSink`` followed by
     /// GDAL's BuildOverviews, and compares every overview of every band.
     private func check(width: Int, height: Int, dataType: DataType, noData: Double, resampling: OverviewResampling, bands: Int,
+                       compression: GeoTIFFOptions.Compression = .zstd, direct: Bool = true,
                        value: (inout Random, Int) -> Float, file: StaticString = #filePath, line: UInt = #line) throws {
         let tile = 64
         let srs = try SpatialReference(definition: "EPSG:32612")
@@ -86,11 +108,12 @@ final class COGOverviewTests: XCTestCase {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         let context = RunContext(outputRoot: root, workDirectory: scratch, logger: Logger(label: "test"), memoryBudget: 64 << 20,
                                  threads: 2, blockSize: tile)
-        let options = GeoTIFFOptions(compression: .zstd, blockSize: tile)
+        let options = GeoTIFFOptions(compression: compression, blockSize: tile)
         let name = "\(dataType.rawValue)-\(resampling.rawValue)-\(width)x\(height).tif"
         let cogPath = work.appendingPathComponent(name).path
         let sink = try COGSink(target: URL(fileURLWithPath: cogPath), relativePath: name, grid: grid, bandNames: names, dataType: dataType,
                                noData: noData, options: options, resampling: resampling, metadata: [:], categories: [], context: context)
+        XCTAssertEqual(sink.writesDirectly, direct, "written directly", file: file, line: line)
         let order = blocks.indices.shuffled(using: &random), given = blocks
         let failure = Failure()
         DispatchQueue.concurrentPerform(iterations: 2) { worker in
