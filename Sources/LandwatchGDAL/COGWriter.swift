@@ -60,6 +60,8 @@ public final class COGWriter: @unchecked Sendable {  // mutable state guarded by
     /// The next full-resolution tile to be written (row-major), and where.
     private var nextTile = 0
     private var dataEnd: UInt64
+    /// Where the writeback asked for so far ends (``place(_:tile:)``).
+    private var writtenBack: UInt64
     /// Full-resolution tiles that came early: in memory, or in the side file.
     private var waiting: [Int: [Stored]] = [:]
     private var waitingBytes = 0
@@ -174,6 +176,7 @@ public final class COGWriter: @unchecked Sendable {  // mutable state guarded by
         let block = fstat(fd, &info) == 0 ? max(UInt64(info.st_blksize), 4096) : 4096
         dataStart = (overviewStart + overviewBound + block - 1) / block * block
         dataEnd = dataStart
+        writtenBack = dataStart
     }
 
     deinit {
@@ -271,6 +274,12 @@ public final class COGWriter: @unchecked Sendable {  // mutable state guarded by
                 images[0].offsets[entry] = dataEnd + 4
                 dataEnd += UInt64(count + 8)
             }
+        }
+        // The collapse at the end waits until everything after the cut is on disk: start that writeback as the data
+        // grows (SYNC_FILE_RANGE_WRITE does not wait), so that little is left to wait for.
+        if dataEnd - writtenBack >= 16 << 20, let syncFileRange = Self.syncFileRange {
+            _ = syncFileRange(fd, off_t(writtenBack), off_t(dataEnd - writtenBack), 2)
+            writtenBack = dataEnd
         }
     }
 
@@ -464,6 +473,11 @@ public final class COGWriter: @unchecked Sendable {  // mutable state guarded by
     static func readAll(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, path: String) throws(GDALError) {
         try COGLayout.Reader(fd: fd, path: path).read(into: buffer, at: offset)
     }
+
+    /// glibc's sync_file_range (declared only under _GNU_SOURCE).
+    typealias SyncFileRange = @convention(c) (Int32, off_t, off_t, UInt32) -> Int32
+    static let syncFileRange: SyncFileRange? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range")
+        .map { unsafeBitCast($0, to: SyncFileRange.self) }
 
     /// glibc's fallocate (declared only under _GNU_SOURCE, which Swift's Glibc module does not set).
     typealias Fallocate = @convention(c) (Int32, Int32, off_t, off_t) -> Int32
