@@ -80,6 +80,10 @@ public struct Band {
     /// can be read into the top-left corner of a larger, block-sized buffer.
     public func read(_ window: Window, into buffer: UnsafeMutableBufferPointer<Float>, lineStride: Int? = nil) throws(GDALError) {
         let stride = lineStride ?? window.width
+        if let lookup {
+            try read(window, into: buffer, lineStride: stride, lookup: lookup)
+            return
+        }
         try rasterIO(GF_Read, window, UnsafeMutableRawPointer(buffer.baseAddress!), capacity: buffer.count,
                      type: .float32, lineStride: stride)
         guard transform != nil, window.pixelCount > 0 else { return }
@@ -89,6 +93,35 @@ public struct Band {
             for row in 0..<window.height {
                 transformValues(UnsafeMutableBufferPointer(rebasing: buffer[(row * stride)..<(row * stride + window.width)]))
             }
+        }
+    }
+
+    /// Reads a window of an 8 or 16-bit integer band as it is stored and gives each pixel the value `lookup` holds
+    /// for its number (a ``ValueTransform`` tabulated): the values ``ValueTransform/apply(_:)`` computes, without GDAL
+    /// converting every number to Float32 first. A band of another type is read as Float32 and transformed.
+    public func read(_ window: Window, into buffer: UnsafeMutableBufferPointer<Float>, lineStride: Int? = nil,
+                     lookup: ValueLookup) throws(GDALError) {
+        let stride = lineStride ?? window.width
+        let count = window.pixelCount
+        guard count > 0 else { return }
+        guard stride >= window.width, buffer.count >= (window.height - 1) * stride + window.width else {
+            preconditionFailure("buffer of \(buffer.count) values is too small for window \(window) with stride \(stride)")
+        }
+        func tabulated<Stored: FixedWidthInteger>(_: Stored.Type) throws(GDALError) {
+            let raw = UnsafeMutableBufferPointer<Stored>.allocate(capacity: count)
+            defer { raw.deallocate() }
+            try rasterIO(GF_Read, window, UnsafeMutableRawPointer(raw.baseAddress!), capacity: count, type: lookup.storedType,
+                         lineStride: window.width)
+            lookup.convert(UnsafeBufferPointer(raw), width: window.width, height: window.height, into: buffer, stride: stride)
+        }
+        guard dataType == lookup.storedType else {
+            preconditionFailure("a table for \(lookup.storedType) used on band \(index) of \(dataset.path), stored as \(dataTypeName)")
+        }
+        switch lookup.storedType {
+        case .uint8: try tabulated(UInt8.self)
+        case .uint16: try tabulated(UInt16.self)
+        case .int16: try tabulated(Int16.self)
+        default: preconditionFailure("value tables exist for 8 and 16-bit integers only")
         }
     }
 

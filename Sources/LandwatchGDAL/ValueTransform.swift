@@ -97,15 +97,20 @@ public struct ValueTransform: Sendable, Equatable {
 
 /// A ``ValueTransform`` tabulated for every number an 8 or 16-bit integer band can store: the value of each, computed
 /// by the transform itself (so the same values), looked up per pixel instead of computed (the double-precision
-/// scaling of four bands at every read was a tenth of the enforcement chain's compliance.diff).
-final class ValueLookup {
+/// scaling of four bands at every read was a tenth of the enforcement chain's compliance.diff). ``Band`` reads such a
+/// band as it is stored (one or two bytes a pixel, no conversion to Float32 by GDAL) and looks each number up.
+public final class ValueLookup: Sendable {
     let values: [Float]
     let minimum: Int
+    /// The integer type the table is indexed by.
+    public let storedType: DataType
 
-    init?(_ transform: ValueTransform, storedAs type: DataType?) {
+    /// The table of `transform` for a band stored as `type`; nil for other types than 8 and 16-bit integers.
+    public init?(_ transform: ValueTransform, storedAs type: DataType?) {
         guard let type, [.uint8, .uint16, .int16].contains(type) else { return nil }
         let range = type.valueRange
         minimum = Int(range.lowerBound)
+        storedType = type
         var values = (Int(range.lowerBound)...Int(range.upperBound)).map { Float($0) }
         values.withUnsafeMutableBufferPointer { transform.apply($0) }
         self.values = values
@@ -118,6 +123,21 @@ final class ValueLookup {
             for i in 0..<buffer.count {
                 let index = min(max(Int(buffer[i]) - minimum, 0), last)
                 buffer[i] = table[index]
+            }
+        }
+    }
+
+    /// The values of `height` rows of `width` stored numbers (packed), into rows `stride` apart in `output`.
+    /// Every number of the type has an entry: no bounds to check.
+    @inline(__always)
+    func convert<Stored: FixedWidthInteger>(_ raw: UnsafeBufferPointer<Stored>, width: Int, height: Int,
+                                            into output: UnsafeMutableBufferPointer<Float>, stride: Int) {
+        let minimum = self.minimum
+        values.withUnsafeBufferPointer { table in
+            let base = table.baseAddress! - minimum, source = raw.baseAddress!, target = output.baseAddress!
+            for row in 0..<height {
+                let from = source + row * width, to = target + row * stride
+                for column in 0..<width { to[column] = base[Int(from[column])] }
             }
         }
     }
@@ -185,9 +205,21 @@ extension Dataset {
         return bands
     }
 
-    /// True when this is a value VRT (see ``ValueTransform``).
+    /// True when this is a value VRT, or a GeoTIFF whose stored numbers landwatch marked the same way (an integer
+    /// class map in the scratch folder, nodata read as NaN; see ``markValuesTransformed(_:)``).
     var isValueVRT: Bool {
-        driverName == "VRT" && metadata(domain: ValueTransform.domain)[ValueTransform.marker.key] == ValueTransform.marker.value
+        (driverName == "VRT" || driverName == "GTiff")
+            && metadata(domain: ValueTransform.domain)[ValueTransform.marker.key] == ValueTransform.marker.value
+    }
+
+    /// Marks a GeoTIFF being written so that ``Band/read(_:into:lineStride:)`` gives its bands' stored numbers
+    /// transformed by `transforms` (one per band), as a value VRT's.
+    public func markValuesTransformed(_ transforms: [ValueTransform]) {
+        for (index, transform) in transforms.enumerated() {
+            guard let band = GDALGetRasterBand(handle, Int32(index + 1)) else { continue }
+            for (key, value) in transform.items { GDALSetMetadataItem(band, key, value, ValueTransform.domain) }
+        }
+        GDALSetMetadataItem(handle, ValueTransform.marker.key, ValueTransform.marker.value, ValueTransform.domain)
     }
 
     /// The transform of band `index` when this is a value VRT (read once per dataset).

@@ -129,7 +129,10 @@ public struct RuleClassifierStage: PixelStage {
         if let problem = try? RadiometryCheck.reflectanceProblem(bands: read, in: inputs[0], read: false) {
             throw StageProblem("classify.rules needs reflectance: \(problem)")
         }
-        return ProductDescription(kind: .classes, bandNames: ["class"])
+        var product = ProductDescription(kind: .classes, bandNames: ["class"])
+        let codes = rules.map(\.code) + [fallback]
+        product.wholeNumbers = codes.min()!...codes.max()!
+        return product
     }
 
     /// Checks a reduced read of each band the rules read (once per run; the classification itself is ``apply``).

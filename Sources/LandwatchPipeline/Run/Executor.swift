@@ -225,8 +225,14 @@ public final class Executor: Sendable {
                         sink = try stage.makeSink(inputs: described, grid: grid, context: context)
                     case .materialize(let destination):
                         let (path, relative) = self.path(of: destination, id: job.ownerID)
-                        let (dataType, noData) = Self.materializedType(product.kind)
-                        let options = GeoTIFFOptions(compression: Self.compression(destination, dataType), blockSize: blockSize)
+                        var (dataType, noData) = Self.materializedType(product.kind)
+                        var compression = Self.compression(destination, dataType)
+                        var values: ValueTransform? = nil
+                        if destination == .scratch, let stored = Self.wholeNumberStorage(product, readOnlyByNeighbourhoods: neighbourhoodsAloneRead(job.ownerID)) {
+                            (dataType, noData, values) = (stored.type, stored.noData, ValueTransform(noData: stored.noData))
+                            compression = .none
+                        }
+                        let options = GeoTIFFOptions(compression: compression, blockSize: blockSize)
                         if case .kept = destination {
                             // A kept product is an output like write.raster's: a Cloud-Optimized GeoTIFF (issue 25).
                             let resampling: OverviewResampling = [.classes, .mask, .plan].contains(product.kind) ? .nearest : .average
@@ -237,7 +243,7 @@ public final class Executor: Sendable {
                         } else {
                             sink = try GeoTIFFSink(target: URL(fileURLWithPath: path), relativePath: relative ?? path, grid: grid,
                                                    bandNames: product.bandNames, dataType: dataType, noData: noData, options: options,
-                                                   metadata: ["LANDWATCH_STAGE": job.ownerID])
+                                                   metadata: ["LANDWATCH_STAGE": job.ownerID], values: values)
                         }
                     }
                 } catch {
@@ -506,6 +512,29 @@ public final class Executor: Sendable {
 
     static func compression(_ destination: ExecutionPlan.Destination, _ dataType: DataType, sparse: Bool = false) -> GeoTIFFOptions.Compression {
         destination == .scratch && dataType == .float32 && !sparse ? .none : .zstd
+    }
+
+    /// The integer type a scratch product of whole numbers is kept as (its nodata the type's largest number, read
+    /// back as NaN through the file's ``ValueTransform``), when every stage that reads it is a neighbourhood stage
+    /// (they read through ``Band/read(_:into:lineStride:)``, which applies the transform; GDAL's own algorithms in
+    /// whole-raster stages would not). A rule classifier's class map is a quarter of its Float32 size.
+    static func wholeNumberStorage(_ product: ProductDescription, readOnlyByNeighbourhoods: Bool) -> (type: DataType, noData: Double)? {
+        guard readOnlyByNeighbourhoods, let range = product.wholeNumbers, range.lowerBound >= 0 else { return nil }
+        if range.upperBound < 255 { return (.uint8, 255) }
+        if range.upperBound < 65535 { return (.uint16, 65535) }
+        return nil
+    }
+
+    /// True when every stage that runs and reads stage `id`'s product is a neighbourhood stage.
+    private func neighbourhoodsAloneRead(_ id: String) -> Bool {
+        let pipeline = plan.pipeline
+        var readers = 0
+        for other in pipeline.topologicalOrder where !execution.skipping.contains(other) {
+            guard let stage = pipeline.stage(other), stage.inputs.contains(where: { $0.stageID == id }) else { continue }
+            guard case .neighbourhood = stage.role else { return false }
+            readers += 1
+        }
+        return readers > 0
     }
 
     /// The storage type of a materialised product.

@@ -165,6 +165,9 @@ public struct RasterFileSource: BlockSource {
     final class Reader: BlockReader {
         let bands: [BandInput]
         let handles: [Band]
+        /// For each input of 8 or 16-bit integers read as stored (not through a value VRT's own transform) whose
+        /// saturation, nodata or scaling changes a number: the transform tabulated, which the read applies.
+        let lookups: [ValueLookup?]
 
         init(bands: [BandInput]) throws {
             self.bands = bands
@@ -176,6 +179,11 @@ public struct RasterFileSource: BlockSource {
                 handles.append(try dataset.band(input.band))
             }
             self.handles = handles
+            lookups = zip(bands, handles).map { input, band in
+                let transform = ValueTransform(scale: input.scale, offset: input.offset, noData: input.noData, saturated: input.saturated)
+                guard !input.isFloat, !input.isSignedByte, band.transform == nil, transform != ValueTransform() else { return nil }
+                return ValueLookup(transform, storedAs: band.dataType)
+            }
         }
 
         func read(_ window: Window, into block: inout PixelBlock) throws {
@@ -187,7 +195,14 @@ public struct RasterFileSource: BlockSource {
                     var fileWindow = window
                     fileWindow.colOffset += input.gridOffset.col
                     fileWindow.rowOffset += input.gridOffset.row
-                    do { try handles[index].read(fileWindow, into: buffer, lineStride: stride) } catch {
+                    do {
+                        if let lookup = lookups[index] {
+                            // Saturation, nodata and scaling tabulated from the one implementation below.
+                            try handles[index].read(fileWindow, into: buffer, lineStride: stride, lookup: lookup)
+                            return
+                        }
+                        try handles[index].read(fileWindow, into: buffer, lineStride: stride)
+                    } catch {
                         // Through a warped VRT the message names the scratch file: name the input too.
                         guard let origin = input.origin, origin != input.path else { throw error }
                         throw RunError(.io, "reading \(origin) band \(input.band): \(error)")

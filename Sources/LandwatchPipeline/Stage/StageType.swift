@@ -96,6 +96,9 @@ public struct ProductDescription: Sendable {
     /// For imagery: what the numbers of each band are (by band name) and where to look at them, when the source can
     /// tell; pixel stages carry it on for output bands named like an input band. Stages needing reflectance check it.
     public var radiometry: [String: BandRadiometry] = [:]
+    /// When every band holds whole numbers in this range, or NaN (a rule classifier's class codes): the engine may
+    /// keep the product in its scratch folder as the smallest unsigned integer type that holds them and NaN.
+    public var wholeNumbers: ClosedRange<Int>? = nil
 
     public init(kind: ProductKind, bandNames: [String], nativeGrid: RasterGrid? = nil, sourcePath: String? = nil,
                 date: String? = nil) {
