@@ -162,12 +162,28 @@ public struct ChangeTest: Sendable {
         let beforeHalo = tile.beforeClasses, after = tile.afterClasses, plan = tile.plan
         let haloWidth = tile.haloWidth, haloHeight = tile.haloHeight
         let vegetation = tile.beforeImage.isEmpty || tile.afterImage.isEmpty ? nil : self.vegetation
+        // Vegetation.rulesClass per pixel, with its class test tabulated and the bands taken out of the arrays once
+        // (the per-pixel array search and indexing were most of compliance.diff's own time): the same decisions.
+        let vegetationTable: [Bool] = vegetation.map { v in
+            guard v.bare > 0 else { return [] }
+            let top = max(v.bare, v.classes.max() ?? 0)
+            return (0...top).map { $0 == v.bare || v.classes.contains($0) }
+        } ?? []
+        let bare = vegetation?.bare ?? 0, threshold = vegetation?.threshold ?? 0
+        let beforeRed = vegetation.map { tile.beforeImage[$0.red] }, beforeNIR = vegetation.map { tile.beforeImage[$0.nir] }
+        let afterRed = vegetation.map { tile.afterImage[$0.red] }, afterNIR = vegetation.map { tile.afterImage[$0.nir] }
+        @inline(__always) func rulesClass(_ code: Int, red: Float, nir: Float) -> (code: Int, decided: Bool) {
+            guard code >= 0, code < vegetationTable.count, vegetationTable[code], red.isFinite, nir.isFinite, nir + red != 0,
+                  (nir - red) / (nir + red) < threshold else { return (code, false) }
+            return (bare, true)
+        }
+        let beforeConfidence = tile.beforeConfidence, afterConfidence = tile.afterConfidence
         /// The before class at a position of the halo, for the rules.
         func beforeClass(_ index: Int) -> Int {
             let value = beforeHalo[index]
             let code = value.isFinite ? Int(value) : 0
-            guard let vegetation else { return code }
-            return vegetation.rulesClass(code, red: tile.beforeImage[vegetation.red][index], nir: tile.beforeImage[vegetation.nir][index]).code
+            guard let beforeRed, let beforeNIR else { return code }
+            return rulesClass(code, red: beforeRed[index], nir: beforeNIR[index]).code
         }
         for row in 0..<tile.height {
             let haloRow = row + tile.haloRow
@@ -177,16 +193,19 @@ public struct ChangeTest: Sendable {
                 let afterValue = after[i], beforeValue = beforeHalo[haloRow * haloWidth + haloCol]
                 var b = beforeValue.isFinite ? Int(beforeValue) : 0
                 var a = afterValue.isFinite ? Int(afterValue) : 0
+                // Unclassified stays unclassified (the vegetation test never gives or takes class 0).
+                guard b > 0, a > 0 else { continue }
                 // A class the image decided (not vegetation: NDVI under the threshold) is as sure as a rule class: the
                 // classifier's confidence in bare against grassland, or in the grassland it gave, says nothing about it.
                 var beforeDecided = false, afterDecided = false
-                if let vegetation {
+                if let beforeRed, let beforeNIR, let afterRed, let afterNIR {
                     let h = haloRow * haloWidth + haloCol
-                    (b, beforeDecided) = vegetation.rulesClass(b, red: tile.beforeImage[vegetation.red][h], nir: tile.beforeImage[vegetation.nir][h])
-                    (a, afterDecided) = vegetation.rulesClass(a, red: tile.afterImage[vegetation.red][i], nir: tile.afterImage[vegetation.nir][i])
+                    (b, beforeDecided) = rulesClass(b, red: beforeRed[h], nir: beforeNIR[h])
+                    (a, afterDecided) = rulesClass(a, red: afterRed[i], nir: afterNIR[i])
                 }
-                let confidence = min(beforeDecided ? 100 : tile.beforeConfidence.map { $0[i].isFinite ? $0[i] : 0 } ?? 100,
-                                     afterDecided ? 100 : tile.afterConfidence.map { $0[i].isFinite ? $0[i] : 0 } ?? 100)
+                guard a != b else { continue }
+                let confidence = min(beforeDecided ? 100 : beforeConfidence.map { $0[i].isFinite ? $0[i] : 0 } ?? 100,
+                                     afterDecided ? 100 : afterConfidence.map { $0[i].isFinite ? $0[i] : 0 } ?? 100)
                 guard b > 0, a > 0, a != b, confidence >= minConfidence else { continue }
                 if let minIndexChange, let indexBefore = tile.beforeIndex, let indexAfter = tile.afterIndex {
                     let change = abs(indexAfter[i] - indexBefore[i])
