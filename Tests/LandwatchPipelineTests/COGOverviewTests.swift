@@ -53,6 +53,21 @@ final class COGOverviewTests: XCTestCase {
         }
     }
 
+    /// Nearest with several bands (a band-interleaved file): GDAL takes every level from the full resolution, not from
+    /// the level above as for one band: 300 x 200's third level (38 x 25) picks column `Int(0.5 + i × 300 / 38)`, not
+    /// the second level's (75 wide) `Int(0.5 + i × 75 / 38)`. Directly and through the scratch GeoTIFF; 777 x 555
+    /// (odd sizes from the second level on) too.
+    func testInt16TwoBandsNearestMatchesGDAL() throws {
+        try check(width: 300, height: 200, dataType: .int16, noData: -9999, resampling: .nearest, bands: 2) { random, _ in
+            random.next() < 0.1 ? .nan : Float(random.next() * 1000 - 500)
+        }
+        try check(width: 300, height: 200, dataType: .int16, noData: -9999, resampling: .nearest, bands: 2, compression: .lzw,
+                  direct: false) { random, _ in random.next() < 0.1 ? .nan : Float(random.next() * 1000 - 500) }
+        try check(width: 777, height: 555, dataType: .uint8, noData: 255, resampling: .nearest, bands: 3) { random, _ in
+            random.next() < 0.1 ? .nan : Float(Int(random.next() * 9) + 1)
+        }
+    }
+
     func testDeflateAndUncompressedTilesAreWrittenDirectly() throws {
         try check(width: 700, height: 300, dataType: .float32, noData: .nan, resampling: .average, bands: 1, compression: .deflate) { random, _ in
             random.next() < 0.2 ? .nan : Float(random.next())

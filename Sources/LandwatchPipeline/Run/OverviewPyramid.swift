@@ -6,12 +6,15 @@ import LandwatchGDAL
 /// second pass over its full resolution.
 ///
 /// As GDAL does, each level is computed from the one above it: the first overview from the blocks, the next from the
-/// first one's finished tiles, and so on, with the values the file stores (rounded to its type) at every level.
+/// first one's finished tiles, and so on, with the values the file stores (rounded to its type) at every level; except
+/// `nearest` with several bands (see ``levelsFromFullResolution``), where every level is taken from the blocks.
 /// - `average` is GDAL's weighted mean of the valid pixels of each window (nodata and NaN left out). The window of
 ///   overview pixel `i` spans source `[i × r, (i + 1) × r)` with `r` = source size / overview size; when a size is odd
 ///   (`r` < 2) its first and last source pixels count by the part of them it covers. A mean that lands on the
 ///   nodata value is moved off it as GDAL moves it.
-/// - `nearest` takes source pixel `Int(0.5 + i × r)`: for a halving, the top-left one of each 2 × 2.
+/// - `nearest` takes source pixel `Int(0.5 + i × r)`: for a halving, the top-left one of each 2 × 2. Where a level
+///   is taken from the full resolution, `r` is the full resolution's size / the level's (300 / 38 for the third
+///   level of a 300 pixel wide raster, not 75 / 38 from the second), which picks other pixels when a size was odd.
 ///
 /// A tile of a level is finished when every source pixel under it has arrived; it is then handed to `emit` and fed
 /// to the next level. A window cut by a block edge is summed in parts, per pixel, until its last part arrives.
@@ -37,6 +40,13 @@ final class OverviewPyramid: @unchecked Sendable {  // each level's state is gua
     let bandCount: Int
     let method: Method
     let storage: ValueStorage
+    /// True when every level is computed from the full resolution rather than from the level above: `nearest` with
+    /// more than one band. GDAL 3.6's GTiff BuildOverviews cascades (GDALRegenerateOverviewsMultiBand, each level from
+    /// the one above, for nearest too) only for a pixel-interleaved file, which a single band is; a band-interleaved
+    /// one, as landwatch writes every raster of several bands (`INTERLEAVE=BAND`; ``COGWriter`` takes no other), is
+    /// regenerated band by band (GDALRegenerateOverviews), which cascades for average but computes each nearest
+    /// level from the band itself. Checked with gdaladdo on 300x200, 777x555, 1000x700, 601x433, 530x300, 1025x515.
+    let levelsFromFullResolution: Bool
     private let levels: [Level]
     private let emit: (Tile) throws -> Void
     private let pool: StripPool
@@ -52,6 +62,7 @@ final class OverviewPyramid: @unchecked Sendable {  // each level's state is gua
         self.method = method
         self.storage = storage
         self.emit = emit
+        levelsFromFullResolution = method == .nearest && bandCount > 1
         let stripRows = min(32, tileSize)
         pool = StripPool(values: tileSize * stripRows)
         var levels: [Level] = []
@@ -61,8 +72,10 @@ final class OverviewPyramid: @unchecked Sendable {  // each level's state is gua
             let levelWidth = (width + factor - 1) / factor, levelHeight = (height + factor - 1) / factor
             levels.append(Level(index: index, sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: levelWidth,
                                 height: levelHeight, tileSize: tileSize, stripRows: stripRows, method: method))
-            sourceWidth = levelWidth
-            sourceHeight = levelHeight
+            if !levelsFromFullResolution {
+                sourceWidth = levelWidth
+                sourceHeight = levelHeight
+            }
         }
         self.levels = levels
     }
@@ -73,9 +86,13 @@ final class OverviewPyramid: @unchecked Sendable {  // each level's state is gua
     /// Takes one block of the full resolution: `window` of the raster, `stride` values per row in each band's buffer,
     /// values as the stages give them (NaN for nodata).
     func add(window: Window, stride: Int, bands: [[Float]]) throws {
-        guard let first = levels.first, !window.isEmpty else { return }
+        guard !levels.isEmpty, !window.isEmpty else { return }
+        // The levels the blocks feed: the first (which feeds the next, and so on), or every one.
+        let fed = levelsFromFullResolution ? levels : [levels[0]]
         if storage.passesValuesThrough {
-            try withBuffers(bands) { try add(to: first, window: window, stride: stride, bands: $0) }
+            try withBuffers(bands) { buffers in
+                for level in fed { try add(to: level, window: window, stride: stride, bands: buffers) }
+            }
         } else {
             // The values the file stores, so that the overviews are computed from them as GDAL computes them.
             let stored = bands.map { values -> [Float] in
@@ -85,7 +102,9 @@ final class OverviewPyramid: @unchecked Sendable {  // each level's state is gua
                 }
                 return copy
             }
-            try withBuffers(stored) { try add(to: first, window: window, stride: stride, bands: $0) }
+            try withBuffers(stored) { buffers in
+                for level in fed { try add(to: level, window: window, stride: stride, bands: buffers) }
+            }
         }
     }
 
@@ -240,7 +259,7 @@ final class OverviewPyramid: @unchecked Sendable {  // each level's state is gua
             let values = tile.assemble(tileSize: tileSize, stripRows: level.stripRows, storage: storage)
             tile.release(to: pool)
             try emit(Tile(level: level.index, column: column, row: row, bands: values))
-            if level.index + 1 < levels.count {
+            if !levelsFromFullResolution && level.index + 1 < levels.count {
                 let tileWindow = Window(colOffset: column * tileSize, rowOffset: row * tileSize,
                                         width: min(tileSize, level.width - column * tileSize),
                                         height: min(tileSize, level.height - row * tileSize))
