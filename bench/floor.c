@@ -1,16 +1,18 @@
 /* The floor for the NDVI benchmark: read two bands of a tiled GeoTIFF block by block with GDAL and write one
- * Float32 band with the same creation options, on N threads (one dataset handle per thread), computing nothing.
- * Usage: floor INPUT BAND_A BAND_B OUTPUT THREADS */
+ * Float32 band with the same creation options, on N threads (one dataset handle per thread), computing nothing;
+ * with a sixth argument `ndvi` it writes (B - A) / (B + A) instead, the NDVI bytes landwatch writes (issue 28's C loop).
+ * Usage: floor INPUT BAND_A BAND_B OUTPUT THREADS [ndvi] */
 #include <gdal.h>
 #include <cpl_conv.h>
 #include <cpl_string.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char *input, *output;
 static int bandA, bandB, blockSize = 512, width, height, blocksX, blocksY, total;
-static int next = 0;
+static int next = 0, ndvi = 0;
 static pthread_mutex_t counterLock = PTHREAD_MUTEX_INITIALIZER, writeLock = PTHREAD_MUTEX_INITIALIZER;
 static GDALRasterBandH outBand;
 
@@ -33,6 +35,13 @@ static void *work(void *unused) {
             fprintf(stderr, "read failed\n");
             exit(1);
         }
+        if (ndvi) {
+            for (int r = 0; r < h; r++)
+                for (int c = 0; c < w; c++) {
+                    float red = bufA[r * blockSize + c], nir = bufB[r * blockSize + c];
+                    bufB[r * blockSize + c] = (nir - red) / (nir + red);
+                }
+        }
         pthread_mutex_lock(&writeLock);
         CPLErr err = GDALWriteBlock(outBand, bx, by, bufB);
         pthread_mutex_unlock(&writeLock);
@@ -45,7 +54,11 @@ static void *work(void *unused) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 6) { fprintf(stderr, "usage: floor INPUT BAND_A BAND_B OUTPUT THREADS\n"); return 2; }
+    if (argc != 6 && !(argc == 7 && strcmp(argv[6], "ndvi") == 0)) {
+        fprintf(stderr, "usage: floor INPUT BAND_A BAND_B OUTPUT THREADS [ndvi]\n");
+        return 2;
+    }
+    ndvi = argc == 7;
     input = argv[1]; bandA = atoi(argv[2]); bandB = atoi(argv[3]); output = argv[4];
     int threads = atoi(argv[5]);
     GDALAllRegister();
