@@ -172,22 +172,7 @@ final class COGOverviewTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path), [], "the scratch is left", file: file, line: line)
     }
 
-    private func validate(_ path: String) throws -> String {
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        check.arguments = ["-c", """
-            import sys
-            from osgeo_utils.samples import validate_cloud_optimized_geotiff as v
-            warnings, errors, _ = v.validate(sys.argv[1], full_check=True)
-            print(len(errors), *errors)
-            """, path]
-        let output = Pipe()
-        check.standardOutput = output
-        try check.run()
-        let verdict = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        check.waitUntilExit()
-        return verdict.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    private func validate(_ path: String) throws -> String { try COGValidator.verdict(path) }
 }
 
 /// The first error of the writing threads.
